@@ -1,0 +1,45 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two tiers (STYLE.md §15): `*.test.ts` run in-process against real services; `*.e2e.ts` start whole
+ * processes. Both resolve workspace packages through their `source` export condition, so tests run the
+ * TypeScript sources, never stale builds.
+ */
+const shared = {
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+};
+
+export default defineConfig({
+  test: {
+    globalSetup: ['./scripts/test-global-setup.ts'],
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**', 'subgraphs/*/src/**', 'router/src/**', 'platform/src/**'],
+      exclude: ['**/generated/**'],
+    },
+    projects: [
+      {
+        ...shared,
+        test: {
+          name: 'unit',
+          include: ['{packages,subgraphs,router,platform,scripts}/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'e2e',
+          include: ['{packages,subgraphs,router,platform,scripts,tests}/**/*.e2e.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
