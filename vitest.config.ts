@@ -23,7 +23,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['{packages,subgraphs,router,platform,scripts}/**/*.test.ts'],
+          include: ['{packages,subgraphs,router,platform,scripts,tests}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
