@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Config helpers for each deployable's `config.ts` (STYLE.md §11): one zod schema over the environment,
+ * parsed once at start, failing fast with a message that names every bad variable.
+ */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly service: string,
+    readonly issues: string[],
+  ) {
+    super(`Invalid configuration for ${service}:\n  - ${issues.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `env` with `schema`; throws a ConfigError listing every problem at once. */
+export function parseEnv<T extends z.ZodType>(
+  service: string,
+  schema: T,
+  env: Record<string, string | undefined>,
+): z.output<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const got = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+    const shown = got === undefined ? 'nothing' : JSON.stringify(got.length > 40 ? `${got.slice(0, 40)}…` : got);
+    return `${name}: ${issue.message} (got ${shown})`;
+  });
+  throw new ConfigError(service, issues);
+}
+
+/** `NODE_ENV`: development (default) enables generated secrets and the Sandbox; production requires them. */
+export const nodeEnv = z.enum(['development', 'production', 'test']).default('development');
+
+/** A boolean from the environment: accepts true/false/1/0/yes/no. */
+export const envBoolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** A TCP port number. */
+export const port = z.coerce.number().int().min(0).max(65_535);
+
+/** A comma-separated list. */
+export const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+/** Log level for pino. */
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+/**
+ * Reads (or on first use creates) a random development secret persisted under `dataDir`, so tokens stay valid
+ * across restarts in development. Never used when NODE_ENV=production: config schemas require the variable.
+ */
+export function developmentSecret(dataDir: string, name: string): string {
+  const file = join(dataDir, 'secrets.json');
+  let secrets: Record<string, string> = {};
+  try {
+    secrets = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    // No file yet: created below.
+  }
+  const existing = secrets[name];
+  if (existing) return existing;
+  const created = randomBytes(32).toString('base64url');
+  secrets[name] = created;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return created;
+}

@@ -1,0 +1,49 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The one registry of error codes clients see in `extensions.code` (STYLE.md §8). Every code the platform
+ * returns is listed here and in the README; tests assert on these constants, never on message text.
+ */
+export const ErrorCode = {
+  /** No credentials, or credentials that failed verification (expired, tampered, revoked). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** Authenticated, but the role or scopes do not allow the operation. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** Input failed validation; `extensions.field` and `extensions.expected` say what was wrong. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** Email and password did not match a user (never says which of the two was wrong). */
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  /** A refresh token was unknown, expired or already rotated; reuse also revokes its family. */
+  INVALID_REFRESH_TOKEN: 'INVALID_REFRESH_TOKEN',
+  /** Too many attempts; `extensions.retryAfterSeconds` says when to try again. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The requested entity does not exist or is not visible to the caller. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** The request conflicts with existing state (e.g. an email already registered). */
+  CONFLICT: 'CONFLICT',
+  /** A request reached a subgraph without a valid router-signed identity token. */
+  ROUTER_TOKEN_REQUIRED: 'ROUTER_TOKEN_REQUIRED',
+  /** The request body or a field exceeded its size limit. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A subgraph could not be reached or answered with an error the router cannot pass on. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** Anything unexpected; details are logged server-side, never sent to the client. */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Builds a GraphQL error with a stable code and structured data beside it, e.g.
+ * `codedError('RATE_LIMITED', 'Too many login attempts', { retryAfterSeconds: 30 })`.
+ */
+export function codedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+/** True when `error` is a GraphQLError carrying one of our codes (i.e. safe to show a client). */
+export function isCodedError(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError)) return false;
+  const code = error.extensions['code'];
+  return typeof code === 'string' && code in ErrorCode && code !== ErrorCode.INTERNAL_SERVER_ERROR;
+}

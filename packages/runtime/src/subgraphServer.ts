@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import { ErrorCode } from './errors.js';
+import { runReadiness, type ReadinessCheck } from './health.js';
+import { BodyTooLargeError, closeServer, listen, readBody, sendGraphQLError, sendJson } from './http.js';
+import { ROUTER_TOKEN_HEADER, verifyRouterToken, type RouterClaims } from './internalToken.js';
+
+/** An extra HTTP route a subgraph serves beside GraphQL (e.g. identity's JWKS document). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+export interface SubgraphServerOptions<TContext extends BaseContext> {
+  /** Subgraph name, as in the supergraph (e.g. `identity`). */
+  name: string;
+  schema: GraphQLSchema;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Shared with the router; verifies the router-signed identity token on every GraphQL request. */
+  internalTokenSecret: string;
+  logger: Logger;
+  /** Builds the per-request context from what the router established. */
+  context: (input: { claims: RouterClaims; logger: Logger; req: IncomingMessage }) => Promise<TContext> | TContext;
+  /** Dependencies probed by `/ready`. */
+  readiness?: Record<string, ReadinessCheck>;
+  /** Extra routes by exact path (`GET /.well-known/jwks.json`), answered without the router token. */
+  routes?: Record<string, RouteHandler>;
+  /** Cap on GraphQL request bodies, bytes (default 2 MiB). */
+  maxBodyBytes?: number;
+}
+
+export interface RunningSubgraph {
+  url: string;
+  graphqlUrl: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
+/**
+ * Serves one subgraph: GraphQL on `/graphql` (only with a valid router token), `/health`, `/ready` and any extra
+ * routes. Unexpected resolver errors are logged with their cause and masked; coded errors pass through.
+ */
+export async function startSubgraphServer<TContext extends BaseContext>(
+  options: SubgraphServerOptions<TContext>,
+): Promise<RunningSubgraph> {
+  const { logger } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? 2 * 1024 * 1024;
+  const apollo = new ApolloServer<TContext>({
+    schema: options.schema,
+    // Only the router can reach us (router token), and it needs introspection-free `_service` anyway.
+    introspection: true,
+    csrfPrevention: false,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => maskError(formatted, error, logger),
+  });
+  await apollo.start();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://subgraph');
+    if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok', service: options.name });
+    if (url.pathname === '/ready') {
+      const report = await runReadiness(options.readiness ?? {});
+      return sendJson(res, report.status === 'ready' ? 200 : 503, { service: options.name, ...report });
+    }
+    const route = options.routes?.[`${req.method ?? 'GET'} ${url.pathname}`];
+    if (route) return route(req, res);
+    if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
+
+    const token = req.headers[ROUTER_TOKEN_HEADER];
+    const verified = await verifyRouterToken(
+      options.internalTokenSecret,
+      Array.isArray(token) ? token[0] : token,
+    );
+    if (!verified.ok) {
+      logger.warn({ reason: verified.reason, remote: req.socket.remoteAddress }, 'request without a valid router token');
+      return sendGraphQLError(
+        res,
+        401,
+        ErrorCode.ROUTER_TOKEN_REQUIRED,
+        'Subgraphs accept requests only through the router.',
+      );
+    }
+    const { claims } = verified;
+    const requestLogger = logger.child({ requestId: claims.requestId });
+
+    let body: unknown;
+    if (req.method === 'POST') {
+      try {
+        const raw = await readBody(req, maxBodyBytes);
+        body = raw.length > 0 ? JSON.parse(raw) : {};
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, error.message, {}, { limitBytes: maxBodyBytes });
+        }
+        return sendGraphQLError(res, 400, ErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON.');
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+      context: async () => options.context({ claims, logger: requestLogger, req }),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, url: req.url }, 'unhandled error in subgraph HTTP handler');
+      if (!res.headersSent) sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error.');
+      else res.end();
+    });
+  });
+  const url = await listen(server, options.host, options.port);
+  logger.info({ url: `${url}${GRAPHQL_PATH}`, subgraph: options.name }, 'subgraph listening');
+  return {
+    url,
+    graphqlUrl: `${url}${GRAPHQL_PATH}`,
+    server,
+    close: async () => {
+      await closeServer(server);
+      await apollo.stop();
+    },
+  };
+}
+
+/**
+ * Keeps coded errors (ours and GraphQL validation errors) and replaces anything else with a generic
+ * INTERNAL_SERVER_ERROR after logging its cause (STYLE.md §9).
+ */
+function maskError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const code = formatted.extensions?.['code'];
+  if (code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  logger.error({ err: original, path: formatted.path }, 'unexpected error in resolver');
+  const masked: GraphQLFormattedError = {
+    message: 'Internal server error.',
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+  return formatted.path ? { ...masked, path: formatted.path } : masked;
+}
+
+/** A fresh request id when the router did not send one. */
+export function newRequestId(): string {
+  return randomUUID();
+}
