@@ -1,0 +1,185 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  ALL_SCOPES,
+  ANONYMOUS,
+  ApiKeyTier,
+  ErrorCode,
+  REQUEST_ID_HEADER,
+  ROLES,
+  ROUTER_TOKEN_HEADER,
+  signRouterToken,
+  type KeyValueStore,
+  type Logger,
+  type Principal,
+} from '@cap/runtime';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+
+/** Only the algorithm identity signs with; `none`, HS256 with the public key and friends are refused. */
+const ACCESS_TOKEN_ALGORITHMS = ['ES256'];
+const API_KEY_PREFIX = 'cap_';
+/** A rejected API key is remembered briefly so a flood of bad keys does not hammer identity. */
+const NEGATIVE_CACHE_MS = 5_000;
+
+/** Why credentials were refused (logged; the client sees UNAUTHENTICATED and a generic message). */
+export type AuthFailureReason =
+  | 'malformed_authorization'
+  | 'token_expired'
+  | 'token_invalid'
+  | 'api_key_invalid'
+  | 'identity_unavailable';
+
+export class AuthenticationError extends Error {
+  readonly code = ErrorCode.UNAUTHENTICATED;
+  constructor(
+    readonly reason: AuthFailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const accessClaims = z.object({
+  sub: z.string().min(1),
+  role: z.enum(ROLES),
+  scopes: z.array(z.enum(ALL_SCOPES)),
+});
+
+const verifiedKey = z.object({
+  apiKeyId: z.string(),
+  userId: z.string(),
+  role: z.enum(ROLES),
+  scopes: z.array(z.enum(ALL_SCOPES)),
+  tier: z.enum(Object.values(ApiKeyTier)),
+  expiresAt: z.string().nullable(),
+});
+
+export interface AuthenticatorOptions {
+  identityUrl: string;
+  issuer: string;
+  audience: string;
+  internalTokenSecret: string;
+  kv: KeyValueStore;
+  apiKeyCacheTtlSeconds: number;
+  logger: Logger;
+}
+
+/**
+ * Turns request credentials into a principal: a JWT verified locally against identity's JWKS (cached by jose,
+ * refetched when an unknown `kid` appears, i.e. after a key rotation), or an API key verified by identity and
+ * cached briefly in the key-value store (so a revoked key stops working within the cache TTL).
+ */
+export class Authenticator {
+  readonly #jwks: JWTVerifyGetKey;
+
+  constructor(private readonly options: AuthenticatorOptions) {
+    this.#jwks = createRemoteJWKSet(new URL(`${options.identityUrl}/.well-known/jwks.json`), {
+      cooldownDuration: 10_000,
+      cacheMaxAge: 10 * 60_000,
+      timeoutDuration: 3_000,
+    });
+  }
+
+  /** Anonymous when no credentials are sent; throws AuthenticationError for any bad ones. */
+  async authenticate(headers: IncomingHttpHeaders, requestId: string): Promise<Principal> {
+    const credential = extractCredential(headers);
+    if (!credential) return ANONYMOUS;
+    if (credential.startsWith(API_KEY_PREFIX)) return this.#verifyApiKey(credential, requestId);
+    return this.#verifyAccessToken(credential);
+  }
+
+  async #verifyAccessToken(token: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(token, this.#jwks, {
+        algorithms: ACCESS_TOKEN_ALGORITHMS,
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        requiredClaims: ['exp', 'iat', 'sub'],
+      });
+      const claims = accessClaims.safeParse(payload);
+      if (!claims.success) throw new AuthenticationError('token_invalid', 'Access token is invalid.');
+      return { kind: 'user', userId: claims.data.sub, role: claims.data.role, scopes: claims.data.scopes };
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new AuthenticationError('token_expired', 'Access token has expired.');
+      if (error instanceof joseErrors.JWKSTimeout || isNetworkError(error)) {
+        this.options.logger.error({ err: error }, 'cannot fetch the JWKS from identity');
+        throw new AuthenticationError('identity_unavailable', 'Credentials cannot be verified right now.');
+      }
+      throw new AuthenticationError('token_invalid', 'Access token is invalid.');
+    }
+  }
+
+  async #verifyApiKey(key: string, requestId: string): Promise<Principal> {
+    if (key.length > 200) throw new AuthenticationError('api_key_invalid', 'API key is invalid.');
+    const cacheKey = `router:apikey:${createHash('sha256').update(key).digest('hex')}`;
+    const cached = await this.options.kv.get(cacheKey).catch(() => null);
+    if (cached === 'invalid') throw new AuthenticationError('api_key_invalid', 'API key is invalid.');
+    if (cached) return JSON.parse(cached) as Principal;
+
+    const token = await signRouterToken(this.options.internalTokenSecret, {
+      principal: ANONYMOUS,
+      requestId,
+      clientIp: 'router',
+    });
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.identityUrl}/internal/api-keys/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [ROUTER_TOKEN_HEADER]: token, [REQUEST_ID_HEADER]: requestId },
+        body: JSON.stringify({ key }),
+        signal: AbortSignal.timeout(3_000),
+      });
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'cannot reach identity to verify an API key');
+      throw new AuthenticationError('identity_unavailable', 'Credentials cannot be verified right now.');
+    }
+    if (response.status === 404) {
+      await this.options.kv.set(cacheKey, 'invalid', NEGATIVE_CACHE_MS).catch(() => undefined);
+      throw new AuthenticationError('api_key_invalid', 'API key is invalid.');
+    }
+    if (!response.ok) {
+      this.options.logger.error({ status: response.status }, 'identity failed to verify an API key');
+      throw new AuthenticationError('identity_unavailable', 'Credentials cannot be verified right now.');
+    }
+    const verified = verifiedKey.parse(await response.json());
+    const principal: Principal = {
+      kind: 'apiKey',
+      userId: verified.userId,
+      apiKeyId: verified.apiKeyId,
+      role: verified.role,
+      scopes: verified.scopes,
+      tier: verified.tier,
+    };
+    const ttlMs = Math.min(
+      this.options.apiKeyCacheTtlSeconds * 1000,
+      verified.expiresAt ? new Date(verified.expiresAt).getTime() - Date.now() : Number.POSITIVE_INFINITY,
+    );
+    if (ttlMs > 0) await this.options.kv.set(cacheKey, JSON.stringify(principal), ttlMs).catch(() => undefined);
+    return principal;
+  }
+}
+
+/** `Authorization: Bearer <jwt | api key>` or `X-API-Key: <api key>`; anything else malformed is refused. */
+function extractCredential(headers: IncomingHttpHeaders): string | null {
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.length > 0) return apiKey.trim();
+  const authorization = headers.authorization;
+  if (!authorization) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match?.[1]) {
+    throw new AuthenticationError('malformed_authorization', 'Authorization header must be `Bearer <token>`.');
+  }
+  return match[1];
+}
+
+function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError && /fetch failed/i.test(error.message);
+}
+
+/** A client-supplied request id if it is safe to log and echo, else a fresh one. */
+export function requestIdFrom(headers: IncomingHttpHeaders): string {
+  const value = headers[REQUEST_ID_HEADER];
+  return typeof value === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : randomUUID();
+}

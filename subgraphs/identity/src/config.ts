@@ -1,0 +1,65 @@
+import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { z } from 'zod';
+
+/**
+ * Identity's configuration: the only place that reads the environment (STYLE.md §11). In development every
+ * secret is generated once and kept under DATA_DIR; in production each must be set.
+ */
+const schema = z
+  .object({
+    NODE_ENV: nodeEnv,
+    /** Interface to bind; 0.0.0.0 in containers. */
+    HOST: z.string().default('127.0.0.1'),
+    /** HTTP port (default 4001; 0 picks a free one). */
+    PORT: port.default(4001),
+    LOG_LEVEL: logLevel,
+    /** Where embedded data and development secrets live (default `.data`). */
+    DATA_DIR: z.string().default('.data'),
+    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
+    DATABASE_URL: z.string().url().optional(),
+    /** Redis URL for throttles; unset = in-memory. */
+    REDIS_URL: z.string().url().optional(),
+    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
+    KAFKA_BROKERS: commaList.optional(),
+    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
+    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Encrypts the private signing keys stored in the database. >= 32 characters. */
+    SIGNING_KEY_SECRET: z.string().min(32).optional(),
+    /** `iss` of access tokens. */
+    JWT_ISSUER: z.string().min(1).default('cap-identity'),
+    /** `aud` of access tokens; the router accepts only this audience. */
+    JWT_AUDIENCE: z.string().min(1).default('cap-router'),
+    /** Access-token lifetime, seconds (default 900 = 15 minutes). */
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    /** Refresh-token lifetime, seconds (default 2,592,000 = 30 days). */
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).default(2_592_000),
+    /** Login attempts allowed per client address per minute (default 10). */
+    LOGIN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+    /** First admin's email; required in production when no user exists yet. */
+    ADMIN_EMAIL: z.string().email().optional(),
+    /** First admin's password; required in production when no user exists yet. */
+    ADMIN_PASSWORD: z.string().min(12).max(1024).optional(),
+    /** Run migrations at start (default true). */
+    MIGRATE_ON_START: envBoolean.default(true),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of ['INTERNAL_TOKEN_SECRET', 'SIGNING_KEY_SECRET', 'DATABASE_URL'] as const) {
+      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+    }
+  });
+
+export type IdentityConfig = ReturnType<typeof resolveConfig>;
+
+/** Parses the environment once; development fills in persisted generated secrets. */
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  return resolveConfig(parseEnv('identity', schema, env));
+}
+
+function resolveConfig(env: z.output<typeof schema>) {
+  return {
+    ...env,
+    INTERNAL_TOKEN_SECRET: env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    SIGNING_KEY_SECRET: env.SIGNING_KEY_SECRET ?? developmentSecret(env.DATA_DIR, 'SIGNING_KEY_SECRET'),
+  };
+}

@@ -1,0 +1,154 @@
+import { codedError, ErrorCode } from '@cap/runtime';
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { builder } from '../builder.js';
+import { requireScope } from '../domain/authorization.js';
+import { canReadUser, changeUserRole, createUser, deactivateUser } from '../domain/users.js';
+import { parseId } from '../domain/validation.js';
+import type { User } from '../generated/prisma/client.js';
+import { ApiKeyRef } from './apiKey.js';
+import { RoleEnum } from './enums.js';
+
+export const UserRef = builder.objectRef<User>('User');
+
+UserRef.implement({
+  description: 'A person who uses the platform.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Stable identifier.' }),
+    email: t.string({
+      nullable: true,
+      description: 'Login email. Visible to the user themselves and to admins; null for everyone else.',
+      resolve: (user, _args, ctx) => (canReadUser(ctx.principal, user.id) ? user.email : null),
+    }),
+    displayName: t.exposeString('displayName', { description: 'Name shown to other users.' }),
+    role: t.field({ type: RoleEnum, description: 'What the user may do.', resolve: (user) => user.role }),
+    active: t.exposeBoolean('active', { description: 'False once an admin deactivated the user.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
+    apiKeys: t.field({
+      type: [ApiKeyRef],
+      description: "The user's API keys, newest first. Visible to the user and to admins.",
+      args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
+      resolve: async (user, args, ctx) => {
+        if (!canReadUser(ctx.principal, user.id)) return [];
+        return ctx.deps.prisma.apiKey.findMany({
+          where: { ownerId: user.id, ...(args.includeRevoked ? {} : { revokedAt: null }) },
+          orderBy: { createdAt: 'desc' },
+        });
+      },
+    }),
+  }),
+});
+
+builder.asEntity(UserRef, {
+  key: builder.selection<{ id: string }>('id'),
+  // Other subgraphs reference users (authors, creators): any authenticated caller may resolve the public fields.
+  resolveReference: (reference, ctx) => (ctx.principal.kind === 'anonymous' ? null : ctx.loaders.user.load(reference.id)),
+});
+
+builder.queryFields((t) => ({
+  me: t.field({
+    type: UserRef,
+    nullable: true,
+    description: 'The signed-in user, or null for anonymous callers.',
+    resolve: (_root, _args, ctx) => (ctx.principal.kind === 'anonymous' ? null : ctx.loaders.user.load(ctx.principal.userId)),
+  }),
+  user: t.field({
+    type: UserRef,
+    nullable: true,
+    description: 'A user by id: yourself, or anyone for admins.',
+    args: { id: t.arg.id({ required: true, description: 'The user id.' }) },
+    resolve: async (_root, args, ctx) => {
+      const id = parseId(String(args.id));
+      if (!canReadUser(ctx.principal, id)) {
+        if (ctx.principal.kind === 'anonymous') throw codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required.');
+        throw codedError(ErrorCode.FORBIDDEN, 'You can read only your own user.', { requiredScope: 'users:manage' });
+      }
+      return ctx.loaders.user.load(id);
+    },
+  }),
+  users: t.connection({
+    type: UserRef,
+    description: 'All users, newest first (admins only).',
+    args: {
+      role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role.' }),
+    },
+    resolve: (_root, args, ctx) => {
+      requireScope(ctx.principal, 'users:manage');
+      const first = args.first ?? (args.last ? undefined : 50);
+      if ((first ?? args.last ?? 0) > 100) {
+        throw codedError(ErrorCode.BAD_USER_INPUT, 'Pages hold at most 100 users.', { field: 'first', expected: '1-100' });
+      }
+      return resolveCursorConnection(
+        { args: { ...args, first }, toCursor: (user: User) => encodeCursor(user) } as never,
+        async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+          const cursor = decodeCursor(after ?? before);
+          const direction = inverted ? 'asc' : 'desc';
+          const comparison = after ? 'lt' : 'gt';
+          return ctx.deps.prisma.user.findMany({
+            where: {
+              ...(args.role ? { role: args.role } : {}),
+              ...(cursor
+                ? {
+                    OR: [
+                      { createdAt: { [comparison]: cursor.createdAt } },
+                      { createdAt: cursor.createdAt, id: { [comparison]: cursor.id } },
+                    ],
+                  }
+                : {}),
+            },
+            orderBy: [{ createdAt: direction }, { id: direction }],
+            take: limit,
+          });
+        },
+      );
+    },
+  }),
+}));
+
+function encodeCursor(user: User): string {
+  return Buffer.from(`${user.createdAt.toISOString()}|${user.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined): { createdAt: Date; id: string } | null {
+  if (!cursor) return null;
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) {
+    throw codedError(ErrorCode.BAD_USER_INPUT, 'Cursor is not valid.', { field: 'after', expected: 'a cursor from this connection' });
+  }
+  return { createdAt, id: parseId(id, 'cursor') };
+}
+
+const CreateUserInput = builder.inputType('CreateUserInput', {
+  description: 'A new user.',
+  fields: (t) => ({
+    email: t.string({ required: true, description: 'Login email; stored lower-cased.' }),
+    password: t.string({ required: true, description: 'Initial password, 12-1024 characters.' }),
+    displayName: t.string({ required: true, description: 'Name shown to other users, 1-100 characters.' }),
+    role: t.field({ type: RoleEnum, required: true, description: 'What the user may do.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createUser: t.field({
+    type: UserRef,
+    description: 'Creates a user (admins only).',
+    args: { input: t.arg({ type: CreateUserInput, required: true }) },
+    resolve: (_root, { input }, ctx) => createUser(ctx.deps, ctx.principal, input, ctx.requestId),
+  }),
+  changeUserRole: t.field({
+    type: UserRef,
+    description: "Changes a user's role (admins only). Their API keys lose scopes the new role lacks.",
+    args: {
+      userId: t.arg.id({ required: true, description: 'The user to change.' }),
+      role: t.arg({ type: RoleEnum, required: true, description: 'The new role.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      changeUserRole(ctx.deps, ctx.principal, { userId: String(args.userId), role: args.role }, ctx.requestId),
+  }),
+  deactivateUser: t.field({
+    type: UserRef,
+    description: "Deactivates a user (admins only): logins fail, sessions end, API keys stop working.",
+    args: { userId: t.arg.id({ required: true, description: 'The user to deactivate.' }) },
+    resolve: (_root, args, ctx) => deactivateUser(ctx.deps, ctx.principal, { userId: String(args.userId) }, ctx.requestId),
+  }),
+}));
