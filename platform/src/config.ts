@@ -1,0 +1,35 @@
+import { commaList, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { z } from 'zod';
+
+/**
+ * The all-in-one launcher's own settings. Each subgraph and the router still parse their own configuration
+ * from the same environment; the launcher only forces what one process needs (ephemeral loopback ports for
+ * subgraphs, the router pointed at them).
+ */
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  /** Interface the router binds (default 127.0.0.1). Subgraphs always bind loopback in this mode. */
+  HOST: z.string().default('127.0.0.1'),
+  /** Router port (default 4000). */
+  PORT: port.default(4000),
+  LOG_LEVEL: logLevel,
+  /** Embedded data (PGlite) and development secrets (default `.data`). */
+  DATA_DIR: z.string().default('.data'),
+  /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Redis URL; unset = in-memory caches and throttles. */
+  REDIS_URL: z.string().url().optional(),
+  /** Kafka brokers; unset = in-memory event bus. */
+  KAFKA_BROKERS: commaList.optional(),
+});
+
+export type PlatformConfig = z.output<typeof schema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): PlatformConfig {
+  return parseEnv('platform', schema, env);
+}
+
+/** The environment as the launcher hands it to each component's own config loader. */
+export function componentEnv(): Record<string, string | undefined> {
+  return { ...process.env };
+}

@@ -1,0 +1,34 @@
+import { createLogger, Shutdown } from '@cap/runtime';
+import { componentEnv, loadConfig } from './config.js';
+import { startPlatform } from './platform.js';
+
+/** `npm start`: the whole platform in one process on embedded defaults. */
+const config = loadConfig();
+const logger = createLogger({ service: 'platform', level: config.LOG_LEVEL });
+const shutdown = new Shutdown(logger);
+shutdown.handleSignals();
+const platform = await startPlatform({ config, env: componentEnv(), logger });
+shutdown.add('platform', () => platform.close());
+
+const modes = [
+  config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL in ${config.DATA_DIR}/pglite`,
+  config.REDIS_URL ? 'Redis (REDIS_URL)' : 'in-memory cache',
+  config.KAFKA_BROKERS ? 'Kafka (KAFKA_BROKERS)' : 'in-memory event bus',
+];
+const lines = [
+  '',
+  `  Coding-agent platform is up: ${platform.router.graphqlUrl}`,
+  `  (Apollo Sandbox opens at that URL in a browser)`,
+  `  Running on ${modes.join(', ')}.`,
+];
+const admin = platform.identity.bootstrappedAdmin;
+if (admin?.generated) {
+  lines.push(
+    '',
+    '  First start: an admin was created. The password is printed only at this start',
+    `  (and saved in ${platform.adminCredentialsFile ?? 'the data folder'}, readable by you only):`,
+    `    email:    ${admin.email}`,
+    `    password: ${admin.password}`,
+  );
+}
+process.stdout.write(`${lines.join('\n')}\n\n`);

@@ -1,0 +1,129 @@
+import type { Database } from '@cap/db';
+import { type EventBus, OutboxRelay } from '@cap/messaging';
+import { prismaExecutor } from '@cap/db';
+import { enqueue } from '@cap/messaging';
+import {
+  readBody,
+  ROUTER_TOKEN_HEADER,
+  sendJson,
+  startSubgraphServer,
+  verifyRouterToken,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+} from '@cap/runtime';
+import type { IdentityConfig } from './config.js';
+import { createLoaders, type IdentityContext } from './context.js';
+import { openIdentityDb, SCHEMA } from './db.js';
+import { verifyApiKey } from './domain/apiKeys.js';
+import type { IdentityDeps } from './domain/deps.js';
+import { SigningKeyRing } from './domain/signingKeys.js';
+import { bootstrapAdmin } from './domain/users.js';
+import { schema } from './schema/index.js';
+
+export interface StartIdentityOptions {
+  config: IdentityConfig;
+  database: Database;
+  kv: KeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+}
+
+export interface RunningIdentity {
+  subgraph: RunningSubgraph;
+  deps: IdentityDeps;
+  /** Set when this start created the first admin (development prints it once). */
+  bootstrappedAdmin: { email: string; password: string; generated: boolean } | null;
+  close(): Promise<void>;
+}
+
+/** Starts the identity subgraph on shared infrastructure (its own process, or the all-in-one platform). */
+export async function startIdentity(options: StartIdentityOptions): Promise<RunningIdentity> {
+  const { config, logger } = options;
+  const prisma = await openIdentityDb(options.database, { migrate: config.MIGRATE_ON_START });
+  const sql = prismaExecutor(prisma);
+  const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const keys = new SigningKeyRing({
+    prisma,
+    secret: config.SIGNING_KEY_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
+  const deps: IdentityDeps = {
+    prisma,
+    keys,
+    kv: options.kv,
+    logger,
+    events: {
+      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
+      committed: () => relay.notify(),
+    },
+    settings: {
+      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      loginAttemptsPerMinute: config.LOGIN_ATTEMPTS_PER_MINUTE,
+    },
+  };
+  await keys.ensureActiveKey();
+  const admin = await bootstrapAdmin(deps, {
+    production: config.NODE_ENV === 'production',
+    email: config.ADMIN_EMAIL,
+    password: config.ADMIN_PASSWORD,
+  });
+  relay.start();
+
+  const subgraph = await startSubgraphServer<IdentityContext>({
+    name: 'identity',
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    logger,
+    context: ({ claims, logger: requestLogger, req }) => ({
+      principal: claims.principal,
+      requestId: claims.requestId,
+      clientIp: claims.clientIp,
+      userAgent: req.headers['user-agent'],
+      deps: { ...deps, logger: requestLogger },
+      loaders: createLoaders(deps),
+    }),
+    readiness: {
+      database: () => options.database.ping(),
+      [`cache:${options.kv.kind}`]: () => options.kv.ping(),
+    },
+    routes: {
+      // Public: the router (and anyone) verifies access tokens with these keys.
+      'GET /.well-known/jwks.json': async (_req, res) => {
+        sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=60' });
+      },
+      // Router only (router token required): turns an API key into the principal it acts for.
+      'POST /internal/api-keys/verify': async (req, res) => {
+        const token = req.headers[ROUTER_TOKEN_HEADER];
+        const verified = await verifyRouterToken(config.INTERNAL_TOKEN_SECRET, Array.isArray(token) ? token[0] : token);
+        if (!verified.ok) return sendJson(res, 401, { error: 'router token required' });
+        let key: unknown;
+        try {
+          key = (JSON.parse(await readBody(req, 4_096)) as { key?: unknown }).key;
+        } catch {
+          return sendJson(res, 400, { error: 'expected {"key": string}' });
+        }
+        if (typeof key !== 'string') return sendJson(res, 400, { error: 'expected {"key": string}' });
+        const result = await verifyApiKey(deps, key);
+        if (!result) return sendJson(res, 404, { valid: false });
+        sendJson(res, 200, { ...result, expiresAt: result.expiresAt?.toISOString() ?? null });
+      },
+    },
+  });
+
+  return {
+    subgraph,
+    deps,
+    bootstrappedAdmin: admin.created ? { email: admin.email, password: admin.password, generated: admin.generated } : null,
+    close: async () => {
+      await subgraph.close();
+      await relay.stop();
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { Database } from '@cap/db';
+import { PrismaClient } from './generated/prisma/client.js';
+
+/** Identity's PostgreSQL schema: every table it owns lives here, in either database mode. */
+export const SCHEMA = 'identity';
+
+/** Identity's committed migrations (Prisma layout), resolved from `src/` and `dist/` alike. */
+export const MIGRATIONS_DIR = new URL('../prisma/migrations', import.meta.url).pathname;
+
+/** Applies pending migrations, then returns a Prisma client bound to identity's schema. */
+export async function openIdentityDb(database: Database, options: { migrate: boolean }): Promise<PrismaClient> {
+  if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
+  return new PrismaClient({ adapter: database.adapterFor(SCHEMA) });
+}

@@ -1,0 +1,2 @@
+export { loadConfig, type IdentityConfig } from './config.js';
+export { startIdentity, type RunningIdentity, type StartIdentityOptions } from './app.js';

@@ -1,0 +1,27 @@
+import { databaseTargetFromEnv, openDatabase } from '@cap/db';
+import { createEventBus } from '@cap/messaging';
+import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
+import { startIdentity } from './app.js';
+import { loadConfig } from './config.js';
+
+/** Identity process entry (distributed deployment). */
+const config = loadConfig();
+const logger = createLogger({ service: 'identity', level: config.LOG_LEVEL });
+const shutdown = new Shutdown(logger);
+shutdown.handleSignals();
+
+const database = await openDatabase(databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }), { logger });
+shutdown.add('database', () => database.close());
+const kv = createKeyValueStore(config.REDIS_URL);
+shutdown.add('cache', () => kv.close());
+const bus = createEventBus({ brokers: config.KAFKA_BROKERS, clientId: 'identity', logger });
+shutdown.add('event bus', () => bus.close());
+
+const identity = await startIdentity({ config, database, kv, bus, logger });
+shutdown.add('identity', () => identity.close());
+if (identity.bootstrappedAdmin?.generated) {
+  process.stdout.write(
+    `\nFirst start: created admin ${identity.bootstrappedAdmin.email} with password ${identity.bootstrappedAdmin.password}\n` +
+      'It is shown only this once.\n\n',
+  );
+}
