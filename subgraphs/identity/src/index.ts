@@ -1,2 +1,3 @@
 export { loadConfig, type IdentityConfig } from './config.js';
 export { startIdentity, type RunningIdentity, type StartIdentityOptions } from './app.js';
+export { SigningKeyRing } from './domain/signingKeys.js';

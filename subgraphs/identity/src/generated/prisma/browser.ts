@@ -37,3 +37,13 @@ export type ApiKey = Prisma.ApiKeyModel
  * Keys that sign access tokens. The router verifies tokens through the JWKS document built from these.
  */
 export type SigningKey = Prisma.SigningKeyModel
+/**
+ * Model OutboxEvent
+ * 
+ */
+export type OutboxEvent = Prisma.OutboxEventModel
+/**
+ * Model ProcessedEvent
+ * 
+ */
+export type ProcessedEvent = Prisma.ProcessedEventModel

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { MemoryEventBus } from '@cap/messaging';
+import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
+import { createLogger, RedisKeyValueStore } from '@cap/runtime';
+import { createTestDatabase, graphql, testSecret } from '@cap/testkit';
+import { loadConfig, startRouter, type RunningRouter } from '../src/index.js';
+
+export interface Stack extends AsyncDisposable {
+  router: RunningRouter;
+  identity: RunningIdentity;
+  secret: string;
+  /** Identity's SIGNING_KEY_SECRET, so tests can sign tokens with the real stored keys. */
+  signingKeySecret: string;
+  admin: { email: string; password: string };
+  /** GraphQL requests that reached identity's /graphql endpoint so far. */
+  identityGraphQLRequests(): number;
+  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): ReturnType<typeof graphql<T>>;
+  /** Logs in as the admin through the router. */
+  loginAdmin(): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
+}
+
+/** Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file. */
+export async function startStack(routerEnv: Record<string, string> = {}): Promise<Stack> {
+  const db = await createTestDatabase();
+  const secret = testSecret();
+  const signingKeySecret = testSecret();
+  const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const kv = new RedisKeyValueStore(redisUrl, { keyPrefix: `test:${randomUUID()}:` });
+  const bus = new MemoryEventBus();
+  const logger = createLogger({ service: 'router-test', level: 'silent' });
+  const dataDir = `/tmp/cap-test-${randomUUID()}`;
+  const identity = await startIdentity({
+    config: loadIdentityConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, SIGNING_KEY_SECRET: signingKeySecret }),
+    database: db.database,
+    kv,
+    bus,
+    logger,
+  });
+  let graphQLRequests = 0;
+  identity.subgraph.server.on('request', (req: { url?: string }) => {
+    if (req.url?.startsWith('/graphql')) graphQLRequests += 1;
+  });
+  const router = await startRouter({
+    config: loadConfig({
+      NODE_ENV: 'development',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      INTERNAL_TOKEN_SECRET: secret,
+      SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
+      IDENTITY_INTERNAL_URL: identity.subgraph.url,
+      SUPERGRAPH_POLL_INTERVAL_MS: '0',
+      ...routerEnv,
+    }),
+    kv,
+    logger,
+  });
+  const admin = identity.bootstrappedAdmin;
+  if (!admin) throw new Error('expected a bootstrapped admin');
+  const stack: Stack = {
+    router,
+    identity,
+    secret,
+    signingKeySecret,
+    admin,
+    identityGraphQLRequests: () => graphQLRequests,
+    query: (query, variables = {}, headers = {}) => graphql(router.graphqlUrl, query, variables, headers),
+    loginAdmin: async () => {
+      const result = await stack.query<{ login: { accessToken: string; refreshToken: string; user: { id: string } } }>(
+        `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken refreshToken user { id } } }`,
+        { e: admin.email, p: admin.password },
+      );
+      if (!result.data) throw new Error(`login failed: ${JSON.stringify(result.errors)}`);
+      return { ...result.data.login, userId: result.data.login.user.id };
+    },
+    [Symbol.asyncDispose]: async () => {
+      await router.close();
+      await identity.close();
+      await bus.close();
+      await kv.close();
+      await db.drop();
+    },
+  };
+  return stack;
+}
