@@ -19,6 +19,12 @@ import { z } from 'zod';
 /** Only the algorithm identity signs with; `none`, HS256 with the public key and friends are refused. */
 const ACCESS_TOKEN_ALGORITHMS = ['ES256'];
 const API_KEY_PREFIX = 'cap_';
+/**
+ * Minimum time between two JWKS refetches. A token with an unknown `kid` (identity rotated its key) triggers a
+ * refetch; within the cooldown the router waits for it to pass and tries once more instead of refusing a valid
+ * token, so forged `kid`s cost identity at most one fetch per second.
+ */
+const JWKS_COOLDOWN_MS = 1_000;
 /** A rejected API key is remembered briefly so a flood of bad keys does not hammer identity. */
 const NEGATIVE_CACHE_MS = 5_000;
 
@@ -75,7 +81,7 @@ export class Authenticator {
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.#jwks = createRemoteJWKSet(new URL(`${options.identityUrl}/.well-known/jwks.json`), {
-      cooldownDuration: 10_000,
+      cooldownDuration: JWKS_COOLDOWN_MS,
       cacheMaxAge: 10 * 60_000,
       timeoutDuration: 3_000,
     });
@@ -90,13 +96,24 @@ export class Authenticator {
   }
 
   async #verifyAccessToken(token: string): Promise<Principal> {
-    try {
-      const { payload } = await jwtVerify(token, this.#jwks, {
+    const verify = () =>
+      jwtVerify(token, this.#jwks, {
         algorithms: ACCESS_TOKEN_ALGORITHMS,
         issuer: this.options.issuer,
         audience: this.options.audience,
         requiredClaims: ['exp', 'iat', 'sub'],
       });
+    try {
+      let verified;
+      try {
+        verified = await verify();
+      } catch (error) {
+        if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+        // Possibly a key identity activated after our last fetch, inside the cooldown: try once after it.
+        await new Promise((resolve) => setTimeout(resolve, JWKS_COOLDOWN_MS + 50));
+        verified = await verify();
+      }
+      const { payload } = verified;
       const claims = accessClaims.safeParse(payload);
       if (!claims.success) throw new AuthenticationError('token_invalid', 'Access token is invalid.');
       return { kind: 'user', userId: claims.data.sub, role: claims.data.role, scopes: claims.data.scopes };

@@ -92,13 +92,13 @@ describe('user administration', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 20; page += 1) {
-      const result: Awaited<ReturnType<typeof h.call>> = await h.call(
+      const result: { data?: Record<string, any> | null; errors?: unknown } = await h.call(
         `query($after: String) { users(first: 2, after: $after) { edges { node { id createdAt } } pageInfo { hasNextPage endCursor } } }`,
         { after },
         { principal: admin },
       );
       expect(result.errors).toBeUndefined();
-      const connection = result.data!['users'];
+      const connection: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } = result.data!['users'];
       seen.push(...connection.edges.map((edge: { node: { id: string } }) => edge.node.id));
       if (!connection.pageInfo.hasNextPage) break;
       after = connection.pageInfo.endCursor;

@@ -14,13 +14,24 @@ export interface CreateUserInput {
   role: Role;
 }
 
-async function insertUser(deps: IdentityDeps, tx: Tx, input: CreateUserInput, actorId: string | null, requestId?: string): Promise<User> {
+interface NewUser {
+  email: string;
+  displayName: string;
+  passwordHash: string;
+  role: Role;
+}
+
+/** Validates and hashes before any transaction opens: slow work never holds a connection (or PGlite's session). */
+async function prepareUser(input: CreateUserInput): Promise<NewUser> {
   const email = parseEmail(input.email);
   const displayName = parseName(input.displayName, 'displayName');
   assertPasswordPolicy(input.password);
-  const passwordHash = await hashPassword(input.password);
+  return { email, displayName, role: input.role, passwordHash: await hashPassword(input.password) };
+}
+
+async function insertUser(deps: IdentityDeps, tx: Tx, data: NewUser, actorId: string | null, requestId?: string): Promise<User> {
   try {
-    const user = await tx.user.create({ data: { email, displayName, passwordHash, role: input.role } });
+    const user = await tx.user.create({ data });
     await deps.events.record(tx, [
       UserRegistered.create(
         { userId: user.id, email: user.email, role: user.role },
@@ -44,7 +55,8 @@ export async function createUser(
   requestId?: string,
 ): Promise<User> {
   const actor = requireScope(principal, 'users:manage');
-  return inTransaction(deps, (tx) => insertUser(deps, tx, input, actor.userId, requestId));
+  const data = await prepareUser(input);
+  return inTransaction(deps, (tx) => insertUser(deps, tx, data, actor.userId, requestId));
 }
 
 /** ADMIN changes a user's role. An admin cannot demote themselves (the platform would lose its last admin). */
@@ -123,10 +135,9 @@ export async function bootstrapAdmin(
   const email = options.email ?? 'admin@example.com';
   const generated = !options.password;
   const password = options.password ?? randomBytes(18).toString('base64url');
+  const data = await prepareUser({ email, password, displayName: 'Administrator', role: 'ADMIN' });
   try {
-    await inTransaction(deps, (tx) =>
-      insertUser(deps, tx, { email, password, displayName: 'Administrator', role: 'ADMIN' }, null),
-    );
+    await inTransaction(deps, (tx) => insertUser(deps, tx, data, null));
   } catch (error) {
     // Another instance bootstrapped at the same moment.
     if ((error as { extensions?: { code?: string } }).extensions?.code === ErrorCode.CONFLICT) return { created: false };
