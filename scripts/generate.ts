@@ -7,39 +7,17 @@
  * `--check` regenerates, then fails when any committed artefact differs (CI drift check).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { lexicographicSortSchema, parse, printSchema, type GraphQLSchema } from 'graphql';
+import { listSubgraphs, root } from './subgraphs.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
-
-interface SubgraphManifest {
-  dir: string;
-  name: string;
-  routingUrl: string;
-  schemaModule: string;
-}
-
-/** Subgraphs are the workspace packages under `subgraphs/` that declare a `subgraph` manifest. */
-export function listSubgraphs(): SubgraphManifest[] {
-  const base = join(root, 'subgraphs');
-  return readdirSync(base)
-    .filter((dir) => existsSync(join(base, dir, 'package.json')))
-    .map((dir) => {
-      const pkg = JSON.parse(readFileSync(join(base, dir, 'package.json'), 'utf8')) as {
-        subgraph?: { name: string; routingUrl: string; schemaModule: string };
-      };
-      if (!pkg.subgraph) throw new Error(`subgraphs/${dir}/package.json has no "subgraph" manifest`);
-      return { dir: join(base, dir), ...pkg.subgraph };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
 
 function step(message: string): void {
   process.stdout.write(`• ${message}\n`);
@@ -86,6 +64,11 @@ async function main(): Promise<void> {
   });
 
   if (check) {
+    step('check Prisma schemas against their migrations');
+    execFileSync(process.execPath, [join(root, 'scripts/prisma.mjs'), 'migrate:check', ...subgraphs.map((s) => s.dir)], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     step('check for drift');
     const paths = [
       'schema',
