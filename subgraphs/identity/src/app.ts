@@ -63,8 +63,6 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
       accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       loginAttemptsPerMinute: config.LOGIN_ATTEMPTS_PER_MINUTE,
-      transaction:
-        options.database.kind === 'pglite' ? { maxWait: 30_000, timeout: 30_000 } : { maxWait: 5_000, timeout: 15_000 },
     },
   };
   await keys.ensureActiveKey();

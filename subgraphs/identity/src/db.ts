@@ -10,5 +10,6 @@ export const MIGRATIONS_DIR = new URL('../prisma/migrations', import.meta.url).p
 /** Applies pending migrations, then returns a Prisma client bound to identity's schema. */
 export async function openIdentityDb(database: Database, options: { migrate: boolean }): Promise<PrismaClient> {
   if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
-  return new PrismaClient({ adapter: database.adapterFor(SCHEMA) });
+  // Embedded PostgreSQL has one session: transactions queue, so their start may wait longer there.
+  return new PrismaClient({ adapter: database.adapterFor(SCHEMA), transactionOptions: database.transactionOptions });
 }

@@ -24,17 +24,12 @@ export interface IdentityDeps {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     loginAttemptsPerMinute: number;
-    /**
-     * Interactive-transaction limits. Embedded PostgreSQL has one session, so transactions queue behind each
-     * other: the wait allowed for one to start must be long there.
-     */
-    transaction: { maxWait: number; timeout: number };
   };
 }
 
 /** Runs `work` in one transaction with the events it records, then wakes the relay. */
 export async function inTransaction<T>(deps: IdentityDeps, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const result = await deps.prisma.$transaction(work, deps.settings.transaction);
+  const result = await deps.prisma.$transaction(work);
   deps.events.committed();
   return result;
 }

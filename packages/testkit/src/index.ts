@@ -1,0 +1,3 @@
+export * from './kafka.js';
+export * from './database.js';
+export * from './graphql.js';
