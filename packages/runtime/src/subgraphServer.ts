@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
 import { ErrorCode } from './errors.js';
 import { runReadiness, type ReadinessCheck } from './health.js';
 import { BodyTooLargeError, closeServer, listen, readBody, sendGraphQLError, sendJson } from './http.js';
@@ -127,6 +129,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       else res.end();
     });
   });
+  const closeSubscriptions = options.schema.getSubscriptionType() ? serveSubscriptions(server, options, maxBodyBytes) : null;
   const url = await listen(server, options.host, options.port);
   logger.info({ url: `${url}${GRAPHQL_PATH}`, subgraph: options.name }, 'subgraph listening');
   return {
@@ -134,9 +137,61 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     graphqlUrl: `${url}${GRAPHQL_PATH}`,
     server,
     close: async () => {
+      await closeSubscriptions?.();
       await closeServer(server);
       await apollo.stop();
     },
+  };
+}
+
+/** What a subscription connection carries once the router token in `connection_init` was verified. */
+type ConnectionExtra = {
+  claims?: RouterClaims;
+};
+
+/**
+ * graphql-ws (`graphql-transport-ws`) on the GraphQL path, for the router only: `connection_init` must carry
+ * `{ routerToken }`, verified like the HTTP header; anything else is closed with 4403 Forbidden. The identity in
+ * the token holds for the connection's lifetime: the router re-checks its own clients' credentials and closes
+ * the upstream when they lapse.
+ */
+function serveSubscriptions<TContext extends BaseContext>(
+  server: Server,
+  options: SubgraphServerOptions<TContext>,
+  maxPayloadBytes: number,
+): () => Promise<void> {
+  const { logger } = options;
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: maxPayloadBytes });
+  const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
+    {
+      schema: options.schema,
+      onConnect: async (ctx) => {
+        const token = ctx.connectionParams?.['routerToken'];
+        const verified = await verifyRouterToken(options.internalTokenSecret, typeof token === 'string' ? token : undefined);
+        if (!verified.ok) {
+          logger.warn({ reason: verified.reason }, 'subscription connection without a valid router token');
+          return false;
+        }
+        ctx.extra.claims = verified.claims;
+        return true;
+      },
+      context: async (ctx) => {
+        const claims = ctx.extra.claims;
+        if (!claims) throw new Error('subscription context without verified claims');
+        const requestLogger = logger.child({ requestId: claims.requestId });
+        return options.context({ claims, logger: requestLogger, req: ctx.extra.request });
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        for (const error of errors) {
+          if (error.extensions['code'] === undefined) logger.error({ err: error }, 'subscription error');
+        }
+      },
+    },
+    wss,
+  );
+  return async () => {
+    await disposable.dispose();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
 }
 
