@@ -51,7 +51,10 @@ export async function consumeUntil(options: ConsumeUntilOptions): Promise<Consum
     brokers: options.brokers ?? kafkaBrokersFromEnv(),
     logLevel: logLevel.NOTHING,
   });
-  const consumer = kafka.consumer({ groupId: `testkit-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({
+    groupId: `testkit-${randomBytes(6).toString('hex')}`,
+    maxWaitTimeInMs: 500,
+  });
   const records: ConsumedRecord[] = [];
   let satisfied: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -97,7 +100,10 @@ export async function consumeUntil(options: ConsumeUntilOptions): Promise<Consum
 }
 
 /** Deletes topics a test created (best effort: a missing topic is not an error). */
-export async function deleteKafkaTopics(topics: string[], brokers: string[] = kafkaBrokersFromEnv()): Promise<void> {
+export async function deleteKafkaTopics(
+  topics: string[],
+  brokers: string[] = kafkaBrokersFromEnv(),
+): Promise<void> {
   if (topics.length === 0) return;
   const admin = new Kafka({ clientId: 'testkit-admin', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
