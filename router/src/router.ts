@@ -73,6 +73,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     gateway,
     introspection: config.development,
     csrfPrevention: true,
+    // Our own shutdown (runtime/shutdown.ts) drains in order; Apollo's signal handlers would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskError(formatted, error, logger),
     plugins: [

@@ -25,6 +25,18 @@ export const ErrorCode = {
   ROUTER_TOKEN_REQUIRED: 'ROUTER_TOKEN_REQUIRED',
   /** The request body or a field exceeded its size limit. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The operation broke a structural limit; `extensions.limit`, `max` and `actual` say which. */
+  OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
+  /** The operation's estimated cost is above the maximum; `extensions.cost = { estimated, max }`. */
+  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
+  /** Introspection is disabled for this caller (production, not ADMIN). */
+  INTROSPECTION_DISABLED: 'INTROSPECTION_DISABLED',
+  /** Batched (array) requests are off, or the batch is larger than allowed; `extensions.max`. */
+  BATCHING_NOT_ALLOWED: 'BATCHING_NOT_ALLOWED',
+  /** Rate limiting cannot be checked (Redis unreachable in fail-closed mode); retry later (HTTP 503). */
+  RATE_LIMITER_UNAVAILABLE: 'RATE_LIMITER_UNAVAILABLE',
+  /** A task state change the state machine forbids; `extensions.from` and `extensions.to` name the states. */
+  INVALID_TASK_TRANSITION: 'INVALID_TASK_TRANSITION',
   /** A subgraph could not be reached or answered with an error the router cannot pass on. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** Anything unexpected; details are logged server-side, never sent to the client. */

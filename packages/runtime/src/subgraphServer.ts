@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -57,6 +58,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     // Only the router can reach us (router token), and it needs introspection-free `_service` anyway.
     introspection: true,
     csrfPrevention: false,
+    // Our own shutdown (runtime/shutdown.ts) drains in order; Apollo's signal handlers would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskError(formatted, error, logger),
     // No usage reporting behind our router: federated traces would only cost bytes and time.
@@ -181,11 +184,11 @@ function serveSubscriptions<TContext extends BaseContext>(
         const requestLogger = logger.child({ requestId: claims.requestId });
         return options.context({ claims, logger: requestLogger, req: ctx.extra.request });
       },
-      onError: (_ctx, _id, _payload, errors) => {
-        for (const error of errors) {
-          if (error.extensions['code'] === undefined) logger.error({ err: error }, 'subscription error');
-        }
-      },
+      // Same masking as HTTP: coded errors pass, anything unexpected is logged and sent as INTERNAL_SERVER_ERROR,
+      // both when a subscription fails to start (onError) and in the errors of an event's result (onNext).
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => maskSubscriptionError(error, logger)),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => maskSubscriptionError(error, logger)) } : undefined,
     },
     wss,
   );
@@ -193,6 +196,21 @@ function serveSubscriptions<TContext extends BaseContext>(
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+}
+
+/**
+ * {@link maskError} for graphql-ws, which (unlike Apollo Server) leaves GraphQL's own request errors uncoded:
+ * those (no original error: a syntax or validation problem of the operation) get Apollo's codes and pass.
+ */
+function maskSubscriptionError(error: GraphQLError, logger: Logger): GraphQLFormattedError {
+  const formatted = error.toJSON();
+  if (error.originalError === undefined && error.extensions['code'] === undefined) {
+    const code = error.message.startsWith('Syntax Error')
+      ? ApolloServerErrorCode.GRAPHQL_PARSE_FAILED
+      : ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED;
+    return { ...formatted, extensions: { ...formatted.extensions, code } };
+  }
+  return maskError(formatted, error, logger);
 }
 
 /**

@@ -14,6 +14,18 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, serialized as an ISO-8601 string in UTC (e.g. 2026-01-31T12:00:00.000Z). */
   DateTime: { input: string; output: string; }
+  /** Any JSON value (structured data of a log entry). */
+  JSON: { input: unknown; output: unknown; }
+};
+
+/** Users and agents to add to a conversation you take part in. */
+export type AddParticipantsInput = {
+  /** Agents to add. */
+  agentIds?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The conversation. */
+  conversationId: Scalars['ID']['input'];
+  /** Users to add (at most 100). */
+  userIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 /** A credential for programs. Its secret is shown once, at creation; only its prefix is kept readable. */
@@ -50,6 +62,49 @@ export type ApiKeyTier =
   /** Higher limits. */
   | 'PRO';
 
+/** A file shared on a message. Stored under its id and served with its checked content type. */
+export type Attachment = {
+  __typename?: 'Attachment';
+  /** MIME type, checked against the content when uploaded. */
+  contentType: Scalars['String']['output'];
+  /** When the upload was requested. */
+  createdAt: Scalars['DateTime']['output'];
+  /** A signed, expiring download link. */
+  download: AttachmentDownload;
+  /** Name given by the uploader, for display only. */
+  fileName: Scalars['String']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** Size in bytes. */
+  size: Scalars['Int']['output'];
+  /** Who uploaded it. */
+  uploader: User;
+};
+
+/** A signed link to the bytes of an attachment. It expires; ask for a new one after that. */
+export type AttachmentDownload = {
+  __typename?: 'AttachmentDownload';
+  /** When the link stops working. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** GET this URL (no credentials needed) before `expiresAt`. */
+  url: Scalars['String']['output'];
+};
+
+/** Where to upload a file: `PUT` its bytes to `uploadUrl` before `expiresAt`, then attach it with `attachToMessage` (or `postMessage(input: { attachmentIds })`). The content must match the declared type and size. */
+export type AttachmentUpload = {
+  __typename?: 'AttachmentUpload';
+  /** The attachment being uploaded. */
+  attachmentId: Scalars['ID']['output'];
+  /** When the upload URL stops working. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** The most bytes the upload may carry (the announced size). */
+  maxBytes: Scalars['Int']['output'];
+  /** The HTTP method to use: `PUT`. */
+  uploadMethod: Scalars['String']['output'];
+  /** Signed URL on the chat service; accepts one upload. */
+  uploadUrl: Scalars['String']['output'];
+};
+
 /** A signed-in session: a short-lived access token and a refresh token that rotates on every use. */
 export type AuthPayload = {
   __typename?: 'AuthPayload';
@@ -63,6 +118,150 @@ export type AuthPayload = {
   refreshTokenExpiresAt: Scalars['DateTime']['output'];
   /** The signed-in user. */
   user: User;
+};
+
+/** Recent-message cache counters of the chat instance that answered, since it started. */
+export type ChatCacheStats = {
+  __typename?: 'ChatCacheStats';
+  /** `redis` (shared by every instance) or `memory` (this process only). */
+  backend: Scalars['String']['output'];
+  /** Cache failures answered from the database instead. */
+  errors: Scalars['Int']['output'];
+  /** hits / (hits + misses), 0 when nothing was read yet. */
+  hitRate: Scalars['Float']['output'];
+  /** Message pages served from the cache. */
+  hits: Scalars['Int']['output'];
+  /** Message pages read from the database. */
+  misses: Scalars['Int']['output'];
+};
+
+/** A unit of work for the coding agent: what to do, where, and how far it got. */
+export type CodingTask = {
+  __typename?: 'CodingTask';
+  /** Executions created so far. */
+  attempts: Scalars['Int']['output'];
+  /** States the task may move to next, per the state machine (not whether the caller may move it). */
+  availableTransitions: Array<TaskStatus>;
+  /** While CLASSIFYING: when the default strategy applies if no classification arrived. */
+  classificationDeadlineAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED]. */
+  command?: Maybe<Scalars['String']['output']>;
+  /** The classifier's complexity; null until classified. */
+  complexity?: Maybe<TaskComplexity>;
+  /** When the task was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created the task. */
+  creator: User;
+  /** What to do, in detail (may be empty). */
+  description: Scalars['String']['output'];
+  /** Every execution attempt, oldest first. */
+  executions: Array<TaskExecution>;
+  /** When it reached SUCCEEDED, FAILED or CANCELLED (cleared by a retry). */
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** The open question while AWAITING_INPUT; answer it with `provideTaskInput`. */
+  inputRequest?: Maybe<TaskInput>;
+  /** Every question the task asked and its answer, oldest first. */
+  inputs: Array<TaskInput>;
+  /** The most recent execution attempt, if any. */
+  latestExecution?: Maybe<TaskExecution>;
+  /** Queue priority. */
+  priority: TaskPriority;
+  /** Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository. */
+  repository?: Maybe<Scalars['String']['output']>;
+  /** The result of the most recent finished execution, if any. */
+  result?: Maybe<ExecutionResult>;
+  /** When its first execution started. */
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the task is in its life. */
+  status: TaskStatus;
+  /** The strategy executions use; null while the task waits for its classification. */
+  strategy?: Maybe<ExecutionStrategy>;
+  /** The strategy the creator chose, if any. */
+  strategyOverride?: Maybe<ExecutionStrategy>;
+  /** Where the strategy came from: override, classification or the default after the timeout. */
+  strategySource?: Maybe<StrategySource>;
+  /** Time limit of one execution, seconds; null means the deployment's default. */
+  timeoutSeconds?: Maybe<Scalars['Int']['output']>;
+  /** One-line summary, 1-200 characters. */
+  title: Scalars['String']['output'];
+  /** The classifier's label; null until classified. */
+  type?: Maybe<TaskType>;
+  /** When the task last changed. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Increases with every change of the task (optimistic locking). */
+  version: Scalars['Int']['output'];
+};
+
+/** A page of coding tasks. */
+export type CodingTaskConnection = {
+  __typename?: 'CodingTaskConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<CodingTaskEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A coding task in a page, with its cursor. */
+export type CodingTaskEdge = {
+  __typename?: 'CodingTaskEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: CodingTask;
+};
+
+/** A conversation between users and, optionally, the agent. Only its participants can see it. */
+export type Conversation = {
+  __typename?: 'Conversation';
+  /** When the conversation was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created the conversation. */
+  creator: User;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** When the newest message was posted (or the creation). */
+  lastActivityAt: Scalars['DateTime']['output'];
+  /** Cursor of the newest message at the time of this read (a "nothing yet" cursor when empty). Pass it as `messagePosted(after:)` to receive exactly what is posted after this read. */
+  latestCursor: Scalars['String']['output'];
+  /** Messages, newest first, 50 per page at most (also the default). `first`/`after` page towards older messages, `last`/`before` towards newer ones. */
+  messages: MessageConnection;
+  /** Participants online in this conversation right now (by `heartbeat`). */
+  onlineUsers: Array<User>;
+  /** Everyone taking part, in the order they joined. */
+  participants: Array<Participant>;
+  /** Title, 1-200 characters. */
+  title: Scalars['String']['output'];
+  /** Users typing right now (indicators last a few seconds unless renewed). */
+  typingUsers: Array<User>;
+};
+
+
+/** A conversation between users and, optionally, the agent. Only its participants can see it. */
+export type ConversationMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of conversations. */
+export type ConversationConnection = {
+  __typename?: 'ConversationConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<ConversationEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A conversation in a page. */
+export type ConversationEdge = {
+  __typename?: 'ConversationEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Conversation;
 };
 
 /** A new API key for the signed-in user. */
@@ -86,6 +285,34 @@ export type CreateApiKeyPayload = {
   secret: Scalars['String']['output'];
 };
 
+/** A new conversation. The creator always takes part. */
+export type CreateConversationInput = {
+  /** Agents to add, e.g. `coding-agent` (lower-case slugs). */
+  agentIds?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Other users to add (at most 100). */
+  participantUserIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Title, 1-200 printable characters. */
+  title: Scalars['String']['input'];
+};
+
+/** A new coding task. */
+export type CreateTaskInput = {
+  /** Shell command to run in the workspace (shell executor), up to 10,000 characters. */
+  command?: InputMaybe<Scalars['String']['input']>;
+  /** What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Queue priority (default NORMAL). */
+  priority?: InputMaybe<TaskPriority>;
+  /** `owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the shell executor clones. */
+  repository?: InputMaybe<Scalars['String']['input']>;
+  /** Override the strategy the classification would select; the task is queued at once. */
+  strategy?: InputMaybe<ExecutionStrategy>;
+  /** Time limit of one execution, 1-86,400 seconds (default: the deployment's). */
+  timeoutSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** One-line summary, 1-200 printable characters. */
+  title: Scalars['String']['input'];
+};
+
 /** A new user. */
 export type CreateUserInput = {
   /** Name shown to other users, 1-100 characters. */
@@ -97,6 +324,105 @@ export type CreateUserInput = {
   /** What the user may do. */
   role: Role;
 };
+
+/** Size of the change an execution made. */
+export type DiffStats = {
+  __typename?: 'DiffStats';
+  /** Lines added. */
+  additions: Scalars['Int']['output'];
+  /** Lines deleted. */
+  deletions: Scalars['Int']['output'];
+  /** Files added, changed or deleted. */
+  filesChanged: Scalars['Int']['output'];
+};
+
+/** A new body for one of your messages. */
+export type EditMessageInput = {
+  /** The new Markdown body (same limits as posting). */
+  body: Scalars['String']['input'];
+  /** The message to edit. */
+  messageId: Scalars['ID']['input'];
+};
+
+/** Why an execution failed. */
+export type ExecutionError = {
+  __typename?: 'ExecutionError';
+  /** Underlying detail, e.g. the last lines of stderr (redacted). */
+  cause?: Maybe<Scalars['String']['output']>;
+  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST or EXECUTOR_ERROR. */
+  code: Scalars['String']['output'];
+  /** What happened, for people. */
+  message: Scalars['String']['output'];
+};
+
+/** What an execution produced, or why it failed. */
+export type ExecutionResult = {
+  __typename?: 'ExecutionResult';
+  /** Paths changed in the workspace, relative to its root. */
+  changedFiles: Array<Scalars['String']['output']>;
+  /** When the result was recorded. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Size of the change. */
+  diffStats: DiffStats;
+  /** Why it failed; null when it did not. */
+  error?: Maybe<ExecutionError>;
+  /** Exit code of the shell command, if one ran. */
+  exitCode?: Maybe<Scalars['Int']['output']>;
+  /** The pull request opened for the change, if any. */
+  pullRequestUrl?: Maybe<Scalars['String']['output']>;
+  /** One-paragraph account of the outcome. */
+  summary: Scalars['String']['output'];
+};
+
+/** Where one execution attempt is. */
+export type ExecutionStatus =
+  /** Ended with a question for the creator; the answer starts a new attempt. */
+  | 'AWAITING_INPUT'
+  /** Stopped because the task was cancelled. */
+  | 'CANCELLED'
+  /** Finished with an error (see its result). */
+  | 'FAILED'
+  /** Its worker stopped renewing the lease (crash) or shut down; a new attempt may follow. */
+  | 'LOST'
+  /** Waiting for a worker. */
+  | 'QUEUED'
+  /** A worker holds it under a lease it renews. */
+  | 'RUNNING'
+  /** Finished successfully. */
+  | 'SUCCEEDED';
+
+/** How an execution works on a task. */
+export type ExecutionStrategy =
+  /** Change, check, repeat until the checks pass (medium tasks; also the default). */
+  | 'ITERATIVE'
+  /** Several cooperating agents: planner, implementers, reviewer (complex tasks). */
+  | 'MULTI_AGENT'
+  /** One pass: plan, change, done (simple tasks). */
+  | 'SINGLE_SHOT';
+
+/** What a log entry records. */
+export type LogKind =
+  /** One line a command printed; `data.stream` is stdout or stderr. */
+  | 'COMMAND_OUTPUT'
+  /** Tokens and cost of an LLM call, in `data`. */
+  | 'LLM_USAGE'
+  /** A message from the agent to the user. */
+  | 'MESSAGE'
+  /** A step of the execution (started, cloning, exited...). */
+  | 'STEP'
+  /** A tool the agent called, with its arguments in `data`. */
+  | 'TOOL_CALL';
+
+/** Severity of a log entry. */
+export type LogLevel =
+  /** Detail for troubleshooting. */
+  | 'DEBUG'
+  /** A failure. */
+  | 'ERROR'
+  /** Normal progress. */
+  | 'INFO'
+  /** Something unexpected that did not stop the work. */
+  | 'WARN';
 
 /** Email and password. */
 export type LoginInput = {
@@ -121,27 +447,169 @@ export type LogoutPayload = {
   revokedSessions: Scalars['Int']['output'];
 };
 
+/** A message in a conversation. Deleted messages stay as tombstones (no body) so their place in the order remains. */
+export type Message = {
+  __typename?: 'Message';
+  /** Files attached to the message, oldest first. */
+  attachments: Array<Attachment>;
+  /** Who wrote it. */
+  author: MessageAuthor;
+  /** Markdown text; null once deleted. */
+  body?: Maybe<Scalars['String']['output']>;
+  /** The conversation the message belongs to. */
+  conversation: Conversation;
+  /** When it was posted. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Cursor of this message: pass it as `messagePosted(after:)` to resume after it, or as a page cursor. */
+  cursor: Scalars['String']['output'];
+  /** When it was deleted. */
+  deletedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When it was last edited. */
+  editedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Earlier versions, oldest first (empty unless edited; removed on delete). */
+  edits: Array<MessageEdit>;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** Position in the conversation: 1, 2, 3, ... without gaps. */
+  seq: Scalars['Int']['output'];
+};
+
+/** Who wrote a message: a user or the agent. */
+export type MessageAuthor = {
+  __typename?: 'MessageAuthor';
+  /** The agent id, when the agent wrote it. */
+  agentId?: Maybe<Scalars['String']['output']>;
+  /** User or agent. */
+  kind: ParticipantKind;
+  /** The author, when a user wrote it. */
+  user?: Maybe<User>;
+};
+
+/** A page of messages. */
+export type MessageConnection = {
+  __typename?: 'MessageConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<MessageEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A message in a page. */
+export type MessageEdge = {
+  __typename?: 'MessageEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Message;
+};
+
+/** A previous version of an edited message. */
+export type MessageEdit = {
+  __typename?: 'MessageEdit';
+  /** The body before this edit (Markdown). */
+  body: Scalars['String']['output'];
+  /** When it was replaced. */
+  editedAt: Scalars['DateTime']['output'];
+  /** Who edited it (the author). */
+  editor?: Maybe<User>;
+};
+
+/** A page of search hits. */
+export type MessageSearchConnection = {
+  __typename?: 'MessageSearchConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<MessageSearchEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A search hit in a page. */
+export type MessageSearchEdge = {
+  __typename?: 'MessageSearchEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: MessageSearchHit;
+};
+
+/** A message matching a search, with its rank and a highlighted excerpt. */
+export type MessageSearchHit = {
+  __typename?: 'MessageSearchHit';
+  /** The matching message. */
+  message: Message;
+  /** Relevance (PostgreSQL `ts_rank`); higher is better. */
+  rank: Scalars['Float']['output'];
+  /** Excerpt of the body, HTML-escaped, with matching words wrapped in `<mark>…</mark>`: safe to render as HTML. */
+  snippet: Scalars['String']['output'];
+};
+
 /** Root of every write. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Adds users and agents to a conversation you take part in; they can read its whole history. */
+  addParticipants: Conversation;
+  /** Attaches an uploaded file (from `createAttachmentUpload`) to one of your messages in the same conversation. */
+  attachToMessage: Message;
+  /** Cancels a task: its creator or an admin. A running execution is stopped within seconds. */
+  cancelTask: CodingTask;
   /** Changes a user's role (admins only). Their API keys lose scopes the new role lacks. */
   changeUserRole: User;
   /** Creates an API key for the signed-in user; returns its secret once. */
   createApiKey: CreateApiKeyPayload;
+  /** Reserves an attachment in a conversation you take part in and returns a signed upload URL. Accepted types: PNG, JPEG, GIF, WebP, PDF, plain text, Markdown, JSON; file names that look like paths are refused. */
+  createAttachmentUpload: AttachmentUpload;
+  /** Creates a conversation with you and the given users and agents. */
+  createConversation: Conversation;
+  /** Creates a task (`tasks:write`). It waits for its classification (CLASSIFYING, at most the classification timeout) or, with a strategy override, is queued at once. */
+  createTask: CodingTask;
   /** Creates a user (admins only). */
   createUser: User;
   /** Deactivates a user (admins only): logins fail, sessions end, API keys stop working. */
   deactivateUser: User;
+  /** Deletes one of your messages: its body, history and attachments are removed; a tombstone remains. */
+  deleteMessage: Message;
+  /** Replaces the body of one of your messages; the previous body is kept in `edits`. */
+  editMessage: Message;
+  /** Marks you online in a conversation; repeat well within 30 seconds to stay online, or pass `online: false` to leave. */
+  heartbeat: PresenceEvent;
   /** Signs in with email and password. Throttled per client address. */
   login: AuthPayload;
   /** Ends a session. Access tokens already issued expire on their own (15 minutes at most). */
   logout: LogoutPayload;
+  /** Posts a message as you in a conversation you take part in. */
+  postMessage: Message;
+  /** Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin. */
+  provideTaskInput: CodingTask;
   /** Exchanges a refresh token for a new access token and a new refresh token. */
   refreshSession: AuthPayload;
+  /** Queues a new execution of a FAILED task: its creator or an admin. */
+  retryTask: CodingTask;
   /** Revokes an API key (its owner or an admin). It stops working within the router cache TTL. */
   revokeApiKey: ApiKey;
   /** Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire. */
   rotateSigningKey: SigningKeyRotation;
+  /** Shows (or hides) your typing indicator; it lapses after a few seconds unless repeated. */
+  setTyping: TypingEvent;
+};
+
+
+/** Root of every write. */
+export type MutationAddParticipantsArgs = {
+  input: AddParticipantsInput;
+};
+
+
+/** Root of every write. */
+export type MutationAttachToMessageArgs = {
+  attachmentId: Scalars['ID']['input'];
+  messageId: Scalars['ID']['input'];
+};
+
+
+/** Root of every write. */
+export type MutationCancelTaskArgs = {
+  id: Scalars['ID']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -159,6 +627,27 @@ export type MutationCreateApiKeyArgs = {
 
 
 /** Root of every write. */
+export type MutationCreateAttachmentUploadArgs = {
+  contentType: Scalars['String']['input'];
+  conversationId: Scalars['ID']['input'];
+  fileName: Scalars['String']['input'];
+  size: Scalars['Int']['input'];
+};
+
+
+/** Root of every write. */
+export type MutationCreateConversationArgs = {
+  input: CreateConversationInput;
+};
+
+
+/** Root of every write. */
+export type MutationCreateTaskArgs = {
+  input: CreateTaskInput;
+};
+
+
+/** Root of every write. */
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
 };
@@ -167,6 +656,25 @@ export type MutationCreateUserArgs = {
 /** Root of every write. */
 export type MutationDeactivateUserArgs = {
   userId: Scalars['ID']['input'];
+};
+
+
+/** Root of every write. */
+export type MutationDeleteMessageArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+
+/** Root of every write. */
+export type MutationEditMessageArgs = {
+  input: EditMessageInput;
+};
+
+
+/** Root of every write. */
+export type MutationHeartbeatArgs = {
+  conversationId: Scalars['ID']['input'];
+  online?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -183,8 +691,26 @@ export type MutationLogoutArgs = {
 
 
 /** Root of every write. */
+export type MutationPostMessageArgs = {
+  input: PostMessageInput;
+};
+
+
+/** Root of every write. */
+export type MutationProvideTaskInputArgs = {
+  input: ProvideTaskInputInput;
+};
+
+
+/** Root of every write. */
 export type MutationRefreshSessionArgs = {
   input: RefreshSessionInput;
+};
+
+
+/** Root of every write. */
+export type MutationRetryTaskArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -193,13 +719,75 @@ export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
 };
 
+
+/** Root of every write. */
+export type MutationSetTypingArgs = {
+  conversationId: Scalars['ID']['input'];
+  typing?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
 /** Relay pagination state of a connection. */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** Cursor of the last item of this page. */
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** True when more items follow this page. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** True when items precede this page. */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** Cursor of the first item of this page. */
   startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** A member of a conversation: a user or an agent. */
+export type Participant = {
+  __typename?: 'Participant';
+  /** The agent id, for AGENT participants. */
+  agentId?: Maybe<Scalars['String']['output']>;
+  /** When the participant was added. */
+  joinedAt: Scalars['DateTime']['output'];
+  /** User or agent. */
+  kind: ParticipantKind;
+  /** The user, for USER participants. */
+  user?: Maybe<User>;
+};
+
+/** Who takes part in a conversation or wrote a message. */
+export type ParticipantKind =
+  /** The coding agent, identified by an agent id such as `coding-agent`. */
+  | 'AGENT'
+  /** A person (a `User`). */
+  | 'USER';
+
+/** A new message. */
+export type PostMessageInput = {
+  /** Uploaded attachments to attach (at most 10). */
+  attachmentIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Markdown, not blank; at most MESSAGE_MAX_BYTES (32 KiB by default) of UTF-8. */
+  body: Scalars['String']['input'];
+  /** The conversation to post in. */
+  conversationId: Scalars['ID']['input'];
+};
+
+/** A participant came online in a conversation or went offline. */
+export type PresenceEvent = {
+  __typename?: 'PresenceEvent';
+  /** The conversation. */
+  conversationId: Scalars['ID']['output'];
+  /** Until when they count as online without another heartbeat (null when offline). */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** True when online, false when they left or their heartbeat lapsed. */
+  online: Scalars['Boolean']['output'];
+  /** Who. */
+  user: User;
+};
+
+/** An answer to an AWAITING_INPUT task's question. */
+export type ProvideTaskInputInput = {
+  /** The answer, 1-10,000 characters. */
+  answer: Scalars['String']['input'];
+  /** The task waiting for input. */
+  taskId: Scalars['ID']['input'];
 };
 
 /** Root of every read. */
@@ -207,10 +795,26 @@ export type Query = {
   __typename?: 'Query';
   /** The signed-in user's API keys, newest first. */
   apiKeys: Array<ApiKey>;
+  /** Hit rate of the recent-message cache (admins only). */
+  chatCacheStats: ChatCacheStats;
+  /** A conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist). */
+  conversation: Conversation;
+  /** Conversations you take part in, most recently active first (at most 50 per page). */
+  conversations: ConversationConnection;
   /** The signed-in user, or null for anonymous callers. */
   me?: Maybe<User>;
+  /** A message in a conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist). */
+  message: Message;
   /** Every scope the platform knows. */
   scopes: Array<ScopeInfo>;
+  /** Full-text search over the messages of your conversations, best match first (20 per page by default, 50 at most). Web-search syntax: words, "quoted phrases", `or`, `-excluded`. */
+  searchMessages: MessageSearchConnection;
+  /** A task by id, or null when there is none (needs `tasks:read`). */
+  task?: Maybe<CodingTask>;
+  /** A task's log in `seq` order; pages of 100 (at most 1000). Needs `tasks:read`. */
+  taskLogs: TaskLogConnection;
+  /** Tasks, filtered and sorted (default newest first); pages of 20 (at most 100). Needs `tasks:read`. */
+  tasks: CodingTaskConnection;
   /** A user by id: yourself, or anyone for admins. */
   user?: Maybe<User>;
   /** All users, newest first (admins only). */
@@ -221,6 +825,65 @@ export type Query = {
 /** Root of every read. */
 export type QueryApiKeysArgs = {
   includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryConversationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryConversationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryMessageArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QuerySearchMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryTaskArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryTaskLogsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  taskId: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryTasksArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<TaskFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<TaskOrder>;
 };
 
 
@@ -280,6 +943,287 @@ export type SigningKeyRotation = {
   __typename?: 'SigningKeyRotation';
   /** The `kid` that signs new access tokens from now on. */
   keyId: Scalars['String']['output'];
+};
+
+/** Sort direction. */
+export type SortDirection =
+  /** Smallest (oldest, lowest) first. */
+  | 'ASC'
+  /** Largest (newest, highest) first. */
+  | 'DESC';
+
+/** Where a task's strategy came from. */
+export type StrategySource =
+  /** The classifier's complexity selected it. */
+  | 'CLASSIFICATION'
+  /** No classification arrived in time: the configured default applies. */
+  | 'DEFAULT'
+  /** The creator chose it. */
+  | 'OVERRIDE';
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** New messages of a conversation you take part in, in order, each once. With `after` (a message cursor or `Conversation.latestCursor`) it first replays everything posted since, then continues live: resubscribe with the last cursor you received to resume without gaps or duplicates. */
+  messagePosted: Message;
+  /** Messages of a conversation as they are edited, deleted or get attachments. */
+  messageUpdated: Message;
+  /** Who comes online and goes offline in a conversation, starting with who is online now. */
+  presence: PresenceEvent;
+  /** A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received. */
+  taskLogs: TaskLog;
+  /** A task's current state when subscribed, then its new state after every change (never an older one). */
+  taskUpdated: CodingTask;
+  /** Every change of a task matching the filter, including changes that take a task out of it (`inFilter: false`). */
+  tasksChanged: TaskChange;
+  /** Who starts and stops typing in a conversation (others than you), starting with who is typing now. */
+  typing: TypingEvent;
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionMessagePostedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  conversationId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionMessageUpdatedArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionPresenceArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionTaskLogsArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
+  taskId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionTaskUpdatedArgs = {
+  taskId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionTasksChangedArgs = {
+  filter?: InputMaybe<TaskFilter>;
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionTypingArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+/** A change of a task, for live task lists. */
+export type TaskChange = {
+  __typename?: 'TaskChange';
+  /** False when the change took the task out of the subscription's filter: remove it from the list. */
+  inFilter: Scalars['Boolean']['output'];
+  /** The status before the change; null when the task was just created. */
+  previousStatus?: Maybe<TaskStatus>;
+  /** The task after the change. */
+  task: CodingTask;
+};
+
+/** How hard the classifier judges a task; selects the execution strategy. */
+export type TaskComplexity =
+  /** Selects MULTI_AGENT. */
+  | 'COMPLEX'
+  /** Selects ITERATIVE. */
+  | 'MEDIUM'
+  /** Selects SINGLE_SHOT. */
+  | 'SIMPLE';
+
+/** One attempt at running a task, from claim to outcome. */
+export type TaskExecution = {
+  __typename?: 'TaskExecution';
+  /** Attempt number within its task, from 1. */
+  attempt: Scalars['Int']['output'];
+  /** LLM cost, US dollars. */
+  costUsd: Scalars['Float']['output'];
+  /** When it ended. */
+  endedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The executor that ran it, e.g. `shell`. */
+  executor?: Maybe<Scalars['String']['output']>;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** While RUNNING: when the worker must have renewed its lease, or another worker takes over. */
+  leaseExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The LLM model used, when an agent ran it. */
+  model?: Maybe<Scalars['String']['output']>;
+  /** When it was queued. */
+  queuedAt: Scalars['DateTime']['output'];
+  /** What it produced; null until it ended. */
+  result?: Maybe<ExecutionResult>;
+  /** When a worker claimed it. */
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the attempt is. */
+  status: ExecutionStatus;
+  /** The strategy it runs with. */
+  strategy: ExecutionStrategy;
+  /** The task it belongs to. */
+  task: CodingTask;
+  /** LLM input tokens used. */
+  tokensIn: Scalars['Int']['output'];
+  /** LLM output tokens used. */
+  tokensOut: Scalars['Int']['output'];
+  /** The worker that claimed it (host/pid/instance). */
+  worker?: Maybe<Scalars['String']['output']>;
+};
+
+/** Narrows a task list; every given field must match. */
+export type TaskFilter = {
+  /** Created at or after this instant. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Created before this instant. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Tasks created by this user. */
+  creatorId?: InputMaybe<Scalars['ID']['input']>;
+  /** Tasks of this repository reference (as shown in `repository`). */
+  repository?: InputMaybe<Scalars['String']['input']>;
+  /** Tasks in any of these states. */
+  status?: InputMaybe<Array<TaskStatus>>;
+};
+
+/** A question a running task asked its creator, and the answer. */
+export type TaskInput = {
+  __typename?: 'TaskInput';
+  /** The answer; null while unanswered. */
+  answer?: Maybe<Scalars['String']['output']>;
+  /** When it was answered. */
+  answeredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Id of the user who answered. */
+  answeredBy?: Maybe<Scalars['ID']['output']>;
+  /** When it was asked. */
+  askedAt: Scalars['DateTime']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** What the task asked. */
+  question: Scalars['String']['output'];
+};
+
+/** One entry of a task’s append-only log. Secrets are redacted before entries are stored. */
+export type TaskLog = {
+  __typename?: 'TaskLog';
+  /** When the entry was written. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Structured data, redacted (e.g. `{ "stream": "stderr" }`). */
+  data?: Maybe<Scalars['JSON']['output']>;
+  /** The execution that wrote it, if any. */
+  executionId?: Maybe<Scalars['ID']['output']>;
+  /** What the entry records. */
+  kind: LogKind;
+  /** Severity. */
+  level: LogLevel;
+  /** The text (one line of output for COMMAND_OUTPUT), redacted. */
+  message: Scalars['String']['output'];
+  /** Position in the task’s log: 1, 2, 3… with no gaps, in write order. */
+  seq: Scalars['Int']['output'];
+  /** The task the entry belongs to. */
+  taskId: Scalars['ID']['output'];
+};
+
+/** A page of task log entries. */
+export type TaskLogConnection = {
+  __typename?: 'TaskLogConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<TaskLogEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A task log entry in a page, with its cursor. */
+export type TaskLogEdge = {
+  __typename?: 'TaskLogEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: TaskLog;
+};
+
+/** Sort order of a task list; ties are broken by creation time, then id. */
+export type TaskOrder = {
+  /** Which way. */
+  direction: SortDirection;
+  /** What to sort by. */
+  field: TaskOrderField;
+};
+
+/** What to sort tasks by. */
+export type TaskOrderField =
+  /** Creation time. */
+  | 'CREATED_AT'
+  /** Priority (URGENT highest), then creation time. */
+  | 'PRIORITY'
+  /** Time of the last change. */
+  | 'UPDATED_AT';
+
+/** Queue priority: workers take higher priorities first, then older tasks. */
+export type TaskPriority =
+  /** Before NORMAL and LOW. */
+  | 'HIGH'
+  /** After everything else. */
+  | 'LOW'
+  /** The default. */
+  | 'NORMAL'
+  /** First. */
+  | 'URGENT';
+
+/** Where a coding task is in its life. SUCCEEDED and CANCELLED are final; FAILED is final unless retried. */
+export type TaskStatus =
+  /** The execution asked the creator a question; answer it with `provideTaskInput`. */
+  | 'AWAITING_INPUT'
+  /** Cancelled by a user. */
+  | 'CANCELLED'
+  /** Waiting for the classifier to label type and complexity (at most the classification timeout). */
+  | 'CLASSIFYING'
+  /** The last execution failed; `retryTask` queues a new one. */
+  | 'FAILED'
+  /** Accepted, not yet handed on (only inside the creating transaction). */
+  | 'PENDING'
+  /** Waiting for a worker. */
+  | 'QUEUED'
+  /** An execution is running. */
+  | 'RUNNING'
+  /** Done successfully. */
+  | 'SUCCEEDED';
+
+/** What kind of change a task asks for, as the classifier labels it. */
+export type TaskType =
+  /** Fix a defect. */
+  | 'BUG_FIX'
+  /** Maintenance: dependencies, build, configuration. */
+  | 'CHORE'
+  /** Write or fix documentation. */
+  | 'DOCUMENTATION'
+  /** Add a capability. */
+  | 'FEATURE'
+  /** None of the above. */
+  | 'OTHER'
+  /** Restructure without changing behaviour. */
+  | 'REFACTOR'
+  /** Add or fix tests. */
+  | 'TEST';
+
+/** Someone started or stopped typing in a conversation. */
+export type TypingEvent = {
+  __typename?: 'TypingEvent';
+  /** The conversation. */
+  conversationId: Scalars['ID']['output'];
+  /** True when they started, false when they stopped (or it lapsed). */
+  typing: Scalars['Boolean']['output'];
+  /** Who. */
+  user: User;
 };
 
 /** A person who uses the platform. */

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '@cap/db';
+import { prismaExecutor } from '@cap/db';
+import { ChatTopic } from '@cap/events';
+import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
+import { startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import { Redis } from 'ioredis';
+import { attachmentRoutes } from './attachments/routes.js';
+import type { ChatCache } from './cache/ChatCache.js';
+import { MemoryChatCache } from './cache/MemoryChatCache.js';
+import { RecentMessages } from './cache/RecentMessages.js';
+import { RedisChatCache } from './cache/RedisChatCache.js';
+import type { ChatConfig } from './config.js';
+import { createLoaders, type ChatContext } from './context.js';
+import { openChatDb, SCHEMA } from './db.js';
+import { sweepAttachments } from './domain/attachments.js';
+import type { ChatDeps } from './domain/deps.js';
+import { MemoryEphemeralSet, RedisEphemeralSet, type EphemeralSet } from './live/EphemeralSet.js';
+import type { LiveChannel } from './live/LiveChannel.js';
+import { MemoryLiveChannel } from './live/MemoryLiveChannel.js';
+import { RedisLiveChannel } from './live/RedisLiveChannel.js';
+import { schema } from './schema/index.js';
+import type { AttachmentStorage } from './storage/AttachmentStorage.js';
+import { LocalDiskStorage } from './storage/LocalDiskStorage.js';
+import { S3Storage } from './storage/S3Storage.js';
+
+/** Wait between attempts to create chat's Kafka topics (ms). */
+const TOPIC_RETRY_MS = 5_000;
+/** How often abandoned uploads are swept (ms). */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** What `startChat` runs on: infrastructure shared with other subgraphs of the process, or its own. */
+export interface StartChatOptions {
+  config: ChatConfig;
+  database: Database;
+  /** Shared cache of the process; chat reports it in `/ready` (its own Redis use goes through REDIS_URL). */
+  kv: KeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+}
+
+/** A running chat instance. */
+export interface RunningChat {
+  subgraph: RunningSubgraph;
+  deps: ChatDeps;
+  /** Identifies this instance in logs (several may share one database and Redis). */
+  instanceId: string;
+  close(): Promise<void>;
+}
+
+interface Realtime {
+  live: LiveChannel;
+  ephemeral: EphemeralSet;
+  cache: ChatCache;
+  close(): Promise<void>;
+}
+
+/** Redis-backed fan-out, ephemeral state and cache when REDIS_URL is set (shared by instances); in-process otherwise. */
+function openRealtime(config: ChatConfig, logger: Logger): Realtime {
+  if (!config.REDIS_URL) {
+    const ephemeral = new MemoryEphemeralSet();
+    const live = new MemoryLiveChannel();
+    const cache = new MemoryChatCache({ capacity: config.CACHE_RECENT_MESSAGES });
+    return {
+      live,
+      ephemeral,
+      cache,
+      close: async () => {
+        await live.close();
+        await cache.close();
+        ephemeral.close();
+      },
+    };
+  }
+  const redis = new Redis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    // Fail calls quickly while disconnected instead of queueing them without bound; callers fall back to the DB.
+    maxRetriesPerRequest: 2,
+  });
+  redis.on('error', (error: unknown) => logger.warn({ err: error }, 'chat redis error'));
+  const live = new RedisLiveChannel({ publisher: redis, prefix: config.REDIS_KEY_PREFIX, logger });
+  return {
+    live,
+    ephemeral: new RedisEphemeralSet(redis),
+    cache: new RedisChatCache(redis, { capacity: config.CACHE_RECENT_MESSAGES }),
+    close: async () => {
+      await live.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+async function openStorage(config: ChatConfig): Promise<AttachmentStorage> {
+  if (config.ATTACHMENT_STORAGE === 's3') {
+    return new S3Storage({
+      endpoint: config.S3_ENDPOINT!,
+      region: config.S3_REGION,
+      bucket: config.S3_BUCKET!,
+      credentials: { accessKeyId: config.S3_ACCESS_KEY_ID!, secretAccessKey: config.S3_SECRET_ACCESS_KEY! },
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    });
+  }
+  const local = new LocalDiskStorage(config.attachmentsDir);
+  await local.init();
+  return local;
+}
+
+/** Creates `topics`, retrying every few seconds until it succeeds or `stop()` is called. */
+function ensureTopicsUntilDone(bus: EventBus, topics: string[], logger: Logger): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (): void => {
+    bus.ensureTopics(topics).then(
+      () => undefined,
+      (error: unknown) => {
+        if (stopped) return;
+        logger.warn({ err: error, topics }, 'could not create chat topics yet; retrying');
+        timer = setTimeout(attempt, TOPIC_RETRY_MS);
+        timer.unref();
+      },
+    );
+  };
+  attempt();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Starts the chat subgraph on shared infrastructure (its own process, or the all-in-one platform). */
+export async function startChat(options: StartChatOptions): Promise<RunningChat> {
+  const { config } = options;
+  const instanceId = randomUUID();
+  const logger = options.logger.child({ instanceId });
+  const prisma = await openChatDb(options.database, { migrate: config.MIGRATE_ON_START });
+  const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
+  const realtime = openRealtime(config, logger);
+  let storage: AttachmentStorage;
+  try {
+    storage = await openStorage(config);
+  } catch (error) {
+    await realtime.close();
+    await prisma.$disconnect();
+    throw error;
+  }
+  let publicUrl = config.PUBLIC_URL?.replace(/\/$/, '');
+  const deps: ChatDeps = {
+    prisma,
+    live: realtime.live,
+    ephemeral: realtime.ephemeral,
+    recent: new RecentMessages({ cache: realtime.cache, capacity: config.CACHE_RECENT_MESSAGES, logger }),
+    storage,
+    logger,
+    events: {
+      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
+      committed: () => relay.notify(),
+    },
+    settings: {
+      messageMaxBytes: config.MESSAGE_MAX_BYTES,
+      attachmentMaxBytes: config.ATTACHMENT_MAX_BYTES,
+      attachmentUploadTtlMs: config.ATTACHMENT_UPLOAD_TTL_SECONDS * 1000,
+      attachmentDownloadTtlMs: config.ATTACHMENT_DOWNLOAD_TTL_SECONDS * 1000,
+      attachmentSigningSecret: config.ATTACHMENT_SIGNING_SECRET,
+      typingTtlMs: config.TYPING_TTL_SECONDS * 1000,
+      presenceTtlMs: config.PRESENCE_TTL_SECONDS * 1000,
+    },
+    publicUrl: () => {
+      if (!publicUrl) throw new Error('chat public URL is not known before the server listens');
+      return publicUrl;
+    },
+  };
+  relay.start();
+  // Kafka brokers do not create topics on demand. Until this succeeds, events wait in the outbox (nothing is lost),
+  // so a broker that is down at start delays publishing, not the start.
+  const topics = ensureTopicsUntilDone(options.bus, Object.values(ChatTopic), logger);
+
+  let subgraph: RunningSubgraph;
+  try {
+    subgraph = await startSubgraphServer<ChatContext>({
+      name: 'chat',
+      schema,
+      host: config.HOST,
+      port: config.PORT,
+      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+      logger,
+      context: ({ claims, logger: requestLogger }) => {
+        const requestDeps = { ...deps, logger: requestLogger };
+        return {
+          principal: claims.principal,
+          requestId: claims.requestId,
+          deps: requestDeps,
+          loaders: createLoaders(requestDeps, claims.principal),
+        };
+      },
+      readiness: {
+        database: () => options.database.ping(),
+        [`cache:${options.kv.kind}`]: () => options.kv.ping(),
+        [`live:${realtime.live.kind}`]: () => realtime.live.ping(),
+        [`storage:${storage.kind}`]: () => storage.ping(),
+      },
+      routes: attachmentRoutes(deps),
+    });
+  } catch (error) {
+    topics.stop();
+    await relay.stop();
+    await realtime.close();
+    await prisma.$disconnect();
+    throw error;
+  }
+  publicUrl ??= subgraph.url;
+
+  const sweep = (): void => {
+    sweepAttachments(deps)
+      .then(async (removed) => {
+        if (removed > 0) logger.info({ removed }, 'swept abandoned attachments');
+        if (storage instanceof LocalDiskStorage) await storage.sweepIncoming(60 * 60 * 1000);
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'attachment sweep failed'));
+  };
+  const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  return {
+    subgraph,
+    deps,
+    instanceId,
+    close: async () => {
+      clearInterval(sweeper);
+      topics.stop();
+      await subgraph.close();
+      await relay.stop();
+      await realtime.close();
+      await prisma.$disconnect();
+    },
+  };
+}

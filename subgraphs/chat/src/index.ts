@@ -1,0 +1,2 @@
+export { loadConfig, type ChatConfig } from './config.js';
+export { startChat, type RunningChat, type StartChatOptions } from './app.js';

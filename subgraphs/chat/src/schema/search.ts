@@ -1,0 +1,59 @@
+import { builder } from '../builder.js';
+import { encodeSearchCursor, searchMessages, SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX, type SearchHit } from '../domain/search.js';
+import { MessageRef } from './refs.js';
+
+const MessageSearchHitRef = builder.objectRef<SearchHit>('MessageSearchHit').implement({
+  description: 'A message matching a search, with its rank and a highlighted excerpt.',
+  fields: (t) => ({
+    message: t.field({
+      type: MessageRef,
+      description: 'The matching message.',
+      resolve: async (hit, _args, ctx) => {
+        const message = await ctx.loaders.message.load(hit.messageId);
+        if (!message) throw new Error(`search hit ${hit.messageId} vanished`);
+        return message;
+      },
+    }),
+    rank: t.exposeFloat('rank', { description: 'Relevance (PostgreSQL `ts_rank`); higher is better.' }),
+    snippet: t.exposeString('snippet', {
+      description: 'Excerpt of the body, HTML-escaped, with matching words wrapped in `<mark>…</mark>`: safe to render as HTML.',
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  searchMessages: t.connection(
+    {
+      type: MessageSearchHitRef,
+      description:
+        `Full-text search over the messages of your conversations, best match first (${SEARCH_PAGE_DEFAULT} per page by default, ` +
+        `${SEARCH_PAGE_MAX} at most). Web-search syntax: words, "quoted phrases", \`or\`, \`-excluded\`.`,
+      args: {
+        query: t.arg.string({ required: true, description: 'What to look for, 1-256 characters.' }),
+        conversationId: t.arg.id({ required: false, description: 'Only this conversation (you must take part in it).' }),
+      },
+      resolve: async (_root, args, ctx) => {
+        const result = await searchMessages(ctx.deps, ctx.principal, {
+          query: args.query,
+          conversationId: args.conversationId ? String(args.conversationId) : null,
+          first: args.first,
+          after: args.after,
+          last: args.last,
+          before: args.before,
+        });
+        const edges = result.hits.map((hit) => ({ cursor: encodeSearchCursor(hit.offset), node: hit }));
+        return {
+          edges,
+          pageInfo: {
+            hasNextPage: result.hasNextPage,
+            hasPreviousPage: Boolean(args.after),
+            startCursor: edges[0]?.cursor ?? null,
+            endCursor: edges.at(-1)?.cursor ?? null,
+          },
+        };
+      },
+    },
+    { name: 'MessageSearchConnection', description: 'A page of search hits.' },
+    { name: 'MessageSearchEdge', description: 'A search hit in a page.' },
+  ),
+}));

@@ -1,0 +1,163 @@
+import { tmpdir } from 'node:os';
+import type { Database } from '@cap/db';
+import { prismaExecutor } from '@cap/db';
+import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
+import { startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import type { OrchestrationConfig } from './config.js';
+import { keepClassificationConsumer } from './consumers/taskClassified.js';
+import { Loaders, type OrchestrationContext } from './context.js';
+import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
+import type { OrchestrationDeps } from './domain/deps.js';
+import type { Executor } from './domain/executor.js';
+import { ShellExecutor } from './domain/shellExecutor.js';
+import { Sweeper } from './domain/sweeper.js';
+import { WorkerPool } from './domain/worker.js';
+import { createLiveBus } from './live/createLiveBus.js';
+import { schema } from './schema/index.js';
+
+/** What `startOrchestration` needs: shared infrastructure (its own process, or the all-in-one platform). */
+export interface StartOrchestrationOptions {
+  config: OrchestrationConfig;
+  database: Database;
+  /** The platform's cache; orchestration reports it in `/ready` (its live fan-out has its own Redis connections). */
+  kv: KeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+  /**
+   * Executors tried before the shell executor, e.g. the agent executor once it exists. The shell executor is
+   * appended when SHELL_EXECUTOR_ENABLED.
+   */
+  executors?: readonly Executor[];
+}
+
+/** A running orchestration instance. */
+export interface RunningOrchestration {
+  subgraph: RunningSubgraph;
+  deps: OrchestrationDeps;
+  /** This instance's workers; null with WORKER_CONCURRENCY=0. */
+  workers: WorkerPool | null;
+  sweeper: Sweeper;
+  /** Resolves once the TaskClassified consumer joined its group (it keeps retrying while Kafka is down). */
+  consumerReady: Promise<void>;
+  /** SQL statements sent through Prisma so far (N+1 tests, benchmarks). */
+  statements: SqlStatementCounter;
+  /**
+   * Stops serving, claiming and sweeping; lets running executions finish for `graceMs` (default 10_000), hands
+   * the rest back to the queue, then drains the outbox relay and closes connections.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts the orchestration subgraph: GraphQL (HTTP and graphql-ws subscriptions), the outbox relay, the
+ * TaskClassified consumer, the sweeper (lost workers, classification timeouts) and WORKER_CONCURRENCY workers.
+ */
+export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
+  const { config, logger } = options;
+  const { prisma, statements } = await openOrchestrationDb(options.database, { migrate: config.MIGRATE_ON_START });
+  const relay = new OutboxRelay({
+    sql: prismaExecutor(prisma),
+    schema: SCHEMA,
+    bus: options.bus,
+    logger,
+    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+  });
+  const live = createLiveBus({ redisUrl: config.REDIS_URL, prefix: config.LIVE_CHANNEL_PREFIX, logger });
+  const deps: OrchestrationDeps = {
+    prisma,
+    statements,
+    live,
+    logger,
+    events: {
+      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
+      committed: () => relay.notify(),
+    },
+    settings: {
+      classificationTimeoutMs: config.CLASSIFICATION_TIMEOUT_MS,
+      defaultStrategy: config.DEFAULT_STRATEGY,
+      maxExecutionAttempts: config.MAX_EXECUTION_ATTEMPTS,
+      shellExecutorEnabled: config.SHELL_EXECUTOR_ENABLED,
+      logFlushIntervalMs: config.LOG_FLUSH_INTERVAL_MS,
+      logFlushMaxLines: config.LOG_FLUSH_MAX_LINES,
+      logLineMaxChars: config.LOG_LINE_MAX_CHARS,
+    },
+  };
+
+  const started: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, stop } of started.reverse()) {
+      await stop().catch((error: unknown) => logger.error({ err: error, component: name }, 'orchestration: stopping failed'));
+    }
+  };
+  try {
+    started.push({ name: 'database', stop: () => prisma.$disconnect() });
+    started.push({ name: 'live bus', stop: () => live.close() });
+    relay.start();
+    started.push({ name: 'relay', stop: () => relay.stop() });
+    const consumer = keepClassificationConsumer(deps, options.bus);
+    started.push({ name: 'consumer', stop: () => consumer.close() });
+    const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
+    sweeper.start();
+    started.push({ name: 'sweeper', stop: () => sweeper.stop() });
+
+    const executors: Executor[] = [...(options.executors ?? [])];
+    if (config.SHELL_EXECUTOR_ENABLED) {
+      executors.push(new ShellExecutor({ baseEnv: config.shellBaseEnv, passEnv: config.shellEnv, killGraceMs: config.SHELL_KILL_GRACE_MS }));
+    }
+    let workers: WorkerPool | null = null;
+    let graceMs = config.SHUTDOWN_GRACE_MS;
+    if (config.WORKER_CONCURRENCY > 0) {
+      const pool = new WorkerPool(deps, {
+        concurrency: config.WORKER_CONCURRENCY,
+        pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
+        leaseMs: config.LEASE_MS,
+        heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+        executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
+        workspaceRoot: config.WORKSPACE_ROOT ?? tmpdir(),
+        path: config.shellBaseEnv.PATH,
+        executors,
+      });
+      await pool.start();
+      workers = pool;
+      started.push({ name: 'workers', stop: () => pool.stop(graceMs) });
+    }
+
+    const subgraph = await startSubgraphServer<OrchestrationContext>({
+      name: 'orchestration',
+      schema,
+      host: config.HOST,
+      port: config.PORT,
+      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+      logger,
+      context: ({ claims, logger: requestLogger }) => ({
+        principal: claims.principal,
+        requestId: claims.requestId,
+        deps: { ...deps, logger: requestLogger },
+        loaders: new Loaders(deps),
+      }),
+      readiness: {
+        database: () => options.database.ping(),
+        [`cache:${options.kv.kind}`]: () => options.kv.ping(),
+      },
+    });
+    started.push({ name: 'subgraph', stop: () => subgraph.close() });
+
+    let closing: Promise<void> | undefined;
+    return {
+      subgraph,
+      deps,
+      workers,
+      sweeper,
+      consumerReady: consumer.ready,
+      statements,
+      close: (closeOptions = {}) =>
+        (closing ??= (async () => {
+          graceMs = closeOptions.graceMs ?? graceMs;
+          await stopAll();
+        })()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,114 @@
+import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { z } from 'zod';
+
+/** Execution strategies, as in the GraphQL schema and the event contracts. */
+const strategy = z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']);
+
+/** A duration or count from the environment: a non-negative integer. */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Orchestration's configuration: the only place that reads the environment (STYLE.md §11). Every option is
+ * documented with its default and unit; the README's configuration table mirrors this file.
+ */
+const schema = z
+  .object({
+    NODE_ENV: nodeEnv,
+    /** Interface to bind; 0.0.0.0 in containers. */
+    HOST: z.string().default('127.0.0.1'),
+    /** HTTP port (default 4003; 0 picks a free one). */
+    PORT: port.default(4003),
+    LOG_LEVEL: logLevel,
+    /** Where embedded data and development secrets live (default `.data`). */
+    DATA_DIR: z.string().default('.data'),
+    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
+    DATABASE_URL: z.string().url().optional(),
+    /** Redis URL; fans live task logs and updates out across instances. Unset = in-process (one instance). */
+    REDIS_URL: z.string().url().optional(),
+    /** Prefix of the live channels on Redis, so environments can share one Redis (default `cap:orchestration:`). */
+    LIVE_CHANNEL_PREFIX: z.string().default('cap:orchestration:'),
+    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
+    KAFKA_BROKERS: commaList.optional(),
+    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
+    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Run migrations at start (default true). */
+    MIGRATE_ON_START: envBoolean.default(true),
+
+    /** Executions this instance runs at once (default 2); 0 = serve the API only, run no worker. */
+    WORKER_CONCURRENCY: int(0, 256).default(2),
+    /** How often an idle worker looks for queued executions, ms (default 500). New work also wakes it at once. */
+    WORKER_POLL_INTERVAL_MS: int(10, 60_000).default(500),
+    /** Lease of a claimed execution, ms (default 30_000). A worker silent for this long is presumed dead. */
+    LEASE_MS: int(500, 3_600_000).default(30_000),
+    /** How often a worker renews its leases and checks for cancellation, ms (default 2_000; < LEASE_MS / 2). */
+    HEARTBEAT_INTERVAL_MS: int(50, 600_000).default(2_000),
+    /** How often expired leases and classification timeouts are swept, ms (default 1_000). */
+    SWEEP_INTERVAL_MS: int(50, 600_000).default(1_000),
+    /** Executions a task gets when its workers keep getting lost (crash, lease expiry) before it FAILs (default 3). */
+    MAX_EXECUTION_ATTEMPTS: int(1, 100).default(3),
+    /** On shutdown, how long running executions may finish before they are handed back to the queue, ms (default 10_000). */
+    SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
+    /** How long a task waits for its classification before the default strategy applies, ms (default 10_000; 0 = never wait). */
+    CLASSIFICATION_TIMEOUT_MS: int(0, 86_400_000).default(10_000),
+    /** Strategy of tasks whose classification did not arrive in time (default ITERATIVE). */
+    DEFAULT_STRATEGY: strategy.default('ITERATIVE'),
+    /** Default time limit of one execution, ms (default 1_800_000 = 30 minutes); tasks may set less or more. */
+    EXECUTION_TIMEOUT_MS: int(1_000, 86_400_000).default(1_800_000),
+
+    /**
+     * Run tasks' shell commands (default true, except false when NODE_ENV=production). Commands run as the
+     * worker's OS user: enable it in production only where workers are sandboxed (containers).
+     */
+    SHELL_EXECUTOR_ENABLED: envBoolean.optional(),
+    /** Names of worker environment variables passed to shell commands; their values are redacted from logs. */
+    SHELL_EXECUTOR_PASS_ENV: commaList.default([]),
+    /** After SIGTERM on cancel or timeout, how long a command's process group has before SIGKILL, ms (default 2_000). */
+    SHELL_KILL_GRACE_MS: int(0, 60_000).default(2_000),
+    /** Parent directory of temporary task workspaces (default: the OS temp directory). */
+    WORKSPACE_ROOT: z.string().min(1).optional(),
+
+    /** How often the outbox relay looks for unpublished events when nothing woke it, ms (default 250). */
+    OUTBOX_POLL_INTERVAL_MS: int(10, 3_600_000).default(250),
+
+    /** Task logs are written in batches: at most this long after a line, ms (default 50). */
+    LOG_FLUSH_INTERVAL_MS: int(1, 10_000).default(50),
+    /** ... or as soon as this many lines are pending (default 100). */
+    LOG_FLUSH_MAX_LINES: int(1, 5_000).default(100),
+    /** Longer log lines are cut, characters (default 8_192). */
+    LOG_LINE_MAX_CHARS: int(80, 1_000_000).default(8_192),
+  })
+  .superRefine((env, ctx) => {
+    if (env.HEARTBEAT_INTERVAL_MS * 2 > env.LEASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HEARTBEAT_INTERVAL_MS'], message: 'must be at most half of LEASE_MS' });
+    }
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of ['INTERNAL_TOKEN_SECRET', 'DATABASE_URL'] as const) {
+      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+    }
+  });
+
+/** Orchestration's parsed configuration. */
+export type OrchestrationConfig = ReturnType<typeof resolveConfig>;
+
+/** Parses the environment once; development fills in persisted generated secrets. */
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  return resolveConfig(parseEnv('orchestration', schema, env), env);
+}
+
+function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, string | undefined>) {
+  // The values of passed-through variables are read here, once, like every other part of the environment.
+  const shellEnv: Record<string, string> = {};
+  for (const name of parsed.SHELL_EXECUTOR_PASS_ENV) {
+    const value = env[name];
+    if (value !== undefined) shellEnv[name] = value;
+  }
+  return {
+    ...parsed,
+    INTERNAL_TOKEN_SECRET: parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    SHELL_EXECUTOR_ENABLED: parsed.SHELL_EXECUTOR_ENABLED ?? parsed.NODE_ENV !== 'production',
+    /** The passed-through variables with their values (PATH and HOME come from the worker as well). */
+    shellEnv,
+    /** What every command needs to find its tools. */
+    shellBaseEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },
+  };
+}

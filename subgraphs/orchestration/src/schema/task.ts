@@ -1,0 +1,266 @@
+import { codedError, ErrorCode, hasScope } from '@cap/runtime';
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { builder } from '../builder.js';
+import { requireScope } from '../domain/authorization.js';
+import { Redactor } from '../domain/redaction.js';
+import { nextStatuses } from '../domain/taskStateMachine.js';
+import { DEFAULT_TASK_ORDER, encodeTaskCursor, findTaskPage, type TaskOrder } from '../domain/taskQueries.js';
+import { cancelTask, createTask, provideTaskInput, retryTask } from '../domain/tasks.js';
+import { parseId } from '../domain/validation.js';
+import type { CodingTask } from '../generated/prisma/client.js';
+import {
+  ExecutionStrategyEnum,
+  SortDirectionEnum,
+  StrategySourceEnum,
+  TaskComplexityEnum,
+  TaskOrderFieldEnum,
+  TaskPriorityEnum,
+  TaskStatusEnum,
+  TaskTypeEnum,
+} from './enums.js';
+import { CodingTaskRef, ExecutionResultRef, TaskExecutionRef, TaskInputRef } from './refs.js';
+import { UserRef } from './user.js';
+
+/** Page size limits of task lists. */
+const PAGE = { default: 20, max: 100 } as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+CodingTaskRef.implement({
+  description: 'A unit of work for the coding agent: what to do, where, and how far it got.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Stable identifier.' }),
+    title: t.exposeString('title', { description: 'One-line summary, 1-200 characters.' }),
+    description: t.exposeString('description', { description: 'What to do, in detail (may be empty).' }),
+    repository: t.exposeString('repository', {
+      nullable: true,
+      description: 'Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository.',
+    }),
+    command: t.string({
+      nullable: true,
+      description: 'Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED].',
+      // Readers (VIEWERs too) see the command, never a token someone pasted into it.
+      resolve: (task) => (task.command === null ? null : new Redactor().redact(task.command)),
+    }),
+    timeoutSeconds: t.exposeInt('timeoutSeconds', {
+      nullable: true,
+      description: "Time limit of one execution, seconds; null means the deployment's default.",
+    }),
+    creator: t.field({ type: UserRef, description: 'Who created the task.', resolve: (task) => ({ id: task.creatorId }) }),
+    type: t.field({ type: TaskTypeEnum, nullable: true, description: "The classifier's label; null until classified.", resolve: (task) => task.type }),
+    complexity: t.field({
+      type: TaskComplexityEnum,
+      nullable: true,
+      description: "The classifier's complexity; null until classified.",
+      resolve: (task) => task.complexity,
+    }),
+    strategy: t.field({
+      type: ExecutionStrategyEnum,
+      nullable: true,
+      description: 'The strategy executions use; null while the task waits for its classification.',
+      resolve: (task) => task.strategy,
+    }),
+    strategySource: t.field({
+      type: StrategySourceEnum,
+      nullable: true,
+      description: 'Where the strategy came from: override, classification or the default after the timeout.',
+      resolve: (task) => task.strategySource,
+    }),
+    strategyOverride: t.field({
+      type: ExecutionStrategyEnum,
+      nullable: true,
+      description: 'The strategy the creator chose, if any.',
+      resolve: (task) => task.strategyOverride,
+    }),
+    priority: t.field({ type: TaskPriorityEnum, description: 'Queue priority.', resolve: (task) => task.priority }),
+    status: t.field({ type: TaskStatusEnum, description: 'Where the task is in its life.', resolve: (task) => task.status }),
+    availableTransitions: t.field({
+      type: [TaskStatusEnum],
+      description: 'States the task may move to next, per the state machine (not whether the caller may move it).',
+      resolve: (task) => nextStatuses(task.status),
+    }),
+    version: t.exposeInt('version', { description: 'Increases with every change of the task (optimistic locking).' }),
+    attempts: t.exposeInt('attempts', { description: 'Executions created so far.' }),
+    classificationDeadlineAt: t.expose('classificationDeadlineAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'While CLASSIFYING: when the default strategy applies if no classification arrived.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the task was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the task last changed.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When its first execution started.' }),
+    finishedAt: t.expose('finishedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it reached SUCCEEDED, FAILED or CANCELLED (cleared by a retry).',
+    }),
+    executions: t.field({
+      type: [TaskExecutionRef],
+      description: 'Every execution attempt, oldest first.',
+      resolve: (task, _args, ctx) => ctx.loaders.executionsByTask.load(task.id),
+    }),
+    latestExecution: t.field({
+      type: TaskExecutionRef,
+      nullable: true,
+      description: 'The most recent execution attempt, if any.',
+      resolve: async (task, _args, ctx) => (await ctx.loaders.executionsByTask.load(task.id)).at(-1) ?? null,
+    }),
+    result: t.field({
+      type: ExecutionResultRef,
+      nullable: true,
+      description: 'The result of the most recent finished execution, if any.',
+      resolve: async (task, _args, ctx) => {
+        const executions = await ctx.loaders.executionsByTask.load(task.id);
+        const finished = executions.filter((execution) => execution.endedAt !== null).at(-1);
+        return finished ? ctx.loaders.resultByExecution.load(finished.id) : null;
+      },
+    }),
+    inputRequest: t.field({
+      type: TaskInputRef,
+      nullable: true,
+      description: 'The open question while AWAITING_INPUT; answer it with `provideTaskInput`.',
+      resolve: async (task, _args, ctx) =>
+        task.status === 'AWAITING_INPUT' ? ((await ctx.loaders.inputsByTask.load(task.id)).filter((input) => input.answer === null).at(-1) ?? null) : null,
+    }),
+    inputs: t.field({
+      type: [TaskInputRef],
+      description: 'Every question the task asked and its answer, oldest first.',
+      resolve: (task, _args, ctx) => ctx.loaders.inputsByTask.load(task.id),
+    }),
+  }),
+});
+
+builder.asEntity(CodingTaskRef, {
+  key: builder.selection<{ id: string }>('id'),
+  // Other subgraphs reference tasks; callers who may read tasks get them, others null.
+  resolveReference: (reference, ctx) =>
+    hasScope(ctx.principal, 'tasks:read') && UUID.test(reference.id) ? ctx.loaders.task.load(reference.id.toLowerCase()) : null,
+});
+
+/** Filter of task lists, shared by `tasks` and `tasksChanged`. */
+export const TaskFilterInput = builder.inputType('TaskFilter', {
+  description: 'Narrows a task list; every given field must match.',
+  fields: (t) => ({
+    status: t.field({ type: [TaskStatusEnum], required: false, description: 'Tasks in any of these states.' }),
+    repository: t.string({ required: false, description: 'Tasks of this repository reference (as shown in `repository`).' }),
+    creatorId: t.id({ required: false, description: 'Tasks created by this user.' }),
+    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
+    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
+  }),
+});
+
+const TaskOrderInput = builder.inputType('TaskOrder', {
+  description: 'Sort order of a task list; ties are broken by creation time, then id.',
+  fields: (t) => ({
+    field: t.field({ type: TaskOrderFieldEnum, required: true, description: 'What to sort by.' }),
+    direction: t.field({ type: SortDirectionEnum, required: true, description: 'Which way.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  task: t.field({
+    type: CodingTaskRef,
+    nullable: true,
+    description: 'A task by id, or null when there is none (needs `tasks:read`).',
+    args: { id: t.arg.id({ required: true, description: 'The task id.' }) },
+    resolve: (_root, args, ctx) => {
+      requireScope(ctx.principal, 'tasks:read');
+      return ctx.loaders.task.load(parseId(String(args.id)));
+    },
+  }),
+  tasks: t.connection(
+    {
+      type: CodingTaskRef,
+      description: `Tasks, filtered and sorted (default newest first); pages of ${PAGE.default} (at most ${PAGE.max}). Needs \`tasks:read\`.`,
+      args: {
+        filter: t.arg({ type: TaskFilterInput, required: false, description: 'Only tasks matching this.' }),
+        orderBy: t.arg({ type: TaskOrderInput, required: false, description: 'Sort order (default CREATED_AT DESC).' }),
+      },
+      resolve: (_root, args, ctx) => {
+        requireScope(ctx.principal, 'tasks:read');
+        const size = args.first ?? args.last;
+        if (size !== null && size !== undefined && (size < 0 || size > PAGE.max)) {
+          throw codedError(ErrorCode.BAD_USER_INPUT, `Pages hold at most ${PAGE.max} tasks.`, {
+            field: args.first !== null && args.first !== undefined ? 'first' : 'last',
+            expected: `0-${PAGE.max}`,
+            received: String(size),
+          });
+        }
+        const order: TaskOrder = args.orderBy ?? DEFAULT_TASK_ORDER;
+        return resolveCursorConnection(
+          { args, defaultSize: PAGE.default, maxSize: PAGE.max, toCursor: (task: CodingTask) => encodeTaskCursor(task, order) },
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+            findTaskPage(ctx.deps, { filter: args.filter, order, after, before, limit, inverted }),
+        );
+      },
+    },
+    { name: 'CodingTaskConnection', description: 'A page of coding tasks.' },
+    { name: 'CodingTaskEdge', description: 'A coding task in a page, with its cursor.' },
+  ),
+}));
+
+const CreateTaskInput = builder.inputType('CreateTaskInput', {
+  description: 'A new coding task.',
+  fields: (t) => ({
+    title: t.string({ required: true, description: 'One-line summary, 1-200 printable characters.' }),
+    description: t.string({
+      required: false,
+      description: 'What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters.',
+    }),
+    repository: t.string({
+      required: false,
+      description:
+        '`owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the shell executor clones.',
+    }),
+    command: t.string({
+      required: false,
+      description: 'Shell command to run in the workspace (shell executor), up to 10,000 characters.',
+    }),
+    priority: t.field({ type: TaskPriorityEnum, required: false, description: 'Queue priority (default NORMAL).' }),
+    strategy: t.field({
+      type: ExecutionStrategyEnum,
+      required: false,
+      description: 'Override the strategy the classification would select; the task is queued at once.',
+    }),
+    timeoutSeconds: t.int({ required: false, description: "Time limit of one execution, 1-86,400 seconds (default: the deployment's)." }),
+  }),
+});
+
+const ProvideTaskInputInput = builder.inputType('ProvideTaskInputInput', {
+  description: "An answer to an AWAITING_INPUT task's question.",
+  fields: (t) => ({
+    taskId: t.id({ required: true, description: 'The task waiting for input.' }),
+    answer: t.string({ required: true, description: 'The answer, 1-10,000 characters.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createTask: t.field({
+    type: CodingTaskRef,
+    description:
+      'Creates a task (`tasks:write`). It waits for its classification (CLASSIFYING, at most the classification timeout) or, with a strategy override, is queued at once.',
+    args: { input: t.arg({ type: CreateTaskInput, required: true, description: 'The task.' }) },
+    resolve: (_root, { input }, ctx) => createTask(ctx.deps, ctx.principal, input, { requestId: ctx.requestId }),
+  }),
+  cancelTask: t.field({
+    type: CodingTaskRef,
+    description: 'Cancels a task: its creator or an admin. A running execution is stopped within seconds.',
+    args: {
+      id: t.arg.id({ required: true, description: 'The task to cancel.' }),
+      reason: t.arg.string({ required: false, description: 'Why, up to 1,000 characters (recorded in TaskCancelled).' }),
+    },
+    resolve: (_root, args, ctx) => cancelTask(ctx.deps, ctx.principal, { id: String(args.id), reason: args.reason }, { requestId: ctx.requestId }),
+  }),
+  retryTask: t.field({
+    type: CodingTaskRef,
+    description: 'Queues a new execution of a FAILED task: its creator or an admin.',
+    args: { id: t.arg.id({ required: true, description: 'The task to retry.' }) },
+    resolve: (_root, args, ctx) => retryTask(ctx.deps, ctx.principal, { id: String(args.id) }),
+  }),
+  provideTaskInput: t.field({
+    type: CodingTaskRef,
+    description: "Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin.",
+    args: { input: t.arg({ type: ProvideTaskInputInput, required: true, description: 'The answer.' }) },
+    resolve: (_root, { input }, ctx) => provideTaskInput(ctx.deps, ctx.principal, { taskId: String(input.taskId), answer: input.answer }),
+  }),
+}));

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Database } from '@cap/db';
+import { MemoryEventBus } from '@cap/messaging';
+import { createLogger, MemoryKeyValueStore } from '@cap/runtime';
+import { asRouter, graphql, testSecret } from '@cap/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, startOrchestration, type RunningOrchestration } from '../src/index.js';
+import { user, waitFor } from './harness.js';
+
+// The embedded mode of `npm start`: PGlite (one session for everything), in-process live bus and event bus.
+let database: Database;
+let orchestration: RunningOrchestration;
+let bus: MemoryEventBus;
+let kv: MemoryKeyValueStore;
+let dir: string;
+const secret = testSecret();
+const alice = user('DEVELOPER');
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cap-orch-embedded-'));
+  database = await openDatabase({ kind: 'pglite', dataDir: null });
+  bus = new MemoryEventBus();
+  kv = new MemoryKeyValueStore();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: dir,
+    WORKSPACE_ROOT: dir,
+    INTERNAL_TOKEN_SECRET: secret,
+    LOG_LEVEL: 'silent',
+    WORKER_POLL_INTERVAL_MS: '100',
+    LOG_FLUSH_INTERVAL_MS: '20',
+    CLASSIFICATION_TIMEOUT_MS: '0',
+    PATH: process.env['PATH'],
+  });
+  expect(config.REDIS_URL).toBeUndefined();
+  orchestration = await startOrchestration({ config, database, kv, bus, logger: createLogger({ service: 'orchestration-embedded', level: 'silent' }) });
+}, 60_000);
+afterAll(async () => {
+  await orchestration?.close({ graceMs: 0 });
+  await bus?.close();
+  await kv?.close();
+  await database?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('embedded mode (PGlite, in-process buses)', () => {
+  it('creates, runs and logs a shell task', async () => {
+    const call = async (query: string, variables: Record<string, unknown>) =>
+      graphql(orchestration.subgraph.graphqlUrl, query, variables, await asRouter(secret, alice, { requestId: randomUUID() }));
+    const created = await call(`mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`, {
+      input: { title: 'Embedded', command: 'echo "hello from $TASK_ID"' },
+    });
+    expect(created.errors).toBeUndefined();
+    const id = created.data!['createTask'].id as string;
+    const done = await waitFor(
+      async () => {
+        const result = await call(`query($id: ID!) { task(id: $id) { status result { exitCode } } taskLogs(taskId: $id) { edges { node { message } } } }`, { id });
+        return result.data?.['task'].status === 'SUCCEEDED' ? result.data : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the task to succeed' },
+    );
+    expect(done['task'].result).toEqual({ exitCode: 0 });
+    expect(done['taskLogs'].edges.map((edge: { node: { message: string } }) => edge.node.message)).toContain(`hello from ${id}`);
+  });
+});

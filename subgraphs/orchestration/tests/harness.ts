@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventBus } from '@cap/messaging';
+import { MemoryEventBus } from '@cap/messaging';
+import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
+import { asRouter, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig, startOrchestration, type RunningOrchestration } from '../src/index.js';
+
+/** Where tests find Redis. */
+export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** Settings that keep tests fast: short polls, leases and flushes. Override per instance. */
+const FAST: Record<string, string> = {
+  WORKER_POLL_INTERVAL_MS: '100',
+  LEASE_MS: '5000',
+  HEARTBEAT_INTERVAL_MS: '300',
+  SWEEP_INTERVAL_MS: '200',
+  LOG_FLUSH_INTERVAL_MS: '20',
+  CLASSIFICATION_TIMEOUT_MS: '0',
+  SHELL_KILL_GRACE_MS: '1000',
+  SHUTDOWN_GRACE_MS: '0',
+};
+
+/** A user principal with the scopes of `role`. */
+export function user(role: Role, userId: string = randomUUID()): Principal & { kind: 'user'; userId: string } {
+  return { kind: 'user', userId, role, scopes: scopesForRole(role) };
+}
+
+/** One orchestration instance of a cluster. */
+export interface Instance {
+  orchestration: RunningOrchestration;
+  /** Calls the instance as the router would, for `principal`. */
+  call<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, principal?: Principal): ReturnType<typeof graphql<T>>;
+  /** A graphql-ws client connected as the router would (router token in `connection_init`). */
+  wsClient(principal: Principal, options?: { retryAttempts?: number }): Client;
+}
+
+/**
+ * Orchestration instances sharing one fresh PostgreSQL database, one event bus, and (with Redis) one live
+ * channel prefix, like instances of one deployment. Everything is released on dispose.
+ */
+export interface Cluster extends AsyncDisposable {
+  db: TestDatabase;
+  secret: string;
+  bus: EventBus;
+  workspaceRoot: string;
+  /** Environment every instance gets (before its own overrides). */
+  env: Record<string, string>;
+  /** Starts an instance; `options.bus` replaces the cluster's bus for it (e.g. a broker that is down). */
+  start(env?: Record<string, string>, options?: { bus?: EventBus }): Promise<Instance>;
+  /** Stops one instance (its workers hand running executions back). */
+  stop(instance: Instance): Promise<void>;
+}
+
+export async function startCluster(options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {}): Promise<Cluster> {
+  const db = await createTestDatabase();
+  const secret = testSecret();
+  const bus = options.bus ?? new MemoryEventBus();
+  const workspaceRoot = mkdtempSync(join(tmpdir(), 'cap-orch-test-'));
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: join(workspaceRoot, 'data'),
+    DATABASE_URL: db.url,
+    INTERNAL_TOKEN_SECRET: secret,
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    WORKSPACE_ROOT: workspaceRoot,
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    ...(options.redis === false ? {} : { REDIS_URL, LIVE_CHANNEL_PREFIX: `test:${randomUUID()}:` }),
+    ...FAST,
+    ...options.env,
+  };
+  const instances = new Set<Instance>();
+  const clients = new Set<Client>();
+  const kv = new MemoryKeyValueStore();
+
+  const stop = async (instance: Instance): Promise<void> => {
+    if (!instances.delete(instance)) return;
+    await instance.orchestration.close({ graceMs: 0 });
+  };
+
+  return {
+    db,
+    secret,
+    bus,
+    workspaceRoot,
+    env,
+    stop,
+    start: async (overrides = {}, startOptions = {}) => {
+      const config = loadConfig({ ...env, ...overrides });
+      const orchestration = await startOrchestration({
+        config,
+        database: db.database,
+        kv,
+        bus: startOptions.bus ?? bus,
+        logger: createLogger({ service: 'orchestration-test', level: config.LOG_LEVEL }),
+      });
+      const wsUrl = orchestration.subgraph.graphqlUrl.replace(/^http/, 'ws');
+      const instance: Instance = {
+        orchestration,
+        call: async (query, variables = {}, principal) =>
+          graphql(orchestration.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
+        wsClient: (principal, clientOptions = {}) => {
+          const client = createClient({
+            url: wsUrl,
+            webSocketImpl: WebSocket,
+            // A fresh router token per connection, as the router signs one per upstream connection.
+            connectionParams: async () => ({
+              routerToken: await signRouterToken(secret, { principal, requestId: randomUUID(), clientIp: '198.51.100.7' }),
+            }),
+            retryAttempts: clientOptions.retryAttempts ?? 0,
+            lazy: true,
+          });
+          clients.add(client);
+          return client;
+        },
+      };
+      instances.add(instance);
+      return instance;
+    },
+    [Symbol.asyncDispose]: async () => {
+      await Promise.allSettled([...clients].map((client) => client.dispose()));
+      await Promise.allSettled([...instances].map((instance) => stop(instance)));
+      await bus.close();
+      await kv.close();
+      await db.drop();
+      rmSync(workspaceRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects a subscription's events until disposed. */
+export interface Subscription<T> {
+  events: T[];
+  errors: unknown[];
+  completed: boolean;
+  /** Resolves once `predicate` holds for the events so far; fails after `timeoutMs` with what arrived. */
+  until(predicate: (events: T[]) => boolean, timeoutMs?: number): Promise<T[]>;
+  dispose(): void;
+}
+
+/** Subscribes with a graphql-ws client and collects `data[field]` of every event. */
+export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
+  const events: T[] = [];
+  const errors: unknown[] = [];
+  const state = { completed: false };
+  const dispose = client.subscribe<Record<string, T>>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        const value = result.data?.[field];
+        if (value !== undefined) events.push(value);
+      },
+      error: (error) => {
+        errors.push(error);
+      },
+      complete: () => {
+        state.completed = true;
+      },
+    },
+  );
+  return {
+    events,
+    errors,
+    get completed() {
+      return state.completed;
+    },
+    until: (predicate, timeoutMs = 15_000) =>
+      waitFor(() => (predicate(events) ? events : undefined), {
+        timeoutMs,
+        message: () => `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
+      }),
+    dispose,
+  };
+}
+
+/** Polls `probe` until it returns something other than undefined/false; bounded. */
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  options: { timeoutMs?: number; intervalMs?: number; message?: string | (() => string) } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) {
+      const message = typeof options.message === 'function' ? options.message() : (options.message ?? 'condition');
+      throw new Error(`timed out waiting for: ${message}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
+
+export const CREATE_TASK = /* GraphQL */ `
+  mutation Create($input: CreateTaskInput!) {
+    createTask(input: $input) { id status strategy strategySource priority version creator { id } }
+  }
+`;
+
+/** Creates a task through GraphQL and returns its id (fails the test on errors). */
+export async function createTaskVia(instance: Instance, principal: Principal, input: Record<string, unknown>): Promise<string> {
+  const result = await instance.call(CREATE_TASK, { input: { title: 'A task', ...input } }, principal);
+  if (result.errors) throw new Error(`createTask failed: ${JSON.stringify(result.errors)}`);
+  return result.data!['createTask'].id as string;
+}
+
+/** Waits until the task reaches one of `statuses` (read from the database). */
+export async function waitForStatus(instance: Instance, taskId: string, statuses: string[], timeoutMs = 20_000): Promise<string> {
+  const { prisma } = instance.orchestration.deps;
+  let last = '';
+  return waitFor(
+    async () => {
+      const task = await prisma.codingTask.findUnique({ where: { id: taskId }, select: { status: true } });
+      last = task?.status ?? 'missing';
+      return statuses.includes(last) ? last : undefined;
+    },
+    { timeoutMs, message: () => `task ${taskId} to reach ${statuses.join('|')} (is ${last})` },
+  );
+}
+
+/**
+ * True while a process with this pid runs. A zombie (exited, not yet reaped: orphans here are re-parented to an
+ * init that may reap late) does not count: it runs nothing and holds nothing but its pid.
+ */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
