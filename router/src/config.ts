@@ -1,5 +1,20 @@
 import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
 import { z } from 'zod';
+import { DEFAULT_OPERATION_LIMITS } from './policy/limits.js';
+import type { PolicySettings } from './policy/OperationPolicy.js';
+import type { Budget } from './policy/rateLimiter.js';
+
+const WINDOW_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A cost budget written `<units>/<window>`, e.g. `50000/1h`, `1000/1m`, `500/30s`. */
+const budget = z
+  .string()
+  .regex(/^\d+\/\d*[smhd]$/, 'expected <units>/<window>, e.g. 50000/1h')
+  .transform((value): Budget => {
+    const [units = '0', window = '1h'] = value.split('/');
+    const count = window.length > 1 ? Number(window.slice(0, -1)) : 1;
+    return { limit: Number(units), windowMs: count * WINDOW_UNITS_MS[window.at(-1) as keyof typeof WINDOW_UNITS_MS] };
+  });
 
 /** Subgraph URL overrides: `SUBGRAPH_<NAME>_URL` (e.g. SUBGRAPH_IDENTITY_URL) beats the supergraph's routing URL. */
 const SUBGRAPH_URL_PREFIX = 'SUBGRAPH_';
@@ -44,6 +59,54 @@ const schema = z
     MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(2 * 1024 * 1024),
     /** Timeout of one subgraph fetch (ms, default 10,000). */
     SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+
+    // Policies (README "Router policy"): field-level authorization, cost, budgets, operation limits.
+    /** Master switch of every policy below (default true; false only for benchmarks and debugging). */
+    POLICIES_ENABLED: envBoolean.default(true),
+    /** `filter`: drop unauthorized fields and report each; `reject`: refuse the whole operation (default filter). */
+    AUTHORIZATION_MODE: z.enum(['filter', 'reject']).default('filter'),
+    /** `enforce`: refuse operations above MAX_COST; `measure`: log them and run them (default enforce). */
+    COST_MODE: z.enum(['enforce', 'measure']).default('enforce'),
+    /** Highest estimated cost an operation may have (default 5,000). */
+    MAX_COST: z.coerce.number().int().min(1).default(5_000),
+    /** Items assumed in a list without `@listSize` or slicing argument (default 10). */
+    COST_DEFAULT_LIST_SIZE: z.coerce.number().int().min(1).max(10_000).default(10),
+    /** Weight of each mutation root field (default 10). */
+    COST_MUTATION_WEIGHT: z.coerce.number().int().min(0).max(10_000).default(10),
+    /** Cost budget of a signed-in user, `<units>/<window>` (default 50000/1h). */
+    RATE_LIMIT_USER: budget.prefault('50000/1h'),
+    /** Cost budget of an anonymous client address (default 1000/1m). */
+    RATE_LIMIT_ANONYMOUS: budget.prefault('1000/1m'),
+    /** Cost budget of an API key of tier FREE (default 20000/1h). */
+    RATE_LIMIT_TIER_FREE: budget.prefault('20000/1h'),
+    /** Cost budget of an API key of tier PRO (default 200000/1h). */
+    RATE_LIMIT_TIER_PRO: budget.prefault('200000/1h'),
+    /** Cost budget of an API key of tier ENTERPRISE (default 2000000/1h). */
+    RATE_LIMIT_TIER_ENTERPRISE: budget.prefault('2000000/1h'),
+    /** While Redis is unreachable: `open` (a local in-memory limiter takes over) or `closed` (503) (default open). */
+    RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed']).default('open'),
+    /** Prefix of the budget keys in Redis (default `cap:rl:`); separates environments sharing one Redis. */
+    RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(64).default('cap:rl:'),
+    /** Deepest field nesting, fragments expanded (default 12). */
+    MAX_DEPTH: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxDepth),
+    /** Aliased fields per document (default 30). */
+    MAX_ALIASES: z.coerce.number().int().min(0).default(DEFAULT_OPERATION_LIMITS.maxAliases),
+    /** Root fields per operation (default 20). */
+    MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxRootFields),
+    /** Field selections per document, duplicates included (default 300). */
+    MAX_FIELDS: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxFields),
+    /** Directive usages per document (default 50). */
+    MAX_DIRECTIVES: z.coerce.number().int().min(0).default(DEFAULT_OPERATION_LIMITS.maxDirectives),
+    /** Lexical tokens per document (default 2,000). */
+    MAX_TOKENS: z.coerce.number().int().min(10).default(DEFAULT_OPERATION_LIMITS.maxTokens),
+    /** Size of the query text, bytes (default 32,768). */
+    MAX_DOCUMENT_BYTES: z.coerce.number().int().min(64).default(DEFAULT_OPERATION_LIMITS.maxDocumentBytes),
+    /** Operations per batched (JSON array) request; 0 turns batching off (default 0). */
+    MAX_BATCH_SIZE: z.coerce.number().int().min(0).max(100).default(0),
+    /** `enabled`, `admin` (ADMIN callers only) or `disabled` (default: enabled in development, admin in production). */
+    INTROSPECTION: z.enum(['enabled', 'admin', 'disabled']).optional(),
+    /** Hide "Did you mean …?" suggestions from non-admins (default: true in production). */
+    HIDE_SUGGESTIONS: envBoolean.optional(),
   })
   .passthrough()
   .superRefine((env, ctx) => {
@@ -88,5 +151,31 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     maxBodyBytes: parsed.MAX_BODY_BYTES,
     subgraphTimeoutMs: parsed.SUBGRAPH_TIMEOUT_MS,
     subgraphUrls,
+    maxBatchSize: parsed.MAX_BATCH_SIZE,
+    rateLimitFailureMode: parsed.RATE_LIMIT_FAILURE_MODE,
+    rateLimitKeyPrefix: parsed.RATE_LIMIT_KEY_PREFIX,
+    policy: {
+      enabled: parsed.POLICIES_ENABLED,
+      authorizationMode: parsed.AUTHORIZATION_MODE,
+      costMode: parsed.COST_MODE,
+      maxCost: parsed.MAX_COST,
+      cost: { defaultListSize: parsed.COST_DEFAULT_LIST_SIZE, mutationWeight: parsed.COST_MUTATION_WEIGHT },
+      limits: {
+        maxDepth: parsed.MAX_DEPTH,
+        maxAliases: parsed.MAX_ALIASES,
+        maxRootFields: parsed.MAX_ROOT_FIELDS,
+        maxFields: parsed.MAX_FIELDS,
+        maxDirectives: parsed.MAX_DIRECTIVES,
+        maxTokens: parsed.MAX_TOKENS,
+        maxDocumentBytes: parsed.MAX_DOCUMENT_BYTES,
+      },
+      introspection: parsed.INTROSPECTION ?? (development ? 'enabled' : 'admin'),
+      hideSuggestions: parsed.HIDE_SUGGESTIONS ?? !development,
+      budgets: {
+        user: parsed.RATE_LIMIT_USER,
+        anonymous: parsed.RATE_LIMIT_ANONYMOUS,
+        tiers: { FREE: parsed.RATE_LIMIT_TIER_FREE, PRO: parsed.RATE_LIMIT_TIER_PRO, ENTERPRISE: parsed.RATE_LIMIT_TIER_ENTERPRISE },
+      },
+    } satisfies PolicySettings,
   };
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -9,6 +9,7 @@ import {
   BodyTooLargeError,
   clientAddress,
   closeServer,
+  codedError,
   ErrorCode,
   listen,
   readBody,
@@ -25,6 +26,10 @@ import { readFileSync } from 'node:fs';
 import { AuthenticationError, Authenticator, requestIdFrom } from './authenticate.js';
 import type { RouterConfig } from './config.js';
 import { maskError } from './maskError.js';
+import { OperationPolicy, type Prepared } from './policy/OperationPolicy.js';
+import { POLICIES } from './policy/policies.js';
+import { RateLimiter } from './policy/rateLimiter.js';
+import { loadSupergraphPolicy } from './policy/supergraphPolicy.js';
 import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
 import { subgraphsOf, supergraphSource } from './supergraph.js';
@@ -45,6 +50,24 @@ export interface RunningRouter {
 }
 
 const GRAPHQL_PATH = '/graphql';
+/** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
+const INCLUDE_COST_HEADER = 'x-include-cost';
+/** Response headers browsers may read (CORS). */
+const EXPOSED_HEADERS = 'x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after';
+
+/** One GraphQL request as the transport carried it, before policies (see `runOperation`). */
+interface GraphQLHttpRequest {
+  method: string;
+  search: string;
+  body: unknown;
+}
+
+/** A finished response for one operation. */
+interface OperationResponse {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+}
 
 /**
  * Starts the router: authentication, the router-signed identity token for subgraphs, query planning and
@@ -52,8 +75,24 @@ const GRAPHQL_PATH = '/graphql';
  */
 export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
   const { config, logger } = options;
+  const limiter = new RateLimiter({
+    redisUrl: config.redisUrl,
+    failureMode: config.rateLimitFailureMode,
+    keyPrefix: config.rateLimitKeyPrefix,
+    logger: logger.child({ component: 'rate-limiter' }),
+  });
+  // Replaced with every supergraph the gateway serves: requirements, costs and the API schema come from it.
+  let policy: OperationPolicy | undefined;
+  const loadSupergraph = (supergraphSdl: string): string => {
+    const supergraph = loadSupergraphPolicy(supergraphSdl);
+    const unknown = [...supergraph.policyNames].filter((name) => !(name in POLICIES));
+    if (unknown.length > 0) throw new Error(`the supergraph names policies the router does not define: ${unknown.join(', ')}`);
+    policy = new OperationPolicy(supergraph, config.policy, limiter);
+    return supergraph.gatewaySdl;
+  };
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource({
+      load: loadSupergraph,
       path: config.supergraphPath,
       subgraphUrls: config.subgraphUrls,
       pollIntervalMs: config.supergraphPollIntervalMs,
@@ -69,15 +108,29 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       error: (message) => logger.error(message),
     },
   });
+  // Adds what the policies decided (removed fields' errors and nulls, the cost report) to each result.
+  const policyPlugin: ApolloServerPlugin<RouterContext> = {
+    requestDidStart: async () => ({
+      willSendResponse: async ({ response, contextValue }) => {
+        const applied = contextValue.policy;
+        if (!applied || response.body.kind !== 'single') return;
+        applied.policy.finish(applied.outcome, response.body.singleResult as Parameters<OperationPolicy['finish']>[1]);
+      },
+    }),
+  };
   const apollo = new ApolloServer<RouterContext>({
     gateway,
-    introspection: config.development,
+    // With policies on, the policy decides who may introspect (INTROSPECTION); Apollo must not refuse first.
+    introspection: config.policy.enabled || config.development,
+    // Automatic persisted queries would run a hash the policies never saw.
+    persistedQueries: false,
     csrfPrevention: true,
     // Our own shutdown (runtime/shutdown.ts) drains in order; Apollo's signal handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskError(formatted, error, logger),
     plugins: [
+      policyPlugin,
       config.sandboxEnabled
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
@@ -130,6 +183,13 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
 
     let body: unknown;
     if (req.method === 'POST') {
+      // JSON only: form and text bodies are what cross-site "simple" requests send (CSRF).
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (contentType !== 'application/json') {
+        return sendGraphQLError(res, 415, ErrorCode.BAD_USER_INPUT, 'GraphQL requests must be sent as application/json.', {}, {
+          expected: 'Content-Type: application/json',
+        });
+      }
       try {
         const raw = await readBody(req, config.maxBodyBytes);
         body = raw.length > 0 ? JSON.parse(raw) : {};
@@ -147,30 +207,83 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    let routerToken: Promise<string> | undefined;
-    const context: RouterContext = {
+    const caller: Caller = {
       principal,
       requestId,
       clientIp,
       traceparent: typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined,
-      // Signed on first use: requests that fail validation never pay for it.
-      get routerToken() {
-        routerToken ??= signRouterToken(config.internalTokenSecret, { principal, requestId, clientIp });
-        return routerToken;
-      },
+      includeCost: req.headers[INCLUDE_COST_HEADER] === 'true',
     };
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
-      context: async () => context,
-    });
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
+    const method = (req.method ?? 'GET').toUpperCase();
+
+    if (Array.isArray(body)) {
+      if (body.length === 0 || body.length > config.maxBatchSize) {
+        const message = config.maxBatchSize === 0 ? 'Batched requests are not accepted.' : `A batch holds at most ${config.maxBatchSize} operations.`;
+        return sendGraphQLError(res, 400, ErrorCode.BATCHING_NOT_ALLOWED, message, {}, { max: config.maxBatchSize });
+      }
+      // One at a time: a batch is no faster a way around the budget or the subgraphs' capacity.
+      const parts: OperationResponse[] = [];
+      for (const item of body) parts.push(await runOperation({ method, search: url.search, body: item }, headers, caller));
+      const last = parts.at(-1);
+      for (const [key, value] of last?.headers ?? []) if (key.startsWith('x-ratelimit-')) res.setHeader(key, value);
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.statusCode = 200;
+      res.end(`[${parts.map((part) => part.body).join(',')}]`);
       return;
     }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+
+    const response = await runOperation({ method, search: url.search, body }, headers, caller);
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status;
+    res.end(response.body);
+  };
+
+  /**
+   * Runs one operation: the policies first (limits, validation, introspection, authorization, cost, budget),
+   * then, unless they refused it, the gateway with the operation they returned.
+   */
+  const runOperation = async (request: GraphQLHttpRequest, headers: HeaderMap, caller: Caller): Promise<OperationResponse> => {
+    const current = policy;
+    let prepared: Prepared | undefined;
+    if (current && config.policy.enabled && !(request.method === 'GET' && request.search === '')) {
+      const operation = extractOperation(request);
+      if (!operation) {
+        return jsonResponse(400, {
+          errors: [codedError(ErrorCode.BAD_USER_INPUT, 'A GraphQL request needs a `query` string; `variables` must be an object and `operationName` a string.').toJSON()],
+        });
+      }
+      prepared = await current.prepare({ ...operation, principal: caller.principal, clientIp: caller.clientIp, includeCost: caller.includeCost });
+      if (prepared.kind === 'refuse') return jsonResponse(prepared.status, { errors: prepared.errors }, prepared.headers);
+      request = withQuery(request, prepared.query);
+    }
+
+    let routerToken: Promise<string> | undefined;
+    const context: RouterContext = {
+      principal: caller.principal,
+      requestId: caller.requestId,
+      clientIp: caller.clientIp,
+      traceparent: caller.traceparent,
+      // Signed on first use: requests that fail validation never pay for it.
+      get routerToken() {
+        routerToken ??= signRouterToken(config.internalTokenSecret, {
+          principal: caller.principal,
+          requestId: caller.requestId,
+          clientIp: caller.clientIp,
+        });
+        return routerToken;
+      },
+      policy: current && prepared?.kind === 'run' ? { policy: current, outcome: prepared.outcome } : undefined,
+    };
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
+      context: async () => context,
+    });
+    const responseHeaders = new Map<string, string>(response.headers);
+    for (const [key, value] of Object.entries(prepared?.headers ?? {})) responseHeaders.set(key, value);
+    let text = '';
+    if (response.body.kind === 'complete') text = response.body.string;
+    else for await (const chunk of response.body.asyncIterator) text += chunk;
+    return { status: response.status ?? 200, headers: responseHeaders, body: text };
   };
 
   const applyCors = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -178,13 +291,13 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     if (origin && (config.corsOrigins.includes('*') || config.corsOrigins.includes(origin))) {
       res.setHeader('access-control-allow-origin', config.corsOrigins.includes('*') ? '*' : origin);
       res.setHeader('vary', 'Origin');
-      res.setHeader('access-control-expose-headers', 'x-request-id');
+      res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
     }
     if (req.method === 'OPTIONS') {
       res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
       res.setHeader(
         'access-control-allow-headers',
-        'authorization, content-type, x-api-key, x-request-id, traceparent, apollo-require-preflight, x-apollo-operation-name',
+        'authorization, content-type, x-api-key, x-request-id, x-include-cost, traceparent, apollo-require-preflight, x-apollo-operation-name',
       );
       res.setHeader('access-control-max-age', '600');
       res.writeHead(204).end();
@@ -225,6 +338,68 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     close: async () => {
       await closeServer(server);
       await apollo.stop();
+      await limiter.close();
     },
   };
+}
+
+/** Who is asking, as established before any operation runs. */
+interface Caller {
+  principal: RouterContext['principal'];
+  requestId: string;
+  clientIp: string;
+  traceparent: string | undefined;
+  includeCost: boolean;
+}
+
+function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): OperationResponse {
+  return {
+    status,
+    headers: new Map([['content-type', 'application/json; charset=utf-8'], ...Object.entries(headers)]),
+    body: JSON.stringify(body),
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The operation a POST body or GET query string carries, or undefined when it is malformed. */
+function extractOperation(
+  request: GraphQLHttpRequest,
+): { query: string; operationName: string | undefined; variables: Record<string, unknown> } | undefined {
+  let query: unknown;
+  let operationName: unknown;
+  let variables: unknown;
+  if (request.method === 'GET') {
+    const params = new URLSearchParams(request.search);
+    query = params.get('query') ?? undefined;
+    operationName = params.get('operationName') ?? undefined;
+    const rawVariables = params.get('variables');
+    if (rawVariables) {
+      try {
+        variables = JSON.parse(rawVariables);
+      } catch {
+        return undefined;
+      }
+    }
+  } else {
+    if (!isRecord(request.body)) return undefined;
+    ({ query, operationName, variables } = request.body);
+  }
+  if (typeof query !== 'string') return undefined;
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
+  if (variables !== undefined && variables !== null && !isRecord(variables)) return undefined;
+  return { query, operationName: operationName ?? undefined, variables: (variables as Record<string, unknown> | null | undefined) ?? {} };
+}
+
+/** The same request carrying `query` instead of the client's text (the policies may have removed fields). */
+function withQuery(request: GraphQLHttpRequest, query: string): GraphQLHttpRequest {
+  if (request.method === 'GET') {
+    const params = new URLSearchParams(request.search);
+    if (params.get('query') === query) return request;
+    params.set('query', query);
+    return { ...request, search: `?${params.toString()}` };
+  }
+  return isRecord(request.body) && request.body['query'] !== query ? { ...request, body: { ...request.body, query } } : request;
 }

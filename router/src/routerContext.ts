@@ -1,4 +1,5 @@
 import type { Principal } from '@cap/runtime';
+import type { OperationPolicy, PolicyOutcome } from './policy/OperationPolicy.js';
 
 /** What the router knows about one request; passed to every subgraph fetch. */
 export interface RouterContext {
@@ -9,4 +10,6 @@ export interface RouterContext {
   traceparent: string | undefined;
   /** Signed once per request and reused for every subgraph fetch of it. */
   routerToken: Promise<string>;
+  /** What the policies decided for this operation, applied to its result before it is sent. */
+  policy?: { policy: OperationPolicy; outcome: PolicyOutcome };
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { composeServices } from '@apollo/composition';
-import { Supergraph } from '@apollo/federation-internals';
+import { ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, Supergraph } from '@apollo/federation-internals';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import { ANONYMOUS, REQUEST_ID_HEADER, ROUTER_TOKEN_HEADER, signRouterToken, type Logger } from '@cap/runtime';
 import { parse } from 'graphql';
@@ -13,11 +13,16 @@ export interface SupergraphSourceOptions {
   pollIntervalMs: number;
   internalTokenSecret: string;
   logger: Logger;
+  /**
+   * Called with every supergraph before the gateway gets it (the first and each reload); returns the SDL the
+   * gateway serves. Throwing refuses that supergraph: at start the router fails, on reload the last one stays.
+   */
+  load: (supergraphSdl: string) => string;
 }
 
 /** Subgraph names and routing URLs in a supergraph, with overrides applied. */
 export function subgraphsOf(supergraphSdl: string, overrides: Record<string, string>): Array<{ name: string; url: string }> {
-  return Supergraph.build(supergraphSdl)
+  return Supergraph.build(supergraphSdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES })
     .subgraphs()
     .values()
     .map((subgraph) => ({ name: subgraph.name, url: overrides[subgraph.name] ?? subgraph.url }));
@@ -66,9 +71,16 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
         return;
       }
       if (composed.supergraphSdl === current) return;
+      let served: string;
+      try {
+        served = options.load(composed.supergraphSdl);
+      } catch (error) {
+        options.logger.error({ err: error }, 'the recomposed supergraph was refused; keeping the last supergraph');
+        return;
+      }
       current = composed.supergraphSdl;
       if (!first) options.logger.info('a subgraph schema changed; supergraph reloaded');
-      update(current);
+      update(served);
     };
 
     const schedule = (): void => {
@@ -83,7 +95,7 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
     schedule();
 
     return {
-      supergraphSdl: current,
+      supergraphSdl: options.load(current),
       cleanup: async () => {
         stopped = true;
         clearTimeout(timer);

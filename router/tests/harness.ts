@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryEventBus } from '@cap/messaging';
+import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
+import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
 import { createLogger, RedisKeyValueStore } from '@cap/runtime';
 import { createTestDatabase, graphql, testSecret } from '@cap/testkit';
 import { loadConfig, startRouter, type RunningRouter } from '../src/index.js';
@@ -8,6 +10,8 @@ import { loadConfig, startRouter, type RunningRouter } from '../src/index.js';
 export interface Stack extends AsyncDisposable {
   router: RunningRouter;
   identity: RunningIdentity;
+  chat: RunningChat;
+  orchestration: RunningOrchestration;
   secret: string;
   /** Identity's SIGNING_KEY_SECRET, so tests can sign tokens with the real stored keys. */
   signingKeySecret: string;
@@ -27,10 +31,19 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
   const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const kv = new RedisKeyValueStore(redisUrl, { keyPrefix: `test:${randomUUID()}:` });
   const bus = new MemoryEventBus();
-  const logger = createLogger({ service: 'router-test', level: 'silent' });
+  const logger = createLogger({ service: 'router-test', level: (process.env['TEST_LOG_LEVEL'] ?? 'silent') as 'silent' });
   const dataDir = `/tmp/cap-test-${randomUUID()}`;
   const identity = await startIdentity({
     config: loadIdentityConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, SIGNING_KEY_SECRET: signingKeySecret }),
+    database: db.database,
+    kv,
+    bus,
+    logger,
+  });
+  const subgraphEnv = { NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret };
+  const chat = await startChat({ config: loadChatConfig(subgraphEnv), database: db.database, kv, bus, logger });
+  const orchestration = await startOrchestration({
+    config: loadOrchestrationConfig({ ...subgraphEnv, CLASSIFICATION_TIMEOUT_MS: '0', SHELL_EXECUTOR_ENABLED: 'true' }),
     database: db.database,
     kv,
     bus,
@@ -47,6 +60,8 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
       DATA_DIR: dataDir,
       INTERNAL_TOKEN_SECRET: secret,
       SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
+      SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
+      SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
       SUPERGRAPH_POLL_INTERVAL_MS: '0',
       ...routerEnv,
@@ -59,6 +74,8 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
   const stack: Stack = {
     router,
     identity,
+    chat,
+    orchestration,
     secret,
     signingKeySecret,
     admin,
@@ -74,6 +91,8 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
     },
     [Symbol.asyncDispose]: async () => {
       await router.close();
+      await orchestration.close();
+      await chat.close();
       await identity.close();
       await bus.close();
       await kv.close();

@@ -1,0 +1,218 @@
+import { ErrorCode, type Principal } from '@cap/runtime';
+import {
+  getNamedType,
+  isAbstractType,
+  isInterfaceType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { POLICIES } from './policies.js';
+import type { Requirement, SupergraphPolicy } from './supergraphPolicy.js';
+
+/** A field the caller may not see, with where it sits in the response. */
+export interface Denial {
+  /** Response path (aliases, no list indices), e.g. `['me', 'apiKeys']`. */
+  path: string[];
+  code: typeof ErrorCode.UNAUTHENTICATED | typeof ErrorCode.FORBIDDEN;
+  /** Where the unmet requirement was declared, e.g. `Query.users`. */
+  requirement: string;
+  /**
+   * Where the response gets its null: the field itself when nullable, otherwise its nearest nullable ancestor
+   * field (GraphQL's null propagation); null when nothing up to the root is nullable, i.e. `data` itself.
+   */
+  nullPath: string[] | null;
+}
+
+export interface AuthorizationResult {
+  denials: Denial[];
+  /** The operation without the denied fields, or null when nothing was denied. */
+  document: DocumentNode | null;
+  /** True when every root field was denied: nothing is left to execute. */
+  empty: boolean;
+}
+
+/** Alias under which a placeholder `__typename` keeps an emptied selection set valid. */
+export const PLACEHOLDER = '__authorizationPlaceholder';
+
+function evaluate(requirement: Requirement, principal: Principal): Denial['code'] | null {
+  if (principal.kind === 'anonymous') return ErrorCode.UNAUTHENTICATED;
+  if (requirement.scopes && !requirement.scopes.some((group) => group.every((scope) => (principal.scopes as readonly string[]).includes(scope)))) {
+    return ErrorCode.FORBIDDEN;
+  }
+  if (requirement.policies && !requirement.policies.some((group) => group.every((name) => POLICIES[name]?.(principal) ?? false))) {
+    return ErrorCode.FORBIDDEN;
+  }
+  return null;
+}
+
+function skipped(node: FieldNode | { directives?: FieldNode['directives'] }, variables: Record<string, unknown>): boolean {
+  for (const directive of node.directives ?? []) {
+    const name = directive.name.value;
+    if (name !== 'skip' && name !== 'include') continue;
+    const arg = directive.arguments?.find((argument) => argument.name.value === 'if');
+    if (!arg) continue;
+    const value =
+      arg.value.kind === Kind.BOOLEAN ? arg.value.value : arg.value.kind === Kind.VARIABLE ? Boolean(variables[arg.value.name.value]) : false;
+    if (name === 'skip' && value) return true;
+    if (name === 'include' && !value) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks every field an operation selects — through fragments, aliases, interfaces and unions, honouring
+ * `@skip`/`@include` — against the requirements composed into the supergraph, for one caller. Returns the
+ * denials and, when there are any, the operation rewritten without those fields.
+ */
+export function authorizeOperation(options: {
+  policy: SupergraphPolicy;
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  variables: Record<string, unknown>;
+  principal: Principal;
+}): AuthorizationResult {
+  const { policy, document, operation, variables, principal } = options;
+  const schema: GraphQLSchema = policy.apiSchema;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const denials: Denial[] = [];
+  const denied = new Set<FieldNode>();
+
+  const requirementsFor = (parent: GraphQLCompositeType, fieldName: string, returnType: string): Requirement[] => {
+    const found: Requirement[] = [];
+    const owners = isAbstractType(parent) ? [parent, ...schema.getPossibleTypes(parent)] : [parent];
+    for (const owner of owners) found.push(...(policy.fieldRequirements.get(`${owner.name}.${fieldName}`) ?? []));
+    found.push(...(policy.typeRequirements.get(returnType) ?? []));
+    if (isObjectType(getNamedType(schema.getType(returnType) ?? undefined) ?? undefined)) {
+      // Requirements on an interface a returned type implements apply too.
+      const object = schema.getType(returnType);
+      if (isObjectType(object)) for (const iface of object.getInterfaces()) found.push(...(policy.typeRequirements.get(iface.name) ?? []));
+    }
+    return found;
+  };
+
+  const walk = (
+    selectionSet: SelectionSetNode,
+    parent: GraphQLCompositeType,
+    path: string[],
+    nullablePath: string[] | null,
+    seenFragments: Set<string>,
+  ): void => {
+    for (const selection of selectionSet.selections) {
+      if (skipped(selection, variables)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name.startsWith('__')) continue;
+        const fields = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields() : {};
+        const definition = fields[name];
+        if (!definition) continue;
+        const returnType = getNamedType(definition.type);
+        const responsePath = [...path, selection.alias?.value ?? name];
+        // A list's items are not addressable by path: a null that would land on an item goes to the list field.
+        const ownNullablePath = isNonNullType(definition.type) ? nullablePath : responsePath;
+        let code: Denial['code'] | null = null;
+        let source = '';
+        for (const requirement of requirementsFor(parent, name, returnType.name)) {
+          const failed = evaluate(requirement, principal);
+          // UNAUTHENTICATED wins: signing in is what the caller can do about it.
+          if (failed && (code === null || failed === ErrorCode.UNAUTHENTICATED)) {
+            code = failed;
+            source = requirement.source;
+          }
+        }
+        if (code) {
+          denied.add(selection);
+          denials.push({ path: responsePath, code, requirement: source, nullPath: ownNullablePath });
+          continue;
+        }
+        if (selection.selectionSet && (isObjectType(returnType) || isInterfaceType(returnType) || isAbstractType(returnType))) {
+          walk(selection.selectionSet, returnType as GraphQLCompositeType, responsePath, ownNullablePath, seenFragments);
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        walk(selection.selectionSet, (condition ?? parent) as GraphQLCompositeType, path, nullablePath, seenFragments);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment || seenFragments.has(fragment.name.value)) continue;
+        const condition = schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined;
+        walk(fragment.selectionSet, condition ?? parent, path, nullablePath, new Set([...seenFragments, fragment.name.value]));
+      }
+    }
+  };
+
+  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  if (!root) return { denials, document: null, empty: false };
+  walk(operation.selectionSet, root, [], null, new Set());
+  if (denials.length === 0) return { denials, document: null, empty: false };
+
+  // Rewrite: drop denied fields; a selection set left empty keeps a placeholder so the operation stays valid
+  // (removed from the response again by applyDenialsToData).
+  let empty = false;
+  const placeholder: FieldNode = {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: PLACEHOLDER },
+    name: { kind: Kind.NAME, value: '__typename' },
+  };
+  const rewritten = visit(document, {
+    Field: { enter: (node) => (denied.has(node) ? null : undefined) },
+    SelectionSet: {
+      leave: (node, _key, parentNode) => {
+        if (node.selections.length > 0) return undefined;
+        if (parentNode && !Array.isArray(parentNode) && (parentNode as { kind?: string }).kind === Kind.OPERATION_DEFINITION) empty = true;
+        return { ...node, selections: [placeholder] };
+      },
+    },
+  });
+  return { denials, document: rewritten, empty };
+}
+
+/**
+ * Sets each denied field's `nullPath` to null (GraphQL null propagation: a non-null field's null lands on its
+ * nearest nullable ancestor) and drops placeholders. Returns the data, or null when a null reached the root.
+ */
+export function applyDenialsToData(
+  data: Record<string, unknown> | null | undefined,
+  result: AuthorizationResult,
+): Record<string, unknown> | null | undefined {
+  if (!data) return data;
+  const setNull = (value: unknown, path: string[]): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) setNull(item, path);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    const [head, ...rest] = path;
+    if (head === undefined) return;
+    if (rest.length === 0) {
+      record[head] = null;
+      return;
+    }
+    setNull(record[head], rest);
+  };
+  const dropPlaceholders = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) dropPlaceholders(item);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    delete record[PLACEHOLDER];
+    for (const child of Object.values(record)) dropPlaceholders(child);
+  };
+  if (result.denials.some((denial) => denial.nullPath === null)) return null;
+  dropPlaceholders(data);
+  for (const denial of result.denials) if (denial.nullPath) setNull(data, denial.nullPath);
+  return data;
+}
