@@ -18,6 +18,10 @@ export interface Stack extends AsyncDisposable {
   admin: { email: string; password: string };
   /** GraphQL requests that reached identity's /graphql endpoint so far. */
   identityGraphQLRequests(): number;
+  /** GraphQL requests that reached any subgraph's /graphql endpoint so far. */
+  subgraphGraphQLRequests(): number;
+  /** Another router over the same subgraphs (e.g. to share a budget across instances). */
+  startRouter(routerEnv?: Record<string, string>): Promise<RunningRouter>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): ReturnType<typeof graphql<T>>;
   /** Logs in as the admin through the router. */
   loginAdmin(): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
@@ -53,8 +57,15 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
   identity.subgraph.server.on('request', (req: { url?: string }) => {
     if (req.url?.startsWith('/graphql')) graphQLRequests += 1;
   });
-  const router = await startRouter({
-    config: loadConfig({
+  let allGraphQLRequests = 0;
+  for (const running of [identity.subgraph, chat.subgraph, orchestration.subgraph]) {
+    running.server.on('request', (req: { url?: string }) => {
+      if (req.url?.startsWith('/graphql')) allGraphQLRequests += 1;
+    });
+  }
+  const extraRouters: RunningRouter[] = [];
+  const routerConfig = (overrides: Record<string, string>) =>
+    loadConfig({
       NODE_ENV: 'development',
       PORT: '0',
       DATA_DIR: dataDir,
@@ -64,11 +75,9 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
       SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      ...routerEnv,
-    }),
-    kv,
-    logger,
-  });
+      ...overrides,
+    });
+  const router = await startRouter({ config: routerConfig(routerEnv), kv, logger });
   const admin = identity.bootstrappedAdmin;
   if (!admin) throw new Error('expected a bootstrapped admin');
   const stack: Stack = {
@@ -80,6 +89,12 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
     signingKeySecret,
     admin,
     identityGraphQLRequests: () => graphQLRequests,
+    subgraphGraphQLRequests: () => allGraphQLRequests,
+    startRouter: async (overrides = routerEnv) => {
+      const another = await startRouter({ config: routerConfig(overrides), kv, logger });
+      extraRouters.push(another);
+      return another;
+    },
     query: (query, variables = {}, headers = {}) => graphql(router.graphqlUrl, query, variables, headers),
     loginAdmin: async () => {
       const result = await stack.query<{ login: { accessToken: string; refreshToken: string; user: { id: string } } }>(
@@ -90,6 +105,7 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
       return { ...result.data.login, userId: result.data.login.user.id };
     },
     [Symbol.asyncDispose]: async () => {
+      for (const another of extraRouters) await another.close();
       await router.close();
       await orchestration.close();
       await chat.close();

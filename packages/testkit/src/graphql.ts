@@ -7,6 +7,7 @@ export interface GraphQLResult<TData = Record<string, unknown>> {
   headers: Headers;
   data?: TData | null;
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
+  extensions?: Record<string, unknown>;
 }
 
 /** POSTs one GraphQL operation over real HTTP. */
@@ -23,7 +24,7 @@ export async function graphql<TData = Record<string, any>>(
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();
-  let body: { data?: TData | null; errors?: GraphQLResult['errors'] } = {};
+  let body: { data?: TData | null; errors?: GraphQLResult['errors']; extensions?: Record<string, unknown> } = {};
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
