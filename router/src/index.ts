@@ -1,3 +1,4 @@
 export * from './config.js';
 export * from './router.js';
 export { Authenticator, AuthenticationError } from './authenticate.js';
+export { loadSupergraphPolicy, type SupergraphPolicy } from './policy/supergraphPolicy.js';
