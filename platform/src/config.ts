@@ -4,7 +4,7 @@ import { z } from 'zod';
 /**
  * The all-in-one launcher's own settings. Each subgraph and the router still parse their own configuration
  * from the same environment; the launcher only forces what one process needs (ephemeral loopback ports for
- * subgraphs, the router pointed at them).
+ * subgraphs, the router pointed at them) and gives orchestration one-process defaults (see platform.ts).
  */
 const schema = z.object({
   NODE_ENV: nodeEnv,
@@ -21,6 +21,11 @@ const schema = z.object({
   REDIS_URL: z.string().url().optional(),
   /** Kafka brokers; unset = in-memory event bus. */
   KAFKA_BROKERS: commaList.optional(),
+  /**
+   * Orchestration's own setting, read here too: at shutdown, running task executions get this long to finish
+   * before they are handed back to the queue, ms (default 10_000). The launcher waits that long plus 15 s.
+   */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
 });
 
 export type PlatformConfig = z.output<typeof schema>;

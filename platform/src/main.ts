@@ -6,7 +6,8 @@ import { startPlatform } from './platform.js';
 const config = loadConfig();
 const logger = createLogger({ service: 'platform', level: config.LOG_LEVEL });
 const shutdown = new Shutdown(logger);
-shutdown.handleSignals();
+// Orchestration lets running task executions finish for SHUTDOWN_GRACE_MS; everything else gets 15 s more.
+shutdown.handleSignals({ timeoutMs: config.SHUTDOWN_GRACE_MS + 15_000 });
 const platform = await startPlatform({ config, env: componentEnv(), logger });
 shutdown.add('platform', () => platform.close());
 
@@ -20,6 +21,8 @@ const lines = [
   `  Coding-agent platform is up: ${platform.router.graphqlUrl}`,
   `  (Apollo Sandbox opens at that URL in a browser)`,
   `  Running on ${modes.join(', ')}.`,
+  `  Subgraphs on loopback: identity ${platform.identity.subgraph.url}, chat ${platform.chat.subgraph.url},`,
+  `  orchestration ${platform.orchestration.subgraph.url}.`,
 ];
 const admin = platform.identity.bootstrappedAdmin;
 if (admin?.generated) {

@@ -1,15 +1,39 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
 import { createEventBus, type EventBus } from '@cap/messaging';
+import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
 import { loadConfig as loadRouterConfig, startRouter, type RunningRouter } from '@cap/router';
 import { createKeyValueStore, Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
 import type { PlatformConfig } from './config.js';
 
+/**
+ * Orchestration settings that suit one process better than its own defaults; a value set in the environment wins.
+ *
+ * - Without Kafka nothing can ever deliver TaskClassified (the in-memory bus reaches no classifier), so tasks are
+ *   queued at once with DEFAULT_STRATEGY (`CLASSIFICATION_TIMEOUT_MS=0`) instead of waiting out the timeout.
+ * - On embedded PostgreSQL every query runs on this process's main thread, in PGlite's one session, between the
+ *   requests. Workers and the outbox relay are woken in-process the moment there is work, so their polls are only
+ *   a safety net, and the sweeper only has 30-second leases to check: poll less often there.
+ */
+function orchestrationDefaults(config: PlatformConfig, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const defaults: Record<string, string> = {};
+  if (!config.KAFKA_BROKERS) defaults['CLASSIFICATION_TIMEOUT_MS'] = '0';
+  if (!config.DATABASE_URL) {
+    defaults['WORKER_POLL_INTERVAL_MS'] = '2000';
+    defaults['OUTBOX_POLL_INTERVAL_MS'] = '1000';
+    defaults['SWEEP_INTERVAL_MS'] = '5000';
+  }
+  return Object.fromEntries(Object.entries(defaults).map(([name, value]) => [name, env[name] ?? value]));
+}
+
 export interface RunningPlatform {
   router: RunningRouter;
   identity: RunningIdentity;
+  chat: RunningChat;
+  orchestration: RunningOrchestration;
   database: Database;
   kv: KeyValueStore;
   bus: EventBus;
@@ -19,8 +43,9 @@ export interface RunningPlatform {
 }
 
 /**
- * Starts every subgraph and the router in one process on shared infrastructure: embedded PostgreSQL (PGlite)
- * or DATABASE_URL, in-memory or Redis cache, in-memory or Kafka event bus.
+ * Starts every subgraph (identity, chat, orchestration) and the router in one process on shared infrastructure:
+ * embedded PostgreSQL (PGlite) or DATABASE_URL, in-memory or Redis cache, in-memory or Kafka event bus. Closing
+ * stops the router, then the subgraphs, then the bus, cache and database.
  */
 export async function startPlatform(options: {
   config: PlatformConfig;
@@ -40,8 +65,10 @@ export async function startPlatform(options: {
     const bus = createEventBus({ brokers: config.KAFKA_BROKERS, clientId: 'platform', logger: logger.child({ component: 'bus' }) });
     shutdown.add('event bus', () => bus.close());
 
-    // Subgraphs listen on ephemeral loopback ports; only the router faces clients.
-    const identityConfig = loadIdentityConfig({ ...env, HOST: '127.0.0.1', PORT: '0' });
+    // Subgraphs listen on ephemeral loopback ports; only the router faces clients. They share DATA_DIR, so the
+    // development secrets they generate (INTERNAL_TOKEN_SECRET above all) are the same for every component.
+    const subgraphEnv = { ...env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: config.DATA_DIR };
+    const identityConfig = loadIdentityConfig(subgraphEnv);
     const identity = await startIdentity({
       config: identityConfig,
       database,
@@ -51,14 +78,38 @@ export async function startPlatform(options: {
     });
     shutdown.add('identity', () => identity.close());
 
+    // Chat keeps local attachments in $DATA_DIR/attachments; its upload and download links point at its own
+    // loopback port here (the router does not proxy them), unless PUBLIC_URL says otherwise.
+    const chat = await startChat({
+      config: loadChatConfig(subgraphEnv),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'chat' }),
+    });
+    shutdown.add('chat', () => chat.close());
+
+    const orchestration = await startOrchestration({
+      config: loadOrchestrationConfig({ ...subgraphEnv, ...orchestrationDefaults(config, env) }),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'orchestration' }),
+    });
+    shutdown.add('orchestration', () => orchestration.close());
+
     const routerConfig = loadRouterConfig({
       ...env,
       HOST: config.HOST,
       PORT: String(config.PORT),
+      DATA_DIR: config.DATA_DIR,
       SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
+      SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
+      SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     const router = await startRouter({ config: routerConfig, kv, logger: logger.child({ service: 'router' }) });
+    // Closed first (reverse order): no request reaches a subgraph that is stopping.
     shutdown.add('router', () => router.close());
 
     let adminCredentialsFile: string | null = null;
@@ -72,7 +123,7 @@ export async function startPlatform(options: {
       );
       chmodSync(adminCredentialsFile, 0o600);
     }
-    return { router, identity, database, kv, bus, adminCredentialsFile, close: () => shutdown.close() };
+    return { router, identity, chat, orchestration, database, kv, bus, adminCredentialsFile, close: () => shutdown.close() };
   } catch (error) {
     await shutdown.close();
     throw error;

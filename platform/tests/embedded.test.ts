@@ -17,9 +17,14 @@ const env = {
   DATA_DIR: dataDir,
   PORT: '0',
   LOG_LEVEL: 'silent',
-  // Every request here comes from 127.0.0.1: lift the per-address login throttle for the load below.
+  // Every request here comes from 127.0.0.1: lift the per-address login throttle and the router's cost budget of
+  // an anonymous address (the logins below) for the load below.
   LOGIN_ATTEMPTS_PER_MINUTE: '100000',
+  RATE_LIMIT_ANONYMOUS: '1000000/1m',
   SUPERGRAPH_POLL_INTERVAL_MS: '0',
+  // The load below is about correctness, not latency: scrypt-heavy logins on a busy CI machine must not trip the
+  // router's subgraph timeout (10 s by default) while every subgraph shares one PGlite session.
+  SUBGRAPH_TIMEOUT_MS: '30000',
 };
 const logger = createLogger({ service: 'platform-test', level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 let platform: RunningPlatform;
@@ -48,6 +53,19 @@ describe('embedded platform', () => {
     expect(platform.kv.kind).toBe('memory');
     expect(platform.adminCredentialsFile).toBe(join(dataDir, 'admin-credentials.txt'));
     expect(statSync(platform.adminCredentialsFile!).mode & 0o777).toBe(0o600);
+  });
+
+  it('routes to every subgraph of the supergraph: the router is ready only when identity, chat and orchestration answer', async () => {
+    const response = await fetch(new URL('/ready', platform.router.url));
+    const report = (await response.json()) as { status: string; checks: Array<{ name: string; status: string }> };
+    expect(response.status).toBe(200);
+    expect(report.status).toBe('ready');
+    const subgraphs = report.checks.filter((check) => check.name.startsWith('subgraph:'));
+    expect(subgraphs.map((check) => [check.name, check.status]).sort()).toEqual([
+      ['subgraph:chat', 'up'],
+      ['subgraph:identity', 'up'],
+      ['subgraph:orchestration', 'up'],
+    ]);
   });
 
   it('serves many parallel requests, transactions included, through the router with no wrong result or error', async () => {
@@ -105,10 +123,20 @@ describe('embedded platform', () => {
   }, 120_000);
 
   it('keeps its data across a restart and does not create a second admin', async () => {
+    const before = await graphql(platform.router.graphqlUrl, LOGIN, { e: admin.email, p: admin.password });
+    const auth = { authorization: `Bearer ${before.data!['login'].accessToken as string}` };
+    const conversation = await graphql(platform.router.graphqlUrl, `mutation { createConversation(input: { title: "Before the restart" }) { id } }`, {}, auth);
+    expect(conversation.errors).toBeUndefined();
+    const conversationId = conversation.data!['createConversation'].id as string;
+
     await platform.close();
     platform = await start();
     expect(platform.identity.bootstrappedAdmin).toBeNull();
     const login = await graphql(platform.router.graphqlUrl, LOGIN, { e: 'parallel-1@example.com', p: 'correct-horse-battery' });
     expect(login.errors).toBeUndefined();
+    // The access token outlives the restart (same signing keys and secrets in DATA_DIR), and so does chat's data.
+    const read = await graphql(platform.router.graphqlUrl, `query($id: ID!) { conversation(id: $id) { title } }`, { id: conversationId }, auth);
+    expect(read.errors).toBeUndefined();
+    expect(read.data).toEqual({ conversation: { title: 'Before the restart' } });
   }, 120_000);
 });

@@ -26,6 +26,15 @@ describe('npm start', () => {
       const password = /password: (\S+)/.exec(output)![1]!;
       const login = await graphql(url, `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { user { role } } }`, { e: email, p: password });
       expect(login.data).toEqual({ login: { user: { role: 'ADMIN' } } });
+      // Every subgraph of the supergraph runs in the process: the router's readiness checks all of them.
+      const ready = await fetch(new URL('/ready', url));
+      expect(ready.status).toBe(200);
+      const checks = ((await ready.json()) as { checks: Array<{ name: string; status: string }> }).checks;
+      expect(checks.filter((check) => check.name.startsWith('subgraph:')).map((check) => `${check.name} ${check.status}`).sort()).toEqual([
+        'subgraph:chat up',
+        'subgraph:identity up',
+        'subgraph:orchestration up',
+      ]);
       // Graceful shutdown: the process group exits on SIGTERM well before the test's timeout.
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       process.kill(-child.pid!, 'SIGTERM');
