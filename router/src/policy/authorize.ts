@@ -7,6 +7,7 @@ import {
   isObjectType,
   Kind,
   visit,
+  type ASTNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -174,7 +175,57 @@ export function authorizeOperation(options: {
       },
     },
   });
-  return { denials, document: rewritten, empty };
+  return { denials, document: pruneUnused(rewritten), empty };
+}
+
+/**
+ * Removing fields can leave fragments and variables that nothing uses any more, which validation refuses
+ * ("Fragment … is never used", "Variable … is never used"): drop them, to a fixed point.
+ */
+function pruneUnused(document: DocumentNode): DocumentNode {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const spreadsIn = (node: ASTNode): string[] => {
+    const names: string[] = [];
+    visit(node, { FragmentSpread: (spread) => void names.push(spread.name.value) });
+    return names;
+  };
+  const variablesIn = (node: ASTNode): Set<string> => {
+    const names = new Set<string>();
+    visit(node, {
+      VariableDefinition: () => false,
+      Variable: (variable) => void names.add(variable.name.value),
+    });
+    return names;
+  };
+  const usedFragments = new Set<string>();
+  const definitions = document.definitions.map((definition) => {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) return definition;
+    // The fragments this operation reaches, transitively.
+    const reached = new Set<string>();
+    const pending = spreadsIn(definition);
+    while (pending.length > 0) {
+      const name = pending.pop() as string;
+      if (reached.has(name)) continue;
+      reached.add(name);
+      const fragment = fragments.get(name);
+      if (fragment) pending.push(...spreadsIn(fragment));
+    }
+    for (const name of reached) usedFragments.add(name);
+    const used = variablesIn(definition);
+    for (const name of reached) {
+      const fragment = fragments.get(name);
+      if (fragment) for (const variable of variablesIn(fragment)) used.add(variable);
+    }
+    const variableDefinitions = definition.variableDefinitions?.filter((variable) => used.has(variable.variable.name.value));
+    return variableDefinitions?.length === definition.variableDefinitions?.length ? definition : { ...definition, variableDefinitions };
+  });
+  return {
+    ...document,
+    definitions: definitions.filter((definition) => definition.kind !== Kind.FRAGMENT_DEFINITION || usedFragments.has(definition.name.value)),
+  };
 }
 
 /**
