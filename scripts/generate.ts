@@ -12,7 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { composeServices } from '@apollo/composition';
-import { Supergraph } from '@apollo/federation-internals';
+import { ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, Supergraph } from '@apollo/federation-internals';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { lexicographicSortSchema, parse, printSchema, type GraphQLSchema } from 'graphql';
 import { listSubgraphs, root } from './subgraphs.js';
@@ -54,7 +54,12 @@ async function main(): Promise<void> {
   }
   const supergraphSdl = `${composed.supergraphSdl.trim()}\n`;
   await writeIfChanged(join(root, 'schema/supergraph.graphql'), supergraphSdl);
-  const apiSchema = Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+  // The subgraphs declare access (`@authenticated`, `@requiresScopes`, `@policy`: features `for: SECURITY`) and cost
+  // (`@cost`, `@listSize`); the default feature set refuses security features it does not enforce. The router
+  // enforces them, so the API schema is built with the features the router supports, as the router builds it.
+  const apiSchema = Supergraph.build(supergraphSdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES })
+    .apiSchema()
+    .toGraphQLJSSchema();
   await writeIfChanged(join(root, 'schema/api.graphql'), `${printSchema(lexicographicSortSchema(apiSchema)).trim()}\n`);
 
   step('graphql-codegen');

@@ -63,6 +63,8 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
       accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       loginAttemptsPerMinute: config.LOGIN_ATTEMPTS_PER_MINUTE,
+      refreshAttemptsPerMinute: config.REFRESH_SESSION_ATTEMPTS_PER_MINUTE,
+      apiKeyCreationsPerMinute: config.CREATE_API_KEY_ATTEMPTS_PER_MINUTE,
     },
   };
   await keys.ensureActiveKey();

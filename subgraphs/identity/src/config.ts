@@ -35,6 +35,10 @@ const schema = z
     REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).default(2_592_000),
     /** Login attempts allowed per client address per minute (default 10). */
     LOGIN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+    /** `refreshSession` calls allowed per client address per minute (default 60; offices share an address). */
+    REFRESH_SESSION_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+    /** `createApiKey` calls allowed per client address per minute (default 10). */
+    CREATE_API_KEY_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
     /** First admin's email; required in production when no user exists yet. */
     ADMIN_EMAIL: z.string().email().optional(),
     /** First admin's password; required in production when no user exists yet. */

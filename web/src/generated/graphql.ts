@@ -554,7 +554,7 @@ export type Mutation = {
   cancelTask: CodingTask;
   /** Changes a user's role (admins only). Their API keys lose scopes the new role lacks. */
   changeUserRole: User;
-  /** Creates an API key for the signed-in user; returns its secret once. */
+  /** Creates an API key for the signed-in user (not with an API key); returns its secret once. Throttled per client address. */
   createApiKey: CreateApiKeyPayload;
   /** Reserves an attachment in a conversation you take part in and returns a signed upload URL. Accepted types: PNG, JPEG, GIF, WebP, PDF, plain text, Markdown, JSON; file names that look like paths are refused. */
   createAttachmentUpload: AttachmentUpload;
@@ -580,7 +580,7 @@ export type Mutation = {
   postMessage: Message;
   /** Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin. */
   provideTaskInput: CodingTask;
-  /** Exchanges a refresh token for a new access token and a new refresh token. */
+  /** Exchanges a refresh token for a new access token and a new refresh token. Throttled per client address. */
   refreshSession: AuthPayload;
   /** Queues a new execution of a FAILED task: its creator or an admin. */
   retryTask: CodingTask;
@@ -799,7 +799,7 @@ export type Query = {
   chatCacheStats: ChatCacheStats;
   /** A conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist). */
   conversation: Conversation;
-  /** Conversations you take part in, most recently active first (at most 50 per page). */
+  /** Conversations you take part in, most recently active first (at most 50 per page, also the default). */
   conversations: ConversationConnection;
   /** The signed-in user, or null for anonymous callers. */
   me?: Maybe<User>;
@@ -817,7 +817,7 @@ export type Query = {
   tasks: CodingTaskConnection;
   /** A user by id: yourself, or anyone for admins. */
   user?: Maybe<User>;
-  /** All users, newest first (admins only). */
+  /** All users, newest first (admins only); pages of 50 (at most 100). */
   users: QueryUsersConnection;
 };
 

@@ -1,3 +1,4 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
 import type { CacheStats } from '../cache/RecentMessages.js';
@@ -20,6 +21,7 @@ builder.queryFields((t) => ({
   chatCacheStats: t.field({
     type: ChatCacheStatsRef,
     description: 'Hit rate of the recent-message cache (admins only).',
+    directives: policyDirectives.requiresScopes('users:manage'),
     resolve: (_root, _args, ctx) => {
       requireScope(ctx.principal, 'users:manage');
       return { backend: ctx.deps.recent.kind, ...ctx.deps.recent.stats() };

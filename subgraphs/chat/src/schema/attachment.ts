@@ -1,3 +1,4 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { createAttachmentUpload, downloadLink, type AttachmentUpload } from '../domain/attachments.js';
 import type { AttachmentView } from '../domain/views.js';
@@ -50,6 +51,7 @@ builder.mutationFields((t) => ({
     description:
       'Reserves an attachment in a conversation you take part in and returns a signed upload URL. Accepted types: ' +
       'PNG, JPEG, GIF, WebP, PDF, plain text, Markdown, JSON; file names that look like paths are refused.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: {
       conversationId: t.arg.id({ required: true, description: 'The conversation the file is shared in.' }),
       fileName: t.arg.string({ required: true, description: 'Display name, at most 255 bytes, no `/` or `\\`.' }),

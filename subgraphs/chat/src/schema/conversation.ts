@@ -1,8 +1,10 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { activeUsers } from '../domain/activity.js';
 import { requireScope } from '../domain/authorization.js';
 import {
   addParticipants,
+  CONVERSATIONS_PAGE_MAX,
   createConversation,
   encodeConversationCursor,
   listConversations,
@@ -14,6 +16,11 @@ import type { Participant } from '../generated/prisma/client.js';
 import { ParticipantKindEnum } from './enums.js';
 import { ConversationRef, MessageRef } from './refs.js';
 import { UserRef, userRef } from './user.js';
+
+/** Participants assumed per conversation, for the cost of `participants` (the router measures the real size after). */
+const PARTICIPANTS_ASSUMED = 10;
+/** Users assumed typing or online in one conversation at once, for the cost of `typingUsers` and `onlineUsers`. */
+const ACTIVE_USERS_ASSUMED = 10;
 
 const ParticipantRef = builder.objectRef<Participant>('Participant').implement({
   description: 'A member of a conversation: a user or an agent.',
@@ -41,6 +48,7 @@ ConversationRef.implement({
     participants: t.field({
       type: [ParticipantRef],
       description: 'Everyone taking part, in the order they joined.',
+      directives: policyDirectives.listSize(PARTICIPANTS_ASSUMED),
       resolve: (conversation, _args, ctx) => ctx.loaders.participants.load(conversation.id),
     }),
     latestCursor: t.string({
@@ -53,6 +61,7 @@ ConversationRef.implement({
       {
         type: MessageRef,
         description: `Messages, newest first, ${MESSAGES_PAGE_SIZE} per page at most (also the default). \`first\`/\`after\` page towards older messages, \`last\`/\`before\` towards newer ones.`,
+        directives: policyDirectives.connectionSize(MESSAGES_PAGE_SIZE),
         resolve: async (conversation, args, ctx) => {
           const page = await listMessages(ctx.deps, conversation.id, args);
           return {
@@ -72,11 +81,13 @@ ConversationRef.implement({
     typingUsers: t.field({
       type: [UserRef],
       description: 'Users typing right now (indicators last a few seconds unless renewed).',
+      directives: policyDirectives.listSize(ACTIVE_USERS_ASSUMED),
       resolve: async (conversation, _args, ctx) => (await activeUsers(ctx.deps, conversation.id, 'typing')).map(userRef),
     }),
     onlineUsers: t.field({
       type: [UserRef],
       description: 'Participants online in this conversation right now (by `heartbeat`).',
+      directives: policyDirectives.listSize(ACTIVE_USERS_ASSUMED),
       resolve: async (conversation, _args, ctx) => (await activeUsers(ctx.deps, conversation.id, 'presence')).map(userRef),
     }),
   }),
@@ -114,6 +125,7 @@ builder.queryFields((t) => ({
   conversation: t.field({
     type: ConversationRef,
     description: 'A conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist).',
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: { id: t.arg.id({ required: true, description: 'The conversation id.' }) },
     resolve: async (_root, args, ctx) => {
       requireScope(ctx.principal, 'chat:read');
@@ -124,7 +136,8 @@ builder.queryFields((t) => ({
   conversations: t.connection(
     {
       type: ConversationRef,
-      description: 'Conversations you take part in, most recently active first (at most 50 per page).',
+      description: `Conversations you take part in, most recently active first (at most ${CONVERSATIONS_PAGE_MAX} per page, also the default).`,
+      directives: { ...policyDirectives.requiresScopes('chat:read'), ...policyDirectives.connectionSize(CONVERSATIONS_PAGE_MAX) },
       resolve: async (_root, args, ctx) => {
         const page = await listConversations(ctx.deps, ctx.principal, args);
         const edges = page.conversations.map((conversation) => ({ cursor: encodeConversationCursor(conversation), node: conversation }));
@@ -148,6 +161,7 @@ builder.mutationFields((t) => ({
   createConversation: t.field({
     type: ConversationRef,
     description: 'Creates a conversation with you and the given users and agents.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: { input: t.arg({ type: CreateConversationInput, required: true, description: 'Title and participants.' }) },
     resolve: (_root, { input }, ctx) =>
       createConversation(
@@ -160,6 +174,7 @@ builder.mutationFields((t) => ({
   addParticipants: t.field({
     type: ConversationRef,
     description: 'Adds users and agents to a conversation you take part in; they can read its whole history.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: { input: t.arg({ type: AddParticipantsInput, required: true, description: 'Who to add where.' }) },
     resolve: (_root, { input }, ctx) =>
       addParticipants(

@@ -1,4 +1,6 @@
+import { applyDirectiveAuthorization } from '@cap/runtime';
 import { builder } from '../builder.js';
+import type { ChatContext } from '../context.js';
 import './enums.js';
 import './user.js';
 import './attachment.js';
@@ -8,8 +10,15 @@ import './search.js';
 import './realtime.js';
 import './admin.js';
 
-/** Chat's federated subgraph schema (Federation 2). */
-export const schema = builder.toSubGraphSchema({
-  linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-  federationDirectives: ['@key', '@shareable'],
-});
+/**
+ * Chat's federated subgraph schema (Federation 2). Access and cost are declared on the fields with the Federation
+ * authorization and demand-control directives (README, "Access and cost"): the router enforces them, and so does
+ * this subgraph (ADR 0007). Membership of conversations stays in the domain code.
+ */
+export const schema = applyDirectiveAuthorization<ChatContext>(
+  builder.toSubGraphSchema({
+    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
+    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+  }),
+  { principal: (context) => context.principal },
+);

@@ -1,10 +1,10 @@
-import { codedError, ErrorCode } from '@cap/runtime';
+import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { attachToMessage } from '../domain/attachments.js';
 import { requireScope } from '../domain/authorization.js';
 import { visibleConversation } from '../domain/conversations.js';
 import { deleteMessage, editMessage, postMessage } from '../domain/messages.js';
-import { encodeMessageCursor, parseId } from '../domain/validation.js';
+import { encodeMessageCursor, MAX_ATTACHMENTS_PER_MESSAGE, parseId } from '../domain/validation.js';
 import type { MessageView } from '../domain/views.js';
 import type { MessageEdit } from '../generated/prisma/client.js';
 import type { ChatContext } from '../context.js';
@@ -12,6 +12,9 @@ import { AttachmentRef } from './attachment.js';
 import { ParticipantKindEnum } from './enums.js';
 import { ConversationRef, MessageRef } from './refs.js';
 import { UserRef, userRef } from './user.js';
+
+/** Earlier versions assumed per message, for the cost of `edits` (most messages are never edited). */
+const EDITS_ASSUMED = 5;
 
 const MessageAuthorRef = builder.objectRef<MessageView>('MessageAuthor').implement({
   description: 'Who wrote a message: a user or the agent.',
@@ -67,11 +70,13 @@ MessageRef.implement({
     edits: t.field({
       type: [MessageEditRef],
       description: 'Earlier versions, oldest first (empty unless edited; removed on delete).',
+      directives: policyDirectives.listSize(EDITS_ASSUMED),
       resolve: (message, _args, ctx) => (message.editedAt ? ctx.loaders.edits.load(message.id) : []),
     }),
     attachments: t.field({
       type: [AttachmentRef],
       description: 'Files attached to the message, oldest first.',
+      directives: policyDirectives.listSize(MAX_ATTACHMENTS_PER_MESSAGE),
       resolve: (message) => message.attachments,
     }),
   }),
@@ -113,6 +118,7 @@ builder.queryFields((t) => ({
   message: t.field({
     type: MessageRef,
     description: 'A message in a conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist).',
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: { id: t.arg.id({ required: true, description: 'The message id.' }) },
     resolve: async (_root, args, ctx) => {
       requireScope(ctx.principal, 'chat:read');
@@ -129,6 +135,7 @@ builder.mutationFields((t) => ({
   postMessage: t.field({
     type: MessageRef,
     description: 'Posts a message as you in a conversation you take part in.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: { input: t.arg({ type: PostMessageInput, required: true, description: 'Where and what.' }) },
     resolve: (_root, { input }, ctx) =>
       postMessage(
@@ -141,6 +148,7 @@ builder.mutationFields((t) => ({
   editMessage: t.field({
     type: MessageRef,
     description: 'Replaces the body of one of your messages; the previous body is kept in `edits`.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: { input: t.arg({ type: EditMessageInput, required: true, description: 'Which message and its new body.' }) },
     resolve: (_root, { input }, ctx) =>
       editMessage(ctx.deps, ctx.principal, { messageId: String(input.messageId), body: input.body }, ctx.requestId),
@@ -148,12 +156,14 @@ builder.mutationFields((t) => ({
   deleteMessage: t.field({
     type: MessageRef,
     description: 'Deletes one of your messages: its body, history and attachments are removed; a tombstone remains.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: { messageId: t.arg.id({ required: true, description: 'The message to delete.' }) },
     resolve: (_root, args, ctx) => deleteMessage(ctx.deps, ctx.principal, { messageId: String(args.messageId) }, ctx.requestId),
   }),
   attachToMessage: t.field({
     type: MessageRef,
     description: 'Attaches an uploaded file (from `createAttachmentUpload`) to one of your messages in the same conversation.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: {
       messageId: t.arg.id({ required: true, description: 'Your message.' }),
       attachmentId: t.arg.id({ required: true, description: 'Your uploaded attachment.' }),

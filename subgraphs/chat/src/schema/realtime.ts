@@ -1,3 +1,4 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { heartbeat, presenceStream, setTyping, typingStream, type PresenceEvent, type TypingEvent } from '../domain/activity.js';
 import { messagePostedStream, messageUpdatedStream } from '../domain/liveMessages.js';
@@ -32,6 +33,7 @@ builder.mutationFields((t) => ({
   setTyping: t.field({
     type: TypingEventRef,
     description: 'Shows (or hides) your typing indicator; it lapses after a few seconds unless repeated.',
+    directives: policyDirectives.requiresScopes('chat:write'),
     args: {
       conversationId: t.arg.id({ required: true, description: 'The conversation you type in.' }),
       typing: t.arg.boolean({ required: false, defaultValue: true, description: 'False to stop at once.' }),
@@ -42,6 +44,8 @@ builder.mutationFields((t) => ({
   heartbeat: t.field({
     type: PresenceEventRef,
     description: 'Marks you online in a conversation; repeat well within 30 seconds to stay online, or pass `online: false` to leave.',
+    // Readers may show presence: being online is not writing.
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: {
       conversationId: t.arg.id({ required: true, description: 'The conversation you are looking at.' }),
       online: t.arg.boolean({ required: false, defaultValue: true, description: 'False to go offline at once.' }),
@@ -64,6 +68,7 @@ builder.subscriptionFields((t) => ({
       'New messages of a conversation you take part in, in order, each once. With `after` (a message cursor or ' +
       '`Conversation.latestCursor`) it first replays everything posted since, then continues live: resubscribe with the ' +
       'last cursor you received to resume without gaps or duplicates.',
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: {
       conversationId: t.arg.id({ required: true, description: 'The conversation.' }),
       after: t.arg.string({ required: false, description: 'Replay messages after this cursor first; omit to start with the next one.' }),
@@ -75,6 +80,7 @@ builder.subscriptionFields((t) => ({
   messageUpdated: t.field({
     type: MessageRef,
     description: 'Messages of a conversation as they are edited, deleted or get attachments.',
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: { conversationId: t.arg.id({ required: true, description: 'The conversation.' }) },
     subscribe: (_root, args, ctx) => messageUpdatedStream(ctx.deps, ctx.principal, { conversationId: String(args.conversationId) }),
     resolve: (message: MessageView, _args, ctx) => fresh(message, ctx),
@@ -82,6 +88,7 @@ builder.subscriptionFields((t) => ({
   typing: t.field({
     type: TypingEventRef,
     description: 'Who starts and stops typing in a conversation (others than you), starting with who is typing now.',
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: { conversationId: t.arg.id({ required: true, description: 'The conversation.' }) },
     subscribe: (_root, args, ctx) => typingStream(ctx.deps, ctx.principal, { conversationId: String(args.conversationId) }),
     resolve: (event: TypingEvent) => event,
@@ -89,6 +96,7 @@ builder.subscriptionFields((t) => ({
   presence: t.field({
     type: PresenceEventRef,
     description: 'Who comes online and goes offline in a conversation, starting with who is online now.',
+    directives: policyDirectives.requiresScopes('chat:read'),
     args: { conversationId: t.arg.id({ required: true, description: 'The conversation.' }) },
     subscribe: (_root, args, ctx) => presenceStream(ctx.deps, ctx.principal, { conversationId: String(args.conversationId) }),
     resolve: (event: PresenceEvent) => event,

@@ -1,6 +1,10 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { encodeSearchCursor, searchMessages, SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX, type SearchHit } from '../domain/search.js';
 import { MessageRef } from './refs.js';
+
+/** `@cost` of `searchMessages` itself (ranking and snippets), before its hits. */
+const SEARCH_COST = 20;
 
 const MessageSearchHitRef = builder.objectRef<SearchHit>('MessageSearchHit').implement({
   description: 'A message matching a search, with its rank and a highlighted excerpt.',
@@ -28,6 +32,12 @@ builder.queryFields((t) => ({
       description:
         `Full-text search over the messages of your conversations, best match first (${SEARCH_PAGE_DEFAULT} per page by default, ` +
         `${SEARCH_PAGE_MAX} at most). Web-search syntax: words, "quoted phrases", \`or\`, \`-excluded\`.`,
+      // A ranked full-text query over every conversation of the caller: far dearer than reading one page.
+      directives: {
+        ...policyDirectives.requiresScopes('chat:read'),
+        ...policyDirectives.cost(SEARCH_COST),
+        ...policyDirectives.connectionSize(SEARCH_PAGE_DEFAULT),
+      },
       args: {
         query: t.arg.string({ required: true, description: 'What to look for, 1-256 characters.' }),
         conversationId: t.arg.id({ required: false, description: 'Only this conversation (you must take part in it).' }),

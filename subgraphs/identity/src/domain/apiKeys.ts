@@ -13,7 +13,9 @@ import {
 import type { ApiKey } from '../generated/prisma/client.js';
 import { requireScope } from './authorization.js';
 import { inTransaction, type IdentityDeps } from './deps.js';
+import { enforceRateLimit } from './rateLimits.js';
 import { sha256 } from './secretBox.js';
+import type { RequestOrigin } from './sessions.js';
 import { parseId, parseName } from './validation.js';
 
 /** `cap_<prefix>_<secret>`: the prefix identifies the key in listings and lookups; only the secret's hash is kept. */
@@ -36,18 +38,28 @@ export interface CreateApiKeyInput {
 
 /**
  * Creates an API key for the caller. The secret is returned once; scopes may not exceed the owner's; tiers
- * above FREE are granted by ADMINs only.
+ * above FREE are granted by ADMINs only. Throttled per client address (after the access checks).
  */
 export async function createApiKey(
   deps: IdentityDeps,
   principal: Principal,
   input: CreateApiKeyInput,
-  requestId?: string,
+  origin: RequestOrigin,
 ): Promise<{ apiKey: ApiKey; secret: string }> {
   const owner = requireScope(principal, 'apikeys:manage');
   if (owner.kind === 'apiKey') {
     throw codedError(ErrorCode.FORBIDDEN, 'API keys cannot create other API keys; sign in as the user.');
   }
+  await enforceRateLimit(
+    deps,
+    {
+      operation: 'createApiKey',
+      limit: deps.settings.apiKeyCreationsPerMinute,
+      windowSeconds: 60,
+      message: 'Too many API keys created from this address.',
+    },
+    origin.clientIp,
+  );
   const name = parseName(input.name, 'name');
   if (input.scopes.length === 0 || input.scopes.length > 50) {
     throw codedError(ErrorCode.BAD_USER_INPUT, 'An API key needs between 1 and 50 scopes.', { field: 'scopes' });
@@ -84,7 +96,7 @@ export async function createApiKey(
     await deps.events.record(tx, [
       ApiKeyCreated.create(
         { keyId: created.id, ownerId: owner.userId, prefix, scopes, tier },
-        { source: 'identity', aggregateId: created.id, metadata: { actorId: owner.userId, ...(requestId ? { requestId } : {}) } },
+        { source: 'identity', aggregateId: created.id, metadata: { actorId: owner.userId, requestId: origin.requestId } },
       ),
     ]);
     return created;

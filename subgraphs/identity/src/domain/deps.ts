@@ -23,7 +23,12 @@ export interface IdentityDeps {
   settings: {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** Logins allowed per client address per minute. */
     loginAttemptsPerMinute: number;
+    /** Refresh-token exchanges allowed per client address per minute. */
+    refreshAttemptsPerMinute: number;
+    /** API keys created per client address per minute. */
+    apiKeyCreationsPerMinute: number;
   };
 }
 

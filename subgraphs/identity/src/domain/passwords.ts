@@ -9,6 +9,12 @@ export const PASSWORD_MAX_LENGTH = 1024;
 const PARAMS = { N: 2 ** 15, r: 8, p: 1, keyLength: 32 } as const;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
+/**
+ * `@cost(weight:)` of a field that hashes or verifies a password, in the router's cost units: an ordinary mutation
+ * weighs 10, and one scrypt run (32 MiB, 50-100 ms of CPU) costs several ordinary writes.
+ */
+export const PASSWORD_HASH_COST = 50;
+
 function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scryptCallback(password, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));

@@ -4,6 +4,7 @@ import { codedError, ErrorCode, scopesForRole, type Role } from '@cap/runtime';
 import type { User } from '../generated/prisma/client.js';
 import { inTransaction, type IdentityDeps, type Tx } from './deps.js';
 import { assertPasswordPolicy, decoyHash, PASSWORD_MAX_LENGTH, verifyPassword } from './passwords.js';
+import { enforceRateLimit } from './rateLimits.js';
 import { sha256 } from './secretBox.js';
 import { EMAIL_MAX_LENGTH } from './validation.js';
 
@@ -36,15 +37,30 @@ function invalidRefreshToken() {
 
 /** Per-address throttle on login: a fixed one-minute window in the shared key-value store. */
 async function throttleLogin(deps: IdentityDeps, origin: RequestOrigin): Promise<void> {
-  const { count, resetMs } = await deps.kv.hit(`identity:login:ip:${origin.clientIp}`, 60_000);
-  if (count > deps.settings.loginAttemptsPerMinute) {
-    const retryAfterSeconds = Math.max(1, Math.ceil(resetMs / 1000));
-    throw codedError(ErrorCode.RATE_LIMITED, 'Too many login attempts from this address.', {
-      retryAfterSeconds,
+  await enforceRateLimit(
+    deps,
+    {
+      operation: 'login',
       limit: deps.settings.loginAttemptsPerMinute,
       windowSeconds: 60,
-    });
-  }
+      message: 'Too many login attempts from this address.',
+    },
+    origin.clientIp,
+  );
+}
+
+/** Per-address throttle on refresh-token exchanges (each one is a database transaction). */
+async function throttleRefresh(deps: IdentityDeps, origin: RequestOrigin): Promise<void> {
+  await enforceRateLimit(
+    deps,
+    {
+      operation: 'refreshSession',
+      limit: deps.settings.refreshAttemptsPerMinute,
+      windowSeconds: 60,
+      message: 'Too many session refreshes from this address.',
+    },
+    origin.clientIp,
+  );
 }
 
 async function issueSession(
@@ -108,8 +124,10 @@ export async function login(
 /**
  * Rotates a refresh token: the presented one is spent and a new one of the same family is issued. Presenting
  * a spent or revoked token is treated as theft: the whole family is revoked and an event is published.
+ * Throttled per client address, so tokens cannot be guessed or a family churned at speed.
  */
 export async function refresh(deps: IdentityDeps, refreshToken: string, origin: RequestOrigin): Promise<Session> {
+  await throttleRefresh(deps, origin);
   if (refreshToken.length > REFRESH_TOKEN_MAX_LENGTH || !refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) {
     throw invalidRefreshToken();
   }

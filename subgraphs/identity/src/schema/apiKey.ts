@@ -1,7 +1,7 @@
-import { SCOPES } from '@cap/runtime';
+import { policyDirectives, SCOPES } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { requireAuthenticated } from '../domain/authorization.js';
-import { createApiKey, revokeApiKey } from '../domain/apiKeys.js';
+import { createApiKey, MAX_ACTIVE_KEYS_PER_USER, revokeApiKey } from '../domain/apiKeys.js';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { ApiKeyTierEnum } from './enums.js';
 import { UserRef } from './user.js';
@@ -64,6 +64,7 @@ builder.queryFields((t) => ({
   apiKeys: t.field({
     type: [ApiKeyRef],
     description: "The signed-in user's API keys, newest first.",
+    directives: { ...policyDirectives.authenticated(), ...policyDirectives.listSize(MAX_ACTIVE_KEYS_PER_USER) },
     args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
     resolve: (_root, args, ctx) => {
       const principal = requireAuthenticated(ctx.principal);
@@ -75,6 +76,7 @@ builder.queryFields((t) => ({
   }),
   scopes: t.field({
     type: [ScopeInfoRef],
+    // No @listSize: a short constant list, within the router's default list size (10).
     description: 'Every scope the platform knows.',
     resolve: () => Object.entries(SCOPES).map(([name, description]) => ({ name, description })),
   }),
@@ -83,13 +85,18 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreateApiKeyPayload,
-    description: 'Creates an API key for the signed-in user; returns its secret once.',
+    description:
+      'Creates an API key for the signed-in user (not with an API key); returns its secret once. Throttled per client address.',
+    // API keys cannot create API keys: only interactive sessions may (`session:interactive`).
+    directives: { ...policyDirectives.requiresScopes('apikeys:manage'), ...policyDirectives.policy('session:interactive') },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => createApiKey(ctx.deps, ctx.principal, input, ctx.requestId),
+    resolve: (_root, { input }, ctx) =>
+      createApiKey(ctx.deps, ctx.principal, input, { clientIp: ctx.clientIp, userAgent: ctx.userAgent, requestId: ctx.requestId }),
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
     description: 'Revokes an API key (its owner or an admin). It stops working within the router cache TTL.',
+    directives: policyDirectives.requiresScopes('apikeys:manage'),
     args: { id: t.arg.id({ required: true, description: 'The key to revoke.' }) },
     resolve: (_root, args, ctx) => revokeApiKey(ctx.deps, ctx.principal, { id: String(args.id) }, ctx.requestId),
   }),

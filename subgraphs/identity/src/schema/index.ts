@@ -1,11 +1,20 @@
+import { applyDirectiveAuthorization } from '@cap/runtime';
 import { builder } from '../builder.js';
+import type { IdentityContext } from '../context.js';
 import './enums.js';
 import './user.js';
 import './apiKey.js';
 import './session.js';
 
-/** Identity's federated subgraph schema (Federation 2). */
-export const schema = builder.toSubGraphSchema({
-  linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-  federationDirectives: ['@key', '@shareable'],
-});
+/**
+ * Identity's federated subgraph schema (Federation 2). Access and cost are declared on the fields with the
+ * Federation authorization and demand-control directives (README, "Router policy"): the router enforces them,
+ * and so does this subgraph (ADR 0007).
+ */
+export const schema = applyDirectiveAuthorization<IdentityContext>(
+  builder.toSubGraphSchema({
+    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
+    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+  }),
+  { principal: (context) => context.principal },
+);

@@ -1,5 +1,7 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
+import { PASSWORD_HASH_COST } from '../domain/passwords.js';
 import { login, logout, refresh, type Session } from '../domain/sessions.js';
 import { UserRef } from './user.js';
 
@@ -55,13 +57,15 @@ builder.mutationFields((t) => ({
   login: t.field({
     type: AuthPayload,
     description: 'Signs in with email and password. Throttled per client address.',
+    // Public; verifying the password (scrypt, 32 MiB) is the expensive part, also for unknown emails.
+    directives: policyDirectives.cost(PASSWORD_HASH_COST),
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       login(ctx.deps, input, { clientIp: ctx.clientIp, userAgent: ctx.userAgent, requestId: ctx.requestId }),
   }),
   refreshSession: t.field({
     type: AuthPayload,
-    description: 'Exchanges a refresh token for a new access token and a new refresh token.',
+    description: 'Exchanges a refresh token for a new access token and a new refresh token. Throttled per client address.',
     args: { input: t.arg({ type: RefreshSessionInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       refresh(ctx.deps, input.refreshToken, { clientIp: ctx.clientIp, userAgent: ctx.userAgent, requestId: ctx.requestId }),
@@ -75,6 +79,7 @@ builder.mutationFields((t) => ({
   rotateSigningKey: t.field({
     type: SigningKeyRotation,
     description: 'Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire.',
+    directives: policyDirectives.requiresScopes('users:manage'),
     resolve: async (_root, _args, ctx) => {
       requireScope(ctx.principal, 'users:manage');
       return { keyId: await ctx.deps.keys.rotate() };

@@ -1,7 +1,9 @@
-import { codedError, ErrorCode } from '@cap/runtime';
+import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { MAX_ACTIVE_KEYS_PER_USER } from '../domain/apiKeys.js';
 import { requireScope } from '../domain/authorization.js';
+import { PASSWORD_HASH_COST } from '../domain/passwords.js';
 import { canReadUser, changeUserRole, createUser, deactivateUser } from '../domain/users.js';
 import { parseId } from '../domain/validation.js';
 import type { User } from '../generated/prisma/client.js';
@@ -9,6 +11,9 @@ import { ApiKeyRef } from './apiKey.js';
 import { RoleEnum } from './enums.js';
 
 export const UserRef = builder.objectRef<User>('User');
+
+/** Page sizes of `users`. */
+const USERS_PAGE = { default: 50, max: 100 } as const;
 
 UserRef.implement({
   description: 'A person who uses the platform.',
@@ -26,6 +31,7 @@ UserRef.implement({
     apiKeys: t.field({
       type: [ApiKeyRef],
       description: "The user's API keys, newest first. Visible to the user and to admins.",
+      directives: policyDirectives.listSize(MAX_ACTIVE_KEYS_PER_USER),
       args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
       resolve: async (user, args, ctx) => {
         if (!canReadUser(ctx.principal, user.id)) return [];
@@ -55,6 +61,7 @@ builder.queryFields((t) => ({
     type: UserRef,
     nullable: true,
     description: 'A user by id: yourself, or anyone for admins.',
+    directives: policyDirectives.authenticated(),
     args: { id: t.arg.id({ required: true, description: 'The user id.' }) },
     resolve: async (_root, args, ctx) => {
       const id = parseId(String(args.id));
@@ -67,15 +74,19 @@ builder.queryFields((t) => ({
   }),
   users: t.connection({
     type: UserRef,
-    description: 'All users, newest first (admins only).',
+    description: `All users, newest first (admins only); pages of ${USERS_PAGE.default} (at most ${USERS_PAGE.max}).`,
+    directives: { ...policyDirectives.requiresScopes('users:manage'), ...policyDirectives.connectionSize(USERS_PAGE.default) },
     args: {
       role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role.' }),
     },
     resolve: (_root, args, ctx) => {
       requireScope(ctx.principal, 'users:manage');
-      const first = args.first ?? (args.last ? undefined : 50);
-      if ((first ?? args.last ?? 0) > 100) {
-        throw codedError(ErrorCode.BAD_USER_INPUT, 'Pages hold at most 100 users.', { field: 'first', expected: '1-100' });
+      const first = args.first ?? (args.last ? undefined : USERS_PAGE.default);
+      if ((first ?? args.last ?? 0) > USERS_PAGE.max) {
+        throw codedError(ErrorCode.BAD_USER_INPUT, `Pages hold at most ${USERS_PAGE.max} users.`, {
+          field: 'first',
+          expected: `1-${USERS_PAGE.max}`,
+        });
       }
       return resolveCursorConnection(
         { args: { ...args, first }, toCursor: (user: User) => encodeCursor(user) } as never,
@@ -132,12 +143,15 @@ builder.mutationFields((t) => ({
   createUser: t.field({
     type: UserRef,
     description: 'Creates a user (admins only).',
+    // Hashing the password (scrypt, 32 MiB) is the expensive part.
+    directives: { ...policyDirectives.requiresScopes('users:manage'), ...policyDirectives.cost(PASSWORD_HASH_COST) },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: (_root, { input }, ctx) => createUser(ctx.deps, ctx.principal, input, ctx.requestId),
   }),
   changeUserRole: t.field({
     type: UserRef,
     description: "Changes a user's role (admins only). Their API keys lose scopes the new role lacks.",
+    directives: policyDirectives.requiresScopes('users:manage'),
     args: {
       userId: t.arg.id({ required: true, description: 'The user to change.' }),
       role: t.arg({ type: RoleEnum, required: true, description: 'The new role.' }),
@@ -148,6 +162,7 @@ builder.mutationFields((t) => ({
   deactivateUser: t.field({
     type: UserRef,
     description: "Deactivates a user (admins only): logins fail, sessions end, API keys stop working.",
+    directives: policyDirectives.requiresScopes('users:manage'),
     args: { userId: t.arg.id({ required: true, description: 'The user to deactivate.' }) },
     resolve: (_root, args, ctx) => deactivateUser(ctx.deps, ctx.principal, { userId: String(args.userId) }, ctx.requestId),
   }),

@@ -1,12 +1,21 @@
+import { applyDirectiveAuthorization } from '@cap/runtime';
 import { builder } from '../builder.js';
+import type { OrchestrationContext } from '../context.js';
 import './enums.js';
 import './user.js';
 import './task.js';
 import './execution.js';
 import './taskLog.js';
 
-/** Orchestration's federated subgraph schema (Federation 2). */
-export const schema = builder.toSubGraphSchema({
-  linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-  federationDirectives: ['@key', '@shareable', '@extends'],
-});
+/**
+ * Orchestration's federated subgraph schema (Federation 2). Access and cost are declared on the fields with the
+ * Federation authorization and demand-control directives (README, "Access and cost"): the router enforces them,
+ * and so does this subgraph (ADR 0007). Who may change which task (creator or admin) stays in the domain code.
+ */
+export const schema = applyDirectiveAuthorization<OrchestrationContext>(
+  builder.toSubGraphSchema({
+    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
+    federationDirectives: ['@key', '@shareable', '@extends', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+  }),
+  { principal: (context) => context.principal },
+);

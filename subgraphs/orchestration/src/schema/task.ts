@@ -1,4 +1,4 @@
-import { codedError, ErrorCode, hasScope } from '@cap/runtime';
+import { codedError, ErrorCode, hasScope, policyDirectives } from '@cap/runtime';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
@@ -23,6 +23,13 @@ import { UserRef } from './user.js';
 
 /** Page size limits of task lists. */
 const PAGE = { default: 20, max: 100 } as const;
+/** Executions and questions assumed per task, for the cost of `executions` and `inputs` (3 attempts by default). */
+const PER_TASK_ASSUMED = 5;
+/**
+ * `@cost` of `createTask`: besides the write it queues work for a worker (a clone, a shell or an LLM run), so it
+ * weighs five ordinary mutations.
+ */
+const CREATE_TASK_COST = 50;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -97,6 +104,7 @@ CodingTaskRef.implement({
     executions: t.field({
       type: [TaskExecutionRef],
       description: 'Every execution attempt, oldest first.',
+      directives: policyDirectives.listSize(PER_TASK_ASSUMED),
       resolve: (task, _args, ctx) => ctx.loaders.executionsByTask.load(task.id),
     }),
     latestExecution: t.field({
@@ -125,6 +133,7 @@ CodingTaskRef.implement({
     inputs: t.field({
       type: [TaskInputRef],
       description: 'Every question the task asked and its answer, oldest first.',
+      directives: policyDirectives.listSize(PER_TASK_ASSUMED),
       resolve: (task, _args, ctx) => ctx.loaders.inputsByTask.load(task.id),
     }),
   }),
@@ -162,6 +171,7 @@ builder.queryFields((t) => ({
     type: CodingTaskRef,
     nullable: true,
     description: 'A task by id, or null when there is none (needs `tasks:read`).',
+    directives: policyDirectives.requiresScopes('tasks:read'),
     args: { id: t.arg.id({ required: true, description: 'The task id.' }) },
     resolve: (_root, args, ctx) => {
       requireScope(ctx.principal, 'tasks:read');
@@ -172,6 +182,7 @@ builder.queryFields((t) => ({
     {
       type: CodingTaskRef,
       description: `Tasks, filtered and sorted (default newest first); pages of ${PAGE.default} (at most ${PAGE.max}). Needs \`tasks:read\`.`,
+      directives: { ...policyDirectives.requiresScopes('tasks:read'), ...policyDirectives.connectionSize(PAGE.default) },
       args: {
         filter: t.arg({ type: TaskFilterInput, required: false, description: 'Only tasks matching this.' }),
         orderBy: t.arg({ type: TaskOrderInput, required: false, description: 'Sort order (default CREATED_AT DESC).' }),
@@ -239,12 +250,14 @@ builder.mutationFields((t) => ({
     type: CodingTaskRef,
     description:
       'Creates a task (`tasks:write`). It waits for its classification (CLASSIFYING, at most the classification timeout) or, with a strategy override, is queued at once.',
+    directives: { ...policyDirectives.requiresScopes('tasks:write'), ...policyDirectives.cost(CREATE_TASK_COST) },
     args: { input: t.arg({ type: CreateTaskInput, required: true, description: 'The task.' }) },
     resolve: (_root, { input }, ctx) => createTask(ctx.deps, ctx.principal, input, { requestId: ctx.requestId }),
   }),
   cancelTask: t.field({
     type: CodingTaskRef,
     description: 'Cancels a task: its creator or an admin. A running execution is stopped within seconds.',
+    directives: policyDirectives.requiresScopes('tasks:write'),
     args: {
       id: t.arg.id({ required: true, description: 'The task to cancel.' }),
       reason: t.arg.string({ required: false, description: 'Why, up to 1,000 characters (recorded in TaskCancelled).' }),
@@ -254,12 +267,14 @@ builder.mutationFields((t) => ({
   retryTask: t.field({
     type: CodingTaskRef,
     description: 'Queues a new execution of a FAILED task: its creator or an admin.',
+    directives: policyDirectives.requiresScopes('tasks:write'),
     args: { id: t.arg.id({ required: true, description: 'The task to retry.' }) },
     resolve: (_root, args, ctx) => retryTask(ctx.deps, ctx.principal, { id: String(args.id) }),
   }),
   provideTaskInput: t.field({
     type: CodingTaskRef,
     description: "Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin.",
+    directives: policyDirectives.requiresScopes('tasks:write'),
     args: { input: t.arg({ type: ProvideTaskInputInput, required: true, description: 'The answer.' }) },
     resolve: (_root, { input }, ctx) => provideTaskInput(ctx.deps, ctx.principal, { taskId: String(input.taskId), answer: input.answer }),
   }),

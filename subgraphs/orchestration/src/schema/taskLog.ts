@@ -1,4 +1,4 @@
-import { codedError, ErrorCode } from '@cap/runtime';
+import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
@@ -69,6 +69,7 @@ builder.queryFields((t) => ({
     {
       type: TaskLogRef,
       description: `A task's log in \`seq\` order; pages of ${PAGE.default} (at most ${PAGE.max}). Needs \`tasks:read\`.`,
+      directives: { ...policyDirectives.requiresScopes('tasks:read'), ...policyDirectives.connectionSize(PAGE.default) },
       args: { taskId: t.arg.id({ required: true, description: 'The task.' }) },
       resolve: async (_root, args, ctx) => {
         const taskId = await requireTask(ctx, args.taskId);
@@ -109,6 +110,7 @@ builder.subscriptionFields((t) => ({
     type: TaskLogRef,
     description:
       "A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received.",
+    directives: policyDirectives.requiresScopes('tasks:read'),
     args: {
       taskId: t.arg.id({ required: true, description: 'The task.' }),
       afterSeq: t.arg.int({ required: false, defaultValue: 0, description: 'Emit entries with a greater `seq` (default 0: the whole log).' }),
@@ -126,6 +128,7 @@ builder.subscriptionFields((t) => ({
   taskUpdated: t.field({
     type: CodingTaskRef,
     description: "A task's current state when subscribed, then its new state after every change (never an older one).",
+    directives: policyDirectives.requiresScopes('tasks:read'),
     args: { taskId: t.arg.id({ required: true, description: 'The task.' }) },
     subscribe: async (_root, args, ctx) => watchTask(ctx.deps, await requireTask(ctx, args.taskId)),
     resolve: (task, _args, ctx) => {
@@ -137,6 +140,7 @@ builder.subscriptionFields((t) => ({
   tasksChanged: t.field({
     type: TaskChangeRef,
     description: 'Every change of a task matching the filter, including changes that take a task out of it (`inFilter: false`).',
+    directives: policyDirectives.requiresScopes('tasks:read'),
     args: { filter: t.arg({ type: TaskFilterInput, required: false, description: 'Only tasks matching this (before or after the change).' }) },
     subscribe: (_root, args, ctx) => {
       requireScope(ctx.principal, 'tasks:read');
