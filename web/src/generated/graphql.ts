@@ -29,7 +29,7 @@ export type AddParticipantsInput = {
 };
 
 /** A credential for programs. Its secret is shown once, at creation; only its prefix is kept readable. */
-export type ApiKey = {
+export type ApiKey = Node & {
   __typename?: 'ApiKey';
   /** When the key was created. */
   createdAt: Scalars['DateTime']['output'];
@@ -726,6 +726,12 @@ export type MutationSetTypingArgs = {
   typing?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** An object with a stable id, fetchable with `node(id:)` (users and API keys). */
+export type Node = {
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+};
+
 /** Relay pagination state of a connection. */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -805,6 +811,8 @@ export type Query = {
   me?: Maybe<User>;
   /** A message in a conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist). */
   message: Message;
+  /** A user or API key by id, or null when there is none you may see: yourself and your keys, anyone and any key for admins. */
+  node?: Maybe<Node>;
   /** Every scope the platform knows. */
   scopes: Array<ScopeInfo>;
   /** Full-text search over the messages of your conversations, best match first (20 per page by default, 50 at most). Web-search syntax: words, "quoted phrases", `or`, `-excluded`. */
@@ -845,6 +853,12 @@ export type QueryConversationsArgs = {
 
 /** Root of every read. */
 export type QueryMessageArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -1227,11 +1241,11 @@ export type TypingEvent = {
 };
 
 /** A person who uses the platform. */
-export type User = {
+export type User = Node & {
   __typename?: 'User';
   /** False once an admin deactivated the user. */
   active: Scalars['Boolean']['output'];
-  /** The user's API keys, newest first. Visible to the user and to admins. */
+  /** The user's API keys, newest first. Visible to the user and to admins; needs `apikeys:manage`. */
   apiKeys: Array<ApiKey>;
   /** When the user was created. */
   createdAt: Scalars['DateTime']['output'];

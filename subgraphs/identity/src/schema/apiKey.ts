@@ -4,12 +4,14 @@ import { requireAuthenticated } from '../domain/authorization.js';
 import { createApiKey, MAX_ACTIVE_KEYS_PER_USER, revokeApiKey } from '../domain/apiKeys.js';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { ApiKeyTierEnum } from './enums.js';
+import { NodeRef } from './nodeInterface.js';
 import { UserRef } from './user.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey');
 
 ApiKeyRef.implement({
   description: 'A credential for programs. Its secret is shown once, at creation; only its prefix is kept readable.',
+  interfaces: [NodeRef],
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier.' }),
     name: t.exposeString('name', { description: 'Label chosen by the owner.' }),

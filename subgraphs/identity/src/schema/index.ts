@@ -5,6 +5,7 @@ import './enums.js';
 import './user.js';
 import './apiKey.js';
 import './session.js';
+import './node.js';
 
 /**
  * Identity's federated subgraph schema (Federation 2). Access and cost are declared on the fields with the

@@ -9,6 +9,7 @@ import { parseId } from '../domain/validation.js';
 import type { User } from '../generated/prisma/client.js';
 import { ApiKeyRef } from './apiKey.js';
 import { RoleEnum } from './enums.js';
+import { NodeRef } from './nodeInterface.js';
 
 export const UserRef = builder.objectRef<User>('User');
 
@@ -17,6 +18,7 @@ const USERS_PAGE = { default: 50, max: 100 } as const;
 
 UserRef.implement({
   description: 'A person who uses the platform.',
+  interfaces: [NodeRef],
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier.' }),
     email: t.string({
@@ -30,8 +32,8 @@ UserRef.implement({
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
     apiKeys: t.field({
       type: [ApiKeyRef],
-      description: "The user's API keys, newest first. Visible to the user and to admins.",
-      directives: policyDirectives.listSize(MAX_ACTIVE_KEYS_PER_USER),
+      description: "The user's API keys, newest first. Visible to the user and to admins; needs `apikeys:manage`.",
+      directives: { ...policyDirectives.requiresScopes('apikeys:manage'), ...policyDirectives.listSize(MAX_ACTIVE_KEYS_PER_USER) },
       args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
       resolve: async (user, args, ctx) => {
         if (!canReadUser(ctx.principal, user.id)) return [];
