@@ -1,6 +1,7 @@
 import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
 import { z } from 'zod';
 import { DEFAULT_OPERATION_LIMITS } from './policy/limits.js';
+import { subscriptionEnv, subscriptionSettingsFromEnv } from './subscriptions/settings.js';
 import type { PolicySettings } from './policy/OperationPolicy.js';
 import type { Budget } from './policy/rateLimiter.js';
 
@@ -107,6 +108,8 @@ const schema = z
     INTROSPECTION: z.enum(['enabled', 'admin', 'disabled']).optional(),
     /** Hide "Did you mean …?" suggestions from non-admins (default: true in production). */
     HIDE_SUGGESTIONS: envBoolean.optional(),
+    // Subscriptions (README "Subscriptions"): limits and timings of graphql-ws and graphql-sse.
+    ...subscriptionEnv,
   })
   .passthrough()
   .superRefine((env, ctx) => {
@@ -152,6 +155,7 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     subgraphTimeoutMs: parsed.SUBGRAPH_TIMEOUT_MS,
     subgraphUrls,
     maxBatchSize: parsed.MAX_BATCH_SIZE,
+    subscriptions: subscriptionSettingsFromEnv(parsed),
     rateLimitFailureMode: parsed.RATE_LIMIT_FAILURE_MODE,
     rateLimitKeyPrefix: parsed.RATE_LIMIT_KEY_PREFIX,
     policy: {

@@ -33,6 +33,8 @@ import { loadSupergraphPolicy } from './policy/supergraphPolicy.js';
 import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
 import { subgraphsOf, supergraphSource } from './supergraph.js';
+import { attachSubscriptions } from './subscriptions/attachSubscriptions.js';
+import { SupergraphFeed } from './subscriptions/supergraphFeed.js';
 
 export interface StartRouterOptions {
   config: RouterConfig;
@@ -90,9 +92,12 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     policy = new OperationPolicy(supergraph, config.policy, limiter);
     return supergraph.gatewaySdl;
   };
+  // The SDL the gateway serves, for subscriptions (planned by the router itself; ADR 0008).
+  const supergraphFeed = new SupergraphFeed();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource({
       load: loadSupergraph,
+      onServed: supergraphFeed.publish,
       path: config.supergraphPath,
       subgraphUrls: config.subgraphUrls,
       pollIntervalMs: config.supergraphPollIntervalMs,
@@ -329,6 +334,20 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       else res.end();
     });
   });
+  // Federated subscriptions: graphql-ws on /graphql (upgrade), graphql-sse on /graphql/stream (ADR 0008).
+  const subscriptions = attachSubscriptions({
+    server,
+    config,
+    authenticator,
+    supergraph: supergraphFeed,
+    logger,
+    // The same policies as HTTP operations, when a subscription starts; their decisions applied to each event.
+    prepareOperation: async (input) => {
+      if (!policy) throw new Error('no supergraph loaded yet');
+      return policy.prepare(input);
+    },
+    finishEvent: (outcome, result) => policy?.finish(outcome, result as Parameters<OperationPolicy['finish']>[1]),
+  });
   const base = await listen(server, config.host, config.port);
   logger.info({ url: `${base}${GRAPHQL_PATH}`, sandbox: config.sandboxEnabled }, 'router listening');
   return {
@@ -336,6 +355,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     graphqlUrl: `${base}${GRAPHQL_PATH}`,
     server,
     close: async () => {
+      await subscriptions.close();
       await closeServer(server);
       await apollo.stop();
       await limiter.close();

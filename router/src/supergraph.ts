@@ -18,6 +18,8 @@ export interface SupergraphSourceOptions {
    * gateway serves. Throwing refuses that supergraph: at start the router fails, on reload the last one stays.
    */
   load: (supergraphSdl: string) => string;
+  /** Told the SDL the gateway serves, at start and after each reload (the router's subscriptions plan with it). */
+  onServed?: (servedSdl: string) => void;
 }
 
 /** Subgraph names and routing URLs in a supergraph, with overrides applied. */
@@ -81,6 +83,7 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
       current = composed.supergraphSdl;
       if (!first) options.logger.info('a subgraph schema changed; supergraph reloaded');
       update(served);
+      options.onServed?.(served);
     };
 
     const schedule = (): void => {
@@ -94,8 +97,10 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
     };
     schedule();
 
+    const served = options.load(current);
+    options.onServed?.(served);
     return {
-      supergraphSdl: options.load(current),
+      supergraphSdl: served,
       cleanup: async () => {
         stopped = true;
         clearTimeout(timer);

@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { errorCodes, graphql, type GraphQLResult } from '@cap/testkit';
 import { startStack, type Stack } from './harness.js';
 
@@ -174,5 +176,35 @@ describe('reject mode', () => {
     expect(subgraphCalls).toBe(0);
     const allowed = await graphql(router.graphqlUrl, '{ me { id } }', {}, narrowKey);
     expect(allowed.data).toEqual({ me: { id: admin.userId } });
+  });
+});
+
+describe('subscriptions', () => {
+  /** Starts one subscription over graphql-ws and resolves with the errors it ends with (or the first event). */
+  async function subscribeOnce(query: string, connectionParams: Record<string, string>): Promise<{ errors?: unknown; data?: unknown }> {
+    const client = createClient({
+      url: stack.router.graphqlUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams,
+      retryAttempts: 0,
+    });
+    try {
+      return await new Promise((resolve) => {
+        client.subscribe(
+          { query },
+          { next: (value) => resolve({ data: value.data, errors: value.errors }), error: (errors) => resolve({ errors }), complete: () => resolve({}) },
+        );
+      });
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  it('are checked against the same directives when they start', async () => {
+    const { result, subgraphCalls } = await counting(() =>
+      subscribeOnce(`subscription { taskUpdated(taskId: "${MISSING_TASK}") { id } }`, narrowKey),
+    );
+    expect(result.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN', requirement: 'Subscription.taskUpdated' }) })]);
+    expect(subgraphCalls).toBe(0);
   });
 });

@@ -141,7 +141,9 @@ export class OperationPolicy {
     }
 
     const authorization = authorizeOperation({ policy: this.supergraph, document: analysis.document, operation: analysis.operation, variables: input.variables, principal });
-    if (authorization.denials.length > 0 && this.settings.authorizationMode === 'reject') {
+    // A subscription whose root field is denied has nothing left to subscribe to: refused at start, in any mode.
+    const rootDenied = analysis.operation.operation === 'subscription' && authorization.empty;
+    if (authorization.denials.length > 0 && (this.settings.authorizationMode === 'reject' || rootDenied)) {
       return { kind: 'refuse', status: 200, errors: authorization.denials.map(denialError), headers: {} };
     }
     const document = authorization.document ?? analysis.document;
