@@ -142,6 +142,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     ],
   });
   await apollo.start();
+  await limiter.ready(2_000);
 
   const authenticator = new Authenticator({
     identityUrl: config.identityUrl,

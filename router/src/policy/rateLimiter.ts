@@ -83,6 +83,7 @@ export class RateLimiter {
   readonly #redis: Redis | null;
   readonly #prefix: string;
   #degraded = false;
+  readonly #connected: Promise<void>;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.#prefix = options.keyPrefix ?? 'cap:rl:';
@@ -97,7 +98,19 @@ export class RateLimiter {
         })
       : null;
     this.#redis?.on('error', () => undefined);
+    this.#connected = this.#redis ? new Promise((resolve) => this.#redis?.once('ready', () => resolve())) : Promise.resolve();
     this.#redis?.defineCommand('capCharge', { numberOfKeys: 1, lua: CHARGE });
+  }
+
+  /**
+   * Waits until Redis is connected, at most `timeoutMs`: without an offline queue, commands sent while the first
+   * connection is still being made would fail and count as "Redis unavailable". A Redis that is down at start is
+   * not waited for longer: the failure mode applies.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#connected, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Charges `cost` units to `key`'s budget. */
