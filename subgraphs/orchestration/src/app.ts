@@ -10,6 +10,7 @@ import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
 import type { OrchestrationDeps } from './domain/deps.js';
 import type { Executor } from './domain/executor.js';
 import { ShellExecutor } from './domain/shellExecutor.js';
+import { TaskLogTails } from './domain/taskLogTail.js';
 import { Sweeper } from './domain/sweeper.js';
 import { WorkerPool } from './domain/worker.js';
 import { createLiveBus } from './live/createLiveBus.js';
@@ -67,6 +68,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     prisma,
     statements,
     live,
+    logTails: new TaskLogTails({ prisma, live, logger }),
     logger,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),

@@ -3,6 +3,7 @@ import type { Logger } from '@cap/runtime';
 import type { SqlStatementCounter } from '../db.js';
 import type { ExecutionStrategy, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { LiveBus } from '../live/LiveBus.js';
+import type { TaskLogTails } from './taskLogTail.js';
 
 /** A Prisma transaction client, as passed to `$transaction(async (tx) => ...)`. */
 export type Tx = Prisma.TransactionClient;
@@ -30,6 +31,8 @@ export interface OrchestrationDeps {
   prisma: PrismaClient;
   statements: SqlStatementCounter;
   live: LiveBus;
+  /** Shared live tails of task logs, one per task with subscribers in this process. */
+  logTails: TaskLogTails;
   events: EventRecorder;
   logger: Logger;
   settings: OrchestrationSettings;

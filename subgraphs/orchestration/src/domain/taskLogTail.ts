@@ -1,62 +1,363 @@
 import type { TaskLog } from '../generated/prisma/client.js';
-import { LiveChannel } from '../live/LiveBus.js';
-import { interruptible, LiveFeed } from '../live/LiveFeed.js';
+import { LiveChannel, type LiveSubscription } from '../live/LiveBus.js';
+import { interruptible } from '../live/LiveFeed.js';
 import type { OrchestrationDeps } from './deps.js';
 import { readTaskLogs } from './taskLogs.js';
 import { fromTaskLogWire, type TaskLogWire } from './wire.js';
 
 /** Entries read from the database per query while replaying or filling a gap. */
 const PAGE = 500;
+/** Recent entries a shared tail keeps in memory per task: subscribers within this distance never query. */
+const DEFAULT_WINDOW = 5_000;
+/** Live entries held while the hole before them is read from the database; beyond this, the tail re-reads. */
+const MAX_PENDING = 20_000;
+/** Database reads for log tails in flight at once per process, so readers never starve the log writers. */
+const DEFAULT_READ_CONCURRENCY = 3;
+
+/** After a failed database read, the shared tail tries again this much later. */
+const RETRY_MS = 1_000;
+
+type TailDeps = Pick<OrchestrationDeps, 'prisma' | 'live' | 'logger'>;
 
 /**
- * A task's log from `afterSeq` on: the stored entries, then live ones as they are written, each exactly once
- * and in `seq` order, with no gap.
+ * Live task logs for every subscriber of this process, one shared tail per task (ADR 0006).
  *
- * 1. Subscribe to the task's live channel first (buffering), so nothing written from now on can be missed.
- * 2. Replay the stored entries after `afterSeq` from the database, page by page.
- * 3. Drain the live batches, skipping entries already emitted (`seq <= last`). When a batch starts beyond
- *    `last + 1` (batches of several writers crossed, or the live buffer overflowed), the missing range is read
- *    from the database first: every entry below a published one is already committed, because `seq` ranges are
- *    handed out under the counter row's lock, which is held until the writing transaction commits.
- * 4. On a gap notice (the Redis connection came back, or the live buffer overflowed) everything after `last` is
- *    read from the database.
+ * Without sharing, each subscriber held its own live subscription and read the database whenever its batches
+ * crossed or it fell behind: with 200 subscribers on one busy task that was 200 queries per hole, enough to run
+ * the connection pool dry and starve the worker writing the log. Now, per task and process:
+ *
+ * - one live subscription feeds a window of the most recent entries, contiguous by `seq` (seqs are dense:
+ *   ranges are handed out under the counter row's lock, held until the writing transaction commits, so every
+ *   entry below a published one is already stored);
+ * - a hole before a live batch (batches of several writers crossed, or the Redis connection came back) is read
+ *   from the database once, by the tail, not by each subscriber;
+ * - subscribers replay older entries from the database page by page, identical reads in flight are shared
+ *   (200 subscribers starting at `afterSeq: 0` send one query), and at most a few reads run at once;
+ * - once a subscriber reaches the window it is served from memory and waits for the next entries.
  */
-export async function tailTaskLogs(deps: Pick<OrchestrationDeps, 'prisma' | 'live'>, taskId: string, afterSeq: number): Promise<AsyncGenerator<TaskLog>> {
-  const feed = await LiveFeed.open<{ entries: TaskLogWire[] }>(deps.live, LiveChannel.taskLogs(taskId));
-  async function* run(): AsyncGenerator<TaskLog> {
-    let last = afterSeq;
-    // Everything stored in (last, beforeSeq), oldest first.
-    async function* fill(beforeSeq?: number): AsyncGenerator<TaskLog> {
-      for (;;) {
-        const page = await readTaskLogs(deps, taskId, last, PAGE, beforeSeq);
+export class TaskLogTails {
+  readonly #deps: TailDeps;
+  readonly #tails = new Map<string, SharedTail>();
+  readonly #reads: ReadGate;
+  readonly #window: number;
+
+  constructor(deps: TailDeps, options: { window?: number; readConcurrency?: number } = {}) {
+    this.#deps = deps;
+    this.#window = options.window ?? DEFAULT_WINDOW;
+    this.#reads = new ReadGate(options.readConcurrency ?? DEFAULT_READ_CONCURRENCY);
+  }
+
+  /** Shared tails open in this process, their subscribers, and the database reads they have sent. */
+  stats(): { tails: number; subscribers: number; reads: number } {
+    let subscribers = 0;
+    for (const tail of this.#tails.values()) subscribers += tail.readers;
+    return { tails: this.#tails.size, subscribers, reads: this.#reads.count };
+  }
+
+  /**
+   * A task's log from `afterSeq` on: the stored entries, then live ones as they are written, each exactly once
+   * and in `seq` order, with no gap. Resolves once the live subscription is active, so nothing written from
+   * then on can be missed. `return()` ends it promptly even while it waits for the next entry.
+   */
+  async tail(taskId: string, afterSeq: number): Promise<AsyncGenerator<TaskLog>> {
+    let shared = this.#tails.get(taskId);
+    if (!shared) {
+      shared = new SharedTail(taskId, this.#deps, this.#reads, this.#window, () => this.#tails.delete(taskId));
+      this.#tails.set(taskId, shared);
+    }
+    const reader = await shared.attach();
+    const generator = read(shared, reader, afterSeq);
+    return interruptible(generator, async () => {
+      reader.abort();
+    });
+  }
+}
+
+/** One subscriber's handle on a shared tail: aborting it wakes and ends its generator. */
+interface Reader {
+  readonly aborted: Promise<void>;
+  readonly isAborted: boolean;
+  abort(): void;
+}
+
+async function* read(shared: SharedTail, reader: Reader, afterSeq: number): AsyncGenerator<TaskLog> {
+  let last = afterSeq;
+  try {
+    for (;;) {
+      if (reader.isAborted) return;
+      // Read the version before looking, so an entry arriving while we look wakes the wait below.
+      const changed = shared.changed;
+      const window = shared.windowAfter(last);
+      if (window === 'behind') {
+        // Older than the window (or no window yet): the database, a page at a time.
+        const page = await shared.readStored(last);
+        if (reader.isAborted) return;
         for (const entry of page) {
+          if (entry.seq <= last) continue;
           last = entry.seq;
           yield entry;
         }
-        if (page.length < PAGE) return;
+        if (page.length === PAGE) continue;
+        // Caught up with what is stored; if the window has moved on meanwhile, take it from there.
+        if (shared.windowAfter(last) !== 'behind' || shared.changed !== changed) continue;
+      } else if (window.length > 0) {
+        for (const entry of window) {
+          last = entry.seq;
+          yield entry;
+          if (reader.isAborted) return;
+        }
+        continue;
       }
+      await Promise.race([changed, reader.aborted]);
     }
+  } finally {
+    reader.abort();
+  }
+}
+
+class SharedTail {
+  readonly #taskId: string;
+  readonly #deps: TailDeps;
+  readonly #reads: ReadGate;
+  readonly #capacity: number;
+  readonly #onIdle: () => void;
+  /** Recent entries, contiguous: `#entries[i].seq === #low + 1 + i`. */
+  #entries: TaskLog[] = [];
+  /** Every entry up to `#high` is stored; `(#low, #high]` is in memory. Undefined until the first live entry. */
+  #low = 0;
+  #high: number | undefined;
+  /** Live entries beyond a hole, by seq, until the hole is read from the database. */
+  readonly #pending = new Map<number, TaskLog>();
+  #filling = false;
+  #refill = false;
+  #subscription: Promise<LiveSubscription> | undefined;
+  #readers = 0;
+  #closed = false;
+  #wake!: () => void;
+  /** Settles whenever the window advances or a gap is noticed; replaced on each. */
+  changed: Promise<void>;
+  /** Identical stored reads in flight, shared by the subscribers that ask for them. */
+  readonly #inFlight = new Map<string, Promise<TaskLog[]>>();
+
+  constructor(taskId: string, deps: TailDeps, reads: ReadGate, capacity: number, onIdle: () => void) {
+    this.#taskId = taskId;
+    this.#deps = deps;
+    this.#reads = reads;
+    this.#capacity = capacity;
+    this.#onIdle = onIdle;
+    this.changed = this.#nextChange();
+  }
+
+  /** Subscribers attached. */
+  get readers(): number {
+    return this.#readers;
+  }
+
+  #nextChange(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.changed = this.#nextChange();
+    wake();
+  }
+
+  /** Registers a subscriber; resolves once the live subscription is active. */
+  async attach(): Promise<Reader> {
+    this.#readers += 1;
+    this.#subscription ??= this.#deps.live.subscribe(
+      LiveChannel.taskLogs(this.#taskId),
+      (message) => this.#onBatch((message as { entries: TaskLogWire[] }).entries),
+      () => this.#onGap(),
+    );
     try {
-      yield* fill();
-      for (;;) {
-        const item = await feed.next();
-        if (!item) return;
-        if ('gap' in item) {
-          // Live messages may have been missed (Redis reconnected, or this reader fell far behind).
-          yield* fill();
-          continue;
-        }
-        for (const wire of item.message.entries) {
-          if (wire.seq <= last) continue;
-          if (wire.seq > last + 1) yield* fill(wire.seq);
-          if (wire.seq <= last) continue;
-          last = wire.seq;
-          yield fromTaskLogWire(wire);
-        }
-      }
-    } finally {
-      await feed.close();
+      await this.#subscription;
+    } catch (error) {
+      this.#detach();
+      throw error;
+    }
+    let aborted = false;
+    let resolveAborted!: () => void;
+    const abortedPromise = new Promise<void>((resolve) => {
+      resolveAborted = resolve;
+    });
+    return {
+      aborted: abortedPromise,
+      get isAborted() {
+        return aborted;
+      },
+      abort: () => {
+        if (aborted) return;
+        aborted = true;
+        resolveAborted();
+        this.#detach();
+      },
+    };
+  }
+
+  #detach(): void {
+    this.#readers -= 1;
+    if (this.#readers > 0 || this.#closed) return;
+    this.#closed = true;
+    this.#onIdle();
+    this.#notify();
+    const subscription = this.#subscription;
+    void subscription?.then((active) => active.close()).catch(() => undefined);
+  }
+
+  /**
+   * The entries after `last` held in memory, `[]` when `last` is at (or past) the newest one, or `'behind'`
+   * when `last` is older than the window, or there is no window yet.
+   */
+  windowAfter(last: number): TaskLog[] | 'behind' {
+    if (this.#high === undefined || last < this.#low) return 'behind';
+    if (last >= this.#high) return [];
+    return this.#entries.slice(last - this.#low);
+  }
+
+  /** Stored entries after `last` (at most a page), never beyond the window's start once there is one. */
+  readStored(last: number): Promise<TaskLog[]> {
+    const before = this.#high === undefined ? undefined : this.#low + 1;
+    const key = `${last}:${before ?? ''}`;
+    let read = this.#inFlight.get(key);
+    if (!read) {
+      read = this.#reads.run(() => readTaskLogs(this.#deps, this.#taskId, last, PAGE, before));
+      this.#inFlight.set(key, read);
+      const forget = (): void => {
+        this.#inFlight.delete(key);
+      };
+      read.then(forget, forget);
+    }
+    return read;
+  }
+
+  #onBatch(wires: TaskLogWire[]): void {
+    if (this.#closed) return;
+    if (this.#high === undefined && wires.length > 0) {
+      // The first live entry starts the window; everything below it is stored already.
+      const first = Math.min(...wires.map((wire) => wire.seq));
+      this.#low = first - 1;
+      this.#high = first - 1;
+    }
+    const high = this.#high!;
+    for (const wire of wires) {
+      if (wire.seq > high && !this.#pending.has(wire.seq)) this.#pending.set(wire.seq, fromTaskLogWire(wire));
+    }
+    if (this.#pending.size > MAX_PENDING) {
+      // A hole that long is cheaper to read from the database than to hold: drop what waits and re-read.
+      this.#pending.clear();
+      this.#refill = true;
+    }
+    this.#advance();
+  }
+
+  #onGap(): void {
+    if (this.#closed) return;
+    // Live entries may have been missed: read everything stored after the window. Without a window yet,
+    // subscribers waiting at the end of what they read re-read it themselves.
+    if (this.#high !== undefined) this.#refill = true;
+    this.#advance();
+    this.#notify();
+  }
+
+  /** Moves pending entries into the window while contiguous, and reads the hole before the rest. */
+  #advance(): void {
+    let moved = false;
+    for (let next = this.#pending.get(this.#high! + 1); next; next = this.#pending.get(this.#high! + 1)) {
+      this.#pending.delete(next.seq);
+      this.#append(next);
+      moved = true;
+    }
+    if (moved) this.#notify();
+    if ((this.#pending.size > 0 || this.#refill) && !this.#filling) void this.#fill();
+  }
+
+  #append(entry: TaskLog): void {
+    this.#entries.push(entry);
+    this.#high = entry.seq;
+    // Trimmed in steps, not per entry: copying the window on every append would cost O(window) per line.
+    const excess = this.#entries.length - this.#capacity;
+    if (excess >= Math.max(1, this.#capacity >> 3)) {
+      this.#entries = this.#entries.slice(excess);
+      this.#low += excess;
     }
   }
-  return interruptible(run(), () => feed.close());
+
+  /** Reads the stored entries of the hole before the pending ones (or after the window, on a refill). */
+  async #fill(): Promise<void> {
+    this.#filling = true;
+    try {
+      while (!this.#closed && (this.#pending.size > 0 || this.#refill)) {
+        const refill = this.#refill;
+        this.#refill = false;
+        const before = refill ? undefined : Math.min(...this.#pending.keys());
+        for (;;) {
+          const page = await this.#reads.run(() => readTaskLogs(this.#deps, this.#taskId, this.#high!, PAGE, before));
+          if (this.#closed) return;
+          const high = this.#high!;
+          for (const entry of page) {
+            if (entry.seq !== this.#high! + 1) break; // seqs are dense: never happens, but never loop on it
+            this.#pending.delete(entry.seq);
+            this.#append(entry);
+          }
+          if (this.#high !== high) this.#notify();
+          if (page.length < PAGE || this.#high === high) break;
+        }
+        const high = this.#high!;
+        for (let next = this.#pending.get(this.#high! + 1); next; next = this.#pending.get(this.#high! + 1)) {
+          this.#pending.delete(next.seq);
+          this.#append(next);
+        }
+        if (this.#high !== high) this.#notify();
+        // Pending entries the fill read past are already in the window.
+        for (const seq of this.#pending.keys()) if (seq <= this.#high!) this.#pending.delete(seq);
+        if (this.#pending.size > 0 && Math.min(...this.#pending.keys()) === before) {
+          // The hole is still there (not stored yet? never, by the seq invariant): try again later, not in a loop.
+          throw new Error(`task ${this.#taskId}: log entries before seq ${before} are not stored`);
+        }
+      }
+    } catch (error) {
+      // Subscribers beyond the window wait meanwhile; nothing is skipped.
+      this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'reading task log entries for live subscribers failed; retrying');
+      this.#refill = true;
+      setTimeout(() => {
+        if (!this.#closed) this.#advance();
+      }, RETRY_MS).unref();
+    } finally {
+      this.#filling = false;
+    }
+  }
+}
+
+/** Runs at most `limit` reads at once; the rest wait in order. */
+class ReadGate {
+  readonly #limit: number;
+  #running = 0;
+  #count = 0;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** Reads run so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  async run<T>(read: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((resolve) => this.#queue.push(resolve));
+    else this.#running += 1;
+    try {
+      this.#count += 1;
+      return await read();
+    } finally {
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#running -= 1;
+    }
+  }
 }

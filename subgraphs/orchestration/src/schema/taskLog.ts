@@ -3,7 +3,6 @@ import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@poth
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
 import { watchTask, watchTasks, type TaskChange } from '../domain/taskFeeds.js';
-import { tailTaskLogs } from '../domain/taskLogTail.js';
 import { taskFilterWhere } from '../domain/taskQueries.js';
 import { parseId } from '../domain/validation.js';
 import type { OrchestrationContext } from '../context.js';
@@ -121,7 +120,7 @@ builder.subscriptionFields((t) => ({
       if (!Number.isInteger(afterSeq) || afterSeq < 0) {
         throw codedError(ErrorCode.BAD_USER_INPUT, 'afterSeq must not be negative.', { field: 'afterSeq', expected: 'an integer >= 0', received: String(afterSeq) });
       }
-      return tailTaskLogs(ctx.deps, taskId, afterSeq);
+      return ctx.deps.logTails.tail(taskId, afterSeq);
     },
     resolve: (entry) => entry,
   }),

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendTaskLogs } from '../src/domain/taskLogs.js';
+import { TaskLogTails } from '../src/domain/taskLogTail.js';
+import { toTaskLogWire } from '../src/domain/wire.js';
+import type { TaskLog } from '../src/generated/prisma/client.js';
+import { LiveChannel } from '../src/live/LiveBus.js';
+import { createTaskVia, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';
+
+// The shared tail on real PostgreSQL and Redis pub/sub: live batches are published by hand, in the orders that
+// happen between several writers (crossed, lost), to check that every subscriber still sees each entry once, in
+// order, and that the database is read once per hole, not once per subscriber.
+let cluster: Cluster;
+let instance: Instance;
+const alice = user('DEVELOPER');
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  // No workers: the tasks stay queued and only this test writes their logs.
+  instance = await cluster.start({ WORKER_CONCURRENCY: '0' });
+});
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+function deps() {
+  return instance.orchestration.deps;
+}
+
+/** Stores `count` entries (as a worker would) and returns them; publishing is up to the test. */
+function store(taskId: string, count: number, label: string): Promise<TaskLog[]> {
+  const batch = Array.from({ length: count }, (_, index) => ({
+    level: 'INFO' as const,
+    kind: 'COMMAND_OUTPUT' as const,
+    message: `${label} ${index + 1}`,
+    createdAt: new Date(),
+  }));
+  return appendTaskLogs(deps(), taskId, null, batch);
+}
+
+function publish(taskId: string, entries: TaskLog[]): Promise<void> {
+  return deps().live.publish(LiveChannel.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+}
+
+/** Pulls entries from a tail until `count` arrived; fails after a bound instead of hanging. */
+async function take(tail: AsyncGenerator<TaskLog>, count: number, timeoutMs = 10_000): Promise<number[]> {
+  const seqs: number[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (seqs.length < count) {
+    const next = await Promise.race([
+      tail.next(),
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(1, deadline - Date.now()))),
+    ]);
+    if (next === 'timeout') throw new Error(`timed out after ${seqs.length} of ${count} entries: ${seqs.join(',')}`);
+    if (next.done) throw new Error(`tail ended after ${seqs.length} of ${count} entries`);
+    seqs.push(next.value.seq);
+  }
+  return seqs;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+
+describe('shared task log tail', () => {
+  it('gives 50 subscribers every entry once, in order, when live batches cross or are lost, reading each hole once', async () => {
+    const taskId = await createTaskVia(instance, alice, { title: 'Crossed batches', command: 'true' });
+    const base = await deps().prisma.taskLog.count({ where: { taskId } });
+    const tails = new TaskLogTails(deps());
+    const subscribers = await Promise.all(Array.from({ length: 50 }, () => tails.tail(taskId, 0)));
+    // Every subscriber replays what is stored, then waits at its end.
+    if (base > 0) await Promise.all(subscribers.map((tail) => take(tail, base)));
+    expect(tails.stats()).toMatchObject({ tails: 1, subscribers: 50 });
+    const readsBefore = tails.stats().reads;
+
+    const [one, two, three] = [await store(taskId, 10, 'a'), await store(taskId, 10, 'b'), await store(taskId, 10, 'c')];
+    // The third writer's batch arrives first: the hole before it is read from the database, once.
+    await publish(taskId, three!);
+    await publish(taskId, one!);
+    await publish(taskId, two!);
+    const received = await Promise.all(subscribers.map((tail) => take(tail, 30)));
+    for (const seqs of received) expect(seqs).toEqual(range(base + 1, base + 30));
+
+    // Two batches whose notifications never arrive (a Redis hiccup), then one that does.
+    await store(taskId, 10, 'd');
+    await store(taskId, 10, 'e');
+    await publish(taskId, await store(taskId, 10, 'f'));
+    const after = await Promise.all(subscribers.map((tail) => take(tail, 30)));
+    for (const seqs of after) expect(seqs).toEqual(range(base + 31, base + 60));
+
+    // Two holes, read once each by the shared tail: never once per subscriber.
+    expect(tails.stats().reads - readsBefore).toBeLessThanOrEqual(4);
+
+    await Promise.all(subscribers.map((tail) => tail.return(undefined)));
+    expect(tails.stats()).toEqual({ tails: 0, subscribers: 0, reads: tails.stats().reads });
+  });
+
+  it('serves a subscriber that fell behind the window from the database, and a late one from any afterSeq', async () => {
+    const taskId = await createTaskVia(instance, alice, { title: 'Slow reader', command: 'true' });
+    const base = await deps().prisma.taskLog.count({ where: { taskId } });
+    const tails = new TaskLogTails(deps(), { window: 8 });
+    const fast = await tails.tail(taskId, base);
+    const slow = await tails.tail(taskId, base);
+    for (let batch = 0; batch < 12; batch += 1) {
+      await publish(taskId, await store(taskId, 5, `batch ${batch}`));
+    }
+    expect(await take(fast, 60)).toEqual(range(base + 1, base + 60));
+    // `slow` did not pull while 60 entries went by a window of 8: it reads the older ones from the database.
+    expect(await take(slow, 60)).toEqual(range(base + 1, base + 60));
+    const late = await tails.tail(taskId, base + 25);
+    expect(await take(late, 35)).toEqual(range(base + 26, base + 60));
+    await publish(taskId, await store(taskId, 3, 'more'));
+    const [a, b, c] = await Promise.all([take(fast, 3), take(slow, 3), take(late, 3)]);
+    expect([a, b, c]).toEqual([range(base + 61, base + 63), range(base + 61, base + 63), range(base + 61, base + 63)]);
+    await Promise.all([fast, slow, late].map((tail) => tail.return(undefined)));
+  });
+
+  it('ends a waiting subscriber promptly when it unsubscribes, and releases the live subscription', async () => {
+    const taskId = await createTaskVia(instance, alice, { title: 'Quiet', command: 'true' });
+    const base = await deps().prisma.taskLog.count({ where: { taskId } });
+    const tails = new TaskLogTails(deps());
+    const tail = await tails.tail(taskId, base);
+    const pending = tail.next();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await tail.return(undefined);
+    await expect(pending).resolves.toMatchObject({ done: true });
+    await waitFor(() => tails.stats().tails === 0, { message: 'the shared tail closed' });
+    // A new subscriber opens a fresh shared tail and still sees new entries.
+    const again = await tails.tail(taskId, base);
+    await publish(taskId, await store(taskId, 2, 'again'));
+    expect(await take(again, 2)).toEqual(range(base + 1, base + 2));
+    await again.return(undefined);
+  });
+});
