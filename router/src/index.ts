@@ -2,3 +2,5 @@ export * from './config.js';
 export * from './router.js';
 export { Authenticator, AuthenticationError } from './authenticate.js';
 export { loadSupergraphPolicy, type SupergraphPolicy } from './policy/supergraphPolicy.js';
+export { OperationPolicy } from './policy/OperationPolicy.js';
+export { RateLimiter } from './policy/rateLimiter.js';

@@ -168,6 +168,9 @@ function serveSubscriptions<TContext extends BaseContext>(
   const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: options.schema,
+      // The router sends connection_init at once; a busy router may take longer than graphql-ws's 3 s default,
+      // and closing with 4408 then only makes it reconnect and resubscribe, adding load.
+      connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const token = ctx.connectionParams?.['routerToken'];
         const verified = await verifyRouterToken(options.internalTokenSecret, typeof token === 'string' ? token : undefined);

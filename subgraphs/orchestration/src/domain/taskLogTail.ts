@@ -14,6 +14,13 @@ const MAX_PENDING = 20_000;
 /** Database reads for log tails in flight at once per process, so readers never starve the log writers. */
 const DEFAULT_READ_CONCURRENCY = 3;
 
+/**
+ * Entries a subscriber takes from memory before letting the event loop run I/O. A socket write that completes at
+ * once calls back on the same tick, so without this, 200 subscribers draining a full window would hold the loop
+ * for seconds and starve the log writer's own database round trips.
+ */
+const YIELD_EVERY = 64;
+
 /** After a failed database read, the shared tail tries again this much later. */
 const RETRY_MS = 1_000;
 
@@ -80,8 +87,11 @@ interface Reader {
   abort(): void;
 }
 
+const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 async function* read(shared: SharedTail, reader: Reader, afterSeq: number): AsyncGenerator<TaskLog> {
   let last = afterSeq;
+  let sinceYield = 0;
   try {
     for (;;) {
       if (reader.isAborted) return;
@@ -96,6 +106,10 @@ async function* read(shared: SharedTail, reader: Reader, afterSeq: number): Asyn
           if (entry.seq <= last) continue;
           last = entry.seq;
           yield entry;
+          if (++sinceYield >= YIELD_EVERY) {
+            sinceYield = 0;
+            await macrotask();
+          }
         }
         if (page.length === PAGE) continue;
         // Caught up with what is stored; if the window has moved on meanwhile, take it from there.
@@ -105,6 +119,10 @@ async function* read(shared: SharedTail, reader: Reader, afterSeq: number): Asyn
           last = entry.seq;
           yield entry;
           if (reader.isAborted) return;
+          if (++sinceYield >= YIELD_EVERY) {
+            sinceYield = 0;
+            await macrotask();
+          }
         }
         continue;
       }

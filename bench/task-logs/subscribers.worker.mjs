@@ -1,0 +1,77 @@
+// The bench's graphql-ws subscribers, in a worker thread: receiving and parsing millions of events must not
+// share the event loop of the servers being measured (in production the clients are elsewhere).
+// Plain JavaScript: a worker thread does not inherit tsx's loader.
+//
+// workerData: { url, connectionParams: object[] (one per subscriber), query, variables, lines }
+// Posts { kind: 'progress', delivered, slowest, firstWritten, lastReceipt, errors } every 250 ms, and on
+// { kind: 'finish' } from the parent: { kind: 'done', lines: number[], latencies: Float64Array, errors, firstWritten, lastReceipt }.
+import { clearInterval, setInterval } from 'node:timers';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+const { url, connectionParams, query, variables } = workerData;
+const count = connectionParams.length;
+const lines = new Array(count).fill(0);
+let latencies = new Float64Array(1 << 16);
+let latencyCount = 0;
+let firstWritten = Number.POSITIVE_INFINITY;
+let lastReceipt = 0;
+let errors = 0;
+const clients = [];
+
+for (let index = 0; index < count; index += 1) {
+  const client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: connectionParams[index],
+    retryAttempts: 0,
+    lazy: true,
+  });
+  clients.push(client);
+  client.subscribe(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors += 1;
+        const entry = result.data?.taskLogs;
+        if (entry?.kind !== 'COMMAND_OUTPUT') return;
+        const now = Date.now();
+        const written = Date.parse(entry.createdAt);
+        if (written < firstWritten) firstWritten = written;
+        if (latencyCount === latencies.length) {
+          const grown = new Float64Array(latencies.length * 2);
+          grown.set(latencies);
+          latencies = grown;
+        }
+        latencies[latencyCount] = now - written;
+        latencyCount += 1;
+        lastReceipt = now;
+        lines[index] += 1;
+      },
+      error: () => {
+        errors += 1;
+      },
+      complete: () => undefined,
+    },
+  );
+}
+
+const progress = setInterval(() => {
+  let delivered = 0;
+  let slowest = Number.POSITIVE_INFINITY;
+  for (const value of lines) {
+    delivered += value;
+    if (value < slowest) slowest = value;
+  }
+  parentPort.postMessage({ kind: 'progress', delivered, slowest, firstWritten, lastReceipt, errors });
+}, 250);
+
+parentPort.on('message', async (message) => {
+  if (message?.kind !== 'finish') return;
+  clearInterval(progress);
+  await Promise.allSettled(clients.map((client) => client.dispose()));
+  const sample = latencies.slice(0, latencyCount);
+  parentPort.postMessage({ kind: 'done', lines, latencies: sample, errors, firstWritten, lastReceipt }, [sample.buffer]);
+  parentPort.close();
+});
