@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
 
 /** Brokers for tests: `KAFKA_BROKERS` (comma-separated `host:port`), default the dev broker `127.0.0.1:9092`. */
 export function kafkaBrokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -63,7 +63,7 @@ export async function consumeUntil(options: ConsumeUntilOptions): Promise<Consum
   let timer: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
-    await consumer.subscribe({ topics: options.topics, fromBeginning: true });
+    await subscribeWhenReady(consumer, options.topics, Math.min(timeoutMs, 15_000));
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
         records.push({
@@ -96,6 +96,30 @@ export async function consumeUntil(options: ConsumeUntilOptions): Promise<Consum
   } finally {
     clearTimeout(timer);
     await consumer.disconnect();
+  }
+}
+
+/** Broker answers meaning "the topic is being created, or its leader elected": worth asking again. */
+const NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
+
+/**
+ * Subscribes from the beginning, retrying while the broker is still creating a topic the code under test has just
+ * produced to for the first time (auto-created topics briefly report "This server does not host this
+ * topic-partition").
+ */
+async function subscribeWhenReady(consumer: Consumer, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true });
+      return;
+    } catch (error) {
+      // A protocol error, or one kafkajs wrapped after its own retries.
+      const failure = error as { type?: unknown; cause?: { type?: unknown }; originalError?: { type?: unknown } };
+      const type = failure.type ?? failure.cause?.type ?? failure.originalError?.type;
+      if (typeof type !== 'string' || !NOT_READY.has(type) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 
