@@ -82,9 +82,13 @@ export class TaskLogTails {
 
 /** One subscriber's handle on a shared tail: aborting it wakes and ends its generator. */
 interface Reader {
-  readonly aborted: Promise<void>;
   readonly isAborted: boolean;
   abort(): void;
+  /**
+   * Resolves when `changed` settles or the reader is aborted. One pending wait at a time, replaced on each call:
+   * racing against a long-lived "aborted" promise instead would add a reaction to it on every wait.
+   */
+  wait(changed: Promise<void>): Promise<void>;
 }
 
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -126,7 +130,7 @@ async function* read(shared: SharedTail, reader: Reader, afterSeq: number): Asyn
         }
         continue;
       }
-      await Promise.race([changed, reader.aborted]);
+      await reader.wait(changed);
     }
   } finally {
     reader.abort();
@@ -198,20 +202,24 @@ class SharedTail {
       throw error;
     }
     let aborted = false;
-    let resolveAborted!: () => void;
-    const abortedPromise = new Promise<void>((resolve) => {
-      resolveAborted = resolve;
-    });
+    let wake: (() => void) | undefined;
     return {
-      aborted: abortedPromise,
       get isAborted() {
         return aborted;
       },
       abort: () => {
         if (aborted) return;
         aborted = true;
-        resolveAborted();
+        wake?.();
+        wake = undefined;
         this.#detach();
+      },
+      wait: (changed) => {
+        if (aborted) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          wake = resolve;
+          void changed.then(resolve);
+        });
       },
     };
   }
