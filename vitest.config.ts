@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two tiers (STYLE.md §15): `*.test.ts` run in-process against real services; `*.e2e.ts` start whole
+ * Two tiers (docs/CONVENTIONS.md §15), named for what they are: `integration` = `*.test.ts`, in-process against
+ * real services (PostgreSQL, Redis, Kafka); `*.e2e.ts` start whole
  * processes. Both resolve workspace packages through their `source` export condition, so tests run the
  * TypeScript sources, never stale builds.
  */
@@ -22,7 +23,7 @@ export default defineConfig({
       {
         ...shared,
         test: {
-          name: 'unit',
+          name: 'integration',
           include: ['{packages,subgraphs,router,platform,scripts,tests}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 30_000,
