@@ -12,7 +12,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { applyDenialsToData, authorizeOperation, type AuthorizationResult } from './authorize.js';
+import { applyDenialsToData, authorizeOperation, unreadableConditions, type AuthorizationResult } from './authorize.js';
 import { actualCost, estimateCost, type CostSettings } from './cost.js';
 import { fragmentsOf } from './documentWalk.js';
 import { checkOperationLimits, type OperationLimits } from './limits.js';
@@ -270,6 +270,11 @@ export class OperationPolicy {
       return { kind: 'refuse', prepared: { kind: 'refuse', status: 400, errors: hide(errors), headers: {} } };
     }
     const variables = coerced.coerced;
+    const unreadable = unreadableConditions(analysis.document, analysis.operation, variables);
+    if (unreadable.length > 0) {
+      const errors = unreadable.map((error) => ({ ...error.toJSON(), extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+      return { kind: 'refuse', prepared: { kind: 'refuse', status: 400, errors, headers: {} } };
+    }
     const slicing = checkSlicingArguments({
       policy: this.supergraph,
       document: analysis.document,

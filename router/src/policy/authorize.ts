@@ -2,6 +2,7 @@ import { ErrorCode, type Principal } from '@cap/runtime';
 import {
   getDirectiveValues,
   getNamedType,
+  GraphQLError,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
   isAbstractType,
@@ -21,7 +22,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { FragmentMemo, fragmentsOf } from './documentWalk.js';
+import { FragmentMemo, fragmentsOf, reachableFragments } from './documentWalk.js';
 import { POLICIES } from './policies.js';
 import type { Requirement, SupergraphPolicy } from './supergraphPolicy.js';
 
@@ -86,6 +87,33 @@ export function skipped(
     return false;
   }
   return false;
+}
+
+/**
+ * The `@skip`/`@include` arguments execution could not read (e.g. an explicit null for a defaulted variable in
+ * `if: Boolean!`): execution would fail on them, so the request is refused as bad input before any policy
+ * decides on a value it does not have. Reads the operation and the fragments it reaches once each.
+ */
+export function unreadableConditions(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): GraphQLError[] {
+  const fragments = fragmentsOf(document);
+  const errors: GraphQLError[] = [];
+  // Returns false below a selection execution leaves out: what it holds is never read.
+  const check = (node: { directives?: readonly DirectiveNode[] }): false | undefined => {
+    if (!node.directives || node.directives.length === 0) return undefined;
+    const before = errors.length;
+    for (const directive of [GraphQLSkipDirective, GraphQLIncludeDirective]) {
+      try {
+        getDirectiveValues(directive, node, variables);
+      } catch (error) {
+        if (error instanceof GraphQLError) errors.push(error);
+        else throw error;
+      }
+    }
+    return errors.length === before && skipped(node, variables) ? false : undefined;
+  };
+  const definitions = [operation, ...[...reachableFragments(operation, fragments)].flatMap((name) => fragments.get(name) ?? [])];
+  for (const definition of definitions) visit(definition, { Field: check, InlineFragment: check, FragmentSpread: check });
+  return errors;
 }
 
 /** A denial relative to where a fragment is spread; `nullPath` 'inherit' = the nullable ancestor outside it. */
