@@ -8,9 +8,14 @@ const production = { NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: 'x'.repeat(4
 describe('router config', () => {
   it('refuses POLICIES_ENABLED=false in production, naming the variable', () => {
     expect(() => loadConfig({ ...production, POLICIES_ENABLED: 'false' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...production, POLICIES_ENABLED: 'false' })).toThrow(/POLICIES_ENABLED: must not be false when NODE_ENV=production/);
+    expect(() => loadConfig({ ...production, POLICIES_ENABLED: 'false' })).toThrow(
+      /POLICIES_ENABLED: must not be false when NODE_ENV=production/,
+    );
     expect(loadConfig({ ...production }).policy.enabled).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: '/tmp/cap-config-test', POLICIES_ENABLED: 'false' }).policy.enabled).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'development', DATA_DIR: '/tmp/cap-config-test', POLICIES_ENABLED: 'false' })
+        .policy.enabled,
+    ).toBe(false);
   });
 
   it('serves no Sandbox in production unless asked', () => {
@@ -25,7 +30,9 @@ describe('router config', () => {
     expect(cidrs.check('10.9.8.7', 'ipv4')).toBe(true);
     expect(cidrs.check('fd12::1', 'ipv6')).toBe(true);
     expect(cidrs.check('11.0.0.1', 'ipv4')).toBe(false);
-    expect(() => loadConfig({ ...production, TRUST_PROXY_CIDRS: '10.0.0.0/40' })).toThrow(/TRUST_PROXY_CIDRS: "10.0.0.0\/40" is not a CIDR/);
+    expect(() => loadConfig({ ...production, TRUST_PROXY_CIDRS: '10.0.0.0/40' })).toThrow(
+      /TRUST_PROXY_CIDRS: "10.0.0.0\/40" is not a CIDR/,
+    );
     expect(() => loadConfig({ ...production, TRUST_PROXY_HOPS: '-1' })).toThrow(/TRUST_PROXY_HOPS/);
   });
 });

@@ -19,7 +19,8 @@ beforeAll(async () => {
   // The real supergraph, with Query.users requiring exactly one slicing argument.
   const sdl = readFileSync('schema/supergraph.graphql', 'utf8');
   const usersField = /(\n {2}users\([\s\S]*?\): QueryUsersConnection![^\n]*requireOneSlicingArgument: )false/;
-  if (!usersField.test(sdl)) throw new Error('Query.users no longer declares @listSize(requireOneSlicingArgument: false)');
+  if (!usersField.test(sdl))
+    throw new Error('Query.users no longer declares @listSize(requireOneSlicingArgument: false)');
   writeFileSync(supergraphCopy, sdl.replace(usersField, '$1true'));
   slicingRouter = await stack.startRouter({ SUPERGRAPH_PATH: supergraphCopy });
 });
@@ -45,15 +46,50 @@ function waysOf(value: boolean | number, type: 'Boolean' | 'Int'): Way[] {
   const literal = String(value);
   return [
     { name: `literal ${literal}`, definitions: '', argument: literal, variables: {} },
-    { name: `variable provided ${literal}`, definitions: `($v: ${type}!)`, argument: '$v', variables: { v: value } },
-    { name: `nullable variable provided ${literal}`, definitions: `($v: ${type} = ${type === 'Boolean' ? !value : 1})`, argument: '$v', variables: { v: value } },
-    { name: `variable defaulted ${literal}`, definitions: `($v: ${type} = ${literal})`, argument: '$v', variables: {} },
-    { name: `non-null variable defaulted ${literal}`, definitions: `($v: ${type}! = ${literal})`, argument: '$v', variables: {} },
-    { name: `explicit null over default ${literal}`, definitions: `($v: ${type} = ${literal})`, argument: '$v', variables: { v: null } },
-    { name: 'explicit null for a non-null variable', definitions: `($v: ${type}!)`, argument: '$v', variables: { v: null } },
+    {
+      name: `variable provided ${literal}`,
+      definitions: `($v: ${type}!)`,
+      argument: '$v',
+      variables: { v: value },
+    },
+    {
+      name: `nullable variable provided ${literal}`,
+      definitions: `($v: ${type} = ${type === 'Boolean' ? !value : 1})`,
+      argument: '$v',
+      variables: { v: value },
+    },
+    {
+      name: `variable defaulted ${literal}`,
+      definitions: `($v: ${type} = ${literal})`,
+      argument: '$v',
+      variables: {},
+    },
+    {
+      name: `non-null variable defaulted ${literal}`,
+      definitions: `($v: ${type}! = ${literal})`,
+      argument: '$v',
+      variables: {},
+    },
+    {
+      name: `explicit null over default ${literal}`,
+      definitions: `($v: ${type} = ${literal})`,
+      argument: '$v',
+      variables: { v: null },
+    },
+    {
+      name: 'explicit null for a non-null variable',
+      definitions: `($v: ${type}!)`,
+      argument: '$v',
+      variables: { v: null },
+    },
     { name: 'missing optional variable', definitions: `($v: ${type})`, argument: '$v', variables: {} },
     { name: 'missing required variable', definitions: `($v: ${type}!)`, argument: '$v', variables: {} },
-    { name: 'wrongly typed variable', definitions: `($v: ${type})`, argument: '$v', variables: { v: type === 'Int' ? 'ten' : 'yes' } },
+    {
+      name: 'wrongly typed variable',
+      definitions: `($v: ${type})`,
+      argument: '$v',
+      variables: { v: type === 'Int' ? 'ten' : 'yes' },
+    },
   ];
 }
 
@@ -63,7 +99,9 @@ function waysOf(value: boolean | number, type: 'Boolean' | 'Int'): Way[] {
  * router answers the same status with BAD_USER_INPUT).
  */
 function fieldOutcome(result: GraphQLResult): string {
-  const denied = result.errors?.some((error) => error.extensions?.['requirement'] !== undefined && error.path?.[0] === 'apiKeys');
+  const denied = result.errors?.some(
+    (error) => error.extensions?.['requirement'] !== undefined && error.path?.[0] === 'apiKeys',
+  );
   if (denied) return 'included';
   if (result.errors && result.errors.length > 0 && !result.data) return `failed ${result.status}`;
   if (result.data && 'apiKeys' in result.data) return 'included';
@@ -87,24 +125,44 @@ describe('@skip and @include decide authorization as execution does', () => {
     if (fieldOutcome(anonymous).startsWith('failed')) {
       const codes = errorCodes(anonymous);
       expect(codes.length).toBeGreaterThan(0);
-      expect(codes.every((code) => code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
+      expect(codes.every((code) => code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED')).toBe(
+        true,
+      );
     }
   });
 });
 
 describe('slicing arguments size the cost estimate as execution reads them', () => {
-  const estimateOf = async (query: string, variables: Record<string, unknown>, url = stack.router.graphqlUrl) => {
+  const estimateOf = async (
+    query: string,
+    variables: Record<string, unknown>,
+    url = stack.router.graphqlUrl,
+  ) => {
     const result = await graphql(url, query, variables, { ...bearer(), 'x-include-cost': 'true' });
-    return { result, estimated: (result.extensions?.['cost'] as { estimated?: number } | undefined)?.estimated };
+    return {
+      result,
+      estimated: (result.extensions?.['cost'] as { estimated?: number } | undefined)?.estimated,
+    };
   };
   const selection = (argument: string) => `users(first: ${argument}) { edges { node { id } } }`;
 
   it.each(waysOf(30, 'Int'))('$name', async (way) => {
-    const viaWay = await estimateOf(`query Sized${way.definitions} { ${selection(way.argument)} }`, way.variables);
+    const viaWay = await estimateOf(
+      `query Sized${way.definitions} { ${selection(way.argument)} }`,
+      way.variables,
+    );
     // Execution reads the argument as this literal (or fails the same way).
-    const literal = way.argument === '$v' ? (way.variables['v'] === undefined ? (/= (\d+)/.exec(way.definitions)?.[1] ?? null) : way.variables['v']) : way.argument;
+    const literal =
+      way.argument === '$v'
+        ? way.variables['v'] === undefined
+          ? (/= (\d+)/.exec(way.definitions)?.[1] ?? null)
+          : way.variables['v']
+        : way.argument;
     const written = typeof literal === 'string' && /^\d+$/.test(literal) ? literal : JSON.stringify(literal);
-    const equivalent = literal === null ? `query Sized { users { edges { node { id } } } }` : `query Sized { ${selection(written)} }`;
+    const equivalent =
+      literal === null
+        ? `query Sized { users { edges { node { id } } } }`
+        : `query Sized { ${selection(written)} }`;
     const viaLiteral = await estimateOf(equivalent, {});
     if (viaLiteral.result.errors || viaWay.result.errors) {
       // Both refuse: a bad value is an input error (400), never a cost verdict.
@@ -137,7 +195,12 @@ describe('slicing arguments size the cost estimate as execution reads them', () 
     const literal = await graphql(stack.router.graphqlUrl, `{ ${selection('2147483648')} }`, {}, bearer());
     expect(literal.status).toBe(400);
     expect(errorCodes(literal)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-    const variable = await graphql(stack.router.graphqlUrl, `query($n: Int) { ${selection('$n')} }`, { n: 2147483648 }, bearer());
+    const variable = await graphql(
+      stack.router.graphqlUrl,
+      `query($n: Int) { ${selection('$n')} }`,
+      { n: 2147483648 },
+      bearer(),
+    );
     expect(variable.status).toBe(400);
     expect(errorCodes(variable)).toEqual(['BAD_USER_INPUT']);
     expect(variable.errors?.[0]?.message).toMatch(/\$n/);
@@ -145,7 +208,8 @@ describe('slicing arguments size the cost estimate as execution reads them', () 
 });
 
 describe('@listSize(requireOneSlicingArgument: true)', () => {
-  const ask = (query: string, variables: Record<string, unknown> = {}) => graphql(slicingRouter.graphqlUrl, query, variables, bearer());
+  const ask = (query: string, variables: Record<string, unknown> = {}) =>
+    graphql(slicingRouter.graphqlUrl, query, variables, bearer());
 
   it('refuses a selection without exactly one slicing argument, naming the field and the arguments', async () => {
     for (const [query, variables] of [
@@ -159,7 +223,10 @@ describe('@listSize(requireOneSlicingArgument: true)', () => {
       const refused = await ask(query, variables);
       expect(refused.status).toBe(400);
       expect(errorCodes(refused)).toEqual(['SLICING_ARGUMENT_REQUIRED']);
-      expect(refused.errors?.[0]?.extensions).toMatchObject({ field: 'Query.users', slicingArguments: ['first', 'last'] });
+      expect(refused.errors?.[0]?.extensions).toMatchObject({
+        field: 'Query.users',
+        slicingArguments: ['first', 'last'],
+      });
       expect(refused.errors?.[0]?.message).toMatch(/Query\.users.*"first", "last"/);
       expect(stack.subgraphGraphQLRequests()).toBe(before);
     }

@@ -2,20 +2,21 @@ import { codedError, ErrorCode, roleAtLeast, type Principal } from '@cap/runtime
 import {
   getOperationAST,
   getVariableValues,
-  GraphQLError,
-  Kind,
-  parse,
   print,
-  validate,
   type DocumentNode,
+  type GraphQLError,
   type GraphQLFormattedError,
   type OperationDefinitionNode,
-  type SelectionSetNode,
 } from 'graphql';
-import { applyDenialsToData, authorizeOperation, unreadableConditions, type AuthorizationResult } from './authorize.js';
+import {
+  applyDenialsToData,
+  authorizeOperation,
+  unreadableConditions,
+  type AuthorizationResult,
+} from './authorize.js';
 import { actualCost, estimateCost, type CostSettings } from './cost.js';
-import { fragmentsOf } from './documentWalk.js';
-import { checkOperationLimits, type OperationLimits } from './limits.js';
+import { analyzeOperation, type Analysis } from './analyzeOperation.js';
+import type { OperationLimits } from './limits.js';
 import {
   RateLimiterUnavailableError,
   type Budget,
@@ -45,13 +46,6 @@ export interface PolicySettings {
     anonymous: Budget;
     tiers: Record<'FREE' | 'PRO' | 'ENTERPRISE', Budget>;
   };
-}
-
-/** A parsed, validated, measured operation, cached by its text (variables and caller are applied per request). */
-interface Analysis {
-  document: DocumentNode;
-  operation: OperationDefinitionNode;
-  introspection: boolean;
 }
 
 /** The outcome of preparing one request: refuse it, or run it (possibly rewritten) and finish the response. */
@@ -108,47 +102,10 @@ export class OperationPolicy {
       this.#cache.set(key, cached);
       return cached;
     }
-    const analysis = this.#analyzeUncached(query, operationName);
+    const analysis = analyzeOperation(this.supergraph, this.settings.limits, query, operationName);
     this.#cache.set(key, analysis);
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value as string);
     return analysis;
-  }
-
-  #analyzeUncached(query: string, operationName: string | undefined): Analysis | GraphQLFormattedError[] {
-    const { limits } = this.settings;
-    const bytes = Buffer.byteLength(query);
-    if (bytes > limits.maxDocumentBytes) {
-      return [limitError('documentBytes', limits.maxDocumentBytes, bytes)];
-    }
-    let document: DocumentNode;
-    try {
-      document = parse(query, { maxTokens: limits.maxTokens });
-    } catch (error) {
-      if (error instanceof GraphQLError && /tokens/.test(error.message))
-        return [limitError('tokens', limits.maxTokens, limits.maxTokens + 1)];
-      const message = error instanceof GraphQLError ? error.message : 'Syntax error.';
-      return [{ message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }];
-    }
-    const operation = getOperationAST(document, operationName);
-    if (!operation) {
-      return [
-        {
-          message: operationName
-            ? `Unknown operation named "${operationName}".`
-            : 'Must provide an operation name when the document holds several.',
-          extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
-        },
-      ];
-    }
-    const violation = checkOperationLimits(document, operation, limits);
-    if (violation) return [limitError(violation.limit, violation.max, violation.actual)];
-    const errors = validate(this.supergraph.apiSchema, document);
-    if (errors.length > 0)
-      return errors.map((error) => ({
-        ...error.toJSON(),
-        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-      }));
-    return { document, operation, introspection: usesIntrospection(operation, document) };
   }
 
   /**
@@ -272,7 +229,10 @@ export class OperationPolicy {
     const variables = coerced.coerced;
     const unreadable = unreadableConditions(analysis.document, analysis.operation, variables);
     if (unreadable.length > 0) {
-      const errors = unreadable.map((error) => ({ ...error.toJSON(), extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+      const errors = unreadable.map((error) => ({
+        ...error.toJSON(),
+        extensions: { code: ErrorCode.BAD_USER_INPUT },
+      }));
       return { kind: 'refuse', prepared: { kind: 'refuse', status: 400, errors, headers: {} } };
     }
     const slicing = checkSlicingArguments({
@@ -387,14 +347,6 @@ function refuse(status: number, error: GraphQLError): Extract<Prepared, { kind: 
   return { kind: 'refuse', status, errors: [error.toJSON()], headers: {} };
 }
 
-function limitError(limit: string, max: number, actual: number): GraphQLFormattedError {
-  return codedError(
-    ErrorCode.OPERATION_LIMIT_EXCEEDED,
-    `The operation exceeds the ${limit} limit (${actual} > ${max}).`,
-    { limit, max, actual },
-  ).toJSON();
-}
-
 function denialError(denial: AuthorizationResult['denials'][number]): GraphQLFormattedError {
   return {
     message:
@@ -416,26 +368,4 @@ export function rateHeaders(rate: RateDecision): Record<string, string> {
     'x-ratelimit-remaining': String(rate.remaining),
     'x-ratelimit-reset': String(Math.max(0, Math.ceil(rate.resetMs / 1000))),
   };
-}
-
-/** Whether an operation selects `__schema` or `__type`, reading each fragment it reaches once. */
-function usesIntrospection(operation: OperationDefinitionNode, document: DocumentNode): boolean {
-  const fragments = fragmentsOf(document);
-  const seen = new Set<string>();
-  const pending: SelectionSetNode[] = [operation.selectionSet];
-  for (let set = pending.pop(); set; set = pending.pop()) {
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        if (selection.name.value === '__schema' || selection.name.value === '__type') return true;
-        if (selection.selectionSet) pending.push(selection.selectionSet);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        pending.push(selection.selectionSet);
-      } else if (!seen.has(selection.name.value)) {
-        seen.add(selection.name.value);
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) pending.push(fragment.selectionSet);
-      }
-    }
-  }
-  return false;
 }

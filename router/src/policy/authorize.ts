@@ -94,7 +94,11 @@ export function skipped(
  * `if: Boolean!`): execution would fail on them, so the request is refused as bad input before any policy
  * decides on a value it does not have. Reads the operation and the fragments it reaches once each.
  */
-export function unreadableConditions(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): GraphQLError[] {
+export function unreadableConditions(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): GraphQLError[] {
   const fragments = fragmentsOf(document);
   const errors: GraphQLError[] = [];
   // Returns false below a selection execution leaves out: what it holds is never read.
@@ -111,8 +115,12 @@ export function unreadableConditions(document: DocumentNode, operation: Operatio
     }
     return errors.length === before && skipped(node, variables) ? false : undefined;
   };
-  const definitions = [operation, ...[...reachableFragments(operation, fragments)].flatMap((name) => fragments.get(name) ?? [])];
-  for (const definition of definitions) visit(definition, { Field: check, InlineFragment: check, FragmentSpread: check });
+  const definitions = [
+    operation,
+    ...[...reachableFragments(operation, fragments)].flatMap((name) => fragments.get(name) ?? []),
+  ];
+  for (const definition of definitions)
+    visit(definition, { Field: check, InlineFragment: check, FragmentSpread: check });
   return errors;
 }
 

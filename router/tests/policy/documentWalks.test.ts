@@ -6,7 +6,12 @@ import type { Principal } from '@cap/runtime';
 import { authorizeOperation } from '../../src/policy/authorize.js';
 import { actualCost, estimateCost } from '../../src/policy/cost.js';
 import { SATURATED } from '../../src/policy/documentWalk.js';
-import { checkOperationLimits, DEFAULT_OPERATION_LIMITS, type LimitViolation, type OperationLimits } from '../../src/policy/limits.js';
+import {
+  checkOperationLimits,
+  DEFAULT_OPERATION_LIMITS,
+  type LimitViolation,
+  type OperationLimits,
+} from '../../src/policy/limits.js';
 import { loadSupergraphPolicy } from '../../src/policy/supergraphPolicy.js';
 import { expandFragments, fanOut, random, randomDocument, responseFor } from './generateDocuments.js';
 
@@ -14,10 +19,25 @@ import { expandFragments, fanOut, random, randomDocument, responseFor } from './
  * The policies' walks over a document, as pure functions over the composed supergraph: linear in the document
  * whatever its fragments do, and equal to a straightforward expansion where expansion is small.
  */
-const policy = loadSupergraphPolicy(readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'));
+const policy = loadSupergraphPolicy(
+  readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
+);
 const anonymous: Principal = { kind: 'anonymous' };
-const member: Principal = { kind: 'user', userId: 'u1', role: 'MEMBER', scopes: ['graph:read'] } as unknown as Principal;
-const UNLIMITED: OperationLimits = { maxDepth: SATURATED, maxAliases: SATURATED, maxRootFields: SATURATED, maxFields: SATURATED, maxDirectives: SATURATED, maxTokens: SATURATED, maxDocumentBytes: SATURATED };
+const member: Principal = {
+  kind: 'user',
+  userId: 'u1',
+  role: 'MEMBER',
+  scopes: ['graph:read'],
+} as unknown as Principal;
+const UNLIMITED: OperationLimits = {
+  maxDepth: SATURATED,
+  maxAliases: SATURATED,
+  maxRootFields: SATURATED,
+  maxFields: SATURATED,
+  maxDirectives: SATURATED,
+  maxTokens: SATURATED,
+  maxDocumentBytes: SATURATED,
+};
 /** Generous: a naive walk of these documents takes minutes or never ends. */
 const PROMPT_MS = 200;
 
@@ -28,8 +48,18 @@ function operationOf(document: DocumentNode): OperationDefinitionNode {
 }
 
 /** What the document measures for one limit (0 when under it even at 0). */
-function measured(document: DocumentNode, operation: OperationDefinitionNode, limit: LimitViolation['limit']): number {
-  const key = { depth: 'maxDepth', aliases: 'maxAliases', rootFields: 'maxRootFields', fields: 'maxFields', directives: 'maxDirectives' }[limit as 'depth'] as keyof OperationLimits;
+function measured(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  limit: LimitViolation['limit'],
+): number {
+  const key = {
+    depth: 'maxDepth',
+    aliases: 'maxAliases',
+    rootFields: 'maxRootFields',
+    fields: 'maxFields',
+    directives: 'maxDirectives',
+  }[limit as 'depth'] as keyof OperationLimits;
   return checkOperationLimits(document, operation, { ...UNLIMITED, [key]: 0 })?.actual ?? 0;
 }
 
@@ -54,10 +84,14 @@ describe('walks over fan-out documents are linear', () => {
     const operation = operationOf(document);
     const variables = {};
     expect(elapsed(() => checkOperationLimits(document, operation, UNLIMITED))).toBeLessThan(PROMPT_MS);
-    expect(elapsed(() => authorizeOperation({ policy, document, operation, variables, principal: anonymous }))).toBeLessThan(PROMPT_MS);
+    expect(
+      elapsed(() => authorizeOperation({ policy, document, operation, variables, principal: anonymous })),
+    ).toBeLessThan(PROMPT_MS);
     expect(elapsed(() => estimateCost({ policy, document, operation, variables }))).toBeLessThan(PROMPT_MS);
     const data = { me: { __typename: 'User', id: '1', displayName: 'a', email: null }, apiKeys: [] };
-    expect(elapsed(() => actualCost({ policy, document, operation, variables, data }))).toBeLessThan(PROMPT_MS);
+    expect(elapsed(() => actualCost({ policy, document, operation, variables, data }))).toBeLessThan(
+      PROMPT_MS,
+    );
   });
 
   it.each(fanOuts)('%s: the default limits refuse it by its expanded size', (_name, text) => {
@@ -73,7 +107,12 @@ describe('walks over fan-out documents are linear', () => {
     expect(fields).toBe(SATURATED);
     expect(Number.isSafeInteger(fields)).toBe(true);
     const costly = parse(fanOut.nested(40, 12));
-    const estimate = estimateCost({ policy, document: costly, operation: operationOf(costly), variables: {} });
+    const estimate = estimateCost({
+      policy,
+      document: costly,
+      operation: operationOf(costly),
+      variables: {},
+    });
     expect(Number.isSafeInteger(estimate)).toBe(true);
     expect(estimate).toBe(SATURATED);
   });
@@ -95,7 +134,13 @@ describe('walks over fan-out documents are linear', () => {
 
   it('reports a denied field reached through many spreads once, at its path', () => {
     const document = parse(fanOut.diamonds(30));
-    const result = authorizeOperation({ policy, document, operation: operationOf(document), variables: {}, principal: anonymous });
+    const result = authorizeOperation({
+      policy,
+      document,
+      operation: operationOf(document),
+      variables: {},
+      principal: anonymous,
+    });
     expect(result.denials.map((denial) => denial.path)).toEqual([['apiKeys']]);
   });
 });
@@ -109,17 +154,25 @@ describe('memoised walks equal a straightforward expansion (generated documents 
     const operation = operationOf(document);
     const expanded = expandFragments(document);
     for (const limit of ['fields', 'aliases', 'rootFields', 'depth', 'directives'] as const) {
-      expect({ limit, actual: measured(document, operation, limit) }).toEqual({ limit, actual: measured(expanded.document, expanded.operation, limit) });
+      expect({ limit, actual: measured(document, operation, limit) }).toEqual({
+        limit,
+        actual: measured(expanded.document, expanded.operation, limit),
+      });
     }
     for (const variables of [
       { yes: true, no: false },
       { yes: false, no: true },
     ]) {
-      expect(estimateCost({ policy, document, operation, variables })).toBe(estimateCost({ policy, ...expanded, variables }));
+      expect(estimateCost({ policy, document, operation, variables })).toBe(
+        estimateCost({ policy, ...expanded, variables }),
+      );
       const data = responseFor(schema, expanded.operation, variables);
-      expect(actualCost({ policy, document, operation, variables, data })).toBe(actualCost({ policy, ...expanded, variables, data }));
+      expect(actualCost({ policy, document, operation, variables, data })).toBe(
+        actualCost({ policy, ...expanded, variables, data }),
+      );
       for (const principal of [anonymous, member]) {
-        const denials = (result: ReturnType<typeof authorizeOperation>) => [...result.denials].sort((a, b) => a.path.join('.').localeCompare(b.path.join('.')));
+        const denials = (result: ReturnType<typeof authorizeOperation>) =>
+          [...result.denials].sort((a, b) => a.path.join('.').localeCompare(b.path.join('.')));
         expect(denials(authorizeOperation({ policy, document, operation, variables, principal }))).toEqual(
           denials(authorizeOperation({ policy, ...expanded, variables, principal })),
         );
