@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import type { Principal } from '@cap/runtime';
+import { scopesForRole, type Principal } from '@cap/runtime';
 import { authorizeOperation } from '../../src/policy/authorize.js';
 import { actualCost, estimateCost } from '../../src/policy/cost.js';
 import { SATURATED } from '../../src/policy/documentWalk.js';
@@ -23,12 +23,7 @@ const policy = loadSupergraphPolicy(
   readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
 );
 const anonymous: Principal = { kind: 'anonymous' };
-const member: Principal = {
-  kind: 'user',
-  userId: 'u1',
-  role: 'MEMBER',
-  scopes: ['graph:read'],
-} as unknown as Principal;
+const member: Principal = { kind: 'user', userId: 'u1', role: 'VIEWER', scopes: scopesForRole('VIEWER') };
 const UNLIMITED: OperationLimits = {
   maxDepth: SATURATED,
   maxAliases: SATURATED,
