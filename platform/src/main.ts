@@ -19,7 +19,7 @@ const modes = [
 const lines = [
   '',
   `  Coding-agent platform is up: ${platform.router.graphqlUrl}`,
-  `  (Apollo Sandbox opens at that URL in a browser)`,
+  ...(platform.router.sandbox ? [`  (Apollo Sandbox opens at that URL in a browser)`] : []),
   `  Running on ${modes.join(', ')}.`,
   `  Subgraphs on loopback: identity ${platform.identity.subgraph.url}, chat ${platform.chat.subgraph.url},`,
   `  orchestration ${platform.orchestration.subgraph.url}.`,

@@ -1,4 +1,14 @@
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import {
+  commaList,
+  developmentSecret,
+  envBoolean,
+  logLevel,
+  nodeEnv,
+  parseCidrs,
+  parseEnv,
+  port,
+  type TrustedProxies,
+} from '@cap/runtime';
 import { z } from 'zod';
 import { DEFAULT_OPERATION_LIMITS } from './policy/limits.js';
 import { subscriptionEnv, subscriptionSettingsFromEnv } from './subscriptions/settings.js';
@@ -14,7 +24,10 @@ const budget = z
   .transform((value): Budget => {
     const [units = '0', window = '1h'] = value.split('/');
     const count = window.length > 1 ? Number(window.slice(0, -1)) : 1;
-    return { limit: Number(units), windowMs: count * WINDOW_UNITS_MS[window.at(-1) as keyof typeof WINDOW_UNITS_MS] };
+    return {
+      limit: Number(units),
+      windowMs: count * WINDOW_UNITS_MS[window.at(-1) as keyof typeof WINDOW_UNITS_MS],
+    };
   });
 
 /** Subgraph URL overrides: `SUBGRAPH_<NAME>_URL` (e.g. SUBGRAPH_IDENTITY_URL) beats the supergraph's routing URL. */
@@ -54,15 +67,36 @@ const schema = z
     CORS_ORIGINS: commaList.optional(),
     /** Serve Apollo Sandbox on the router's URL (default: true in development, false in production). */
     SANDBOX_ENABLED: envBoolean.optional(),
-    /** Trust X-Forwarded-For for the client address (behind a proxy only; default false). */
+    /** Compatibility: `true` means TRUST_PROXY_HOPS=1 (one proxy in front); ignored when TRUST_PROXY_HOPS is set (default false). */
     TRUST_PROXY: envBoolean.default(false),
+    /**
+     * Proxies in front of the router trusted to append to X-Forwarded-For, counted from the router (0 = none,
+     * the socket's peer is the client; default 0, or 1 with TRUST_PROXY=true). The client address is the
+     * right-most untrusted entry.
+     */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(16).optional(),
+    /** Proxies trusted by address: comma-separated CIDRs, IPv4 and IPv6 (e.g. `10.0.0.0/8,fd00::/8`; default none). */
+    TRUST_PROXY_CIDRS: z
+      .string()
+      .default('')
+      .superRefine((value, ctx) => {
+        try {
+          parseCidrs(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
     /** Cap on request bodies (bytes, default 2 MiB). */
-    MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(2 * 1024 * 1024),
+    MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(2 * 1024 * 1024),
     /** Timeout of one subgraph fetch (ms, default 10,000). */
     SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 
     // Policies (README "Router policy"): field-level authorization, cost, budgets, operation limits.
-    /** Master switch of every policy below (default true; false only for benchmarks and debugging). */
+    /** Master switch of every policy below (default true; false only for benchmarks and debugging, refused in production). */
     POLICIES_ENABLED: envBoolean.default(true),
     /** `filter`: drop unauthorized fields and report each; `reject`: refuse the whole operation (default filter). */
     AUTHORIZATION_MODE: z.enum(['filter', 'reject']).default('filter'),
@@ -114,13 +148,25 @@ const schema = z
   .passthrough()
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.INTERNAL_TOKEN_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['INTERNAL_TOKEN_SECRET'], message: 'required when NODE_ENV=production' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INTERNAL_TOKEN_SECRET'],
+        message: 'required when NODE_ENV=production',
+      });
+    }
+    // Authorization, cost, budgets and limits are the router's security: never off where real callers are.
+    if (env.NODE_ENV === 'production' && !env.POLICIES_ENABLED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POLICIES_ENABLED'],
+        message: 'must not be false when NODE_ENV=production (benchmarks and debugging only)',
+      });
     }
   });
 
 export type RouterConfig = ReturnType<typeof resolveConfig>;
 
-/** Parses the environment once (STYLE.md §11). */
+/** Parses the environment once; throws a config error naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): RouterConfig {
   return resolveConfig(parseEnv('router', schema, env), env);
 }
@@ -129,7 +175,10 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
   const subgraphUrls: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (key.startsWith(SUBGRAPH_URL_PREFIX) && key.endsWith(SUBGRAPH_URL_SUFFIX) && value) {
-      const name = key.slice(SUBGRAPH_URL_PREFIX.length, -SUBGRAPH_URL_SUFFIX.length).toLowerCase().replaceAll('_', '-');
+      const name = key
+        .slice(SUBGRAPH_URL_PREFIX.length, -SUBGRAPH_URL_SUFFIX.length)
+        .toLowerCase()
+        .replaceAll('_', '-');
       subgraphUrls[name] = z.string().url().parse(value);
     }
   }
@@ -144,13 +193,17 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     supergraphPollIntervalMs: development ? parsed.SUPERGRAPH_POLL_INTERVAL_MS : 0,
     identityUrl: parsed.IDENTITY_INTERNAL_URL.replace(/\/$/, ''),
     redisUrl: parsed.REDIS_URL,
-    internalTokenSecret: parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    internalTokenSecret:
+      parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
     jwtIssuer: parsed.JWT_ISSUER,
     jwtAudience: parsed.JWT_AUDIENCE,
     apiKeyCacheTtlSeconds: parsed.API_KEY_CACHE_TTL_SECONDS,
     corsOrigins: parsed.CORS_ORIGINS ?? (development ? ['*'] : []),
     sandboxEnabled: parsed.SANDBOX_ENABLED ?? development,
-    trustProxy: parsed.TRUST_PROXY,
+    trustProxy: {
+      hops: parsed.TRUST_PROXY_HOPS ?? (parsed.TRUST_PROXY ? 1 : 0),
+      cidrs: parseCidrs(parsed.TRUST_PROXY_CIDRS),
+    } satisfies TrustedProxies,
     maxBodyBytes: parsed.MAX_BODY_BYTES,
     subgraphTimeoutMs: parsed.SUBGRAPH_TIMEOUT_MS,
     subgraphUrls,
@@ -178,7 +231,11 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
       budgets: {
         user: parsed.RATE_LIMIT_USER,
         anonymous: parsed.RATE_LIMIT_ANONYMOUS,
-        tiers: { FREE: parsed.RATE_LIMIT_TIER_FREE, PRO: parsed.RATE_LIMIT_TIER_PRO, ENTERPRISE: parsed.RATE_LIMIT_TIER_ENTERPRISE },
+        tiers: {
+          FREE: parsed.RATE_LIMIT_TIER_FREE,
+          PRO: parsed.RATE_LIMIT_TIER_PRO,
+          ENTERPRISE: parsed.RATE_LIMIT_TIER_ENTERPRISE,
+        },
       },
     } satisfies PolicySettings,
   };

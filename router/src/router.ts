@@ -1,9 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import {
-  ApolloServerPluginLandingPageDisabled,
-} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
   BodyTooLargeError,
@@ -45,8 +43,10 @@ export interface StartRouterOptions {
 export interface RunningRouter {
   /** Base URL, e.g. http://127.0.0.1:4000 */
   url: string;
-  /** GraphQL endpoint (also Apollo Sandbox in development). */
+  /** GraphQL endpoint (also Apollo Sandbox where `sandbox` is on). */
   graphqlUrl: string;
+  /** Whether Apollo Sandbox is served on `graphqlUrl` (SANDBOX_ENABLED). */
+  sandbox: boolean;
   server: Server;
   close(): Promise<void>;
 }
@@ -55,7 +55,8 @@ const GRAPHQL_PATH = '/graphql';
 /** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
 const INCLUDE_COST_HEADER = 'x-include-cost';
 /** Response headers browsers may read (CORS). */
-const EXPOSED_HEADERS = 'x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after';
+const EXPOSED_HEADERS =
+  'x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after';
 
 /** One GraphQL request as the transport carried it, before policies (see `runOperation`). */
 interface GraphQLHttpRequest {
@@ -88,7 +89,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const loadSupergraph = (supergraphSdl: string): string => {
     const supergraph = loadSupergraphPolicy(supergraphSdl);
     const unknown = [...supergraph.policyNames].filter((name) => !(name in POLICIES));
-    if (unknown.length > 0) throw new Error(`the supergraph names policies the router does not define: ${unknown.join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`the supergraph names policies the router does not define: ${unknown.join(', ')}`);
     policy = new OperationPolicy(supergraph, config.policy, limiter);
     return supergraph.gatewaySdl;
   };
@@ -119,7 +121,10 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       willSendResponse: async ({ response, contextValue }) => {
         const applied = contextValue.policy;
         if (!applied || response.body.kind !== 'single') return;
-        applied.policy.finish(applied.outcome, response.body.singleResult as Parameters<OperationPolicy['finish']>[1]);
+        applied.policy.finish(
+          applied.outcome,
+          response.body.singleResult as Parameters<OperationPolicy['finish']>[1],
+        );
       },
     }),
   };
@@ -171,7 +176,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     const requestId = requestIdFrom(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const clientIp = clientAddress(req, config.trustProxy);
-    const isLandingPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !url.search;
+    const isLandingPage =
+      req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !url.search;
 
     let principal: RouterContext['principal'] = { kind: 'anonymous' };
     if (!isLandingPage) {
@@ -192,20 +198,41 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       // JSON only: form and text bodies are what cross-site "simple" requests send (CSRF).
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (contentType !== 'application/json') {
-        return sendGraphQLError(res, 415, ErrorCode.BAD_USER_INPUT, 'GraphQL requests must be sent as application/json.', {}, {
-          expected: 'Content-Type: application/json',
-        });
+        return sendGraphQLError(
+          res,
+          415,
+          ErrorCode.BAD_USER_INPUT,
+          'GraphQL requests must be sent as application/json.',
+          {},
+          {
+            expected: 'Content-Type: application/json',
+          },
+        );
       }
       try {
         const raw = await readBody(req, config.maxBodyBytes);
         body = raw.length > 0 ? JSON.parse(raw) : {};
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, error.message, {}, { limitBytes: config.maxBodyBytes });
+          return sendGraphQLError(
+            res,
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            error.message,
+            {},
+            { limitBytes: config.maxBodyBytes },
+          );
         }
-        return sendGraphQLError(res, 400, ErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON.', {}, {
-          expected: 'a JSON object { query, variables?, operationName? }',
-        });
+        return sendGraphQLError(
+          res,
+          400,
+          ErrorCode.BAD_USER_INPUT,
+          'Request body is not valid JSON.',
+          {},
+          {
+            expected: 'a JSON object { query, variables?, operationName? }',
+          },
+        );
       }
     }
 
@@ -224,14 +251,33 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
 
     if (Array.isArray(body)) {
       if (body.length === 0 || body.length > config.maxBatchSize) {
-        const message = config.maxBatchSize === 0 ? 'Batched requests are not accepted.' : `A batch holds at most ${config.maxBatchSize} operations.`;
-        return sendGraphQLError(res, 400, ErrorCode.BATCHING_NOT_ALLOWED, message, {}, { max: config.maxBatchSize });
+        const message =
+          config.maxBatchSize === 0
+            ? 'Batched requests are not accepted.'
+            : `A batch holds at most ${config.maxBatchSize} operations.`;
+        return sendGraphQLError(
+          res,
+          400,
+          ErrorCode.BATCHING_NOT_ALLOWED,
+          message,
+          {},
+          { max: config.maxBatchSize },
+        );
       }
       // One at a time: a batch is no faster a way around the budget or the subgraphs' capacity.
       const parts: OperationResponse[] = [];
-      for (const item of body) parts.push(await runOperation({ method, search: url.search, body: item }, headers, caller));
-      const last = parts.at(-1);
-      for (const [key, value] of last?.headers ?? []) if (key.startsWith('x-ratelimit-')) res.setHeader(key, value);
+      for (const item of body)
+        parts.push(await runOperation({ method, search: url.search, body: item }, headers, caller));
+      // The most restrictive budget state across the batch: the lowest remaining (later parts win ties: newer).
+      let restrictive: OperationResponse | undefined;
+      for (const part of parts) {
+        const remaining = Number(part.headers.get('x-ratelimit-remaining') ?? Number.NaN);
+        if (Number.isNaN(remaining)) continue;
+        if (!restrictive || remaining <= Number(restrictive.headers.get('x-ratelimit-remaining')))
+          restrictive = part;
+      }
+      for (const [key, value] of restrictive?.headers ?? [])
+        if (key.startsWith('x-ratelimit-') || key === 'retry-after') res.setHeader(key, value);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.statusCode = 200;
       res.end(`[${parts.map((part) => part.body).join(',')}]`);
@@ -248,18 +294,33 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
    * Runs one operation: the policies first (limits, validation, introspection, authorization, cost, budget),
    * then, unless they refused it, the gateway with the operation they returned.
    */
-  const runOperation = async (request: GraphQLHttpRequest, headers: HeaderMap, caller: Caller): Promise<OperationResponse> => {
+  const runOperation = async (
+    request: GraphQLHttpRequest,
+    headers: HeaderMap,
+    caller: Caller,
+  ): Promise<OperationResponse> => {
     const current = policy;
     let prepared: Prepared | undefined;
     if (current && config.policy.enabled && !(request.method === 'GET' && request.search === '')) {
       const operation = extractOperation(request);
       if (!operation) {
         return jsonResponse(400, {
-          errors: [codedError(ErrorCode.BAD_USER_INPUT, 'A GraphQL request needs a `query` string; `variables` must be an object and `operationName` a string.').toJSON()],
+          errors: [
+            codedError(
+              ErrorCode.BAD_USER_INPUT,
+              'A GraphQL request needs a `query` string; `variables` must be an object and `operationName` a string.',
+            ).toJSON(),
+          ],
         });
       }
-      prepared = await current.prepare({ ...operation, principal: caller.principal, clientIp: caller.clientIp, includeCost: caller.includeCost });
-      if (prepared.kind === 'refuse') return jsonResponse(prepared.status, { errors: prepared.errors }, prepared.headers);
+      prepared = await current.prepare({
+        ...operation,
+        principal: caller.principal,
+        clientIp: caller.clientIp,
+        includeCost: caller.includeCost,
+      });
+      if (prepared.kind === 'refuse')
+        return jsonResponse(prepared.status, { errors: prepared.errors }, prepared.headers);
       request = withQuery(request, prepared.query);
     }
 
@@ -278,7 +339,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
         });
         return routerToken;
       },
-      policy: current && prepared?.kind === 'run' ? { policy: current, outcome: prepared.outcome } : undefined,
+      policy:
+        current && prepared?.kind === 'run' ? { policy: current, outcome: prepared.outcome } : undefined,
     };
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
@@ -331,7 +393,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger.error({ err: error, url: req.url }, 'unhandled error in router');
-      if (!res.headersSent) sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error.');
+      if (!res.headersSent)
+        sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error.');
       else res.end();
     });
   });
@@ -347,13 +410,20 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       if (!policy) throw new Error('no supergraph loaded yet');
       return policy.prepare(input);
     },
-    finishEvent: (outcome, result) => policy?.finish(outcome, result as Parameters<OperationPolicy['finish']>[1]),
+    finishEvent: (outcome, result) =>
+      policy?.finish(outcome, result as Parameters<OperationPolicy['finish']>[1]),
   });
   const base = await listen(server, config.host, config.port);
-  logger.info({ url: `${base}${GRAPHQL_PATH}`, sandbox: config.sandboxEnabled }, 'router listening');
+  logger.info(
+    config.sandboxEnabled
+      ? { url: `${base}${GRAPHQL_PATH}`, sandbox: 'Apollo Sandbox on this URL' }
+      : { url: `${base}${GRAPHQL_PATH}` },
+    'router listening',
+  );
   return {
     url: base,
     graphqlUrl: `${base}${GRAPHQL_PATH}`,
+    sandbox: config.sandboxEnabled,
     server,
     close: async () => {
       await subscriptions.close();
@@ -373,7 +443,11 @@ interface Caller {
   includeCost: boolean;
 }
 
-function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): OperationResponse {
+function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): OperationResponse {
   return {
     status,
     headers: new Map([['content-type', 'application/json; charset=utf-8'], ...Object.entries(headers)]),
@@ -409,9 +483,14 @@ function extractOperation(
     ({ query, operationName, variables } = request.body);
   }
   if (typeof query !== 'string') return undefined;
-  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string')
+    return undefined;
   if (variables !== undefined && variables !== null && !isRecord(variables)) return undefined;
-  return { query, operationName: operationName ?? undefined, variables: (variables as Record<string, unknown> | null | undefined) ?? {} };
+  return {
+    query,
+    operationName: operationName ?? undefined,
+    variables: (variables as Record<string, unknown> | null | undefined) ?? {},
+  };
 }
 
 /** The same request carrying `query` instead of the client's text (the policies may have removed fields). */
@@ -422,5 +501,7 @@ function withQuery(request: GraphQLHttpRequest, query: string): GraphQLHttpReque
     params.set('query', query);
     return { ...request, search: `?${params.toString()}` };
   }
-  return isRecord(request.body) && request.body['query'] !== query ? { ...request, body: { ...request.body, query } } : request;
+  return isRecord(request.body) && request.body['query'] !== query
+    ? { ...request, body: { ...request.body, query } }
+    : request;
 }

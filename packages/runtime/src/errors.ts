@@ -27,6 +27,11 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** The operation broke a structural limit; `extensions.limit`, `max` and `actual` say which. */
   OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
+  /**
+   * A list field declared with `@listSize(requireOneSlicingArgument: true)` was selected without exactly one of
+   * its slicing arguments; `extensions.field`, `slicingArguments` and `given` say which.
+   */
+  SLICING_ARGUMENT_REQUIRED: 'SLICING_ARGUMENT_REQUIRED',
   /** The operation's estimated cost is above the maximum; `extensions.cost = { estimated, max }`. */
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
   /** Introspection is disabled for this caller (production, not ADMIN). */
@@ -49,7 +54,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * Builds a GraphQL error with a stable code and structured data beside it, e.g.
  * `codedError('RATE_LIMITED', 'Too many login attempts', { retryAfterSeconds: 30 })`.
  */
-export function codedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+export function codedError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BlockList, isIP, type AddressInfo } from 'node:net';
 
 /** Raised when a request body exceeds its cap; answered with 413 and PAYLOAD_TOO_LARGE. */
 export class BodyTooLargeError extends Error {
@@ -24,7 +24,12 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
 }
 
 /** Writes a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -69,12 +74,92 @@ export async function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** The client address, honouring X-Forwarded-For only when the proxy is trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
+/**
+ * Which proxies in front of a service are trusted to append the address they saw to `X-Forwarded-For`: the
+ * `hops` nearest ones (counted from the socket's peer), and any whose address lies in `cidrs`.
+ */
+export interface TrustedProxies {
+  /** Proxies trusted by position: 0 = none, 1 = the socket's peer, 2 = it and the one before it, … */
+  hops: number;
+  /** Proxies trusted by address, e.g. `10.0.0.0/8`, `fd00::/8`; parse with {@link parseCidrs}. */
+  cidrs: BlockList;
+}
+
+/** Trust nothing: the client address is the socket's peer. */
+export const NO_TRUSTED_PROXIES: TrustedProxies = { hops: 0, cidrs: new BlockList() };
+
+/**
+ * Parses comma-separated CIDRs (IPv4 and IPv6; a bare address means one host) into a block list; throws a
+ * message naming the first malformed entry. IPv4-mapped IPv6 peers are matched against IPv4 ranges.
+ */
+export function parseCidrs(list: string): BlockList {
+  const blocks = new BlockList();
+  for (const raw of list.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const [address = '', prefixText, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > (family === 6 ? 128 : 32) ||
+      prefixText === ''
+    ) {
+      throw new Error(`"${entry}" is not a CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)`);
+    }
+    blocks.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
   }
-  return req.socket.remoteAddress ?? 'unknown';
+  return blocks;
+}
+
+/**
+ * One address as it appears in a header or on a socket, normalised: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) becomes
+ * the IPv4 address, a port (`1.2.3.4:80`, `[::1]:80`) and brackets are dropped. Null when it is not an address.
+ */
+export function normaliseAddress(raw: string): string | null {
+  let value = raw.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
+  if (bracketed?.[1]) value = bracketed[1];
+  else if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(value)) value = value.slice(0, value.lastIndexOf(':'));
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(value);
+  if (mapped?.[1]) value = mapped[1];
+  const family = isIP(value);
+  if (family === 0) return null;
+  return family === 6 ? value.toLowerCase() : value;
+}
+
+/**
+ * The client address. `X-Forwarded-For` is read right to left (every header line, in order, then the socket's
+ * peer last): each address appended by a trusted proxy — one of the `hops` nearest, or inside `cidrs` — is
+ * passed over, and the first untrusted one is the client. Entries left of it are whatever the client sent and
+ * are never believed, so a forged left-most entry changes nothing. An entry that is not an address stops the walk
+ * at the last address read (the proxy that reported it). With nothing trusted the socket's peer is the client.
+ */
+export function clientAddress(req: IncomingMessage, trusted: TrustedProxies = NO_TRUSTED_PROXIES): string {
+  const peer = req.socket.remoteAddress
+    ? (normaliseAddress(req.socket.remoteAddress) ?? req.socket.remoteAddress)
+    : 'unknown';
+  const isTrusted = (address: string, position: number): boolean =>
+    position < trusted.hops ||
+    (address !== 'unknown' && trusted.cidrs.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'));
+  if (!isTrusted(peer, 0)) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const lines = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  const chain = lines.flatMap((line) => line.split(','));
+  let client = peer;
+  let position = 1;
+  // Bounded by the header's entries; each address moves one proxy further from us (empty entries are no hop).
+  for (let index = chain.length - 1; index >= 0; index -= 1) {
+    const entry = chain[index] ?? '';
+    if (entry.trim() === '') continue;
+    const address = normaliseAddress(entry);
+    if (!address) return client;
+    client = address;
+    if (!isTrusted(address, position)) return address;
+    position += 1;
+  }
+  return client;
 }

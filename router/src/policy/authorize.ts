@@ -1,13 +1,19 @@
 import { ErrorCode, type Principal } from '@cap/runtime';
 import {
+  getDirectiveValues,
   getNamedType,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
   isAbstractType,
+  isCompositeType,
   isInterfaceType,
   isNonNullType,
   isObjectType,
   Kind,
   visit,
   type ASTNode,
+  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -16,6 +22,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { FragmentMemo, fragmentsOf, reachableFragments } from './documentWalk.js';
 import { POLICIES } from './policies.js';
 import type { Requirement, SupergraphPolicy } from './supergraphPolicy.js';
 
@@ -46,33 +53,91 @@ export const PLACEHOLDER = '__authorizationPlaceholder';
 
 function evaluate(requirement: Requirement, principal: Principal): Denial['code'] | null {
   if (principal.kind === 'anonymous') return ErrorCode.UNAUTHENTICATED;
-  if (requirement.scopes && !requirement.scopes.some((group) => group.every((scope) => (principal.scopes as readonly string[]).includes(scope)))) {
+  if (
+    requirement.scopes &&
+    !requirement.scopes.some((group) =>
+      group.every((scope) => (principal.scopes as readonly string[]).includes(scope)),
+    )
+  ) {
     return ErrorCode.FORBIDDEN;
   }
-  if (requirement.policies && !requirement.policies.some((group) => group.every((name) => POLICIES[name]?.(principal) ?? false))) {
+  if (
+    requirement.policies &&
+    !requirement.policies.some((group) => group.every((name) => POLICIES[name]?.(principal) ?? false))
+  ) {
     return ErrorCode.FORBIDDEN;
   }
   return null;
 }
 
-function skipped(node: FieldNode | { directives?: FieldNode['directives'] }, variables: Record<string, unknown>): boolean {
-  for (const directive of node.directives ?? []) {
-    const name = directive.name.value;
-    if (name !== 'skip' && name !== 'include') continue;
-    const arg = directive.arguments?.find((argument) => argument.name.value === 'if');
-    if (!arg) continue;
-    const value =
-      arg.value.kind === Kind.BOOLEAN ? arg.value.value : arg.value.kind === Kind.VARIABLE ? Boolean(variables[arg.value.name.value]) : false;
-    if (name === 'skip' && value) return true;
-    if (name === 'include' && !value) return true;
+/**
+ * Whether `@skip`/`@include` leave a selection out, decided as execution decides it (graphql-js
+ * `getDirectiveValues` over the coerced variables, defaults applied). An argument execution could not read
+ * (e.g. an explicit null for `if`) fails execution anyway: the selection is kept and checked.
+ */
+export function skipped(
+  node: { directives?: readonly DirectiveNode[] },
+  variables: Record<string, unknown>,
+): boolean {
+  if (!node.directives || node.directives.length === 0) return false;
+  try {
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.['if'] === true) return true;
+    if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.['if'] === false) return true;
+  } catch {
+    return false;
   }
   return false;
 }
 
 /**
+ * The `@skip`/`@include` arguments execution could not read (e.g. an explicit null for a defaulted variable in
+ * `if: Boolean!`): execution would fail on them, so the request is refused as bad input before any policy
+ * decides on a value it does not have. Reads the operation and the fragments it reaches once each.
+ */
+export function unreadableConditions(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): GraphQLError[] {
+  const fragments = fragmentsOf(document);
+  const errors: GraphQLError[] = [];
+  // Returns false below a selection execution leaves out: what it holds is never read.
+  const check = (node: { directives?: readonly DirectiveNode[] }): false | undefined => {
+    if (!node.directives || node.directives.length === 0) return undefined;
+    const before = errors.length;
+    for (const directive of [GraphQLSkipDirective, GraphQLIncludeDirective]) {
+      try {
+        getDirectiveValues(directive, node, variables);
+      } catch (error) {
+        if (error instanceof GraphQLError) errors.push(error);
+        else throw error;
+      }
+    }
+    return errors.length === before && skipped(node, variables) ? false : undefined;
+  };
+  const definitions = [
+    operation,
+    ...[...reachableFragments(operation, fragments)].flatMap((name) => fragments.get(name) ?? []),
+  ];
+  for (const definition of definitions)
+    visit(definition, { Field: check, InlineFragment: check, FragmentSpread: check });
+  return errors;
+}
+
+/** A denial relative to where a fragment is spread; `nullPath` 'inherit' = the nullable ancestor outside it. */
+interface RelativeDenial {
+  path: string[];
+  code: Denial['code'];
+  requirement: string;
+  nullPath: string[] | 'inherit';
+}
+
+/**
  * Checks every field an operation selects — through fragments, aliases, interfaces and unions, honouring
  * `@skip`/`@include` — against the requirements composed into the supergraph, for one caller. Returns the
- * denials and, when there are any, the operation rewritten without those fields.
+ * denials and, when there are any, the operation rewritten without those fields. `variables` are the
+ * operation's coerced variables (defaults applied), as execution sees them. Linear in the document: each
+ * fragment's denials are computed once per parent type, relative to the spread, and placed at each spread.
  */
 export function authorizeOperation(options: {
   policy: SupergraphPolicy;
@@ -83,33 +148,48 @@ export function authorizeOperation(options: {
 }): AuthorizationResult {
   const { policy, document, operation, variables, principal } = options;
   const schema: GraphQLSchema = policy.apiSchema;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const denials: Denial[] = [];
+  const fragments = fragmentsOf(document);
   const denied = new Set<FieldNode>();
+  const memo = new FragmentMemo<RelativeDenial[]>([]);
 
-  const requirementsFor = (parent: GraphQLCompositeType, fieldName: string, returnType: string): Requirement[] => {
+  const requirementsFor = (
+    parent: GraphQLCompositeType,
+    fieldName: string,
+    returnType: string,
+  ): Requirement[] => {
     const found: Requirement[] = [];
     const owners = isAbstractType(parent) ? [parent, ...schema.getPossibleTypes(parent)] : [parent];
-    for (const owner of owners) found.push(...(policy.fieldRequirements.get(`${owner.name}.${fieldName}`) ?? []));
+    for (const owner of owners)
+      found.push(...(policy.fieldRequirements.get(`${owner.name}.${fieldName}`) ?? []));
     found.push(...(policy.typeRequirements.get(returnType) ?? []));
-    if (isObjectType(getNamedType(schema.getType(returnType) ?? undefined) ?? undefined)) {
-      // Requirements on an interface a returned type implements apply too.
-      const object = schema.getType(returnType);
-      if (isObjectType(object)) for (const iface of object.getInterfaces()) found.push(...(policy.typeRequirements.get(iface.name) ?? []));
-    }
+    const object = schema.getType(returnType);
+    // Requirements on an interface a returned type implements apply too.
+    if (isObjectType(object))
+      for (const iface of object.getInterfaces())
+        found.push(...(policy.typeRequirements.get(iface.name) ?? []));
     return found;
   };
 
+  /** Denials of one selection set, paths relative to it; duplicates (same response path) reported once. */
   const walk = (
     selectionSet: SelectionSetNode,
     parent: GraphQLCompositeType,
-    path: string[],
-    nullablePath: string[] | null,
-    seenFragments: Set<string>,
-  ): void => {
+    nullablePath: string[] | 'inherit',
+  ): RelativeDenial[] => {
+    const found = new Map<string, RelativeDenial>();
+    const add = (denial: RelativeDenial): void => {
+      const key = denial.path.join('.');
+      if (!found.has(key)) found.set(key, denial);
+    };
+    const place = (inner: RelativeDenial[], prefix: string[]): void => {
+      for (const denial of inner) {
+        add({
+          ...denial,
+          path: [...prefix, ...denial.path],
+          nullPath: denial.nullPath === 'inherit' ? nullablePath : [...prefix, ...denial.nullPath],
+        });
+      }
+    };
     for (const selection of selectionSet.selections) {
       if (skipped(selection, variables)) continue;
       if (selection.kind === Kind.FIELD) {
@@ -119,9 +199,9 @@ export function authorizeOperation(options: {
         const definition = fields[name];
         if (!definition) continue;
         const returnType = getNamedType(definition.type);
-        const responsePath = [...path, selection.alias?.value ?? name];
+        const responseKey = selection.alias?.value ?? name;
         // A list's items are not addressable by path: a null that would land on an item goes to the list field.
-        const ownNullablePath = isNonNullType(definition.type) ? nullablePath : responsePath;
+        const ownNullablePath = isNonNullType(definition.type) ? nullablePath : [responseKey];
         let code: Denial['code'] | null = null;
         let source = '';
         for (const requirement of requirementsFor(parent, name, returnType.name)) {
@@ -134,27 +214,58 @@ export function authorizeOperation(options: {
         }
         if (code) {
           denied.add(selection);
-          denials.push({ path: responsePath, code, requirement: source, nullPath: ownNullablePath });
+          add({ path: [responseKey], code, requirement: source, nullPath: ownNullablePath });
           continue;
         }
-        if (selection.selectionSet && (isObjectType(returnType) || isInterfaceType(returnType) || isAbstractType(returnType))) {
-          walk(selection.selectionSet, returnType as GraphQLCompositeType, responsePath, ownNullablePath, seenFragments);
+        if (selection.selectionSet && isCompositeType(returnType)) {
+          // Below this field, paths are relative to it: the nullable ancestor is this field or is inherited.
+          const below = walk(
+            selection.selectionSet,
+            returnType,
+            isNonNullType(definition.type) ? 'inherit' : [],
+          );
+          for (const denial of below) {
+            add({
+              ...denial,
+              path: [responseKey, ...denial.path],
+              nullPath: denial.nullPath === 'inherit' ? ownNullablePath : [responseKey, ...denial.nullPath],
+            });
+          }
         }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const condition = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        walk(selection.selectionSet, (condition ?? parent) as GraphQLCompositeType, path, nullablePath, seenFragments);
+        const condition = selection.typeCondition
+          ? schema.getType(selection.typeCondition.name.value)
+          : parent;
+        place(walk(selection.selectionSet, isCompositeType(condition) ? condition : parent, 'inherit'), []);
       } else {
         const fragment = fragments.get(selection.name.value);
-        if (!fragment || seenFragments.has(fragment.name.value)) continue;
-        const condition = schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined;
-        walk(fragment.selectionSet, condition ?? parent, path, nullablePath, new Set([...seenFragments, fragment.name.value]));
+        if (!fragment) continue;
+        const condition = schema.getType(fragment.typeCondition.name.value);
+        const on = isCompositeType(condition) ? condition : parent;
+        place(
+          memo.get(`${fragment.name.value}\u0000${on.name}`, () =>
+            walk(fragment.selectionSet, on, 'inherit'),
+          ),
+          [],
+        );
       }
     }
+    return [...found.values()];
   };
 
-  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-  if (!root) return { denials, document: null, empty: false };
-  walk(operation.selectionSet, root, [], null, new Set());
+  const root =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
+  if (!root) return { denials: [], document: null, empty: false };
+  const denials: Denial[] = walk(operation.selectionSet, root, 'inherit').map((denial) => ({
+    path: denial.path,
+    code: denial.code,
+    requirement: denial.requirement,
+    nullPath: denial.nullPath === 'inherit' ? null : denial.nullPath,
+  }));
   if (denials.length === 0) return { denials, document: null, empty: false };
 
   // Rewrite: drop denied fields; a selection set left empty keeps a placeholder so the operation stays valid
@@ -170,7 +281,12 @@ export function authorizeOperation(options: {
     SelectionSet: {
       leave: (node, _key, parentNode) => {
         if (node.selections.length > 0) return undefined;
-        if (parentNode && !Array.isArray(parentNode) && (parentNode as { kind?: string }).kind === Kind.OPERATION_DEFINITION) empty = true;
+        if (
+          parentNode &&
+          !Array.isArray(parentNode) &&
+          (parentNode as { kind?: string }).kind === Kind.OPERATION_DEFINITION
+        )
+          empty = true;
         return { ...node, selections: [placeholder] };
       },
     },
@@ -219,12 +335,19 @@ function pruneUnused(document: DocumentNode): DocumentNode {
       const fragment = fragments.get(name);
       if (fragment) for (const variable of variablesIn(fragment)) used.add(variable);
     }
-    const variableDefinitions = definition.variableDefinitions?.filter((variable) => used.has(variable.variable.name.value));
-    return variableDefinitions?.length === definition.variableDefinitions?.length ? definition : { ...definition, variableDefinitions };
+    const variableDefinitions = definition.variableDefinitions?.filter((variable) =>
+      used.has(variable.variable.name.value),
+    );
+    return variableDefinitions?.length === definition.variableDefinitions?.length
+      ? definition
+      : { ...definition, variableDefinitions };
   });
   return {
     ...document,
-    definitions: definitions.filter((definition) => definition.kind !== Kind.FRAGMENT_DEFINITION || usedFragments.has(definition.name.value)),
+    definitions: definitions.filter(
+      (definition) =>
+        definition.kind !== Kind.FRAGMENT_DEFINITION || usedFragments.has(definition.name.value),
+    ),
   };
 }
 

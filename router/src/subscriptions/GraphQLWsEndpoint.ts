@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { clientAddress, ErrorCode, type Logger } from '@cap/runtime';
+import { clientAddress, ErrorCode, type Logger, type TrustedProxies } from '@cap/runtime';
 import {
   buildSchema,
   parse,
@@ -32,7 +32,7 @@ export interface GraphQLWsEndpointOptions {
   authenticator: Authenticator;
   limiter: ConnectionLimiter;
   internalTokenSecret: string;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
   /** Largest message a client may send (bytes). */
   maxPayloadBytes: number;
   settings: SubscriptionSettings;

@@ -8,6 +8,7 @@ import {
   REQUEST_ID_HEADER,
   sendGraphQLError,
   type Logger,
+  type TrustedProxies,
 } from '@cap/runtime';
 import type { FormattedExecutionResult } from 'graphql';
 import { createHandler, type ExecutionResult, type Handler, type Response as SseResponse } from 'graphql-sse';
@@ -25,7 +26,7 @@ export interface SseEndpointOptions {
   authenticator: Authenticator;
   limiter: ConnectionLimiter;
   internalTokenSecret: string;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
   maxBodyBytes: number;
   /** Origins allowed by CORS, as the router's (`*` = any). */
   corsOrigins: readonly string[];
