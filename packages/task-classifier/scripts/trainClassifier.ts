@@ -93,7 +93,7 @@ const split = stratifiedSplit(pool, 0.1, 0.1, seed);
 log(`pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`);
 
 const base = { seed };
-const candidates = [1e-6, 1e-5, 1e-4].flatMap((l2) => [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })));
+const candidates = [1e-5, 1e-4].flatMap((l2) => [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })));
 const chosen = await sweep(split, candidates, [0.8, 0.85, 0.9, 0.95, 1.01], base, (line) => log(`  sweep ${line}`));
 log(`chosen on validation: type ${JSON.stringify(chosen.type)}, complexity ${JSON.stringify(chosen.complexity)}, hybrid threshold ${chosen.threshold}`);
 

@@ -40,7 +40,7 @@ export interface TrainOptions {
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 42,
-  epochs: 12,
+  epochs: 10,
   batchSize: 64,
   learningRate: 0.01,
   type: { l2: 1e-5, classWeightPower: 0.5 },
