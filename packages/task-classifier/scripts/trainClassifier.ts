@@ -12,6 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import {
   compare,
   CONVENTIONAL_TYPE_MAP,
@@ -57,45 +58,77 @@ const sources: GitSource[] = [];
 if (values['mirror-dir']) {
   for (const entry of readdirSync(values['mirror-dir']).sort()) {
     const gitDir = join(values['mirror-dir'], entry, 'repo');
-    if (entry.includes('+') && existsSync(join(gitDir, 'HEAD'))) sources.push({ repo: entry.replace('+', '/'), gitDir });
+    if (entry.includes('+') && existsSync(join(gitDir, 'HEAD')))
+      sources.push({ repo: entry.replace('+', '/'), gitDir });
   }
 }
 for (const spec of values.git) {
   const match = /^([\w.-]+\/[\w.-]+)=(.+?)(?:@([0-9a-f]{7,40}))?$/.exec(spec);
   if (!match) throw new Error(`--git expects owner/name=<git dir>[@sha], got ${spec}`);
-  sources.push({ repo: match[1] as string, gitDir: match[2] as string, ...(match[3] ? { head: match[3] } : {}) });
+  sources.push({
+    repo: match[1] as string,
+    gitDir: match[2] as string,
+    ...(match[3] ? { head: match[3] } : {}),
+  });
 }
-if (sources.length === 0) throw new Error('no sources: pass --mirror-dir or --git (see the header of this script)');
+if (sources.length === 0)
+  throw new Error('no sources: pass --mirror-dir or --git (see the header of this script)');
 if (values.reproduce) {
-  const manifest = JSON.parse(await readFile(join(outDir, MODEL_FILES.sources), 'utf8')) as { repositories: { repo: string; head: string }[] };
-  for (const source of sources) source.head ??= manifest.repositories.find((entry) => entry.repo === source.repo)?.head;
+  const manifest = JSON.parse(await readFile(join(outDir, MODEL_FILES.sources), 'utf8')) as {
+    repositories: { repo: string; head: string }[];
+  };
+  for (const source of sources)
+    source.head ??= manifest.repositories.find((entry) => entry.repo === source.repo)?.head;
 }
-const heldOut = new Set(values['held-out'].split(',').map((repo) => repo.trim()).filter(Boolean));
+const heldOut = new Set(
+  values['held-out']
+    .split(',')
+    .map((repo) => repo.trim())
+    .filter(Boolean),
+);
 
 const started = Date.now();
 const gitResults = [];
 for (const source of sources) {
-  const result = await readGitCommits(source, { maxExamples: Number(values['max-per-repo']), maxCommits: Number(values['max-commits']), maxBotShare: 0.1 });
-  log(`${source.repo}: ${result.examples.length} examples from ${result.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`);
+  const result = await readGitCommits(source, {
+    maxExamples: Number(values['max-per-repo']),
+    maxCommits: Number(values['max-commits']),
+    maxBotShare: 0.1,
+  });
+  log(
+    `${source.repo}: ${result.examples.length} examples from ${result.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
+  );
   gitResults.push(result);
 }
 const changelogs = values['no-changelogs']
   ? []
   : await readChangelogs(values['node-modules'], new Set(sources.map((source) => source.repo.toLowerCase())));
-log(`changelogs: ${changelogs.reduce((sum, entry) => sum + entry.examples.length, 0)} entries from ${changelogs.length} packages`);
+log(
+  `changelogs: ${changelogs.reduce((sum, entry) => sum + entry.examples.length, 0)} entries from ${changelogs.length} packages`,
+);
 
-const heldOutExamples: Example[] = gitResults.filter((result) => heldOut.has(result.repo)).flatMap((result) => result.examples);
+const heldOutExamples: Example[] = gitResults
+  .filter((result) => heldOut.has(result.repo))
+  .flatMap((result) => result.examples);
 const pool: Example[] = [
   ...gitResults.filter((result) => !heldOut.has(result.repo)).flatMap((result) => result.examples),
   ...changelogs.flatMap((entry) => entry.examples),
 ];
 const split = stratifiedSplit(pool, 0.1, 0.1, seed);
-log(`pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`);
+log(
+  `pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`,
+);
 
 const base = { seed };
-const candidates = [1e-5, 1e-4].flatMap((l2) => [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })));
-const chosen = await sweep(split, candidates, [0.8, 0.85, 0.9, 0.95, 1.01], base, (line) => log(`  sweep ${line}`));
-log(`chosen on validation: type ${JSON.stringify(chosen.type)}, complexity ${JSON.stringify(chosen.complexity)}, hybrid threshold ${chosen.threshold}`);
+const candidates = [1e-5, 1e-4].flatMap((l2) =>
+  [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })),
+);
+const chosen = await sweep(split, candidates, [0.8, 0.85, 0.9, 0.95, 1.01], base, (line) =>
+  log(`  sweep ${line}`),
+);
+log(
+  `chosen on validation: type ${JSON.stringify(chosen.type)}, complexity ${JSON.stringify(chosen.complexity)}, hybrid threshold ${chosen.threshold}`,
+);
 
 // The committed model: every training-repository example except the stratified test set.
 const trainingSet = [...split.train, ...split.validation];
@@ -103,7 +136,8 @@ const model = train({
   examples: trainingSet,
   options: { ...base, type: chosen.type, complexity: chosen.complexity },
   onProgress: (progress) => {
-    if (progress.epoch !== undefined && progress.epoch === progress.epochs) log(`  ${progress.phase}: ${progress.epochs} epochs, loss ${progress.loss?.toFixed(4)}`);
+    if (progress.epoch !== undefined && progress.epoch === progress.epochs)
+      log(`  ${progress.phase}: ${progress.epochs} epochs, loss ${progress.loss?.toFixed(4)}`);
   },
 });
 const provenanceSources = {
@@ -115,7 +149,13 @@ const provenanceSources = {
     examples: result.examples.length,
     role: heldOut.has(result.repo) ? 'held-out' : 'training',
   })),
-  changelogs: changelogs.map((entry) => ({ package: entry.pkg, version: entry.version, repository: entry.repository, examples: entry.examples.length, role: 'training' })),
+  changelogs: changelogs.map((entry) => ({
+    package: entry.pkg,
+    version: entry.version,
+    repository: entry.repository,
+    examples: entry.examples.length,
+    role: 'training',
+  })),
 };
 await saveModel(outDir, model, { heuristicThreshold: chosen.threshold, provenance: {}, metrics: {} });
 
@@ -124,7 +164,17 @@ const modes = { model: 'MODEL', heuristic: 'HEURISTIC', hybrid: 'HYBRID' } as co
 const evaluateSets = async (sets: Record<string, Example[]>) => {
   const out: Record<string, Record<string, Evaluation>> = {};
   const classifiers = await Promise.all(
-    Object.entries(modes).map(async ([name, mode]) => [name, await loadClassifier({ modelPath: join(outDir, MODEL_FILES.onnx), mode, heuristicThreshold: chosen.threshold })] as const),
+    Object.entries(modes).map(
+      async ([name, mode]) =>
+        [
+          name,
+          await loadClassifier({
+            modelPath: join(outDir, MODEL_FILES.onnx),
+            mode,
+            heuristicThreshold: chosen.threshold,
+          }),
+        ] as const,
+    ),
   );
   for (const [setName, examples] of Object.entries(sets)) {
     const byName: Record<string, Predictor> = {};
@@ -154,12 +204,21 @@ const provenance = {
   typeMapping: { conventionalCommits: CONVENTIONAL_TYPE_MAP, changelogSections: CHANGELOG_SECTION_MAP },
   labelling:
     'type from the conventional-commit prefix (scope and prefix stripped from the text, PR numbers, trailers and issue-closing lines removed); complexity from the commit numstat without lockfiles, snapshots, build output, generated files, CHANGELOG.md and binary files; merge commits, release commits and unmapped types skipped; near-duplicate texts (digits ignored) kept once; bot commits at most 10% of a repository',
-  split: { seed, stratifiedTest: split.test.length, validation: split.validation.length, train: split.train.length, heldOut: heldOutExamples.length },
+  split: {
+    seed,
+    stratifiedTest: split.test.length,
+    validation: split.validation.length,
+    train: split.train.length,
+    heldOut: heldOutExamples.length,
+  },
 };
 const sweepSummary = chosen.results.map((result) => ({
   ...result.head,
   type: { accuracy: result.validation.type.accuracy, macroF1: result.validation.type.macroF1 },
-  complexity: { accuracy: result.validation.complexity.accuracy, macroF1: result.validation.complexity.macroF1 },
+  complexity: {
+    accuracy: result.validation.complexity.accuracy,
+    macroF1: result.validation.complexity.macroF1,
+  },
 }));
 await saveModel(outDir, model, {
   heuristicThreshold: chosen.threshold,
@@ -170,4 +229,10 @@ await writeFile(
   join(outDir, MODEL_FILES.sources),
   `${JSON.stringify({ version: model.version, createdAt: model.createdAt, repositories: provenanceSources.repositories, changelogs: provenanceSources.changelogs }, null, 1)}\n`,
 );
+// The committed JSON files are formatted like the rest of the repository, so `npm run format:check` passes.
+for (const file of [MODEL_FILES.metadata, MODEL_FILES.sources]) {
+  const path = join(outDir, file);
+  const config = (await prettier.resolveConfig(path)) ?? {};
+  await writeFile(path, await prettier.format(await readFile(path, 'utf8'), { ...config, filepath: path }));
+}
 log(`\nwrote ${outDir} (${model.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -39,17 +39,23 @@ export const DEFAULT_HEURISTIC_THRESHOLD = 0.9;
 
 function heuristicHead<L extends string>(labels: readonly L[], answer: HeuristicAnswer<L>): HeadResult<L> {
   const rest = (1 - answer.confidence) / Math.max(1, labels.length - 1);
-  const probabilities = Object.fromEntries(labels.map((label) => [label, label === answer.label ? answer.confidence : rest])) as Record<L, number>;
+  const probabilities = Object.fromEntries(
+    labels.map((label) => [label, label === answer.label ? answer.confidence : rest]),
+  ) as Record<L, number>;
   return { label: answer.label, confidence: answer.confidence, probabilities, decidedBy: 'HEURISTIC' };
 }
 
 function modelHead<L extends string>(labels: readonly L[], probabilities: ArrayLike<number>): HeadResult<L> {
   let best = 0;
-  for (let c = 1; c < labels.length; c += 1) if ((probabilities[c] ?? 0) > (probabilities[best] ?? 0)) best = c;
+  for (let c = 1; c < labels.length; c += 1)
+    if ((probabilities[c] ?? 0) > (probabilities[best] ?? 0)) best = c;
   return {
     label: labels[best] as L,
     confidence: probabilities[best] ?? 0,
-    probabilities: Object.fromEntries(labels.map((label, c) => [label, probabilities[c] ?? 0])) as Record<L, number>,
+    probabilities: Object.fromEntries(labels.map((label, c) => [label, probabilities[c] ?? 0])) as Record<
+      L,
+      number
+    >,
     decidedBy: 'MODEL',
   };
 }
@@ -68,14 +74,27 @@ export function combine(
   const type = heuristicType(text);
   const complexity = heuristicComplexity(text);
   const useHeuristic = (answer: HeuristicAnswer<string>) =>
-    mode === 'HEURISTIC' || output === undefined || output.knownTerms === 0 || (mode === 'HYBRID' && answer.confidence >= threshold);
+    mode === 'HEURISTIC' ||
+    output === undefined ||
+    output.knownTerms === 0 ||
+    (mode === 'HYBRID' && answer.confidence >= threshold);
   const noWords = output !== undefined && output.knownTerms === 0 && mode !== 'HEURISTIC';
   return {
     type: useHeuristic(type)
-      ? heuristicHead(TYPE_LABELS, noWords ? { label: 'OTHER', confidence: Math.min(type.confidence, 0.3), rule: 'no-known-words' } : type)
+      ? heuristicHead(
+          TYPE_LABELS,
+          noWords
+            ? { label: 'OTHER', confidence: Math.min(type.confidence, 0.3), rule: 'no-known-words' }
+            : type,
+        )
       : modelHead(TYPE_LABELS, (output as ModelOutput).type),
     complexity: useHeuristic(complexity)
-      ? heuristicHead(COMPLEXITY_LABELS, noWords ? { label: 'SIMPLE', confidence: Math.min(complexity.confidence, 0.3), rule: 'no-known-words' } : complexity)
+      ? heuristicHead(
+          COMPLEXITY_LABELS,
+          noWords
+            ? { label: 'SIMPLE', confidence: Math.min(complexity.confidence, 0.3), rule: 'no-known-words' }
+            : complexity,
+        )
       : modelHead(COMPLEXITY_LABELS, (output as ModelOutput).complexity),
     modelVersion,
   };

@@ -20,7 +20,9 @@ export interface Evaluation {
 }
 
 /** Something that answers both questions for a text: the model, the heuristic, the hybrid, a baseline. */
-export type Predictor = (text: TaskText) => { type: TaskType; complexity: TaskComplexity } | Promise<{ type: TaskType; complexity: TaskComplexity }>;
+export type Predictor = (
+  text: TaskText,
+) => { type: TaskType; complexity: TaskComplexity } | Promise<{ type: TaskType; complexity: TaskComplexity }>;
 
 /** Computes a head's metrics from pairs of (actual, predicted) class indices. */
 export function headMetrics(labels: readonly string[], pairs: readonly [number, number][]): HeadMetrics {
@@ -56,10 +58,16 @@ export async function evaluate(predict: Predictor, examples: readonly Example[])
     const answer = await predict({ title: example.title, description: example.description });
     if (example.type) typePairs.push([TYPE_LABELS.indexOf(example.type), TYPE_LABELS.indexOf(answer.type)]);
     if (example.complexity) {
-      complexityPairs.push([COMPLEXITY_LABELS.indexOf(example.complexity), COMPLEXITY_LABELS.indexOf(answer.complexity)]);
+      complexityPairs.push([
+        COMPLEXITY_LABELS.indexOf(example.complexity),
+        COMPLEXITY_LABELS.indexOf(answer.complexity),
+      ]);
     }
   }
-  return { type: headMetrics(TYPE_LABELS, typePairs), complexity: headMetrics(COMPLEXITY_LABELS, complexityPairs) };
+  return {
+    type: headMetrics(TYPE_LABELS, typePairs),
+    complexity: headMetrics(COMPLEXITY_LABELS, complexityPairs),
+  };
 }
 
 /** The always-the-most-frequent-class baseline, fitted on training examples. */

@@ -16,7 +16,12 @@ export interface Split {
  * Splits examples stratified on (type, complexity), so every split keeps the label mix; deterministic for
  * a seed. `validationShare` and `testShare` are fractions of each stratum.
  */
-export function stratifiedSplit(examples: readonly Example[], validationShare: number, testShare: number, seed: number): Split {
+export function stratifiedSplit(
+  examples: readonly Example[],
+  validationShare: number,
+  testShare: number,
+  seed: number,
+): Split {
   const strata = new Map<string, Example[]>();
   for (const example of examples) {
     const key = `${example.type ?? '-'}|${example.complexity ?? '-'}`;
@@ -38,7 +43,11 @@ export function stratifiedSplit(examples: readonly Example[], validationShare: n
 }
 
 /** Predictors for the side-by-side comparison, all over one TypeScript model. */
-export function predictors(model: TrainedModel, training: readonly Example[], threshold: number): Record<string, Predictor> {
+export function predictors(
+  model: TrainedModel,
+  training: readonly Example[],
+  threshold: number,
+): Record<string, Predictor> {
   const typescript = new TypeScriptModel(model);
   const cache = new Map<string, ModelOutput>();
   const output = (title: string, description: string) => {
@@ -50,12 +59,25 @@ export function predictors(model: TrainedModel, training: readonly Example[], th
     }
     return value;
   };
-  const byMode = (mode: ClassifierMode): Predictor => (text) => {
-    const prepared = prepareText(text);
-    const result = combine(prepared, mode === 'HEURISTIC' ? undefined : output(text.title, text.description), mode, threshold, model.version);
-    return { type: result.type.label, complexity: result.complexity.label };
+  const byMode =
+    (mode: ClassifierMode): Predictor =>
+    (text) => {
+      const prepared = prepareText(text);
+      const result = combine(
+        prepared,
+        mode === 'HEURISTIC' ? undefined : output(text.title, text.description),
+        mode,
+        threshold,
+        model.version,
+      );
+      return { type: result.type.label, complexity: result.complexity.label };
+    };
+  return {
+    model: byMode('MODEL'),
+    heuristic: byMode('HEURISTIC'),
+    hybrid: byMode('HYBRID'),
+    majority: majorityPredictor(training),
   };
-  return { model: byMode('MODEL'), heuristic: byMode('HEURISTIC'), hybrid: byMode('HYBRID'), majority: majorityPredictor(training) };
 }
 
 /** One hyper-parameter candidate and how it scored on validation. */
@@ -80,34 +102,62 @@ export async function sweep(
   thresholds: readonly number[],
   base: Partial<TrainOptions>,
   onProgress?: (message: string) => void,
-): Promise<{ type: HeadOptions; complexity: HeadOptions; threshold: number; results: SweepResult[]; thresholdScores: Record<string, number> }> {
+): Promise<{
+  type: HeadOptions;
+  complexity: HeadOptions;
+  threshold: number;
+  results: SweepResult[];
+  thresholdScores: Record<string, number>;
+}> {
   const results: SweepResult[] = [];
   let best: { type?: SweepResult; complexity?: SweepResult; model?: TrainedModel } = {};
   for (const head of candidates) {
     const model = train({ examples: split.train, options: { ...base, type: head, complexity: head } });
-    const validation = await evaluate(predictors(model, split.train, 1.01)['model'] as Predictor, split.validation);
+    const validation = await evaluate(
+      predictors(model, split.train, 1.01)['model'] as Predictor,
+      split.validation,
+    );
     const result = { head, validation };
     results.push(result);
     onProgress?.(
       `l2=${head.l2} classWeightPower=${head.classWeightPower}: validation type acc ${validation.type.accuracy.toFixed(3)} F1 ${validation.type.macroF1.toFixed(3)}, complexity acc ${validation.complexity.accuracy.toFixed(3)} F1 ${validation.complexity.macroF1.toFixed(3)}`,
     );
-    if (!best.type || selectionScore(validation.type) > selectionScore(best.type.validation.type)) best = { ...best, type: result, model };
-    if (!best.complexity || selectionScore(validation.complexity) > selectionScore(best.complexity.validation.complexity)) best = { ...best, complexity: result };
+    if (!best.type || selectionScore(validation.type) > selectionScore(best.type.validation.type))
+      best = { ...best, type: result, model };
+    if (
+      !best.complexity ||
+      selectionScore(validation.complexity) > selectionScore(best.complexity.validation.complexity)
+    )
+      best = { ...best, complexity: result };
   }
   const thresholdScores: Record<string, number> = {};
   let threshold = thresholds[0] ?? 0.9;
   for (const candidate of thresholds) {
-    const hybrid = await evaluate(predictors(best.model as TrainedModel, split.train, candidate)['hybrid'] as Predictor, split.validation);
+    const hybrid = await evaluate(
+      predictors(best.model as TrainedModel, split.train, candidate)['hybrid'] as Predictor,
+      split.validation,
+    );
     thresholdScores[String(candidate)] = selectionScore(hybrid.type) + selectionScore(hybrid.complexity);
-    if ((thresholdScores[String(candidate)] ?? 0) > (thresholdScores[String(threshold)] ?? 0)) threshold = candidate;
+    if ((thresholdScores[String(candidate)] ?? 0) > (thresholdScores[String(threshold)] ?? 0))
+      threshold = candidate;
   }
-  return { type: (best.type as SweepResult).head, complexity: (best.complexity as SweepResult).head, threshold, results, thresholdScores };
+  return {
+    type: (best.type as SweepResult).head,
+    complexity: (best.complexity as SweepResult).head,
+    threshold,
+    results,
+    thresholdScores,
+  };
 }
 
 /** Every predictor's metrics on one test set, keyed by predictor name. */
-export async function compare(predictorsByName: Record<string, Predictor>, test: readonly Example[]): Promise<Record<string, Evaluation>> {
+export async function compare(
+  predictorsByName: Record<string, Predictor>,
+  test: readonly Example[],
+): Promise<Record<string, Evaluation>> {
   const out: Record<string, Evaluation> = {};
-  for (const [name, predictor] of Object.entries(predictorsByName)) out[name] = await evaluate(predictor, test);
+  for (const [name, predictor] of Object.entries(predictorsByName))
+    out[name] = await evaluate(predictor, test);
   return out;
 }
 
@@ -131,7 +181,9 @@ export function formatConfusion(title: string, metrics: Evaluation['type']): str
   const short = metrics.labels.map((label) => label.slice(0, 6).padStart(7));
   const lines = [`${title} (rows: actual, columns: predicted)`, `  ${''.padEnd(14)}${short.join('')}`];
   for (const [row, label] of metrics.labels.entries()) {
-    lines.push(`  ${label.padEnd(14)}${(metrics.confusion[row] ?? []).map((value) => String(value).padStart(7)).join('')}`);
+    lines.push(
+      `  ${label.padEnd(14)}${(metrics.confusion[row] ?? []).map((value) => String(value).padStart(7)).join('')}`,
+    );
   }
   return lines.join('\n');
 }

@@ -57,12 +57,20 @@ export function termCounts(text: TaskText, charNgram: [number, number] = CHAR_NG
 }
 
 /** Fits the vocabulary and IDF weights on training texts. Deterministic: ties break alphabetically. */
-export function fitFeatures(texts: readonly TaskText[], options: VocabularyOptions = DEFAULT_VOCABULARY): FeatureSpec {
+export function fitFeatures(
+  texts: readonly TaskText[],
+  options: VocabularyOptions = DEFAULT_VOCABULARY,
+): FeatureSpec {
   const documentFrequency = new Map<string, number>();
   for (const text of texts) {
-    for (const term of termCounts(text).keys()) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
+    for (const term of termCounts(text).keys())
+      documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
   }
-  const caps: Record<string, number> = { t: options.titleWords, d: options.descriptionWords, c: options.titleChars };
+  const caps: Record<string, number> = {
+    t: options.titleWords,
+    d: options.descriptionWords,
+    c: options.titleChars,
+  };
   const terms: string[] = [];
   for (const block of ['t', 'd', 'c']) {
     const candidates = [...documentFrequency.entries()]
@@ -92,7 +100,11 @@ export function termIndex(spec: FeatureSpec): TermIndex {
  * One text's feature vector (sparse) and how many vocabulary terms it hit. Values are rounded to float32,
  * because that is what the ONNX graph receives.
  */
-export function vectorize(spec: FeatureSpec, index: TermIndex, text: TaskText): { vector: SparseVector; knownTerms: number } {
+export function vectorize(
+  spec: FeatureSpec,
+  index: TermIndex,
+  text: TaskText,
+): { vector: SparseVector; knownTerms: number } {
   const entries: [number, number][] = [];
   let norm = 0;
   for (const [term, count] of termCounts(text, spec.charNgram)) {
@@ -124,7 +136,8 @@ export function densify(rows: readonly SparseVector[], width: number): Float32Ar
   const dense = new Float32Array(rows.length * width);
   for (const [row, vector] of rows.entries()) {
     const offset = row * width;
-    for (let k = 0; k < vector.indices.length; k += 1) dense[offset + (vector.indices[k] ?? 0)] = vector.values[k] ?? 0;
+    for (let k = 0; k < vector.indices.length; k += 1)
+      dense[offset + (vector.indices[k] ?? 0)] = vector.values[k] ?? 0;
   }
   return dense;
 }

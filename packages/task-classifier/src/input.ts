@@ -14,10 +14,18 @@ export const FEATURE_DESCRIPTION_CHARS = 20_000;
 function check(value: unknown, field: 'title' | 'description', max: number, required: boolean): string {
   if (value === undefined || value === null) {
     if (!required) return '';
-    throw codedError(ErrorCode.BAD_USER_INPUT, `${field} is required`, { field, expected: 'string', received: String(value) });
+    throw codedError(ErrorCode.BAD_USER_INPUT, `${field} is required`, {
+      field,
+      expected: 'string',
+      received: String(value),
+    });
   }
   if (typeof value !== 'string') {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `${field} must be a string`, { field, expected: 'string', received: typeof value });
+    throw codedError(ErrorCode.BAD_USER_INPUT, `${field} must be a string`, {
+      field,
+      expected: 'string',
+      received: typeof value,
+    });
   }
   if (value.length > max) {
     throw codedError(ErrorCode.BAD_USER_INPUT, `${field} is longer than ${max} characters`, {
@@ -53,6 +61,9 @@ export function validateTaskText(input: unknown): TaskText {
 export function prepareText(text: TaskText): TaskText {
   return {
     title: text.title.slice(0, MAX_TITLE_CHARS),
-    description: text.description.length > FEATURE_DESCRIPTION_CHARS ? text.description.slice(0, FEATURE_DESCRIPTION_CHARS) : text.description,
+    description:
+      text.description.length > FEATURE_DESCRIPTION_CHARS
+        ? text.description.slice(0, FEATURE_DESCRIPTION_CHARS)
+        : text.description,
   };
 }

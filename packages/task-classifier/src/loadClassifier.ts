@@ -1,6 +1,13 @@
 import * as ort from 'onnxruntime-node';
 import type { TaskText } from './examples.js';
-import { combine, DEFAULT_HEURISTIC_THRESHOLD, TypeScriptModel, type Classification, type ClassifierMode, type ModelOutput } from './classification.js';
+import {
+  combine,
+  DEFAULT_HEURISTIC_THRESHOLD,
+  TypeScriptModel,
+  type Classification,
+  type ClassifierMode,
+  type ModelOutput,
+} from './classification.js';
 import { featureCount } from './features.js';
 import { validateTaskText } from './input.js';
 import { modelFromFiles, readModelFiles, type ModelMetadata } from './metadata.js';
@@ -47,7 +54,9 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Ta
     const { vector, knownTerms } = typescript.features(text);
     const dense = new Float32Array(width);
     for (let k = 0; k < vector.indices.length; k += 1) dense[vector.indices[k] ?? 0] = vector.values[k] ?? 0;
-    const results = await session.run({ [metadata.onnx.input]: new ort.Tensor('float32', dense, [1, width]) });
+    const results = await session.run({
+      [metadata.onnx.input]: new ort.Tensor('float32', dense, [1, width]),
+    });
     const type = results[metadata.onnx.outputs.type]?.data as Float32Array;
     const complexity = results[metadata.onnx.outputs.complexity]?.data as Float32Array;
     return { type, complexity, knownTerms };

@@ -7,7 +7,11 @@ import { exportOnnx, ONNX_NAMES, readOnnxHeads } from './onnx.js';
 import type { TrainedModel, TrainOptions } from './train.js';
 
 /** File names inside a model directory. */
-export const MODEL_FILES = { onnx: 'task-classifier.onnx', metadata: 'metadata.json', sources: 'sources.json' } as const;
+export const MODEL_FILES = {
+  onnx: 'task-classifier.onnx',
+  metadata: 'metadata.json',
+  sources: 'sources.json',
+} as const;
 
 /**
  * metadata.json: everything about a model except its weights (those are in the .onnx): version, feature
@@ -17,7 +21,13 @@ export interface ModelMetadata {
   format: 1;
   version: string;
   createdAt: string;
-  onnx: { file: string; sha256: string; input: string; outputs: { type: string; complexity: string }; opset: number };
+  onnx: {
+    file: string;
+    sha256: string;
+    input: string;
+    outputs: { type: string; complexity: string };
+    opset: number;
+  };
   labels: { type: TaskType[]; complexity: TaskComplexity[] };
   features: FeatureSpec;
   options: TrainOptions;
@@ -34,7 +44,11 @@ export interface ModelMetadata {
 export async function saveModel(
   dir: string,
   model: TrainedModel,
-  extra: { heuristicThreshold: number; provenance: Record<string, unknown>; metrics: Record<string, unknown> },
+  extra: {
+    heuristicThreshold: number;
+    provenance: Record<string, unknown>;
+    metrics: Record<string, unknown>;
+  },
 ): Promise<ModelMetadata> {
   const bytes = exportOnnx(model);
   const metadata: ModelMetadata = {
@@ -61,12 +75,22 @@ export async function saveModel(
 }
 
 /** Reads a model's metadata (beside the .onnx unless `metadataPath` says otherwise) and ONNX bytes. */
-export async function readModelFiles(modelPath: string, metadataPath?: string): Promise<{ bytes: Uint8Array; metadata: ModelMetadata }> {
-  const [bytes, text] = await Promise.all([readFile(modelPath), readFile(metadataPath ?? join(dirname(modelPath), MODEL_FILES.metadata), 'utf8')]);
+export async function readModelFiles(
+  modelPath: string,
+  metadataPath?: string,
+): Promise<{ bytes: Uint8Array; metadata: ModelMetadata }> {
+  const [bytes, text] = await Promise.all([
+    readFile(modelPath),
+    readFile(metadataPath ?? join(dirname(modelPath), MODEL_FILES.metadata), 'utf8'),
+  ]);
   const metadata = JSON.parse(text) as ModelMetadata;
-  if (metadata.format !== 1) throw new Error(`unsupported task-classifier metadata format ${String(metadata.format)}`);
+  if (metadata.format !== 1)
+    throw new Error(`unsupported task-classifier metadata format ${String(metadata.format)}`);
   const digest = createHash('sha256').update(bytes).digest('hex');
-  if (digest !== metadata.onnx.sha256) throw new Error(`${modelPath} does not match its metadata (sha256 ${digest}, expected ${metadata.onnx.sha256})`);
+  if (digest !== metadata.onnx.sha256)
+    throw new Error(
+      `${modelPath} does not match its metadata (sha256 ${digest}, expected ${metadata.onnx.sha256})`,
+    );
   return { bytes: new Uint8Array(bytes), metadata };
 }
 

@@ -16,7 +16,11 @@ export const ONNX_NAMES = {
 const OPSET = 13;
 const IR_VERSION = 8;
 
-function floatTensor(name: string, dims: number[], values: Float32Array): InstanceType<typeof onnx.TensorProto> {
+function floatTensor(
+  name: string,
+  dims: number[],
+  values: Float32Array,
+): InstanceType<typeof onnx.TensorProto> {
   // raw_data is little-endian IEEE 754, which is what a Float32Array holds on every platform Node supports.
   return onnx.TensorProto.create({
     name,
@@ -34,7 +38,9 @@ function valueInfo(name: string, dims: (number | string)[]) {
         elemType: onnx.TensorProto.DataType.FLOAT,
         shape: onnx.TensorShapeProto.create({
           dim: dims.map((dim) =>
-            typeof dim === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: dim }) : onnx.TensorShapeProto.Dimension.create({ dimParam: dim }),
+            typeof dim === 'number'
+              ? onnx.TensorShapeProto.Dimension.create({ dimValue: dim })
+              : onnx.TensorShapeProto.Dimension.create({ dimParam: dim }),
           ),
         }),
       }),
@@ -44,14 +50,26 @@ function valueInfo(name: string, dims: (number | string)[]) {
 
 function headNodes(prefix: string, output: string) {
   return [
-    onnx.NodeProto.create({ name: `${prefix}_matmul`, opType: 'MatMul', input: [ONNX_NAMES.input, `${prefix}_weights`], output: [`${prefix}_product`] }),
-    onnx.NodeProto.create({ name: `${prefix}_add`, opType: 'Add', input: [`${prefix}_product`, `${prefix}_bias`], output: [`${prefix}_logits`] }),
+    onnx.NodeProto.create({
+      name: `${prefix}_matmul`,
+      opType: 'MatMul',
+      input: [ONNX_NAMES.input, `${prefix}_weights`],
+      output: [`${prefix}_product`],
+    }),
+    onnx.NodeProto.create({
+      name: `${prefix}_add`,
+      opType: 'Add',
+      input: [`${prefix}_product`, `${prefix}_bias`],
+      output: [`${prefix}_logits`],
+    }),
     onnx.NodeProto.create({
       name: `${prefix}_softmax`,
       opType: 'Softmax',
       input: [`${prefix}_logits`],
       output: [output],
-      attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 })],
+      attribute: [
+        onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }),
+      ],
     }),
   ];
 }
@@ -65,11 +83,18 @@ export function exportOnnx(model: TrainedModel): Uint8Array {
   const width = featureCount(model.features);
   const graph = onnx.GraphProto.create({
     name: 'task_classifier',
-    node: [...headNodes('type', ONNX_NAMES.typeOutput), ...headNodes('complexity', ONNX_NAMES.complexityOutput)],
+    node: [
+      ...headNodes('type', ONNX_NAMES.typeOutput),
+      ...headNodes('complexity', ONNX_NAMES.complexityOutput),
+    ],
     initializer: [
       floatTensor('type_weights', [width, model.heads.type.classes], model.heads.type.weights),
       floatTensor('type_bias', [model.heads.type.classes], model.heads.type.bias),
-      floatTensor('complexity_weights', [width, model.heads.complexity.classes], model.heads.complexity.weights),
+      floatTensor(
+        'complexity_weights',
+        [width, model.heads.complexity.classes],
+        model.heads.complexity.weights,
+      ),
       floatTensor('complexity_bias', [model.heads.complexity.classes], model.heads.complexity.bias),
     ],
     input: [valueInfo(ONNX_NAMES.input, ['batch', width])],
@@ -88,14 +113,21 @@ export function exportOnnx(model: TrainedModel): Uint8Array {
     metadataProps: [
       onnx.StringStringEntryProto.create({ key: 'version', value: model.version }),
       onnx.StringStringEntryProto.create({ key: 'type_labels', value: JSON.stringify(model.labels.type) }),
-      onnx.StringStringEntryProto.create({ key: 'complexity_labels', value: JSON.stringify(model.labels.complexity) }),
+      onnx.StringStringEntryProto.create({
+        key: 'complexity_labels',
+        value: JSON.stringify(model.labels.complexity),
+      }),
     ],
   });
   return onnx.ModelProto.encode(proto).finish();
 }
 
 /** Reads the heads back out of an exported graph (the TypeScript model needs no second copy of the weights). */
-export function readOnnxHeads(bytes: Uint8Array): { type: LinearHead; complexity: LinearHead; version: string | undefined } {
+export function readOnnxHeads(bytes: Uint8Array): {
+  type: LinearHead;
+  complexity: LinearHead;
+  version: string | undefined;
+} {
   const proto = onnx.ModelProto.decode(bytes);
   const tensors = new Map((proto.graph?.initializer ?? []).map((tensor) => [tensor.name ?? '', tensor]));
   const floats = (name: string): { values: Float32Array; dims: number[] } => {

@@ -88,7 +88,8 @@ export function trainHead(
   const classWeight = Float64Array.from(counts, (count) =>
     count === 0 ? 0 : Math.pow(labelled.length / (classes * count), options.classWeightPower),
   );
-  const meanWeight = labelled.reduce((sum, i) => sum + (classWeight[targets[i] ?? 0] ?? 0), 0) / Math.max(1, labelled.length);
+  const meanWeight =
+    labelled.reduce((sum, i) => sum + (classWeight[targets[i] ?? 0] ?? 0), 0) / Math.max(1, labelled.length);
   for (let c = 0; c < classes; c += 1) classWeight[c] = (classWeight[c] ?? 0) / (meanWeight || 1);
 
   const size = width * classes;
@@ -147,7 +148,12 @@ export function trainHead(
   return { weights: Float32Array.from(weights), bias: Float32Array.from(bias), classes };
 }
 
-function predictDense(weights: Float64Array, bias: Float64Array, classes: number, row: SparseVector): Float64Array {
+function predictDense(
+  weights: Float64Array,
+  bias: Float64Array,
+  classes: number,
+  row: SparseVector,
+): Float64Array {
   const logits = Float64Array.from(bias);
   for (let k = 0; k < row.indices.length; k += 1) {
     const offset = (row.indices[k] ?? 0) * classes;

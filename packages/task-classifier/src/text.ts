@@ -4,7 +4,8 @@
  */
 
 /** A file path with a directory or a source-file extension (`src/app.ts`, `README.md`). */
-export const FILE_PATH = /(?:^|[\s`'"(])((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.(?:ts|tsx|js|jsx|mjs|cjs|vue|json|md|ya?ml|css|scss|html|py|go|rs|java|sh|toml|lock))(?=$|[\s`'"),:;])/g;
+export const FILE_PATH =
+  /(?:^|[\s`'"(])((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.(?:ts|tsx|js|jsx|mjs|cjs|vue|json|md|ya?ml|css|scss|html|py|go|rs|java|sh|toml|lock))(?=$|[\s`'"),:;])/g;
 /** One frame of a JavaScript, Python or JVM stack trace. */
 export const STACK_FRAME =
   /^[ \t]*(?:at[ \t]+[^\n]{1,300}?:\d+:\d+\)?[ \t]*$|File[ \t]+"[^"\n]{1,300}",[ \t]+line[ \t]+\d+|at[ \t]+[\w$.]{1,300}\([\w.]{1,100}:\d+\))/m;
@@ -31,7 +32,8 @@ export function charNgrams(text: string, min: number, max: number): string[] {
   const padded = ` ${text.toLowerCase().replace(/\s+/g, ' ').trim()} `;
   const grams: string[] = [];
   for (let size = min; size <= max; size += 1) {
-    for (let start = 0; start + size <= padded.length; start += 1) grams.push(padded.slice(start, start + size));
+    for (let start = 0; start + size <= padded.length; start += 1)
+      grams.push(padded.slice(start, start + size));
   }
   return grams;
 }
@@ -72,7 +74,9 @@ export function signals(title: string, description: string): number[] {
   const all = `${title}\n${description}`;
   const paths = filePaths(all);
   const log = (value: number, scale: number) => Math.min(1, Math.log1p(value) / scale);
-  const nonAscii = all.length === 0 ? 0 : (all.match(/[^\x00-\x7f]/g)?.length ?? 0) / all.length;
+  let nonAsciiUnits = 0;
+  for (let index = 0; index < all.length; index += 1) if (all.charCodeAt(index) > 0x7f) nonAsciiUnits += 1;
+  const nonAscii = all.length === 0 ? 0 : nonAsciiUnits / all.length;
   return [
     log(title.length, 6),
     log(description.length, 9),

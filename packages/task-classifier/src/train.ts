@@ -1,6 +1,14 @@
 import type { TaskComplexity, TaskType } from '@cap/events';
 import type { Example } from './examples.js';
-import { DEFAULT_VOCABULARY, featureCount, fitFeatures, termIndex, vectorize, type FeatureSpec, type VocabularyOptions } from './features.js';
+import {
+  DEFAULT_VOCABULARY,
+  featureCount,
+  fitFeatures,
+  termIndex,
+  vectorize,
+  type FeatureSpec,
+  type VocabularyOptions,
+} from './features.js';
 import { prepareText } from './input.js';
 import { COMPLEXITY_LABELS, complexityOf, TYPE_LABELS } from './labels.js';
 import { trainHead, type LinearHead } from './softmaxRegression.js';
@@ -101,17 +109,30 @@ export function train(args: {
   const index = termIndex(features);
   const rows = texts.map((text) => vectorize(features, index, text).vector);
   const width = featureCount(features);
-  const typeTargets = Int32Array.from(examples, (example) => (example.type ? TYPE_LABELS.indexOf(example.type) : -1));
+  const typeTargets = Int32Array.from(examples, (example) =>
+    example.type ? TYPE_LABELS.indexOf(example.type) : -1,
+  );
   const complexityTargets = Int32Array.from(examples, (example) =>
     example.complexity ? COMPLEXITY_LABELS.indexOf(example.complexity) : -1,
   );
-  const head = (phase: 'type' | 'complexity', targets: Int32Array, classes: number, headOptions: HeadOptions) =>
+  const head = (
+    phase: 'type' | 'complexity',
+    targets: Int32Array,
+    classes: number,
+    headOptions: HeadOptions,
+  ) =>
     trainHead(
       rows,
       targets,
       width,
       classes,
-      { ...headOptions, epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, seed: options.seed },
+      {
+        ...headOptions,
+        epochs: options.epochs,
+        batchSize: options.batchSize,
+        learningRate: options.learningRate,
+        seed: options.seed,
+      },
       (epoch, loss) => args.onProgress?.({ phase, epoch: epoch + 1, epochs: options.epochs, loss }),
     );
   const createdAt = new Date().toISOString();

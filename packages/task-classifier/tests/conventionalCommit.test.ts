@@ -2,10 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { CONVENTIONAL_TYPE_MAP, parseChangelog, parseConventionalCommit } from '@cap/task-classifier';
 
 describe('parseConventionalCommit', () => {
-  const subjects = ['handle empty input', 'add `--watch` flag', 'Support Node 22', 'avoid a crash in the parser when the input ends early'];
+  const subjects = [
+    'handle empty input',
+    'add `--watch` flag',
+    'Support Node 22',
+    'avoid a crash in the parser when the input ends early',
+  ];
   const scopes = ['', '(core)', '(docs)', '(deps-dev)', '(a/b)'];
   const suffixes = ['', ' (#1234)', ' (#12, #13)', ' #77'];
-  const trailers = ['', '\n\nSigned-off-by: A <a@b.c>', '\n\nCo-authored-by: X <x@y.z>\nReviewed-by: Y <y@z.w>', '\n\nPR Close #4321', '\n\ncloses #55\nfix vuejs/core#12'];
+  const trailers = [
+    '',
+    '\n\nSigned-off-by: A <a@b.c>',
+    '\n\nCo-authored-by: X <x@y.z>\nReviewed-by: Y <y@z.w>',
+    '\n\nPR Close #4321',
+    '\n\ncloses #55\nfix vuejs/core#12',
+  ];
 
   it('strips every prefix, scope, breaking mark, PR number and trailer over generated messages', () => {
     let checked = 0;
@@ -16,8 +27,15 @@ describe('parseConventionalCommit', () => {
             const trailer = trailers[index % trailers.length] as string;
             const bang = index % 2 === 0 ? '' : '!';
             const body = index === 0 ? '' : `\n\nExplains why the change (#9) was needed.${trailer}`;
-            const parsed = parseConventionalCommit(`${conventionalType}${scope}${bang}: ${subject}${suffix}${body}`);
-            expect(parsed).toEqual({ conventionalType, type, title: subject, description: index === 0 ? '' : 'Explains why the change was needed.' });
+            const parsed = parseConventionalCommit(
+              `${conventionalType}${scope}${bang}: ${subject}${suffix}${body}`,
+            );
+            expect(parsed).toEqual({
+              conventionalType,
+              type,
+              title: subject,
+              description: index === 0 ? '' : 'Explains why the change was needed.',
+            });
             checked += 1;
           }
         }
@@ -32,7 +50,10 @@ describe('parseConventionalCommit', () => {
     expect(parseConventionalCommit('chore: 1.2.3')).toBeUndefined();
     expect(parseConventionalCommit('fix: ')).toBeUndefined();
     expect(parseConventionalCommit('wip: something')).toMatchObject({ type: undefined, title: 'something' });
-    expect(parseConventionalCommit('Revert "fix(x): y"')).toMatchObject({ type: 'OTHER', title: 'fix(x): y' });
+    expect(parseConventionalCommit('Revert "fix(x): y"')).toMatchObject({
+      type: 'OTHER',
+      title: 'fix(x): y',
+    });
   });
 });
 

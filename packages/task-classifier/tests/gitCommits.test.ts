@@ -8,25 +8,58 @@ describe('readGitCommits', () => {
   beforeAll(() => {
     repo = createFixtureRepo([
       { message: 'chore: initial commit', files: { 'README.md': 3 } },
-      { message: 'fix(docs): handle empty sidebar (#1234)\n\nThe sidebar crashed when empty.\n\nfix #99\nSigned-off-by: A <a@example.com>\nCo-authored-by: B <b@example.com>', files: { 'src/sidebar.ts': 10 } },
-      { message: 'feat(api)!: add a streaming endpoint', files: { 'src/a.ts': 100, 'src/b.ts': 50, 'package-lock.json': 5000 } },
+      {
+        message:
+          'fix(docs): handle empty sidebar (#1234)\n\nThe sidebar crashed when empty.\n\nfix #99\nSigned-off-by: A <a@example.com>\nCo-authored-by: B <b@example.com>',
+        files: { 'src/sidebar.ts': 10 },
+      },
+      {
+        message: 'feat(api)!: add a streaming endpoint',
+        files: { 'src/a.ts': 100, 'src/b.ts': 50, 'package-lock.json': 5000 },
+      },
       { message: 'Merge-like but not conventional: tidy things', files: { 'src/c.ts': 4 } },
-      { message: 'docs: explain the cache', files: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`docs/page${i}.md`, 10])) },
-      { message: 'chore(deps): update dependency vite to v5.0.1', files: { 'package.json': 2 }, author: 'renovate[bot]' },
-      { message: 'chore(deps): update dependency vite to v5.0.2', files: { 'package.json': 3 }, author: 'renovate[bot]' },
-      { message: 'chore(deps): update dependency vitest to v2.0.0', files: { 'package.json': 4 }, author: 'renovate[bot]' },
+      {
+        message: 'docs: explain the cache',
+        files: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`docs/page${i}.md`, 10])),
+      },
+      {
+        message: 'chore(deps): update dependency vite to v5.0.1',
+        files: { 'package.json': 2 },
+        author: 'renovate[bot]',
+      },
+      {
+        message: 'chore(deps): update dependency vite to v5.0.2',
+        files: { 'package.json': 3 },
+        author: 'renovate[bot]',
+      },
+      {
+        message: 'chore(deps): update dependency vitest to v2.0.0',
+        files: { 'package.json': 4 },
+        author: 'renovate[bot]',
+      },
       { message: 'release: v3.2.0', files: { 'version.txt': 1 } },
       { message: 'wip: half done', files: { 'src/d.ts': 1 } },
       { message: 'test: snapshot only', files: { '__snapshots__/x.snap': 50 } },
-      { message: 'Revert "feat: add a streaming endpoint"\n\nThis reverts commit abc.', files: { 'src/a.ts': 20 } },
+      {
+        message: 'Revert "feat: add a streaming endpoint"\n\nThis reverts commit abc.',
+        files: { 'src/a.ts': 20 },
+      },
     ]);
   });
   afterAll(() => repo.remove());
 
   it('labels each commit by its prefix, strips prefix, scope, PR numbers and trailers, and sizes it from numstat', async () => {
-    const result = await readGitCommits({ repo: 'acme/widgets', gitDir: repo.gitDir }, { maxExamples: 100, maxCommits: 100, maxBotShare: 1 });
+    const result = await readGitCommits(
+      { repo: 'acme/widgets', gitDir: repo.gitDir },
+      { maxExamples: 100, maxCommits: 100, maxBotShare: 1 },
+    );
     const byTitle = new Map(result.examples.map((example) => [example.title, example]));
-    expect(byTitle.get('handle empty sidebar')).toMatchObject({ type: 'BUG_FIX', complexity: 'SIMPLE', description: 'The sidebar crashed when empty.', group: 'acme/widgets' });
+    expect(byTitle.get('handle empty sidebar')).toMatchObject({
+      type: 'BUG_FIX',
+      complexity: 'SIMPLE',
+      description: 'The sidebar crashed when empty.',
+      group: 'acme/widgets',
+    });
     // Lockfiles do not count: two files, 150 lines.
     expect(byTitle.get('add a streaming endpoint')).toMatchObject({ type: 'FEATURE', complexity: 'MEDIUM' });
     expect(byTitle.get('explain the cache')).toMatchObject({ type: 'DOCUMENTATION', complexity: 'COMPLEX' });
@@ -47,15 +80,24 @@ describe('readGitCommits', () => {
   });
 
   it('caps dependency-bot commits at their share of the examples', async () => {
-    const result = await readGitCommits({ repo: 'acme/widgets', gitDir: repo.gitDir }, { maxExamples: 10, maxCommits: 100, maxBotShare: 0.1 });
+    const result = await readGitCommits(
+      { repo: 'acme/widgets', gitDir: repo.gitDir },
+      { maxExamples: 10, maxCommits: 100, maxBotShare: 0.1 },
+    );
     expect(result.examples.filter((example) => example.bot).length).toBe(1);
   });
 
   it('stops at maxExamples, newest first, and reads from a given head', async () => {
-    const newest = await readGitCommits({ repo: 'acme/widgets', gitDir: repo.gitDir }, { maxExamples: 2, maxCommits: 100, maxBotShare: 1 });
+    const newest = await readGitCommits(
+      { repo: 'acme/widgets', gitDir: repo.gitDir },
+      { maxExamples: 2, maxCommits: 100, maxBotShare: 1 },
+    );
     expect(newest.examples.length).toBe(2);
     expect(newest.examples[0]?.ref).toBe(repo.shas.at(-1));
-    const older = await readGitCommits({ repo: 'acme/widgets', gitDir: repo.gitDir, head: repo.shas[2] as string }, { maxExamples: 100, maxCommits: 100, maxBotShare: 1 });
+    const older = await readGitCommits(
+      { repo: 'acme/widgets', gitDir: repo.gitDir, head: repo.shas[2] as string },
+      { maxExamples: 100, maxCommits: 100, maxBotShare: 1 },
+    );
     expect(older.examples.map((example) => example.ref)).toEqual([repo.shas[2], repo.shas[1], repo.shas[0]]);
   });
 });

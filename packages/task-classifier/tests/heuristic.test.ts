@@ -6,7 +6,12 @@ describe('heuristicType', () => {
     ['Fix typo in the installation guide', '', 'DOCUMENTATION', 'typo'],
     ['The flaky checkout test fails on CI', '', 'TEST', 'flaky-test'],
     ['bump eslint to 9.39.1', '', 'CHORE', 'dependency-bump'],
-    ['Checkout page blank', 'TypeError: x is undefined\n    at render (src/checkout.ts:10:3)', 'BUG_FIX', 'stack-trace'],
+    [
+      'Checkout page blank',
+      'TypeError: x is undefined\n    at render (src/checkout.ts:10:3)',
+      'BUG_FIX',
+      'stack-trace',
+    ],
     ['Add endpoint for invoice export', '', 'FEATURE', 'feature-words'],
     ['Refactor the payment service', '', 'REFACTOR', 'refactor-words'],
     ['Revert "add endpoint for invoices"', '', 'OTHER', 'revert'],
@@ -15,10 +20,27 @@ describe('heuristicType', () => {
   });
 
   it('answers every generated input with a label and a confidence in 0..1', () => {
-    const pieces = ['fix', 'add', 'test', 'docs', 'refactor', 'bump', '', '🙂', 'at x (a.js:1:2)', 'src/a.ts', '修复', '\u0000', 'typo'];
+    const pieces = [
+      'fix',
+      'add',
+      'test',
+      'docs',
+      'refactor',
+      'bump',
+      '',
+      '🙂',
+      'at x (a.js:1:2)',
+      'src/a.ts',
+      '修复',
+      '\u0000',
+      'typo',
+    ];
     for (const a of pieces) {
       for (const b of pieces) {
-        for (const answer of [heuristicType({ title: `${a} ${b}`, description: `${b}\n${a}` }), heuristicComplexity({ title: `${a} ${b}`, description: `${b}\n${a}` })]) {
+        for (const answer of [
+          heuristicType({ title: `${a} ${b}`, description: `${b}\n${a}` }),
+          heuristicComplexity({ title: `${a} ${b}`, description: `${b}\n${a}` }),
+        ]) {
           expect(answer.confidence).toBeGreaterThan(0);
           expect(answer.confidence).toBeLessThanOrEqual(1);
         }

@@ -19,13 +19,31 @@ import { conventionalHistory, createFixtureRepo, type FixtureRepo } from './fixt
 /** Texts built from the model's own vocabulary, code-like noise and other scripts, so every feature block fires. */
 function generatedTexts(model: TrainedModel, count: number): { title: string; description: string }[] {
   const random = seededRandom(7);
-  const words = model.features.terms.filter((term) => term.startsWith('t:') || term.startsWith('d:')).map((term) => term.slice(2));
-  const extras = ['src/app.ts', '`config.json`', 'at render (src/a.ts:1:2)', 'TypeError: x is undefined', '#123', 'v1.2.3', '日本語のテキスト', 'ÉÀÜ', '```ts\nconst a = 1;\n```', '- item'];
+  const words = model.features.terms
+    .filter((term) => term.startsWith('t:') || term.startsWith('d:'))
+    .map((term) => term.slice(2));
+  const extras = [
+    'src/app.ts',
+    '`config.json`',
+    'at render (src/a.ts:1:2)',
+    'TypeError: x is undefined',
+    '#123',
+    'v1.2.3',
+    '日本語のテキスト',
+    'ÉÀÜ',
+    '```ts\nconst a = 1;\n```',
+    '- item',
+  ];
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
   return Array.from({ length: count }, (_, index) => {
     const titleWords = Array.from({ length: 1 + Math.floor(random() * 8) }, () => pick(words));
-    const descriptionWords = Array.from({ length: Math.floor(random() * 40) }, () => (random() < 0.15 ? pick(extras) : pick(words)));
-    return { title: index % 17 === 0 ? '' : titleWords.join(' '), description: descriptionWords.join(random() < 0.3 ? '\n' : ' ') };
+    const descriptionWords = Array.from({ length: Math.floor(random() * 40) }, () =>
+      random() < 0.15 ? pick(extras) : pick(words),
+    );
+    return {
+      title: index % 17 === 0 ? '' : titleWords.join(' '),
+      description: descriptionWords.join(random() < 0.3 ? '\n' : ' '),
+    };
   });
 }
 
@@ -37,8 +55,18 @@ describe('ONNX export', () => {
 
   beforeAll(async () => {
     repo = createFixtureRepo(conventionalHistory(6));
-    const corpus = await readGitCommits({ repo: 'acme/fixture', gitDir: repo.gitDir }, { maxExamples: 1000, maxCommits: 1000, maxBotShare: 0.1 });
-    model = train({ examples: corpus.examples, options: { epochs: 8, seed: 3, vocabulary: { titleWords: 300, descriptionWords: 100, titleChars: 400, minDocumentFrequency: 1 } } });
+    const corpus = await readGitCommits(
+      { repo: 'acme/fixture', gitDir: repo.gitDir },
+      { maxExamples: 1000, maxCommits: 1000, maxBotShare: 0.1 },
+    );
+    model = train({
+      examples: corpus.examples,
+      options: {
+        epochs: 8,
+        seed: 3,
+        vocabulary: { titleWords: 300, descriptionWords: 100, titleChars: 400, minDocumentFrequency: 1 },
+      },
+    });
     dir = mkdtempSync(join(tmpdir(), 'task-classifier-model-'));
     await saveModel(dir, model, { heuristicThreshold: 0.9, provenance: { test: true }, metrics: {} });
     classifier = await loadClassifier({ modelPath: join(dir, MODEL_FILES.onnx), mode: 'MODEL' });
@@ -80,16 +108,38 @@ describe('ONNX export', () => {
   });
 
   it('trains reproducibly for a seed and accepts outcome examples beside the corpus', async () => {
-    const corpus = await readGitCommits({ repo: 'acme/fixture', gitDir: repo.gitDir }, { maxExamples: 1000, maxCommits: 1000, maxBotShare: 0.1 });
-    const options = { epochs: 3, seed: 5, vocabulary: { titleWords: 100, descriptionWords: 50, titleChars: 100, minDocumentFrequency: 1 } };
+    const corpus = await readGitCommits(
+      { repo: 'acme/fixture', gitDir: repo.gitDir },
+      { maxExamples: 1000, maxCommits: 1000, maxBotShare: 0.1 },
+    );
+    const options = {
+      epochs: 3,
+      seed: 5,
+      vocabulary: { titleWords: 100, descriptionWords: 50, titleChars: 100, minDocumentFrequency: 1 },
+    };
     const outcomes = [
-      { title: 'make the sidebar collapsible', description: 'Users asked for it.', filesChanged: 1, linesChanged: 12 },
-      { title: 'move storage to a new driver', description: '', filesChanged: 9, linesChanged: 700, type: 'REFACTOR' as const },
+      {
+        title: 'make the sidebar collapsible',
+        description: 'Users asked for it.',
+        filesChanged: 1,
+        linesChanged: 12,
+      },
+      {
+        title: 'move storage to a new driver',
+        description: '',
+        filesChanged: 9,
+        linesChanged: 700,
+        type: 'REFACTOR' as const,
+      },
     ];
     const first = train({ examples: [...corpus.examples, ...outcomes], options });
     const second = train({ examples: [...corpus.examples, ...outcomes], options });
     expect(first.heads.type.weights).toEqual(second.heads.type.weights);
-    expect(first.trainedOn).toEqual({ examples: corpus.examples.length + 2, typeLabelled: corpus.examples.length + 1, complexityLabelled: corpus.examples.length + 2 });
+    expect(first.trainedOn).toEqual({
+      examples: corpus.examples.length + 2,
+      typeLabelled: corpus.examples.length + 1,
+      complexityLabelled: corpus.examples.length + 2,
+    });
     // Plain data: it can cross a worker-thread boundary.
     expect(structuredClone(first).heads.complexity.bias).toEqual(first.heads.complexity.bias);
   });

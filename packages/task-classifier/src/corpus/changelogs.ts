@@ -18,7 +18,8 @@ export interface ChangelogResult {
 const ENTRY = /^\s*[*-]\s+(?:\*\*[^*]+:\*\*\s*)?(.+)$/;
 const SECTION = /^#{2,4}\s+(.+?)\s*$/;
 /** Commit and issue links that conventional-changelog appends to every entry. */
-const LINKS = /\s*\(\[[^\]]*\]\([^)]*\)\)|\s*\[[0-9a-f]{7,40}\]\([^)]*\)|,?\s*closes\s+\[#\d+\]\([^)]*\)|\s*\(#\d+\)/gi;
+const LINKS =
+  /\s*\(\[[^\]]*\]\([^)]*\)\)|\s*\[[0-9a-f]{7,40}\]\([^)]*\)|,?\s*closes\s+\[#\d+\]\([^)]*\)|\s*\(#\d+\)/gi;
 
 /** Parses a conventional-changelog CHANGELOG.md: each bullet under a known section is one example. */
 export function parseChangelog(text: string, group: string): CorpusExample[] {
@@ -28,7 +29,13 @@ export function parseChangelog(text: string, group: string): CorpusExample[] {
   for (const [index, line] of lines.entries()) {
     const section = SECTION.exec(line);
     if (section) {
-      type = CHANGELOG_SECTION_MAP[(section[1] ?? '').replace(/[^\w\s]/g, '').trim().toLowerCase()];
+      type =
+        CHANGELOG_SECTION_MAP[
+          (section[1] ?? '')
+            .replace(/[^\w\s]/g, '')
+            .trim()
+            .toLowerCase()
+        ];
       continue;
     }
     if (!type) continue;
@@ -42,9 +49,11 @@ export function parseChangelog(text: string, group: string): CorpusExample[] {
 }
 
 function repositoryName(repository: unknown): string | undefined {
-  const url = typeof repository === 'string' ? repository : (repository as { url?: unknown } | undefined)?.url;
+  const url =
+    typeof repository === 'string' ? repository : (repository as { url?: unknown } | undefined)?.url;
   if (typeof url !== 'string') return undefined;
-  const match = /github(?:\.com)?[:/]([\w.-]+\/[\w.-]+?)(?:\.git)?$/.exec(url) ?? /^([\w.-]+\/[\w.-]+)$/.exec(url);
+  const match =
+    /github(?:\.com)?[:/]([\w.-]+\/[\w.-]+?)(?:\.git)?$/.exec(url) ?? /^([\w.-]+\/[\w.-]+)$/.exec(url);
   return match?.[1]?.toLowerCase();
 }
 
@@ -53,7 +62,10 @@ function repositoryName(repository: unknown): string | undefined {
  * repository is in `excludeRepos` are skipped, so a held-out repository never reaches training through its
  * changelog.
  */
-export async function readChangelogs(nodeModules: string, excludeRepos: ReadonlySet<string>): Promise<ChangelogResult[]> {
+export async function readChangelogs(
+  nodeModules: string,
+  excludeRepos: ReadonlySet<string>,
+): Promise<ChangelogResult[]> {
   const dirs: string[] = [];
   for (const entry of await readdir(nodeModules, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
@@ -71,7 +83,9 @@ export async function readChangelogs(nodeModules: string, excludeRepos: Readonly
     let manifest: { repository?: unknown; version?: unknown };
     try {
       text = await readFile(join(nodeModules, pkg, 'CHANGELOG.md'), 'utf8');
-      manifest = JSON.parse(await readFile(join(nodeModules, pkg, 'package.json'), 'utf8')) as typeof manifest;
+      manifest = JSON.parse(
+        await readFile(join(nodeModules, pkg, 'package.json'), 'utf8'),
+      ) as typeof manifest;
     } catch {
       continue;
     }
@@ -79,7 +93,12 @@ export async function readChangelogs(nodeModules: string, excludeRepos: Readonly
     if (repository && excludeRepos.has(repository)) continue;
     const examples = parseChangelog(text, `changelog:${pkg}`);
     if (examples.length === 0) continue;
-    results.push({ pkg, repository, version: typeof manifest.version === 'string' ? manifest.version : undefined, examples });
+    results.push({
+      pkg,
+      repository,
+      version: typeof manifest.version === 'string' ? manifest.version : undefined,
+      examples,
+    });
   }
   return results;
 }

@@ -18,7 +18,8 @@ const HEADER = /^\s*([a-zA-Z]+)(?:\([^)]*\))?(!)?\s*:\s*(.+)$/;
 /** GitHub's own revert subject, `Revert "feat: x"`. */
 const GITHUB_REVERT = /^\s*Revert\s+"(.+)"\s*$/;
 /** `(#1234)`, `(#1234, #1235)`, `(fix #12)` anywhere, and bare `#1234` at the end of a subject. */
-const PR_NUMBERS = /\s*\((?:(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?|see|re)\s*)?#\d+(?:\s*,\s*#\d+)*\)|\s+#\d+\s*$/gi;
+const PR_NUMBERS =
+  /\s*\((?:(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?|see|re)\s*)?#\d+(?:\s*,\s*#\d+)*\)|\s+#\d+\s*$/gi;
 /**
  * Trailer lines (`Signed-off-by: …`, `Co-authored-by: …`, `PR Close #1`) and issue-closing lines
  * (`fix #123`, `closes vuejs/core#1`): metadata, not description, and some of them echo the label.
@@ -39,7 +40,10 @@ export function cleanBody(body: string): string {
     .split(/\r?\n/)
     .filter((line) => !TRAILER_LINE.test(line))
     .map((line) => line.replace(PR_NUMBERS, '').trimEnd());
-  const text = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  const text = lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   return text.length > MAX_BODY_CHARS ? text.slice(0, MAX_BODY_CHARS) : text;
 }
 
@@ -66,5 +70,10 @@ export function parseConventionalCommit(message: string): ParsedCommit | undefin
   }
   title = stripPrNumbers(title);
   if (title.length === 0 || /^(release\s+)?v?\d+\.\d+[\w.-]*$/i.test(title)) return undefined;
-  return { conventionalType, type: CONVENTIONAL_TYPE_MAP[conventionalType], title, description: cleanBody(body) };
+  return {
+    conventionalType,
+    type: CONVENTIONAL_TYPE_MAP[conventionalType],
+    title,
+    description: cleanBody(body),
+  };
 }

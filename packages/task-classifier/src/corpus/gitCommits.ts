@@ -46,7 +46,10 @@ function git(gitDir: string, args: string[]): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(chunks).toString('utf8'));
-      else reject(new Error(`git ${args[0]} failed in ${gitDir}: ${Buffer.concat(errors).toString('utf8').trim()}`));
+      else
+        reject(
+          new Error(`git ${args[0]} failed in ${gitDir}: ${Buffer.concat(errors).toString('utf8').trim()}`),
+        );
     });
   });
 }
@@ -79,7 +82,10 @@ function streamRecords(gitDir: string, args: string[], consume: (record: string)
     child.on('error', reject);
     child.on('close', (code) => {
       if (stopped) return resolve();
-      if (code !== 0) return reject(new Error(`git ${args[0]} failed in ${gitDir}: ${Buffer.concat(errors).toString('utf8').trim()}`));
+      if (code !== 0)
+        return reject(
+          new Error(`git ${args[0]} failed in ${gitDir}: ${Buffer.concat(errors).toString('utf8').trim()}`),
+        );
       if (buffer) consume(buffer);
       resolve();
     });
@@ -91,13 +97,37 @@ function streamRecords(gitDir: string, args: string[], consume: (record: string)
  * read. Finds the changes that touch a missing blob (from `--raw`, which reads trees only): those commits
  * are skipped (their size is unknown) and those paths are left out of every other commit's count.
  */
-async function unreadableChanges(gitDir: string, head: string, maxCommits: number): Promise<{ commits: Set<string>; paths: Set<string> }> {
+async function unreadableChanges(
+  gitDir: string,
+  head: string,
+  maxCommits: number,
+): Promise<{ commits: Set<string>; paths: Set<string> }> {
   const commits = new Set<string>();
   const paths = new Set<string>();
-  const objects = await git(gitDir, ['rev-list', '--objects', '--missing=print', `--max-count=${maxCommits}`, head]);
-  const missing = new Set(objects.split('\n').filter((line) => line.startsWith('?')).map((line) => line.slice(1).trim()));
+  const objects = await git(gitDir, [
+    'rev-list',
+    '--objects',
+    '--missing=print',
+    `--max-count=${maxCommits}`,
+    head,
+  ]);
+  const missing = new Set(
+    objects
+      .split('\n')
+      .filter((line) => line.startsWith('?'))
+      .map((line) => line.slice(1).trim()),
+  );
   if (missing.size === 0) return { commits, paths };
-  const raw = await git(gitDir, ['log', '--no-merges', '--no-renames', '--raw', '--no-abbrev', `--max-count=${maxCommits}`, `--format=${RECORD}%H`, head]);
+  const raw = await git(gitDir, [
+    'log',
+    '--no-merges',
+    '--no-renames',
+    '--raw',
+    '--no-abbrev',
+    `--max-count=${maxCommits}`,
+    `--format=${RECORD}%H`,
+    head,
+  ]);
   for (const record of raw.split(RECORD)) {
     const [sha = '', ...lines] = record.split('\n');
     for (const line of lines) {
