@@ -3,10 +3,11 @@
  * and the sources manifest). Third-party text is only read here, never committed.
  *
  *   npm run train:classifier -- --mirror-dir <dir> [--git owner/name=<git dir>[@sha]]... [--reproduce]
- *     [--held-out owner/name,...] [--max-per-repo N] [--node-modules <dir>|--no-changelogs] [--seed N] [--out <dir>]
+ *     [--manifest <sources.json>] [--held-out owner/name,...] [--max-per-repo N] [--node-modules <dir>|--no-changelogs] [--seed N] [--out <dir>]
  *
  * `--mirror-dir` takes every `<owner>+<name>/repo` git directory under it. `--reproduce` reads each repository
- * from the head recorded in the existing sources.json, so newer history does not change the result.
+ * from the head recorded in `--manifest` (default the committed model/sources.json), so newer history does
+ * not change the result; the weights then come out identical (training is seeded), only the date differs.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     'mirror-dir': { type: 'string' },
     git: { type: 'string', multiple: true, default: [] },
     reproduce: { type: 'boolean', default: false },
+    manifest: { type: 'string', default: join(packageDir, 'model', 'sources.json') },
     'held-out': { type: 'string', default: 'typeorm/typeorm,semantic-release/semantic-release' },
     'max-per-repo': { type: 'string', default: '4000' },
     'max-commits': { type: 'string', default: '20000' },
@@ -74,7 +76,7 @@ for (const spec of values.git) {
 if (sources.length === 0)
   throw new Error('no sources: pass --mirror-dir or --git (see the header of this script)');
 if (values.reproduce) {
-  const manifest = JSON.parse(await readFile(join(outDir, MODEL_FILES.sources), 'utf8')) as {
+  const manifest = JSON.parse(await readFile(values.manifest, 'utf8')) as {
     repositories: { repo: string; head: string }[];
   };
   for (const source of sources)
