@@ -1,6 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGitCommits } from '@cap/task-classifier';
 import { createFixtureRepo, type FixtureRepo } from './fixtureRepo.js';
+
+describe('readGitCommits on a mirror with missing blobs', () => {
+  it('skips the commits whose diff it cannot read and leaves those paths out of the others', async () => {
+    const repo = createFixtureRepo([
+      { message: 'feat: add the widget', files: { 'src/widget.ts': 10, 'assets/huge.bin.txt': 300 } },
+      { message: 'fix: handle empty widgets', files: { 'src/widget.ts': 12 } },
+      { message: 'chore: regenerate the huge asset', files: { 'assets/huge.bin.txt': 400 } },
+      { message: 'docs: describe the widget', files: { 'README.md': 5, 'assets/huge.bin.txt': 500 } },
+    ]);
+    try {
+      // Delete the blob of the asset's second version, as a snapshot mirror without its largest files would lack it.
+      const blob = execFileSync('git', ['rev-parse', `${repo.shas[2]}:assets/huge.bin.txt`], {
+        cwd: repo.dir,
+        encoding: 'utf8',
+      }).trim();
+      rmSync(join(repo.gitDir, 'objects', blob.slice(0, 2), blob.slice(2)));
+      const result = await readGitCommits(
+        { repo: 'acme/partial', gitDir: repo.gitDir },
+        { maxExamples: 10, maxCommits: 10, maxBotShare: 1 },
+      );
+      const byTitle = new Map(result.examples.map((example) => [example.title, example]));
+      // Both the commit that wrote the missing blob and the one that replaced it are unreadable.
+      expect([...byTitle.keys()].sort()).toEqual(['add the widget', 'handle empty widgets']);
+      // Without the unreadable path, the first commit is one file of 10 lines (with it, 310 lines: COMPLEX).
+      expect(byTitle.get('add the widget')?.complexity).toBe('SIMPLE');
+    } finally {
+      repo.remove();
+    }
+  });
+});
 
 describe('readGitCommits', () => {
   let repo: FixtureRepo;
