@@ -234,7 +234,8 @@ await writeFile(
 // The committed JSON files are formatted like the rest of the repository, so `npm run format:check` passes.
 for (const file of [MODEL_FILES.metadata, MODEL_FILES.sources]) {
   const path = join(outDir, file);
-  const config = (await prettier.resolveConfig(path)) ?? {};
+  // The repository's settings, wherever --out points (a directory outside the repository has none).
+  const config = (await prettier.resolveConfig(join(repoRoot, 'package.json'))) ?? {};
   await writeFile(path, await prettier.format(await readFile(path, 'utf8'), { ...config, filepath: path }));
 }
 log(`\nwrote ${outDir} (${model.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

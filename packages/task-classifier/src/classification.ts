@@ -111,11 +111,12 @@ export class TypeScriptModel {
     this.index = termIndex(model.features);
   }
 
-  /** Feature vector of a text (already validated and prepared). */
+  /** Feature vector of a text (already validated and prepared) and how many vocabulary terms it hit. */
   features(text: TaskText): { vector: SparseVector; knownTerms: number } {
     return vectorize(this.model.features, this.index, text);
   }
 
+  /** Both heads' probabilities for a text (already validated and prepared). */
   predict(text: TaskText): ModelOutput {
     const { vector, knownTerms } = this.features(text);
     return {

@@ -26,6 +26,7 @@ export interface VocabularyOptions {
   minDocumentFrequency: number;
 }
 
+/** The caps of the committed model: about 14,000 columns, so the .onnx stays near half a megabyte. */
 export const DEFAULT_VOCABULARY: VocabularyOptions = {
   titleWords: 6_000,
   descriptionWords: 3_000,
@@ -92,6 +93,7 @@ export function featureCount(spec: FeatureSpec): number {
 /** Term → column lookup, built once per spec. */
 export type TermIndex = Map<string, number>;
 
+/** Builds the term → column lookup of a spec. */
 export function termIndex(spec: FeatureSpec): TermIndex {
   return new Map(spec.terms.map((term, index) => [term, index]));
 }

@@ -12,6 +12,7 @@ import { featureCount } from './features.js';
 import { validateTaskText } from './input.js';
 import { modelFromFiles, readModelFiles, type ModelMetadata } from './metadata.js';
 
+/** Where the model is and how to combine it with the heuristic. */
 export interface LoadClassifierOptions {
   /** Path of the `.onnx` file; `metadata.json` is read from the same directory unless `metadataPath` is set. */
   modelPath: string;

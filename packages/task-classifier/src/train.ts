@@ -34,6 +34,7 @@ export interface HeadOptions {
   classWeightPower: number;
 }
 
+/** Training hyper-parameters; anything left out of `train`'s `options` takes {@link DEFAULT_TRAIN_OPTIONS}. */
 export interface TrainOptions {
   seed: number;
   epochs: number;
@@ -46,6 +47,7 @@ export interface TrainOptions {
   version?: string;
 }
 
+/** Defaults; the training command overrides the heads' L2 and class weighting with the validation sweep's choice. */
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 42,
   epochs: 10,

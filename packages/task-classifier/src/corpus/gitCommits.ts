@@ -22,6 +22,7 @@ export interface GitSourceResult {
   scanned: number;
 }
 
+/** Caps on what is read from one repository. */
 export interface ReadGitOptions {
   /** Most examples kept per repository (newest first). */
   maxExamples: number;
