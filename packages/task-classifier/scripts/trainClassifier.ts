@@ -1,0 +1,241 @@
+/**
+ * Trains the task classifier from public, author-labelled text and writes `model/` (the .onnx, metadata.json
+ * and the sources manifest). Third-party text is only read here, never committed.
+ *
+ *   npm run train:classifier -- --mirror-dir <dir> [--git owner/name=<git dir>[@sha]]... [--reproduce]
+ *     [--manifest <sources.json>] [--held-out owner/name,...] [--max-per-repo N] [--node-modules <dir>|--no-changelogs] [--seed N] [--out <dir>]
+ *
+ * `--mirror-dir` takes every `<owner>+<name>/repo` git directory under it. `--reproduce` reads each repository
+ * from the head recorded in `--manifest` (default the committed model/sources.json), so newer history does
+ * not change the result; the weights then come out identical (training is seeded), only the date differs.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
+import {
+  compare,
+  CONVENTIONAL_TYPE_MAP,
+  CHANGELOG_SECTION_MAP,
+  formatComparison,
+  formatConfusion,
+  loadClassifier,
+  majorityPredictor,
+  MODEL_FILES,
+  readChangelogs,
+  readGitCommits,
+  saveModel,
+  stratifiedSplit,
+  sweep,
+  train,
+  type Evaluation,
+  type Example,
+  type GitSource,
+  type Predictor,
+} from '@cap/task-classifier';
+
+const packageDir = resolve(import.meta.dirname, '..');
+const repoRoot = resolve(packageDir, '../..');
+const { values } = parseArgs({
+  options: {
+    'mirror-dir': { type: 'string' },
+    git: { type: 'string', multiple: true, default: [] },
+    reproduce: { type: 'boolean', default: false },
+    manifest: { type: 'string', default: join(packageDir, 'model', 'sources.json') },
+    'held-out': { type: 'string', default: 'typeorm/typeorm,semantic-release/semantic-release' },
+    'max-per-repo': { type: 'string', default: '4000' },
+    'max-commits': { type: 'string', default: '20000' },
+    'node-modules': { type: 'string', default: join(repoRoot, 'node_modules') },
+    'no-changelogs': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '42' },
+    out: { type: 'string', default: join(packageDir, 'model') },
+  },
+});
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const seed = Number(values.seed);
+const outDir = resolve(values.out);
+
+const sources: GitSource[] = [];
+if (values['mirror-dir']) {
+  for (const entry of readdirSync(values['mirror-dir']).sort()) {
+    const gitDir = join(values['mirror-dir'], entry, 'repo');
+    if (entry.includes('+') && existsSync(join(gitDir, 'HEAD')))
+      sources.push({ repo: entry.replace('+', '/'), gitDir });
+  }
+}
+for (const spec of values.git) {
+  const match = /^([\w.-]+\/[\w.-]+)=(.+?)(?:@([0-9a-f]{7,40}))?$/.exec(spec);
+  if (!match) throw new Error(`--git expects owner/name=<git dir>[@sha], got ${spec}`);
+  sources.push({
+    repo: match[1] as string,
+    gitDir: match[2] as string,
+    ...(match[3] ? { head: match[3] } : {}),
+  });
+}
+if (sources.length === 0)
+  throw new Error('no sources: pass --mirror-dir or --git (see the header of this script)');
+if (values.reproduce) {
+  const manifest = JSON.parse(await readFile(values.manifest, 'utf8')) as {
+    repositories: { repo: string; head: string }[];
+  };
+  for (const source of sources)
+    source.head ??= manifest.repositories.find((entry) => entry.repo === source.repo)?.head;
+}
+const heldOut = new Set(
+  values['held-out']
+    .split(',')
+    .map((repo) => repo.trim())
+    .filter(Boolean),
+);
+
+const started = Date.now();
+const gitResults = [];
+for (const source of sources) {
+  const result = await readGitCommits(source, {
+    maxExamples: Number(values['max-per-repo']),
+    maxCommits: Number(values['max-commits']),
+    maxBotShare: 0.1,
+  });
+  log(
+    `${source.repo}: ${result.examples.length} examples from ${result.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
+  );
+  gitResults.push(result);
+}
+const changelogs = values['no-changelogs']
+  ? []
+  : await readChangelogs(values['node-modules'], new Set(sources.map((source) => source.repo.toLowerCase())));
+log(
+  `changelogs: ${changelogs.reduce((sum, entry) => sum + entry.examples.length, 0)} entries from ${changelogs.length} packages`,
+);
+
+const heldOutExamples: Example[] = gitResults
+  .filter((result) => heldOut.has(result.repo))
+  .flatMap((result) => result.examples);
+const pool: Example[] = [
+  ...gitResults.filter((result) => !heldOut.has(result.repo)).flatMap((result) => result.examples),
+  ...changelogs.flatMap((entry) => entry.examples),
+];
+const split = stratifiedSplit(pool, 0.1, 0.1, seed);
+log(
+  `pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`,
+);
+
+const base = { seed };
+const candidates = [1e-5, 1e-4].flatMap((l2) =>
+  [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })),
+);
+const chosen = await sweep(split, candidates, [0.8, 0.85, 0.9, 0.95, 1.01], base, (line) =>
+  log(`  sweep ${line}`),
+);
+log(
+  `chosen on validation: type ${JSON.stringify(chosen.type)}, complexity ${JSON.stringify(chosen.complexity)}, hybrid threshold ${chosen.threshold}`,
+);
+
+// The committed model: every training-repository example except the stratified test set.
+const trainingSet = [...split.train, ...split.validation];
+const model = train({
+  examples: trainingSet,
+  options: { ...base, type: chosen.type, complexity: chosen.complexity },
+  onProgress: (progress) => {
+    if (progress.epoch !== undefined && progress.epoch === progress.epochs)
+      log(`  ${progress.phase}: ${progress.epochs} epochs, loss ${progress.loss?.toFixed(4)}`);
+  },
+});
+const provenanceSources = {
+  repositories: gitResults.map((result) => ({
+    repo: result.repo,
+    head: result.head,
+    commitRange: `${result.firstSha}..${result.lastSha}`,
+    commitsScanned: result.scanned,
+    examples: result.examples.length,
+    role: heldOut.has(result.repo) ? 'held-out' : 'training',
+  })),
+  changelogs: changelogs.map((entry) => ({
+    package: entry.pkg,
+    version: entry.version,
+    repository: entry.repository,
+    examples: entry.examples.length,
+    role: 'training',
+  })),
+};
+await saveModel(outDir, model, { heuristicThreshold: chosen.threshold, provenance: {}, metrics: {} });
+
+// Evaluate through onnxruntime, as the platform will run it.
+const modes = { model: 'MODEL', heuristic: 'HEURISTIC', hybrid: 'HYBRID' } as const;
+const evaluateSets = async (sets: Record<string, Example[]>) => {
+  const out: Record<string, Record<string, Evaluation>> = {};
+  const classifiers = await Promise.all(
+    Object.entries(modes).map(
+      async ([name, mode]) =>
+        [
+          name,
+          await loadClassifier({
+            modelPath: join(outDir, MODEL_FILES.onnx),
+            mode,
+            heuristicThreshold: chosen.threshold,
+          }),
+        ] as const,
+    ),
+  );
+  for (const [setName, examples] of Object.entries(sets)) {
+    const byName: Record<string, Predictor> = {};
+    for (const [name, classifier] of classifiers) {
+      byName[name] = async (text) => {
+        const result = await classifier.classify(text);
+        return { type: result.type.label, complexity: result.complexity.label };
+      };
+    }
+    byName['majority'] = majorityPredictor(trainingSet);
+    out[setName] = await compare(byName, examples);
+  }
+  await Promise.all(classifiers.map(([, classifier]) => classifier.release()));
+  return out;
+};
+const metrics = await evaluateSets({ stratifiedTest: split.test, heldOutRepositories: heldOutExamples });
+for (const [setName, results] of Object.entries(metrics)) {
+  log('');
+  log(formatComparison(`${setName}:`, results));
+  log(formatConfusion(`${setName} model type confusion`, (results['model'] as Evaluation).type));
+  log(formatConfusion(`${setName} model complexity confusion`, (results['model'] as Evaluation).complexity));
+}
+const provenance = {
+  ...provenanceSources,
+  heldOutRepositories: [...heldOut],
+  trainingRepositories: gitResults.filter((result) => !heldOut.has(result.repo)).map((result) => result.repo),
+  typeMapping: { conventionalCommits: CONVENTIONAL_TYPE_MAP, changelogSections: CHANGELOG_SECTION_MAP },
+  labelling:
+    'type from the conventional-commit prefix (scope and prefix stripped from the text, PR numbers, trailers and issue-closing lines removed); complexity from the commit numstat without lockfiles, snapshots, build output, generated files, CHANGELOG.md and binary files; merge commits, release commits and unmapped types skipped; near-duplicate texts (digits ignored) kept once; bot commits at most 10% of a repository',
+  split: {
+    seed,
+    stratifiedTest: split.test.length,
+    validation: split.validation.length,
+    train: split.train.length,
+    heldOut: heldOutExamples.length,
+  },
+};
+const sweepSummary = chosen.results.map((result) => ({
+  ...result.head,
+  type: { accuracy: result.validation.type.accuracy, macroF1: result.validation.type.macroF1 },
+  complexity: {
+    accuracy: result.validation.complexity.accuracy,
+    macroF1: result.validation.complexity.macroF1,
+  },
+}));
+await saveModel(outDir, model, {
+  heuristicThreshold: chosen.threshold,
+  provenance,
+  metrics: { ...metrics, validationSweep: sweepSummary, hybridThresholdScores: chosen.thresholdScores },
+});
+await writeFile(
+  join(outDir, MODEL_FILES.sources),
+  `${JSON.stringify({ version: model.version, createdAt: model.createdAt, repositories: provenanceSources.repositories, changelogs: provenanceSources.changelogs }, null, 1)}\n`,
+);
+// The committed JSON files are formatted like the rest of the repository, so `npm run format:check` passes.
+for (const file of [MODEL_FILES.metadata, MODEL_FILES.sources]) {
+  const path = join(outDir, file);
+  // The repository's settings, wherever --out points (a directory outside the repository has none).
+  const config = (await prettier.resolveConfig(join(repoRoot, 'package.json'))) ?? {};
+  await writeFile(path, await prettier.format(await readFile(path, 'utf8'), { ...config, filepath: path }));
+}
+log(`\nwrote ${outDir} (${model.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
