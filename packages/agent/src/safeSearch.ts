@@ -1,0 +1,129 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { createContext, Script } from 'node:vm';
+
+/** Limits of one search. */
+export interface SearchLimits {
+  /** Matches returned. */
+  maxResults: number;
+  /** CPU time of all matching, ms: a catastrophically backtracking pattern is interrupted here. */
+  timeMs: number;
+  /** Files larger than this are skipped, bytes. */
+  maxFileBytes: number;
+  /** Files looked at. */
+  maxFiles: number;
+  /** Longest pattern, characters. */
+  maxPatternLength: number;
+}
+
+export const DEFAULT_SEARCH_LIMITS: SearchLimits = {
+  maxResults: 100,
+  timeMs: 2_000,
+  maxFileBytes: 1024 * 1024,
+  maxFiles: 5_000,
+  maxPatternLength: 500,
+};
+
+/** Why a search could not run; the model sees the message. */
+export class SearchError extends Error {
+  override readonly name = 'SearchError';
+}
+
+/** Directories never worth searching (and expensive to walk). */
+const SKIPPED = new Set(['.git', 'node_modules', '.venv', 'venv', '__pycache__', 'target', 'dist', 'build', '.next']);
+
+/** Lists files under `dir` (relative paths, sorted), skipping vendored and generated trees; symlinks are not followed. */
+export async function walkFiles(root: string, dir: string, maxFiles: number): Promise<string[]> {
+  const files: string[] = [];
+  const queue = [dir];
+  while (queue.length > 0 && files.length < maxFiles) {
+    const current = queue.shift()!;
+    const entries = await readdir(current, { withFileTypes: true }).catch(() => []);
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      if (entry.isDirectory()) {
+        if (!SKIPPED.has(entry.name)) queue.push(join(current, entry.name));
+      } else if (entry.isFile()) {
+        files.push(relative(root, join(current, entry.name)));
+        if (files.length >= maxFiles) break;
+      }
+    }
+  }
+  return files;
+}
+
+/**
+ * The matching itself runs in a vm context with a timeout: V8 interrupts a regular expression stuck in
+ * catastrophic backtracking there, which nothing in the main context can do.
+ */
+const MATCHER = new Script(`
+  (() => {
+    const regex = new RegExp(pattern, flags);
+    const out = [];
+    for (let f = 0; f < files.length && out.length < maxResults; f++) {
+      const lines = files[f].text.split('\\n');
+      for (let i = 0; i < lines.length && out.length < maxResults; i++) {
+        regex.lastIndex = 0;
+        if (regex.test(lines[i])) out.push([files[f].path, i + 1, lines[i].slice(0, 300)]);
+      }
+    }
+    return JSON.stringify(out);
+  })()
+`);
+
+/** One match: file, 1-based line, the line (cut at 300 characters). */
+export interface SearchMatch {
+  path: string;
+  line: number;
+  text: string;
+}
+
+/**
+ * Searches files under `dir` for lines matching `pattern` (a JavaScript regular expression).
+ * @throws {SearchError} for an invalid or over-long pattern, or one that runs past the time cap
+ */
+export async function searchFiles(
+  root: string,
+  dir: string,
+  pattern: string,
+  options: { caseInsensitive?: boolean; limits?: SearchLimits } = {},
+): Promise<{ matches: SearchMatch[]; filesSearched: number; capped: boolean }> {
+  const limits = options.limits ?? DEFAULT_SEARCH_LIMITS;
+  if (pattern.length > limits.maxPatternLength) throw new SearchError(`The pattern is longer than ${limits.maxPatternLength} characters.`);
+  const flags = options.caseInsensitive ? 'i' : '';
+  try {
+    new RegExp(pattern, flags);
+  } catch (error) {
+    throw new SearchError(`Invalid regular expression: ${(error as Error).message}`);
+  }
+  const paths = await walkFiles(root, dir, limits.maxFiles);
+  const files: Array<{ path: string; text: string }> = [];
+  for (const path of paths) {
+    const full = join(root, path);
+    const info = await stat(full).catch(() => null);
+    if (!info || info.size > limits.maxFileBytes) continue;
+    const buffer = await readFile(full).catch(() => null);
+    // Binary files (a NUL in the first 8 KiB) are skipped.
+    if (!buffer || buffer.subarray(0, 8192).includes(0)) continue;
+    files.push({ path, text: buffer.toString('utf8') });
+  }
+  const context = createContext({ pattern, flags, files, maxResults: limits.maxResults + 1 });
+  let raw: string;
+  try {
+    raw = MATCHER.runInContext(context, { timeout: limits.timeMs }) as string;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      throw new SearchError(
+        `The search took longer than ${limits.timeMs} ms and was stopped; the pattern probably backtracks catastrophically (nested quantifiers such as (a+)+). Simplify it.`,
+      );
+    }
+    throw new SearchError(`The search failed: ${(error as Error).message}`);
+  }
+  const rows = JSON.parse(raw) as Array<[string, number, string]>;
+  const capped = rows.length > limits.maxResults;
+  return {
+    matches: rows.slice(0, limits.maxResults).map(([path, line, text]) => ({ path, line, text })),
+    filesSearched: files.length,
+    capped,
+  };
+}
