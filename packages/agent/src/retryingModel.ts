@@ -124,7 +124,7 @@ export class RetryingModel implements ModelClient {
     };
     arm();
     try {
-      return await this.#inner.complete(request, {
+      const response = await this.#inner.complete(request, {
         ...options,
         signal: controller.signal,
         timeoutMs: this.#policy.requestTimeoutMs,
@@ -133,6 +133,9 @@ export class RetryingModel implements ModelClient {
           options.onActivity?.();
         },
       });
+      // Both SDKs end a stream quietly when its signal aborts: what arrived until then is a fragment, never an answer.
+      if (controller.signal.aborted) throw stalled ?? controller.signal.reason;
+      return response;
     } catch (error) {
       throw stalled ?? error;
     } finally {

@@ -23,6 +23,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /** When it arrived (performance.now()). */
+  at: number;
 }
 export type ScriptStep = ScriptedTurn | ScriptedError | ((request: RecordedRequest) => ScriptedTurn | ScriptedError);
 
@@ -54,7 +56,7 @@ export class FakeModelServer {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-        const request = { path: req.url ?? '', headers: req.headers, body };
+        const request = { path: req.url ?? '', headers: req.headers, body, at: performance.now() };
         this.requests.push(request);
         this.#respond(request, res);
       });
