@@ -116,7 +116,7 @@ export const agentEnvSchema = z.object({
   /** JSON `{ "<model>": { "input": usdPerMTok, "output": usdPerMTok } }`, merged over the built-in price table. */
   AGENT_PRICES: jsonOf(z.record(z.string(), priceSchema), 'AGENT_PRICES'),
   /** JSON `{ "<STRATEGY>": { tokens, usd, toolCalls, wallTimeMs, toolRounds } }` (partial), over the defaults. */
-  AGENT_BUDGETS: jsonOf(z.record(z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']), budgetsOverride), 'AGENT_BUDGETS'),
+  AGENT_BUDGETS: jsonOf(z.partialRecord(z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']), budgetsOverride), 'AGENT_BUDGETS'),
   /** One model request's time limit, ms. Default 120000. */
   AGENT_REQUEST_TIMEOUT_MS: positiveInt(120_000),
   /** A stream that sends nothing for this long is abandoned and retried, ms. Default 30000. */

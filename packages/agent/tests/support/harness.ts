@@ -5,6 +5,8 @@ import {
   LocalRepositoryAccess,
   MemoryConversationStore,
   type AgentConfig,
+  type Clock,
+  type RepositoryAccess,
   type ExecutableTask,
   type ExecutionContext,
   type ExecutionStrategy,
@@ -96,14 +98,19 @@ export function makeContext(options: {
 }
 
 /** The executor wired with real ports: child-process runner, local repositories, a memory store. */
-export function makeExecutor(config: AgentConfig, store = new MemoryConversationStore()) {
+export function makeExecutor(
+  config: AgentConfig,
+  store = new MemoryConversationStore(),
+  extra: { clock?: Clock; repositories?: RepositoryAccess } = {},
+) {
   const runner = new ChildProcessRunner();
   const executor = createAgentExecutor({
     config,
     runner,
-    repositories: new LocalRepositoryAccess(),
+    repositories: extra.repositories ?? new LocalRepositoryAccess(),
     conversations: store,
     path: process.env['PATH'] ?? '/usr/bin:/bin',
+    ...(extra.clock ? { clock: extra.clock } : {}),
   });
   return { executor, runner, store };
 }
