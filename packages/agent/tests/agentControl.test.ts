@@ -166,3 +166,36 @@ describe('secrets', () => {
     }
   });
 });
+
+describe('setup', () => {
+  it('installs with network before the agent starts, logs the output, and never commits what it installed', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start('openai', FIX_TURNS);
+    const { executor, runner } = makeExecutor(testConfig(server));
+    const setupCommand = 'mkdir -p node_modules/dep && echo "module" > node_modules/dep/index.js && echo installed-deps';
+    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin, setupCommand }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome.kind).toBe('succeeded');
+    const setup = runner.requests.find((request) => request.shell === setupCommand);
+    expect(setup?.network).toBe(true);
+    expect(runner.requests.indexOf(setup!)).toBeLessThan(runner.requests.findIndex((request) => request.shell === 'node --test'));
+    expect(run.log.ofKind('COMMAND_OUTPUT').some((entry) => entry.message.includes('installed-deps'))).toBe(true);
+    expect(fixture.show(BRANCH, 'node_modules/dep/index.js')).toBeNull();
+    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+  });
+
+  it('AGENT_SETUP_NETWORK=false keeps setup offline; a failing setup ends FAILED SETUP_FAILED before any model call', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start('openai', []);
+    const { executor, runner } = makeExecutor(testConfig(server, { AGENT_SETUP_NETWORK: 'false' }));
+    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin, setupCommand: 'echo broken >&2; exit 4' }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'SETUP_FAILED', cause: expect.stringContaining('broken') } });
+    expect(runner.requests.find((request) => request.shell?.startsWith('echo broken'))?.network).toBe(false);
+    expect(server.requests).toHaveLength(0);
+  });
+});
