@@ -5,12 +5,24 @@ import { AgentSession } from './agentSession.js';
 import { newAgentState, parseAgentState, serialiseAgentState, type AgentState } from './agentState.js';
 import { BudgetTracker } from './budgetTracker.js';
 import type { AgentConfig } from './config.js';
-import type { AgentExecutionResult, ExecutableTask, ExecutionContext, ExecutionOutcome, Executor } from './contract.js';
+import type {
+  AgentExecutionResult,
+  ExecutableTask,
+  ExecutionContext,
+  ExecutionOutcome,
+  Executor,
+} from './contract.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { GitWorkspace } from './gitWorkspace.js';
 import type { ModelClient } from './model.js';
 import { OpenAIModel } from './openaiModel.js';
-import { systemClock, type Clock, type CommandRunner, type ConversationStore, type RepositoryAccess } from './ports.js';
+import {
+  systemClock,
+  type Clock,
+  type CommandRunner,
+  type ConversationStore,
+  type RepositoryAccess,
+} from './ports.js';
 import { detectSetupCommand, detectVerifyCommand } from './projectDetection.js';
 import { RetryingModel } from './retryingModel.js';
 import { iterative, multiAgent, singleShot, type StrategyEnd } from './strategies.js';
@@ -53,7 +65,9 @@ function buildModel(options: AgentExecutorOptions, clock: Clock, ctx: ExecutionC
   const { config } = options;
   const provider = config.provider!;
   if (provider.apiKey) ctx.log.registerSecret(provider.apiKey);
-  const inner = options.model ?? (provider.kind === 'anthropic' ? new AnthropicModel(provider) : new OpenAIModel(provider));
+  const inner =
+    options.model ??
+    (provider.kind === 'anthropic' ? new AnthropicModel(provider) : new OpenAIModel(provider));
   const model = new RetryingModel(
     inner,
     {
@@ -67,19 +81,36 @@ function buildModel(options: AgentExecutorOptions, clock: Clock, ctx: ExecutionC
     options.random,
   );
   model.onRetry = ({ attempt, delayMs, reason }) =>
-    ctx.log.log({ level: 'WARN', kind: 'STEP', message: `Model call failed (${reason}); retry ${attempt} of ${config.maxRetries} in ${delayMs} ms.` });
+    ctx.log.log({
+      level: 'WARN',
+      kind: 'STEP',
+      message: `Model call failed (${reason}); retry ${attempt} of ${config.maxRetries} in ${delayMs} ms.`,
+    });
   return model;
 }
 
-async function execute(options: AgentExecutorOptions, clock: Clock, ctx: ExecutionContext): Promise<ExecutionOutcome> {
+async function execute(
+  options: AgentExecutorOptions,
+  clock: Clock,
+  ctx: ExecutionContext,
+): Promise<ExecutionOutcome> {
   const { config } = options;
   if (!config.provider || !config.models) {
-    return { kind: 'failed', error: { code: AgentErrorCode.AGENT_NOT_CONFIGURED, message: config.missing ?? 'No model is configured.' } };
+    return {
+      kind: 'failed',
+      error: {
+        code: AgentErrorCode.AGENT_NOT_CONFIGURED,
+        message: config.missing ?? 'No model is configured.',
+      },
+    };
   }
   if (!ctx.workspace.cloned || !ctx.task.repository) {
     return {
       kind: 'failed',
-      error: { code: AgentErrorCode.NO_REPOSITORY, message: 'The agent works on a git repository; this task has none that the worker could clone.' },
+      error: {
+        code: AgentErrorCode.NO_REPOSITORY,
+        message: 'The agent works on a git repository; this task has none that the worker could clone.',
+      },
     };
   }
   const strategy = ctx.execution.strategy;
@@ -87,7 +118,13 @@ async function execute(options: AgentExecutorOptions, clock: Clock, ctx: Executi
   const home = join(root, '.cap-agent', 'home');
   await mkdir(home, { recursive: true });
   // The agent's commands get this and nothing else from the worker: no model keys, no repository tokens.
-  const env: Record<string, string> = { PATH: options.path, LANG: 'C.UTF-8', HOME: home, CI: 'true', TASK_ID: ctx.task.id };
+  const env: Record<string, string> = {
+    PATH: options.path,
+    LANG: 'C.UTF-8',
+    HOME: home,
+    CI: 'true',
+    TASK_ID: ctx.task.id,
+  };
   let git: GitWorkspace | null = null;
   let state: AgentState = newAgentState(strategy);
   let tracker: BudgetTracker | null = null;
@@ -95,7 +132,9 @@ async function execute(options: AgentExecutorOptions, clock: Clock, ctx: Executi
     const location = await options.repositories.locate(ctx.task.repository);
     if (location.credentials) {
       ctx.log.registerSecret(location.credentials.token);
-      ctx.log.registerSecret(Buffer.from(`${location.credentials.username}:${location.credentials.token}`).toString('base64'));
+      ctx.log.registerSecret(
+        Buffer.from(`${location.credentials.username}:${location.credentials.token}`).toString('base64'),
+      );
     }
     git = new GitWorkspace({
       dir: root,
@@ -117,7 +156,12 @@ async function execute(options: AgentExecutorOptions, clock: Clock, ctx: Executi
     });
     await setup(options, ctx, root, env);
     const verifyCommand = ctx.task.verifyCommand?.trim() || detectVerifyCommand(root);
-    if (!verifyCommand) ctx.log.log({ level: 'WARN', kind: 'STEP', message: 'No verification command found: finishing is enough to succeed.' });
+    if (!verifyCommand)
+      ctx.log.log({
+        level: 'WARN',
+        kind: 'STEP',
+        message: 'No verification command found: finishing is enough to succeed.',
+      });
     const budgets = { ...config.budgets[strategy], ...definedOnly(ctx.task.budgets ?? {}) };
     tracker = new BudgetTracker(budgets, clock, state.spent);
     const session = new AgentSession({
@@ -139,18 +183,33 @@ async function execute(options: AgentExecutorOptions, clock: Clock, ctx: Executi
       },
     });
     const end: StrategyEnd =
-      strategy === 'SINGLE_SHOT' ? await singleShot(session, state) : strategy === 'ITERATIVE' ? await iterative(session, state) : await multiAgent(session, state, git);
+      strategy === 'SINGLE_SHOT'
+        ? await singleShot(session, state)
+        : strategy === 'ITERATIVE'
+          ? await iterative(session, state)
+          : await multiAgent(session, state, git);
     state.spent = tracker.snapshot();
     if (end.kind === 'ask') {
       await options.conversations.save(ctx.task.id, serialiseAgentState(state));
       await keepWork(git, `WIP: waiting for an answer\n\n${end.question}`, config.diffMaxChars);
-      ctx.log.log({ level: 'INFO', kind: 'STEP', message: 'The agent asked a question; waiting for the creator to answer.' });
+      ctx.log.log({
+        level: 'INFO',
+        kind: 'STEP',
+        message: 'The agent asked a question; waiting for the creator to answer.',
+      });
       return { kind: 'awaiting_input', question: end.question };
     }
     const result = await keepWork(git, end.summary, config.diffMaxChars);
     await options.conversations.delete(ctx.task.id);
-    ctx.log.log({ level: 'INFO', kind: 'STEP', message: `Finished: ${result.commitSha ? `commit ${result.commitSha.slice(0, 12)} pushed to ${git.branch}` : 'no changes'}.` });
-    return { kind: 'succeeded', result: { ...result, summary: end.summary, stopReason: 'finished', usage: usageOf(tracker) } };
+    ctx.log.log({
+      level: 'INFO',
+      kind: 'STEP',
+      message: `Finished: ${result.commitSha ? `commit ${result.commitSha.slice(0, 12)} pushed to ${git.branch}` : 'no changes'}.`,
+    });
+    return {
+      kind: 'succeeded',
+      result: { ...result, summary: end.summary, stopReason: 'finished', usage: usageOf(tracker) },
+    };
   } catch (error) {
     const agentError =
       error instanceof AgentError
@@ -160,24 +219,50 @@ async function execute(options: AgentExecutorOptions, clock: Clock, ctx: Executi
           : null;
     if (!agentError) throw error;
     ctx.log.log({ level: 'ERROR', kind: 'STEP', message: `${agentError.code}: ${agentError.message}` });
-    const failure = { code: agentError.code, message: agentError.message, ...(agentError.detail ? { cause: agentError.detail } : {}) };
+    const failure = {
+      code: agentError.code,
+      message: agentError.message,
+      ...(agentError.detail ? { cause: agentError.detail } : {}),
+    };
     // A stopped execution must let go within moments; anything else keeps its work on the branch.
-    if (agentError.code === AgentErrorCode.AGENT_CANCELLED || !git?.base) return { kind: 'failed', error: failure };
+    if (agentError.code === AgentErrorCode.AGENT_CANCELLED || !git?.base)
+      return { kind: 'failed', error: failure };
     await options.conversations.delete(ctx.task.id);
-    const kept = await keepWork(git, `WIP (${agentError.code}): ${ctx.task.title}\n\n${agentError.message}`, config.diffMaxChars).catch((cause: unknown) => {
-      ctx.log.log({ level: 'ERROR', kind: 'STEP', message: `Could not keep the work on the branch: ${(cause as Error).message}` });
+    const kept = await keepWork(
+      git,
+      `WIP (${agentError.code}): ${ctx.task.title}\n\n${agentError.message}`,
+      config.diffMaxChars,
+    ).catch((cause: unknown) => {
+      ctx.log.log({
+        level: 'ERROR',
+        kind: 'STEP',
+        message: `Could not keep the work on the branch: ${(cause as Error).message}`,
+      });
       return {};
     });
-    return { kind: 'failed', error: failure, result: { ...kept, stopReason: agentError.code, ...(tracker ? { usage: usageOf(tracker) } : {}) } };
+    return {
+      kind: 'failed',
+      error: failure,
+      result: { ...kept, stopReason: agentError.code, ...(tracker ? { usage: usageOf(tracker) } : {}) },
+    };
   }
 }
 
 /** Installs dependencies (the task's setup command, or the detected one), network per `setupNetwork`. */
-async function setup(options: AgentExecutorOptions, ctx: ExecutionContext, root: string, env: Record<string, string>): Promise<void> {
+async function setup(
+  options: AgentExecutorOptions,
+  ctx: ExecutionContext,
+  root: string,
+  env: Record<string, string>,
+): Promise<void> {
   const { config } = options;
   const command = ctx.task.setupCommand?.trim() || detectSetupCommand(root);
   if (!command) return;
-  ctx.log.log({ level: 'INFO', kind: 'STEP', message: `Setup: ${command}${config.setupNetwork ? '' : ' (without network)'}` });
+  ctx.log.log({
+    level: 'INFO',
+    kind: 'STEP',
+    message: `Setup: ${command}${config.setupNetwork ? '' : ' (without network)'}`,
+  });
   const result = await options.runner.run({
     shell: command,
     cwd: root,
@@ -188,18 +273,33 @@ async function setup(options: AgentExecutorOptions, ctx: ExecutionContext, root:
     signal: ctx.signal,
   });
   if (result.output.length > 0) {
-    ctx.log.log({ level: result.exitCode === 0 ? 'INFO' : 'ERROR', kind: 'COMMAND_OUTPUT', message: result.output, stream: 'setup', data: { purpose: 'setup', command, exitCode: result.exitCode } });
-  }
-  if (result.cancelled || ctx.signal.aborted) throw new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped during setup.');
-  if (result.exitCode !== 0) {
-    throw new AgentError(AgentErrorCode.SETUP_FAILED, `Setup (\`${command}\`) ${result.timedOut ? 'timed out' : `exited with code ${result.exitCode}`}.`, {
-      detail: result.output.slice(-2_000),
+    ctx.log.log({
+      level: result.exitCode === 0 ? 'INFO' : 'ERROR',
+      kind: 'COMMAND_OUTPUT',
+      message: result.output,
+      stream: 'setup',
+      data: { purpose: 'setup', command, exitCode: result.exitCode },
     });
+  }
+  if (result.cancelled || ctx.signal.aborted)
+    throw new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped during setup.');
+  if (result.exitCode !== 0) {
+    throw new AgentError(
+      AgentErrorCode.SETUP_FAILED,
+      `Setup (\`${command}\`) ${result.timedOut ? 'timed out' : `exited with code ${result.exitCode}`}.`,
+      {
+        detail: result.output.slice(-2_000),
+      },
+    );
   }
 }
 
 /** Commits whatever the work tree holds, pushes the branch, and describes it. */
-async function keepWork(git: GitWorkspace, message: string, diffMaxChars: number): Promise<Partial<AgentExecutionResult>> {
+async function keepWork(
+  git: GitWorkspace,
+  message: string,
+  diffMaxChars: number,
+): Promise<Partial<AgentExecutionResult>> {
   await git.commitAll(message);
   await git.push();
   const diff = await git.diff(diffMaxChars);
@@ -218,5 +318,7 @@ function usageOf(tracker: BudgetTracker): NonNullable<AgentExecutionResult['usag
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined && entry !== null)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(value).filter(([, entry]) => entry !== undefined && entry !== null),
+  ) as Partial<T>;
 }

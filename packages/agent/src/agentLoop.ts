@@ -11,7 +11,9 @@ export type LoopEnd =
   | { kind: 'ask'; question: string; toolCallId: string };
 
 /** What the loop asks the strategy when the model calls `finish`: accept, or feed this back and continue. */
-export type FinishCheck = (summary: string) => Promise<{ accept: true } | { accept: false; feedback: string }>;
+export type FinishCheck = (
+  summary: string,
+) => Promise<{ accept: true } | { accept: false; feedback: string }>;
 
 /** One role's conversation loop. */
 export interface LoopOptions {
@@ -31,14 +33,16 @@ const STUCK_REPEATS = 3;
 /** Condensing keeps this many latest messages whole. */
 const KEEP_RECENT = 8;
 
-const NOT_RUN = 'Not run: an earlier call in the same response ended the turn. Call it again if it is still needed.';
+const NOT_RUN =
+  'Not run: an earlier call in the same response ended the turn. Call it again if it is still needed.';
 
 /** Rough token count (4 characters a token): only to decide when to condense. */
 function estimateTokens(system: string, messages: readonly ConversationMessage[]): number {
   let chars = system.length;
   for (const message of messages) {
     chars += message.content.length;
-    if (message.role === 'assistant') for (const call of message.toolCalls) chars += call.arguments.length + call.name.length;
+    if (message.role === 'assistant')
+      for (const call of message.toolCalls) chars += call.arguments.length + call.name.length;
   }
   return Math.ceil(chars / 4);
 }
@@ -47,13 +51,24 @@ function estimateTokens(system: string, messages: readonly ConversationMessage[]
  * Replaces old tool results (all but the latest {@link KEEP_RECENT} messages) with one-line notes once the
  * conversation passes 75 % of the context window, so that the next call still fits. Returns how many were condensed.
  */
-export function condense(messages: ConversationMessage[], system: string, contextWindowTokens: number): number {
+export function condense(
+  messages: ConversationMessage[],
+  system: string,
+  contextWindowTokens: number,
+): number {
   if (estimateTokens(system, messages) < contextWindowTokens * 0.75) return 0;
   let condensed = 0;
   for (let i = 0; i < messages.length - KEEP_RECENT; i++) {
     const message = messages[i]!;
-    if (message.role === 'tool' && message.content.length > 200 && !message.content.startsWith('[condensed')) {
-      messages[i] = { ...message, content: `[condensed: an earlier ${message.name} result of ${message.content.length} characters; call the tool again if you need it]` };
+    if (
+      message.role === 'tool' &&
+      message.content.length > 200 &&
+      !message.content.startsWith('[condensed')
+    ) {
+      messages[i] = {
+        ...message,
+        content: `[condensed: an earlier ${message.name} result of ${message.content.length} characters; call the tool again if you need it]`,
+      };
       condensed++;
     }
   }
@@ -80,7 +95,8 @@ export async function runLoop(session: AgentSession, options: LoopOptions): Prom
       );
     }
     const condensed = condense(messages, options.system, session.config.contextWindowTokens);
-    if (condensed > 0) session.step(role, `Condensed ${condensed} older observations to stay within the context window.`);
+    if (condensed > 0)
+      session.step(role, `Condensed ${condensed} older observations to stay within the context window.`);
     const response = await session.callModel(role, options.model, options.system, messages, options.tools);
     messages.push({ role: 'assistant', content: response.text, toolCalls: response.toolCalls });
     if (response.toolCalls.length === 0) {
@@ -94,7 +110,13 @@ export async function runLoop(session: AgentSession, options: LoopOptions): Prom
     let nudge: string | null = null;
     for (const call of response.toolCalls) {
       if (end) {
-        messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: NOT_RUN, isError: true });
+        messages.push({
+          role: 'tool',
+          toolCallId: call.id,
+          name: call.name,
+          content: NOT_RUN,
+          isError: true,
+        });
         continue;
       }
       session.tracker.beforeToolCall();
@@ -105,16 +127,23 @@ export async function runLoop(session: AgentSession, options: LoopOptions): Prom
       if (key !== lastKey) nudged = false;
       lastKey = key;
       if (repeats > STUCK_REPEATS && nudged) {
-        throw new AgentError(AgentErrorCode.AGENT_STUCK, `The ${role} repeated ${call.name} with the same arguments ${repeats} times, after being told it was stuck.`);
+        throw new AgentError(
+          AgentErrorCode.AGENT_STUCK,
+          `The ${role} repeated ${call.name} with the same arguments ${repeats} times, after being told it was stuck.`,
+        );
       }
       const parsed = parseToolArguments(call.name, call.arguments);
       const allowed = parsed.ok && options.tools.includes(parsed.name);
       const outcome = !parsed.ok
         ? { content: parsed.message, isError: true }
         : !allowed
-          ? { content: `The ${role} cannot use ${call.name}. Available: ${options.tools.join(', ')}.`, isError: true }
+          ? {
+              content: `The ${role} cannot use ${call.name}. Available: ${options.tools.join(', ')}.`,
+              isError: true,
+            }
           : await runTool(session.tools, parsed.name, parsed.args);
-      if (session.ctx.signal.aborted) throw new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped while a tool ran.');
+      if (session.ctx.signal.aborted)
+        throw new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped while a tool ran.');
       let content = outcome.content;
       let isError = outcome.isError;
       const control = 'control' in outcome ? outcome.control : undefined;
@@ -124,7 +153,9 @@ export async function runLoop(session: AgentSession, options: LoopOptions): Prom
         continue;
       }
       if (control?.kind === 'finish') {
-        const verdict = options.onFinish ? await options.onFinish(control.summary) : ({ accept: true } as const);
+        const verdict = options.onFinish
+          ? await options.onFinish(control.summary)
+          : ({ accept: true } as const);
         if (verdict.accept) end = { kind: 'finished', summary: control.summary };
         else {
           content = verdict.feedback;

@@ -61,7 +61,12 @@ export class AgentSession {
     this.log(role, { level, kind: 'STEP', message });
   }
 
-  logToolCall(role: AgentRole, call: { name: string; arguments: string }, result: { content: string; isError: boolean }, durationMs: number): void {
+  logToolCall(
+    role: AgentRole,
+    call: { name: string; arguments: string },
+    result: { content: string; isError: boolean },
+    durationMs: number,
+  ): void {
     this.log(role, {
       level: result.isError ? 'WARN' : 'INFO',
       kind: 'TOOL_CALL',
@@ -77,15 +82,29 @@ export class AgentSession {
   }
 
   /** One model call: budgets checked first, usage recorded and logged after, text logged as a MESSAGE. */
-  async callModel(role: AgentRole, model: string, system: string, messages: readonly ConversationMessage[], tools: readonly ToolName[]): Promise<ModelResponse> {
+  async callModel(
+    role: AgentRole,
+    model: string,
+    system: string,
+    messages: readonly ConversationMessage[],
+    tools: readonly ToolName[],
+  ): Promise<ModelResponse> {
     this.tracker.beforeModelCall();
     await this.ctx.log.waitForCapacity();
     const response = await this.model.complete(
-      { model, system, messages, tools: toolDefinitions(tools), maxOutputTokens: this.config.maxOutputTokens },
+      {
+        model,
+        system,
+        messages,
+        tools: toolDefinitions(tools),
+        maxOutputTokens: this.config.maxOutputTokens,
+      },
       { signal: this.ctx.signal, timeoutMs: this.config.requestTimeoutMs },
     );
     const price = priceOf(this.config.prices, model);
-    const costUsd = price ? (response.tokensIn * price.input + response.tokensOut * price.output) / 1_000_000 : 0;
+    const costUsd = price
+      ? (response.tokensIn * price.input + response.tokensOut * price.output) / 1_000_000
+      : 0;
     this.tracker.recordModelCall(response.tokensIn, response.tokensOut, costUsd);
     this.ctx.usage.record({ model, tokensIn: response.tokensIn, tokensOut: response.tokensOut, costUsd });
     const spent = this.tracker.spent;
@@ -104,7 +123,8 @@ export class AgentSession {
         totalCostUsd: spent.costUsd,
       },
     });
-    if (response.text.trim().length > 0) this.log(role, { level: 'INFO', kind: 'MESSAGE', message: response.text });
+    if (response.text.trim().length > 0)
+      this.log(role, { level: 'INFO', kind: 'MESSAGE', message: response.text });
     return response;
   }
 
@@ -121,16 +141,28 @@ export class AgentSession {
       network: this.tools.network,
       signal: this.ctx.signal,
     });
-    if (result.cancelled || this.ctx.signal.aborted) throw new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped during verification.');
+    if (result.cancelled || this.ctx.signal.aborted)
+      throw new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped during verification.');
     const passed = result.exitCode === 0;
     this.log(role, {
       level: passed ? 'INFO' : 'WARN',
       kind: 'COMMAND_OUTPUT',
       message: capText(result.output, 20_000),
-      data: { command: this.verifyCommand, exitCode: result.exitCode, timedOut: result.timedOut, purpose: 'verify' },
+      data: {
+        command: this.verifyCommand,
+        exitCode: result.exitCode,
+        timedOut: result.timedOut,
+        purpose: 'verify',
+      },
       stream: 'verify',
     });
-    this.step(role, passed ? 'Verification passed.' : `Verification failed (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}).`, passed ? 'INFO' : 'WARN');
+    this.step(
+      role,
+      passed
+        ? 'Verification passed.'
+        : `Verification failed (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}).`,
+      passed ? 'INFO' : 'WARN',
+    );
     this.lastVerification = { passed, output: result.output };
     return this.lastVerification;
   }

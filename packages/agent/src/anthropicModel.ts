@@ -1,6 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlockParam, MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages/messages';
-import type { ConversationMessage, ModelCallOptions, ModelClient, ModelRequest, ModelResponse, ToolCall } from './model.js';
+import type {
+  ConversationMessage,
+  ModelCallOptions,
+  ModelClient,
+  ModelRequest,
+  ModelResponse,
+  ToolCall,
+} from './model.js';
 
 /**
  * Anthropic Messages through the official `@anthropic-ai/sdk` client, streamed, with tool use. The SDK's own
@@ -12,7 +19,12 @@ export class AnthropicModel implements ModelClient {
 
   constructor(options: { apiKey: string; baseUrl: string }) {
     // authToken null: the client would otherwise pick ANTHROPIC_AUTH_TOKEN up from the worker's environment.
-    this.#client = new Anthropic({ apiKey: options.apiKey, authToken: null, baseURL: options.baseUrl, maxRetries: 0 });
+    this.#client = new Anthropic({
+      apiKey: options.apiKey,
+      authToken: null,
+      baseURL: options.baseUrl,
+      maxRetries: 0,
+    });
   }
 
   async complete(request: ModelRequest, options: ModelCallOptions): Promise<ModelResponse> {
@@ -47,7 +59,11 @@ export class AnthropicModel implements ModelClient {
           break;
         case 'content_block_start':
           if (event.content_block.type === 'tool_use') {
-            calls.set(event.index, { id: event.content_block.id, name: event.content_block.name, arguments: '' });
+            calls.set(event.index, {
+              id: event.content_block.id,
+              name: event.content_block.name,
+              arguments: '',
+            });
           }
           break;
         case 'content_block_delta':
@@ -90,7 +106,12 @@ function toAnthropicMessages(messages: readonly ConversationMessage[]): MessageP
   for (const message of messages) {
     if (message.role === 'user') pushUser({ type: 'text', text: message.content });
     else if (message.role === 'tool') {
-      pushUser({ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content, is_error: message.isError });
+      pushUser({
+        type: 'tool_result',
+        tool_use_id: message.toolCallId,
+        content: message.content,
+        is_error: message.isError,
+      });
     } else {
       const content: ContentBlockParam[] = [];
       if (message.content.length > 0) content.push({ type: 'text', text: message.content });
@@ -108,7 +129,9 @@ function toAnthropicMessages(messages: readonly ConversationMessage[]): MessageP
 function parseInput(text: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
   } catch {
     return { malformed_arguments: text };
   }

@@ -14,7 +14,15 @@ export interface Spent {
   elapsedMs: number;
 }
 
-export const NOTHING_SPENT: Spent = { tokensIn: 0, tokensOut: 0, costUsd: 0, toolCalls: 0, modelCalls: 0, rounds: 0, elapsedMs: 0 };
+export const NOTHING_SPENT: Spent = {
+  tokensIn: 0,
+  tokensOut: 0,
+  costUsd: 0,
+  toolCalls: 0,
+  modelCalls: 0,
+  rounds: 0,
+  elapsedMs: 0,
+};
 
 /** Counts what a task's agent spends and stops it with BUDGET_EXCEEDED, naming the budget, when one runs out. */
 export class BudgetTracker {
@@ -52,15 +60,20 @@ export class BudgetTracker {
   beforeModelCall(): void {
     const tokens = this.spent.tokensIn + this.spent.tokensOut;
     if (tokens >= this.budgets.tokens) this.#exceeded('tokens', tokens, this.budgets.tokens, 'tokens');
-    if (this.spent.costUsd >= this.budgets.usd) this.#exceeded('usd', this.spent.costUsd, this.budgets.usd, 'USD');
-    if (this.elapsedMs() >= this.budgets.wallTimeMs) this.#exceeded('wallTimeMs', this.elapsedMs(), this.budgets.wallTimeMs, 'ms');
-    if (this.spent.rounds >= this.budgets.toolRounds) this.#exceeded('toolRounds', this.spent.rounds, this.budgets.toolRounds, 'rounds');
+    if (this.spent.costUsd >= this.budgets.usd)
+      this.#exceeded('usd', this.spent.costUsd, this.budgets.usd, 'USD');
+    if (this.elapsedMs() >= this.budgets.wallTimeMs)
+      this.#exceeded('wallTimeMs', this.elapsedMs(), this.budgets.wallTimeMs, 'ms');
+    if (this.spent.rounds >= this.budgets.toolRounds)
+      this.#exceeded('toolRounds', this.spent.rounds, this.budgets.toolRounds, 'rounds');
   }
 
   /** Before a tool call: tool calls and wall time. */
   beforeToolCall(): void {
-    if (this.spent.toolCalls >= this.budgets.toolCalls) this.#exceeded('toolCalls', this.spent.toolCalls, this.budgets.toolCalls, 'tool calls');
-    if (this.elapsedMs() >= this.budgets.wallTimeMs) this.#exceeded('wallTimeMs', this.elapsedMs(), this.budgets.wallTimeMs, 'ms');
+    if (this.spent.toolCalls >= this.budgets.toolCalls)
+      this.#exceeded('toolCalls', this.spent.toolCalls, this.budgets.toolCalls, 'tool calls');
+    if (this.elapsedMs() >= this.budgets.wallTimeMs)
+      this.#exceeded('wallTimeMs', this.elapsedMs(), this.budgets.wallTimeMs, 'ms');
   }
 
   recordModelCall(tokensIn: number, tokensOut: number, costUsd: number): void {

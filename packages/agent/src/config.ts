@@ -60,7 +60,9 @@ const booleanFlag = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', ''])
     .optional()
-    .transform((value) => (value === undefined || value === '' ? fallback : value === 'true' || value === '1'));
+    .transform((value) =>
+      value === undefined || value === '' ? fallback : value === 'true' || value === '1',
+    );
 
 const priceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() });
 const budgetsOverride = z
@@ -116,7 +118,10 @@ export const agentEnvSchema = z.object({
   /** JSON `{ "<model>": { "input": usdPerMTok, "output": usdPerMTok } }`, merged over the built-in price table. */
   AGENT_PRICES: jsonOf(z.record(z.string(), priceSchema), 'AGENT_PRICES'),
   /** JSON `{ "<STRATEGY>": { tokens, usd, toolCalls, wallTimeMs, toolRounds } }` (partial), over the defaults. */
-  AGENT_BUDGETS: jsonOf(z.partialRecord(z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']), budgetsOverride), 'AGENT_BUDGETS'),
+  AGENT_BUDGETS: jsonOf(
+    z.partialRecord(z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']), budgetsOverride),
+    'AGENT_BUDGETS',
+  ),
   /** One model request's time limit, ms. Default 120000. */
   AGENT_REQUEST_TIMEOUT_MS: positiveInt(120_000),
   /** A stream that sends nothing for this long is abandoned and retried, ms. Default 30000. */
@@ -197,13 +202,18 @@ export function agentConfigFromEnv(env: Record<string, string | undefined>): Age
   } else if (kind === 'anthropic' && !raw.ANTHROPIC_API_KEY) {
     missing = 'AGENT_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.';
   } else if (kind === 'openai' && !raw.OPENAI_API_KEY && !raw.OPENAI_BASE_URL) {
-    missing = 'AGENT_PROVIDER is openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL (a local server) is set.';
+    missing =
+      'AGENT_PROVIDER is openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL (a local server) is set.';
   } else if (!raw.AGENT_MODEL) {
     missing = `AGENT_MODEL is not set: name the ${kind} model the agent should use.`;
   } else {
     provider =
       kind === 'anthropic'
-        ? { kind, apiKey: raw.ANTHROPIC_API_KEY!, baseUrl: raw.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com' }
+        ? {
+            kind,
+            apiKey: raw.ANTHROPIC_API_KEY!,
+            baseUrl: raw.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
+          }
         : { kind, apiKey: raw.OPENAI_API_KEY, baseUrl: raw.OPENAI_BASE_URL ?? 'https://api.openai.com/v1' };
   }
   const model = raw.AGENT_MODEL;
@@ -239,7 +249,10 @@ export function agentConfigFromEnv(env: Record<string, string | undefined>): Age
     commandOutputMaxBytes: raw.AGENT_COMMAND_OUTPUT_MAX_BYTES,
     diffMaxChars: raw.AGENT_DIFF_MAX_CHARS,
     maxReviewRounds: raw.AGENT_MAX_REVIEW_ROUNDS,
-    gitAuthor: { name: raw.AGENT_GIT_AUTHOR_NAME ?? 'Coding Agent', email: raw.AGENT_GIT_AUTHOR_EMAIL ?? 'agent@localhost' },
+    gitAuthor: {
+      name: raw.AGENT_GIT_AUTHOR_NAME ?? 'Coding Agent',
+      email: raw.AGENT_GIT_AUTHOR_EMAIL ?? 'agent@localhost',
+    },
   };
 }
 

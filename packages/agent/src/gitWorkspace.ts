@@ -9,10 +9,26 @@ import type { CommandResult, CommandRunner, RepositoryAccess, RepositoryLocation
  * Options every git invocation gets: the workspace's own configuration must not run anything (hooks, fsmonitor),
  * and neither the host's global nor system configuration applies.
  */
-const SAFE_GIT = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'protocol.file.allow=always', '-c', 'core.quotepath=off'];
+const SAFE_GIT = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'protocol.file.allow=always',
+  '-c',
+  'core.quotepath=off',
+];
 
 /** Paths setup creates that must never be committed (kept out through `.git/info/exclude`). */
-const SETUP_ARTEFACTS = ['node_modules/', '.venv/', '__pycache__/', '.pytest_cache/', 'target/', '.cap-agent/'];
+const SETUP_ARTEFACTS = [
+  'node_modules/',
+  '.venv/',
+  '__pycache__/',
+  '.pytest_cache/',
+  'target/',
+  '.cap-agent/',
+];
 
 /**
  * The agent's git work in a cloned workspace, every command through the {@link CommandRunner} (the sandbox):
@@ -58,10 +74,16 @@ export class GitWorkspace {
   }
 
   /** Runs `git <args>`; throws PUSH_FAILED-coded errors only where the caller says so. */
-  async git(args: readonly string[], options: { maxOutputBytes?: number; network?: boolean } = {}): Promise<CommandResult> {
+  async git(
+    args: readonly string[],
+    options: { maxOutputBytes?: number; network?: boolean } = {},
+  ): Promise<CommandResult> {
     const credentials = this.#location.credentials;
     const auth = credentials
-      ? ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`${credentials.username}:${credentials.token}`).toString('base64')}`]
+      ? [
+          '-c',
+          `http.extraHeader=Authorization: Basic ${Buffer.from(`${credentials.username}:${credentials.token}`).toString('base64')}`,
+        ]
       : [];
     return this.#runner.run({
       argv: ['git', ...SAFE_GIT, ...auth, ...args],
@@ -77,7 +99,9 @@ export class GitWorkspace {
   async #must(args: readonly string[], what: string, options: { network?: boolean } = {}): Promise<string> {
     const result = await this.git(args, options);
     if (result.exitCode !== 0) {
-      throw new AgentError(AgentErrorCode.PUSH_FAILED, `git ${what} failed.`, { detail: result.output.slice(-2_000) });
+      throw new AgentError(AgentErrorCode.PUSH_FAILED, `git ${what} failed.`, {
+        detail: result.output.slice(-2_000),
+      });
     }
     return result.output.trim();
   }
@@ -92,9 +116,12 @@ export class GitWorkspace {
     await mkdir(join(this.dir, '.git', 'info'), { recursive: true });
     await appendFile(exclude, `\n# coding agent: setup artefacts\n${SETUP_ARTEFACTS.join('\n')}\n`);
     const remoteRef = `refs/remotes/agent-origin/${this.branch}`;
-    const fetched = await this.git(['fetch', '--quiet', '--no-tags', this.#location.url, `+refs/heads/${this.branch}:${remoteRef}`], {
-      network: true,
-    });
+    const fetched = await this.git(
+      ['fetch', '--quiet', '--no-tags', this.#location.url, `+refs/heads/${this.branch}:${remoteRef}`],
+      {
+        network: true,
+      },
+    );
     if (fetched.exitCode === 0) {
       await this.#must(['checkout', '--quiet', '-B', this.branch, remoteRef], 'checkout');
       return { resumed: true };
@@ -119,19 +146,29 @@ export class GitWorkspace {
 
   /** Pushes the branch, replacing what an earlier attempt pushed (the branch is the agent's own). */
   async push(): Promise<void> {
-    await this.#must(['push', '--quiet', '--force', this.#location.url, `HEAD:refs/heads/${this.branch}`], 'push', { network: true });
+    await this.#must(
+      ['push', '--quiet', '--force', this.#location.url, `HEAD:refs/heads/${this.branch}`],
+      'push',
+      { network: true },
+    );
   }
 
   /** Unified diff of the work tree (uncommitted work included) against the base, capped. */
   async workingDiff(maxChars: number): Promise<string> {
     await this.#must(['add', '--all'], 'add');
-    const result = await this.git(['diff', '--cached', '--no-color', '--no-ext-diff', this.base], { maxOutputBytes: maxChars });
+    const result = await this.git(['diff', '--cached', '--no-color', '--no-ext-diff', this.base], {
+      maxOutputBytes: maxChars,
+    });
     return result.output.trim().length > 0 ? result.output : '(no changes)';
   }
 
   /** Unified diff of the branch against the base, capped, with stats. */
-  async diff(maxChars: number): Promise<{ diff: string; files: string[]; additions: number; deletions: number }> {
-    const patch = await this.git(['diff', '--no-color', '--no-ext-diff', this.base, 'HEAD'], { maxOutputBytes: maxChars });
+  async diff(
+    maxChars: number,
+  ): Promise<{ diff: string; files: string[]; additions: number; deletions: number }> {
+    const patch = await this.git(['diff', '--no-color', '--no-ext-diff', this.base, 'HEAD'], {
+      maxOutputBytes: maxChars,
+    });
     const numstat = await this.#must(['diff', '--numstat', '--no-renames', this.base, 'HEAD'], 'diff');
     const stats = { files: [] as string[], additions: 0, deletions: 0 };
     for (const line of numstat.split('\n')) {
@@ -153,7 +190,10 @@ export class LocalRepositoryAccess implements RepositoryAccess {
   async locate(repository: string): Promise<RepositoryLocation> {
     const path = repository.startsWith('file:') ? fileURLToPath(repository) : repository;
     if (!isAbsolute(path) || !existsSync(path)) {
-      throw new AgentError(AgentErrorCode.NO_REPOSITORY, `Repository ${repository} is not a local git repository this worker can reach.`);
+      throw new AgentError(
+        AgentErrorCode.NO_REPOSITORY,
+        `Repository ${repository} is not a local git repository this worker can reach.`,
+      );
     }
     return { url: path };
   }

@@ -79,7 +79,8 @@ function toOpenAIMessages(request: ModelRequest): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: request.system }];
   for (const message of request.messages) {
     if (message.role === 'user') messages.push({ role: 'user', content: message.content });
-    else if (message.role === 'tool') messages.push({ role: 'tool', tool_call_id: message.toolCallId, content: message.content });
+    else if (message.role === 'tool')
+      messages.push({ role: 'tool', tool_call_id: message.toolCallId, content: message.content });
     else {
       messages.push({
         role: 'assistant',

@@ -124,7 +124,8 @@ export class FileConversationStore implements ConversationStore {
   }
 
   #path(taskId: string): string {
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(taskId)) throw new Error(`Task id ${JSON.stringify(taskId)} cannot name a file.`);
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(taskId))
+      throw new Error(`Task id ${JSON.stringify(taskId)} cannot name a file.`);
     return join(this.#dir, `${taskId}.json`);
   }
 

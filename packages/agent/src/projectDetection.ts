@@ -53,7 +53,14 @@ export function detectVerifyCommand(dir: string): string | null {
   if (typeof test === 'string' && test.trim().length > 0 && !NPM_PLACEHOLDER.test(test)) {
     return has('pnpm-lock.yaml') ? 'pnpm test' : has('yarn.lock') ? 'yarn test' : 'npm test';
   }
-  if (has('pytest.ini') || has('conftest.py') || has('pyproject.toml') || has('setup.cfg') || has('tox.ini') || (has('tests') && has('requirements.txt'))) {
+  if (
+    has('pytest.ini') ||
+    has('conftest.py') ||
+    has('pyproject.toml') ||
+    has('setup.cfg') ||
+    has('tox.ini') ||
+    (has('tests') && has('requirements.txt'))
+  ) {
     return 'python3 -m pytest -q';
   }
   if (has('go.mod')) return 'go test ./...';
@@ -63,4 +70,12 @@ export function detectVerifyCommand(dir: string): string | null {
 }
 
 /** Key files shown to a SINGLE_SHOT model with the tree: manifests and READMEs, first lines only. */
-export const KEY_FILES = ['README.md', 'package.json', 'pyproject.toml', 'go.mod', 'Cargo.toml', 'pom.xml', 'requirements.txt'];
+export const KEY_FILES = [
+  'README.md',
+  'package.json',
+  'pyproject.toml',
+  'go.mod',
+  'Cargo.toml',
+  'pom.xml',
+  'requirements.txt',
+];

@@ -39,15 +39,23 @@ export function retryAfterMs(headers: unknown, now: number): number | null {
 
 /** Sorts an SDK error (both SDKs share the shape: `status`, `headers`, class names) into retryable or not. */
 function classify(error: unknown, now: number): Classified {
-  if (error instanceof StreamStalledError) return { retryable: true, reason: error.message, retryAfterMs: null };
+  if (error instanceof StreamStalledError)
+    return { retryable: true, reason: error.message, retryAfterMs: null };
   const status = (error as { status?: unknown }).status;
   const name = (error as { constructor?: { name?: string } }).constructor?.name ?? '';
   const message = error instanceof Error ? error.message : String(error);
   if (typeof status === 'number') {
     const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
-    return { retryable, reason: `HTTP ${status}: ${message}`, retryAfterMs: retryAfterMs((error as { headers?: unknown }).headers, now) };
+    return {
+      retryable,
+      reason: `HTTP ${status}: ${message}`,
+      retryAfterMs: retryAfterMs((error as { headers?: unknown }).headers, now),
+    };
   }
-  if (/Connection|Timeout/.test(name) || /ECONNRESET|ECONNREFUSED|EPIPE|socket|terminated|network/i.test(message)) {
+  if (
+    /Connection|Timeout/.test(name) ||
+    /ECONNRESET|ECONNREFUSED|EPIPE|socket|terminated|network/i.test(message)
+  ) {
     return { retryable: true, reason: message, retryAfterMs: null };
   }
   // A stream cut short mid-body surfaces as a plain error from the SDK's parser.
@@ -88,12 +96,18 @@ export class RetryingModel implements ModelClient {
         if (options.signal.aborted) throw cancelled();
         const classified = classify(error, this.#clock.now());
         if (!classified.retryable) {
-          throw new AgentError(AgentErrorCode.LLM_REJECTED, `The model provider refused the request: ${classified.reason}`, { cause: error });
+          throw new AgentError(
+            AgentErrorCode.LLM_REJECTED,
+            `The model provider refused the request: ${classified.reason}`,
+            { cause: error },
+          );
         }
         lastReason = classified.reason;
         if (attempt === this.#policy.maxRetries) break;
         const backoff = this.#random() * this.#policy.baseDelayMs * 2 ** attempt;
-        const delayMs = Math.round(Math.min(this.#policy.maxDelayMs, Math.max(classified.retryAfterMs ?? 0, backoff)));
+        const delayMs = Math.round(
+          Math.min(this.#policy.maxDelayMs, Math.max(classified.retryAfterMs ?? 0, backoff)),
+        );
         this.onRetry?.({ attempt: attempt + 1, delayMs, reason: classified.reason });
         try {
           await this.#clock.sleep(delayMs, options.signal);
@@ -118,7 +132,9 @@ export class RetryingModel implements ModelClient {
     const arm = (): void => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
-        stalled = new StreamStalledError(`The stream sent nothing for ${this.#policy.streamIdleTimeoutMs} ms.`);
+        stalled = new StreamStalledError(
+          `The stream sent nothing for ${this.#policy.streamIdleTimeoutMs} ms.`,
+        );
         controller.abort(stalled);
       }, this.#policy.streamIdleTimeoutMs);
     };
@@ -146,5 +162,8 @@ export class RetryingModel implements ModelClient {
 }
 
 function cancelled(): AgentError {
-  return new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped while the model was answering.');
+  return new AgentError(
+    AgentErrorCode.AGENT_CANCELLED,
+    'The execution was stopped while the model was answering.',
+  );
 }

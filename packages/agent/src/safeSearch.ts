@@ -30,7 +30,17 @@ export class SearchError extends Error {
 }
 
 /** Directories never worth searching (and expensive to walk). */
-const SKIPPED = new Set(['.git', 'node_modules', '.venv', 'venv', '__pycache__', 'target', 'dist', 'build', '.next']);
+const SKIPPED = new Set([
+  '.git',
+  'node_modules',
+  '.venv',
+  'venv',
+  '__pycache__',
+  'target',
+  'dist',
+  'build',
+  '.next',
+]);
 
 /** Lists files under `dir` (relative paths, sorted), skipping vendored and generated trees; symlinks are not followed. */
 export async function walkFiles(root: string, dir: string, maxFiles: number): Promise<string[]> {
@@ -89,7 +99,8 @@ export async function searchFiles(
   options: { caseInsensitive?: boolean; limits?: SearchLimits } = {},
 ): Promise<{ matches: SearchMatch[]; filesSearched: number; capped: boolean }> {
   const limits = options.limits ?? DEFAULT_SEARCH_LIMITS;
-  if (pattern.length > limits.maxPatternLength) throw new SearchError(`The pattern is longer than ${limits.maxPatternLength} characters.`);
+  if (pattern.length > limits.maxPatternLength)
+    throw new SearchError(`The pattern is longer than ${limits.maxPatternLength} characters.`);
   const flags = options.caseInsensitive ? 'i' : '';
   try {
     new RegExp(pattern, flags);

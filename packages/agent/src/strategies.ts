@@ -26,7 +26,9 @@ const RULES = [
 function taskText(session: AgentSession): string {
   const task = session.ctx.task;
   const answers = session.ctx.answers.map((qa) => `Q: ${qa.question}\nA: ${qa.answer}`).join('\n');
-  const verify = session.verifyCommand ? `The checks: \`${session.verifyCommand}\` must exit 0.` : 'No verification command was found; check your work yourself.';
+  const verify = session.verifyCommand
+    ? `The checks: \`${session.verifyCommand}\` must exit 0.`
+    : 'No verification command was found; check your work yourself.';
   return `# Task: ${task.title}\n\n${task.description}\n\n${verify}${answers ? `\n\nEarlier questions and answers:\n${answers}` : ''}`;
 }
 
@@ -51,7 +53,10 @@ function conversation(state: AgentState, role: AgentRole, session: AgentSession)
       role: 'tool',
       toolCallId: state.pending.toolCallId,
       name: 'ask_user',
-      content: answer === undefined ? 'No answer was given; continue with your best judgement.' : `The task creator answered: ${answer}`,
+      content:
+        answer === undefined
+          ? 'No answer was given; continue with your best judgement.'
+          : `The task creator answered: ${answer}`,
       isError: false,
     });
     session.step(role, 'Resuming the conversation with the answer.');
@@ -83,7 +88,10 @@ function verifyOnFinish(session: AgentSession, role: AgentRole): FinishCheck {
 export async function singleShot(session: AgentSession, state: AgentState): Promise<StrategyEnd> {
   const messages = conversation(state, 'agent', session);
   if (messages.length === 0) {
-    messages.push({ role: 'user', content: `${taskText(session)}\n\n# Repository map\n${await repositoryMap(session)}\n\nMake the change in a few steps, then call finish.` });
+    messages.push({
+      role: 'user',
+      content: `${taskText(session)}\n\n# Repository map\n${await repositoryMap(session)}\n\nMake the change in a few steps, then call finish.`,
+    });
   }
   const budget = session.tracker.budgets.toolRounds;
   const end = await runLoop(session, {
@@ -101,9 +109,13 @@ export async function singleShot(session: AgentSession, state: AgentState): Prom
   if (end.kind === 'ask') return asked(state, 'agent', end);
   const summary = end.kind === 'finished' ? end.summary : 'Done.';
   if (session.lastVerification && !session.lastVerification.passed) {
-    throw new AgentError(AgentErrorCode.VERIFICATION_FAILED, `Verification (\`${session.verifyCommand}\`) failed after the single pass.`, {
-      detail: tail(session.lastVerification.output, 2_000),
-    });
+    throw new AgentError(
+      AgentErrorCode.VERIFICATION_FAILED,
+      `Verification (\`${session.verifyCommand}\`) failed after the single pass.`,
+      {
+        detail: tail(session.lastVerification.output, 2_000),
+      },
+    );
   }
   return { kind: 'finished', summary };
 }
@@ -111,7 +123,11 @@ export async function singleShot(session: AgentSession, state: AgentState): Prom
 /** ITERATIVE: observe → act until `finish` passes verification or a budget runs out. */
 export async function iterative(session: AgentSession, state: AgentState): Promise<StrategyEnd> {
   const messages = conversation(state, 'agent', session);
-  if (messages.length === 0) messages.push({ role: 'user', content: `${taskText(session)}\n\nExplore the repository, make the change, run the checks, then call finish.` });
+  if (messages.length === 0)
+    messages.push({
+      role: 'user',
+      content: `${taskText(session)}\n\nExplore the repository, make the change, run the checks, then call finish.`,
+    });
   const end = await runLoop(session, {
     role: 'agent',
     model: session.config.models!.default,
@@ -132,13 +148,20 @@ const READER_ROUNDS = 12;
  * MULTI_AGENT: a planner submits subtasks (validated), a coder works through them, a reviewer reads the
  * combined diff and approves or requests changes, at most `maxReviewRounds` times; then verification.
  */
-export async function multiAgent(session: AgentSession, state: AgentState, git: DiffSource): Promise<StrategyEnd> {
+export async function multiAgent(
+  session: AgentSession,
+  state: AgentState,
+  git: DiffSource,
+): Promise<StrategyEnd> {
   const models = session.config.models!;
   const rounds = session.tracker.budgets.toolRounds;
   if (!state.plan) {
     const planner = conversation(state, 'planner', session);
     if (planner.length === 0) {
-      planner.push({ role: 'user', content: `${taskText(session)}\n\nRead what you need, then call submit_plan with 1 to 12 ordered subtasks for a coder.` });
+      planner.push({
+        role: 'user',
+        content: `${taskText(session)}\n\nRead what you need, then call submit_plan with 1 to 12 ordered subtasks for a coder.`,
+      });
     }
     const end = await runLoop(session, {
       role: 'planner',
@@ -148,15 +171,27 @@ export async function multiAgent(session: AgentSession, state: AgentState, git: 
       messages: planner,
       maxRounds: READER_ROUNDS,
     });
-    if (end.kind !== 'submitted') throw new AgentError(AgentErrorCode.AGENT_STUCK, 'The planner ended without a plan.');
+    if (end.kind !== 'submitted')
+      throw new AgentError(AgentErrorCode.AGENT_STUCK, 'The planner ended without a plan.');
     state.plan = (end.value as ToolArguments<'submit_plan'>).subtasks;
-    session.step('planner', `Plan: ${state.plan.map((item, index) => `${index + 1}. ${item.title}`).join('; ')}`);
+    session.step(
+      'planner',
+      `Plan: ${state.plan.map((item, index) => `${index + 1}. ${item.title}`).join('; ')}`,
+    );
   }
   const plan = state.plan;
   const coder = conversation(state, 'coder', session);
   const code = async (prompt: string | null, onFinish: FinishCheck | undefined): Promise<LoopEnd> => {
     if (prompt) coder.push({ role: 'user', content: prompt });
-    return runLoop(session, { role: 'coder', model: models.coder, system: `${RULES}\nYou are the coder.`, tools: CODING_TOOLS, messages: coder, maxRounds: rounds, ...(onFinish ? { onFinish } : {}) });
+    return runLoop(session, {
+      role: 'coder',
+      model: models.coder,
+      system: `${RULES}\nYou are the coder.`,
+      tools: CODING_TOOLS,
+      messages: coder,
+      maxRounds: rounds,
+      ...(onFinish ? { onFinish } : {}),
+    });
   };
   // A resumed coder continues its current step without a new prompt (the answer is already appended).
   let resumed = coder.length > 0 && coder.at(-1)?.role === 'tool';
@@ -173,7 +208,12 @@ export async function multiAgent(session: AgentSession, state: AgentState, git: 
   }
   for (;;) {
     if (state.reviewRequest) {
-      const end = await code(resumed ? null : `The reviewer requests changes:\n${state.reviewRequest}\nMake them, then call finish.`, undefined);
+      const end = await code(
+        resumed
+          ? null
+          : `The reviewer requests changes:\n${state.reviewRequest}\nMake them, then call finish.`,
+        undefined,
+      );
       resumed = false;
       if (end.kind === 'ask') return asked(state, 'coder', end);
       if (end.kind === 'finished') state.summaries.push(end.summary);
@@ -196,19 +236,31 @@ export async function multiAgent(session: AgentSession, state: AgentState, git: 
       messages: reviewer,
       maxRounds: READER_ROUNDS,
     });
-    const review = end.kind === 'submitted' ? (end.value as ToolArguments<'submit_review'>) : { verdict: 'approve' as const, comments: '' };
-    session.step('reviewer', `Review round ${state.reviewRound}: ${review.verdict}${review.comments ? ` — ${review.comments.slice(0, 500)}` : ''}`);
+    const review =
+      end.kind === 'submitted'
+        ? (end.value as ToolArguments<'submit_review'>)
+        : { verdict: 'approve' as const, comments: '' };
+    session.step(
+      'reviewer',
+      `Review round ${state.reviewRound}: ${review.verdict}${review.comments ? ` — ${review.comments.slice(0, 500)}` : ''}`,
+    );
     if (review.verdict === 'approve') {
       const verification = await session.verify('reviewer');
       if (!verification || verification.passed) return { kind: 'finished', summary: summaryOf(state) };
       state.reviewRequest = `Verification (\`${session.verifyCommand}\`) fails:\n${tail(verification.output)}`;
-    } else state.reviewRequest = review.comments || 'Changes requested without comments; re-read the task and the diff.';
+    } else
+      state.reviewRequest =
+        review.comments || 'Changes requested without comments; re-read the task and the diff.';
   }
   const verification = await session.verify('coder');
   if (verification && !verification.passed) {
-    throw new AgentError(AgentErrorCode.VERIFICATION_FAILED, `Verification (\`${session.verifyCommand}\`) still fails after ${state.reviewRound} review rounds.`, {
-      detail: tail(verification.output, 2_000),
-    });
+    throw new AgentError(
+      AgentErrorCode.VERIFICATION_FAILED,
+      `Verification (\`${session.verifyCommand}\`) still fails after ${state.reviewRound} review rounds.`,
+      {
+        detail: tail(verification.output, 2_000),
+      },
+    );
   }
   return { kind: 'finished', summary: summaryOf(state) };
 }

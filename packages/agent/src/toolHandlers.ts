@@ -23,7 +23,10 @@ export interface ToolEnvironment {
 export interface ToolOutcome {
   content: string;
   isError: boolean;
-  control?: { kind: 'finish'; summary: string } | { kind: 'ask'; question: string } | { kind: 'submit'; value: unknown };
+  control?:
+    | { kind: 'finish'; summary: string }
+    | { kind: 'ask'; question: string }
+    | { kind: 'submit'; value: unknown };
 }
 
 /** Longest tool answer the model gets, characters. */
@@ -31,7 +34,9 @@ const MAX_RESULT_CHARS = 30_000;
 const READ_LINES = 400;
 
 function cap(text: string, max = MAX_RESULT_CHARS): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n… [truncated: ${text.length - max} more characters]`;
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}\n… [truncated: ${text.length - max} more characters]`;
 }
 
 const error = (content: string): ToolOutcome => ({ content, isError: true });
@@ -40,9 +45,15 @@ const error = (content: string): ToolOutcome => ({ content, isError: true });
  * Parses a tool call's raw JSON arguments against the tool's schema. Malformed JSON and schema violations
  * come back as an error the model can read and correct.
  */
-export function parseToolArguments(name: string, raw: string): { ok: true; name: ToolName; args: unknown } | { ok: false; message: string } {
+export function parseToolArguments(
+  name: string,
+  raw: string,
+): { ok: true; name: ToolName; args: unknown } | { ok: false; message: string } {
   if (!(name in toolArgumentSchemas)) {
-    return { ok: false, message: `Unknown tool ${JSON.stringify(name)}. Available tools: ${Object.keys(toolArgumentSchemas).join(', ')}.` };
+    return {
+      ok: false,
+      message: `Unknown tool ${JSON.stringify(name)}. Available tools: ${Object.keys(toolArgumentSchemas).join(', ')}.`,
+    };
   }
   let value: unknown;
   try {
@@ -55,7 +66,10 @@ export function parseToolArguments(name: string, raw: string): { ok: true; name:
   }
   const parsed = toolArgumentSchemas[name as ToolName].safeParse(value);
   if (!parsed.success) {
-    return { ok: false, message: `Invalid arguments for ${name}:\n${z.prettifyError(parsed.error)}\nFix them and call again.` };
+    return {
+      ok: false,
+      message: `Invalid arguments for ${name}:\n${z.prettifyError(parsed.error)}\nFix them and call again.`,
+    };
   }
   return { ok: true, name: name as ToolName, args: parsed.data };
 }
@@ -72,9 +86,13 @@ export async function runTool(env: ToolEnvironment, name: ToolName, args: unknow
         const { pattern, path, case_insensitive } = args as ToolArguments<'search'>;
         const dir = await resolveWorkspacePath(env.root, path);
         const result = await searchFiles(env.root, dir, pattern, { caseInsensitive: case_insensitive });
-        if (result.matches.length === 0) return { content: `No matches in ${result.filesSearched} files.`, isError: false };
+        if (result.matches.length === 0)
+          return { content: `No matches in ${result.filesSearched} files.`, isError: false };
         const lines = result.matches.map((match) => `${match.path}:${match.line}: ${match.text}`);
-        if (result.capped) lines.push(`… more matches not shown (capped at ${result.matches.length}); narrow the pattern or path.`);
+        if (result.capped)
+          lines.push(
+            `… more matches not shown (capped at ${result.matches.length}); narrow the pattern or path.`,
+          );
         return { content: cap(lines.join('\n')), isError: false };
       }
       case 'write_file': {
@@ -104,11 +122,18 @@ export async function runTool(env: ToolEnvironment, name: ToolName, args: unknow
           : result.exitCode === null
             ? 'was killed'
             : `exit code ${result.exitCode}`;
-        return { content: cap(`$ ${command}\n[${status}]\n${result.output}`), isError: result.exitCode !== 0 };
+        return {
+          content: cap(`$ ${command}\n[${status}]\n${result.output}`),
+          isError: result.exitCode !== 0,
+        };
       }
       case 'ask_user': {
         const { question } = args as ToolArguments<'ask_user'>;
-        return { content: 'Waiting for the task creator to answer.', isError: false, control: { kind: 'ask', question } };
+        return {
+          content: 'Waiting for the task creator to answer.',
+          isError: false,
+          control: { kind: 'ask', question },
+        };
       }
       case 'finish': {
         const { summary } = args as ToolArguments<'finish'>;
@@ -128,12 +153,17 @@ export async function runTool(env: ToolEnvironment, name: ToolName, args: unknow
   }
 }
 
-async function listFiles(env: ToolEnvironment, { path, max_depth }: ToolArguments<'list_files'>): Promise<ToolOutcome> {
+async function listFiles(
+  env: ToolEnvironment,
+  { path, max_depth }: ToolArguments<'list_files'>,
+): Promise<ToolOutcome> {
   const start = await resolveWorkspacePath(env.root, path);
   const lines: string[] = [];
   const limit = 1_000;
   const walk = async (dir: string, depth: number): Promise<void> => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
     for (const entry of entries) {
       if (lines.length >= limit) return;
       if (entry.name === '.git' || entry.name === 'node_modules') continue;
@@ -149,35 +179,52 @@ async function listFiles(env: ToolEnvironment, { path, max_depth }: ToolArgument
   return { content: lines.length > 0 ? lines.join('\n') : '(empty directory)', isError: false };
 }
 
-async function readFileTool(env: ToolEnvironment, { path, start_line, end_line }: ToolArguments<'read_file'>): Promise<ToolOutcome> {
+async function readFileTool(
+  env: ToolEnvironment,
+  { path, start_line, end_line }: ToolArguments<'read_file'>,
+): Promise<ToolOutcome> {
   const target = await resolveWorkspacePath(env.root, path);
   const info = await stat(target);
   if (info.isDirectory()) return error(`${path} is a directory; use list_files.`);
-  if (info.size > 10 * 1024 * 1024) return error(`${path} is larger than 10 MiB; use search or run_command (head, sed -n).`);
+  if (info.size > 10 * 1024 * 1024)
+    return error(`${path} is larger than 10 MiB; use search or run_command (head, sed -n).`);
   const buffer = await readFile(target);
   if (buffer.subarray(0, 8192).includes(0)) return error(`${path} is a binary file.`);
   const lines = buffer.toString('utf8').split('\n');
   const first = start_line ?? 1;
   const last = Math.min(lines.length, end_line ?? first + READ_LINES - 1);
-  if (first > lines.length) return error(`${path} has ${lines.length} lines; start_line ${first} is past the end.`);
+  if (first > lines.length)
+    return error(`${path} has ${lines.length} lines; start_line ${first} is past the end.`);
   if (last < first) return error('end_line is before start_line.');
   const body = lines
     .slice(first - 1, last)
     .map((line, index) => `${String(first + index).padStart(5)}  ${line}`)
     .join('\n');
-  const more = last < lines.length ? `\n… lines ${last + 1}-${lines.length} not shown; read them with start_line.` : '';
-  return { content: cap(`${path} (lines ${first}-${last} of ${lines.length})\n${body}${more}`), isError: false };
+  const more =
+    last < lines.length ? `\n… lines ${last + 1}-${lines.length} not shown; read them with start_line.` : '';
+  return {
+    content: cap(`${path} (lines ${first}-${last} of ${lines.length})\n${body}${more}`),
+    isError: false,
+  };
 }
 
-async function editFile(env: ToolEnvironment, { path, old_string, new_string }: ToolArguments<'edit_file'>): Promise<ToolOutcome> {
+async function editFile(
+  env: ToolEnvironment,
+  { path, old_string, new_string }: ToolArguments<'edit_file'>,
+): Promise<ToolOutcome> {
   const target = await resolveWorkspacePath(env.root, path, { write: true });
   const text = await readFile(target, 'utf8');
   const first = text.indexOf(old_string);
-  if (first === -1) return error(`old_string does not occur in ${path}; read the file and copy the exact text (whitespace included).`);
+  if (first === -1)
+    return error(
+      `old_string does not occur in ${path}; read the file and copy the exact text (whitespace included).`,
+    );
   const second = text.indexOf(old_string, first + 1);
   if (second !== -1) {
     const count = text.split(old_string).length - 1;
-    return error(`old_string occurs ${count} times in ${path}; include more surrounding lines so that it occurs exactly once.`);
+    return error(
+      `old_string occurs ${count} times in ${path}; include more surrounding lines so that it occurs exactly once.`,
+    );
   }
   await writeFile(target, text.slice(0, first) + new_string + text.slice(first + old_string.length));
   return { content: `Edited ${path}.`, isError: false };
@@ -207,7 +254,16 @@ async function applyPatch(env: ToolEnvironment, patch: string): Promise<ToolOutc
   await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`);
   try {
     const result = await env.runner.run({
-      argv: ['git', '-c', 'core.hooksPath=/dev/null', 'apply', '--verbose', '--recount', '--whitespace=nowarn', file],
+      argv: [
+        'git',
+        '-c',
+        'core.hooksPath=/dev/null',
+        'apply',
+        '--verbose',
+        '--recount',
+        '--whitespace=nowarn',
+        file,
+      ],
       cwd: env.root,
       env: { ...env.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
       timeoutMs: 60_000,

@@ -18,12 +18,18 @@ function inside(root: string, candidate: string): boolean {
  * is outside the workspace.
  * @throws {PathRefusedError}
  */
-export async function resolveWorkspacePath(root: string, path: string, options: { write?: boolean } = {}): Promise<string> {
+export async function resolveWorkspacePath(
+  root: string,
+  path: string,
+  options: { write?: boolean } = {},
+): Promise<string> {
   if (typeof path !== 'string' || path.length === 0) throw new PathRefusedError('The path is empty.');
   if (path.includes('\0')) throw new PathRefusedError('The path contains a NUL byte.');
   if (path.length > 4_096) throw new PathRefusedError('The path is longer than 4096 characters.');
   if (isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('~')) {
-    throw new PathRefusedError(`${JSON.stringify(path)} is absolute; give a path relative to the repository root.`);
+    throw new PathRefusedError(
+      `${JSON.stringify(path)} is absolute; give a path relative to the repository root.`,
+    );
   }
   const segments = path.split(/[\\/]+/).filter((segment) => segment !== '' && segment !== '.');
   let depth = 0;
@@ -48,7 +54,10 @@ export async function resolveWorkspacePath(root: string, path: string, options: 
       } catch {
         throw new PathRefusedError(`${JSON.stringify(path)} goes through a broken or looping symlink.`);
       }
-      if (!inside(root, real)) throw new PathRefusedError(`${JSON.stringify(path)} resolves outside the repository (through a symlink).`);
+      if (!inside(root, real))
+        throw new PathRefusedError(
+          `${JSON.stringify(path)} resolves outside the repository (through a symlink).`,
+        );
       if (probe !== target && !(await lstat(real)).isDirectory()) {
         throw new PathRefusedError(`${JSON.stringify(relative(root, probe))} is a file, not a directory.`);
       }

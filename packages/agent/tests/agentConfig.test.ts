@@ -38,15 +38,37 @@ describe('agentConfigFromEnv', () => {
   });
 
   it('infers the provider from the keys, Anthropic first, and a local OpenAI-compatible server needs no key', () => {
-    expect(agentConfigFromEnv({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', AGENT_MODEL: 'm' }).provider).toMatchObject({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com' });
-    expect(agentConfigFromEnv({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', AGENT_MODEL: 'm', AGENT_PROVIDER: 'openai' }).provider).toMatchObject({ kind: 'openai' });
-    const ollama = agentConfigFromEnv({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', AGENT_MODEL: 'qwen2.5-coder:7b' });
-    expect(ollama.provider).toEqual({ kind: 'openai', apiKey: undefined, baseUrl: 'http://127.0.0.1:11434/v1' });
-    expect(agentConfigFromEnv({ AGENT_PROVIDER: 'anthropic', OPENAI_API_KEY: 'o', AGENT_MODEL: 'm' }).missing).toContain('ANTHROPIC_API_KEY');
+    expect(
+      agentConfigFromEnv({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', AGENT_MODEL: 'm' }).provider,
+    ).toMatchObject({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com' });
+    expect(
+      agentConfigFromEnv({
+        ANTHROPIC_API_KEY: 'a',
+        OPENAI_API_KEY: 'o',
+        AGENT_MODEL: 'm',
+        AGENT_PROVIDER: 'openai',
+      }).provider,
+    ).toMatchObject({ kind: 'openai' });
+    const ollama = agentConfigFromEnv({
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      AGENT_MODEL: 'qwen2.5-coder:7b',
+    });
+    expect(ollama.provider).toEqual({
+      kind: 'openai',
+      apiKey: undefined,
+      baseUrl: 'http://127.0.0.1:11434/v1',
+    });
+    expect(
+      agentConfigFromEnv({ AGENT_PROVIDER: 'anthropic', OPENAI_API_KEY: 'o', AGENT_MODEL: 'm' }).missing,
+    ).toContain('ANTHROPIC_API_KEY');
   });
 
   it('role models default to AGENT_MODEL', () => {
-    const config = agentConfigFromEnv({ OPENAI_API_KEY: 'k', AGENT_MODEL: 'base', AGENT_REVIEWER_MODEL: 'rev' });
+    const config = agentConfigFromEnv({
+      OPENAI_API_KEY: 'k',
+      AGENT_MODEL: 'base',
+      AGENT_REVIEWER_MODEL: 'rev',
+    });
     expect(config.models).toEqual({ default: 'base', planner: 'base', coder: 'base', reviewer: 'rev' });
   });
 
@@ -95,7 +117,10 @@ describe('project detection', () => {
   it.each([
     [{ 'package.json': '{"dependencies": {"x": "1"}}', 'package-lock.json': '{}' }, 'npm ci'],
     [{ 'package.json': '{"devDependencies": {"x": "1"}}' }, 'npm install'],
-    [{ 'package.json': '{"dependencies": {"x": "1"}}', 'pnpm-lock.yaml': '' }, 'pnpm install --frozen-lockfile'],
+    [
+      { 'package.json': '{"dependencies": {"x": "1"}}', 'pnpm-lock.yaml': '' },
+      'pnpm install --frozen-lockfile',
+    ],
     [{ 'package.json': '{"dependencies": {"x": "1"}}', 'yarn.lock': '' }, 'yarn install --frozen-lockfile'],
     [{ 'package.json': '{"name": "no-deps"}' }, null],
     [{ 'pyproject.toml': '', 'uv.lock': '' }, 'uv sync'],
@@ -125,8 +150,18 @@ describe('condense', () => {
   it('replaces old tool results once the conversation nears the context window, keeping the latest whole', () => {
     const messages: ConversationMessage[] = [{ role: 'user', content: 'task' }];
     for (let i = 0; i < 20; i++) {
-      messages.push({ role: 'assistant', content: '', toolCalls: [{ id: `c${i}`, name: 'read_file', arguments: '{}' }] });
-      messages.push({ role: 'tool', toolCallId: `c${i}`, name: 'read_file', content: 'x'.repeat(4_000), isError: false });
+      messages.push({
+        role: 'assistant',
+        content: '',
+        toolCalls: [{ id: `c${i}`, name: 'read_file', arguments: '{}' }],
+      });
+      messages.push({
+        role: 'tool',
+        toolCallId: `c${i}`,
+        name: 'read_file',
+        content: 'x'.repeat(4_000),
+        isError: false,
+      });
     }
     expect(condense(messages, 'system', 1_000_000)).toBe(0);
     const condensed = condense(messages, 'system', 20_000);

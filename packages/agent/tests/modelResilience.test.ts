@@ -19,10 +19,14 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
   it('answers malformed tool-call JSON with an error the model then corrects', async () => {
     fixture = createFixture();
     server = await FakeModelServer.start(provider, [
-      { toolCalls: [{ name: 'edit_file', arguments: '{"path": "src/sum.js", "old_string": "return a - b;"' }] },
+      {
+        toolCalls: [{ name: 'edit_file', arguments: '{"path": "src/sum.js", "old_string": "return a - b;"' }],
+      },
       (request) => {
         expect(JSON.stringify(request.body['messages'])).toContain('not valid JSON');
-        return { toolCalls: [{ name: 'edit_file', arguments: { path: 'src/sum.js', old_string: 'return a - b;' } }] };
+        return {
+          toolCalls: [{ name: 'edit_file', arguments: { path: 'src/sum.js', old_string: 'return a - b;' } }],
+        };
       },
       (request) => {
         expect(JSON.stringify(request.body['messages'])).toContain('new_string');
@@ -31,21 +35,34 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
       FIX_TURNS[3]!,
     ]);
     const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
 
     const outcome = await executor.execute(run.ctx);
 
     expect(outcome.kind).toBe('succeeded');
     server.assertDone();
-    const errors = run.log.ofKind('TOOL_CALL').filter((entry) => (entry.data as { isError: boolean }).isError);
+    const errors = run.log
+      .ofKind('TOOL_CALL')
+      .filter((entry) => (entry.data as { isError: boolean }).isError);
     expect(errors).toHaveLength(2);
   });
 
   it('waits out a 429 with Retry-After, then succeeds', async () => {
     fixture = createFixture();
-    server = await FakeModelServer.start(provider, [{ status: 429, headers: { 'retry-after': '1' }, message: 'slow down' }, ...FIX_TURNS]);
+    server = await FakeModelServer.start(provider, [
+      { status: 429, headers: { 'retry-after': '1' }, message: 'slow down' },
+      ...FIX_TURNS,
+    ]);
     const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
 
     const outcome = await executor.execute(run.ctx);
 
@@ -53,14 +70,20 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
     server.assertDone();
     // The base delay is 20 ms: only Retry-After explains a wait of a second.
     expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(950);
-    expect(run.log.entries.some((entry) => entry.level === 'WARN' && entry.message.includes('HTTP 429'))).toBe(true);
+    expect(
+      run.log.entries.some((entry) => entry.level === 'WARN' && entry.message.includes('HTTP 429')),
+    ).toBe(true);
   });
 
   it('ends FAILED LLM_UNAVAILABLE once 500s exhaust the retries', async () => {
     fixture = createFixture();
     server = await FakeModelServer.start(provider, [{ status: 500 }, { status: 503 }, { status: 500 }]);
     const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
 
     const outcome = await executor.execute(run.ctx);
 
@@ -74,7 +97,13 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
     fixture = createFixture();
     server = await FakeModelServer.start(provider, [{ status: 401, message: 'invalid key' }]);
     const { executor } = makeExecutor(testConfig(server));
-    const outcome = await executor.execute(makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' }).ctx);
+    const outcome = await executor.execute(
+      makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      }).ctx,
+    );
     expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'LLM_REJECTED' } });
     server.assertDone();
   });
@@ -83,13 +112,21 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
     fixture = createFixture();
     server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, stall: true }, ...FIX_TURNS]);
     const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
 
     const outcome = await executor.execute(run.ctx);
 
     expect(outcome.kind).toBe('succeeded');
     server.assertDone();
-    expect(run.log.entries.some((entry) => entry.level === 'WARN' && entry.message.includes('sent nothing for 800 ms'))).toBe(true);
+    expect(
+      run.log.entries.some(
+        (entry) => entry.level === 'WARN' && entry.message.includes('sent nothing for 800 ms'),
+      ),
+    ).toBe(true);
     // The fragment of the abandoned stream never became a tool call.
     expect(run.log.ofKind('TOOL_CALL')).toHaveLength(4);
   });
@@ -99,7 +136,11 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
     server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, stall: true }]);
     // A long idle timeout: only the cancel can end this stream.
     const { executor } = makeExecutor(testConfig(server, { AGENT_STREAM_IDLE_TIMEOUT_MS: '60000' }));
-    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
 
     const pending = executor.execute(run.ctx);
     await server.stalled;
@@ -118,12 +159,19 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
 describe('cancel during a command', () => {
   it('kills a running command promptly', async () => {
     fixture = createFixture();
-    server = await FakeModelServer.start('openai', [{ toolCalls: [{ name: 'run_command', arguments: { command: 'sleep 30' } }] }]);
+    server = await FakeModelServer.start('openai', [
+      { toolCalls: [{ name: 'run_command', arguments: { command: 'sleep 30' } }] },
+    ]);
     const { executor, runner } = makeExecutor(testConfig(server));
-    const run = makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' });
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
 
     const pending = executor.execute(run.ctx);
-    for (let i = 0; i < 200 && !runner.requests.some((request) => request.shell === 'sleep 30'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    for (let i = 0; i < 200 && !runner.requests.some((request) => request.shell === 'sleep 30'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const cancelledAt = performance.now();
     run.controller.abort(new Error('cancelled by the test'));
@@ -138,15 +186,32 @@ describe('configuration', () => {
   it('without a model every execution fails at once with AGENT_NOT_CONFIGURED naming the variables', async () => {
     fixture = createFixture();
     const { executor, runner } = makeExecutor(agentConfigFromEnv({}));
-    const outcome = await executor.execute(makeContext({ task: { id: TASK_ID, repository: fixture.origin }, workspace: fixture.clone(), strategy: 'ITERATIVE' }).ctx);
+    const outcome = await executor.execute(
+      makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      }).ctx,
+    );
     expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'AGENT_NOT_CONFIGURED' } });
-    if (outcome.kind === 'failed') for (const name of ['AGENT_MODEL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) expect(outcome.error.message).toContain(name);
+    if (outcome.kind === 'failed')
+      for (const name of ['AGENT_MODEL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'])
+        expect(outcome.error.message).toContain(name);
     expect(runner.requests).toHaveLength(0);
   });
 
   it('claims exactly the tasks without a shell command', () => {
     const { executor } = makeExecutor(agentConfigFromEnv({}));
-    const base = { id: 'x', title: 't', description: 'd', repository: null, type: null, complexity: null, priority: 'NORMAL', creatorId: 'c' };
+    const base = {
+      id: 'x',
+      title: 't',
+      description: 'd',
+      repository: null,
+      type: null,
+      complexity: null,
+      priority: 'NORMAL',
+      creatorId: 'c',
+    };
     expect(executor.name).toBe('agent');
     expect(executor.canExecute({ ...base, command: null })).toBe(true);
     expect(executor.canExecute({ ...base, command: '  ' })).toBe(true);

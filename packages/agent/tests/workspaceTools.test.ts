@@ -1,9 +1,27 @@
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseToolArguments, PathRefusedError, resolveWorkspacePath, runTool, searchFiles, SearchError, type ToolEnvironment, type ToolName } from '../src/index.js';
+import {
+  parseToolArguments,
+  PathRefusedError,
+  resolveWorkspacePath,
+  runTool,
+  searchFiles,
+  SearchError,
+  type ToolEnvironment,
+  type ToolName,
+} from '../src/index.js';
 import { ChildProcessRunner } from './support/childProcessRunner.js';
 import { git } from './support/fixtureRepository.js';
 
@@ -61,7 +79,28 @@ function random(seed: number): () => number {
   };
 }
 
-const SEGMENTS = ['..', '.', 'src', 'deep', 'out', 'chain1', 'chain2', 'inner', 'dangling', 'rel-out', 'loop1', 'secret.txt', 'new.txt', '', '...', '..\\..', 'a.js', '.git', 'outside', '%2e%2e'];
+const SEGMENTS = [
+  '..',
+  '.',
+  'src',
+  'deep',
+  'out',
+  'chain1',
+  'chain2',
+  'inner',
+  'dangling',
+  'rel-out',
+  'loop1',
+  'secret.txt',
+  'new.txt',
+  '',
+  '...',
+  '..\\..',
+  'a.js',
+  '.git',
+  'outside',
+  '%2e%2e',
+];
 
 function hostilePath(next: () => number): string {
   const count = 1 + Math.floor(next() * 6);
@@ -88,7 +127,9 @@ describe('workspace paths', () => {
   it('accepts paths inside, through inner symlinks too', async () => {
     await expect(resolveWorkspacePath(root, 'inner/a.js')).resolves.toBe(join(root, 'src', 'a.js'));
     await expect(resolveWorkspacePath(root, 'src/deep/../a.js')).resolves.toBe(join(root, 'src', 'a.js'));
-    await expect(resolveWorkspacePath(root, 'src/new/dir/file.txt', { write: true })).resolves.toBe(join(root, 'src', 'new', 'dir', 'file.txt'));
+    await expect(resolveWorkspacePath(root, 'src/new/dir/file.txt', { write: true })).resolves.toBe(
+      join(root, 'src', 'new', 'dir', 'file.txt'),
+    );
     await expect(resolveWorkspacePath(root, '.git/config', { write: true })).rejects.toThrow('.git');
   });
 
@@ -126,7 +167,10 @@ describe('workspace paths', () => {
       ['edit_file', { path: 'src/rel-out', old_string: 'outside', new_string: 'inside' }],
       ['list_files', { path: 'out' }],
       ['search', { pattern: 'secret', path: 'chain2' }],
-      ['apply_patch', { patch: '--- a/out/secret.txt\n+++ b/out/secret.txt\n@@ -1 +1 @@\n-outside secret\n+changed\n' }],
+      [
+        'apply_patch',
+        { patch: '--- a/out/secret.txt\n+++ b/out/secret.txt\n@@ -1 +1 @@\n-outside secret\n+changed\n' },
+      ],
       ['apply_patch', { patch: '--- /dev/null\n+++ b/../escape.txt\n@@ -0,0 +1 @@\n+x\n' }],
     ];
     for (const [name, args] of attempts) {
@@ -150,11 +194,15 @@ describe('tools', () => {
   });
 
   it('edit_file refuses an absent or ambiguous old_string and replaces a unique one', async () => {
-    expect(await call('edit_file', { path: 'src/a.js', old_string: 'nope', new_string: 'x' })).toMatchObject({ isError: true });
+    expect(await call('edit_file', { path: 'src/a.js', old_string: 'nope', new_string: 'x' })).toMatchObject({
+      isError: true,
+    });
     const ambiguous = await call('edit_file', { path: 'src/dup.js', old_string: 'x();', new_string: 'y();' });
     expect(ambiguous).toMatchObject({ isError: true });
     expect(ambiguous.content).toContain('occurs 2 times');
-    expect(await call('edit_file', { path: 'src/a.js', old_string: 'const b = 2;', new_string: 'const b = 3;' })).toMatchObject({ isError: false });
+    expect(
+      await call('edit_file', { path: 'src/a.js', old_string: 'const b = 2;', new_string: 'const b = 3;' }),
+    ).toMatchObject({ isError: false });
     expect(readFileSync(join(root, 'src', 'a.js'), 'utf8')).toContain('const b = 3;');
   });
 
@@ -162,7 +210,9 @@ describe('tools', () => {
     const patch = '--- a/src/deep/b.txt\n+++ b/src/deep/b.txt\n@@ -1 +1,2 @@\n hello\n+world\n';
     expect(await call('apply_patch', { patch })).toMatchObject({ isError: false });
     expect(readFileSync(join(root, 'src', 'deep', 'b.txt'), 'utf8')).toBe('hello\nworld\n');
-    const stale = await call('apply_patch', { patch: '--- a/src/deep/b.txt\n+++ b/src/deep/b.txt\n@@ -1 +1 @@\n-absent line\n+x\n' });
+    const stale = await call('apply_patch', {
+      patch: '--- a/src/deep/b.txt\n+++ b/src/deep/b.txt\n@@ -1 +1 @@\n-absent line\n+x\n',
+    });
     expect(stale).toMatchObject({ isError: true });
     expect(stale.content).toContain('git apply refused');
   });
@@ -180,31 +230,58 @@ describe('tools', () => {
   });
 
   it('malformed JSON and schema violations come back as corrective messages', () => {
-    expect(parseToolArguments('read_file', '{"path": ')).toMatchObject({ ok: false, message: expect.stringContaining('not valid JSON') });
-    expect(parseToolArguments('read_file', '{"path": 3}')).toMatchObject({ ok: false, message: expect.stringContaining('Invalid arguments for read_file') });
+    expect(parseToolArguments('read_file', '{"path": ')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('not valid JSON'),
+    });
+    expect(parseToolArguments('read_file', '{"path": 3}')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('Invalid arguments for read_file'),
+    });
     expect(parseToolArguments('read_file', '{"path": "a", "extra": 1}')).toMatchObject({ ok: false });
-    expect(parseToolArguments('rm_rf', '{}')).toMatchObject({ ok: false, message: expect.stringContaining('Unknown tool') });
-    expect(parseToolArguments('list_files', '')).toMatchObject({ ok: true, args: { path: '.', max_depth: 3 } });
+    expect(parseToolArguments('rm_rf', '{}')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('Unknown tool'),
+    });
+    expect(parseToolArguments('list_files', '')).toMatchObject({
+      ok: true,
+      args: { path: '.', max_depth: 3 },
+    });
   });
 });
 
 describe('search', () => {
   it('finds matching lines and caps the results', async () => {
     const result = await searchFiles(root, root, 'const \\w+ =');
-    expect(result.matches.map((match) => `${match.path}:${match.line}`)).toEqual(['src/a.js:1', 'src/a.js:2', 'src/a.js:3']);
-    const capped = await searchFiles(root, root, '.', { limits: { maxResults: 2, timeMs: 1_000, maxFileBytes: 1_000_000, maxFiles: 100, maxPatternLength: 100 } });
+    expect(result.matches.map((match) => `${match.path}:${match.line}`)).toEqual([
+      'src/a.js:1',
+      'src/a.js:2',
+      'src/a.js:3',
+    ]);
+    const capped = await searchFiles(root, root, '.', {
+      limits: { maxResults: 2, timeMs: 1_000, maxFileBytes: 1_000_000, maxFiles: 100, maxPatternLength: 100 },
+    });
     expect(capped.matches).toHaveLength(2);
     expect(capped.capped).toBe(true);
   });
 
-  it.each(['(a+)+$', '(a|aa)+$', '(a*)*b', '^(\\w+\\s?)*$'])('stops the catastrophically backtracking %s at its time cap', async (pattern) => {
-    const dir = join(base, 'redos');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'input.txt'), `${'a'.repeat(40)}!\n`);
-    const limits = { maxResults: 10, timeMs: 300, maxFileBytes: 1_000_000, maxFiles: 10, maxPatternLength: 100 };
-    await expect(searchFiles(dir, dir, pattern, { limits })).rejects.toThrow(SearchError);
-    await expect(searchFiles(dir, dir, pattern, { limits })).rejects.toThrow('backtracks');
-  });
+  it.each(['(a+)+$', '(a|aa)+$', '(a*)*b', '^(\\w+\\s?)*$'])(
+    'stops the catastrophically backtracking %s at its time cap',
+    async (pattern) => {
+      const dir = join(base, 'redos');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'input.txt'), `${'a'.repeat(40)}!\n`);
+      const limits = {
+        maxResults: 10,
+        timeMs: 300,
+        maxFileBytes: 1_000_000,
+        maxFiles: 10,
+        maxPatternLength: 100,
+      };
+      await expect(searchFiles(dir, dir, pattern, { limits })).rejects.toThrow(SearchError);
+      await expect(searchFiles(dir, dir, pattern, { limits })).rejects.toThrow('backtracks');
+    },
+  );
 
   it('refuses an invalid pattern clearly', async () => {
     await expect(searchFiles(root, root, '(unclosed')).rejects.toThrow('Invalid regular expression');

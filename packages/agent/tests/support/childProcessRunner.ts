@@ -15,7 +15,12 @@ export class ChildProcessRunner implements CommandRunner {
     const argv = request.argv ? [...request.argv] : ['/bin/sh', '-c', request.shell ?? 'true'];
     const full = request.network ? argv : ['unshare', '-n', '--', ...argv];
     return new Promise((resolve) => {
-      const child = spawn(full[0]!, full.slice(1), { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(full[0]!, full.slice(1), {
+        cwd: request.cwd,
+        env: request.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const chunks: Buffer[] = [];
       let size = 0;
       let truncated = false;

@@ -26,7 +26,10 @@ export interface RecordedRequest {
   /** When it arrived (performance.now()). */
   at: number;
 }
-export type ScriptStep = ScriptedTurn | ScriptedError | ((request: RecordedRequest) => ScriptedTurn | ScriptedError);
+export type ScriptStep =
+  | ScriptedTurn
+  | ScriptedError
+  | ((request: RecordedRequest) => ScriptedTurn | ScriptedError);
 
 export type Provider = 'openai' | 'anthropic';
 
@@ -82,7 +85,9 @@ export class FakeModelServer {
   /** Throws unless every scripted step was served and no request came after the script ended. */
   assertDone(): void {
     if (this.#script.length > 0 || this.#unexpected > 0) {
-      throw new Error(`Fake ${this.provider} server: ${this.#script.length} scripted steps unused, ${this.#unexpected} unexpected requests.`);
+      throw new Error(
+        `Fake ${this.provider} server: ${this.#script.length} scripted steps unused, ${this.#unexpected} unexpected requests.`,
+      );
     }
   }
 
@@ -97,17 +102,28 @@ export class FakeModelServer {
     const next = this.#script.shift();
     if (!next || request.path !== expectedPath) {
       this.#unexpected++;
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `unexpected request to ${request.path}` } }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `unexpected request to ${request.path}` } }));
       return;
     }
     const step = typeof next === 'function' ? next(request) : next;
     if ('status' in step) {
-      const type = this.provider === 'openai' ? { error: { message: step.message ?? 'error', type: 'server_error' } } : { type: 'error', error: { type: 'api_error', message: step.message ?? 'error' } };
-      res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers }).end(JSON.stringify(type));
+      const type =
+        this.provider === 'openai'
+          ? { error: { message: step.message ?? 'error', type: 'server_error' } }
+          : { type: 'error', error: { type: 'api_error', message: step.message ?? 'error' } };
+      res
+        .writeHead(step.status, { 'content-type': 'application/json', ...step.headers })
+        .end(JSON.stringify(type));
       return;
     }
     const events = this.provider === 'openai' ? openAIEvents(step) : anthropicEvents(step);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     this.#open.add(res);
     res.on('close', () => this.#open.delete(res));
     const sent = step.stall ? events.slice(0, Math.max(1, Math.floor(events.length / 2))) : events;
@@ -136,27 +152,67 @@ let sequence = 0;
 function openAIEvents(turn: ScriptedTurn): string[] {
   const id = `chatcmpl-${++sequence}`;
   const chunk = (choices: ChatCompletionChunk['choices'], usage?: ChatCompletionChunk['usage']): string => {
-    const payload = { id, object: 'chat.completion.chunk', created: 1_700_000_000, model: 'fake-model', choices, ...(usage ? { usage } : {}) } satisfies ChatCompletionChunk;
+    const payload = {
+      id,
+      object: 'chat.completion.chunk',
+      created: 1_700_000_000,
+      model: 'fake-model',
+      choices,
+      ...(usage ? { usage } : {}),
+    } satisfies ChatCompletionChunk;
     return `data: ${JSON.stringify(payload)}\n\n`;
   };
   const out = [chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }])];
-  for (const piece of pieces(turn.text ?? '')) out.push(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
+  for (const piece of pieces(turn.text ?? ''))
+    out.push(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
   (turn.toolCalls ?? []).forEach((call, index) => {
-    out.push(chunk([{ index: 0, delta: { tool_calls: [{ index, id: `call_${sequence}_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }, finish_reason: null }]));
+    out.push(
+      chunk([
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              {
+                index,
+                id: `call_${sequence}_${index}`,
+                type: 'function',
+                function: { name: call.name, arguments: '' },
+              },
+            ],
+          },
+          finish_reason: null,
+        },
+      ]),
+    );
     for (const piece of pieces(argumentsText(call.arguments))) {
-      out.push(chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]));
+      out.push(
+        chunk([
+          {
+            index: 0,
+            delta: { tool_calls: [{ index, function: { arguments: piece } }] },
+            finish_reason: null,
+          },
+        ]),
+      );
     }
   });
   out.push(chunk([{ index: 0, delta: {}, finish_reason: turn.toolCalls?.length ? 'tool_calls' : 'stop' }]));
   const usage = turn.usage ?? { input: 100, output: 20 };
-  out.push(chunk([], { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output }));
+  out.push(
+    chunk([], {
+      prompt_tokens: usage.input,
+      completion_tokens: usage.output,
+      total_tokens: usage.input + usage.output,
+    }),
+  );
   out.push('data: [DONE]\n\n');
   return out;
 }
 
 function anthropicEvents(turn: ScriptedTurn): string[] {
   const usage = turn.usage ?? { input: 100, output: 20 };
-  const event = (payload: RawMessageStreamEvent): string => `event: ${payload.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+  const event = (payload: RawMessageStreamEvent): string =>
+    `event: ${payload.type}\ndata: ${JSON.stringify(payload)}\n\n`;
   const startUsage: Usage = {
     input_tokens: usage.input,
     output_tokens: 1,
@@ -189,8 +245,15 @@ function anthropicEvents(turn: ScriptedTurn): string[] {
   ];
   let index = 0;
   if (turn.text) {
-    out.push(event({ type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } }));
-    for (const piece of pieces(turn.text)) out.push(event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }));
+    out.push(
+      event({
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'text', text: '', citations: null },
+      }),
+    );
+    for (const piece of pieces(turn.text))
+      out.push(event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }));
     out.push(event({ type: 'content_block_stop', index }));
     index++;
   }
@@ -199,11 +262,23 @@ function anthropicEvents(turn: ScriptedTurn): string[] {
       event({
         type: 'content_block_start',
         index,
-        content_block: { type: 'tool_use', id: `toolu_${sequence}_${index}`, name: call.name, input: {}, caller: { type: 'direct' } },
+        content_block: {
+          type: 'tool_use',
+          id: `toolu_${sequence}_${index}`,
+          name: call.name,
+          input: {},
+          caller: { type: 'direct' },
+        },
       }),
     );
     for (const piece of pieces(argumentsText(call.arguments))) {
-      out.push(event({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }));
+      out.push(
+        event({
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: piece },
+        }),
+      );
     }
     out.push(event({ type: 'content_block_stop', index }));
     index++;
@@ -211,7 +286,12 @@ function anthropicEvents(turn: ScriptedTurn): string[] {
   out.push(
     event({
       type: 'message_delta',
-      delta: { stop_reason: turn.toolCalls?.length ? 'tool_use' : 'end_turn', stop_sequence: null, container: null, stop_details: null },
+      delta: {
+        stop_reason: turn.toolCalls?.length ? 'tool_use' : 'end_turn',
+        stop_sequence: null,
+        container: null,
+        stop_details: null,
+      },
       usage: {
         input_tokens: usage.input,
         output_tokens: usage.output,

@@ -39,7 +39,14 @@ export function createFixture(): Fixture {
   git(root, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
   mkdirSync(join(seed, 'src'), { recursive: true });
   mkdirSync(join(seed, 'test'), { recursive: true });
-  writeFileSync(join(seed, 'package.json'), JSON.stringify({ name: 'fixture', private: true, type: 'module', scripts: { test: 'node --test' } }, null, 2));
+  writeFileSync(
+    join(seed, 'package.json'),
+    JSON.stringify(
+      { name: 'fixture', private: true, type: 'module', scripts: { test: 'node --test' } },
+      null,
+      2,
+    ),
+  );
   writeFileSync(join(seed, 'src', 'sum.js'), 'export function sum(a, b) {\n  return a - b;\n}\n');
   writeFileSync(
     join(seed, 'test', 'sum.test.js'),
@@ -65,13 +72,20 @@ export function createFixture(): Fixture {
     },
     show(branch, path) {
       try {
-        return execFileSync('git', ['show', `${branch}:${path}`], { cwd: origin, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        return execFileSync('git', ['show', `${branch}:${path}`], {
+          cwd: origin,
+          env: GIT_ENV,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
       } catch {
         return null;
       }
     },
     branches() {
-      return git(origin, 'for-each-ref', '--format=%(refname:short)', 'refs/heads').split('\n').filter(Boolean);
+      return git(origin, 'for-each-ref', '--format=%(refname:short)', 'refs/heads')
+        .split('\n')
+        .filter(Boolean);
     },
     remove() {
       rmSync(root, { recursive: true, force: true });

@@ -29,7 +29,9 @@ export class RecordingLog {
   async waitForCapacity(): Promise<void> {}
   /** Every entry as one string per line, data included. */
   lines(): string[] {
-    return this.entries.map((entry) => `${entry.kind} ${entry.message} ${JSON.stringify(entry.data ?? null)}`);
+    return this.entries.map(
+      (entry) => `${entry.kind} ${entry.message} ${JSON.stringify(entry.data ?? null)}`,
+    );
   }
   ofKind(kind: LogEntryInput['kind']): LogEntryInput[] {
     return this.entries.filter((entry) => entry.kind === kind);
@@ -117,8 +119,21 @@ export function makeExecutor(
 
 /** The scripted turns that fix the fixture: read, edit, run the tests, finish. */
 export const FIX_TURNS = [
-  { text: 'Reading the implementation.', toolCalls: [{ name: 'read_file', arguments: { path: 'src/sum.js' } }] },
-  { toolCalls: [{ name: 'edit_file', arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a + b;' } }] },
+  {
+    text: 'Reading the implementation.',
+    toolCalls: [{ name: 'read_file', arguments: { path: 'src/sum.js' } }],
+  },
+  {
+    toolCalls: [
+      {
+        name: 'edit_file',
+        arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a + b;' },
+      },
+    ],
+  },
   { toolCalls: [{ name: 'run_command', arguments: { command: 'node --test' } }] },
-  { text: 'Fixed.', toolCalls: [{ name: 'finish', arguments: { summary: 'Fix sum() to add its arguments' } }] },
+  {
+    text: 'Fixed.',
+    toolCalls: [{ name: 'finish', arguments: { summary: 'Fix sum() to add its arguments' } }],
+  },
 ];
