@@ -18,8 +18,8 @@ export const AgentErrorCode = {
   VERIFICATION_FAILED: 'VERIFICATION_FAILED',
   /** Installing the repository's dependencies (or the task's setup command) failed. */
   SETUP_FAILED: 'SETUP_FAILED',
-  /** Committing or pushing the branch failed. */
-  PUSH_FAILED: 'PUSH_FAILED',
+  /** A git operation on the workspace (branch checkout, commit, push) failed; `cause` has git's output. */
+  GIT_FAILED: 'GIT_FAILED',
   /** The execution was stopped (cancel, timeout, shutdown) while the agent worked. */
   AGENT_CANCELLED: 'AGENT_CANCELLED',
   /** The workspace is not a git clone of a repository; the agent needs one to work on a branch. */

@@ -73,7 +73,7 @@ export class GitWorkspace {
     };
   }
 
-  /** Runs `git <args>`; throws PUSH_FAILED-coded errors only where the caller says so. */
+  /** Runs `git <args>` through the runner; the caller reads the exit code. */
   async git(
     args: readonly string[],
     options: { maxOutputBytes?: number; network?: boolean } = {},
@@ -99,7 +99,7 @@ export class GitWorkspace {
   async #must(args: readonly string[], what: string, options: { network?: boolean } = {}): Promise<string> {
     const result = await this.git(args, options);
     if (result.exitCode !== 0) {
-      throw new AgentError(AgentErrorCode.PUSH_FAILED, `git ${what} failed.`, {
+      throw new AgentError(AgentErrorCode.GIT_FAILED, `git ${what} failed.`, {
         detail: result.output.slice(-2_000),
       });
     }

@@ -138,12 +138,17 @@ const descriptions: Record<ToolName, string> = {
 
 /** The tools as the models see them: name, description, JSON Schema of the arguments. */
 export function toolDefinitions(names: readonly ToolName[]): ToolDefinition[] {
-  return names.map((name) => {
-    const { $schema: _ignored, ...parameters } = z.toJSONSchema(toolArgumentSchemas[name], {
-      io: 'input',
-    }) as Record<string, unknown>;
-    return { name, description: descriptions[name], parameters };
-  });
+  return names.map((name) => (definitions[name] ??= definitionOf(name)));
+}
+
+/** Converting a schema costs milliseconds and every model call needs the definitions: each is built once. */
+const definitions: Partial<Record<ToolName, ToolDefinition>> = {};
+
+function definitionOf(name: ToolName): ToolDefinition {
+  const { $schema: _ignored, ...parameters } = z.toJSONSchema(toolArgumentSchemas[name], {
+    io: 'input',
+  }) as Record<string, unknown>;
+  return { name, description: descriptions[name], parameters };
 }
 
 /** Every tool with its JSON Schema, for documentation. */
