@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  AGENT_TOOLS,
   agentConfigFromEnv,
   condense,
   DEFAULT_BUDGETS,
@@ -183,5 +184,17 @@ describe('FileConversationStore', () => {
     await store.delete('task-1');
     expect(await store.load('task-1')).toBeNull();
     await expect(store.save('../escape', {})).rejects.toThrow('cannot name a file');
+  });
+});
+
+describe('README', () => {
+  it('documents every tool with the JSON Schema the models receive', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const tool of AGENT_TOOLS) {
+      const section = readme.split(`### \`${tool.name}\``)[1];
+      expect(section, tool.name).toBeDefined();
+      const json = /```json\n([\s\S]*?)\n```/.exec(section!)?.[1];
+      expect(JSON.parse(json!), tool.name).toEqual(tool.parameters);
+    }
   });
 });
