@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeModelServer, type Provider, type ScriptStep } from './support/fakeModelServer.js';
-import { createFixture, type Fixture } from './support/fixtureRepository.js';
+import { createFixture, git, type Fixture } from './support/fixtureRepository.js';
 import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
 
 const TASK_ID = '3f2a9c1e-0000-4000-8000-000000000001';
@@ -66,6 +66,56 @@ describe.each<Provider>(['openai', 'anthropic'])(
       expect(runner.requests.some((request) => request.argv?.includes('push'))).toBe(true);
     });
 
+    it('ITERATIVE: a failing verification on finish goes back to the model, which fixes its work', async () => {
+      fixture = createFixture();
+      const wrongEdit = {
+        toolCalls: [
+          {
+            name: 'edit_file',
+            arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a * b;' },
+          },
+        ],
+      };
+      server = await FakeModelServer.start(provider, [
+        wrongEdit,
+        FIX_TURNS[3]!,
+        (request) => {
+          const sent = JSON.stringify(request.body['messages']);
+          expect(sent).toContain('Verification failed');
+          expect(sent).toContain('sum adds');
+          return {
+            toolCalls: [
+              {
+                name: 'edit_file',
+                arguments: { path: 'src/sum.js', old_string: 'return a * b;', new_string: 'return a + b;' },
+              },
+            ],
+          };
+        },
+        FIX_TURNS[3]!,
+      ]);
+      const { executor } = makeExecutor(
+        testConfig(server, {
+          AGENT_GIT_AUTHOR_NAME: 'Robot Author',
+          AGENT_GIT_AUTHOR_EMAIL: 'robot@example.test',
+        }),
+      );
+      const run = makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      });
+
+      const outcome = await executor.execute(run.ctx);
+
+      expect(outcome.kind).toBe('succeeded');
+      server.assertDone();
+      expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+      expect(git(fixture.origin, 'log', '-1', '--format=%an <%ae>|%s', BRANCH)).toBe(
+        'Robot Author <robot@example.test>|Fix sum() to add its arguments',
+      );
+    });
+
     it('SINGLE_SHOT: starts from a repository map, edits, verifies once', async () => {
       fixture = createFixture();
       server = await FakeModelServer.start(provider, [FIX_TURNS[1]!, FIX_TURNS[3]!]);
@@ -116,13 +166,18 @@ describe.each<Provider>(['openai', 'anthropic'])(
       fixture = createFixture();
       const script: ScriptStep[] = [
         { toolCalls: [{ name: 'read_file', arguments: { path: 'test/sum.test.js' } }] },
-        {
-          toolCalls: [
-            {
-              name: 'submit_plan',
-              arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
-            },
-          ],
+        // An empty plan violates the schema: the planner is told and submits a valid one.
+        { toolCalls: [{ name: 'submit_plan', arguments: { subtasks: [] } }] },
+        (request) => {
+          expect(JSON.stringify(request.body['messages'])).toContain('Invalid arguments for submit_plan');
+          return {
+            toolCalls: [
+              {
+                name: 'submit_plan',
+                arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
+              },
+            ],
+          };
         },
         ...FIX_TURNS.slice(1),
         (request) => {
@@ -173,6 +228,7 @@ describe.each<Provider>(['openai', 'anthropic'])(
       expect(outcome.kind).toBe('succeeded');
       server.assertDone();
       expect(server.requests.map((request) => request.body['model'])).toEqual([
+        'planner-model',
         'planner-model',
         'planner-model',
         'coder-model',

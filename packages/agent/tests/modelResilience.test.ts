@@ -131,6 +131,28 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
     expect(run.log.ofKind('TOOL_CALL')).toHaveLength(4);
   });
 
+  it('retries a connection reset mid-stream', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, reset: true }, ...FIX_TURNS]);
+    const { executor } = makeExecutor(testConfig(server));
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome.kind).toBe('succeeded');
+    server.assertDone();
+    expect(
+      run.log.entries.filter(
+        (entry) => entry.level === 'WARN' && entry.message.startsWith('Model call failed'),
+      ),
+    ).toHaveLength(1);
+    expect(run.log.ofKind('TOOL_CALL')).toHaveLength(4);
+  });
+
   it('cancel stops an in-flight stream promptly', async () => {
     fixture = createFixture();
     server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, stall: true }]);

@@ -11,6 +11,8 @@ export interface ScriptedTurn {
   usage?: { input: number; output: number };
   /** Send the first part of the stream, then nothing more (the connection stays open). */
   stall?: boolean;
+  /** Send the first part of the stream, then reset the connection. */
+  reset?: boolean;
 }
 /** An HTTP error instead of a stream. */
 export interface ScriptedError {
@@ -126,10 +128,15 @@ export class FakeModelServer {
     });
     this.#open.add(res);
     res.on('close', () => this.#open.delete(res));
-    const sent = step.stall ? events.slice(0, Math.max(1, Math.floor(events.length / 2))) : events;
+    const sent =
+      step.stall || step.reset ? events.slice(0, Math.max(1, Math.floor(events.length / 2))) : events;
     for (const event of sent) res.write(event);
     if (step.stall) {
       this.#markStalled();
+      return;
+    }
+    if (step.reset) {
+      res.socket?.resetAndDestroy();
       return;
     }
     res.end();
