@@ -283,6 +283,17 @@ describe('search', () => {
     },
   );
 
+  it('never serves a stale cached text, even after rapid same-size rewrites', async () => {
+    const dir = join(base, 'rewrites');
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 50; i++) {
+      // Same size every time, rewritten within the same millisecond more often than not.
+      writeFileSync(join(dir, 'f.txt'), `token-${String(i).padStart(3, '0')}\n`);
+      const result = await searchFiles(dir, dir, 'token-\\d+');
+      expect(result.matches.map((match) => match.text)).toEqual([`token-${String(i).padStart(3, '0')}`]);
+    }
+  });
+
   it('refuses an invalid pattern clearly', async () => {
     await expect(searchFiles(root, root, '(unclosed')).rejects.toThrow('Invalid regular expression');
   });
