@@ -14,6 +14,7 @@ export interface Spent {
   elapsedMs: number;
 }
 
+/** The spend of a task that has not started. */
 export const NOTHING_SPENT: Spent = {
   tokensIn: 0,
   tokensOut: 0,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentError, AgentErrorCode } from './errors.js';
@@ -21,6 +21,7 @@ const SAFE_GIT = [
 ];
 
 /** Paths setup creates that must never be committed (kept out through `.git/info/exclude`). */
+const EXCLUDE_MARK = '# coding agent: setup artefacts';
 const SETUP_ARTEFACTS = [
   'node_modules/',
   '.venv/',
@@ -114,7 +115,10 @@ export class GitWorkspace {
     this.base = await this.#must(['rev-parse', 'HEAD'], 'rev-parse');
     const exclude = join(this.dir, '.git', 'info', 'exclude');
     await mkdir(join(this.dir, '.git', 'info'), { recursive: true });
-    await appendFile(exclude, `\n# coding agent: setup artefacts\n${SETUP_ARTEFACTS.join('\n')}\n`);
+    const excluded = await readFile(exclude, 'utf8').catch(() => '');
+    if (!excluded.includes(EXCLUDE_MARK)) {
+      await appendFile(exclude, `\n${EXCLUDE_MARK}\n${SETUP_ARTEFACTS.join('\n')}\n`);
+    }
     const remoteRef = `refs/remotes/agent-origin/${this.branch}`;
     const fetched = await this.git(
       ['fetch', '--quiet', '--no-tags', this.#location.url, `+refs/heads/${this.branch}:${remoteRef}`],

@@ -17,6 +17,7 @@ export interface SearchLimits {
   maxPatternLength: number;
 }
 
+/** Limits of the `search` tool. */
 export const DEFAULT_SEARCH_LIMITS: SearchLimits = {
   maxResults: 100,
   timeMs: 2_000,

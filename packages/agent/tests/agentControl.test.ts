@@ -174,6 +174,49 @@ describe.each<Provider>(['openai', 'anthropic'])('ask_user round trip (%s)', (pr
   });
 });
 
+describe('ask_user in MULTI_AGENT', () => {
+  it('the coder asks; the next attempt keeps the plan and resumes the coder with the answer', async () => {
+    fixture = createFixture();
+    const question = 'Is subtraction ever intended?';
+    server = await FakeModelServer.start('anthropic', [
+      {
+        toolCalls: [
+          {
+            name: 'submit_plan',
+            arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
+          },
+        ],
+      },
+      { toolCalls: [{ name: 'ask_user', arguments: { question } }] },
+      (request) => {
+        expect(request.body['model']).toBe('claude-haiku-4-5');
+        expect(JSON.stringify(request.body['messages'])).toContain('The task creator answered: never');
+        return FIX_TURNS[1]!;
+      },
+      FIX_TURNS[3]!,
+      { toolCalls: [{ name: 'submit_review', arguments: { verdict: 'approve' } }] },
+    ]);
+    const store = new MemoryConversationStore();
+    const { executor } = makeExecutor(testConfig(server), store);
+    const context = (attempt: number, answers: Array<{ question: string; answer: string }>) =>
+      makeContext({
+        task: { id: TASK_ID, repository: fixture!.origin },
+        workspace: fixture!.clone(),
+        strategy: 'MULTI_AGENT',
+        attempt,
+        answers,
+      }).ctx;
+
+    expect(await executor.execute(context(1, []))).toEqual({ kind: 'awaiting_input', question });
+    const second = await executor.execute(context(2, [{ question, answer: 'never' }]));
+
+    expect(second.kind).toBe('succeeded');
+    // Five model calls in all: the plan was not made again.
+    server.assertDone();
+    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+  });
+});
+
 describe('secrets', () => {
   it.each<Provider>(['openai', 'anthropic'])(
     'no model key or repository token reaches a command or a log line (%s)',
