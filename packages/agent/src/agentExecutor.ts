@@ -211,12 +211,14 @@ async function execute(
       result: { ...result, summary: end.summary, stopReason: 'finished', usage: usageOf(tracker) },
     };
   } catch (error) {
-    const agentError =
-      error instanceof AgentError
+    // Once stopped, whatever failed next (a killed git push, an aborted read) is a consequence of the stop.
+    const agentError = ctx.signal.aborted
+      ? error instanceof AgentError && error.code === AgentErrorCode.AGENT_CANCELLED
         ? error
-        : ctx.signal.aborted
-          ? new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped.')
-          : null;
+        : new AgentError(AgentErrorCode.AGENT_CANCELLED, 'The execution was stopped.', { cause: error })
+      : error instanceof AgentError
+        ? error
+        : null;
     if (!agentError) throw error;
     ctx.log.log({ level: 'ERROR', kind: 'STEP', message: `${agentError.code}: ${agentError.message}` });
     const failure = {

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentConfigFromEnv } from '../src/index.js';
+import {
+  agentConfigFromEnv,
+  createAgentExecutor,
+  LocalRepositoryAccess,
+  MemoryConversationStore,
+} from '../src/index.js';
+import { ChildProcessRunner } from './support/childProcessRunner.js';
 import { FakeModelServer, type Provider } from './support/fakeModelServer.js';
 import { createFixture, type Fixture } from './support/fixtureRepository.js';
 import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
@@ -200,6 +206,39 @@ describe('cancel during a command', () => {
     const outcome = await pending;
 
     expect(performance.now() - cancelledAt).toBeLessThan(2_000);
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'AGENT_CANCELLED' } });
+  });
+});
+
+describe('cancel during git', () => {
+  it('a push killed by the cancel reports AGENT_CANCELLED, not a git failure', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start('openai', FIX_TURNS);
+    const config = testConfig(server);
+    const { runner } = makeExecutor(config);
+    // A push that hangs until the signal kills it, like one to a slow remote.
+    const slowPush = new ChildProcessRunner();
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
+    const executor = createAgentExecutor({
+      config,
+      runner: {
+        run: (request) => {
+          if (!request.argv?.includes('push')) return runner.run(request);
+          setTimeout(() => run.controller.abort(new Error('cancelled by the test')), 100);
+          return slowPush.run({ ...request, argv: undefined, shell: 'sleep 30' });
+        },
+      },
+      repositories: new LocalRepositoryAccess(),
+      conversations: new MemoryConversationStore(),
+      path: process.env['PATH'] ?? '/usr/bin:/bin',
+    });
+
+    const outcome = await executor.execute(run.ctx);
+
     expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'AGENT_CANCELLED' } });
   });
 });
