@@ -1,7 +1,7 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AnthropicModel } from './anthropicModel.js';
-import { AgentSession } from './agentSession.js';
+import { AgentSession, RoleTaggingLog } from './agentSession.js';
 import { newAgentState, parseAgentState, serialiseAgentState, type AgentState } from './agentState.js';
 import { BudgetTracker } from './budgetTracker.js';
 import type { AgentConfig } from './config.js';
@@ -92,9 +92,10 @@ function buildModel(options: AgentExecutorOptions, clock: Clock, ctx: ExecutionC
 async function execute(
   options: AgentExecutorOptions,
   clock: Clock,
-  ctx: ExecutionContext,
+  original: ExecutionContext,
 ): Promise<ExecutionOutcome> {
   const { config } = options;
+  const ctx: ExecutionContext = { ...original, log: new RoleTaggingLog(original.log) };
   if (!config.provider || !config.models) {
     return {
       kind: 'failed',

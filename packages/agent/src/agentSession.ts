@@ -1,6 +1,6 @@
 import type { BudgetTracker } from './budgetTracker.js';
 import { priceOf, type AgentConfig } from './config.js';
-import type { ExecutionContext, JsonValue, LogEntryInput } from './contract.js';
+import type { ExecutionContext, JsonValue, LogEntryInput, TaskLogSink } from './contract.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import type { ConversationMessage, ModelClient, ModelResponse } from './model.js';
 import type { Clock, CommandRunner } from './ports.js';
@@ -9,6 +9,38 @@ import { toolDefinitions, type ToolName } from './toolSchemas.js';
 
 /** Who is speaking: `agent` (SINGLE_SHOT, ITERATIVE) or one of MULTI_AGENT's roles. */
 export type AgentRole = 'agent' | 'planner' | 'coder' | 'reviewer';
+
+/**
+ * The execution's log with every entry naming its role in `data.role`: the session's own entries name theirs,
+ * the rest (branch, setup, retries of a role's model call) get the role currently at work, `executor` between roles.
+ */
+export class RoleTaggingLog implements TaskLogSink {
+  role: AgentRole | 'executor' = 'executor';
+  readonly #inner: TaskLogSink;
+
+  constructor(inner: TaskLogSink) {
+    this.#inner = inner;
+  }
+
+  log(entry: LogEntryInput): void {
+    const data = entry.data;
+    const fields =
+      data !== null && typeof data === 'object' && !Array.isArray(data)
+        ? data
+        : data === undefined
+          ? {}
+          : { value: data };
+    this.#inner.log({ ...entry, data: { role: this.role, ...fields } });
+  }
+
+  registerSecret(value: string): void {
+    this.#inner.registerSecret(value);
+  }
+
+  waitForCapacity(): Promise<void> {
+    return this.#inner.waitForCapacity();
+  }
+}
 
 /** Longest tool argument or result kept in a TOOL_CALL log entry, characters. */
 const LOG_CAP = 4_000;
@@ -91,16 +123,24 @@ export class AgentSession {
   ): Promise<ModelResponse> {
     this.tracker.beforeModelCall();
     await this.ctx.log.waitForCapacity();
-    const response = await this.model.complete(
-      {
-        model,
-        system,
-        messages,
-        tools: toolDefinitions(tools),
-        maxOutputTokens: this.config.maxOutputTokens,
-      },
-      { signal: this.ctx.signal, timeoutMs: this.config.requestTimeoutMs },
-    );
+    // Retries inside the call are logged by the executor: they name this role through the tagging log.
+    const tagging = this.ctx.log instanceof RoleTaggingLog ? this.ctx.log : null;
+    if (tagging) tagging.role = role;
+    let response: ModelResponse;
+    try {
+      response = await this.model.complete(
+        {
+          model,
+          system,
+          messages,
+          tools: toolDefinitions(tools),
+          maxOutputTokens: this.config.maxOutputTokens,
+        },
+        { signal: this.ctx.signal, timeoutMs: this.config.requestTimeoutMs },
+      );
+    } finally {
+      if (tagging) tagging.role = 'executor';
+    }
     const price = priceOf(this.config.prices, model);
     const costUsd = price
       ? (response.tokensIn * price.input + response.tokensOut * price.output) / 1_000_000

@@ -243,11 +243,9 @@ describe.each<Provider>(['openai', 'anthropic'])(
       expect(shown).toContain('/** Adds. */');
       expect(shown).toContain('return a + b;');
       const roles = new Set(
-        run.log.entries
-          .filter((entry) => entry.data && typeof entry.data === 'object')
-          .map((entry) => (entry.data as { role?: string }).role),
+        run.log.entries.map((entry) => (entry.data as { role?: string } | undefined)?.role),
       );
-      expect(roles).toEqual(new Set(['planner', 'coder', 'reviewer']));
+      expect(roles).toEqual(new Set(['executor', 'planner', 'coder', 'reviewer']));
       for (const entry of run.log.entries.filter(
         (e) => e.kind === 'TOOL_CALL' || e.kind === 'LLM_USAGE' || e.kind === 'MESSAGE',
       )) {
