@@ -1,0 +1,329 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LocalRepositoryAccess,
+  MemoryConversationStore,
+  systemClock,
+  type BudgetOverrides,
+  type Clock,
+} from '../src/index.js';
+import { FakeModelServer, type Provider, type ScriptStep } from './support/fakeModelServer.js';
+import { createFixture, type Fixture } from './support/fixtureRepository.js';
+import {
+  ANTHROPIC_TEST_KEY,
+  FIX_TURNS,
+  makeContext,
+  makeExecutor,
+  OPENAI_TEST_KEY,
+  testConfig,
+} from './support/harness.js';
+
+const TASK_ID = '9b0e5a77-0000-4000-8000-000000000003';
+const BRANCH = 'agent/9b0e5a77';
+
+let fixture: Fixture | null = null;
+let server: FakeModelServer | null = null;
+afterEach(async () => {
+  await server?.close();
+  fixture?.remove();
+  server = null;
+  fixture = null;
+});
+
+/** A clock the script can move forward (the wall-time budget without waiting). */
+function skippingClock(): Clock & { skip(ms: number): void } {
+  let offset = 0;
+  return { now: () => systemClock.now() + offset, sleep: systemClock.sleep, skip: (ms) => (offset += ms) };
+}
+
+describe('budgets', () => {
+  const clock = skippingClock();
+  const cases: Array<{
+    budget: string;
+    budgets: BudgetOverrides & { toolRounds?: number };
+    env?: Record<string, string>;
+    script: ScriptStep[];
+  }> = [
+    // 120 tokens per call: the third call would pass 150.
+    { budget: 'tokens', budgets: { tokens: 150 }, script: [FIX_TURNS[0]!, FIX_TURNS[1]!] },
+    // AGENT_PRICES makes a call cost 0.12 USD: the third would pass 0.2.
+    {
+      budget: 'usd',
+      budgets: { usd: 0.2 },
+      env: { AGENT_PRICES: JSON.stringify({ 'gpt-4o-mini': { input: 1000, output: 1000 } }) },
+      script: [FIX_TURNS[0]!, FIX_TURNS[1]!],
+    },
+    { budget: 'toolCalls', budgets: { toolCalls: 2 }, script: [FIX_TURNS[0]!, FIX_TURNS[1]!, FIX_TURNS[2]!] },
+    {
+      budget: 'wallTimeMs',
+      budgets: { wallTimeMs: 60_000 },
+      script: [
+        FIX_TURNS[0]!,
+        FIX_TURNS[1]!,
+        () => {
+          clock.skip(120_000);
+          return FIX_TURNS[2]!;
+        },
+      ],
+    },
+    {
+      budget: 'toolRounds',
+      budgets: {},
+      env: { AGENT_BUDGETS: JSON.stringify({ ITERATIVE: { toolRounds: 2 } }) },
+      script: [FIX_TURNS[0]!, FIX_TURNS[1]!],
+    },
+  ];
+
+  it.each(cases)(
+    '$budget exceeded → FAILED BUDGET_EXCEEDED naming it, the work kept on the branch',
+    async ({ budget, budgets, env, script }) => {
+      fixture = createFixture();
+      server = await FakeModelServer.start('openai', script);
+      const { executor } = makeExecutor(testConfig(server, env), undefined, { clock });
+      const run = makeContext({
+        task: { id: TASK_ID, repository: fixture.origin, budgets },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      });
+
+      const outcome = await executor.execute(run.ctx);
+
+      expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'BUDGET_EXCEEDED', cause: budget } });
+      if (outcome.kind !== 'failed') return;
+      expect(outcome.error.message).toContain(`The ${budget} budget`);
+      server.assertDone();
+      expect(outcome.result?.branch).toBe(BRANCH);
+      expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+      expect(outcome.result?.diffStats).toEqual({ filesChanged: 1, additions: 1, deletions: 1 });
+      if (budget === 'usd') expect(run.usage.map((entry) => entry.costUsd)).toEqual([0.12, 0.12]);
+    },
+  );
+});
+
+describe('stuck detection', () => {
+  it('nudges after three identical calls, then fails AGENT_STUCK', async () => {
+    fixture = createFixture();
+    const same = FIX_TURNS[0]!;
+    server = await FakeModelServer.start('openai', [
+      same,
+      same,
+      same,
+      (request) => {
+        expect(JSON.stringify(request.body['messages'])).toContain('You are stuck');
+        return same;
+      },
+    ]);
+    const { executor } = makeExecutor(testConfig(server));
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'AGENT_STUCK' } });
+    server.assertDone();
+    expect(run.log.ofKind('TOOL_CALL')).toHaveLength(3);
+  });
+});
+
+describe.each<Provider>(['openai', 'anthropic'])('ask_user round trip (%s)', (provider) => {
+  it('pauses AWAITING_INPUT, then the next attempt resumes the conversation and the branch', async () => {
+    fixture = createFixture();
+    const question = 'Should sum() add or multiply?';
+    server = await FakeModelServer.start(provider, [
+      FIX_TURNS[0]!,
+      { text: 'I need to know.', toolCalls: [{ name: 'ask_user', arguments: { question } }] },
+      (request) => {
+        const sent = JSON.stringify(request.body['messages']);
+        // The whole earlier conversation is back, with the answer to the pending call.
+        expect(sent).toContain('return a - b;');
+        expect(sent).toContain(question);
+        expect(sent).toContain('The task creator answered: add');
+        return FIX_TURNS[1]!;
+      },
+      FIX_TURNS[3]!,
+    ]);
+    const store = new MemoryConversationStore();
+    const { executor } = makeExecutor(testConfig(server), store);
+
+    const first = await executor.execute(
+      makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      }).ctx,
+    );
+    expect(first).toEqual({ kind: 'awaiting_input', question });
+    expect(await store.load(TASK_ID)).not.toBeNull();
+    expect(fixture.branches()).toContain(BRANCH);
+
+    const second = await executor.execute(
+      makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+        attempt: 2,
+        answers: [{ question, answer: 'add' }],
+      }).ctx,
+    );
+    expect(second.kind).toBe('succeeded');
+    server.assertDone();
+    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+    expect(await store.load(TASK_ID)).toBeNull();
+  });
+});
+
+describe('ask_user in MULTI_AGENT', () => {
+  it('the coder asks; the next attempt keeps the plan and resumes the coder with the answer', async () => {
+    fixture = createFixture();
+    const question = 'Is subtraction ever intended?';
+    server = await FakeModelServer.start('anthropic', [
+      {
+        toolCalls: [
+          {
+            name: 'submit_plan',
+            arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
+          },
+        ],
+      },
+      { toolCalls: [{ name: 'ask_user', arguments: { question } }] },
+      (request) => {
+        expect(request.body['model']).toBe('claude-haiku-4-5');
+        expect(JSON.stringify(request.body['messages'])).toContain('The task creator answered: never');
+        return FIX_TURNS[1]!;
+      },
+      FIX_TURNS[3]!,
+      { toolCalls: [{ name: 'submit_review', arguments: { verdict: 'approve' } }] },
+    ]);
+    const store = new MemoryConversationStore();
+    const { executor } = makeExecutor(testConfig(server), store);
+    const context = (attempt: number, answers: Array<{ question: string; answer: string }>) =>
+      makeContext({
+        task: { id: TASK_ID, repository: fixture!.origin },
+        workspace: fixture!.clone(),
+        strategy: 'MULTI_AGENT',
+        attempt,
+        answers,
+      }).ctx;
+
+    expect(await executor.execute(context(1, []))).toEqual({ kind: 'awaiting_input', question });
+    const second = await executor.execute(context(2, [{ question, answer: 'never' }]));
+
+    expect(second.kind).toBe('succeeded');
+    // Five model calls in all: the plan was not made again.
+    server.assertDone();
+    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+  });
+});
+
+describe('secrets', () => {
+  it.each<Provider>(['openai', 'anthropic'])(
+    'no model key or repository token reaches a command or a log line (%s)',
+    async (provider) => {
+      fixture = createFixture();
+      const token = 'ghp_repositoryToken0123456789abcdef';
+      const key = provider === 'openai' ? OPENAI_TEST_KEY : ANTHROPIC_TEST_KEY;
+      const previous = process.env['OPENAI_API_KEY'];
+      process.env['OPENAI_API_KEY'] = key;
+      try {
+        server = await FakeModelServer.start(provider, [
+          {
+            toolCalls: [
+              { name: 'run_command', arguments: { command: 'env; cat .git/config; git config --list' } },
+            ],
+          },
+          { toolCalls: [{ name: 'read_file', arguments: { path: '../../../../etc/passwd' } }] },
+          (request) => {
+            expect(JSON.stringify(request.body['messages'])).toContain('leaves the repository');
+            return FIX_TURNS[1]!;
+          },
+          FIX_TURNS[3]!,
+        ]);
+        const local = new LocalRepositoryAccess();
+        const repositories = {
+          locate: async (repository: string) => ({
+            ...(await local.locate(repository)),
+            credentials: { username: 'x-access-token', token },
+          }),
+        };
+        const { executor, runner } = makeExecutor(testConfig(server), undefined, { repositories });
+        const run = makeContext({
+          task: { id: TASK_ID, repository: fixture.origin },
+          workspace: fixture.clone(),
+          strategy: 'ITERATIVE',
+        });
+
+        const outcome = await executor.execute(run.ctx);
+
+        expect(outcome.kind).toBe('succeeded');
+        server.assertDone();
+        expect(run.log.secrets).toEqual(expect.arrayContaining([key, token]));
+        for (const line of run.log.lines()) {
+          expect(line).not.toContain(key);
+          expect(line).not.toContain(token);
+        }
+        for (const request of runner.requests) {
+          expect(JSON.stringify(request.env)).not.toContain(key);
+          expect(JSON.stringify(request.env)).not.toContain(token);
+        }
+        // The command really ran and printed its environment.
+        expect(
+          run.log.ofKind('TOOL_CALL').some((entry) => JSON.stringify(entry.data).includes('PATH=')),
+        ).toBe(true);
+      } finally {
+        if (previous === undefined) delete process.env['OPENAI_API_KEY'];
+        else process.env['OPENAI_API_KEY'] = previous;
+      }
+    },
+  );
+});
+
+describe('setup', () => {
+  it('installs with network before the agent starts, logs the output, and never commits what it installed', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start('openai', FIX_TURNS);
+    const { executor, runner } = makeExecutor(testConfig(server));
+    const setupCommand =
+      'mkdir -p node_modules/dep && echo "module" > node_modules/dep/index.js && echo installed-deps';
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin, setupCommand },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome.kind).toBe('succeeded');
+    const setup = runner.requests.find((request) => request.shell === setupCommand);
+    expect(setup?.network).toBe(true);
+    expect(runner.requests.indexOf(setup!)).toBeLessThan(
+      runner.requests.findIndex((request) => request.shell === 'node --test'),
+    );
+    expect(run.log.ofKind('COMMAND_OUTPUT').some((entry) => entry.message.includes('installed-deps'))).toBe(
+      true,
+    );
+    expect(fixture.show(BRANCH, 'node_modules/dep/index.js')).toBeNull();
+    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+  });
+
+  it('AGENT_SETUP_NETWORK=false keeps setup offline; a failing setup ends FAILED SETUP_FAILED before any model call', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start('openai', []);
+    const { executor, runner } = makeExecutor(testConfig(server, { AGENT_SETUP_NETWORK: 'false' }));
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin, setupCommand: 'echo broken >&2; exit 4' },
+      workspace: fixture.clone(),
+      strategy: 'ITERATIVE',
+    });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      error: { code: 'SETUP_FAILED', cause: expect.stringContaining('broken') },
+    });
+    expect(runner.requests.find((request) => request.shell?.startsWith('echo broken'))?.network).toBe(false);
+    expect(server.requests).toHaveLength(0);
+  });
+});
