@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBus } from '@cap/messaging';
 import { MemoryEventBus } from '@cap/messaging';
-import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
+import {
+  createLogger,
+  MemoryKeyValueStore,
+  scopesForRole,
+  signRouterToken,
+  type Principal,
+  type Role,
+} from '@cap/runtime';
 import { asRouter, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -26,7 +33,10 @@ const FAST: Record<string, string> = {
 };
 
 /** A user principal with the scopes of `role`. */
-export function user(role: Role, userId: string = randomUUID()): Principal & { kind: 'user'; userId: string } {
+export function user(
+  role: Role,
+  userId: string = randomUUID(),
+): Principal & { kind: 'user'; userId: string } {
   return { kind: 'user', userId, role, scopes: scopesForRole(role) };
 }
 
@@ -34,7 +44,11 @@ export function user(role: Role, userId: string = randomUUID()): Principal & { k
 export interface Instance {
   orchestration: RunningOrchestration;
   /** Calls the instance as the router would, for `principal`. */
-  call<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, principal?: Principal): ReturnType<typeof graphql<T>>;
+  call<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    principal?: Principal,
+  ): ReturnType<typeof graphql<T>>;
   /** A graphql-ws client connected as the router would (router token in `connection_init`). */
   wsClient(principal: Principal, options?: { retryAttempts?: number }): Client;
 }
@@ -56,11 +70,15 @@ export interface Cluster extends AsyncDisposable {
   stop(instance: Instance): Promise<void>;
 }
 
-export async function startCluster(options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {},
+): Promise<Cluster> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const bus = options.bus ?? new MemoryEventBus();
   const workspaceRoot = mkdtempSync(join(tmpdir(), 'cap-orch-test-'));
+  // Sandboxes of a root worker run as another user, which must be able to reach its workspace (search only).
+  chmodSync(workspaceRoot, 0o711);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: '0',
@@ -110,7 +128,11 @@ export async function startCluster(options: { env?: Record<string, string>; bus?
             webSocketImpl: WebSocket,
             // A fresh router token per connection, as the router signs one per upstream connection.
             connectionParams: async () => ({
-              routerToken: await signRouterToken(secret, { principal, requestId: randomUUID(), clientIp: '198.51.100.7' }),
+              routerToken: await signRouterToken(secret, {
+                principal,
+                requestId: randomUUID(),
+                clientIp: '198.51.100.7',
+              }),
             }),
             retryAttempts: clientOptions.retryAttempts ?? 0,
             lazy: true,
@@ -144,7 +166,12 @@ export interface Subscription<T> {
 }
 
 /** Subscribes with a graphql-ws client and collects `data[field]` of every event. */
-export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
+export function collect<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  field: string,
+): Subscription<T> {
   const events: T[] = [];
   const errors: unknown[] = [];
   const state = { completed: false };
@@ -173,7 +200,8 @@ export function collect<T = any>(client: Client, query: string, variables: Recor
     until: (predicate, timeoutMs = 15_000) =>
       waitFor(() => (predicate(events) ? events : undefined), {
         timeoutMs,
-        message: () => `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
+        message: () =>
+          `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
       }),
     dispose,
   };
@@ -189,7 +217,8 @@ export async function waitFor<T>(
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) {
-      const message = typeof options.message === 'function' ? options.message() : (options.message ?? 'condition');
+      const message =
+        typeof options.message === 'function' ? options.message() : (options.message ?? 'condition');
       throw new Error(`timed out waiting for: ${message}`);
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
@@ -198,19 +227,38 @@ export async function waitFor<T>(
 
 export const CREATE_TASK = /* GraphQL */ `
   mutation Create($input: CreateTaskInput!) {
-    createTask(input: $input) { id status strategy strategySource priority version creator { id } }
+    createTask(input: $input) {
+      id
+      status
+      strategy
+      strategySource
+      priority
+      version
+      creator {
+        id
+      }
+    }
   }
 `;
 
 /** Creates a task through GraphQL and returns its id (fails the test on errors). */
-export async function createTaskVia(instance: Instance, principal: Principal, input: Record<string, unknown>): Promise<string> {
+export async function createTaskVia(
+  instance: Instance,
+  principal: Principal,
+  input: Record<string, unknown>,
+): Promise<string> {
   const result = await instance.call(CREATE_TASK, { input: { title: 'A task', ...input } }, principal);
   if (result.errors) throw new Error(`createTask failed: ${JSON.stringify(result.errors)}`);
   return result.data!['createTask'].id as string;
 }
 
 /** Waits until the task reaches one of `statuses` (read from the database). */
-export async function waitForStatus(instance: Instance, taskId: string, statuses: string[], timeoutMs = 20_000): Promise<string> {
+export async function waitForStatus(
+  instance: Instance,
+  taskId: string,
+  statuses: string[],
+  timeoutMs = 20_000,
+): Promise<string> {
   const { prisma } = instance.orchestration.deps;
   let last = '';
   return waitFor(
@@ -239,4 +287,28 @@ export function processExists(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Host pids of running processes whose command line starts with `prefix` (e.g. `sleep 30.123456`; the sandbox
+ * and shell that started it merely contain it). Commands run in their own pid namespace, so the pids they print
+ * (`$$`) mean nothing on the host: tests give their processes a unique argument instead.
+ */
+export function processesWith(prefix: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.startsWith(prefix) && processExists(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // Gone.
+    }
+  }
+  return pids;
+}
+
+/** A number unlikely to appear in any other process's command line, for {@link processesWith}. */
+export function uniqueMarker(): string {
+  return String(100_000 + Math.floor(Math.random() * 900_000));
 }
