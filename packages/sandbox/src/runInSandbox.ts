@@ -215,7 +215,8 @@ export function runInSandbox(options: RunInSandboxOptions): Promise<SandboxResul
       if (!stream) return;
       stream.on('error', () => undefined);
       stream.on('data', (chunk: Buffer) => {
-        if (outputBytes >= limits.outputBytes) return;
+        // One byte past the limit is over it, also when earlier chunks filled it exactly.
+        if (outputBytes >= limits.outputBytes) return stop('output_limit', 0);
         let piece = chunk;
         if (outputBytes + chunk.length > limits.outputBytes) {
           piece = chunk.subarray(0, limits.outputBytes - outputBytes);

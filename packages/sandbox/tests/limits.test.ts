@@ -51,6 +51,38 @@ describe('sandbox limits', () => {
     }
   });
 
+  it('stops a command one byte past the limit, also when the limit falls on a chunk boundary; exactly the limit is fine', async () => {
+    // Pipe reads come in 64 KiB chunks: limits on their boundaries once let everything after a full chunk through.
+    const limits = [
+      65_536,
+      131_072,
+      65_536 * 3,
+      1 + Math.floor(Math.random() * 300_000),
+      4_096 * (1 + Math.floor(Math.random() * 64)),
+    ];
+    for (const outputBytes of limits) {
+      for (const printed of [outputBytes, outputBytes + 1, outputBytes * 4]) {
+        let delivered = 0;
+        const result = await runInSandbox({
+          sandbox,
+          workspace,
+          command: `yes | head -c ${printed}`,
+          limits: { outputBytes },
+          // Asynchronous, like the task log's backpressure.
+          onOutput: async (_stream, chunk) => {
+            delivered += chunk.length;
+          },
+        });
+        expect({ outputBytes, printed, reason: result.reason }).toEqual({
+          outputBytes,
+          printed,
+          reason: printed > outputBytes ? 'output_limit' : 'exited',
+        });
+        expect(delivered).toBe(Math.min(printed, outputBytes));
+      }
+    }
+  });
+
   it('counts output below the limit exactly and delivers it in order, slowed down by a slow consumer (backpressure)', async () => {
     const lines: string[] = [];
     let partial = '';
