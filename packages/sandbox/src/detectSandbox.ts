@@ -61,7 +61,7 @@ function bwrapHelp(bwrapPath: string): Promise<string> {
 const INSTALL_FIX = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and util-linux (prlimit)';
 const USERNS_FIX =
   'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0; in a container: security_opt seccomp=unconfined and apparmor=unconfined, or cap_add SYS_ADMIN), ' +
-  'make the workspace root reachable (search permission) by the sandbox user, or set COMMAND_SANDBOX=none to run commands unsandboxed (unsafe)';
+  'and make the workspace root reachable (search permission) by the sandbox user';
 
 /**
  * Finds out once, at start, whether commands can be sandboxed here: `bwrap` and `prlimit` exist, and a probe

@@ -37,11 +37,12 @@ export async function startCommandSandbox(options: {
     readOnlyPaths: options.readOnlyPaths,
   });
   if (!detection.available) {
+    const fix = `${detection.fix}; or set COMMAND_SANDBOX=none to run commands unsandboxed (unsafe)`;
     logger.error(
-      { code: detection.code, reason: detection.reason, fix: detection.fix },
-      `command sandbox unavailable: task commands will FAIL with SANDBOX_UNAVAILABLE. ${detection.reason}. Fix: ${detection.fix}`,
+      { code: detection.code, reason: detection.reason, fix },
+      `command sandbox unavailable: task commands will FAIL with SANDBOX_UNAVAILABLE. ${detection.reason}. Fix: ${fix}`,
     );
-    return { available: false, reason: detection.reason, fix: detection.fix };
+    return { available: false, reason: detection.reason, fix };
   }
   if (detection.sandbox.mode === 'none') {
     logger.warn(
