@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '@cap/db';
@@ -21,6 +21,8 @@ const alice = user('DEVELOPER');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cap-orch-embedded-'));
+  // Task sandboxes of a root worker run as another user, which must be able to reach WORKSPACE_ROOT (search only).
+  chmodSync(dir, 0o711);
   database = await openDatabase({ kind: 'pglite', dataDir: null });
   bus = new MemoryEventBus();
   kv = new MemoryKeyValueStore();
@@ -37,7 +39,13 @@ beforeAll(async () => {
     PATH: process.env['PATH'],
   });
   expect(config.REDIS_URL).toBeUndefined();
-  orchestration = await startOrchestration({ config, database, kv, bus, logger: createLogger({ service: 'orchestration-embedded', level: 'silent' }) });
+  orchestration = await startOrchestration({
+    config,
+    database,
+    kv,
+    bus,
+    logger: createLogger({ service: 'orchestration-embedded', level: 'silent' }),
+  });
 }, 60_000);
 afterAll(async () => {
   await orchestration?.close({ graceMs: 0 });
@@ -50,20 +58,33 @@ afterAll(async () => {
 describe('embedded mode (PGlite, in-process buses)', () => {
   it('creates, runs and logs a shell task', async () => {
     const call = async (query: string, variables: Record<string, unknown>) =>
-      graphql(orchestration.subgraph.graphqlUrl, query, variables, await asRouter(secret, alice, { requestId: randomUUID() }));
-    const created = await call(`mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`, {
-      input: { title: 'Embedded', command: 'echo "hello from $TASK_ID"' },
-    });
+      graphql(
+        orchestration.subgraph.graphqlUrl,
+        query,
+        variables,
+        await asRouter(secret, alice, { requestId: randomUUID() }),
+      );
+    const created = await call(
+      `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`,
+      {
+        input: { title: 'Embedded', command: 'echo "hello from $TASK_ID"' },
+      },
+    );
     expect(created.errors).toBeUndefined();
     const id = created.data!['createTask'].id as string;
     const done = await waitFor(
       async () => {
-        const result = await call(`query($id: ID!) { task(id: $id) { status result { exitCode } } taskLogs(taskId: $id) { edges { node { message } } } }`, { id });
+        const result = await call(
+          `query($id: ID!) { task(id: $id) { status result { exitCode } } taskLogs(taskId: $id) { edges { node { message } } } }`,
+          { id },
+        );
         return result.data?.['task'].status === 'SUCCEEDED' ? result.data : undefined;
       },
       { timeoutMs: 20_000, message: 'the task to succeed' },
     );
     expect(done['task'].result).toEqual({ exitCode: 0 });
-    expect(done['taskLogs'].edges.map((edge: { node: { message: string } }) => edge.node.message)).toContain(`hello from ${id}`);
+    expect(done['taskLogs'].edges.map((edge: { node: { message: string } }) => edge.node.message)).toContain(
+      `hello from ${id}`,
+    );
   });
 });
