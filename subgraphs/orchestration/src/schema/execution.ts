@@ -84,7 +84,7 @@ const ExecutionErrorRef = builder
     fields: (t) => ({
       code: t.exposeString('code', {
         description:
-          'Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST or EXECUTOR_ERROR.',
+          'Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE or OUTPUT_LIMIT_EXCEEDED.',
       }),
       message: t.exposeString('message', { description: 'What happened, for people.' }),
       cause: t.exposeString('cause', {
