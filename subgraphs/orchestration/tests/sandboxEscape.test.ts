@@ -108,6 +108,22 @@ describe('a hostile task command', () => {
       expect(everything).not.toContain(secret);
   });
 
+  it('cannot make the worker read a host file as its question (a symlink as the input-request file)', async () => {
+    const id = await createTaskVia(node, alice, {
+      title: 'Symlinked question',
+      command: `ln -s ${dataDir}/secrets.json "$TASK_INPUT_REQUEST_FILE" && ln -s ${dataDir}/secrets.json /workspace/linked && echo linked`,
+    });
+    await waitForStatus(node, id, ['SUCCEEDED']);
+    const { prisma } = node.orchestration.deps;
+    const stored = JSON.stringify([
+      await prisma.taskInput.findMany({ where: { taskId: id } }),
+      await prisma.taskLog.findMany({ where: { taskId: id } }),
+      await prisma.executionResult.findMany({ where: { taskId: id } }),
+    ]);
+    expect(stored).not.toContain(cluster.secret);
+    expect(await prisma.taskInput.count({ where: { taskId: id } })).toBe(0);
+  });
+
   it('cannot write outside its workspace: not the host /tmp, DATA_DIR or the repository checkout', async () => {
     const marker = `escaped-${randomUUID()}`;
     const targets = [join(tmpdir(), marker), join(dataDir, marker), join(REPOSITORY, marker)];

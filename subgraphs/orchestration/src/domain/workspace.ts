@@ -203,7 +203,8 @@ export async function prepareWorkspace(options: {
       createdAt: new Date().toISOString(),
     };
     await writeFile(join(container, WORKSPACE_MARKER), `${JSON.stringify(marker)}\n`, { mode: 0o600 });
-    await mkdir(controlDir);
+    // Owner only (the sandbox's user, or this worker's): other users of the host never read a checkout.
+    await mkdir(controlDir, { mode: 0o700 });
     if (sandbox) await grantWorkspace(sandbox, controlDir);
   } catch (error) {
     await dispose();
@@ -222,7 +223,7 @@ export async function prepareWorkspace(options: {
     });
   }
   const empty = async (): Promise<Workspace> => {
-    await mkdir(dir);
+    await mkdir(dir, { mode: 0o700 });
     if (sandbox) await grantWorkspace(sandbox, dir);
     return { dir, controlDir, cloned: false, changes: async () => null, dispose };
   };
@@ -248,6 +249,7 @@ export async function prepareWorkspace(options: {
       signal: options.signal,
       timeoutMs: CLONE_TIMEOUT_MS,
     });
+    await chmod(dir, 0o700);
     await grantWorkspace(sandbox, dir);
     if (sandbox.mode === 'bwrap') await sandboxedGit(sandbox, dir, options.path, CHECKOUT, options.signal);
     else {
