@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { runInSandbox } from './runInSandbox.js';
@@ -58,6 +58,18 @@ function bwrapHelp(bwrapPath: string): Promise<string> {
   });
 }
 
+/**
+ * A root worker's sandboxes are set up by bubblewrap running as the sandbox's host user, which must be able to
+ * reach each workspace. A workspace root this worker owns without search permission for others (e.g. made by
+ * mkdtemp, mode 0700) gets it: search only, so its entries can still not be listed, and the sandbox itself never
+ * sees it. Ancestors are left alone (a root that stays unreachable fails the probe with its fix).
+ */
+async function allowSearch(workspaceRoot: string): Promise<void> {
+  const stat = await lstat(workspaceRoot).catch(() => null);
+  if (!stat?.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o001) !== 0) return;
+  await chmod(workspaceRoot, (stat.mode & 0o7777) | 0o111);
+}
+
 const INSTALL_FIX = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and util-linux (prlimit)';
 const USERNS_FIX =
   'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0; in a container: security_opt seccomp=unconfined and apparmor=unconfined, or cap_add SYS_ADMIN), ' +
@@ -95,6 +107,7 @@ export async function detectSandbox(options: DetectSandboxOptions): Promise<Sand
   };
   let probeDir: string | null = null;
   try {
+    if (hostUser) await allowSearch(options.workspaceRoot);
     probeDir = await mkdtemp(join(options.workspaceRoot, 'cap-sandbox-probe-'));
     await grantWorkspace(sandbox, probeDir);
     let output = '';

@@ -181,9 +181,10 @@ export function runInSandbox(options: RunInSandboxOptions): Promise<SandboxResul
     let closeTimer: NodeJS.Timeout | null = null;
     const deliveries: Array<Promise<void>> = [];
 
-    // Only while the sandbox process has not exited: afterwards its pid may belong to someone else.
+    // bubblewrap's tree is found by pid, so only while bubblewrap has not exited (afterwards its pid may belong to
+    // someone else); an unsandboxed process group cannot be reused while any member is left.
     const killAll = (): void => {
-      if (child.pid === undefined || exit !== null) return;
+      if (child.pid === undefined || (bwrap && exit !== null)) return;
       if (bwrap) {
         // The sandbox's init first: its death makes the kernel kill every process of its pid namespace.
         for (const pid of descendants(child.pid)) signalProcess(pid, 'SIGKILL');

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,15 @@ describe('detectSandbox', () => {
       prlimitPath: expect.stringMatching(/prlimit$/),
     });
     expect((await detectSandbox({ mode: 'none', workspaceRoot: root.dir })).available).toBe(true);
+  });
+
+  it('gives a root worker’s sandbox user search permission on a workspace root made private by mkdtemp', async () => {
+    const privateRoot = mkdtempSync(join(root.dir, 'private-'));
+    expect(statSync(privateRoot).mode & 0o777).toBe(0o700);
+    const detection = await detectSandbox({ mode: 'bwrap', workspaceRoot: privateRoot });
+    expect(detection.available).toBe(true);
+    // Search only for the sandbox's user (when the worker is root): still nobody else can list it.
+    expect(statSync(privateRoot).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o711 : 0o700);
   });
 
   it('reports SANDBOX_UNAVAILABLE with a fix when bubblewrap is not on PATH', async () => {
