@@ -61,9 +61,7 @@ export interface RunningOrchestration {
  */
 export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
   const { config, logger } = options;
-  const { prisma, statements } = await openOrchestrationDb(options.database, {
-    migrate: config.MIGRATE_ON_START,
-  });
+  const { prisma, statements } = await openOrchestrationDb(options.database, { migrate: config.MIGRATE_ON_START });
   const relay = new OutboxRelay({
     sql: prismaExecutor(prisma),
     schema: SCHEMA,
@@ -96,9 +94,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
   const started: Array<{ name: string; stop: () => Promise<void> }> = [];
   const stopAll = async (): Promise<void> => {
     for (const { name, stop } of started.reverse()) {
-      await stop().catch((error: unknown) =>
-        logger.error({ err: error, component: name }, 'orchestration: stopping failed'),
-      );
+      await stop().catch((error: unknown) => logger.error({ err: error, component: name }, 'orchestration: stopping failed'));
     }
   };
   try {
@@ -120,11 +116,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     if (config.WORKER_CONCURRENCY > 0) {
       const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
       // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
-      const janitor = new WorkspaceJanitor(deps, {
-        root: workspaceRoot,
-        intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS,
-        leaseMs: config.LEASE_MS,
-      });
+      const janitor = new WorkspaceJanitor(deps, { root: workspaceRoot, intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS, leaseMs: config.LEASE_MS });
       janitor.start();
       workspaceJanitor = janitor;
       started.push({ name: 'workspace cleanup', stop: () => janitor.stop() });
@@ -142,9 +134,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       });
       commandSandbox = sandbox;
       if (config.SHELL_EXECUTOR_ENABLED) {
-        executors.push(
-          new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
-        );
+        executors.push(new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }));
       }
       const pool = new WorkerPool(deps, {
         concurrency: config.WORKER_CONCURRENCY,

@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBus } from '@cap/messaging';
 import { MemoryEventBus } from '@cap/messaging';
-import {
-  createLogger,
-  MemoryKeyValueStore,
-  scopesForRole,
-  signRouterToken,
-  type Principal,
-  type Role,
-} from '@cap/runtime';
+import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
 import { asRouter, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -33,10 +26,7 @@ const FAST: Record<string, string> = {
 };
 
 /** A user principal with the scopes of `role`. */
-export function user(
-  role: Role,
-  userId: string = randomUUID(),
-): Principal & { kind: 'user'; userId: string } {
+export function user(role: Role, userId: string = randomUUID()): Principal & { kind: 'user'; userId: string } {
   return { kind: 'user', userId, role, scopes: scopesForRole(role) };
 }
 
@@ -44,11 +34,7 @@ export function user(
 export interface Instance {
   orchestration: RunningOrchestration;
   /** Calls the instance as the router would, for `principal`. */
-  call<T = Record<string, any>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    principal?: Principal,
-  ): ReturnType<typeof graphql<T>>;
+  call<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, principal?: Principal): ReturnType<typeof graphql<T>>;
   /** A graphql-ws client connected as the router would (router token in `connection_init`). */
   wsClient(principal: Principal, options?: { retryAttempts?: number }): Client;
 }
@@ -70,9 +56,7 @@ export interface Cluster extends AsyncDisposable {
   stop(instance: Instance): Promise<void>;
 }
 
-export async function startCluster(
-  options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {},
-): Promise<Cluster> {
+export async function startCluster(options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {}): Promise<Cluster> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const bus = options.bus ?? new MemoryEventBus();
@@ -128,11 +112,7 @@ export async function startCluster(
             webSocketImpl: WebSocket,
             // A fresh router token per connection, as the router signs one per upstream connection.
             connectionParams: async () => ({
-              routerToken: await signRouterToken(secret, {
-                principal,
-                requestId: randomUUID(),
-                clientIp: '198.51.100.7',
-              }),
+              routerToken: await signRouterToken(secret, { principal, requestId: randomUUID(), clientIp: '198.51.100.7' }),
             }),
             retryAttempts: clientOptions.retryAttempts ?? 0,
             lazy: true,
@@ -166,12 +146,7 @@ export interface Subscription<T> {
 }
 
 /** Subscribes with a graphql-ws client and collects `data[field]` of every event. */
-export function collect<T = any>(
-  client: Client,
-  query: string,
-  variables: Record<string, unknown>,
-  field: string,
-): Subscription<T> {
+export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
   const events: T[] = [];
   const errors: unknown[] = [];
   const state = { completed: false };
@@ -200,8 +175,7 @@ export function collect<T = any>(
     until: (predicate, timeoutMs = 15_000) =>
       waitFor(() => (predicate(events) ? events : undefined), {
         timeoutMs,
-        message: () =>
-          `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
+        message: () => `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
       }),
     dispose,
   };
@@ -217,8 +191,7 @@ export async function waitFor<T>(
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) {
-      const message =
-        typeof options.message === 'function' ? options.message() : (options.message ?? 'condition');
+      const message = typeof options.message === 'function' ? options.message() : (options.message ?? 'condition');
       throw new Error(`timed out waiting for: ${message}`);
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
@@ -227,38 +200,19 @@ export async function waitFor<T>(
 
 export const CREATE_TASK = /* GraphQL */ `
   mutation Create($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      id
-      status
-      strategy
-      strategySource
-      priority
-      version
-      creator {
-        id
-      }
-    }
+    createTask(input: $input) { id status strategy strategySource priority version creator { id } }
   }
 `;
 
 /** Creates a task through GraphQL and returns its id (fails the test on errors). */
-export async function createTaskVia(
-  instance: Instance,
-  principal: Principal,
-  input: Record<string, unknown>,
-): Promise<string> {
+export async function createTaskVia(instance: Instance, principal: Principal, input: Record<string, unknown>): Promise<string> {
   const result = await instance.call(CREATE_TASK, { input: { title: 'A task', ...input } }, principal);
   if (result.errors) throw new Error(`createTask failed: ${JSON.stringify(result.errors)}`);
   return result.data!['createTask'].id as string;
 }
 
 /** Waits until the task reaches one of `statuses` (read from the database). */
-export async function waitForStatus(
-  instance: Instance,
-  taskId: string,
-  statuses: string[],
-  timeoutMs = 20_000,
-): Promise<string> {
+export async function waitForStatus(instance: Instance, taskId: string, statuses: string[], timeoutMs = 20_000): Promise<string> {
   const { prisma } = instance.orchestration.deps;
   let last = '';
   return waitFor(

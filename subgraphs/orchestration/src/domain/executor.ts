@@ -1,9 +1,4 @@
-import type {
-  ExecutionStrategy,
-  TaskComplexity,
-  TaskPriority,
-  TaskType,
-} from '../generated/prisma/client.js';
+import type { ExecutionStrategy, TaskComplexity, TaskPriority, TaskType } from '../generated/prisma/client.js';
 import type { TaskLogSink } from './taskLogs.js';
 import type { Workspace } from './workspace.js';
 

@@ -33,12 +33,7 @@ export function taskFilterWhere(filter: TaskFilter | null | undefined): Prisma.C
     ...(filter.repository ? { repository: filter.repository.trim() } : {}),
     ...(filter.creatorId ? { creatorId: parseId(filter.creatorId, 'filter.creatorId') } : {}),
     ...(filter.createdAfter || filter.createdBefore
-      ? {
-          createdAt: {
-            ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
-            ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
-          },
-        }
+      ? { createdAt: { ...(filter.createdAfter ? { gte: filter.createdAfter } : {}), ...(filter.createdBefore ? { lt: filter.createdBefore } : {}) } }
       : {}),
   };
 }
@@ -63,15 +58,8 @@ interface TaskCursor {
 
 /** Encodes an opaque cursor for `task` in `order`. */
 export function encodeTaskCursor(task: CodingTask, order: TaskOrder): string {
-  const value =
-    order.field === 'PRIORITY'
-      ? task.priority
-      : order.field === 'UPDATED_AT'
-        ? task.updatedAt.toISOString()
-        : task.createdAt.toISOString();
-  return Buffer.from(JSON.stringify([order.field, value, task.createdAt.toISOString(), task.id])).toString(
-    'base64url',
-  );
+  const value = order.field === 'PRIORITY' ? task.priority : order.field === 'UPDATED_AT' ? task.updatedAt.toISOString() : task.createdAt.toISOString();
+  return Buffer.from(JSON.stringify([order.field, value, task.createdAt.toISOString(), task.id])).toString('base64url');
 }
 
 function decodeTaskCursor(cursor: string, order: TaskOrder, field: string): TaskCursor {
@@ -87,16 +75,10 @@ function decodeTaskCursor(cursor: string, order: TaskOrder, field: string): Task
   } catch {
     return invalid();
   }
-  if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((part) => typeof part === 'string'))
-    return invalid();
+  if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((part) => typeof part === 'string')) return invalid();
   const [sortField, value, createdAt, id] = parsed as [string, string, string, string];
   if (sortField !== order.field || Number.isNaN(new Date(createdAt).getTime())) return invalid();
-  if (
-    order.field === 'PRIORITY'
-      ? !PRIORITIES.includes(value as TaskPriority)
-      : Number.isNaN(new Date(value).getTime())
-  )
-    return invalid();
+  if (order.field === 'PRIORITY' ? !PRIORITIES.includes(value as TaskPriority) : Number.isNaN(new Date(value).getTime())) return invalid();
   return { value, createdAt, id: parseId(id, field) };
 }
 
@@ -126,11 +108,7 @@ function orderBy(order: TaskOrder, reversed: boolean): Prisma.CodingTaskOrderByW
   const asc = (order.direction === 'ASC') !== reversed;
   const direction = asc ? 'asc' : 'desc';
   const key: Prisma.CodingTaskOrderByWithRelationInput[] =
-    order.field === 'PRIORITY'
-      ? [{ priority: direction }]
-      : order.field === 'UPDATED_AT'
-        ? [{ updatedAt: direction }]
-        : [];
+    order.field === 'PRIORITY' ? [{ priority: direction }] : order.field === 'UPDATED_AT' ? [{ updatedAt: direction }] : [];
   return [...key, { createdAt: direction }, { id: direction }];
 }
 
@@ -140,22 +118,11 @@ function orderBy(order: TaskOrder, reversed: boolean): Prisma.CodingTaskOrderByW
  */
 export function findTaskPage(
   deps: Pick<OrchestrationDeps, 'prisma'>,
-  options: {
-    filter: TaskFilter | null | undefined;
-    order: TaskOrder;
-    after?: string | undefined;
-    before?: string | undefined;
-    limit: number;
-    inverted: boolean;
-  },
+  options: { filter: TaskFilter | null | undefined; order: TaskOrder; after?: string | undefined; before?: string | undefined; limit: number; inverted: boolean },
 ): Promise<CodingTask[]> {
   const conditions: Prisma.CodingTaskWhereInput[] = [taskFilterWhere(options.filter)];
-  if (options.after)
-    conditions.push(keyset(options.order, decodeTaskCursor(options.after, options.order, 'after'), 'after'));
-  if (options.before)
-    conditions.push(
-      keyset(options.order, decodeTaskCursor(options.before, options.order, 'before'), 'before'),
-    );
+  if (options.after) conditions.push(keyset(options.order, decodeTaskCursor(options.after, options.order, 'after'), 'after'));
+  if (options.before) conditions.push(keyset(options.order, decodeTaskCursor(options.before, options.order, 'before'), 'before'));
   return deps.prisma.codingTask.findMany({
     where: { AND: conditions },
     orderBy: orderBy(options.order, options.inverted),

@@ -3,10 +3,7 @@ import { LiveChannel } from '../live/LiveBus.js';
 import type { OrchestrationDeps } from './deps.js';
 
 /** A task as it travels on the live bus: the row, dates as ISO strings. */
-export type TaskWire = Omit<
-  CodingTask,
-  'classificationDeadlineAt' | 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt'
-> & {
+export type TaskWire = Omit<CodingTask, 'classificationDeadlineAt' | 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt'> & {
   classificationDeadlineAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -67,10 +64,7 @@ export async function publishTaskChanged(
   previousStatus: CodingTask['status'] | null,
 ): Promise<void> {
   const message: TaskChangedMessage = { task: toTaskWire(task), previousStatus };
-  await Promise.all([
-    deps.live.publish(LiveChannel.task(task.id), message),
-    deps.live.publish(LiveChannel.tasks, message),
-  ]);
+  await Promise.all([deps.live.publish(LiveChannel.task(task.id), message), deps.live.publish(LiveChannel.tasks, message)]);
 }
 
 /** Wakes idle workers on every instance: an execution was queued. */

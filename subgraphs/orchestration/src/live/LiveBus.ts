@@ -16,11 +16,7 @@ export interface LiveBus {
    * so a message published after it resolves is received. `onGap` is called when messages may have been
    * missed (the Redis connection dropped and came back): the subscriber should re-read what it needs.
    */
-  subscribe(
-    channel: string,
-    onMessage: (message: unknown) => void,
-    onGap?: () => void,
-  ): Promise<LiveSubscription>;
+  subscribe(channel: string, onMessage: (message: unknown) => void, onGap?: () => void): Promise<LiveSubscription>;
   /** Ends every subscription and the connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -22,11 +22,7 @@ export class LiveFeed<T> {
   }
 
   /** Subscribes to `channel`; resolves once the subscription is active. */
-  static async open<T>(
-    live: LiveBus,
-    channel: string,
-    options: { maxBuffered?: number } = {},
-  ): Promise<LiveFeed<T>> {
+  static async open<T>(live: LiveBus, channel: string, options: { maxBuffered?: number } = {}): Promise<LiveFeed<T>> {
     const feed = new LiveFeed<T>(options.maxBuffered ?? 10_000);
     feed.#subscription = await live.subscribe(
       channel,
@@ -93,10 +89,7 @@ export class LiveFeed<T> {
  * the generator's pending await settle (e.g. close its feed). A bare async generator would only run its
  * `finally` after its next await settled, which for a quiet channel may be never.
  */
-export function interruptible<T>(
-  generator: AsyncGenerator<T>,
-  interrupt: () => Promise<void>,
-): AsyncGenerator<T> {
+export function interruptible<T>(generator: AsyncGenerator<T>, interrupt: () => Promise<void>): AsyncGenerator<T> {
   const wrapped: AsyncGenerator<T> = {
     next: (...args) => generator.next(...args),
     return: async (value) => {

@@ -26,15 +26,9 @@ export class RedisLiveBus implements LiveBus {
     const name = `${this.#prefix}live`.replace(/\s/g, '_');
     this.#publisher = new Redis(url, { ...common, connectionName: `${name}-publisher` });
     // The subscriber retries forever: ioredis resubscribes every channel after a reconnect.
-    this.#subscriber = new Redis(url, {
-      ...common,
-      maxRetriesPerRequest: null,
-      connectionName: `${name}-subscriber`,
-    });
+    this.#subscriber = new Redis(url, { ...common, maxRetriesPerRequest: null, connectionName: `${name}-subscriber` });
     for (const client of [this.#publisher, this.#subscriber]) {
-      client.on('error', (error: Error) =>
-        this.#logger?.warn({ err: error }, 'live bus: Redis connection error'),
-      );
+      client.on('error', (error: Error) => this.#logger?.warn({ err: error }, 'live bus: Redis connection error'));
     }
     this.#subscriber.on('message', (channel: string, text: string) => this.#dispatch(channel, text));
     // After a reconnect ioredis resubscribes, but whatever was published meanwhile is gone: tell subscribers.
@@ -43,10 +37,7 @@ export class RedisLiveBus implements LiveBus {
         this.#connectedOnce = true;
         return;
       }
-      this.#logger?.warn(
-        { subscribers: this.#gapListeners.size },
-        'live bus: Redis reconnected; subscribers re-read',
-      );
+      this.#logger?.warn({ subscribers: this.#gapListeners.size }, 'live bus: Redis reconnected; subscribers re-read');
       for (const listener of [...this.#gapListeners]) {
         try {
           listener();
@@ -80,11 +71,7 @@ export class RedisLiveBus implements LiveBus {
     await this.#publisher.publish(this.#prefix + channel, JSON.stringify(message));
   }
 
-  async subscribe(
-    channel: string,
-    onMessage: (message: unknown) => void,
-    onGap?: () => void,
-  ): Promise<LiveSubscription> {
+  async subscribe(channel: string, onMessage: (message: unknown) => void, onGap?: () => void): Promise<LiveSubscription> {
     const name = this.#prefix + channel;
     let handlers = this.#channels.get(name);
     if (!handlers) this.#channels.set(name, (handlers = new Set()));
@@ -109,8 +96,7 @@ export class RedisLiveBus implements LiveBus {
         if (gap) this.#gapListeners.delete(gap);
         if (handlers.size === 0 && this.#channels.get(name) === handlers) {
           this.#channels.delete(name);
-          if (this.#subscriber.status === 'ready')
-            await this.#subscriber.unsubscribe(name).catch(() => undefined);
+          if (this.#subscriber.status === 'ready') await this.#subscriber.unsubscribe(name).catch(() => undefined);
         }
       },
     };
@@ -121,12 +107,7 @@ export class RedisLiveBus implements LiveBus {
       this.#channels.clear();
       this.#gapListeners.clear();
       await Promise.all(
-        [this.#publisher, this.#subscriber].map((client) =>
-          client.quit().then(
-            () => undefined,
-            () => client.disconnect(),
-          ),
-        ),
+        [this.#publisher, this.#subscriber].map((client) => client.quit().then(() => undefined, () => client.disconnect())),
       );
     })());
   }

@@ -4,16 +4,9 @@ import { MemoryLiveBus } from './MemoryLiveBus.js';
 import { RedisLiveBus } from './RedisLiveBus.js';
 
 /** Redis pub/sub when `redisUrl` is set (several instances), in-process otherwise (one instance). */
-export function createLiveBus(options: {
-  redisUrl: string | undefined;
-  prefix: string;
-  logger?: Logger;
-}): LiveBus {
+export function createLiveBus(options: { redisUrl: string | undefined; prefix: string; logger?: Logger }): LiveBus {
   if (options.redisUrl) {
-    return new RedisLiveBus(options.redisUrl, {
-      prefix: options.prefix,
-      ...(options.logger ? { logger: options.logger } : {}),
-    });
+    return new RedisLiveBus(options.redisUrl, { prefix: options.prefix, ...(options.logger ? { logger: options.logger } : {}) });
   }
   return new MemoryLiveBus();
 }

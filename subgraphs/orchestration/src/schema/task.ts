@@ -41,13 +41,11 @@ CodingTaskRef.implement({
     description: t.exposeString('description', { description: 'What to do, in detail (may be empty).' }),
     repository: t.exposeString('repository', {
       nullable: true,
-      description:
-        'Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository.',
+      description: 'Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository.',
     }),
     command: t.string({
       nullable: true,
-      description:
-        'Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED].',
+      description: 'Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED].',
       // Readers (VIEWERs too) see the command, never a token someone pasted into it.
       resolve: (task) => (task.command === null ? null : new Redactor().redact(task.command)),
     }),
@@ -55,17 +53,8 @@ CodingTaskRef.implement({
       nullable: true,
       description: "Time limit of one execution, seconds; null means the deployment's default.",
     }),
-    creator: t.field({
-      type: UserRef,
-      description: 'Who created the task.',
-      resolve: (task) => ({ id: task.creatorId }),
-    }),
-    type: t.field({
-      type: TaskTypeEnum,
-      nullable: true,
-      description: "The classifier's label; null until classified.",
-      resolve: (task) => task.type,
-    }),
+    creator: t.field({ type: UserRef, description: 'Who created the task.', resolve: (task) => ({ id: task.creatorId }) }),
+    type: t.field({ type: TaskTypeEnum, nullable: true, description: "The classifier's label; null until classified.", resolve: (task) => task.type }),
     complexity: t.field({
       type: TaskComplexityEnum,
       nullable: true,
@@ -90,25 +79,14 @@ CodingTaskRef.implement({
       description: 'The strategy the creator chose, if any.',
       resolve: (task) => task.strategyOverride,
     }),
-    priority: t.field({
-      type: TaskPriorityEnum,
-      description: 'Queue priority.',
-      resolve: (task) => task.priority,
-    }),
-    status: t.field({
-      type: TaskStatusEnum,
-      description: 'Where the task is in its life.',
-      resolve: (task) => task.status,
-    }),
+    priority: t.field({ type: TaskPriorityEnum, description: 'Queue priority.', resolve: (task) => task.priority }),
+    status: t.field({ type: TaskStatusEnum, description: 'Where the task is in its life.', resolve: (task) => task.status }),
     availableTransitions: t.field({
       type: [TaskStatusEnum],
-      description:
-        'States the task may move to next, per the state machine (not whether the caller may move it).',
+      description: 'States the task may move to next, per the state machine (not whether the caller may move it).',
       resolve: (task) => nextStatuses(task.status),
     }),
-    version: t.exposeInt('version', {
-      description: 'Increases with every change of the task (optimistic locking).',
-    }),
+    version: t.exposeInt('version', { description: 'Increases with every change of the task (optimistic locking).' }),
     attempts: t.exposeInt('attempts', { description: 'Executions created so far.' }),
     classificationDeadlineAt: t.expose('classificationDeadlineAt', {
       type: 'DateTime',
@@ -117,11 +95,7 @@ CodingTaskRef.implement({
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the task was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the task last changed.' }),
-    startedAt: t.expose('startedAt', {
-      type: 'DateTime',
-      nullable: true,
-      description: 'When its first execution started.',
-    }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When its first execution started.' }),
     finishedAt: t.expose('finishedAt', {
       type: 'DateTime',
       nullable: true,
@@ -154,10 +128,7 @@ CodingTaskRef.implement({
       nullable: true,
       description: 'The open question while AWAITING_INPUT; answer it with `provideTaskInput`.',
       resolve: async (task, _args, ctx) =>
-        task.status === 'AWAITING_INPUT'
-          ? ((await ctx.loaders.inputsByTask.load(task.id)).filter((input) => input.answer === null).at(-1) ??
-            null)
-          : null,
+        task.status === 'AWAITING_INPUT' ? ((await ctx.loaders.inputsByTask.load(task.id)).filter((input) => input.answer === null).at(-1) ?? null) : null,
     }),
     inputs: t.field({
       type: [TaskInputRef],
@@ -172,35 +143,18 @@ builder.asEntity(CodingTaskRef, {
   key: builder.selection<{ id: string }>('id'),
   // Other subgraphs reference tasks; callers who may read tasks get them, others null.
   resolveReference: (reference, ctx) =>
-    hasScope(ctx.principal, 'tasks:read') && UUID.test(reference.id)
-      ? ctx.loaders.task.load(reference.id.toLowerCase())
-      : null,
+    hasScope(ctx.principal, 'tasks:read') && UUID.test(reference.id) ? ctx.loaders.task.load(reference.id.toLowerCase()) : null,
 });
 
 /** Filter of task lists, shared by `tasks` and `tasksChanged`. */
 export const TaskFilterInput = builder.inputType('TaskFilter', {
   description: 'Narrows a task list; every given field must match.',
   fields: (t) => ({
-    status: t.field({
-      type: [TaskStatusEnum],
-      required: false,
-      description: 'Tasks in any of these states.',
-    }),
-    repository: t.string({
-      required: false,
-      description: 'Tasks of this repository reference (as shown in `repository`).',
-    }),
+    status: t.field({ type: [TaskStatusEnum], required: false, description: 'Tasks in any of these states.' }),
+    repository: t.string({ required: false, description: 'Tasks of this repository reference (as shown in `repository`).' }),
     creatorId: t.id({ required: false, description: 'Tasks created by this user.' }),
-    createdAfter: t.field({
-      type: 'DateTime',
-      required: false,
-      description: 'Created at or after this instant.',
-    }),
-    createdBefore: t.field({
-      type: 'DateTime',
-      required: false,
-      description: 'Created before this instant.',
-    }),
+    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
+    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
   }),
 });
 
@@ -228,17 +182,10 @@ builder.queryFields((t) => ({
     {
       type: CodingTaskRef,
       description: `Tasks, filtered and sorted (default newest first); pages of ${PAGE.default} (at most ${PAGE.max}). Needs \`tasks:read\`.`,
-      directives: {
-        ...policyDirectives.requiresScopes('tasks:read'),
-        ...policyDirectives.connectionSize(PAGE.default),
-      },
+      directives: { ...policyDirectives.requiresScopes('tasks:read'), ...policyDirectives.connectionSize(PAGE.default) },
       args: {
         filter: t.arg({ type: TaskFilterInput, required: false, description: 'Only tasks matching this.' }),
-        orderBy: t.arg({
-          type: TaskOrderInput,
-          required: false,
-          description: 'Sort order (default CREATED_AT DESC).',
-        }),
+        orderBy: t.arg({ type: TaskOrderInput, required: false, description: 'Sort order (default CREATED_AT DESC).' }),
       },
       resolve: (_root, args, ctx) => {
         requireScope(ctx.principal, 'tasks:read');
@@ -252,12 +199,7 @@ builder.queryFields((t) => ({
         }
         const order: TaskOrder = args.orderBy ?? DEFAULT_TASK_ORDER;
         return resolveCursorConnection(
-          {
-            args,
-            defaultSize: PAGE.default,
-            maxSize: PAGE.max,
-            toCursor: (task: CodingTask) => encodeTaskCursor(task, order),
-          },
+          { args, defaultSize: PAGE.default, maxSize: PAGE.max, toCursor: (task: CodingTask) => encodeTaskCursor(task, order) },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
             findTaskPage(ctx.deps, { filter: args.filter, order, after, before, limit, inverted }),
         );
@@ -274,8 +216,7 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
     title: t.string({ required: true, description: 'One-line summary, 1-200 printable characters.' }),
     description: t.string({
       required: false,
-      description:
-        'What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters.',
+      description: 'What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters.',
     }),
     repository: t.string({
       required: false,
@@ -286,20 +227,13 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
       required: false,
       description: 'Shell command to run in the workspace (shell executor), up to 10,000 characters.',
     }),
-    priority: t.field({
-      type: TaskPriorityEnum,
-      required: false,
-      description: 'Queue priority (default NORMAL).',
-    }),
+    priority: t.field({ type: TaskPriorityEnum, required: false, description: 'Queue priority (default NORMAL).' }),
     strategy: t.field({
       type: ExecutionStrategyEnum,
       required: false,
       description: 'Override the strategy the classification would select; the task is queued at once.',
     }),
-    timeoutSeconds: t.int({
-      required: false,
-      description: "Time limit of one execution, 1-86,400 seconds (default: the deployment's).",
-    }),
+    timeoutSeconds: t.int({ required: false, description: "Time limit of one execution, 1-86,400 seconds (default: the deployment's)." }),
   }),
 });
 
@@ -316,13 +250,9 @@ builder.mutationFields((t) => ({
     type: CodingTaskRef,
     description:
       'Creates a task (`tasks:write`). It waits for its classification (CLASSIFYING, at most the classification timeout) or, with a strategy override, is queued at once.',
-    directives: {
-      ...policyDirectives.requiresScopes('tasks:write'),
-      ...policyDirectives.cost(CREATE_TASK_COST),
-    },
+    directives: { ...policyDirectives.requiresScopes('tasks:write'), ...policyDirectives.cost(CREATE_TASK_COST) },
     args: { input: t.arg({ type: CreateTaskInput, required: true, description: 'The task.' }) },
-    resolve: (_root, { input }, ctx) =>
-      createTask(ctx.deps, ctx.principal, input, { requestId: ctx.requestId }),
+    resolve: (_root, { input }, ctx) => createTask(ctx.deps, ctx.principal, input, { requestId: ctx.requestId }),
   }),
   cancelTask: t.field({
     type: CodingTaskRef,
@@ -330,18 +260,9 @@ builder.mutationFields((t) => ({
     directives: policyDirectives.requiresScopes('tasks:write'),
     args: {
       id: t.arg.id({ required: true, description: 'The task to cancel.' }),
-      reason: t.arg.string({
-        required: false,
-        description: 'Why, up to 1,000 characters (recorded in TaskCancelled).',
-      }),
+      reason: t.arg.string({ required: false, description: 'Why, up to 1,000 characters (recorded in TaskCancelled).' }),
     },
-    resolve: (_root, args, ctx) =>
-      cancelTask(
-        ctx.deps,
-        ctx.principal,
-        { id: String(args.id), reason: args.reason },
-        { requestId: ctx.requestId },
-      ),
+    resolve: (_root, args, ctx) => cancelTask(ctx.deps, ctx.principal, { id: String(args.id), reason: args.reason }, { requestId: ctx.requestId }),
   }),
   retryTask: t.field({
     type: CodingTaskRef,
@@ -352,11 +273,9 @@ builder.mutationFields((t) => ({
   }),
   provideTaskInput: t.field({
     type: CodingTaskRef,
-    description:
-      "Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin.",
+    description: "Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin.",
     directives: policyDirectives.requiresScopes('tasks:write'),
     args: { input: t.arg({ type: ProvideTaskInputInput, required: true, description: 'The answer.' }) },
-    resolve: (_root, { input }, ctx) =>
-      provideTaskInput(ctx.deps, ctx.principal, { taskId: String(input.taskId), answer: input.answer }),
+    resolve: (_root, { input }, ctx) => provideTaskInput(ctx.deps, ctx.principal, { taskId: String(input.taskId), answer: input.answer }),
   }),
 }));
