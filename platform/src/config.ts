@@ -26,6 +26,12 @@ const schema = z.object({
    * before they are handed back to the queue, ms (default 10_000). The launcher waits that long plus 15 s.
    */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  /**
+   * Orchestration's own setting, read here too (the launcher says at start where task commands run): `bwrap`
+   * (default) runs them in the bubblewrap sandbox, `none` unsandboxed as your user (unsafe). Passed through
+   * unchanged with the rest of the environment.
+   */
+  COMMAND_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
 });
 
 export type PlatformConfig = z.output<typeof schema>;

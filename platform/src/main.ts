@@ -24,6 +24,14 @@ const lines = [
   `  Subgraphs on loopback: identity ${platform.identity.subgraph.url}, chat ${platform.chat.subgraph.url},`,
   `  orchestration ${platform.orchestration.subgraph.url}.`,
 ];
+const sandbox = platform.orchestration.commandSandbox;
+if (sandbox && !sandbox.available) {
+  lines.push('', `  Task commands CANNOT run: no command sandbox (${sandbox.reason}).`, `  Fix: ${sandbox.fix}.`);
+} else if (sandbox?.sandbox.mode === 'none') {
+  lines.push('', '  WARNING: COMMAND_SANDBOX=none: task commands run unsandboxed as your user, with your files and network.');
+} else if (sandbox) {
+  lines.push(`  Task commands run in a bubblewrap sandbox (COMMAND_SANDBOX=${config.COMMAND_SANDBOX}).`);
+}
 const admin = platform.identity.bootstrappedAdmin;
 if (admin?.generated) {
   lines.push(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@cap/runtime';
@@ -64,6 +64,8 @@ const modes: Mode[] = [
 
 describe.each(modes)('chat and tasks through the router on $name', (mode) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-platform-chat-tasks-'));
+  // Task sandboxes of a root worker run as another user, which must be able to reach WORKSPACE_ROOT (search only).
+  chmodSync(dataDir, 0o711);
   const logger = createLogger({ service: 'platform-test', level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   let platform: RunningPlatform;
   let url: string;

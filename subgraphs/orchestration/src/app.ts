@@ -8,11 +8,13 @@ import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
 import type { OrchestrationDeps } from './domain/deps.js';
+import { startCommandSandbox, type CommandSandbox } from './domain/commandSandbox.js';
 import type { Executor } from './domain/executor.js';
 import { ShellExecutor } from './domain/shellExecutor.js';
 import { TaskLogTails } from './domain/taskLogTail.js';
 import { Sweeper } from './domain/sweeper.js';
 import { WorkerPool } from './domain/worker.js';
+import { WorkspaceJanitor } from './domain/workspaceJanitor.js';
 import { createLiveBus } from './live/createLiveBus.js';
 import { schema } from './schema/index.js';
 
@@ -37,6 +39,10 @@ export interface RunningOrchestration {
   deps: OrchestrationDeps;
   /** This instance's workers; null with WORKER_CONCURRENCY=0. */
   workers: WorkerPool | null;
+  /** Where this instance's workers run commands (detected at start); null with WORKER_CONCURRENCY=0. */
+  commandSandbox: CommandSandbox | null;
+  /** Removes abandoned workspaces under WORKSPACE_ROOT; null with WORKER_CONCURRENCY=0. */
+  workspaceJanitor: WorkspaceJanitor | null;
   sweeper: Sweeper;
   /** Resolves once the TaskClassified consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
@@ -103,20 +109,42 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     started.push({ name: 'sweeper', stop: () => sweeper.stop() });
 
     const executors: Executor[] = [...(options.executors ?? [])];
-    if (config.SHELL_EXECUTOR_ENABLED) {
-      executors.push(new ShellExecutor({ baseEnv: config.shellBaseEnv, passEnv: config.shellEnv, killGraceMs: config.SHELL_KILL_GRACE_MS }));
-    }
     let workers: WorkerPool | null = null;
+    let commandSandbox: CommandSandbox | null = null;
+    let workspaceJanitor: WorkspaceJanitor | null = null;
     let graceMs = config.SHUTDOWN_GRACE_MS;
     if (config.WORKER_CONCURRENCY > 0) {
+      const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
+      // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
+      const janitor = new WorkspaceJanitor(deps, { root: workspaceRoot, intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS, leaseMs: config.LEASE_MS });
+      janitor.start();
+      workspaceJanitor = janitor;
+      started.push({ name: 'workspace cleanup', stop: () => janitor.stop() });
+      // Every executor runs commands (and git on workspaces) in the sandbox: detected once, here.
+      const sandbox = await startCommandSandbox({
+        mode: config.COMMAND_SANDBOX,
+        workspaceRoot,
+        path: config.shellBaseEnv.PATH,
+        rootHostUser: { uid: config.COMMAND_SANDBOX_UID, gid: config.COMMAND_SANDBOX_GID },
+        readOnlyPaths: config.COMMAND_SANDBOX_READONLY_PATHS,
+        network: config.COMMAND_SANDBOX_NETWORK,
+        limits: config.commandLimits,
+        killGraceMs: config.SHELL_KILL_GRACE_MS,
+        logger,
+      });
+      commandSandbox = sandbox;
+      if (config.SHELL_EXECUTOR_ENABLED) {
+        executors.push(new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }));
+      }
       const pool = new WorkerPool(deps, {
         concurrency: config.WORKER_CONCURRENCY,
         pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
         leaseMs: config.LEASE_MS,
         heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
         executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
-        workspaceRoot: config.WORKSPACE_ROOT ?? tmpdir(),
+        workspaceRoot,
         path: config.shellBaseEnv.PATH,
+        sandbox,
         executors,
       });
       await pool.start();
@@ -149,6 +177,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       subgraph,
       deps,
       workers,
+      commandSandbox,
+      workspaceJanitor,
       sweeper,
       consumerReady: consumer.ready,
       statements,

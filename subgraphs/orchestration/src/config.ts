@@ -4,12 +4,14 @@ import { z } from 'zod';
 /** Execution strategies, as in the GraphQL schema and the event contracts. */
 const strategy = z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']);
 
+const MiB = 1024 * 1024;
+
 /** A duration or count from the environment: a non-negative integer. */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /**
- * Orchestration's configuration: the only place that reads the environment (STYLE.md §11). Every option is
- * documented with its default and unit; the README's configuration table mirrors this file.
+ * Orchestration's configuration: the only place that reads the environment. Every option is documented with its
+ * default and unit; the README's configuration table mirrors this file.
  */
 const schema = z
   .object({
@@ -56,16 +58,44 @@ const schema = z
     EXECUTION_TIMEOUT_MS: int(1_000, 86_400_000).default(1_800_000),
 
     /**
-     * Run tasks' shell commands (default true, except false when NODE_ENV=production). Commands run as the
-     * worker's OS user: enable it in production only where workers are sandboxed (containers).
+     * Run tasks' shell commands (default true, except false when NODE_ENV=production). Commands run in the
+     * command sandbox (COMMAND_SANDBOX); without a working one they are refused, not run unsandboxed.
      */
     SHELL_EXECUTOR_ENABLED: envBoolean.optional(),
     /** Names of worker environment variables passed to shell commands; their values are redacted from logs. */
     SHELL_EXECUTOR_PASS_ENV: commaList.default([]),
-    /** After SIGTERM on cancel or timeout, how long a command's process group has before SIGKILL, ms (default 2_000). */
+    /** After SIGTERM on cancel or timeout, how long a command's processes have before SIGKILL, ms (default 2_000). */
     SHELL_KILL_GRACE_MS: int(0, 60_000).default(2_000),
     /** Parent directory of temporary task workspaces (default: the OS temp directory). */
     WORKSPACE_ROOT: z.string().min(1).optional(),
+    /** How often abandoned workspaces (of killed workers) are removed, ms (default 600_000; 0 = only at start). */
+    WORKSPACE_CLEANUP_INTERVAL_MS: int(0, 86_400_000).default(600_000),
+
+    /**
+     * How task commands (and git on their workspaces) run: `bwrap` (default) in a bubblewrap sandbox, or `none`
+     * on the host as the worker's user, with access to everything that user can reach (unsafe; warned at start
+     * and in every task's log). See docs/adr/0011-command-sandbox.md.
+     */
+    COMMAND_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+    /** Give sandboxed commands the host's network (default false: no network, not even the host's loopback). */
+    COMMAND_SANDBOX_NETWORK: envBoolean.default(false),
+    /** Host uid and gid sandboxes run as when the worker runs as root (default 65534, `nobody`); uid 1000 inside. */
+    COMMAND_SANDBOX_UID: int(1, 2_147_483_647).default(65534),
+    COMMAND_SANDBOX_GID: int(1, 2_147_483_647).default(65534),
+    /** Extra host paths bound read-only into sandboxes at the same place (comma-separated, e.g. `/opt/jdk`). */
+    COMMAND_SANDBOX_READONLY_PATHS: commaList.default([]),
+    /** CPU time of each command process, seconds (default 600). */
+    COMMAND_CPU_SECONDS: int(1, 86_400).default(600),
+    /** Address space of each command process, MiB (default 4096). */
+    COMMAND_MEMORY_MB: int(64, 1_048_576).default(4096),
+    /** Processes and threads one command may run at once (default 256); contains fork bombs. */
+    COMMAND_MAX_PROCESSES: int(8, 65_536).default(256),
+    /** Largest file a command may write, MiB (default 1024). */
+    COMMAND_FILE_SIZE_MB: int(1, 1_048_576).default(1024),
+    /** Size of a sandbox's private /tmp (and /dev/shm), memory-backed, MiB (default 512). */
+    COMMAND_TMP_SIZE_MB: int(1, 1_048_576).default(512),
+    /** stdout plus stderr of one command, bytes (default 16_777_216 = 16 MiB); beyond it the command is killed. */
+    COMMAND_OUTPUT_LIMIT_BYTES: int(1, 1_073_741_824).default(16 * 1024 * 1024),
 
     /** How often the outbox relay looks for unpublished events when nothing woke it, ms (default 250). */
     OUTBOX_POLL_INTERVAL_MS: int(10, 3_600_000).default(250),
@@ -110,5 +140,14 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     shellEnv,
     /** What every command needs to find its tools. */
     shellBaseEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },
+    /** The command sandbox's limits, in the units `@cap/sandbox` takes. */
+    commandLimits: {
+      cpuSeconds: parsed.COMMAND_CPU_SECONDS,
+      memoryBytes: parsed.COMMAND_MEMORY_MB * MiB,
+      processes: parsed.COMMAND_MAX_PROCESSES,
+      fileSizeBytes: parsed.COMMAND_FILE_SIZE_MB * MiB,
+      tmpBytes: parsed.COMMAND_TMP_SIZE_MB * MiB,
+      outputBytes: parsed.COMMAND_OUTPUT_LIMIT_BYTES,
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '@cap/db';
@@ -21,6 +21,8 @@ const alice = user('DEVELOPER');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cap-orch-embedded-'));
+  // Task sandboxes of a root worker run as another user, which must be able to reach WORKSPACE_ROOT (search only).
+  chmodSync(dir, 0o711);
   database = await openDatabase({ kind: 'pglite', dataDir: null });
   bus = new MemoryEventBus();
   kv = new MemoryKeyValueStore();

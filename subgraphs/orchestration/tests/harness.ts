@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBus } from '@cap/messaging';
@@ -61,6 +61,8 @@ export async function startCluster(options: { env?: Record<string, string>; bus?
   const secret = testSecret();
   const bus = options.bus ?? new MemoryEventBus();
   const workspaceRoot = mkdtempSync(join(tmpdir(), 'cap-orch-test-'));
+  // Sandboxes of a root worker run as another user, which must be able to reach its workspace (search only).
+  chmodSync(workspaceRoot, 0o711);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: '0',
@@ -239,4 +241,28 @@ export function processExists(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Host pids of running processes whose command line starts with `prefix` (e.g. `sleep 30.123456`; the sandbox
+ * and shell that started it merely contain it). Commands run in their own pid namespace, so the pids they print
+ * (`$$`) mean nothing on the host: tests give their processes a unique argument instead.
+ */
+export function processesWith(prefix: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.startsWith(prefix) && processExists(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // Gone.
+    }
+  }
+  return pids;
+}
+
+/** A number unlikely to appear in any other process's command line, for {@link processesWith}. */
+export function uniqueMarker(): string {
+  return String(100_000 + Math.floor(Math.random() * 900_000));
 }

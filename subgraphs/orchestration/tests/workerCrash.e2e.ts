@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskVia, processExists, startCluster, user, waitFor, waitForStatus, type Cluster, type Instance } from './harness.js';
+import { createTaskVia, processesWith, startCluster, uniqueMarker, user, waitFor, waitForStatus, type Cluster, type Instance } from './harness.js';
 
 /**
  * A worker PROCESS (the real `src/main.ts`) is SIGKILLed while it runs a task. After its 2-second lease expires
@@ -28,9 +28,11 @@ afterAll(async () => {
 
 describe('a worker process killed mid-task', () => {
   it('loses its lease, and the task is recovered and completed on another instance', async () => {
+    // The command runs in its own pid namespace: the host finds its process by a unique argument.
+    const sleep = `sleep 3.${uniqueMarker()}`;
     const id = await createTaskVia(api, alice, {
       title: 'Survives a crash',
-      command: 'echo "attempt $TASK_ATTEMPT pid $$"; sleep 3; echo "finished attempt $TASK_ATTEMPT"',
+      command: `echo "attempt $TASK_ATTEMPT started"; ${sleep}; echo "finished attempt $TASK_ATTEMPT"`,
     });
 
     child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'subgraphs/orchestration/src/main.ts'], {
@@ -44,11 +46,8 @@ describe('a worker process killed mid-task', () => {
 
     const { prisma } = api.orchestration.deps;
     // The child claimed the task and its command is running.
-    const commandPid = await waitFor(
-      async () => {
-        const line = await prisma.taskLog.findFirst({ where: { taskId: id, message: { startsWith: 'attempt 1 pid ' } } });
-        return line ? Number(line.message.split(' ').at(-1)) : undefined;
-      },
+    await waitFor(
+      async () => (await prisma.taskLog.findFirst({ where: { taskId: id, message: 'attempt 1 started' } })) !== null && processesWith(sleep).length === 1,
       { timeoutMs: 60_000, message: () => `the worker process to start the task; its output: ${output.slice(-2_000)}` },
     );
     const first = await prisma.taskExecution.findFirstOrThrow({ where: { taskId: id, attempt: 1 } });
@@ -58,8 +57,8 @@ describe('a worker process killed mid-task', () => {
     child.kill('SIGKILL');
     const killedAt = Date.now();
     expect(await exited).toBe('SIGKILL');
-    // The command's process group dies with its worker (the supervisor's pipe closed), not 3 s later.
-    await waitFor(() => !processExists(commandPid), { timeoutMs: 2_000, message: 'the killed worker’s command to be gone' });
+    // The command's sandbox dies with its worker (bubblewrap's --die-with-parent), not 3 s later.
+    await waitFor(() => processesWith(sleep).length === 0, { timeoutMs: 2_000, message: 'the killed worker’s command to be gone' });
 
     const other = await cluster.start({ WORKER_CONCURRENCY: '1' });
     await waitForStatus(api, id, ['SUCCEEDED'], 20_000);

@@ -349,7 +349,7 @@ export type ExecutionError = {
   __typename?: 'ExecutionError';
   /** Underlying detail, e.g. the last lines of stderr (redacted). */
   cause?: Maybe<Scalars['String']['output']>;
-  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST or EXECUTOR_ERROR. */
+  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE or OUTPUT_LIMIT_EXCEEDED. */
   code: Scalars['String']['output'];
   /** What happened, for people. */
   message: Scalars['String']['output'];

@@ -15,6 +15,13 @@ export const ExecutionErrorCode = {
   WORKER_LOST: 'WORKER_LOST',
   /** The executor threw instead of returning an outcome. */
   EXECUTOR_ERROR: 'EXECUTOR_ERROR',
+  /**
+   * No command sandbox works on the worker (bubblewrap missing, user namespaces disabled), and COMMAND_SANDBOX=none
+   * was not chosen: the command was not run. The task log names the fix.
+   */
+  SANDBOX_UNAVAILABLE: 'SANDBOX_UNAVAILABLE',
+  /** The command printed more than COMMAND_OUTPUT_LIMIT_BYTES and was killed. */
+  OUTPUT_LIMIT_EXCEEDED: 'OUTPUT_LIMIT_EXCEEDED',
 } as const;
 /** A code of a failed execution. */
 export type ExecutionErrorCode = (typeof ExecutionErrorCode)[keyof typeof ExecutionErrorCode];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveChannel, type LiveSubscription } from '../live/LiveBus.js';
+import type { CommandSandbox } from './commandSandbox.js';
 import type { OrchestrationDeps } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
 import type { ExecutableTask, ExecutionOutcome, Executor } from './executor.js';
@@ -37,6 +38,8 @@ export interface WorkerPoolOptions {
   workspaceRoot: string;
   /** PATH for `git` when preparing workspaces. */
   path: string;
+  /** Where git on workspaces runs (the command sandbox). */
+  sandbox: CommandSandbox;
   /** Tried in order; the first whose `canExecute` accepts the task runs it. */
   executors: readonly Executor[];
 }
@@ -285,6 +288,9 @@ export class WorkerPool {
         path: this.#options.path,
         repository: task.repository,
         taskId: task.id,
+        executionId: execution.id,
+        workerId: this.workerId,
+        sandbox: this.#options.sandbox,
         signal: run.controller.signal,
         log: writer,
       });

@@ -1,17 +1,25 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { grantWorkspace, removeWorkspaceTree, runInSandbox, type Sandbox } from '@cap/sandbox';
+import type { CommandSandbox } from './commandSandbox.js';
 import type { TaskLogSink } from './taskLogs.js';
 
 /**
  * The temporary checkout an execution works in. A task whose repository is a local git repository (absolute
  * path or file:// URL, stored as a path) gets a `git clone` of it; a GitHub `owner/name` cannot be cloned until
  * the GitHub context exists, so such tasks (and tasks without a repository) get an empty directory.
+ *
+ * On disk: `<WORKSPACE_ROOT>/cap-task-<task>-<random>/` holds a marker (`cap-workspace.json`: execution, task,
+ * worker; what the cleanup of abandoned workspaces goes by), `workspace/` (the checkout, `/workspace` in the
+ * sandbox) and `task/` (the executor's control files such as the input request, `/task` in the sandbox: never
+ * part of the checkout or its diff).
  */
 export interface Workspace {
-  /** Absolute path of the directory. */
+  /** Absolute host path of the checkout. */
   readonly dir: string;
+  /** Absolute host path of the control directory beside it. */
+  readonly controlDir: string;
   /** True when `dir` is a git clone of the task's repository. */
   readonly cloned: boolean;
   /** Files changed in the clone since checkout, with line counts; null when the workspace is not a clone. */
@@ -32,24 +40,64 @@ export class WorkspaceError extends Error {
   override readonly name = 'WorkspaceError';
 }
 
+/** Prefix of the directories this platform creates under WORKSPACE_ROOT. */
+export const WORKSPACE_PREFIX = 'cap-task-';
+/** The marker file in each of them. */
+export const WORKSPACE_MARKER = 'cap-workspace.json';
+
 /** Longest a clone may take, ms, besides the execution's own signal. */
 const CLONE_TIMEOUT_MS = 10 * 60_000;
+/** Longest the checkout and the diff may take in the sandbox, ms. */
+const SANDBOXED_GIT_TIMEOUT_MS = 5 * 60_000;
 
-function git(
+/**
+ * Configuration that would make git run a program, neutralised on the command line (which wins over every file).
+ * Host-side git also reads no system or global configuration (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL).
+ */
+const SAFE_GIT_CONFIG = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'core.sshCommand=/bin/false',
+  'core.pager=cat',
+  'core.editor=/bin/false',
+  'core.askPass=/bin/false',
+  'credential.helper=',
+  'diff.external=',
+  'gpg.program=/bin/false',
+  'gpg.ssh.program=/bin/false',
+  'gpg.x509.program=/bin/false',
+  'protocol.ext.allow=never',
+  'core.attributesFile=/dev/null',
+].flatMap((setting) => ['-c', setting]);
+
+/** The environment of every git the worker runs: no system or global configuration, no prompts, no pager. */
+function gitEnv(path: string): Record<string, string> {
+  return {
+    PATH: path,
+    HOME: '/nonexistent',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_PAGER: 'cat',
+  };
+}
+
+/** Runs git on the host with {@link SAFE_GIT_CONFIG}; only for the clone (nothing of the workspace exists yet) and in `none` mode. */
+function hostGit(
   args: string[],
   options: { path: string; cwd?: string; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      args,
+      [...SAFE_GIT_CONFIG, ...args],
       {
         ...(options.cwd ? { cwd: options.cwd } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         timeout: options.timeoutMs ?? 60_000,
         maxBuffer: 64 * 1024 * 1024,
-        // Never prompt for credentials; nobody is there to answer.
-        env: { PATH: options.path, GIT_TERMINAL_PROMPT: '0', HOME: tmpdir() },
+        env: gitEnv(options.path),
       },
       (error, stdout, stderr) => {
         if (error) reject(Object.assign(error, { stderr }));
@@ -60,7 +108,67 @@ function git(
 }
 
 /**
- * Creates the execution's workspace under `root` and clones a local repository into it.
+ * Runs a git script in the workspace inside the sandbox: whatever the task's command put in `.git` (hooks,
+ * `core.fsmonitor`, filters, `diff.external`, includes...) can only run there, under its limits and timeout.
+ */
+async function sandboxedGit(
+  sandbox: Sandbox,
+  dir: string,
+  path: string,
+  script: string,
+  signal?: AbortSignal,
+): Promise<{ stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const result = await runInSandbox({
+    sandbox,
+    workspace: dir,
+    argv: ['/bin/sh', '-c', script],
+    env: { ...gitEnv(path), HOME: '/workspace' },
+    timeoutMs: SANDBOXED_GIT_TIMEOUT_MS,
+    killGraceMs: 1_000,
+    ...(signal ? { signal } : {}),
+    onOutput: (stream, chunk) => {
+      if (stream === 'stdout') stdout += chunk.toString('utf8');
+      else if (stderr.length < 10_000) stderr += chunk.toString('utf8');
+    },
+  });
+  if (result.reason !== 'exited' || result.exitCode !== 0) {
+    throw Object.assign(
+      new Error(
+        `git in the sandbox ${result.reason === 'exited' ? `exited with ${result.exitCode ?? result.signal}` : `was stopped (${result.reason})`}`,
+      ),
+      { stderr },
+    );
+  }
+  return { stdout, stderr };
+}
+
+function lastLines(error: unknown): string {
+  const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+  return stderr ? `: ${stderr.split('\n').slice(-3).join(' ')}` : '';
+}
+
+function parseNumstat(stdout: string): WorkspaceChanges {
+  const changes: WorkspaceChanges = { files: [], additions: 0, deletions: 0 };
+  for (const line of stdout.split('\n')) {
+    const [added, deleted, ...path] = line.split('\t');
+    if (!added || path.length === 0) continue;
+    changes.files.push(path.join('\t'));
+    // Binary files show "-": counted as a changed file without lines.
+    changes.additions += Number(added) || 0;
+    changes.deletions += Number(deleted) || 0;
+  }
+  return changes;
+}
+
+const CHECKOUT = 'git rev-parse -q --verify HEAD >/dev/null || exit 0; exec git reset -q --hard HEAD';
+const DIFF =
+  'git add --all >/dev/null && exec git -c core.quotepath=off diff --cached --numstat --no-renames --no-ext-diff --no-textconv';
+
+/**
+ * Creates the execution's workspace under `root` and clones a local repository into it: the clone (objects and
+ * refs only) on the host with every executable git setting disabled, the checkout inside the sandbox.
  * @throws {WorkspaceError} when the clone fails (the directory is removed again)
  */
 export async function prepareWorkspace(options: {
@@ -69,16 +177,43 @@ export async function prepareWorkspace(options: {
   path: string;
   repository: string | null;
   taskId: string;
+  executionId: string;
+  workerId: string;
+  sandbox: CommandSandbox;
   signal: AbortSignal;
   log: TaskLogSink;
 }): Promise<Workspace> {
-  const dir = await mkdtemp(join(options.root, `cap-task-${options.taskId.slice(0, 8)}-`));
+  const container = await mkdtemp(join(options.root, `${WORKSPACE_PREFIX}${options.taskId.slice(0, 8)}-`));
   let disposed = false;
   const dispose = async (): Promise<void> => {
     if (disposed) return;
     disposed = true;
-    await rm(dir, { recursive: true, force: true });
+    await removeWorkspaceTree(container);
   };
+  const dir = join(container, 'workspace');
+  const controlDir = join(container, 'task');
+  const sandbox = options.sandbox.available ? options.sandbox.sandbox : null;
+  try {
+    // Search permission only: the sandbox's user reaches its two directories, never lists or reads the marker.
+    await chmod(container, 0o711);
+    const marker = {
+      executionId: options.executionId,
+      taskId: options.taskId,
+      workerId: options.workerId,
+      createdAt: new Date().toISOString(),
+    };
+    await writeFile(join(container, WORKSPACE_MARKER), `${JSON.stringify(marker)}\n`, { mode: 0o600 });
+    // Owner only (the sandbox's user, or this worker's): other users of the host never read a checkout.
+    await mkdir(controlDir, { mode: 0o700 });
+    if (sandbox) await grantWorkspace(sandbox, controlDir);
+  } catch (error) {
+    await dispose();
+    throw new WorkspaceError(
+      `the workspace could not be created under ${options.root}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
   const local = options.repository?.startsWith('/') ?? false;
   if (options.repository && !local) {
     options.log.log({
@@ -87,34 +222,77 @@ export async function prepareWorkspace(options: {
       message: `Repository ${options.repository} is not cloned: GitHub repositories become available with the GitHub integration. Working in an empty directory.`,
     });
   }
-  if (!local || !options.repository) return { dir, cloned: false, changes: async () => null, dispose };
+  const empty = async (): Promise<Workspace> => {
+    await mkdir(dir, { mode: 0o700 });
+    if (sandbox) await grantWorkspace(sandbox, dir);
+    return { dir, controlDir, cloned: false, changes: async () => null, dispose };
+  };
+  if (!local || !options.repository) return empty();
+  if (!sandbox) {
+    // The executor refuses to run anything without a sandbox; checking out here would run git on its content.
+    options.log.log({
+      level: 'WARN',
+      kind: 'STEP',
+      message: `Repository ${options.repository} is not cloned: there is no command sandbox.`,
+    });
+    return empty();
+  }
 
-  options.log.log({ level: 'INFO', kind: 'STEP', message: `Cloning ${options.repository} into the workspace.` });
+  options.log.log({
+    level: 'INFO',
+    kind: 'STEP',
+    message: `Cloning ${options.repository} into the workspace.`,
+  });
   try {
-    await git(['clone', '--quiet', '--no-hardlinks', '--', options.repository, dir], { path: options.path, signal: options.signal, timeoutMs: CLONE_TIMEOUT_MS });
+    await hostGit(['clone', '--quiet', '--no-local', '--no-checkout', '--', options.repository, dir], {
+      path: options.path,
+      signal: options.signal,
+      timeoutMs: CLONE_TIMEOUT_MS,
+    });
+    await chmod(dir, 0o700);
+    await grantWorkspace(sandbox, dir);
+    if (sandbox.mode === 'bwrap') await sandboxedGit(sandbox, dir, options.path, CHECKOUT, options.signal);
+    else {
+      const git = { path: options.path, cwd: dir, signal: options.signal };
+      // A repository without commits has nothing to check out.
+      const hasHead = await hostGit(['rev-parse', '-q', '--verify', 'HEAD'], git).then(
+        () => true,
+        () => false,
+      );
+      if (hasHead) await hostGit(['reset', '-q', '--hard', 'HEAD'], git);
+    }
   } catch (error) {
     await dispose();
-    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-    throw new WorkspaceError(`git clone of ${options.repository} failed${stderr ? `: ${stderr.split('\n').slice(-3).join(' ')}` : ''}`, { cause: error });
+    throw new WorkspaceError(`git clone of ${options.repository} failed${lastLines(error)}`, {
+      cause: error,
+    });
   }
   return {
     dir,
+    controlDir,
     cloned: true,
     dispose,
     changes: async () => {
       // Stage everything (untracked files included) in the throwaway clone, then count against HEAD.
-      await git(['add', '--all'], { path: options.path, cwd: dir });
-      const { stdout } = await git(['-c', 'core.quotepath=off', 'diff', '--cached', '--numstat', '--no-renames'], { path: options.path, cwd: dir });
-      const changes: WorkspaceChanges = { files: [], additions: 0, deletions: 0 };
-      for (const line of stdout.split('\n')) {
-        const [added, deleted, ...path] = line.split('\t');
-        if (!added || path.length === 0) continue;
-        changes.files.push(path.join('\t'));
-        // Binary files show "-": counted as a changed file without lines.
-        changes.additions += Number(added) || 0;
-        changes.deletions += Number(deleted) || 0;
-      }
-      return changes;
+      if (sandbox.mode === 'bwrap')
+        return parseNumstat((await sandboxedGit(sandbox, dir, options.path, DIFF)).stdout);
+      // Unsandboxed (COMMAND_SANDBOX=none) the command could do anything as this user anyway; git still runs with
+      // every executable setting disabled on the command line.
+      await hostGit(['add', '--all'], { path: options.path, cwd: dir });
+      const { stdout } = await hostGit(
+        [
+          '-c',
+          'core.quotepath=off',
+          'diff',
+          '--cached',
+          '--numstat',
+          '--no-renames',
+          '--no-ext-diff',
+          '--no-textconv',
+        ],
+        { path: options.path, cwd: dir },
+      );
+      return parseNumstat(stdout);
     },
   };
 }

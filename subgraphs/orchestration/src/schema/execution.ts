@@ -54,7 +54,7 @@ const ExecutionErrorRef = builder.objectRef<{ code: string; message: string; cau
   description: 'Why an execution failed.',
   fields: (t) => ({
     code: t.exposeString('code', {
-      description: 'Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST or EXECUTOR_ERROR.',
+      description: 'Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE or OUTPUT_LIMIT_EXCEEDED.',
     }),
     message: t.exposeString('message', { description: 'What happened, for people.' }),
     cause: t.exposeString('cause', { nullable: true, description: 'Underlying detail, e.g. the last lines of stderr (redacted).' }),
