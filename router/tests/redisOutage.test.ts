@@ -2,7 +2,14 @@ import { startRedisServer, type TestRedisServer } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness.js';
 
-const ME = /* GraphQL */ `query { me { id role } }`;
+const ME = /* GraphQL */ `
+  query {
+    me {
+      id
+      role
+    }
+  }
+`;
 
 describe('the whole graph through a Redis outage (every component on one private Redis)', () => {
   let redis: TestRedisServer;
@@ -66,7 +73,14 @@ describe('the whole graph through a Redis outage (every component on one private
       expect(response.status).toBe(200);
       const body = (await response.json()) as { status: string; degraded: string[] };
       expect(body.status).toBe('degraded');
-      expect(body.degraded).toEqual(expect.arrayContaining(['cache:redis', 'subgraph:identity', 'subgraph:chat', 'subgraph:orchestration']));
+      expect(body.degraded).toEqual(
+        expect.arrayContaining([
+          'cache:redis',
+          'subgraph:identity',
+          'subgraph:chat',
+          'subgraph:orchestration',
+        ]),
+      );
     } finally {
       await redis.start();
     }

@@ -53,7 +53,10 @@ export interface ReadinessReport {
 }
 
 /** Runs all checks in parallel, each bounded by `timeoutMs`. */
-export async function runReadiness(checks: ReadinessChecks, options: { timeoutMs?: number } = {}): Promise<ReadinessReport> {
+export async function runReadiness(
+  checks: ReadinessChecks,
+  options: { timeoutMs?: number } = {},
+): Promise<ReadinessReport> {
   const timeoutMs = options.timeoutMs ?? 2_000;
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, entry]): Promise<CheckResult> => {
@@ -74,7 +77,8 @@ export async function runReadiness(checks: ReadinessChecks, options: { timeoutMs
           return result;
         }
         const result: CheckResult = { name, status: 'up', required, latencyMs };
-        if (details !== undefined && details !== null && typeof details === 'object') result.details = details;
+        if (details !== undefined && details !== null && typeof details === 'object')
+          result.details = details;
         return result;
       } catch (error) {
         return {
@@ -89,16 +93,26 @@ export async function runReadiness(checks: ReadinessChecks, options: { timeoutMs
       }
     }),
   );
-  const degraded = results.filter((result) => result.status !== 'up' && !(result.required && result.status === 'down')).map((result) => result.name);
+  const degraded = results
+    .filter((result) => result.status !== 'up' && !(result.required && result.status === 'down'))
+    .map((result) => result.name);
   const unready = results.some((result) => result.required && result.status === 'down');
-  return { status: unready ? 'unready' : degraded.length > 0 ? 'degraded' : 'ready', degraded, checks: results };
+  return {
+    status: unready ? 'unready' : degraded.length > 0 ? 'degraded' : 'ready',
+    degraded,
+    checks: results,
+  };
 }
 
 /**
  * The `/ready` answer: HTTP 200 when ready or degraded, 503 when unready. Only `detailed` callers see which
  * dependency failed and why (error messages name hosts, ports and internals); everyone else gets the status.
  */
-export function readinessResponse(service: string, report: ReadinessReport, detailed: boolean): { statusCode: number; body: Record<string, unknown> } {
+export function readinessResponse(
+  service: string,
+  report: ReadinessReport,
+  detailed: boolean,
+): { statusCode: number; body: Record<string, unknown> } {
   const statusCode = report.status === 'unready' ? 503 : 200;
   if (!detailed) return { statusCode, body: { service, status: report.status } };
   return { statusCode, body: { service, ...report } };

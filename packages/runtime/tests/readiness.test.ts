@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DegradedDependency, isLoopback, optionalDependency, readinessResponse, runReadiness, type ReadinessChecks } from '../src/health.js';
+import {
+  DegradedDependency,
+  isLoopback,
+  optionalDependency,
+  readinessResponse,
+  runReadiness,
+  type ReadinessChecks,
+} from '../src/health.js';
 
 const up = async (): Promise<void> => undefined;
 const down = async (): Promise<never> => {
@@ -21,10 +28,21 @@ describe('readiness: degraded versus down, per dependency', () => {
             live: optionalDependency(kinds[live]),
           };
           const report = await runReadiness(checks);
-          const optionalFailing = [cache === 'up' ? null : 'cache', live === 'up' ? null : 'live'].filter((name) => name !== null);
+          const optionalFailing = [cache === 'up' ? null : 'cache', live === 'up' ? null : 'live'].filter(
+            (name) => name !== null,
+          );
           const requiredFailing = database === 'down';
-          const expected = requiredFailing ? 'unready' : database === 'degraded' || optionalFailing.length > 0 ? 'degraded' : 'ready';
-          expect({ database, cache, live, status: report.status }).toEqual({ database, cache, live, status: expected });
+          const expected = requiredFailing
+            ? 'unready'
+            : database === 'degraded' || optionalFailing.length > 0
+              ? 'degraded'
+              : 'ready';
+          expect({ database, cache, live, status: report.status }).toEqual({
+            database,
+            cache,
+            live,
+            status: expected,
+          });
           expect(readinessResponse('svc', report, false).statusCode).toBe(requiredFailing ? 503 : 200);
           for (const name of optionalFailing) expect(report.degraded).toContain(name);
         }
@@ -34,14 +52,31 @@ describe('readiness: degraded versus down, per dependency', () => {
 
   it('shows error messages and dependency names only to detailed (internal) callers', async () => {
     const report = await runReadiness({ database: up, 'cache:redis': optionalDependency(down) });
-    expect(readinessResponse('svc', report, false)).toEqual({ statusCode: 200, body: { service: 'svc', status: 'degraded' } });
-    const detailed = readinessResponse('svc', report, true).body as { checks: Array<{ name: string; error?: string }> };
+    expect(readinessResponse('svc', report, false)).toEqual({
+      statusCode: 200,
+      body: { service: 'svc', status: 'degraded' },
+    });
+    const detailed = readinessResponse('svc', report, true).body as {
+      checks: Array<{ name: string; error?: string }>;
+    };
     expect(detailed.checks.find((check) => check.name === 'cache:redis')?.error).toContain('ECONNREFUSED');
   });
 
   it('treats only loopback addresses as this host', () => {
-    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect({ address, loopback: isLoopback(address) }).toEqual({ address, loopback: true });
-    const others = ['10.0.0.1', '192.168.1.1', '::ffff:10.0.0.1', '2001:db8::1', '128.0.0.1', '', undefined, 'localhost', '127.0.0.1.evil'];
-    for (const address of others) expect({ address, loopback: isLoopback(address) }).toEqual({ address, loopback: false });
+    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'])
+      expect({ address, loopback: isLoopback(address) }).toEqual({ address, loopback: true });
+    const others = [
+      '10.0.0.1',
+      '192.168.1.1',
+      '::ffff:10.0.0.1',
+      '2001:db8::1',
+      '128.0.0.1',
+      '',
+      undefined,
+      'localhost',
+      '127.0.0.1.evil',
+    ];
+    for (const address of others)
+      expect({ address, loopback: isLoopback(address) }).toEqual({ address, loopback: false });
   });
 });

@@ -52,7 +52,20 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
     if (child) return;
     const started = spawn(
       binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -65,12 +78,15 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
     });
     const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline) {
-      if (child !== started) throw new Error(`redis-server exited at start on port ${port}: ${stderr.trim()}`);
+      if (child !== started)
+        throw new Error(`redis-server exited at start on port ${port}: ${stderr.trim()}`);
       if ((await command(port, 'PING').catch(() => '')).startsWith('+PONG')) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     started.kill('SIGKILL');
-    throw new Error(`redis-server did not answer on port ${port} within ${startTimeoutMs} ms: ${stderr.trim()}`);
+    throw new Error(
+      `redis-server did not answer on port ${port} within ${startTimeoutMs} ms: ${stderr.trim()}`,
+    );
   };
 
   const stop = async (): Promise<void> => {

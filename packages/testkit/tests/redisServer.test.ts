@@ -21,7 +21,8 @@ describe('private test redis-server', () => {
         expect(redis.url).toBe(url);
         // Nothing persisted (--save '' --appendonly no): a restart comes back empty.
         const deadline = Date.now() + 10_000;
-        while (client.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        while (client.status !== 'ready' && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
         expect(await client.get('k')).toBeNull();
       } finally {
         client.disconnect();
@@ -42,7 +43,13 @@ describe('Redis key-value store (@cap/runtime) while Redis is down', () => {
       await store.set('k', 'v', 60_000);
       expect(await store.get('k')).toBe('v');
       await redis.stop();
-      for (const call of [() => store.get('k'), () => store.set('k', 'w', 1_000), () => store.del('k'), () => store.hit('h', 1_000), () => store.ping()]) {
+      for (const call of [
+        () => store.get('k'),
+        () => store.set('k', 'w', 1_000),
+        () => store.del('k'),
+        () => store.hit('h', 1_000),
+        () => store.ping(),
+      ]) {
         const started = performance.now();
         await expect(call()).rejects.toThrow();
         // Generous: the old store waited seconds (retries and reconnect backoff) per call.
@@ -51,7 +58,12 @@ describe('Redis key-value store (@cap/runtime) while Redis is down', () => {
       expect(store.available).toBe(false);
       await redis.start();
       const deadline = Date.now() + 10_000;
-      while (!(await store.ping().then(() => true, () => false))) {
+      while (
+        !(await store.ping().then(
+          () => true,
+          () => false,
+        ))
+      ) {
         if (Date.now() > deadline) throw new Error('the store did not reconnect');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }

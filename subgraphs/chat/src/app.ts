@@ -3,7 +3,15 @@ import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { ChatTopic } from '@cap/events';
 import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
-import { DEFAULT_COMMAND_TIMEOUT_MS, LogThrottle, optionalDependency, startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  LogThrottle,
+  optionalDependency,
+  startSubgraphServer,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+} from '@cap/runtime';
 import { Redis } from 'ioredis';
 import { attachmentRoutes } from './attachments/routes.js';
 import type { ChatCache } from './cache/ChatCache.js';
@@ -86,7 +94,12 @@ function openRealtime(config: ChatConfig, logger: Logger): Realtime {
     const pass = redisErrors.take('error');
     if (pass) logger.warn({ err: error, suppressed: pass.suppressed }, 'chat redis error');
   });
-  const live = new RedisLiveChannel({ publisher: redis, prefix: config.REDIS_KEY_PREFIX, logger, pollIntervalMs: config.LIVE_POLL_INTERVAL_MS });
+  const live = new RedisLiveChannel({
+    publisher: redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    logger,
+    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+  });
   return {
     live,
     ephemeral: new RedisEphemeralSet(redis),

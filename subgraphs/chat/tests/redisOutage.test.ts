@@ -7,11 +7,35 @@ import { createConversation, post, startChatHarness, subscribe, user, type ChatH
 const POLL_MS = 200;
 
 const ACTIVITY = /* GraphQL */ `
-  query($id: ID!) { conversation(id: $id) { id onlineUsers { id } typingUsers { id } } }
+  query ($id: ID!) {
+    conversation(id: $id) {
+      id
+      onlineUsers {
+        id
+      }
+      typingUsers {
+        id
+      }
+    }
+  }
 `;
 
 const LIST_ACTIVITY = /* GraphQL */ `
-  query($first: Int!) { conversations(first: $first) { edges { node { id onlineUsers { id } typingUsers { id } } } } }
+  query ($first: Int!) {
+    conversations(first: $first) {
+      edges {
+        node {
+          id
+          onlineUsers {
+            id
+          }
+          typingUsers {
+            id
+          }
+        }
+      }
+    }
+  }
 `;
 
 /** Subscribers Redis counts on `channel`. */
@@ -40,7 +64,13 @@ describe('chat through a Redis outage', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    h = await startChatHarness({ env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `test:${randomUUID()}:`, LIVE_POLL_INTERVAL_MS: String(POLL_MS) } });
+    h = await startChatHarness({
+      env: {
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: `test:${randomUUID()}:`,
+        LIVE_POLL_INTERVAL_MS: String(POLL_MS),
+      },
+    });
   });
   afterAll(async () => {
     await h?.[Symbol.asyncDispose]();
@@ -68,12 +98,15 @@ describe('chat through a Redis outage', () => {
       // Once Redis is back the topic is subscribed again (live), and a few more messages follow.
       const channel = `${h.env['REDIS_KEY_PREFIX']}live:messages:${conversationId}`;
       await waitUntil(async () => (await numsub(redis, channel)) >= 1, 'the topic subscribed again');
-      for (const body of ['after 1', 'after 2', 'after 3', 'after 4']) await post(h, bob, conversationId, body);
+      for (const body of ['after 1', 'after 2', 'after 3', 'after 4'])
+        await post(h, bob, conversationId, body);
       await events.waitFor(7, 15_000);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS * 3));
       expect(events.errors).toEqual([]);
       expect(events.events).toEqual(
-        ['during 1', 'during 2', 'during 3', 'after 1', 'after 2', 'after 3', 'after 4'].map((body, index) => ({ seq: index + 2, body })),
+        ['during 1', 'during 2', 'during 3', 'after 1', 'after 2', 'after 3', 'after 4'].map(
+          (body, index) => ({ seq: index + 2, body }),
+        ),
       );
       events.unsubscribe();
     } finally {
@@ -84,9 +117,15 @@ describe('chat through a Redis outage', () => {
   it('answers onlineUsers and typingUsers with empty lists, not an error, while Redis is down', async () => {
     const alice = user();
     const conversationId = await createConversation(h, alice);
-    const heartbeat = await h.call(`mutation($id: ID!) { heartbeat(conversationId: $id, online: true) { online } }`, { id: conversationId }, alice);
+    const heartbeat = await h.call(
+      `mutation($id: ID!) { heartbeat(conversationId: $id, online: true) { online } }`,
+      { id: conversationId },
+      alice,
+    );
     expect(heartbeat.errors).toBeUndefined();
-    expect((await h.call(ACTIVITY, { id: conversationId }, alice)).data?.['conversation'].onlineUsers).toEqual([{ id: alice.userId }]);
+    expect(
+      (await h.call(ACTIVITY, { id: conversationId }, alice)).data?.['conversation'].onlineUsers,
+    ).toEqual([{ id: alice.userId }]);
     await redis.stop();
     try {
       const answer = await h.call(ACTIVITY, { id: conversationId }, alice);
@@ -94,7 +133,8 @@ describe('chat through a Redis outage', () => {
       expect(answer.data?.['conversation']).toEqual({ id: conversationId, onlineUsers: [], typingUsers: [] });
       const list = await h.call(LIST_ACTIVITY, { first: 10 }, alice);
       expect(list.errors).toBeUndefined();
-      for (const edge of list.data?.['conversations'].edges ?? []) expect(edge.node).toMatchObject({ onlineUsers: [], typingUsers: [] });
+      for (const edge of list.data?.['conversations'].edges ?? [])
+        expect(edge.node).toMatchObject({ onlineUsers: [], typingUsers: [] });
     } finally {
       await redis.start();
     }
@@ -109,7 +149,11 @@ describe('chat through a Redis outage', () => {
         for (let i = 0; i < n; i += 1) ids.push(await createConversation(h, alice));
         // Someone is online in every other conversation, so the answer is not trivially empty.
         for (const id of ids.filter((_, index) => index % 2 === 0)) {
-          await h.call(`mutation($id: ID!) { heartbeat(conversationId: $id, online: true) { online } }`, { id }, alice);
+          await h.call(
+            `mutation($id: ID!) { heartbeat(conversationId: $id, online: true) { online } }`,
+            { id },
+            alice,
+          );
         }
         const commands: string[][] = [];
         const session = await monitor.monitor();
@@ -122,7 +166,9 @@ describe('chat through a Redis outage', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
         session.disconnect();
         expect(answer.errors).toBeUndefined();
-        const nodes = answer.data!['conversations'].edges.map((edge: { node: unknown }) => edge.node) as Array<{ id: string; onlineUsers: Array<{ id: string }> }>;
+        const nodes = answer.data!['conversations'].edges.map(
+          (edge: { node: unknown }) => edge.node,
+        ) as Array<{ id: string; onlineUsers: Array<{ id: string }> }>;
         expect(nodes).toHaveLength(n);
         for (const node of nodes) {
           expect(node.onlineUsers).toEqual(ids.indexOf(node.id) % 2 === 0 ? [{ id: alice.userId }] : []);
@@ -142,7 +188,9 @@ describe('chat through a Redis outage', () => {
       const body = (await response.json()) as { status: string; degraded: string[] };
       expect(body.status).toBe('degraded');
       expect(body.degraded).toContain('live:redis');
-      const external = await fetch(`${h.chat.subgraph.url}/ready`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+      const external = await fetch(`${h.chat.subgraph.url}/ready`, {
+        headers: { 'x-forwarded-for': '203.0.113.9' },
+      });
       expect(await external.json()).toEqual({ service: 'chat', status: 'degraded' });
     } finally {
       await redis.start();

@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, randomIp, startIdentityHarness, type IdentityHarness } from './harness.js';
 
 const REFRESH = /* GraphQL */ `
-  mutation($token: String!) { refreshSession(input: { refreshToken: $token }) { refreshToken } }
+  mutation ($token: String!) {
+    refreshSession(input: { refreshToken: $token }) {
+      refreshToken
+    }
+  }
 `;
 
 describe('identity through a Redis outage (RATE_LIMIT_FAILURE_MODE=open, the default)', () => {
@@ -11,7 +15,10 @@ describe('identity through a Redis outage (RATE_LIMIT_FAILURE_MODE=open, the def
   let h: IdentityHarness;
   beforeAll(async () => {
     redis = await startRedisServer();
-    h = await startIdentityHarness({ LOGIN_ATTEMPTS_PER_MINUTE: '3', REFRESH_SESSION_ATTEMPTS_PER_MINUTE: '4' }, { redisUrl: redis.url });
+    h = await startIdentityHarness(
+      { LOGIN_ATTEMPTS_PER_MINUTE: '3', REFRESH_SESSION_ATTEMPTS_PER_MINUTE: '4' },
+      { redisUrl: redis.url },
+    );
   });
   afterAll(async () => {
     await h?.[Symbol.asyncDispose]();
@@ -45,14 +52,24 @@ describe('identity through a Redis outage (RATE_LIMIT_FAILURE_MODE=open, the def
           const result = await h.call(LOGIN, { email: h.admin.email, password: `wrong-${i}` }, { clientIp });
           codes.push(...errorCodes(result));
           if (errorCodes(result).includes('RATE_LIMITED')) {
-            expect(result.errors?.[0]?.extensions).toMatchObject({ limit: 3, windowSeconds: 60, retryAfterSeconds: expect.any(Number) });
+            expect(result.errors?.[0]?.extensions).toMatchObject({
+              limit: 3,
+              windowSeconds: 60,
+              retryAfterSeconds: expect.any(Number),
+            });
           }
         }
         const allowed = Math.min(attempts, 3);
-        expect(codes).toEqual([...Array<string>(allowed).fill('INVALID_CREDENTIALS'), ...Array<string>(attempts - allowed).fill('RATE_LIMITED')]);
+        expect(codes).toEqual([
+          ...Array<string>(allowed).fill('INVALID_CREDENTIALS'),
+          ...Array<string>(attempts - allowed).fill('RATE_LIMITED'),
+        ]);
       }
       // Another address is not affected.
-      expect((await h.call(LOGIN, { email: h.admin.email, password: h.admin.password }, { clientIp: randomIp() })).errors).toBeUndefined();
+      expect(
+        (await h.call(LOGIN, { email: h.admin.email, password: h.admin.password }, { clientIp: randomIp() }))
+          .errors,
+      ).toBeUndefined();
     } finally {
       await redis.start();
     }
@@ -60,14 +77,27 @@ describe('identity through a Redis outage (RATE_LIMIT_FAILURE_MODE=open, the def
 
   it('counts in Redis again once it is back', async () => {
     const deadline = Date.now() + 10_000;
-    while (!(await h.identity.deps.kv.ping().then(() => true, () => false))) {
+    while (
+      !(await h.identity.deps.kv.ping().then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (Date.now() > deadline) throw new Error('the key-value store did not reconnect');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const clientIp = randomIp();
     const codes: string[] = [];
-    for (let i = 0; i < 4; i += 1) codes.push(...errorCodes(await h.call(LOGIN, { email: h.admin.email, password: 'wrong' }, { clientIp })));
-    expect(codes).toEqual(['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'RATE_LIMITED']);
+    for (let i = 0; i < 4; i += 1)
+      codes.push(
+        ...errorCodes(await h.call(LOGIN, { email: h.admin.email, password: 'wrong' }, { clientIp })),
+      );
+    expect(codes).toEqual([
+      'INVALID_CREDENTIALS',
+      'INVALID_CREDENTIALS',
+      'INVALID_CREDENTIALS',
+      'RATE_LIMITED',
+    ]);
     // The window is in Redis (shared by every instance), not in this process.
     expect(await h.identity.deps.kv.get(`identity:login:ip:${clientIp}`)).toBe('4');
   });

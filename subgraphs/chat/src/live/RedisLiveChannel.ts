@@ -52,7 +52,9 @@ export class RedisLiveChannel implements LiveChannel {
       connectionName: `${options.prefix}live-subscriber`,
       autoResubscribe: false,
     });
-    this.#subscriber.on('error', (error: unknown) => this.#warn('connection', { err: error }, 'redis live-channel subscriber error'));
+    this.#subscriber.on('error', (error: unknown) =>
+      this.#warn('connection', { err: error }, 'redis live-channel subscriber error'),
+    );
     this.#subscriber.on('message', (channel: string, payload: string) => this.#dispatch(channel, payload));
     this.#firstReady = new Promise((resolve) => this.#subscriber.once('ready', () => resolve()));
     this.#subscriber.on('ready', () => void this.#resubscribe());
@@ -161,7 +163,11 @@ export class RedisLiveChannel implements LiveChannel {
     try {
       await this.#subscriber.subscribe(...topics.map((topic) => this.#channel(topic)));
     } catch (error) {
-      this.#warn('subscribe', { err: error, topics: topics.length }, 'redis live channel: SUBSCRIBE failed; listeners poll the database');
+      this.#warn(
+        'subscribe',
+        { err: error, topics: topics.length },
+        'redis live channel: SUBSCRIBE failed; listeners poll the database',
+      );
       return;
     }
     for (const topic of topics) {

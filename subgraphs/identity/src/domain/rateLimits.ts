@@ -1,4 +1,11 @@
-import { codedError, ErrorCode, LogThrottle, MemoryKeyValueStore, type KeyValueStore, type Logger } from '@cap/runtime';
+import {
+  codedError,
+  ErrorCode,
+  LogThrottle,
+  MemoryKeyValueStore,
+  type KeyValueStore,
+  type Logger,
+} from '@cap/runtime';
 import type { IdentityDeps } from './deps.js';
 
 /** A fixed-window limit on one operation per client address. */
@@ -52,11 +59,17 @@ export class RateLimitCounter {
       if (pass) {
         this.#logger.warn(
           { err: error, failureMode: this.#failureMode, suppressed: pass.suppressed },
-          this.#failureMode === 'open' ? 'rate limits: shared store unreachable; counting in this process' : 'rate limits: shared store unreachable; refusing',
+          this.#failureMode === 'open'
+            ? 'rate limits: shared store unreachable; counting in this process'
+            : 'rate limits: shared store unreachable; refusing',
         );
       }
       if (this.#failureMode === 'closed') {
-        throw codedError(ErrorCode.RATE_LIMITER_UNAVAILABLE, 'Rate limiting is unavailable; try again shortly.', { retryAfterSeconds: 5 });
+        throw codedError(
+          ErrorCode.RATE_LIMITER_UNAVAILABLE,
+          'Rate limiting is unavailable; try again shortly.',
+          { retryAfterSeconds: 5 },
+        );
       }
       return this.#local.hit(key, windowMs);
     }
@@ -79,7 +92,10 @@ export async function enforceRateLimit(
   rule: RateLimit,
   clientIp: string,
 ): Promise<void> {
-  const { count, resetMs } = await deps.rateLimits.hit(`identity:${rule.operation}:ip:${clientIp}`, rule.windowSeconds * 1000);
+  const { count, resetMs } = await deps.rateLimits.hit(
+    `identity:${rule.operation}:ip:${clientIp}`,
+    rule.windowSeconds * 1000,
+  );
   if (count <= rule.limit) return;
   if (count === rule.limit + 1)
     deps.logger.warn({ operation: rule.operation, clientIp, limit: rule.limit }, 'rate limit reached');

@@ -64,9 +64,15 @@ export class RedisLiveBus implements LiveBus {
     // Named connections, so an operator (or a test) can find them in CLIENT LIST.
     const name = `${this.#prefix}live`.replace(/\s/g, '_');
     this.#publisher = new Redis(url, { ...common, connectionName: `${name}-publisher` });
-    this.#subscriber = new Redis(url, { ...common, autoResubscribe: false, connectionName: `${name}-subscriber` });
+    this.#subscriber = new Redis(url, {
+      ...common,
+      autoResubscribe: false,
+      connectionName: `${name}-subscriber`,
+    });
     for (const client of [this.#publisher, this.#subscriber]) {
-      client.on('error', (error: Error) => this.#warn('connection', { err: error }, 'live bus: Redis connection error'));
+      client.on('error', (error: Error) =>
+        this.#warn('connection', { err: error }, 'live bus: Redis connection error'),
+      );
     }
     this.#subscriber.on('message', (channel: string, text: string) => this.#dispatch(channel, text));
     this.#firstReady = new Promise((resolve) => this.#subscriber.once('ready', () => resolve()));
@@ -119,11 +125,19 @@ export class RedisLiveBus implements LiveBus {
     await this.#publisher.publish(this.#prefix + channel, JSON.stringify(message));
   }
 
-  async subscribe(channel: string, onMessage: (message: unknown) => void, onGap?: () => void): Promise<LiveSubscription> {
+  async subscribe(
+    channel: string,
+    onMessage: (message: unknown) => void,
+    onGap?: () => void,
+  ): Promise<LiveSubscription> {
     if (this.#closed) throw new Error('live bus is closed');
     const name = this.#prefix + channel;
     let state = this.#channels.get(name);
-    if (!state) this.#channels.set(name, (state = { handlers: new Set(), gaps: new Set(), confirmed: false, stale: false }));
+    if (!state)
+      this.#channels.set(
+        name,
+        (state = { handlers: new Set(), gaps: new Set(), confirmed: false, stale: false }),
+      );
     const handler = (message: unknown): void => onMessage(message);
     state.handlers.add(handler);
     const gap = onGap ? (): void => onGap() : null;
@@ -148,7 +162,8 @@ export class RedisLiveBus implements LiveBus {
         if (current.handlers.size > 0 || this.#channels.get(name) !== current) return;
         this.#channels.delete(name);
         // Commands on one connection run in order, so a later SUBSCRIBE of the same channel cannot be undone.
-        if (current.confirmed && this.#subscriber.status === 'ready') await this.#subscriber.unsubscribe(name).catch(() => undefined);
+        if (current.confirmed && this.#subscriber.status === 'ready')
+          await this.#subscriber.unsubscribe(name).catch(() => undefined);
       },
     };
   }
@@ -173,7 +188,11 @@ export class RedisLiveBus implements LiveBus {
     try {
       await this.#subscriber.subscribe(...names);
     } catch (error) {
-      this.#warn('subscribe', { err: error, channels: names.length }, 'live bus: SUBSCRIBE failed; subscribers poll the database');
+      this.#warn(
+        'subscribe',
+        { err: error, channels: names.length },
+        'live bus: SUBSCRIBE failed; subscribers poll the database',
+      );
       return;
     }
     for (const name of names) {
@@ -200,7 +219,10 @@ export class RedisLiveBus implements LiveBus {
       const names = [...this.#channels].filter(([, state]) => !state.confirmed).map(([name]) => name);
       if (names.length > 0) {
         await this.#confirm(names);
-        this.#logger?.info({ channels: names.length }, 'live bus: Redis reachable; channels subscribed again');
+        this.#logger?.info(
+          { channels: names.length },
+          'live bus: Redis reachable; channels subscribed again',
+        );
       }
     } finally {
       this.#resubscribing = false;
@@ -235,7 +257,12 @@ export class RedisLiveBus implements LiveBus {
       this.#poller = null;
       this.#channels.clear();
       await Promise.all(
-        [this.#publisher, this.#subscriber].map((client) => client.quit().then(() => undefined, () => client.disconnect())),
+        [this.#publisher, this.#subscriber].map((client) =>
+          client.quit().then(
+            () => undefined,
+            () => client.disconnect(),
+          ),
+        ),
       );
     })());
   }
