@@ -55,6 +55,9 @@ describe('Redis key-value store (@cap/runtime) while Redis is down', () => {
         // Generous: the old store waited seconds (retries and reconnect backoff) per call.
         expect(performance.now() - started).toBeLessThan(1_000);
       }
+      // The client notices the dropped connection on its own schedule; it must not claim to be available for long.
+      const noticed = Date.now() + 5_000;
+      while (store.available && Date.now() < noticed) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(store.available).toBe(false);
       await redis.start();
       const deadline = Date.now() + 10_000;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startRedisServer, type TestRedisServer } from '@cap/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createConversation, post, startChatHarness, subscribe, user, type ChatHarness } from './harness.js';
 
 const POLL_MS = 200;
@@ -76,6 +76,15 @@ describe('chat through a Redis outage', () => {
     await h?.[Symbol.asyncDispose]();
     await redis?.[Symbol.asyncDispose]();
   });
+  // Each test starts with chat connected to Redis again (an earlier test restarted it).
+  beforeEach(async () => {
+    await waitUntil(
+      async () =>
+        ((await (await fetch(`${h.chat.subgraph.url}/ready`)).json()) as { status: string }).status ===
+        'ready',
+      'chat reconnected to Redis',
+    );
+  });
 
   it('serves a messagePosted subscription opened during the outage from the database, then live, without gap or duplicate', async () => {
     const alice = user();
@@ -149,12 +158,16 @@ describe('chat through a Redis outage', () => {
         for (let i = 0; i < n; i += 1) ids.push(await createConversation(h, alice));
         // Someone is online in every other conversation, so the answer is not trivially empty.
         for (const id of ids.filter((_, index) => index % 2 === 0)) {
-          await h.call(
+          const beat = await h.call(
             `mutation($id: ID!) { heartbeat(conversationId: $id, online: true) { online } }`,
             { id },
             alice,
           );
+          expect(beat.errors).toBeUndefined();
         }
+        // Warm-up: a Redis that restarted has no scripts cached, and its first EVALSHA is answered NOSCRIPT and
+        // resent as EVAL (two commands, once per restart).
+        expect((await h.call(LIST_ACTIVITY, { first: 50 }, alice)).errors).toBeUndefined();
         const commands: string[][] = [];
         const session = await monitor.monitor();
         // Commands a client sends (not the ones a script runs: MONITOR tags those with "lua") on ephemeral keys.
