@@ -8,9 +8,13 @@ import {
   clientAddress,
   closeServer,
   codedError,
+  DegradedDependency,
   ErrorCode,
+  isInternalCaller,
   listen,
+  optionalDependency,
   readBody,
+  readinessResponse,
   REQUEST_ID_HEADER,
   runReadiness,
   sendGraphQLError,
@@ -18,7 +22,7 @@ import {
   signRouterToken,
   type KeyValueStore,
   type Logger,
-  type ReadinessCheck,
+  type ReadinessChecks,
 } from '@cap/runtime';
 import { readFileSync } from 'node:fs';
 import { AuthenticationError, Authenticator, requestIdFrom } from './authenticate.js';
@@ -160,17 +164,20 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   });
 
   const subgraphs = subgraphsOf(readFileSync(config.supergraphPath, 'utf8'), config.subgraphUrls);
-  const readiness: Record<string, ReadinessCheck> = Object.fromEntries(
+  const readiness: ReadinessChecks = Object.fromEntries(
     subgraphs.map(({ name, url }) => [
       `subgraph:${name}`,
       async () => {
         const response = await fetch(new URL('/ready', url), { signal: AbortSignal.timeout(2_000) });
         if (!response.ok) throw new Error(`${name} is not ready (HTTP ${response.status})`);
-        return undefined;
+        // Ready but without an optional dependency (its Redis, say): the router is degraded with it (ADR 0012).
+        const body = (await response.json().catch(() => ({}))) as { status?: unknown };
+        return body.status === 'degraded' ? new DegradedDependency() : undefined;
       },
     ]),
   );
-  readiness[`cache:${options.kv.kind}`] = () => options.kv.ping();
+  // API-key lookups and the budgets work without Redis (cache misses, local limiter): degraded, not down.
+  readiness[`cache:${options.kv.kind}`] = optionalDependency(() => options.kv.ping());
 
   const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const requestId = requestIdFrom(req.headers);
@@ -380,7 +387,9 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok', service: 'router' });
     if (url.pathname === '/ready') {
       const report = await runReadiness(readiness);
-      return sendJson(res, report.status === 'ready' ? 200 : 503, { service: 'router', ...report });
+      // Error messages name internal hosts and ports: only for this host's callers, or in development.
+      const { statusCode, body } = readinessResponse('router', report, config.nodeEnv === 'development' || isInternalCaller(req));
+      return sendJson(res, statusCode, body);
     }
     if (url.pathname === '/') {
       res.writeHead(302, { location: GRAPHQL_PATH }).end();

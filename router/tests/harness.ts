@@ -27,24 +27,29 @@ export interface Stack extends AsyncDisposable {
   loginAdmin(): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
 }
 
-/** Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file. */
-export async function startStack(routerEnv: Record<string, string> = {}): Promise<Stack> {
+/**
+ * Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file.
+ * With `options.redisUrl` every component uses that Redis for everything (cache, live channels, budgets), e.g. a
+ * private one a test stops and starts; otherwise only the shared cache is on `TEST_REDIS_URL`.
+ */
+export async function startStack(routerEnv: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const signingKeySecret = testSecret();
-  const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const redisUrl = options.redisUrl ?? process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const everywhere: Record<string, string> = options.redisUrl ? { REDIS_URL: options.redisUrl } : {};
   const kv = new RedisKeyValueStore(redisUrl, { keyPrefix: `test:${randomUUID()}:` });
   const bus = new MemoryEventBus();
   const logger = createLogger({ service: 'router-test', level: (process.env['TEST_LOG_LEVEL'] ?? 'silent') as 'silent' });
   const dataDir = `/tmp/cap-test-${randomUUID()}`;
   const identity = await startIdentity({
-    config: loadIdentityConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, SIGNING_KEY_SECRET: signingKeySecret }),
+    config: loadIdentityConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, SIGNING_KEY_SECRET: signingKeySecret, ...everywhere }),
     database: db.database,
     kv,
     bus,
     logger,
   });
-  const subgraphEnv = { NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret };
+  const subgraphEnv = { NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, ...everywhere };
   const chat = await startChat({ config: loadChatConfig(subgraphEnv), database: db.database, kv, bus, logger });
   const orchestration = await startOrchestration({
     config: loadOrchestrationConfig({ ...subgraphEnv, CLASSIFICATION_TIMEOUT_MS: '0', SHELL_EXECUTOR_ENABLED: 'true' }),
@@ -75,6 +80,7 @@ export async function startStack(routerEnv: Record<string, string> = {}): Promis
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
       SUPERGRAPH_POLL_INTERVAL_MS: '0',
+      ...everywhere,
       ...overrides,
     });
   const router = await startRouter({ config: routerConfig(routerEnv), kv, logger });

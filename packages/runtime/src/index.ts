@@ -6,6 +6,7 @@ export * from './http.js';
 export * from './internalToken.js';
 export * from './keyValueStore.js';
 export * from './logger.js';
+export * from './logThrottle.js';
 export * from './principal.js';
 export * from './scopes.js';
 export * from './shutdown.js';

@@ -8,7 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { ErrorCode } from './errors.js';
-import { runReadiness, type ReadinessCheck } from './health.js';
+import { isInternalCaller, readinessResponse, runReadiness, type ReadinessChecks } from './health.js';
 import { BodyTooLargeError, closeServer, listen, readBody, sendGraphQLError, sendJson } from './http.js';
 import { ROUTER_TOKEN_HEADER, verifyRouterToken, type RouterClaims } from './internalToken.js';
 
@@ -27,8 +27,10 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   logger: Logger;
   /** Builds the per-request context from what the router established. */
   context: (input: { claims: RouterClaims; logger: Logger; req: IncomingMessage }) => Promise<TContext> | TContext;
-  /** Dependencies probed by `/ready`. */
-  readiness?: Record<string, ReadinessCheck>;
+  /** Dependencies probed by `/ready`; mark the ones the subgraph can do without with `optionalDependency`. */
+  readiness?: ReadinessChecks;
+  /** Development mode: `/ready` shows every caller its details (otherwise only loopback and the router). */
+  development?: boolean;
   /** Extra routes by exact path (`GET /.well-known/jwks.json`), answered without the router token. */
   routes?: Record<string, RouteHandler>;
   /** Cap on GraphQL request bodies, bytes (default 2 MiB). */
@@ -72,7 +74,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok', service: options.name });
     if (url.pathname === '/ready') {
       const report = await runReadiness(options.readiness ?? {});
-      return sendJson(res, report.status === 'ready' ? 200 : 503, { service: options.name, ...report });
+      const detailed = options.development === true || isInternalCaller(req) || (await hasRouterToken(req, options.internalTokenSecret));
+      const { statusCode, body } = readinessResponse(options.name, report, detailed);
+      return sendJson(res, statusCode, body);
     }
     const route = options.routes?.[`${req.method ?? 'GET'} ${url.pathname}`];
     if (route) return route(req, res);
@@ -145,6 +149,13 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       await apollo.stop();
     },
   };
+}
+
+/** Whether `req` carries a valid router token (the router probing `/ready`). */
+async function hasRouterToken(req: IncomingMessage, secret: string): Promise<boolean> {
+  const token = req.headers[ROUTER_TOKEN_HEADER];
+  if (token === undefined) return false;
+  return (await verifyRouterToken(secret, Array.isArray(token) ? token[0] : token)).ok;
 }
 
 /** What a subscription connection carries once the router token in `connection_init` was verified. */

@@ -3,7 +3,15 @@ import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { ChatTopic } from '@cap/events';
 import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
-import { startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  LogThrottle,
+  optionalDependency,
+  startSubgraphServer,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+} from '@cap/runtime';
 import { Redis } from 'ioredis';
 import { attachmentRoutes } from './attachments/routes.js';
 import type { ChatCache } from './cache/ChatCache.js';
@@ -74,11 +82,24 @@ function openRealtime(config: ChatConfig, logger: Logger): Realtime {
   }
   const redis = new Redis(config.REDIS_URL, {
     keyPrefix: config.REDIS_KEY_PREFIX,
-    // Fail calls quickly while disconnected instead of queueing them without bound; callers fall back to the DB.
-    maxRetriesPerRequest: 2,
+    // Fail calls at once while disconnected (no offline queue, no retries across reconnects, a command timeout);
+    // callers fall back to the database (ADR 0012). The connection keeps reconnecting, at most every 2 s.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   });
-  redis.on('error', (error: unknown) => logger.warn({ err: error }, 'chat redis error'));
-  const live = new RedisLiveChannel({ publisher: redis, prefix: config.REDIS_KEY_PREFIX, logger });
+  const redisErrors = new LogThrottle(30_000);
+  redis.on('error', (error: unknown) => {
+    const pass = redisErrors.take('error');
+    if (pass) logger.warn({ err: error, suppressed: pass.suppressed }, 'chat redis error');
+  });
+  const live = new RedisLiveChannel({
+    publisher: redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    logger,
+    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+  });
   return {
     live,
     ephemeral: new RedisEphemeralSet(redis),
@@ -196,11 +217,13 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
       },
       readiness: {
         database: () => options.database.ping(),
-        [`cache:${options.kv.kind}`]: () => options.kv.ping(),
-        [`live:${realtime.live.kind}`]: () => realtime.live.ping(),
+        // Without Redis, chat reads from the database and subscriptions poll it (ADR 0012): degraded, not down.
+        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+        [`live:${realtime.live.kind}`]: optionalDependency(() => realtime.live.ping()),
         [`storage:${storage.kind}`]: () => storage.ping(),
       },
       routes: attachmentRoutes(deps),
+      development: config.NODE_ENV === 'development',
     });
   } catch (error) {
     topics.stop();

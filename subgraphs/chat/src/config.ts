@@ -60,6 +60,8 @@ const schema = z
     S3_FORCE_PATH_STYLE: envBoolean.default(true),
     /** Messages kept per conversation in the recent-message cache (default 100). */
     CACHE_RECENT_MESSAGES: z.coerce.number().int().min(50).max(1_000).default(100),
+    /** While Redis is unreachable, how often `messagePosted` subscribers read the database instead, ms (default 1000). */
+    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
     /** How long a typing indicator lasts without a new `setTyping`, seconds (default 5). */
     TYPING_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
     /** How long a participant stays online without a new `heartbeat`, seconds (default 30). */

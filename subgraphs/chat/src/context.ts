@@ -1,5 +1,6 @@
 import type { Principal } from '@cap/runtime';
 import DataLoader from 'dataloader';
+import { loadActiveUsers, type ActivityKey } from './domain/activity.js';
 import { loadConversationAccess, loadParticipants, type ConversationAccess } from './domain/conversations.js';
 import type { ChatDeps } from './domain/deps.js';
 import { loadMessageEdits, loadMessageViewsById } from './domain/messages.js';
@@ -16,6 +17,8 @@ export interface ChatLoaders {
   message: DataLoader<string, MessageView | null>;
   /** Edit history by message id. */
   edits: DataLoader<string, MessageEdit[]>;
+  /** Who is typing / online per conversation (`typing:<id>`, `presence:<id>`): one Redis round trip per batch. */
+  activity: DataLoader<ActivityKey, string[]>;
   /** Drops cached results: a subscription resolves each event with fresh data. */
   clearAll(): void;
 }
@@ -40,6 +43,8 @@ export function createLoaders(deps: ChatDeps, principal: Principal): ChatLoaders
     participants: new DataLoader((ids) => loadParticipants(deps.prisma, ids)),
     message: new DataLoader((ids) => loadMessageViewsById(deps.prisma, ids)),
     edits: new DataLoader((ids) => loadMessageEdits(deps.prisma, ids)),
+    // Bounded batches: a page holds at most 50 conversations (100 keys); a bigger document is split.
+    activity: new DataLoader((keys) => loadActiveUsers(deps, keys), { maxBatchSize: 200 }),
   };
   return {
     ...loaders,

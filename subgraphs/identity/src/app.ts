@@ -3,6 +3,7 @@ import { type EventBus, OutboxRelay } from '@cap/messaging';
 import { prismaExecutor } from '@cap/db';
 import { enqueue } from '@cap/messaging';
 import {
+  optionalDependency,
   readBody,
   ROUTER_TOKEN_HEADER,
   sendJson,
@@ -16,6 +17,7 @@ import type { IdentityConfig } from './config.js';
 import { createLoaders, type IdentityContext } from './context.js';
 import { openIdentityDb, SCHEMA } from './db.js';
 import { verifyApiKey } from './domain/apiKeys.js';
+import { RateLimitCounter } from './domain/rateLimits.js';
 import type { IdentityDeps } from './domain/deps.js';
 import { SigningKeyRing } from './domain/signingKeys.js';
 import { bootstrapAdmin } from './domain/users.js';
@@ -54,6 +56,7 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
     prisma,
     keys,
     kv: options.kv,
+    rateLimits: new RateLimitCounter({ shared: options.kv, failureMode: config.RATE_LIMIT_FAILURE_MODE, logger }),
     logger,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
@@ -92,8 +95,10 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
     }),
     readiness: {
       database: () => options.database.ping(),
-      [`cache:${options.kv.kind}`]: () => options.kv.ping(),
+      // Throttles fall back to an in-process limiter without Redis (ADR 0012): degraded, not down.
+      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
     },
+    development: config.NODE_ENV === 'development',
     routes: {
       // Public: the router (and anyone) verifies access tokens with these keys.
       'GET /.well-known/jwks.json': async (_req, res) => {
@@ -125,6 +130,7 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
     close: async () => {
       await subgraph.close();
       await relay.stop();
+      await deps.rateLimits.close();
       await prisma.$disconnect();
     },
   };

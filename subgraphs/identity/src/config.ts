@@ -39,6 +39,11 @@ const schema = z
     REFRESH_SESSION_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
     /** `createApiKey` calls allowed per client address per minute (default 10). */
     CREATE_API_KEY_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+    /**
+     * While Redis is unreachable: `open` (default) counts the per-address limits above in each instance's memory,
+     * `closed` refuses those operations with RATE_LIMITER_UNAVAILABLE.
+     */
+    RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed']).default('open'),
     /** First admin's email; required in production when no user exists yet. */
     ADMIN_EMAIL: z.string().email().optional(),
     /** First admin's password; required in production when no user exists yet. */

@@ -17,11 +17,14 @@ export interface IdentityHarness extends AsyncDisposable {
   ): ReturnType<typeof graphql<T>>;
 }
 
-/** Identity on a fresh real PostgreSQL database and real Redis (unique key prefix), in-memory bus. */
-export async function startIdentityHarness(env: Record<string, string> = {}): Promise<IdentityHarness> {
+/**
+ * Identity on a fresh real PostgreSQL database and real Redis (unique key prefix), in-memory bus.
+ * `options.redisUrl` points it at another Redis (e.g. a private one a test stops and starts).
+ */
+export async function startIdentityHarness(env: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<IdentityHarness> {
   const db = await createTestDatabase();
   const secret = testSecret();
-  const kv = new RedisKeyValueStore(process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', {
+  const kv = new RedisKeyValueStore(options.redisUrl ?? process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', {
     keyPrefix: `test:${randomUUID()}:`,
   });
   const bus = new MemoryEventBus();

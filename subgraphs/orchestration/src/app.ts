@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
-import { startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import { optionalDependency, startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
 import type { OrchestrationConfig } from './config.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
@@ -69,7 +69,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     logger,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   });
-  const live = createLiveBus({ redisUrl: config.REDIS_URL, prefix: config.LIVE_CHANNEL_PREFIX, logger });
+  const live = createLiveBus({ redisUrl: config.REDIS_URL, prefix: config.LIVE_CHANNEL_PREFIX, pollIntervalMs: config.LIVE_POLL_INTERVAL_MS, logger });
   const deps: OrchestrationDeps = {
     prisma,
     statements,
@@ -167,8 +167,11 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       }),
       readiness: {
         database: () => options.database.ping(),
-        [`cache:${options.kv.kind}`]: () => options.kv.ping(),
+        // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
+        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+        [`live:${live.kind}`]: optionalDependency(() => live.ping()),
       },
+      development: config.NODE_ENV === 'development',
     });
     started.push({ name: 'subgraph', stop: () => subgraph.close() });
 

@@ -29,6 +29,11 @@ const schema = z
     REDIS_URL: z.string().url().optional(),
     /** Prefix of the live channels on Redis, so environments can share one Redis (default `cap:orchestration:`). */
     LIVE_CHANNEL_PREFIX: z.string().default('cap:orchestration:'),
+    /**
+     * While Redis is unreachable, how often live subscribers (task logs, task changes) read the database instead,
+     * ms (default 1000).
+     */
+    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
     /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
     KAFKA_BROKERS: commaList.optional(),
     /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */

@@ -227,13 +227,13 @@ export type Conversation = {
   latestCursor: Scalars['String']['output'];
   /** Messages, newest first, 50 per page at most (also the default). `first`/`after` page towards older messages, `last`/`before` towards newer ones. */
   messages: MessageConnection;
-  /** Participants online in this conversation right now (by `heartbeat`). */
+  /** Participants online in this conversation right now (by `heartbeat`; empty while unknown). */
   onlineUsers: Array<User>;
   /** Everyone taking part, in the order they joined. */
   participants: Array<Participant>;
   /** Title, 1-200 characters. */
   title: Scalars['String']['output'];
-  /** Users typing right now (indicators last a few seconds unless renewed). */
+  /** Users typing right now (indicators last a few seconds unless renewed; empty while unknown). */
   typingUsers: Array<User>;
 };
 

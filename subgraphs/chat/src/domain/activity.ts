@@ -1,4 +1,4 @@
-import type { Principal } from '@cap/runtime';
+import { LogThrottle, type Principal } from '@cap/runtime';
 import { AsyncQueue } from '../live/AsyncQueue.js';
 import { activityTopic, type LiveSubscription } from '../live/LiveChannel.js';
 import { requireScope } from './authorization.js';
@@ -41,11 +41,11 @@ interface ActivitySignal {
 const EXPIRY_GRACE_MS = 500;
 
 function typingKey(conversationId: string): string {
-  return `typing:${conversationId}`;
+  return activityKey('typing', conversationId);
 }
 
 function presenceKey(conversationId: string): string {
-  return `presence:${conversationId}`;
+  return activityKey('presence', conversationId);
 }
 
 async function signal(deps: ChatDeps, conversationId: string, message: ActivitySignal): Promise<void> {
@@ -92,10 +92,39 @@ export async function heartbeat(
   return { conversationId, userId: caller.userId, online: false, expiresAt: null };
 }
 
-/** User ids typing in, or online in, a conversation right now. */
-export async function activeUsers(deps: ChatDeps, conversationId: string, kind: 'typing' | 'presence'): Promise<string[]> {
-  const members = await deps.ephemeral.members(kind === 'typing' ? typingKey(conversationId) : presenceKey(conversationId));
-  return members.map((member) => member.member).sort();
+/** Which ephemeral state of which conversation: `typing:<id>` or `presence:<id>`, as the loader's key. */
+export type ActivityKey = `${'typing' | 'presence'}:${string}`;
+
+/** The loader key of `kind` in `conversationId`. */
+export function activityKey(kind: 'typing' | 'presence', conversationId: string): ActivityKey {
+  return kind === 'typing' ? `typing:${conversationId}` : `presence:${conversationId}`;
+}
+
+/** One warning per minute while the ephemeral store is unreachable, however many requests fall back. */
+const unavailableLog = new LogThrottle(60_000);
+
+/**
+ * User ids typing in, or online in, each conversation right now, for a whole list at once (the loader behind
+ * `typingUsers` and `onlineUsers`: one round trip per request, not one per conversation). The state is
+ * ephemeral and best effort: while the store (Redis) is unreachable every list is empty and a warning is
+ * logged (rate-limited), rather than failing the conversations they belong to (ADR 0012).
+ */
+export async function loadActiveUsers(deps: Pick<ChatDeps, 'ephemeral' | 'logger'>, keys: readonly ActivityKey[]): Promise<string[][]> {
+  try {
+    // An ActivityKey is the EphemeralSet key itself (typingKey / presenceKey).
+    const lists = await deps.ephemeral.membersOfMany(keys);
+    return lists.map((members) => members.map((member) => member.member).sort());
+  } catch (error) {
+    warnUnavailable(deps, error, keys.length);
+    return keys.map(() => []);
+  }
+}
+
+function warnUnavailable(deps: Pick<ChatDeps, 'logger'>, error: unknown, keys: number): void {
+  const pass = unavailableLog.take('members');
+  if (pass) {
+    deps.logger.warn({ err: error, keys, suppressed: pass.suppressed }, 'typing and presence unavailable (ephemeral store unreachable); answering empty lists');
+  }
 }
 
 /**
@@ -152,7 +181,11 @@ async function activityStream<T>(
     },
   });
   await subscription;
-  const members = await deps.ephemeral.members(kind === 'typing' ? typingKey(conversationId) : presenceKey(conversationId));
+  // Who is active now; unknown while the store is unreachable, so the stream starts empty (ADR 0012).
+  const [members = []] = await deps.ephemeral.membersOfMany([kind === 'typing' ? typingKey(conversationId) : presenceKey(conversationId)]).catch((error: unknown) => {
+    warnUnavailable(deps, error, 1);
+    return [[]];
+  });
   for (const member of members) apply(member.member, true, member.expiresAt);
   return queue;
 }

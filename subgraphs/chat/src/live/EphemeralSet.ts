@@ -18,6 +18,8 @@ export interface EphemeralSet {
   remove(key: string, member: string): Promise<boolean>;
   /** The live members of `key`. */
   members(key: string): Promise<EphemeralMember[]>;
+  /** The live members of each of `keys`, in their order, in one round trip (one command on Redis). */
+  membersOfMany(keys: readonly string[]): Promise<EphemeralMember[][]>;
 }
 
 // A sorted set scored by expiry: stale members are trimmed on every call, and the key itself expires with its
@@ -39,9 +41,20 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZREM', KEYS[1], ARGV[2])
 `;
 
+// Every key's live members in one command: a list of conversations asks for its presence in one round trip.
+const MEMBERS_OF_MANY = `
+local bound = '(' .. ARGV[1]
+local result = {}
+for index, key in ipairs(KEYS) do
+  result[index] = redis.call('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES')
+end
+return result
+`;
+
 type EphemeralCommands = {
   chatEphemeralTouch(key: string, now: number, expiresAt: number, member: string): Promise<number>;
   chatEphemeralRemove(key: string, now: number, member: string): Promise<number>;
+  chatEphemeralMembersOfMany(numberOfKeys: number, ...keysThenNow: Array<string | number>): Promise<string[][]>;
 };
 
 /** Redis sorted sets (keys under the connection's key prefix). */
@@ -52,6 +65,8 @@ export class RedisEphemeralSet implements EphemeralSet {
   constructor(redis: Redis) {
     redis.defineCommand('chatEphemeralTouch', { numberOfKeys: 1, lua: TOUCH });
     redis.defineCommand('chatEphemeralRemove', { numberOfKeys: 1, lua: REMOVE });
+    // The number of keys is passed per call (ioredis then still prefixes each key).
+    redis.defineCommand('chatEphemeralMembersOfMany', { lua: MEMBERS_OF_MANY });
     this.#redis = redis as Redis & EphemeralCommands;
   }
 
@@ -67,13 +82,23 @@ export class RedisEphemeralSet implements EphemeralSet {
   }
 
   async members(key: string): Promise<EphemeralMember[]> {
-    const flat = await this.#redis.zrangebyscore(`eph:${key}`, `(${Date.now()}`, '+inf', 'WITHSCORES');
-    const members: EphemeralMember[] = [];
-    for (let index = 0; index + 1 < flat.length; index += 2) {
-      members.push({ member: flat[index] as string, expiresAt: Number(flat[index + 1]) });
-    }
-    return members;
+    return pairs(await this.#redis.zrangebyscore(`eph:${key}`, `(${Date.now()}`, '+inf', 'WITHSCORES'));
   }
+
+  async membersOfMany(keys: readonly string[]): Promise<EphemeralMember[][]> {
+    if (keys.length === 0) return [];
+    const lists = await this.#redis.chatEphemeralMembersOfMany(keys.length, ...keys.map((key) => `eph:${key}`), Date.now());
+    return keys.map((_, index) => pairs(lists[index] ?? []));
+  }
+}
+
+/** `[member, score, member, score, ...]` (a WITHSCORES reply) as members with their expiry. */
+function pairs(flat: readonly string[]): EphemeralMember[] {
+  const members: EphemeralMember[] = [];
+  for (let index = 0; index + 1 < flat.length; index += 2) {
+    members.push({ member: flat[index] as string, expiresAt: Number(flat[index + 1]) });
+  }
+  return members;
 }
 
 /** In-process sets, for the embedded mode. Swept periodically so abandoned keys do not accumulate. */
@@ -119,6 +144,10 @@ export class MemoryEphemeralSet implements EphemeralSet {
 
   async members(key: string): Promise<EphemeralMember[]> {
     return [...(this.#live(key) ?? new Map<string, number>())].map(([member, expiresAt]) => ({ member, expiresAt }));
+  }
+
+  async membersOfMany(keys: readonly string[]): Promise<EphemeralMember[][]> {
+    return Promise.all(keys.map((key) => this.members(key)));
   }
 
   /** Stops the sweeper. */

@@ -11,7 +11,9 @@ export interface LiveChannel {
   publish(topic: string, payload: string): Promise<void>;
   /**
    * Starts delivering `topic` to `listener`. Resolves once the subscription is active, so anything published
-   * after that reaches the listener.
+   * after that reaches the listener, or, while the channel is unreachable, at once (never waiting for it: Redis
+   * is a signal bus, not a dependency, ADR 0012); the listener's `onResync` is then called every poll interval
+   * until the subscription is active, and once more when it is.
    */
   subscribe(topic: string, listener: LiveListener): Promise<LiveSubscription>;
   /** Probe for `/ready`: round-trip ms; throws when the channel is down. */
@@ -23,8 +25,8 @@ export interface LiveChannel {
 export interface LiveListener {
   onMessage(payload: string): void;
   /**
-   * The channel may have lost messages (it reconnected); listeners that must not miss anything re-read the
-   * state they follow.
+   * The channel may have lost messages (it reconnected, or is down and this is a poll tick); listeners that must
+   * not miss anything re-read the state they follow from the database.
    */
   onResync?(): void;
 }

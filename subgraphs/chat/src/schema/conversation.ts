@@ -1,6 +1,6 @@
 import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
-import { activeUsers } from '../domain/activity.js';
+import { activityKey } from '../domain/activity.js';
 import { requireScope } from '../domain/authorization.js';
 import {
   addParticipants,
@@ -80,15 +80,15 @@ ConversationRef.implement({
     ),
     typingUsers: t.field({
       type: [UserRef],
-      description: 'Users typing right now (indicators last a few seconds unless renewed).',
+      description: 'Users typing right now (indicators last a few seconds unless renewed; empty while unknown).',
       directives: policyDirectives.listSize(ACTIVE_USERS_ASSUMED),
-      resolve: async (conversation, _args, ctx) => (await activeUsers(ctx.deps, conversation.id, 'typing')).map(userRef),
+      resolve: async (conversation, _args, ctx) => (await ctx.loaders.activity.load(activityKey('typing', conversation.id))).map(userRef),
     }),
     onlineUsers: t.field({
       type: [UserRef],
-      description: 'Participants online in this conversation right now (by `heartbeat`).',
+      description: 'Participants online in this conversation right now (by `heartbeat`; empty while unknown).',
       directives: policyDirectives.listSize(ACTIVE_USERS_ASSUMED),
-      resolve: async (conversation, _args, ctx) => (await activeUsers(ctx.deps, conversation.id, 'presence')).map(userRef),
+      resolve: async (conversation, _args, ctx) => (await ctx.loaders.activity.load(activityKey('presence', conversation.id))).map(userRef),
     }),
   }),
 });

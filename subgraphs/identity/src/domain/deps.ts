@@ -1,6 +1,7 @@
 import type { KeyValueStore, Logger } from '@cap/runtime';
 import type { Envelope } from '@cap/events';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { RateLimitCounter } from './rateLimits.js';
 import type { SigningKeyRing } from './signingKeys.js';
 
 /** A Prisma transaction client, as passed to `$transaction(async (tx) => ...)`. */
@@ -18,6 +19,8 @@ export interface IdentityDeps {
   prisma: PrismaClient;
   keys: SigningKeyRing;
   kv: KeyValueStore;
+  /** Per-address attempt counters of the sensitive mutations (in `kv`, in-process while it is unreachable). */
+  rateLimits: RateLimitCounter;
   events: EventRecorder;
   logger: Logger;
   settings: {

@@ -219,7 +219,8 @@ export class WorkerPool {
     const timeoutMs = task.timeoutSeconds ? task.timeoutSeconds * 1_000 : this.#options.executionTimeoutMs;
     const timer = setTimeout(() => this.#abort(run, 'timeout'), timeoutMs);
     // Cancellation arrives here first (every instance publishes task changes); the heartbeat is the fallback.
-    const cancelSubscription = await deps.live
+    // Not awaited: the run must never wait for the live bus, which may be down (Redis is no dependency, ADR 0012).
+    const cancelSubscription = deps.live
       .subscribe(LiveChannel.task(task.id), (message) => {
         if ((message as { task?: TaskWire }).task?.status === 'CANCELLED') this.#abort(run, 'cancelled');
       })
@@ -245,7 +246,7 @@ export class WorkerPool {
       end = failure(ExecutionErrorCode.EXECUTOR_ERROR, 'The executor failed unexpectedly.', error instanceof Error ? error.message : String(error));
     } finally {
       clearTimeout(timer);
-      await cancelSubscription?.close();
+      void cancelSubscription.then((subscription) => subscription?.close()).catch(() => undefined);
     }
 
     if (run.reason === 'cancelled') {

@@ -13,10 +13,15 @@ export interface LiveBus {
   publish(channel: string, message: unknown): Promise<void>;
   /**
    * Calls `onMessage` for every message on `channel` from now on. Resolves once the subscription is active,
-   * so a message published after it resolves is received. `onGap` is called when messages may have been
-   * missed (the Redis connection dropped and came back): the subscriber should re-read what it needs.
+   * so a message published after it resolves is received, or, while the transport is unreachable, at once
+   * (never waiting for it: Redis is a signal bus, not a dependency, ADR 0012). `onGap` is called when messages
+   * may have been missed: while the subscription is not active it is called every poll interval (the
+   * subscriber reads the database instead), and once more when the subscription becomes active again, after
+   * which nothing published is missed. Subscribers without `onGap` get live messages only.
    */
   subscribe(channel: string, onMessage: (message: unknown) => void, onGap?: () => void): Promise<LiveSubscription>;
+  /** Probe for `/ready`: round-trip ms; throws while the transport is unreachable. */
+  ping(): Promise<number>;
   /** Ends every subscription and the connections. Idempotent. */
   close(): Promise<void>;
 }

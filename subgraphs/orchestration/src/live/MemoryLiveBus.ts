@@ -28,6 +28,10 @@ export class MemoryLiveBus implements LiveBus {
     };
   }
 
+  async ping(): Promise<number> {
+    return 0;
+  }
+
   async close(): Promise<void> {
     this.#handlers.clear();
   }
