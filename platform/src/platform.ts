@@ -5,7 +5,7 @@ import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
 import { createEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
-import { loadConfig as loadRouterConfig, startRouter, type RunningRouter } from '@cap/router';
+import { loadConfig as loadRouterConfig, RevocationFeed, startRouter, type RunningRouter } from '@cap/router';
 import { createKeyValueStore, Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
 import type { PlatformConfig } from './config.js';
 
@@ -108,7 +108,13 @@ export async function startPlatform(options: {
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
-    const router = await startRouter({ config: routerConfig, kv, logger: logger.child({ service: 'router' }) });
+    // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
+    const revocations = new RevocationFeed({ bus, logger: logger.child({ service: 'router', component: 'revocations' }) });
+    shutdown.add('revocation feed', () => revocations.close());
+    const joined = revocations.start();
+    // The in-memory bus joins at once; Kafka may take a while, and the router reports it in /ready meanwhile.
+    if (!config.KAFKA_BROKERS) await joined;
+    const router = await startRouter({ config: routerConfig, kv, logger: logger.child({ service: 'router' }), revocations });
     // Closed first (reverse order): no request reaches a subgraph that is stopping.
     shutdown.add('router', () => router.close());
 

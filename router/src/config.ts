@@ -110,11 +110,17 @@ const schema = z
     HIDE_SUGGESTIONS: envBoolean.optional(),
     // Subscriptions (README "Subscriptions"): limits and timings of graphql-ws and graphql-sse.
     ...subscriptionEnv,
+    // Credential revocation (docs/adr/0013-credential-revocation.md).
+    /** Kafka brokers carrying identity's events (comma-separated host:port); required in production. */
+    KAFKA_BROKERS: commaList.optional(),
   })
   .passthrough()
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.INTERNAL_TOKEN_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['INTERNAL_TOKEN_SECRET'], message: 'required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && !env.KAFKA_BROKERS?.length) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'required when NODE_ENV=production (credential revocation)' });
     }
   });
 
@@ -158,6 +164,7 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     subscriptions: subscriptionSettingsFromEnv(parsed),
     rateLimitFailureMode: parsed.RATE_LIMIT_FAILURE_MODE,
     rateLimitKeyPrefix: parsed.RATE_LIMIT_KEY_PREFIX,
+    kafkaBrokers: parsed.KAFKA_BROKERS,
     policy: {
       enabled: parsed.POLICIES_ENABLED,
       authorizationMode: parsed.AUTHORIZATION_MODE,

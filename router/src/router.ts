@@ -30,6 +30,7 @@ import { OperationPolicy, type Prepared } from './policy/OperationPolicy.js';
 import { POLICIES } from './policy/policies.js';
 import { RateLimiter } from './policy/rateLimiter.js';
 import { loadSupergraphPolicy } from './policy/supergraphPolicy.js';
+import type { RevocationFeed } from './revocation/RevocationFeed.js';
 import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
 import { subgraphsOf, supergraphSource } from './supergraph.js';
@@ -40,6 +41,8 @@ export interface StartRouterOptions {
   config: RouterConfig;
   kv: KeyValueStore;
   logger: Logger;
+  /** Identity's revocations, applied within seconds (docs/adr/0013); unset = credentials hold until they expire. */
+  revocations?: RevocationFeed;
 }
 
 export interface RunningRouter {
@@ -152,6 +155,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     kv: options.kv,
     apiKeyCacheTtlSeconds: config.apiKeyCacheTtlSeconds,
     logger,
+    ...(options.revocations ? { revocations: options.revocations } : {}),
   });
 
   const subgraphs = subgraphsOf(readFileSync(config.supergraphPath, 'utf8'), config.subgraphUrls);
@@ -166,6 +170,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     ]),
   );
   readiness[`cache:${options.kv.kind}`] = () => options.kv.ping();
+  if (options.revocations) readiness['revocations'] = options.revocations.readiness;
 
   const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const requestId = requestIdFrom(req.headers);
