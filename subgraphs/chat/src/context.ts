@@ -2,7 +2,8 @@ import type { Principal } from '@cap/runtime';
 import DataLoader from 'dataloader';
 import { loadConversationAccess, loadParticipants, type ConversationAccess } from './domain/conversations.js';
 import type { ChatDeps } from './domain/deps.js';
-import { loadMessageEdits, loadMessageViewsById } from './domain/messages.js';
+import { listMessagePages, messagePageKey, type MessagePageRequest } from './domain/messageRanges.js';
+import { loadMessageEdits, loadMessageViewsById, type MessagePage } from './domain/messages.js';
 import type { MessageView } from './domain/views.js';
 import type { MessageEdit, Participant } from './generated/prisma/client.js';
 
@@ -16,6 +17,8 @@ export interface ChatLoaders {
   message: DataLoader<string, MessageView | null>;
   /** Edit history by message id. */
   edits: DataLoader<string, MessageEdit[]>;
+  /** `Conversation.messages` of many conversations: cache first, then one database batch for the misses. */
+  messagePage: DataLoader<MessagePageRequest, MessagePage, string>;
   /** Drops cached results: a subscription resolves each event with fresh data. */
   clearAll(): void;
 }
@@ -40,6 +43,7 @@ export function createLoaders(deps: ChatDeps, principal: Principal): ChatLoaders
     participants: new DataLoader((ids) => loadParticipants(deps.prisma, ids)),
     message: new DataLoader((ids) => loadMessageViewsById(deps.prisma, ids)),
     edits: new DataLoader((ids) => loadMessageEdits(deps.prisma, ids)),
+    messagePage: new DataLoader((requests) => listMessagePages(deps, requests), { cacheKeyFn: messagePageKey }),
   };
   return {
     ...loaders,
