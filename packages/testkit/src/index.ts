@@ -1,3 +1,4 @@
 export * from './kafka.js';
 export * from './database.js';
 export * from './graphql.js';
+export * from './countingDatabase.js';

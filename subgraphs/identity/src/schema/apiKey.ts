@@ -70,10 +70,7 @@ builder.queryFields((t) => ({
     args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
     resolve: (_root, args, ctx) => {
       const principal = requireAuthenticated(ctx.principal);
-      return ctx.deps.prisma.apiKey.findMany({
-        where: { ownerId: principal.userId, ...(args.includeRevoked ? {} : { revokedAt: null }) },
-        orderBy: { createdAt: 'desc' },
-      });
+      return ctx.loaders.apiKeysOfOwner.load({ ownerId: principal.userId, includeRevoked: args.includeRevoked ?? false });
     },
   }),
   scopes: t.field({

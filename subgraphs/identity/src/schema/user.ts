@@ -37,10 +37,7 @@ UserRef.implement({
       args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
       resolve: async (user, args, ctx) => {
         if (!canReadUser(ctx.principal, user.id)) return [];
-        return ctx.deps.prisma.apiKey.findMany({
-          where: { ownerId: user.id, ...(args.includeRevoked ? {} : { revokedAt: null }) },
-          orderBy: { createdAt: 'desc' },
-        });
+        return ctx.loaders.apiKeysOfOwner.load({ ownerId: user.id, includeRevoked: args.includeRevoked ?? false });
       },
     }),
   }),
