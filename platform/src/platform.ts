@@ -1,8 +1,6 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
-import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
+import { loadConfig as loadIdentityConfig, saveAdminCredentials, startIdentity, type RunningIdentity } from '@cap/identity';
 import { createEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
 import { loadConfig as loadRouterConfig, RevocationFeed, startRouter, type RunningRouter } from '@cap/router';
@@ -118,17 +116,9 @@ export async function startPlatform(options: {
     // Closed first (reverse order): no request reaches a subgraph that is stopping.
     shutdown.add('router', () => router.close());
 
-    let adminCredentialsFile: string | null = null;
-    if (identity.bootstrappedAdmin?.generated) {
-      mkdirSync(config.DATA_DIR, { recursive: true });
-      adminCredentialsFile = join(config.DATA_DIR, 'admin-credentials.txt');
-      writeFileSync(
-        adminCredentialsFile,
-        `email: ${identity.bootstrappedAdmin.email}\npassword: ${identity.bootstrappedAdmin.password}\n`,
-        { mode: 0o600 },
-      );
-      chmodSync(adminCredentialsFile, 0o600);
-    }
+    const adminCredentialsFile = identity.bootstrappedAdmin?.generated
+      ? saveAdminCredentials(config.DATA_DIR, identity.bootstrappedAdmin)
+      : null;
     return { router, identity, chat, orchestration, database, kv, bus, adminCredentialsFile, close: () => shutdown.close() };
   } catch (error) {
     await shutdown.close();
