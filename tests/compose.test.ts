@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +51,14 @@ function environment(name: string): Record<string, string> {
         String(value),
       ]);
   return Object.fromEntries(entries);
+}
+
+/**
+ * A value as Compose interpolates it, with every `${VAR}`, `${VAR:?message}` and `${VAR:-default}` replaced by
+ * `sample-var` (lower-cased name), so URLs built from secrets can be parsed.
+ */
+function interpolated(value: string): string {
+  return value.replace(/\$\{([A-Z0-9_]+)(?::[?-][^}]*)?\}/g, (_match, name: string) => `sample-${name.toLowerCase()}`);
 }
 
 /** The healthcheck command of a service, as the list of arguments Docker runs. */
@@ -251,11 +259,22 @@ describe('docker-compose.yml deployables', () => {
         expect.arrayContaining(['postgres', 'redis', 'kafka']),
       );
       const env = environment(subgraph.service);
-      const database = new URL(env['DATABASE_URL'] ?? 'missing:');
+      const database = new URL(interpolated(env['DATABASE_URL'] ?? 'missing:'));
       expect(database.hostname).toBe('postgres');
       expect(database.pathname).toBe(`/${environment('postgres')['POSTGRES_DB']}`);
       const kafka = environment('kafka');
       expect(env['KAFKA_BROKERS']).toBe(kafka['KAFKA_ADVERTISED_LISTENERS']?.replace(/^PLAINTEXT:\/\//, ''));
+    });
+
+    it('connects as its own database role, whose password has no default, never as the superuser', () => {
+      const raw = environment(subgraph.service)['DATABASE_URL'] ?? '';
+      const variable = `${subgraph.service.toUpperCase()}_DB_PASSWORD`;
+      const database = new URL(interpolated(raw));
+      expect(database.username).toBe(subgraph.service);
+      expect(database.username).not.toBe(environment('postgres')['POSTGRES_USER']);
+      expect(raw).toContain(`\${${variable}:?`);
+      // The init script gets the same password, also without a default.
+      expect(environment('postgres')[variable]).toMatch(new RegExp(`^\\$\\{${variable}:\\?`));
     });
 
     it('is routed: the router has its URL and waits for it', () => {
@@ -267,6 +286,18 @@ describe('docker-compose.yml deployables', () => {
       expect(target.pathname).toBe('/graphql');
       expect(dependsOnHealthy('router')).toContain(subgraph.service);
     });
+  });
+
+  it('initialises PostgreSQL with one role per subgraph, each owning only its schema', () => {
+    const script = 'docker/postgres/subgraph-roles.sh';
+    expect(service('postgres')['volumes']).toContain(`./${script}:/docker-entrypoint-initdb.d/10-subgraph-roles.sh:ro`);
+    const text = readFileSync(join(ROOT, script), 'utf8');
+    expect(statSync(join(ROOT, script)).mode & 0o111).not.toBe(0);
+    // The script provisions exactly the subgraphs compose runs.
+    const listed = /^subgraphs=\(([^)]*)\)/m.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
+    expect(listed.sort()).toEqual(subgraphs.map((subgraph) => subgraph.service).sort());
+    expect(text).toContain('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+    expect(text).toMatch(/CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"role"/);
   });
 
   it('gives the router no URL for a subgraph that does not exist', () => {

@@ -1,11 +1,9 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
-import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
+import { loadConfig as loadIdentityConfig, saveAdminCredentials, startIdentity, type RunningIdentity } from '@cap/identity';
 import { createEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
-import { loadConfig as loadRouterConfig, startRouter, type RunningRouter } from '@cap/router';
+import { loadConfig as loadRouterConfig, RevocationFeed, startRouter, type RunningRouter } from '@cap/router';
 import { createKeyValueStore, Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
 import type { PlatformConfig } from './config.js';
 
@@ -108,21 +106,19 @@ export async function startPlatform(options: {
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
-    const router = await startRouter({ config: routerConfig, kv, logger: logger.child({ service: 'router' }) });
+    // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
+    const revocations = new RevocationFeed({ bus, logger: logger.child({ service: 'router', component: 'revocations' }) });
+    shutdown.add('revocation feed', () => revocations.close());
+    const joined = revocations.start();
+    // The in-memory bus joins at once; Kafka may take a while, and the router reports it in /ready meanwhile.
+    if (!config.KAFKA_BROKERS) await joined;
+    const router = await startRouter({ config: routerConfig, kv, logger: logger.child({ service: 'router' }), revocations });
     // Closed first (reverse order): no request reaches a subgraph that is stopping.
     shutdown.add('router', () => router.close());
 
-    let adminCredentialsFile: string | null = null;
-    if (identity.bootstrappedAdmin?.generated) {
-      mkdirSync(config.DATA_DIR, { recursive: true });
-      adminCredentialsFile = join(config.DATA_DIR, 'admin-credentials.txt');
-      writeFileSync(
-        adminCredentialsFile,
-        `email: ${identity.bootstrappedAdmin.email}\npassword: ${identity.bootstrappedAdmin.password}\n`,
-        { mode: 0o600 },
-      );
-      chmodSync(adminCredentialsFile, 0o600);
-    }
+    const adminCredentialsFile = identity.bootstrappedAdmin?.generated
+      ? saveAdminCredentials(config.DATA_DIR, identity.bootstrappedAdmin)
+      : null;
     return { router, identity, chat, orchestration, database, kv, bus, adminCredentialsFile, close: () => shutdown.close() };
   } catch (error) {
     await shutdown.close();

@@ -15,6 +15,7 @@ import {
 } from '@cap/runtime';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
+import type { RevocationFeed } from './revocation/RevocationFeed.js';
 
 /** Only the algorithm identity signs with; `none`, HS256 with the public key and friends are refused. */
 const ACCESS_TOKEN_ALGORITHMS = ['ES256'];
@@ -34,6 +35,9 @@ export type AuthFailureReason =
   | 'token_expired'
   | 'token_invalid'
   | 'api_key_invalid'
+  /** Revoked after it was issued: the user's role changed, the user was deactivated, the API key revoked. */
+  | 'credentials_revoked'
+  /** Identity (its JWKS or API-key verification) or its revocation feed cannot be reached: HTTP 503. */
   | 'identity_unavailable';
 
 export class AuthenticationError extends Error {
@@ -69,6 +73,12 @@ export interface AuthenticatorOptions {
   kv: KeyValueStore;
   apiKeyCacheTtlSeconds: number;
   logger: Logger;
+  /**
+   * Identity's revocations (role changes, deactivations, revoked API keys), applied within seconds. Unset = none
+   * (credentials hold until they expire or, for API keys, until the cache TTL); while set but not live, every
+   * credential is refused as "cannot be verified right now" (docs/adr/0013-credential-revocation.md).
+   */
+  revocations?: RevocationFeed;
 }
 
 /**
@@ -87,12 +97,32 @@ export class Authenticator {
     });
   }
 
+  /** The revocations credentials are checked against, if any (open connections listen to it too). */
+  get revocations(): RevocationFeed | undefined {
+    return this.options.revocations;
+  }
+
   /** Anonymous when no credentials are sent; throws AuthenticationError for any bad ones. */
   async authenticate(headers: IncomingHttpHeaders, requestId: string): Promise<Principal> {
     const credential = extractCredential(headers);
     if (!credential) return ANONYMOUS;
+    this.#assertRevocationsLive();
     if (credential.startsWith(API_KEY_PREFIX)) return this.#verifyApiKey(credential, requestId);
     return this.#verifyAccessToken(credential);
+  }
+
+  /** Fails closed: without the revocation feed a revoked credential would pass unnoticed. */
+  #assertRevocationsLive(): void {
+    const feed = this.options.revocations;
+    if (!feed || feed.live) return;
+    this.options.logger.warn({}, 'credentials refused: the revocation feed is not live');
+    throw new AuthenticationError('identity_unavailable', 'Credentials cannot be verified right now.');
+  }
+
+  /** Throws `credentials_revoked` when the revocation view refuses the principal. */
+  #assertNotRevoked(principal: Principal, issuedAtMs?: number): void {
+    const revoked = this.options.revocations?.view.check(principal, issuedAtMs);
+    if (revoked) throw new AuthenticationError('credentials_revoked', revoked.message);
   }
 
   async #verifyAccessToken(token: string): Promise<Principal> {
@@ -116,7 +146,9 @@ export class Authenticator {
       const { payload } = verified;
       const claims = accessClaims.safeParse(payload);
       if (!claims.success) throw new AuthenticationError('token_invalid', 'Access token is invalid.');
-      return { kind: 'user', userId: claims.data.sub, role: claims.data.role, scopes: claims.data.scopes };
+      const principal: Principal = { kind: 'user', userId: claims.data.sub, role: claims.data.role, scopes: claims.data.scopes };
+      this.#assertNotRevoked(principal, (payload.iat ?? 0) * 1000);
+      return principal;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new AuthenticationError('token_expired', 'Access token has expired.');
@@ -133,7 +165,14 @@ export class Authenticator {
     const cacheKey = `router:apikey:${createHash('sha256').update(key).digest('hex')}`;
     const cached = await this.options.kv.get(cacheKey).catch(() => null);
     if (cached === 'invalid') throw new AuthenticationError('api_key_invalid', 'API key is invalid.');
-    if (cached) return JSON.parse(cached) as Principal;
+    if (cached) {
+      const principal = JSON.parse(cached) as Principal;
+      const revoked = this.options.revocations?.view.check(principal);
+      if (!revoked) return principal;
+      // A revoked key or a deactivated owner is final; a changed role only makes the cached scopes stale.
+      if (revoked.reason !== 'role_changed') throw new AuthenticationError('credentials_revoked', revoked.message);
+      await this.options.kv.del(cacheKey).catch(() => undefined);
+    }
 
     const token = await signRouterToken(this.options.internalTokenSecret, {
       principal: ANONYMOUS,
@@ -169,6 +208,9 @@ export class Authenticator {
       scopes: verified.scopes,
       tier: verified.tier,
     };
+    // Identity answered with the key's current state; only an event it has not seen yet can still refuse it.
+    const revoked = this.options.revocations?.view.check(principal);
+    if (revoked && revoked.reason !== 'role_changed') throw new AuthenticationError('credentials_revoked', revoked.message);
     const ttlMs = Math.min(
       this.options.apiKeyCacheTtlSeconds * 1000,
       verified.expiresAt ? new Date(verified.expiresAt).getTime() - Date.now() : Number.POSITIVE_INFINITY,

@@ -144,6 +144,9 @@ const schema = z
     HIDE_SUGGESTIONS: envBoolean.optional(),
     // Subscriptions (README "Subscriptions"): limits and timings of graphql-ws and graphql-sse.
     ...subscriptionEnv,
+    // Credential revocation (docs/adr/0013-credential-revocation.md).
+    /** Kafka brokers carrying identity's events (comma-separated host:port); required in production. */
+    KAFKA_BROKERS: commaList.optional(),
   })
   .passthrough()
   .superRefine((env, ctx) => {
@@ -161,6 +164,9 @@ const schema = z
         path: ['POLICIES_ENABLED'],
         message: 'must not be false when NODE_ENV=production (benchmarks and debugging only)',
       });
+    }
+    if (env.NODE_ENV === 'production' && !env.KAFKA_BROKERS?.length) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'required when NODE_ENV=production (credential revocation)' });
     }
   });
 
@@ -211,6 +217,7 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     subscriptions: subscriptionSettingsFromEnv(parsed),
     rateLimitFailureMode: parsed.RATE_LIMIT_FAILURE_MODE,
     rateLimitKeyPrefix: parsed.RATE_LIMIT_KEY_PREFIX,
+    kafkaBrokers: parsed.KAFKA_BROKERS,
     policy: {
       enabled: parsed.POLICIES_ENABLED,
       authorizationMode: parsed.AUTHORIZATION_MODE,

@@ -32,6 +32,7 @@ import { OperationPolicy, type Prepared } from './policy/OperationPolicy.js';
 import { POLICIES } from './policy/policies.js';
 import { RateLimiter } from './policy/rateLimiter.js';
 import { loadSupergraphPolicy } from './policy/supergraphPolicy.js';
+import type { RevocationFeed } from './revocation/RevocationFeed.js';
 import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
 import { subgraphsOf, supergraphSource } from './supergraph.js';
@@ -42,6 +43,8 @@ export interface StartRouterOptions {
   config: RouterConfig;
   kv: KeyValueStore;
   logger: Logger;
+  /** Identity's revocations, applied within seconds (docs/adr/0013); unset = credentials hold until they expire. */
+  revocations?: RevocationFeed;
 }
 
 export interface RunningRouter {
@@ -161,6 +164,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     kv: options.kv,
     apiKeyCacheTtlSeconds: config.apiKeyCacheTtlSeconds,
     logger,
+    ...(options.revocations ? { revocations: options.revocations } : {}),
   });
 
   const subgraphs = subgraphsOf(readFileSync(config.supergraphPath, 'utf8'), config.subgraphUrls);
@@ -178,6 +182,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   );
   // API-key lookups and the budgets work without Redis (cache misses, local limiter): degraded, not down.
   readiness[`cache:${options.kv.kind}`] = optionalDependency(() => options.kv.ping());
+  if (options.revocations) readiness['revocations'] = options.revocations.readiness;
 
   const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const requestId = requestIdFrom(req.headers);

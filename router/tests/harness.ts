@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { MemoryEventBus } from '@cap/messaging';
+import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
 import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
 import { createLogger, RedisKeyValueStore } from '@cap/runtime';
 import { createTestDatabase, graphql, testSecret } from '@cap/testkit';
-import { loadConfig, startRouter, type RunningRouter } from '../src/index.js';
+import { loadConfig, RevocationFeed, startRouter, type RunningRouter } from '../src/index.js';
 
 export interface Stack extends AsyncDisposable {
   router: RunningRouter;
@@ -20,26 +20,40 @@ export interface Stack extends AsyncDisposable {
   identityGraphQLRequests(): number;
   /** GraphQL requests that reached any subgraph's /graphql endpoint so far. */
   subgraphGraphQLRequests(): number;
-  /** Another router over the same subgraphs (e.g. to share a budget across instances). */
-  startRouter(routerEnv?: Record<string, string>): Promise<RunningRouter>;
+  /**
+   * Another router over the same subgraphs (e.g. to share a budget across instances); `revocations` replaces the
+   * feed `StackOptions.revocationBus` would give it.
+   */
+  startRouter(routerEnv?: Record<string, string>, revocations?: RevocationFeed): Promise<RunningRouter>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): ReturnType<typeof graphql<T>>;
   /** Logs in as the admin through the router. */
   loginAdmin(): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
 }
 
-/**
- * Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file.
- * With `options.redisUrl` every component uses that Redis for everything (cache, live channels, budgets), e.g. a
- * private one a test stops and starts; otherwise only the shared cache is on `TEST_REDIS_URL`.
- */
-export async function startStack(routerEnv: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<Stack> {
+export interface StackOptions {
+  /** The bus the subgraphs publish to (default: a new MemoryEventBus); closed with the stack. */
+  bus?: EventBus;
+  /**
+   * Gives every router a revocation feed (ADR 0013) on the bus this returns for it (the stack's own bus, or a
+   * Kafka client of the router's own); each is closed with the stack, before the stack's bus.
+   */
+  revocationBus?: (stackBus: EventBus) => EventBus;
+  /**
+   * Every component uses this Redis for everything (cache, live channels, budgets), e.g. a private one a test
+   * stops and starts; otherwise only the shared cache is on `TEST_REDIS_URL`.
+   */
+  redisUrl?: string;
+}
+
+/** Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file. */
+export async function startStack(routerEnv: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const signingKeySecret = testSecret();
   const redisUrl = options.redisUrl ?? process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const everywhere: Record<string, string> = options.redisUrl ? { REDIS_URL: options.redisUrl } : {};
   const kv = new RedisKeyValueStore(redisUrl, { keyPrefix: `test:${randomUUID()}:` });
-  const bus = new MemoryEventBus();
+  const bus = options.bus ?? new MemoryEventBus();
   const logger = createLogger({ service: 'router-test', level: (process.env['TEST_LOG_LEVEL'] ?? 'silent') as 'silent' });
   const dataDir = `/tmp/cap-test-${randomUUID()}`;
   const identity = await startIdentity({
@@ -83,7 +97,16 @@ export async function startStack(routerEnv: Record<string, string> = {}, options
       ...everywhere,
       ...overrides,
     });
-  const router = await startRouter({ config: routerConfig(routerEnv), kv, logger });
+  const feeds: Array<{ feed: RevocationFeed; bus: EventBus }> = [];
+  const revocations = async (): Promise<{ revocations?: RevocationFeed }> => {
+    if (!options.revocationBus) return {};
+    const feedBus = options.revocationBus(bus);
+    const feed = new RevocationFeed({ bus: feedBus, logger });
+    feeds.push({ feed, bus: feedBus });
+    await feed.start();
+    return { revocations: feed };
+  };
+  const router = await startRouter({ config: routerConfig(routerEnv), kv, logger, ...(await revocations()) });
   const admin = identity.bootstrappedAdmin;
   if (!admin) throw new Error('expected a bootstrapped admin');
   const stack: Stack = {
@@ -96,8 +119,13 @@ export async function startStack(routerEnv: Record<string, string> = {}, options
     admin,
     identityGraphQLRequests: () => graphQLRequests,
     subgraphGraphQLRequests: () => allGraphQLRequests,
-    startRouter: async (overrides = routerEnv) => {
-      const another = await startRouter({ config: routerConfig(overrides), kv, logger });
+    startRouter: async (overrides = routerEnv, feed) => {
+      const another = await startRouter({
+        config: routerConfig(overrides),
+        kv,
+        logger,
+        ...(feed ? { revocations: feed } : await revocations()),
+      });
       extraRouters.push(another);
       return another;
     },
@@ -116,6 +144,10 @@ export async function startStack(routerEnv: Record<string, string> = {}, options
       await orchestration.close();
       await chat.close();
       await identity.close();
+      for (const { feed, bus: feedBus } of feeds) {
+        await feed.close();
+        if (feedBus !== bus) await feedBus.close();
+      }
       await bus.close();
       await kv.close();
       await db.drop();

@@ -8,9 +8,19 @@ export type { SqlDriverAdapterFactory };
  * - `postgres`: a PostgreSQL server, e.g. `postgres://postgres@127.0.0.1:5432/app`. All subgraphs may share one
  *   database; each owns one schema in it.
  * - `pglite`: PostgreSQL compiled to WebAssembly, in this process. `dataDir` is where it persists (e.g.
- *   `.data/pglite`); `null` keeps everything in memory (tests).
+ *   `.data/pglite`, its own folder); `null` keeps everything in memory (tests).
  */
-export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null };
+export type DatabaseTarget =
+  | { kind: 'postgres'; url: string }
+  | {
+      kind: 'pglite';
+      dataDir: string | null;
+      /**
+       * Where an older layout kept this database (directly in the data folder); if it is still there, it is moved
+       * into `dataDir` once when the database opens (see `relocateLegacyPglite`).
+       */
+      legacyDataDir?: string;
+    };
 
 /** The slice of a pino logger `@cap/db` writes to. */
 export interface DatabaseLogger {

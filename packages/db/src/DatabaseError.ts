@@ -13,6 +13,8 @@ export interface DatabaseErrorDetails {
   DATABASE_CLOSED: { kind: 'postgres' | 'pglite' };
   /** Another process holds the PGlite data directory (PGlite is single-process: sharing it corrupts it). */
   PGLITE_DATA_DIR_LOCKED: { dataDir: string; lockFile: string; pid: number };
+  /** An embedded database of the old layout could not be moved into its folder, which holds other files. */
+  PGLITE_RELOCATION_BLOCKED: { dataDir: string; staging: string };
   /** `migrationsDir` does not exist or is not a directory. */
   MIGRATIONS_DIR_NOT_FOUND: { migrationsDir: string };
   /** The migrations folder is not in Prisma's layout (`<name>/migration.sql`, provider `postgresql`). */
@@ -44,6 +46,7 @@ export const DATABASE_ERROR_CODES = [
   'DATABASE_UNAVAILABLE',
   'DATABASE_CLOSED',
   'PGLITE_DATA_DIR_LOCKED',
+  'PGLITE_RELOCATION_BLOCKED',
   'MIGRATIONS_DIR_NOT_FOUND',
   'MIGRATIONS_DIR_INVALID',
   'MIGRATION_CHECKSUM_MISMATCH',

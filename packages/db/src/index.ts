@@ -13,3 +13,5 @@ export { openDatabase } from './openDatabase.js';
 export { checksumMatches, migrationChecksum, readMigrations } from './readMigrations.js';
 export type { MigrationFile } from './readMigrations.js';
 export { prismaExecutor, type PrismaSqlExecutor } from './prismaExecutor.js';
+export { isPgliteEntry, relocateLegacyPglite } from './relocateLegacyPglite.js';
+export { PGLITE_FOLDER } from './databaseTargetFromEnv.js';

@@ -19,6 +19,6 @@ export function openDatabase(target: DatabaseTarget, options?: OpenDatabaseOptio
     case 'postgres':
       return openPostgresDatabase(target.url, options);
     case 'pglite':
-      return openPgliteDatabase(target.dataDir, options);
+      return openPgliteDatabase(target.dataDir, options, target.legacyDataDir);
   }
 }

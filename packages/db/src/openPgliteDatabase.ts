@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Database, MigrateOptions, OpenDatabaseOptions, SqlDriverAdapterFactory } from './Database.js';
 import { DatabaseError } from './DatabaseError.js';
+import { relocateLegacyPglite } from './relocateLegacyPglite.js';
 import { type MigrationBackend, type MigrationSql, applyMigrations } from './applyMigrations.js';
 import { quoteSchemaName } from './schemaName.js';
 
@@ -44,10 +45,11 @@ const closingDataDirs = new Map<string, Promise<void>>();
 export async function openPgliteDatabase(
   dataDir: string | null,
   options: OpenDatabaseOptions = {},
+  legacyDataDir?: string,
 ): Promise<Database> {
   const { logger } = options;
   const key = dataDir === null ? null : resolve(dataDir);
-  const instance = await acquire(key, options);
+  const instance = await acquire(key, options, legacyDataDir === undefined ? undefined : resolve(legacyDataDir));
   const target = key ?? 'memory://';
   let closed = false;
 
@@ -138,12 +140,12 @@ function pgliteAdapterFactory(pglite: PGlite, schema: string): SqlDriverAdapterF
   return factory as unknown as SqlDriverAdapterFactory;
 }
 
-async function acquire(key: string | null, options: OpenDatabaseOptions): Promise<Instance> {
+async function acquire(key: string | null, options: OpenDatabaseOptions, legacyDataDir?: string): Promise<Instance> {
   if (key === null) return create(null, options);
   await closingDataDirs.get(key);
   let pending = byDataDir.get(key);
   if (pending === undefined) {
-    pending = create(key, options);
+    pending = create(key, options, legacyDataDir);
     byDataDir.set(key, pending);
     // A failed open must not poison later attempts.
     pending.catch(() => byDataDir.delete(key));
@@ -163,7 +165,7 @@ async function releaseInstance(key: string | null, instance: Instance): Promise<
   return closing;
 }
 
-async function create(key: string | null, options: OpenDatabaseOptions): Promise<Instance> {
+async function create(key: string | null, options: OpenDatabaseOptions, legacyDataDir?: string): Promise<Instance> {
   const started = performance.now();
   if (key === null) {
     const pglite = await PGlite.create();
@@ -171,6 +173,15 @@ async function create(key: string | null, options: OpenDatabaseOptions): Promise
   }
   const unlock = await lockDataDir(key);
   try {
+    if (legacyDataDir !== undefined && legacyDataDir !== key) {
+      // The old layout's lock too: a process of an older version may still be running on the old location.
+      const unlockLegacy = await lockDataDir(legacyDataDir);
+      try {
+        await relocateLegacyPglite(legacyDataDir, key, options.logger);
+      } finally {
+        await unlockLegacy();
+      }
+    }
     await mkdir(key, { recursive: true });
     const pglite = await PGlite.create({ dataDir: key });
     options.logger?.info(

@@ -8,3 +8,4 @@ export * from './runConsumer.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './createEventBus.js';
+export * from './ProcessedEventsPurger.js';

@@ -386,17 +386,20 @@ class WsConnection {
       authenticator: this.options.authenticator,
       apiKeyRecheckMs: this.options.settings.apiKeyRecheckMs,
       logger: this.options.logger,
-      onLapse: (reason) => {
+      onLapse: ({ reason, message }) => {
         this.options.logger.info(
           { requestId: this.requestId, reason },
           'subscription credentials lapsed; closing',
         );
-        this.close(
-          SubscriptionCloseCode.UNAUTHORIZED,
-          reason === 'token_expired'
-            ? 'Unauthorized: access token expired'
-            : 'Unauthorized: API key no longer valid',
-        );
+        if (reason === 'credentials_revoked')
+          this.close(SubscriptionCloseCode.CREDENTIALS_REVOKED, `Forbidden: ${message}`);
+        else
+          this.close(
+            SubscriptionCloseCode.UNAUTHORIZED,
+            reason === 'token_expired'
+              ? 'Unauthorized: access token expired'
+              : 'Unauthorized: API key no longer valid',
+          );
       },
     });
   }

@@ -19,7 +19,7 @@ import type { SubscriptionSettings } from './settings.js';
 import { authenticateCredentials, SubscriberSession } from './SubscriberSession.js';
 import type { SubscriptionEngine } from './SubscriptionEngine.js';
 import { SubscriptionFailure } from './SubscriptionFailure.js';
-import { watchCredentials } from './watchCredentials.js';
+import { watchCredentials, type CredentialLapse } from './watchCredentials.js';
 
 export interface SseEndpointOptions {
   engine: SubscriptionEngine;
@@ -46,8 +46,8 @@ interface SseContext {
  * `POST <ssePath>` with `Accept: text/event-stream` and a JSON body `{ query, variables, operationName }` (or
  * `GET` with them in the query string). Credentials in the request headers, as on `POST /graphql`; the same
  * policies and the same federated execution as the WebSocket endpoint. A refused request gets the JSON
- * `{ errors }` and status of the equivalent `POST /graphql`; a subscription that fails later, or whose access
- * token expires, ends its stream with a last `next` event carrying the coded error.
+ * `{ errors }` and status of the equivalent `POST /graphql`; a subscription that fails later, or whose credentials
+ * expire or are revoked, ends its stream with a last `next` event carrying the coded error.
  */
 export class SseEndpoint {
   readonly #handler: Handler<IncomingMessage, SseContext>;
@@ -223,16 +223,16 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
  */
 class SseEvents implements AsyncIterableIterator<ExecutionResult> {
   #done = false;
-  #lapsed: ((reason: 'token_expired' | 'api_key_invalid') => void) | undefined;
-  readonly #lapse: Promise<'token_expired' | 'api_key_invalid'>;
+  #lapsed: ((lapse: CredentialLapse) => void) | undefined;
+  readonly #lapse: Promise<CredentialLapse>;
   readonly #stopWatching: () => void;
 
   constructor(
     private readonly subscription: FederatedSubscription,
-    watch: (onLapse: (reason: 'token_expired' | 'api_key_invalid') => void) => () => void,
+    watch: (onLapse: (lapse: CredentialLapse) => void) => () => void,
   ) {
     this.#lapse = new Promise((resolve) => (this.#lapsed = resolve));
-    this.#stopWatching = watch((reason) => this.#lapsed?.(reason));
+    this.#stopWatching = watch((lapse) => this.#lapsed?.(lapse));
   }
 
   [Symbol.asyncIterator](): this {
@@ -243,14 +243,12 @@ class SseEvents implements AsyncIterableIterator<ExecutionResult> {
     if (this.#done) return { done: true, value: undefined };
     try {
       const next = await Promise.race([this.subscription.next(), this.#lapse]);
-      if (typeof next === 'string') {
+      if ('reason' in next) {
         await this.#finish();
-        const message =
-          next === 'token_expired' ? 'Access token has expired.' : 'API key is no longer valid.';
         return {
           done: false,
           value: asSseResult({
-            errors: [codedError(ErrorCode.UNAUTHENTICATED, message, { reason: next }).toJSON()],
+            errors: [codedError(ErrorCode.UNAUTHENTICATED, next.message, { reason: next.reason }).toJSON()],
           }),
         };
       }

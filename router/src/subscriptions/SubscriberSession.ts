@@ -13,8 +13,11 @@ const ROUTER_TOKEN_REUSE_MS = (ROUTER_TOKEN_TTL_SECONDS * 1000) / 2;
 /** How long the credentials of a connection hold. */
 export type SessionCredential =
   | { kind: 'anonymous' }
-  /** An access token (JWT): valid until `expiresAt` (ms since epoch) unless renewed. */
-  | { kind: 'accessToken'; expiresAt: number }
+  /**
+   * An access token (JWT): valid until `expiresAt` (ms since epoch) unless renewed or revoked; `issuedAt` (its
+   * `iat`, ms) is what identity's revocations are compared with.
+   */
+  | { kind: 'accessToken'; expiresAt: number; issuedAt: number }
   /** An API key: re-verified periodically, so revoking it ends the connection. */
   | { kind: 'apiKey'; headers: IncomingHttpHeaders };
 
@@ -55,10 +58,14 @@ export async function authenticateCredentials(
   if (principal.kind === 'apiKey') return { principal, credential: { kind: 'apiKey', headers } };
   // A user principal comes from a verified access token: its `exp` is trustworthy.
   const token = /^Bearer\s+(\S+)/i.exec(headers.authorization ?? '')?.[1] ?? '';
-  const exp = decodeJwt(token).exp;
+  const { exp, iat } = decodeJwt(token);
   return {
     principal,
-    credential: { kind: 'accessToken', expiresAt: typeof exp === 'number' ? exp * 1000 : Date.now() },
+    credential: {
+      kind: 'accessToken',
+      expiresAt: typeof exp === 'number' ? exp * 1000 : Date.now(),
+      issuedAt: typeof iat === 'number' ? iat * 1000 : 0,
+    },
   };
 }
 

@@ -7,7 +7,7 @@
  * |---|---|---|
  * | 4400 | a malformed message, a `connection_init` payload of the wrong shape | fix the client |
  * | 4401 | bad, expired, forged or revoked credentials; an access token that expired and was not renewed; subscribing before `connection_ack` | sign in again, reconnect |
- * | 4403 | a re-authentication `ping` naming a different caller than the connection's | reconnect as that caller |
+ * | 4403 | a re-authentication `ping` naming a different caller than the connection's (`FORBIDDEN`); credentials revoked while the connection was open: the user's role changed, the user was deactivated, the API key was revoked (`CREDENTIALS_REVOKED`) | reconnect as that caller; after a revocation refresh the session (new role) or stop |
  * | 4408 | no `connection_init` within the init timeout | reconnect |
  * | 4409 | a second `subscribe` with an id that is still running | fix the client |
  * | 4429 | a second `connection_init`, or too many connections (in all, or from one address) | back off |
@@ -19,6 +19,11 @@ export const SubscriptionCloseCode = {
   BAD_REQUEST: 4400,
   UNAUTHORIZED: 4401,
   FORBIDDEN: 4403,
+  /**
+   * Identity revoked the connection's credentials (role change, deactivation, revoked API key): Forbidden,
+   * distinct from 4401 so clients do not blindly retry with the same token (docs/adr/0013).
+   */
+  CREDENTIALS_REVOKED: 4403,
   CONNECTION_INIT_TIMEOUT: 4408,
   SUBSCRIBER_ALREADY_EXISTS: 4409,
   TOO_MANY_REQUESTS: 4429,

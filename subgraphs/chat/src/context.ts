@@ -3,7 +3,8 @@ import DataLoader from 'dataloader';
 import { loadActiveUsers, type ActivityKey } from './domain/activity.js';
 import { loadConversationAccess, loadParticipants, type ConversationAccess } from './domain/conversations.js';
 import type { ChatDeps } from './domain/deps.js';
-import { loadMessageEdits, loadMessageViewsById } from './domain/messages.js';
+import { listMessagePages, messagePageKey, type MessagePageRequest } from './domain/messageRanges.js';
+import { loadMessageEdits, loadMessageViewsById, type MessagePage } from './domain/messages.js';
 import type { MessageView } from './domain/views.js';
 import type { MessageEdit, Participant } from './generated/prisma/client.js';
 
@@ -19,6 +20,8 @@ export interface ChatLoaders {
   edits: DataLoader<string, MessageEdit[]>;
   /** Who is typing / online per conversation (`typing:<id>`, `presence:<id>`): one Redis round trip per batch. */
   activity: DataLoader<ActivityKey, string[]>;
+  /** `Conversation.messages` of many conversations: cache first, then one database batch for the misses. */
+  messagePage: DataLoader<MessagePageRequest, MessagePage, string>;
   /** Drops cached results: a subscription resolves each event with fresh data. */
   clearAll(): void;
 }
@@ -45,6 +48,7 @@ export function createLoaders(deps: ChatDeps, principal: Principal): ChatLoaders
     edits: new DataLoader((ids) => loadMessageEdits(deps.prisma, ids)),
     // Bounded batches: a page holds at most 50 conversations (100 keys); a bigger document is split.
     activity: new DataLoader((keys) => loadActiveUsers(deps, keys), { maxBatchSize: 200 }),
+    messagePage: new DataLoader((requests) => listMessagePages(deps, requests), { cacheKeyFn: messagePageKey }),
   };
   return {
     ...loaders,

@@ -1,6 +1,7 @@
 import type { Principal } from '@cap/runtime';
 import DataLoader from 'dataloader';
-import type { User } from './generated/prisma/client.js';
+import type { ApiKey, User } from './generated/prisma/client.js';
+import { apiKeysOfOwnerKey, loadApiKeysOfOwners, type ApiKeysOfOwner } from './domain/apiKeys.js';
 import type { IdentityDeps } from './domain/deps.js';
 
 /** Per-request context: who is calling (from the router's token), the use cases' deps, and batch loaders. */
@@ -13,6 +14,8 @@ export interface IdentityContext {
   loaders: {
     /** Users by id, one query per request however many are asked for (entity references included). */
     user: DataLoader<string, User | null>;
+    /** API keys by owner, newest first: `users { apiKeys }` costs one query per request, not one per user. */
+    apiKeysOfOwner: DataLoader<ApiKeysOfOwner, ApiKey[], string>;
   };
 }
 
@@ -23,5 +26,6 @@ export function createLoaders(deps: IdentityDeps): IdentityContext['loaders'] {
       const byId = new Map(users.map((user) => [user.id, user]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    apiKeysOfOwner: new DataLoader((requests) => loadApiKeysOfOwners(deps.prisma, requests), { cacheKeyFn: apiKeysOfOwnerKey }),
   };
 }

@@ -1,6 +1,7 @@
 import { databaseTargetFromEnv, openDatabase } from '@cap/db';
 import { createEventBus } from '@cap/messaging';
 import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
+import { saveAdminCredentials } from './adminCredentials.js';
 import { startIdentity } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -20,8 +21,9 @@ shutdown.add('event bus', () => bus.close());
 const identity = await startIdentity({ config, database, kv, bus, logger });
 shutdown.add('identity', () => identity.close());
 if (identity.bootstrappedAdmin?.generated) {
+  const file = saveAdminCredentials(config.DATA_DIR, identity.bootstrappedAdmin);
   process.stdout.write(
     `\nFirst start: created admin ${identity.bootstrappedAdmin.email} with password ${identity.bootstrappedAdmin.password}\n` +
-      'It is shown only this once.\n\n',
+      `It is shown only this once (and saved in ${file}, readable by you only).\n\n`,
   );
 }

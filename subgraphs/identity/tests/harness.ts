@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryEventBus } from '@cap/messaging';
 import { createLogger, RedisKeyValueStore, type Principal } from '@cap/runtime';
-import { asRouter, createTestDatabase, graphql, testSecret } from '@cap/testkit';
+import { asRouter, countingDatabase, createTestDatabase, graphql, testSecret } from '@cap/testkit';
 import { loadConfig, startIdentity, type RunningIdentity } from '../src/index.js';
 
 export interface IdentityHarness extends AsyncDisposable {
@@ -9,6 +9,8 @@ export interface IdentityHarness extends AsyncDisposable {
   secret: string;
   bus: MemoryEventBus;
   admin: { email: string; password: string };
+  /** SQL statements identity sent so far through Prisma (see `countingDatabase`). */
+  statements(): number;
   /** Calls identity as the router would, for `principal` from `clientIp`. */
   call<T = Record<string, any>>(
     query: string,
@@ -23,6 +25,7 @@ export interface IdentityHarness extends AsyncDisposable {
  */
 export async function startIdentityHarness(env: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<IdentityHarness> {
   const db = await createTestDatabase();
+  const counting = countingDatabase(db.database);
   const secret = testSecret();
   const kv = new RedisKeyValueStore(options.redisUrl ?? process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', {
     keyPrefix: `test:${randomUUID()}:`,
@@ -41,7 +44,7 @@ export async function startIdentityHarness(env: Record<string, string> = {}, opt
   try {
     identity = await startIdentity({
       config,
-      database: db.database,
+      database: counting.database,
       kv,
       bus,
       logger: createLogger({ service: 'identity-test', level: 'silent' }),
@@ -57,6 +60,7 @@ export async function startIdentityHarness(env: Record<string, string> = {}, opt
     secret,
     bus,
     admin,
+    statements: counting.statements,
     call: async (query, variables = {}, options = {}) =>
       graphql(identity.subgraph.graphqlUrl, query, variables, await asRouter(secret, options.principal, { clientIp: options.clientIp ?? randomIp() })),
     [Symbol.asyncDispose]: async () => {

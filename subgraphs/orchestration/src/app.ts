@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
-import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
+import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import { optionalDependency, startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
 import type { OrchestrationConfig } from './config.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
@@ -104,6 +104,13 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     started.push({ name: 'relay', stop: () => relay.stop() });
     const consumer = keepClassificationConsumer(deps, options.bus);
     started.push({ name: 'consumer', stop: () => consumer.close() });
+    const purger = new ProcessedEventsPurger({
+      sql: prismaExecutor(prisma),
+      schema: SCHEMA,
+      retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
+      logger,
+    }).start();
+    started.push({ name: 'processed-events purger', stop: () => purger.close() });
     const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
     sweeper.start();
     started.push({ name: 'sweeper', stop: () => sweeper.stop() });

@@ -1,5 +1,6 @@
 import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
 import { z } from 'zod';
+import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 
 /** Execution strategies, as in the GraphQL schema and the event contracts. */
 const strategy = z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']);
@@ -104,6 +105,11 @@ const schema = z
 
     /** How often the outbox relay looks for unpublished events when nothing woke it, ms (default 250). */
     OUTBOX_POLL_INTERVAL_MS: int(10, 3_600_000).default(250),
+    /**
+     * How long a consumed event's processed-mark is kept for deduplication, ms (default 604_800_000 = 7 days;
+     * keep it longer than the topics' retention). Older marks are purged hourly.
+     */
+    PROCESSED_EVENTS_RETENTION_MS: int(60_000, 31_536_000_000).default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
 
     /** Task logs are written in batches: at most this long after a line, ms (default 50). */
     LOG_FLUSH_INTERVAL_MS: int(1, 10_000).default(50),

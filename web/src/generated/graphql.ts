@@ -552,7 +552,7 @@ export type Mutation = {
   attachToMessage: Message;
   /** Cancels a task: its creator or an admin. A running execution is stopped within seconds. */
   cancelTask: CodingTask;
-  /** Changes a user's role (admins only). Their API keys lose scopes the new role lacks. */
+  /** Changes a user's role (admins only). Their API keys lose scopes the new role lacks; within seconds their access tokens are refused (refresh the session for the new role) and their subscriptions closed. */
   changeUserRole: User;
   /** Creates an API key for the signed-in user (not with an API key); returns its secret once. Throttled per client address. */
   createApiKey: CreateApiKeyPayload;
@@ -564,7 +564,7 @@ export type Mutation = {
   createTask: CodingTask;
   /** Creates a user (admins only). */
   createUser: User;
-  /** Deactivates a user (admins only): logins fail, sessions end, API keys stop working. */
+  /** Deactivates a user (admins only): logins fail, sessions end, and within seconds their access tokens and API keys are refused and their subscriptions closed. */
   deactivateUser: User;
   /** Deletes one of your messages: its body, history and attachments are removed; a tombstone remains. */
   deleteMessage: Message;
@@ -584,7 +584,7 @@ export type Mutation = {
   refreshSession: AuthPayload;
   /** Queues a new execution of a FAILED task: its creator or an admin. */
   retryTask: CodingTask;
-  /** Revokes an API key (its owner or an admin). It stops working within the router cache TTL. */
+  /** Revokes an API key (its owner or an admin). Within seconds the router refuses it and closes its subscriptions. */
   revokeApiKey: ApiKey;
   /** Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire. */
   rotateSigningKey: SigningKeyRotation;

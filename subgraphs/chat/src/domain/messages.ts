@@ -13,6 +13,7 @@ import {
   parseIds,
   parsePageSize,
 } from './validation.js';
+import type { MessageRange } from './messageRanges.js';
 import { toMessageView, toMessageViews, type MessageView } from './views.js';
 
 /** Relay page size of message lists: the default and the maximum. */
@@ -88,12 +89,15 @@ export interface MessagePage {
 /**
  * A page of a conversation's messages, newest first (the caller's access was checked by whoever resolved the
  * conversation). `first`/`after` page towards older messages and are served by the recent-message cache when
- * its window holds the page; `last`/`before` page towards newer ones, from the database.
+ * its window holds the page; `last`/`before` page towards newer ones, from the database. `load` reads a range from
+ * the database: pass a batch loader's (see `loadMessageRanges`) when listing many conversations' messages.
  */
 export async function listMessages(
   deps: ChatDeps,
   conversationId: string,
   args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null },
+  load: (range: Omit<MessageRange, 'conversationId'>) => Promise<MessageView[]> = (range) =>
+    loadMessageViews(deps.prisma, conversationId, range),
 ): Promise<MessagePage> {
   if ((args.first != null || args.after != null) && (args.last != null || args.before != null)) {
     throw codedError(ErrorCode.BAD_USER_INPUT, 'Page with first/after or with last/before, not both.', {
@@ -104,13 +108,13 @@ export async function listMessages(
   if (args.last != null || args.before != null) {
     const last = parsePageSize(args.last, MESSAGES_PAGE_SIZE, 'last');
     const beforeSeq = args.before != null ? decodeMessageCursor(args.before, 'before') : undefined;
-    const newer = await loadMessageViews(deps.prisma, conversationId, { afterSeq: beforeSeq ?? 0, order: 'asc', limit: last + 1 });
+    const newer = await load({ afterSeq: beforeSeq ?? 0, order: 'asc', limit: last + 1 });
     return { messages: newer.slice(0, last).reverse(), hasPreviousPage: newer.length > last, hasNextPage: beforeSeq !== undefined };
   }
   const first = parsePageSize(args.first, MESSAGES_PAGE_SIZE, 'first');
   const beforeSeq = args.after != null ? decodeMessageCursor(args.after, 'after') : undefined;
   const page = await deps.recent.page(conversationId, { beforeSeq, limit: first + 1 }, (options) =>
-    loadMessageViews(deps.prisma, conversationId, { ...(options.beforeSeq !== undefined ? { beforeSeq: options.beforeSeq } : {}), order: 'desc', limit: options.limit }),
+    load({ ...(options.beforeSeq !== undefined ? { beforeSeq: options.beforeSeq } : {}), order: 'desc', limit: options.limit }),
   );
   return { messages: page.slice(0, first), hasNextPage: page.length > first, hasPreviousPage: beforeSeq !== undefined };
 }

@@ -10,7 +10,7 @@ import {
   listConversations,
   visibleConversation,
 } from '../domain/conversations.js';
-import { listMessages, MESSAGES_PAGE_SIZE } from '../domain/messages.js';
+import { MESSAGES_PAGE_SIZE } from '../domain/messages.js';
 import { encodeMessageCursor, parseId } from '../domain/validation.js';
 import type { Participant } from '../generated/prisma/client.js';
 import { ParticipantKindEnum } from './enums.js';
@@ -63,7 +63,7 @@ ConversationRef.implement({
         description: `Messages, newest first, ${MESSAGES_PAGE_SIZE} per page at most (also the default). \`first\`/\`after\` page towards older messages, \`last\`/\`before\` towards newer ones.`,
         directives: policyDirectives.connectionSize(MESSAGES_PAGE_SIZE),
         resolve: async (conversation, args, ctx) => {
-          const page = await listMessages(ctx.deps, conversation.id, args);
+          const page = await ctx.loaders.messagePage.load({ conversationId: conversation.id, args });
           return {
             edges: page.messages.map((message) => ({ cursor: encodeMessageCursor(message.seq), node: message })),
             pageInfo: {

@@ -166,3 +166,38 @@ export async function verifyApiKey(deps: IdentityDeps, presented: string): Promi
     expiresAt: key.expiresAt,
   };
 }
+
+/** Which of a user's keys a listing shows. */
+export interface ApiKeysOfOwner {
+  ownerId: string;
+  includeRevoked: boolean;
+}
+
+/** DataLoader cache key of {@link ApiKeysOfOwner}. */
+export function apiKeysOfOwnerKey(request: ApiKeysOfOwner): string {
+  return `${request.ownerId}|${request.includeRevoked}`;
+}
+
+/**
+ * The keys of many owners, newest first, in one statement per `includeRevoked` value (`users { apiKeys }`
+ * lists keys for a whole page of users). Who may see them is the caller's check.
+ */
+export async function loadApiKeysOfOwners(
+  prisma: IdentityDeps['prisma'],
+  requests: readonly ApiKeysOfOwner[],
+): Promise<ApiKey[][]> {
+  const byKey = new Map<string, ApiKey[]>();
+  await Promise.all(
+    [false, true].map(async (includeRevoked) => {
+      const ownerIds = [...new Set(requests.filter((request) => request.includeRevoked === includeRevoked).map((request) => request.ownerId))];
+      if (ownerIds.length === 0) return;
+      const keys = await prisma.apiKey.findMany({
+        where: { ownerId: { in: ownerIds }, ...(includeRevoked ? {} : { revokedAt: null }) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      });
+      for (const ownerId of ownerIds) byKey.set(apiKeysOfOwnerKey({ ownerId, includeRevoked }), []);
+      for (const key of keys) byKey.get(apiKeysOfOwnerKey({ ownerId: key.ownerId, includeRevoked }))?.push(key);
+    }),
+  );
+  return requests.map((request) => byKey.get(apiKeysOfOwnerKey(request)) ?? []);
+}

@@ -70,10 +70,7 @@ builder.queryFields((t) => ({
     args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
     resolve: (_root, args, ctx) => {
       const principal = requireAuthenticated(ctx.principal);
-      return ctx.deps.prisma.apiKey.findMany({
-        where: { ownerId: principal.userId, ...(args.includeRevoked ? {} : { revokedAt: null }) },
-        orderBy: { createdAt: 'desc' },
-      });
+      return ctx.loaders.apiKeysOfOwner.load({ ownerId: principal.userId, includeRevoked: args.includeRevoked ?? false });
     },
   }),
   scopes: t.field({
@@ -97,7 +94,7 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
-    description: 'Revokes an API key (its owner or an admin). It stops working within the router cache TTL.',
+    description: 'Revokes an API key (its owner or an admin). Within seconds the router refuses it and closes its subscriptions.',
     directives: policyDirectives.requiresScopes('apikeys:manage'),
     args: { id: t.arg.id({ required: true, description: 'The key to revoke.' }) },
     resolve: (_root, args, ctx) => revokeApiKey(ctx.deps, ctx.principal, { id: String(args.id) }, ctx.requestId),

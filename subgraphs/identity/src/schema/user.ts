@@ -37,10 +37,7 @@ UserRef.implement({
       args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
       resolve: async (user, args, ctx) => {
         if (!canReadUser(ctx.principal, user.id)) return [];
-        return ctx.deps.prisma.apiKey.findMany({
-          where: { ownerId: user.id, ...(args.includeRevoked ? {} : { revokedAt: null }) },
-          orderBy: { createdAt: 'desc' },
-        });
+        return ctx.loaders.apiKeysOfOwner.load({ ownerId: user.id, includeRevoked: args.includeRevoked ?? false });
       },
     }),
   }),
@@ -152,7 +149,8 @@ builder.mutationFields((t) => ({
   }),
   changeUserRole: t.field({
     type: UserRef,
-    description: "Changes a user's role (admins only). Their API keys lose scopes the new role lacks.",
+    description:
+      "Changes a user's role (admins only). Their API keys lose scopes the new role lacks; within seconds their access tokens are refused (refresh the session for the new role) and their subscriptions closed.",
     directives: policyDirectives.requiresScopes('users:manage'),
     args: {
       userId: t.arg.id({ required: true, description: 'The user to change.' }),
@@ -163,7 +161,8 @@ builder.mutationFields((t) => ({
   }),
   deactivateUser: t.field({
     type: UserRef,
-    description: "Deactivates a user (admins only): logins fail, sessions end, API keys stop working.",
+    description:
+      "Deactivates a user (admins only): logins fail, sessions end, and within seconds their access tokens and API keys are refused and their subscriptions closed.",
     directives: policyDirectives.requiresScopes('users:manage'),
     args: { userId: t.arg.id({ required: true, description: 'The user to deactivate.' }) },
     resolve: (_root, args, ctx) => deactivateUser(ctx.deps, ctx.principal, { userId: String(args.userId) }, ctx.requestId),
