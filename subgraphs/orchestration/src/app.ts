@@ -9,6 +9,8 @@ import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
 import type { OrchestrationDeps } from './domain/deps.js';
 import { startCommandSandbox, type CommandSandbox } from './domain/commandSandbox.js';
+import { AgentTaskExecutor } from './domain/agentTaskExecutor.js';
+import { PrismaConversationStore } from './domain/conversationStore.js';
 import type { Executor } from './domain/executor.js';
 import { ShellExecutor } from './domain/shellExecutor.js';
 import { TaskLogTails } from './domain/taskLogTail.js';
@@ -27,8 +29,8 @@ export interface StartOrchestrationOptions {
   bus: EventBus;
   logger: Logger;
   /**
-   * Executors tried before the shell executor, e.g. the agent executor once it exists. The shell executor is
-   * appended when SHELL_EXECUTOR_ENABLED.
+   * Executors tried before the built-in ones. The shell executor (tasks with a `command`) is appended when
+   * SHELL_EXECUTOR_ENABLED, then the agent executor (tasks without one) when AGENT_EXECUTOR_ENABLED.
    */
   executors?: readonly Executor[];
 }
@@ -135,6 +137,22 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       commandSandbox = sandbox;
       if (config.SHELL_EXECUTOR_ENABLED) {
         executors.push(new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }));
+      }
+      if (config.AGENT_EXECUTOR_ENABLED) {
+        executors.push(
+          new AgentTaskExecutor({
+            config: config.agent,
+            conversations: new PrismaConversationStore(prisma, { maxBytes: config.AGENT_CONVERSATION_MAX_BYTES }),
+            path: config.shellBaseEnv.PATH,
+            limits: config.commandLimits,
+            killGraceMs: config.SHELL_KILL_GRACE_MS,
+          }),
+        );
+        if (config.agent.provider && config.agent.models) {
+          logger.info({ provider: config.agent.provider.kind, model: config.agent.models.default }, 'agent executor: tasks without a command run with the LLM agent');
+        } else {
+          logger.warn({ missing: config.agent.missing }, `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`);
+        }
       }
       const pool = new WorkerPool(deps, {
         concurrency: config.WORKER_CONCURRENCY,
