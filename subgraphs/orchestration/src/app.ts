@@ -43,6 +43,13 @@ export interface RunningOrchestration {
   workers: WorkerPool | null;
   /** Where this instance's workers run commands (detected at start); null with WORKER_CONCURRENCY=0. */
   commandSandbox: CommandSandbox | null;
+  /**
+   * The model this instance's agent executor uses; null when its workers run no agent (WORKER_CONCURRENCY=0,
+   * AGENT_EXECUTOR_ENABLED=false) or no model is configured (then `agentMissing` says what to set).
+   */
+  agent: { provider: string; model: string } | null;
+  /** Why the agent has no model (the variables to set); null when it has one or does not run here. */
+  agentMissing: string | null;
   /** Removes abandoned workspaces under WORKSPACE_ROOT; null with WORKER_CONCURRENCY=0. */
   workspaceJanitor: WorkspaceJanitor | null;
   sweeper: Sweeper;
@@ -114,6 +121,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     let workers: WorkerPool | null = null;
     let commandSandbox: CommandSandbox | null = null;
     let workspaceJanitor: WorkspaceJanitor | null = null;
+    let agent: RunningOrchestration['agent'] = null;
+    let agentMissing: string | null = null;
     let graceMs = config.SHUTDOWN_GRACE_MS;
     if (config.WORKER_CONCURRENCY > 0) {
       const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
@@ -149,8 +158,10 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
           }),
         );
         if (config.agent.provider && config.agent.models) {
+          agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
           logger.info({ provider: config.agent.provider.kind, model: config.agent.models.default }, 'agent executor: tasks without a command run with the LLM agent');
         } else {
+          agentMissing = config.agent.missing;
           logger.warn({ missing: config.agent.missing }, `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`);
         }
       }
@@ -196,6 +207,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       deps,
       workers,
       commandSandbox,
+      agent,
+      agentMissing,
       workspaceJanitor,
       sweeper,
       consumerReady: consumer.ready,
