@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { detectSandbox, grantWorkspace, type Sandbox } from '@cap/sandbox';
+import { detectSandbox, grantWorkspace, unsandboxed, type Sandbox } from '@cap/sandbox';
 import { createFixture, git, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxCommandRunner } from '../src/domain/sandboxCommandRunner.js';
@@ -170,5 +170,30 @@ describe('the agent CommandRunner on the sandbox', () => {
       signal: controller.signal,
     });
     expect(cancelled).toMatchObject({ exitCode: null, timedOut: false, cancelled: true });
+  });
+
+  it('with COMMAND_SANDBOX=none runs on the host in the workspace, with the given HOME and environment only', async () => {
+    const host = new SandboxCommandRunner({
+      sandbox: unsandboxed(),
+      workspace,
+      controlDir: join(fixture.root, 'control'),
+      origin: realpathSync(fixture.origin),
+      limits: LIMITS,
+      killGraceMs: 500,
+    });
+    const result = await host.run({
+      shell: 'pwd; echo "HOME=$HOME"; env',
+      cwd: join(workspace, 'src'),
+      env: { PATH: '/usr/bin:/bin', HOME: join(workspace, '.cap-agent', 'home'), TASK_ID: 't-2' },
+      timeoutMs: 30_000,
+      maxOutputBytes: 65_536,
+      network: false,
+      signal,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain(`${join(workspace, 'src')}\n`);
+    expect(result.output).toContain(`HOME=${join(workspace, '.cap-agent', 'home')}`);
+    expect(result.output).toContain('TASK_ID=t-2');
+    expect(result.output).not.toMatch(/TEST_DATABASE_URL|VITEST/);
   });
 });
