@@ -28,7 +28,7 @@ import {
   type ModelResponse,
   type ToolCall,
 } from '@cap/agent';
-import { ChildProcessRunner } from '../../packages/agent/tests/support/childProcessRunner.js';
+import { ChildProcessRunner } from '@cap/testkit';
 
 const STEPS = Number(process.env['BENCH_STEPS'] ?? 2_000);
 

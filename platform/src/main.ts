@@ -32,6 +32,17 @@ if (sandbox && !sandbox.available) {
 } else if (sandbox) {
   lines.push(`  Task commands run in a bubblewrap sandbox (COMMAND_SANDBOX=${config.COMMAND_SANDBOX}).`);
 }
+const { agent, agentMissing } = platform.orchestration;
+if (agent) {
+  lines.push(`  Tasks without a command are worked on by the agent: ${agent.provider} ${agent.model}.`);
+} else if (agentMissing) {
+  lines.push(
+    '',
+    '  No model connected: tasks without a command fail with AGENT_NOT_CONFIGURED.',
+    `  ${agentMissing}`,
+    '  See "Connect a model" in README.md (OpenAI, Anthropic, a local Ollama).',
+  );
+}
 const admin = platform.identity.bootstrappedAdmin;
 if (admin?.generated) {
   lines.push(

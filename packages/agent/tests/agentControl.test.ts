@@ -6,8 +6,7 @@ import {
   type BudgetOverrides,
   type Clock,
 } from '../src/index.js';
-import { FakeModelServer, type Provider, type ScriptStep } from './support/fakeModelServer.js';
-import { createFixture, type Fixture } from './support/fixtureRepository.js';
+import { FakeModelServer, type Provider, type ScriptStep, createFixture, type Fixture } from '@cap/testkit';
 import {
   ANTHROPIC_TEST_KEY,
   FIX_TURNS,

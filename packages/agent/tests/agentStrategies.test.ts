@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeModelServer, type Provider, type ScriptStep } from './support/fakeModelServer.js';
-import { createFixture, git, type Fixture } from './support/fixtureRepository.js';
+import {
+  FakeModelServer,
+  type Provider,
+  type ScriptStep,
+  createFixture,
+  git,
+  type Fixture,
+} from '@cap/testkit';
 import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
 
 const TASK_ID = '3f2a9c1e-0000-4000-8000-000000000001';

@@ -5,9 +5,13 @@ import {
   LocalRepositoryAccess,
   MemoryConversationStore,
 } from '../src/index.js';
-import { ChildProcessRunner } from './support/childProcessRunner.js';
-import { FakeModelServer, type Provider } from './support/fakeModelServer.js';
-import { createFixture, type Fixture } from './support/fixtureRepository.js';
+import {
+  ChildProcessRunner,
+  FakeModelServer,
+  type Provider,
+  createFixture,
+  type Fixture,
+} from '@cap/testkit';
 import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
 
 const TASK_ID = '7c41d2e0-0000-4000-8000-000000000002';

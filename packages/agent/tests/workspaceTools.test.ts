@@ -22,8 +22,7 @@ import {
   type ToolEnvironment,
   type ToolName,
 } from '../src/index.js';
-import { ChildProcessRunner } from './support/childProcessRunner.js';
-import { git } from './support/fixtureRepository.js';
+import { ChildProcessRunner, git } from '@cap/testkit';
 
 let base: string;
 let root: string;

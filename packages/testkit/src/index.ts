@@ -4,3 +4,6 @@ export * from './graphql.js';
 export * from './redisServer.js';
 export * from './countingDatabase.js';
 export * from './subgraphRoles.js';
+export * from './fakeModelServer.js';
+export * from './gitFixture.js';
+export * from './childProcessRunner.js';

@@ -9,6 +9,8 @@ import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
 import type { OrchestrationDeps } from './domain/deps.js';
 import { startCommandSandbox, type CommandSandbox } from './domain/commandSandbox.js';
+import { AgentTaskExecutor } from './domain/agentTaskExecutor.js';
+import { PrismaConversationStore } from './domain/conversationStore.js';
 import type { Executor } from './domain/executor.js';
 import { ShellExecutor } from './domain/shellExecutor.js';
 import { TaskLogTails } from './domain/taskLogTail.js';
@@ -27,8 +29,8 @@ export interface StartOrchestrationOptions {
   bus: EventBus;
   logger: Logger;
   /**
-   * Executors tried before the shell executor, e.g. the agent executor once it exists. The shell executor is
-   * appended when SHELL_EXECUTOR_ENABLED.
+   * Executors tried before the built-in ones. The shell executor (tasks with a `command`) is appended when
+   * SHELL_EXECUTOR_ENABLED, then the agent executor (tasks without one) when AGENT_EXECUTOR_ENABLED.
    */
   executors?: readonly Executor[];
 }
@@ -41,6 +43,13 @@ export interface RunningOrchestration {
   workers: WorkerPool | null;
   /** Where this instance's workers run commands (detected at start); null with WORKER_CONCURRENCY=0. */
   commandSandbox: CommandSandbox | null;
+  /**
+   * The model this instance's agent executor uses; null when its workers run no agent (WORKER_CONCURRENCY=0,
+   * AGENT_EXECUTOR_ENABLED=false) or no model is configured (then `agentMissing` says what to set).
+   */
+  agent: { provider: string; model: string } | null;
+  /** Why the agent has no model (the variables to set); null when it has one or does not run here. */
+  agentMissing: string | null;
   /** Removes abandoned workspaces under WORKSPACE_ROOT; null with WORKER_CONCURRENCY=0. */
   workspaceJanitor: WorkspaceJanitor | null;
   sweeper: Sweeper;
@@ -119,6 +128,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     let workers: WorkerPool | null = null;
     let commandSandbox: CommandSandbox | null = null;
     let workspaceJanitor: WorkspaceJanitor | null = null;
+    let agent: RunningOrchestration['agent'] = null;
+    let agentMissing: string | null = null;
     let graceMs = config.SHUTDOWN_GRACE_MS;
     if (config.WORKER_CONCURRENCY > 0) {
       const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
@@ -142,6 +153,24 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       commandSandbox = sandbox;
       if (config.SHELL_EXECUTOR_ENABLED) {
         executors.push(new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }));
+      }
+      if (config.AGENT_EXECUTOR_ENABLED) {
+        executors.push(
+          new AgentTaskExecutor({
+            config: config.agent,
+            conversations: new PrismaConversationStore(prisma, { maxBytes: config.AGENT_CONVERSATION_MAX_BYTES }),
+            path: config.shellBaseEnv.PATH,
+            limits: config.commandLimits,
+            killGraceMs: config.SHELL_KILL_GRACE_MS,
+          }),
+        );
+        if (config.agent.provider && config.agent.models) {
+          agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
+          logger.info({ provider: config.agent.provider.kind, model: config.agent.models.default }, 'agent executor: tasks without a command run with the LLM agent');
+        } else {
+          agentMissing = config.agent.missing;
+          logger.warn({ missing: config.agent.missing }, `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`);
+        }
       }
       const pool = new WorkerPool(deps, {
         concurrency: config.WORKER_CONCURRENCY,
@@ -188,6 +217,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       deps,
       workers,
       commandSandbox,
+      agent,
+      agentMissing,
       workspaceJanitor,
       sweeper,
       consumerReady: consumer.ready,

@@ -1,3 +1,4 @@
+import { agentConfigFromEnv, agentEnvSchema } from '@cap/agent';
 import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
 import { z } from 'zod';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
@@ -117,6 +118,19 @@ const schema = z
     LOG_FLUSH_MAX_LINES: int(1, 5_000).default(100),
     /** Longer log lines are cut, characters (default 8_192). */
     LOG_LINE_MAX_CHARS: int(80, 1_000_000).default(8_192),
+
+    /**
+     * The agent executor (tasks without a `command`): whether workers run it (default true). Without a model
+     * configured (AGENT_MODEL and a provider, below) its tasks fail at once with AGENT_NOT_CONFIGURED.
+     */
+    AGENT_EXECUTOR_ENABLED: envBoolean.default(true),
+    /** Largest saved agent conversation (kept while a task waits for an answer), bytes of JSON (default 8_388_608 = 8 MiB). */
+    AGENT_CONVERSATION_MAX_BYTES: int(1_024, 268_435_456).default(8 * MiB),
+    /**
+     * The agent's own variables (AGENT_PROVIDER, AGENT_MODEL, OPENAI_*, ANTHROPIC_*, AGENT_BUDGETS, ...), declared
+     * with their defaults and units in `@cap/agent` (packages/agent/src/config.ts, README "Configuration").
+     */
+    ...agentEnvSchema.shape,
   })
   .superRefine((env, ctx) => {
     if (env.HEARTBEAT_INTERVAL_MS * 2 > env.LEASE_MS) {
@@ -145,6 +159,8 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
   }
   return {
     ...parsed,
+    /** The agent's resolved configuration (provider null = not configured, `missing` says what to set). */
+    agent: agentConfigFromEnv(env),
     INTERNAL_TOKEN_SECRET: parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
     SHELL_EXECUTOR_ENABLED: parsed.SHELL_EXECUTOR_ENABLED ?? parsed.NODE_ENV !== 'production',
     /** The passed-through variables with their values (PATH and HOME come from the worker as well). */

@@ -117,10 +117,12 @@ describe('the shell executor', () => {
     expect((await prisma.codingTask.findUniqueOrThrow({ where: { id: ok } })).status).toBe('SUCCEEDED');
   });
 
-  it('fails a task no executor can run with NO_EXECUTOR', async () => {
+  it('hands a task without a command to the agent, which fails it with AGENT_NOT_CONFIGURED (never NO_EXECUTOR) without a model', async () => {
     const id = await createTaskVia(node, alice, { title: 'Needs the agent', repository: 'acme/widgets' });
     await waitForStatus(node, id, ['FAILED']);
-    expect((await readTask(id)).result.error).toMatchObject({ code: 'NO_EXECUTOR' });
+    const task = await readTask(id);
+    expect(task.result.error).toMatchObject({ code: 'AGENT_NOT_CONFIGURED', message: expect.stringMatching(/AGENT_MODEL/) });
+    expect(task.executions[0].executor).toBe('agent');
   });
 
   it('kills a command that outlives its time limit (EXECUTION_TIMEOUT)', async () => {

@@ -138,10 +138,14 @@ export type ChatCacheStats = {
 /** A unit of work for the coding agent: what to do, where, and how far it got. */
 export type CodingTask = {
   __typename?: 'CodingTask';
+  /** Agent: whether its own commands may use the network (dependency installation follows the deployment's AGENT_SETUP_NETWORK). */
+  allowNetwork: Scalars['Boolean']['output'];
   /** Executions created so far. */
   attempts: Scalars['Int']['output'];
   /** States the task may move to next, per the state machine (not whether the caller may move it). */
   availableTransitions: Array<TaskStatus>;
+  /** Agent: this task's budget overrides; null = the strategy's defaults. */
+  budgets?: Maybe<TaskBudgets>;
   /** While CLASSIFYING: when the default strategy applies if no classification arrived. */
   classificationDeadlineAt?: Maybe<Scalars['DateTime']['output']>;
   /** Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED]. */
@@ -172,6 +176,8 @@ export type CodingTask = {
   repository?: Maybe<Scalars['String']['output']>;
   /** The result of the most recent finished execution, if any. */
   result?: Maybe<ExecutionResult>;
+  /** Agent: the command that installs the dependencies (secret-looking parts [REDACTED]); null = detected from the repository. */
+  setupCommand?: Maybe<Scalars['String']['output']>;
   /** When its first execution started. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Where the task is in its life. */
@@ -190,6 +196,10 @@ export type CodingTask = {
   type?: Maybe<TaskType>;
   /** When the task last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** LLM usage summed over every execution of the task. */
+  usage: TaskUsage;
+  /** Agent: the command whose exit code 0 means the work is done (secret-looking parts [REDACTED]); null = detected from the repository. */
+  verifyCommand?: Maybe<Scalars['String']['output']>;
   /** Increases with every change of the task (optimistic locking). */
   version: Scalars['Int']['output'];
 };
@@ -297,20 +307,28 @@ export type CreateConversationInput = {
 
 /** A new coding task. */
 export type CreateTaskInput = {
-  /** Shell command to run in the workspace (shell executor), up to 10,000 characters. */
+  /** Agent: let its own commands use the network (default false; setup follows the deployment's AGENT_SETUP_NETWORK). */
+  allowNetwork?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Agent: budget overrides (default: the strategy's). */
+  budgets?: InputMaybe<TaskBudgetsInput>;
+  /** Shell command to run in the workspace (shell executor), up to 10,000 characters. Without one the LLM agent works on the task. */
   command?: InputMaybe<Scalars['String']['input']>;
   /** What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters. */
   description?: InputMaybe<Scalars['String']['input']>;
   /** Queue priority (default NORMAL). */
   priority?: InputMaybe<TaskPriority>;
-  /** `owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the shell executor clones. */
+  /** `owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the worker clones (the agent pushes its branch back there). */
   repository?: InputMaybe<Scalars['String']['input']>;
+  /** Agent: shell command that installs the dependencies, up to 10,000 characters (default: detected, e.g. `npm ci`). */
+  setupCommand?: InputMaybe<Scalars['String']['input']>;
   /** Override the strategy the classification would select; the task is queued at once. */
   strategy?: InputMaybe<ExecutionStrategy>;
   /** Time limit of one execution, 1-86,400 seconds (default: the deployment's). */
   timeoutSeconds?: InputMaybe<Scalars['Int']['input']>;
   /** One-line summary, 1-200 printable characters. */
   title: Scalars['String']['input'];
+  /** Agent (tasks without `command`): shell command whose exit code 0 means the work is done, up to 10,000 characters (default: detected, e.g. `npm test`). */
+  verifyCommand?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A new user. */
@@ -349,7 +367,7 @@ export type ExecutionError = {
   __typename?: 'ExecutionError';
   /** Underlying detail, e.g. the last lines of stderr (redacted). */
   cause?: Maybe<Scalars['String']['output']>;
-  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE or OUTPUT_LIMIT_EXCEEDED. */
+  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE, OUTPUT_LIMIT_EXCEEDED, AGENT_NOT_CONFIGURED, LLM_UNAVAILABLE, LLM_REJECTED, AGENT_STUCK, BUDGET_EXCEEDED, VERIFICATION_FAILED, SETUP_FAILED, GIT_FAILED, AGENT_CANCELLED, NO_REPOSITORY (see the error-code table of the README). */
   code: Scalars['String']['output'];
   /** What happened, for people. */
   message: Scalars['String']['output'];
@@ -358,20 +376,32 @@ export type ExecutionError = {
 /** What an execution produced, or why it failed. */
 export type ExecutionResult = {
   __typename?: 'ExecutionResult';
+  /** Agent: the branch its work was pushed to, `agent/<first 8 characters of the task id>`. */
+  branch?: Maybe<Scalars['String']['output']>;
   /** Paths changed in the workspace, relative to its root. */
   changedFiles: Array<Scalars['String']['output']>;
+  /** Agent: the commit pushed to `branch`; null when nothing was committed. */
+  commitSha?: Maybe<Scalars['String']['output']>;
   /** When the result was recorded. */
   createdAt: Scalars['DateTime']['output'];
+  /** Agent: unified diff of `branch` against the commit it started from, capped at AGENT_DIFF_MAX_CHARS (redacted). */
+  diff?: Maybe<Scalars['String']['output']>;
   /** Size of the change. */
   diffStats: DiffStats;
   /** Why it failed; null when it did not. */
   error?: Maybe<ExecutionError>;
   /** Exit code of the shell command, if one ran. */
   exitCode?: Maybe<Scalars['Int']['output']>;
+  /** Agent: model calls made (0 for other executors). */
+  modelCalls: Scalars['Int']['output'];
   /** The pull request opened for the change, if any. */
   pullRequestUrl?: Maybe<Scalars['String']['output']>;
+  /** Agent: why it stopped: `finished`, or the error code. */
+  stopReason?: Maybe<Scalars['String']['output']>;
   /** One-paragraph account of the outcome. */
   summary: Scalars['String']['output'];
+  /** Agent: tool calls the model made (0 for other executors). */
+  toolCalls: Scalars['Int']['output'];
 };
 
 /** Where one execution attempt is. */
@@ -1038,6 +1068,31 @@ export type SubscriptionTypingArgs = {
   conversationId: Scalars['ID']['input'];
 };
 
+/** A task's agent budget overrides; a null field takes the strategy's default. */
+export type TaskBudgets = {
+  __typename?: 'TaskBudgets';
+  /** Input plus output tokens over every model call. */
+  tokens?: Maybe<Scalars['Int']['output']>;
+  /** Tool calls the model may make. */
+  toolCalls?: Maybe<Scalars['Int']['output']>;
+  /** Cost, US dollars. */
+  usd?: Maybe<Scalars['Float']['output']>;
+  /** Wall time of the agent's work, seconds. */
+  wallTimeSeconds?: Maybe<Scalars['Int']['output']>;
+};
+
+/** Agent budget overrides of one task; a field left out takes the strategy's default. Caps: tokens 50,000,000, usd 1000, toolCalls 5,000, wallTimeSeconds 86,400. */
+export type TaskBudgetsInput = {
+  /** Input plus output tokens, 1-50,000,000. */
+  tokens?: InputMaybe<Scalars['Int']['input']>;
+  /** Tool calls, 1-5,000. */
+  toolCalls?: InputMaybe<Scalars['Int']['input']>;
+  /** Cost, US dollars, above 0 and at most 1000. */
+  usd?: InputMaybe<Scalars['Float']['input']>;
+  /** Wall time of the agent's work, 1-86,400 seconds. */
+  wallTimeSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** A change of a task, for live task lists. */
 export type TaskChange = {
   __typename?: 'TaskChange';
@@ -1228,6 +1283,19 @@ export type TaskType =
   | 'REFACTOR'
   /** Add or fix tests. */
   | 'TEST';
+
+/** LLM usage of a task, summed over its executions. */
+export type TaskUsage = {
+  __typename?: 'TaskUsage';
+  /** LLM cost, US dollars. */
+  costUsd: Scalars['Float']['output'];
+  /** The models the executions used. */
+  models: Array<Scalars['String']['output']>;
+  /** LLM input tokens. */
+  tokensIn: Scalars['Int']['output'];
+  /** LLM output tokens. */
+  tokensOut: Scalars['Int']['output'];
+};
 
 /** Someone started or stopped typing in a conversation. */
 export type TypingEvent = {

@@ -13,8 +13,7 @@ import {
   type LogEntryInput,
   type Workspace,
 } from '../../src/index.js';
-import { ChildProcessRunner } from './childProcessRunner.js';
-import type { FakeModelServer } from './fakeModelServer.js';
+import { ChildProcessRunner, type FakeModelServer } from '@cap/testkit';
 
 /** A log sink that keeps every entry as written (no redaction: tests check nothing secret was written at all). */
 export class RecordingLog {

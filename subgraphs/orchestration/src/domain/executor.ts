@@ -1,12 +1,13 @@
 import type { ExecutionStrategy, TaskComplexity, TaskPriority, TaskType } from '../generated/prisma/client.js';
+import type { CommandSandbox } from './commandSandbox.js';
 import type { TaskLogSink } from './taskLogs.js';
 import type { Workspace } from './workspace.js';
 
 /**
  * What runs a task. The worker claims an execution, prepares a workspace, picks the first executor whose
- * `canExecute` accepts the task, and hands it an {@link ExecutionContext}. The agent issue adds an LLM agent
- * executor (strategies SINGLE_SHOT, ITERATIVE, MULTI_AGENT); today the only executor is the shell executor
- * (`shellExecutor.ts`), which runs the task's `command`.
+ * `canExecute` accepts the task, and hands it an {@link ExecutionContext}. The shell executor (`shellExecutor.ts`)
+ * runs the task's `command`; the agent executor (`agentExecutor.ts`, `@cap/agent`) works on tasks without one
+ * with an LLM (strategies SINGLE_SHOT, ITERATIVE, MULTI_AGENT).
  *
  * Contract:
  * - Write progress through `ctx.log` (redacted, batched, streamed live); register secrets you hand to tools
@@ -36,6 +37,22 @@ export interface ExecutableTask {
   complexity: TaskComplexity | null;
   priority: TaskPriority;
   creatorId: string;
+  /** Agent: shell command whose exit code 0 means the work is done; null = detected from the repository. */
+  verifyCommand: string | null;
+  /** Agent: shell command that installs the dependencies; null = detected from the repository. */
+  setupCommand: string | null;
+  /** Agent: whether its own commands may use the network. */
+  allowNetwork: boolean;
+  /** Agent: per-task budget overrides; null = the strategy's defaults. */
+  budgets: TaskBudgets | null;
+}
+
+/** Per-task budget overrides of the agent (validated and capped by `createTask`). */
+export interface TaskBudgets {
+  tokens?: number | undefined;
+  usd?: number | undefined;
+  toolCalls?: number | undefined;
+  wallTimeMs?: number | undefined;
 }
 
 /** Everything an executor gets for one execution. */
@@ -51,6 +68,8 @@ export interface ExecutionContext {
   /** The execution's time limit, ms; the worker aborts `signal` when it passes. */
   timeoutMs: number;
   signal: AbortSignal;
+  /** Where commands on the workspace run (detected at start): executors run nothing outside it. */
+  sandbox: CommandSandbox;
 }
 
 /** Collects LLM usage of one execution. */
@@ -65,6 +84,16 @@ export interface ExecutionSuccess {
   diffStats?: { filesChanged: number; additions: number; deletions: number };
   pullRequestUrl?: string | null;
   exitCode?: number | null;
+  /** Agent: the branch the work was pushed to. */
+  branch?: string;
+  /** Agent: the pushed commit. */
+  commitSha?: string | null;
+  /** Agent: unified diff against the base commit, capped. */
+  diff?: string;
+  /** Agent: why it stopped (`finished`, or the error code). */
+  stopReason?: string;
+  /** Agent: what the model work took beyond the tokens and cost recorded through `ctx.usage`. */
+  usage?: { tokensIn: number; tokensOut: number; costUsd: number; toolCalls: number; modelCalls: number };
 }
 
 /** How an execution ended, as the executor reports it. */

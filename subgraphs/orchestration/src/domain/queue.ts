@@ -2,7 +2,7 @@ import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted } from '@cap
 import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../generated/prisma/client.js';
 import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
-import type { ExecutionOutcome } from './executor.js';
+import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { selectStrategy } from './strategy.js';
 import { appendTaskLogs } from './taskLogs.js';
 import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from './tasks.js';
@@ -192,10 +192,7 @@ function finishPlan(
         apply: async (uow) => {
           await endExecution(uow, execution, 'SUCCEEDED', usage, {
             summary: result.summary,
-            changedFiles: result.changedFiles ?? [],
-            filesChanged: result.diffStats?.filesChanged ?? result.changedFiles?.length ?? 0,
-            additions: result.diffStats?.additions ?? 0,
-            deletions: result.diffStats?.deletions ?? 0,
+            ...workDone(result),
             pullRequestUrl: result.pullRequestUrl ?? null,
             exitCode: result.exitCode ?? null,
           });
@@ -224,7 +221,7 @@ function finishPlan(
         apply: async (uow) => {
           await endExecution(uow, execution, 'FAILED', usage, {
             summary: end.result?.summary ?? end.error.message,
-            changedFiles: end.result?.changedFiles ?? [],
+            ...workDone(end.result ?? {}),
             exitCode: end.result?.exitCode ?? null,
             errorCode: end.error.code,
             errorMessage: end.error.message,
@@ -256,6 +253,25 @@ function finishPlan(
         },
       };
   }
+}
+
+/** Longest diff stored with a result, characters (executors cap theirs lower; this guards the table). */
+const MAX_STORED_DIFF_CHARS = 1_000_000;
+
+/** The result columns describing the change an execution made (and, for the agent, its branch and effort). */
+function workDone(result: Partial<ExecutionSuccess>): Omit<Prisma.ExecutionResultUncheckedCreateInput, 'executionId' | 'taskId' | 'summary'> {
+  return {
+    changedFiles: result.changedFiles ?? [],
+    filesChanged: result.diffStats?.filesChanged ?? result.changedFiles?.length ?? 0,
+    additions: result.diffStats?.additions ?? 0,
+    deletions: result.diffStats?.deletions ?? 0,
+    branch: result.branch ?? null,
+    commitSha: result.commitSha ?? null,
+    diff: result.diff === undefined ? null : result.diff.slice(0, MAX_STORED_DIFF_CHARS),
+    stopReason: result.stopReason ?? null,
+    toolCalls: result.usage?.toolCalls ?? 0,
+    modelCalls: result.usage?.modelCalls ?? 0,
+  };
 }
 
 /** Ends an execution row and stores its result. */

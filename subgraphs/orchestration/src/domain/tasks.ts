@@ -6,7 +6,7 @@ import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.j
 import { parseRepositoryRef } from './repositoryRef.js';
 import { selectStrategy, type StrategyChoice } from './strategy.js';
 import { assertTransition, type TaskEvent, type TaskStatus } from './taskStateMachine.js';
-import { LIMITS, parseId, parseIntInRange, parseLine, parseText } from './validation.js';
+import { LIMITS, parseBudgets, parseId, parseIntInRange, parseLine, parseText, type BudgetsInput } from './validation.js';
 import { publishTaskChanged, publishWorkQueued } from './wire.js';
 
 /** The producing service of orchestration's events. */
@@ -31,6 +31,14 @@ export interface CreateTaskInput {
   priority?: TaskPriority | null | undefined;
   strategy?: ExecutionStrategy | null | undefined;
   timeoutSeconds?: number | null | undefined;
+  /** Agent: the command whose exit code 0 means done. */
+  verifyCommand?: string | null | undefined;
+  /** Agent: the command that installs the dependencies. */
+  setupCommand?: string | null | undefined;
+  /** Agent: network for its own commands. */
+  allowNetwork?: boolean | null | undefined;
+  /** Agent: budget overrides. */
+  budgets?: BudgetsInput | null | undefined;
 }
 
 /** A planned state change of one task, applied with optimistic locking by {@link transitionTask}. */
@@ -157,6 +165,12 @@ export async function createTask(deps: OrchestrationDeps, principal: Principal, 
     input.timeoutSeconds === null || input.timeoutSeconds === undefined
       ? null
       : parseIntInRange(input.timeoutSeconds, 'timeoutSeconds', 1, LIMITS.timeoutSeconds);
+  const agentCommand = (value: string | null | undefined, field: string): string | null =>
+    value === null || value === undefined ? null : parseText(value, field, LIMITS.agentCommand);
+  const verifyCommand = agentCommand(input.verifyCommand, 'verifyCommand');
+  const setupCommand = agentCommand(input.setupCommand, 'setupCommand');
+  const budgets = input.budgets ? parseBudgets(input.budgets) : null;
+  const allowNetwork = input.allowNetwork ?? false;
   const priority = input.priority ?? 'NORMAL';
   const override = input.strategy ?? null;
 
@@ -174,6 +188,10 @@ export async function createTask(deps: OrchestrationDeps, principal: Principal, 
         repository,
         command,
         timeoutSeconds,
+        verifyCommand,
+        setupCommand,
+        allowNetwork,
+        ...(budgets ? { budgets } : {}),
         creatorId: caller.userId,
         priority,
         strategyOverride: override,

@@ -9,7 +9,46 @@ export const LIMITS = {
   reason: 1_000,
   /** Longest execution time limit a task may ask for, seconds (one day). */
   timeoutSeconds: 86_400,
+  /** Agent verification and setup commands, characters. */
+  agentCommand: 10_000,
 } as const;
+
+/** Caps of a task's agent budgets: a task may lower or raise the strategy's defaults, never past these. */
+export const BUDGET_CAPS = {
+  /** Input plus output tokens. */
+  tokens: 50_000_000,
+  /** US dollars. */
+  usd: 1_000,
+  /** Tool calls. */
+  toolCalls: 5_000,
+  /** Wall time of the agent's work, seconds (one day). */
+  wallTimeSeconds: 86_400,
+} as const;
+
+/** A task's agent budgets as the API takes them. */
+export interface BudgetsInput {
+  tokens?: number | null | undefined;
+  usd?: number | null | undefined;
+  toolCalls?: number | null | undefined;
+  wallTimeSeconds?: number | null | undefined;
+}
+
+/** Validated budgets as stored (`wallTimeMs`, the agent's unit); null when none was given. */
+export function parseBudgets(input: BudgetsInput): { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } | null {
+  const budgets: { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } = {};
+  if (input.tokens !== null && input.tokens !== undefined) budgets.tokens = parseIntInRange(input.tokens, 'budgets.tokens', 1, BUDGET_CAPS.tokens);
+  if (input.toolCalls !== null && input.toolCalls !== undefined) budgets.toolCalls = parseIntInRange(input.toolCalls, 'budgets.toolCalls', 1, BUDGET_CAPS.toolCalls);
+  if (input.wallTimeSeconds !== null && input.wallTimeSeconds !== undefined) {
+    budgets.wallTimeMs = parseIntInRange(input.wallTimeSeconds, 'budgets.wallTimeSeconds', 1, BUDGET_CAPS.wallTimeSeconds) * 1_000;
+  }
+  if (input.usd !== null && input.usd !== undefined) {
+    if (!Number.isFinite(input.usd) || input.usd <= 0 || input.usd > BUDGET_CAPS.usd) {
+      bad('budgets.usd', 'budgets.usd is out of range.', `a number above 0 and at most ${BUDGET_CAPS.usd}`, String(input.usd));
+    }
+    budgets.usd = input.usd;
+  }
+  return Object.keys(budgets).length > 0 ? budgets : null;
+}
 
 // C0 controls and DEL; multi-line texts may still hold tab, line feed and carriage return.
 // eslint-disable-next-line no-control-regex

@@ -5,7 +5,7 @@ import { LiveChannel, type LiveSubscription } from '../live/LiveBus.js';
 import type { CommandSandbox } from './commandSandbox.js';
 import type { OrchestrationDeps } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
-import type { ExecutableTask, ExecutionOutcome, Executor } from './executor.js';
+import type { ExecutableTask, ExecutionOutcome, Executor, TaskBudgets } from './executor.js';
 import {
   claimExecutions,
   finishExecution,
@@ -237,7 +237,7 @@ export class WorkerPool {
       const executable = toExecutable(task);
       const executor = this.#options.executors.find((candidate) => candidate.canExecute(executable));
       if (!executor) {
-        end = failure(ExecutionErrorCode.NO_EXECUTOR, 'No executor can run this task: it has no command, and no agent executor is installed.');
+        end = failure(ExecutionErrorCode.NO_EXECUTOR, 'No executor can run this task: it has no command and the agent executor is off (AGENT_EXECUTOR_ENABLED=false).');
       } else {
         executorName = executor.name;
         end = await this.#runExecutor(run, executor, executable, writer, usage, timeoutMs, (prepared) => (held.workspace = prepared));
@@ -321,6 +321,7 @@ export class WorkerPool {
         },
         timeoutMs,
         signal: run.controller.signal,
+        sandbox: this.#options.sandbox,
       });
     } catch (error) {
       return failure(ExecutionErrorCode.EXECUTOR_ERROR, `The ${executor.name} executor failed unexpectedly.`, error instanceof Error ? error.message : String(error));
@@ -357,6 +358,10 @@ function toExecutable(task: CodingTask): ExecutableTask {
     complexity: task.complexity,
     priority: task.priority,
     creatorId: task.creatorId,
+    verifyCommand: task.verifyCommand,
+    setupCommand: task.setupCommand,
+    allowNetwork: task.allowNetwork,
+    budgets: (task.budgets ?? null) as TaskBudgets | null,
   };
 }
 
@@ -365,7 +370,7 @@ function redactEnd(end: ExecutionEnd, redactor: Redactor): ExecutionEnd {
   const redact = (text: string): string => redactor.redact(text, 'result');
   switch (end.kind) {
     case 'succeeded':
-      return { ...end, result: { ...end.result, summary: redact(end.result.summary) } };
+      return { ...end, result: { ...end.result, summary: redact(end.result.summary), ...(end.result.diff ? { diff: redact(end.result.diff) } : {}) } };
     case 'failed':
       return {
         ...end,

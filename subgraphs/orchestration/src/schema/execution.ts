@@ -1,6 +1,11 @@
+import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
+import { ExecutionErrorCode } from '../domain/errors.js';
 import { ExecutionStatusEnum, ExecutionStrategyEnum } from './enums.js';
 import { CodingTaskRef, ExecutionResultRef, TaskExecutionRef, TaskInputRef } from './refs.js';
+
+/** `@cost` of an execution's diff: up to AGENT_DIFF_MAX_CHARS of text, the largest field of a result. */
+const DIFF_COST = 5;
 
 TaskExecutionRef.implement({
   description: 'One attempt at running a task, from claim to outcome.',
@@ -54,7 +59,7 @@ const ExecutionErrorRef = builder.objectRef<{ code: string; message: string; cau
   description: 'Why an execution failed.',
   fields: (t) => ({
     code: t.exposeString('code', {
-      description: 'Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE or OUTPUT_LIMIT_EXCEEDED.',
+      description: `Stable code: ${Object.keys(ExecutionErrorCode).join(', ')} (see the error-code table of the README).`,
     }),
     message: t.exposeString('message', { description: 'What happened, for people.' }),
     cause: t.exposeString('cause', { nullable: true, description: 'Underlying detail, e.g. the last lines of stderr (redacted).' }),
@@ -73,6 +78,16 @@ ExecutionResultRef.implement({
     }),
     pullRequestUrl: t.exposeString('pullRequestUrl', { nullable: true, description: 'The pull request opened for the change, if any.' }),
     exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Exit code of the shell command, if one ran.' }),
+    branch: t.exposeString('branch', { nullable: true, description: 'Agent: the branch its work was pushed to, `agent/<first 8 characters of the task id>`.' }),
+    commitSha: t.exposeString('commitSha', { nullable: true, description: 'Agent: the commit pushed to `branch`; null when nothing was committed.' }),
+    diff: t.exposeString('diff', {
+      nullable: true,
+      description: 'Agent: unified diff of `branch` against the commit it started from, capped at AGENT_DIFF_MAX_CHARS (redacted).',
+      directives: policyDirectives.cost(DIFF_COST),
+    }),
+    stopReason: t.exposeString('stopReason', { nullable: true, description: 'Agent: why it stopped: `finished`, or the error code.' }),
+    toolCalls: t.exposeInt('toolCalls', { description: 'Agent: tool calls the model made (0 for other executors).' }),
+    modelCalls: t.exposeInt('modelCalls', { description: 'Agent: model calls made (0 for other executors).' }),
     error: t.field({
       type: ExecutionErrorRef,
       nullable: true,

@@ -6,7 +6,7 @@ import { Redactor } from '../domain/redaction.js';
 import { nextStatuses } from '../domain/taskStateMachine.js';
 import { DEFAULT_TASK_ORDER, encodeTaskCursor, findTaskPage, type TaskOrder } from '../domain/taskQueries.js';
 import { cancelTask, createTask, provideTaskInput, retryTask } from '../domain/tasks.js';
-import { parseId } from '../domain/validation.js';
+import { BUDGET_CAPS, parseId } from '../domain/validation.js';
 import type { CodingTask } from '../generated/prisma/client.js';
 import {
   ExecutionStrategyEnum,
@@ -33,6 +33,38 @@ const CREATE_TASK_COST = 50;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const TaskBudgetsRef = builder
+  .objectRef<{ tokens: number | null; usd: number | null; toolCalls: number | null; wallTimeSeconds: number | null }>('TaskBudgets')
+  .implement({
+    description: "A task's agent budget overrides; a null field takes the strategy's default.",
+    fields: (t) => ({
+      tokens: t.exposeInt('tokens', { nullable: true, description: 'Input plus output tokens over every model call.' }),
+      usd: t.exposeFloat('usd', { nullable: true, description: 'Cost, US dollars.' }),
+      toolCalls: t.exposeInt('toolCalls', { nullable: true, description: 'Tool calls the model may make.' }),
+      wallTimeSeconds: t.exposeInt('wallTimeSeconds', { nullable: true, description: "Wall time of the agent's work, seconds." }),
+    }),
+  });
+
+const TaskUsageRef = builder.objectRef<{ tokensIn: number; tokensOut: number; costUsd: number; models: string[] }>('TaskUsage').implement({
+  description: 'LLM usage of a task, summed over its executions.',
+  fields: (t) => ({
+    tokensIn: t.exposeInt('tokensIn', { description: 'LLM input tokens.' }),
+    tokensOut: t.exposeInt('tokensOut', { description: 'LLM output tokens.' }),
+    costUsd: t.exposeFloat('costUsd', { description: 'LLM cost, US dollars.' }),
+    models: t.exposeStringList('models', { description: 'The models the executions used.' }),
+  }),
+});
+
+const TaskBudgetsInput = builder.inputType('TaskBudgetsInput', {
+  description: `Agent budget overrides of one task; a field left out takes the strategy's default. Caps: tokens ${BUDGET_CAPS.tokens.toLocaleString('en-US')}, usd ${BUDGET_CAPS.usd}, toolCalls ${BUDGET_CAPS.toolCalls.toLocaleString('en-US')}, wallTimeSeconds ${BUDGET_CAPS.wallTimeSeconds.toLocaleString('en-US')}.`,
+  fields: (t) => ({
+    tokens: t.int({ required: false, description: `Input plus output tokens, 1-${BUDGET_CAPS.tokens.toLocaleString('en-US')}.` }),
+    usd: t.float({ required: false, description: `Cost, US dollars, above 0 and at most ${BUDGET_CAPS.usd}.` }),
+    toolCalls: t.int({ required: false, description: `Tool calls, 1-${BUDGET_CAPS.toolCalls.toLocaleString('en-US')}.` }),
+    wallTimeSeconds: t.int({ required: false, description: `Wall time of the agent's work, 1-${BUDGET_CAPS.wallTimeSeconds.toLocaleString('en-US')} seconds.` }),
+  }),
+});
+
 CodingTaskRef.implement({
   description: 'A unit of work for the coding agent: what to do, where, and how far it got.',
   fields: (t) => ({
@@ -52,6 +84,48 @@ CodingTaskRef.implement({
     timeoutSeconds: t.exposeInt('timeoutSeconds', {
       nullable: true,
       description: "Time limit of one execution, seconds; null means the deployment's default.",
+    }),
+    verifyCommand: t.string({
+      nullable: true,
+      description: 'Agent: the command whose exit code 0 means the work is done (secret-looking parts [REDACTED]); null = detected from the repository.',
+      resolve: (task) => (task.verifyCommand === null ? null : new Redactor().redact(task.verifyCommand)),
+    }),
+    setupCommand: t.string({
+      nullable: true,
+      description: 'Agent: the command that installs the dependencies (secret-looking parts [REDACTED]); null = detected from the repository.',
+      resolve: (task) => (task.setupCommand === null ? null : new Redactor().redact(task.setupCommand)),
+    }),
+    allowNetwork: t.exposeBoolean('allowNetwork', {
+      description: "Agent: whether its own commands may use the network (dependency installation follows the deployment's AGENT_SETUP_NETWORK).",
+    }),
+    budgets: t.field({
+      type: TaskBudgetsRef,
+      nullable: true,
+      description: "Agent: this task's budget overrides; null = the strategy's defaults.",
+      resolve: (task) => {
+        const budgets = (task.budgets ?? null) as { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } | null;
+        return budgets
+          ? {
+              tokens: budgets.tokens ?? null,
+              usd: budgets.usd ?? null,
+              toolCalls: budgets.toolCalls ?? null,
+              wallTimeSeconds: budgets.wallTimeMs === undefined ? null : Math.round(budgets.wallTimeMs / 1_000),
+            }
+          : null;
+      },
+    }),
+    usage: t.field({
+      type: TaskUsageRef,
+      description: 'LLM usage summed over every execution of the task.',
+      resolve: async (task, _args, ctx) => {
+        const executions = await ctx.loaders.executionsByTask.load(task.id);
+        return {
+          tokensIn: executions.reduce((sum, execution) => sum + execution.tokensIn, 0),
+          tokensOut: executions.reduce((sum, execution) => sum + execution.tokensOut, 0),
+          costUsd: executions.reduce((sum, execution) => sum + Number(execution.costUsd), 0),
+          models: [...new Set(executions.map((execution) => execution.model).filter((model): model is string => model !== null))],
+        };
+      },
     }),
     creator: t.field({ type: UserRef, description: 'Who created the task.', resolve: (task) => ({ id: task.creatorId }) }),
     type: t.field({ type: TaskTypeEnum, nullable: true, description: "The classifier's label; null until classified.", resolve: (task) => task.type }),
@@ -221,11 +295,11 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
     repository: t.string({
       required: false,
       description:
-        '`owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the shell executor clones.',
+        '`owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the worker clones (the agent pushes its branch back there).',
     }),
     command: t.string({
       required: false,
-      description: 'Shell command to run in the workspace (shell executor), up to 10,000 characters.',
+      description: 'Shell command to run in the workspace (shell executor), up to 10,000 characters. Without one the LLM agent works on the task.',
     }),
     priority: t.field({ type: TaskPriorityEnum, required: false, description: 'Queue priority (default NORMAL).' }),
     strategy: t.field({
@@ -234,6 +308,16 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
       description: 'Override the strategy the classification would select; the task is queued at once.',
     }),
     timeoutSeconds: t.int({ required: false, description: "Time limit of one execution, 1-86,400 seconds (default: the deployment's)." }),
+    verifyCommand: t.string({
+      required: false,
+      description: 'Agent (tasks without `command`): shell command whose exit code 0 means the work is done, up to 10,000 characters (default: detected, e.g. `npm test`).',
+    }),
+    setupCommand: t.string({
+      required: false,
+      description: 'Agent: shell command that installs the dependencies, up to 10,000 characters (default: detected, e.g. `npm ci`).',
+    }),
+    allowNetwork: t.boolean({ required: false, description: "Agent: let its own commands use the network (default false; setup follows the deployment's AGENT_SETUP_NETWORK)." }),
+    budgets: t.field({ type: TaskBudgetsInput, required: false, description: "Agent: budget overrides (default: the strategy's)." }),
   }),
 });
 

@@ -62,6 +62,12 @@ export type ExecutionResult = Prisma.ExecutionResultModel
  */
 export type TaskInput = Prisma.TaskInputModel
 /**
+ * Model AgentConversation
+ * The agent's conversation of a task that asked a question (`ask_user`), kept until the next attempt resumes it.
+ * One JSON blob per task, size-capped by the store (src/domain/conversationStore.ts).
+ */
+export type AgentConversation = Prisma.AgentConversationModel
+/**
  * Model TaskLog
  * Append-only. `seq` is dense and monotonic per task, allocated from TaskLogCounter in the writing transaction.
  */

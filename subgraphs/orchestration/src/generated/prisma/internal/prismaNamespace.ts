@@ -401,6 +401,7 @@ export const ModelName = {
   TaskExecution: 'TaskExecution',
   ExecutionResult: 'ExecutionResult',
   TaskInput: 'TaskInput',
+  AgentConversation: 'AgentConversation',
   TaskLog: 'TaskLog',
   TaskLogCounter: 'TaskLogCounter',
   OutboxEvent: 'OutboxEvent',
@@ -420,7 +421,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "codingTask" | "taskExecution" | "executionResult" | "taskInput" | "taskLog" | "taskLogCounter" | "outboxEvent" | "processedEvent"
+    modelProps: "codingTask" | "taskExecution" | "executionResult" | "taskInput" | "agentConversation" | "taskLog" | "taskLogCounter" | "outboxEvent" | "processedEvent"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -717,6 +718,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.TaskInputCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.TaskInputCountAggregateOutputType> | number
+        }
+      }
+    }
+    AgentConversation: {
+      payload: Prisma.$AgentConversationPayload<ExtArgs>
+      fields: Prisma.AgentConversationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AgentConversationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AgentConversationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>
+        }
+        findFirst: {
+          args: Prisma.AgentConversationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AgentConversationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>
+        }
+        findMany: {
+          args: Prisma.AgentConversationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>[]
+        }
+        create: {
+          args: Prisma.AgentConversationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>
+        }
+        createMany: {
+          args: Prisma.AgentConversationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AgentConversationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>[]
+        }
+        delete: {
+          args: Prisma.AgentConversationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>
+        }
+        update: {
+          args: Prisma.AgentConversationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>
+        }
+        deleteMany: {
+          args: Prisma.AgentConversationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AgentConversationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AgentConversationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>[]
+        }
+        upsert: {
+          args: Prisma.AgentConversationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentConversationPayload>
+        }
+        aggregate: {
+          args: Prisma.AgentConversationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAgentConversation>
+        }
+        groupBy: {
+          args: Prisma.AgentConversationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentConversationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AgentConversationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentConversationCountAggregateOutputType> | number
         }
       }
     }
@@ -1062,6 +1137,10 @@ export const CodingTaskScalarFieldEnum = {
   repository: 'repository',
   command: 'command',
   timeoutSeconds: 'timeoutSeconds',
+  verifyCommand: 'verifyCommand',
+  setupCommand: 'setupCommand',
+  allowNetwork: 'allowNetwork',
+  budgets: 'budgets',
   creatorId: 'creatorId',
   type: 'type',
   complexity: 'complexity',
@@ -1117,6 +1196,12 @@ export const ExecutionResultScalarFieldEnum = {
   deletions: 'deletions',
   pullRequestUrl: 'pullRequestUrl',
   exitCode: 'exitCode',
+  branch: 'branch',
+  commitSha: 'commitSha',
+  diff: 'diff',
+  stopReason: 'stopReason',
+  toolCalls: 'toolCalls',
+  modelCalls: 'modelCalls',
   errorCode: 'errorCode',
   errorMessage: 'errorMessage',
   errorCause: 'errorCause',
@@ -1138,6 +1223,16 @@ export const TaskInputScalarFieldEnum = {
 } as const
 
 export type TaskInputScalarFieldEnum = (typeof TaskInputScalarFieldEnum)[keyof typeof TaskInputScalarFieldEnum]
+
+
+export const AgentConversationScalarFieldEnum = {
+  taskId: 'taskId',
+  state: 'state',
+  sizeBytes: 'sizeBytes',
+  updatedAt: 'updatedAt'
+} as const
+
+export type AgentConversationScalarFieldEnum = (typeof AgentConversationScalarFieldEnum)[keyof typeof AgentConversationScalarFieldEnum]
 
 
 export const TaskLogScalarFieldEnum = {
@@ -1221,14 +1316,6 @@ export const QueryMode = {
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
 
 
-export const NullsOrder = {
-  first: 'first',
-  last: 'last'
-} as const
-
-export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
-
-
 export const JsonNullValueFilter = {
   DbNull: DbNull,
   JsonNull: JsonNull,
@@ -1236,6 +1323,14 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
 
 
@@ -1269,6 +1364,27 @@ export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'In
  * Reference to a field of type 'Int[]'
  */
 export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int[]'>
+    
+
+
+/**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
+    
+
+
+/**
+ * Reference to a field of type 'Json'
+ */
+export type JsonFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Json'>
+    
+
+
+/**
+ * Reference to a field of type 'QueryMode'
+ */
+export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'QueryMode'>
     
 
 
@@ -1423,20 +1539,6 @@ export type EnumLogKindFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaMo
  * Reference to a field of type 'LogKind[]'
  */
 export type ListEnumLogKindFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'LogKind[]'>
-    
-
-
-/**
- * Reference to a field of type 'Json'
- */
-export type JsonFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Json'>
-    
-
-
-/**
- * Reference to a field of type 'QueryMode'
- */
-export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'QueryMode'>
     
 
 
@@ -1622,6 +1724,7 @@ export type GlobalOmitConfig = {
   taskExecution?: Prisma.TaskExecutionOmit
   executionResult?: Prisma.ExecutionResultOmit
   taskInput?: Prisma.TaskInputOmit
+  agentConversation?: Prisma.AgentConversationOmit
   taskLog?: Prisma.TaskLogOmit
   taskLogCounter?: Prisma.TaskLogCounterOmit
   outboxEvent?: Prisma.OutboxEventOmit

@@ -55,6 +55,7 @@ export const ModelName = {
   TaskExecution: 'TaskExecution',
   ExecutionResult: 'ExecutionResult',
   TaskInput: 'TaskInput',
+  AgentConversation: 'AgentConversation',
   TaskLog: 'TaskLog',
   TaskLogCounter: 'TaskLogCounter',
   OutboxEvent: 'OutboxEvent',
@@ -84,6 +85,10 @@ export const CodingTaskScalarFieldEnum = {
   repository: 'repository',
   command: 'command',
   timeoutSeconds: 'timeoutSeconds',
+  verifyCommand: 'verifyCommand',
+  setupCommand: 'setupCommand',
+  allowNetwork: 'allowNetwork',
+  budgets: 'budgets',
   creatorId: 'creatorId',
   type: 'type',
   complexity: 'complexity',
@@ -139,6 +144,12 @@ export const ExecutionResultScalarFieldEnum = {
   deletions: 'deletions',
   pullRequestUrl: 'pullRequestUrl',
   exitCode: 'exitCode',
+  branch: 'branch',
+  commitSha: 'commitSha',
+  diff: 'diff',
+  stopReason: 'stopReason',
+  toolCalls: 'toolCalls',
+  modelCalls: 'modelCalls',
   errorCode: 'errorCode',
   errorMessage: 'errorMessage',
   errorCause: 'errorCause',
@@ -160,6 +171,16 @@ export const TaskInputScalarFieldEnum = {
 } as const
 
 export type TaskInputScalarFieldEnum = (typeof TaskInputScalarFieldEnum)[keyof typeof TaskInputScalarFieldEnum]
+
+
+export const AgentConversationScalarFieldEnum = {
+  taskId: 'taskId',
+  state: 'state',
+  sizeBytes: 'sizeBytes',
+  updatedAt: 'updatedAt'
+} as const
+
+export type AgentConversationScalarFieldEnum = (typeof AgentConversationScalarFieldEnum)[keyof typeof AgentConversationScalarFieldEnum]
 
 
 export const TaskLogScalarFieldEnum = {
@@ -243,14 +264,6 @@ export const QueryMode = {
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
 
 
-export const NullsOrder = {
-  first: 'first',
-  last: 'last'
-} as const
-
-export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
-
-
 export const JsonNullValueFilter = {
   DbNull: DbNull,
   JsonNull: JsonNull,
@@ -258,4 +271,12 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 

@@ -47,6 +47,9 @@ export type CodingTaskMinAggregateOutputType = {
   repository: string | null
   command: string | null
   timeoutSeconds: number | null
+  verifyCommand: string | null
+  setupCommand: string | null
+  allowNetwork: boolean | null
   creatorId: string | null
   type: $Enums.TaskType | null
   complexity: $Enums.TaskComplexity | null
@@ -72,6 +75,9 @@ export type CodingTaskMaxAggregateOutputType = {
   repository: string | null
   command: string | null
   timeoutSeconds: number | null
+  verifyCommand: string | null
+  setupCommand: string | null
+  allowNetwork: boolean | null
   creatorId: string | null
   type: $Enums.TaskType | null
   complexity: $Enums.TaskComplexity | null
@@ -97,6 +103,10 @@ export type CodingTaskCountAggregateOutputType = {
   repository: number
   command: number
   timeoutSeconds: number
+  verifyCommand: number
+  setupCommand: number
+  allowNetwork: number
+  budgets: number
   creatorId: number
   type: number
   complexity: number
@@ -138,6 +148,9 @@ export type CodingTaskMinAggregateInputType = {
   repository?: true
   command?: true
   timeoutSeconds?: true
+  verifyCommand?: true
+  setupCommand?: true
+  allowNetwork?: true
   creatorId?: true
   type?: true
   complexity?: true
@@ -163,6 +176,9 @@ export type CodingTaskMaxAggregateInputType = {
   repository?: true
   command?: true
   timeoutSeconds?: true
+  verifyCommand?: true
+  setupCommand?: true
+  allowNetwork?: true
   creatorId?: true
   type?: true
   complexity?: true
@@ -188,6 +204,10 @@ export type CodingTaskCountAggregateInputType = {
   repository?: true
   command?: true
   timeoutSeconds?: true
+  verifyCommand?: true
+  setupCommand?: true
+  allowNetwork?: true
+  budgets?: true
   creatorId?: true
   type?: true
   complexity?: true
@@ -300,6 +320,10 @@ export type CodingTaskGroupByOutputType = {
   repository: string | null
   command: string | null
   timeoutSeconds: number | null
+  verifyCommand: string | null
+  setupCommand: string | null
+  allowNetwork: boolean
+  budgets: runtime.JsonValue | null
   creatorId: string
   type: $Enums.TaskType | null
   complexity: $Enums.TaskComplexity | null
@@ -348,6 +372,10 @@ export type CodingTaskWhereInput = {
   repository?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   command?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   timeoutSeconds?: Prisma.IntNullableFilter<"CodingTask"> | number | null
+  verifyCommand?: Prisma.StringNullableFilter<"CodingTask"> | string | null
+  setupCommand?: Prisma.StringNullableFilter<"CodingTask"> | string | null
+  allowNetwork?: Prisma.BoolFilter<"CodingTask"> | boolean
+  budgets?: Prisma.JsonNullableFilter<"CodingTask">
   creatorId?: Prisma.UuidFilter<"CodingTask"> | string
   type?: Prisma.EnumTaskTypeNullableFilter<"CodingTask"> | $Enums.TaskType | null
   complexity?: Prisma.EnumTaskComplexityNullableFilter<"CodingTask"> | $Enums.TaskComplexity | null
@@ -368,6 +396,7 @@ export type CodingTaskWhereInput = {
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
   logCounter?: Prisma.XOR<Prisma.TaskLogCounterNullableScalarRelationFilter, Prisma.TaskLogCounterWhereInput> | null
+  conversation?: Prisma.XOR<Prisma.AgentConversationNullableScalarRelationFilter, Prisma.AgentConversationWhereInput> | null
 }
 
 export type CodingTaskOrderByWithRelationInput = {
@@ -377,6 +406,10 @@ export type CodingTaskOrderByWithRelationInput = {
   repository?: Prisma.SortOrderInput | Prisma.SortOrder
   command?: Prisma.SortOrderInput | Prisma.SortOrder
   timeoutSeconds?: Prisma.SortOrderInput | Prisma.SortOrder
+  verifyCommand?: Prisma.SortOrderInput | Prisma.SortOrder
+  setupCommand?: Prisma.SortOrderInput | Prisma.SortOrder
+  allowNetwork?: Prisma.SortOrder
+  budgets?: Prisma.SortOrderInput | Prisma.SortOrder
   creatorId?: Prisma.SortOrder
   type?: Prisma.SortOrderInput | Prisma.SortOrder
   complexity?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -397,6 +430,7 @@ export type CodingTaskOrderByWithRelationInput = {
   inputs?: Prisma.TaskInputOrderByRelationAggregateInput
   logs?: Prisma.TaskLogOrderByRelationAggregateInput
   logCounter?: Prisma.TaskLogCounterOrderByWithRelationInput
+  conversation?: Prisma.AgentConversationOrderByWithRelationInput
 }
 
 export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
@@ -409,6 +443,10 @@ export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   repository?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   command?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   timeoutSeconds?: Prisma.IntNullableFilter<"CodingTask"> | number | null
+  verifyCommand?: Prisma.StringNullableFilter<"CodingTask"> | string | null
+  setupCommand?: Prisma.StringNullableFilter<"CodingTask"> | string | null
+  allowNetwork?: Prisma.BoolFilter<"CodingTask"> | boolean
+  budgets?: Prisma.JsonNullableFilter<"CodingTask">
   creatorId?: Prisma.UuidFilter<"CodingTask"> | string
   type?: Prisma.EnumTaskTypeNullableFilter<"CodingTask"> | $Enums.TaskType | null
   complexity?: Prisma.EnumTaskComplexityNullableFilter<"CodingTask"> | $Enums.TaskComplexity | null
@@ -429,6 +467,7 @@ export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
   logCounter?: Prisma.XOR<Prisma.TaskLogCounterNullableScalarRelationFilter, Prisma.TaskLogCounterWhereInput> | null
+  conversation?: Prisma.XOR<Prisma.AgentConversationNullableScalarRelationFilter, Prisma.AgentConversationWhereInput> | null
 }, "id">
 
 export type CodingTaskOrderByWithAggregationInput = {
@@ -438,6 +477,10 @@ export type CodingTaskOrderByWithAggregationInput = {
   repository?: Prisma.SortOrderInput | Prisma.SortOrder
   command?: Prisma.SortOrderInput | Prisma.SortOrder
   timeoutSeconds?: Prisma.SortOrderInput | Prisma.SortOrder
+  verifyCommand?: Prisma.SortOrderInput | Prisma.SortOrder
+  setupCommand?: Prisma.SortOrderInput | Prisma.SortOrder
+  allowNetwork?: Prisma.SortOrder
+  budgets?: Prisma.SortOrderInput | Prisma.SortOrder
   creatorId?: Prisma.SortOrder
   type?: Prisma.SortOrderInput | Prisma.SortOrder
   complexity?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -471,6 +514,10 @@ export type CodingTaskScalarWhereWithAggregatesInput = {
   repository?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
   command?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
   timeoutSeconds?: Prisma.IntNullableWithAggregatesFilter<"CodingTask"> | number | null
+  verifyCommand?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
+  setupCommand?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
+  allowNetwork?: Prisma.BoolWithAggregatesFilter<"CodingTask"> | boolean
+  budgets?: Prisma.JsonNullableWithAggregatesFilter<"CodingTask">
   creatorId?: Prisma.UuidWithAggregatesFilter<"CodingTask"> | string
   type?: Prisma.EnumTaskTypeNullableWithAggregatesFilter<"CodingTask"> | $Enums.TaskType | null
   complexity?: Prisma.EnumTaskComplexityNullableWithAggregatesFilter<"CodingTask"> | $Enums.TaskComplexity | null
@@ -496,6 +543,10 @@ export type CodingTaskCreateInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -516,6 +567,7 @@ export type CodingTaskCreateInput = {
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskUncheckedCreateInput = {
@@ -525,6 +577,10 @@ export type CodingTaskUncheckedCreateInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -545,6 +601,7 @@ export type CodingTaskUncheckedCreateInput = {
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationUncheckedCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskUpdateInput = {
@@ -554,6 +611,10 @@ export type CodingTaskUpdateInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -574,6 +635,7 @@ export type CodingTaskUpdateInput = {
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskUncheckedUpdateInput = {
@@ -583,6 +645,10 @@ export type CodingTaskUncheckedUpdateInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -603,6 +669,7 @@ export type CodingTaskUncheckedUpdateInput = {
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUncheckedUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskCreateManyInput = {
@@ -612,6 +679,10 @@ export type CodingTaskCreateManyInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -637,6 +708,10 @@ export type CodingTaskUpdateManyMutationInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -662,6 +737,10 @@ export type CodingTaskUncheckedUpdateManyInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -687,6 +766,10 @@ export type CodingTaskCountOrderByAggregateInput = {
   repository?: Prisma.SortOrder
   command?: Prisma.SortOrder
   timeoutSeconds?: Prisma.SortOrder
+  verifyCommand?: Prisma.SortOrder
+  setupCommand?: Prisma.SortOrder
+  allowNetwork?: Prisma.SortOrder
+  budgets?: Prisma.SortOrder
   creatorId?: Prisma.SortOrder
   type?: Prisma.SortOrder
   complexity?: Prisma.SortOrder
@@ -719,6 +802,9 @@ export type CodingTaskMaxOrderByAggregateInput = {
   repository?: Prisma.SortOrder
   command?: Prisma.SortOrder
   timeoutSeconds?: Prisma.SortOrder
+  verifyCommand?: Prisma.SortOrder
+  setupCommand?: Prisma.SortOrder
+  allowNetwork?: Prisma.SortOrder
   creatorId?: Prisma.SortOrder
   type?: Prisma.SortOrder
   complexity?: Prisma.SortOrder
@@ -744,6 +830,9 @@ export type CodingTaskMinOrderByAggregateInput = {
   repository?: Prisma.SortOrder
   command?: Prisma.SortOrder
   timeoutSeconds?: Prisma.SortOrder
+  verifyCommand?: Prisma.SortOrder
+  setupCommand?: Prisma.SortOrder
+  allowNetwork?: Prisma.SortOrder
   creatorId?: Prisma.SortOrder
   type?: Prisma.SortOrder
   complexity?: Prisma.SortOrder
@@ -788,6 +877,10 @@ export type NullableIntFieldUpdateOperationsInput = {
   decrement?: number
   multiply?: number
   divide?: number
+}
+
+export type BoolFieldUpdateOperationsInput = {
+  set?: boolean
 }
 
 export type NullableEnumTaskTypeFieldUpdateOperationsInput = {
@@ -858,6 +951,20 @@ export type CodingTaskUpdateOneRequiredWithoutInputsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.CodingTaskUpdateToOneWithWhereWithoutInputsInput, Prisma.CodingTaskUpdateWithoutInputsInput>, Prisma.CodingTaskUncheckedUpdateWithoutInputsInput>
 }
 
+export type CodingTaskCreateNestedOneWithoutConversationInput = {
+  create?: Prisma.XOR<Prisma.CodingTaskCreateWithoutConversationInput, Prisma.CodingTaskUncheckedCreateWithoutConversationInput>
+  connectOrCreate?: Prisma.CodingTaskCreateOrConnectWithoutConversationInput
+  connect?: Prisma.CodingTaskWhereUniqueInput
+}
+
+export type CodingTaskUpdateOneRequiredWithoutConversationNestedInput = {
+  create?: Prisma.XOR<Prisma.CodingTaskCreateWithoutConversationInput, Prisma.CodingTaskUncheckedCreateWithoutConversationInput>
+  connectOrCreate?: Prisma.CodingTaskCreateOrConnectWithoutConversationInput
+  upsert?: Prisma.CodingTaskUpsertWithoutConversationInput
+  connect?: Prisma.CodingTaskWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.CodingTaskUpdateToOneWithWhereWithoutConversationInput, Prisma.CodingTaskUpdateWithoutConversationInput>, Prisma.CodingTaskUncheckedUpdateWithoutConversationInput>
+}
+
 export type CodingTaskCreateNestedOneWithoutLogsInput = {
   create?: Prisma.XOR<Prisma.CodingTaskCreateWithoutLogsInput, Prisma.CodingTaskUncheckedCreateWithoutLogsInput>
   connectOrCreate?: Prisma.CodingTaskCreateOrConnectWithoutLogsInput
@@ -893,6 +1000,10 @@ export type CodingTaskCreateWithoutExecutionsInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -912,6 +1023,7 @@ export type CodingTaskCreateWithoutExecutionsInput = {
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskUncheckedCreateWithoutExecutionsInput = {
@@ -921,6 +1033,10 @@ export type CodingTaskUncheckedCreateWithoutExecutionsInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -940,6 +1056,7 @@ export type CodingTaskUncheckedCreateWithoutExecutionsInput = {
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationUncheckedCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskCreateOrConnectWithoutExecutionsInput = {
@@ -965,6 +1082,10 @@ export type CodingTaskUpdateWithoutExecutionsInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -984,6 +1105,7 @@ export type CodingTaskUpdateWithoutExecutionsInput = {
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskUncheckedUpdateWithoutExecutionsInput = {
@@ -993,6 +1115,10 @@ export type CodingTaskUncheckedUpdateWithoutExecutionsInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1012,6 +1138,7 @@ export type CodingTaskUncheckedUpdateWithoutExecutionsInput = {
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUncheckedUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskCreateWithoutInputsInput = {
@@ -1021,6 +1148,10 @@ export type CodingTaskCreateWithoutInputsInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -1040,6 +1171,7 @@ export type CodingTaskCreateWithoutInputsInput = {
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskUncheckedCreateWithoutInputsInput = {
@@ -1049,6 +1181,10 @@ export type CodingTaskUncheckedCreateWithoutInputsInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -1068,6 +1204,7 @@ export type CodingTaskUncheckedCreateWithoutInputsInput = {
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationUncheckedCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskCreateOrConnectWithoutInputsInput = {
@@ -1093,6 +1230,10 @@ export type CodingTaskUpdateWithoutInputsInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1112,6 +1253,7 @@ export type CodingTaskUpdateWithoutInputsInput = {
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskUncheckedUpdateWithoutInputsInput = {
@@ -1121,6 +1263,10 @@ export type CodingTaskUncheckedUpdateWithoutInputsInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1140,6 +1286,155 @@ export type CodingTaskUncheckedUpdateWithoutInputsInput = {
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUncheckedUpdateOneWithoutTaskNestedInput
+}
+
+export type CodingTaskCreateWithoutConversationInput = {
+  id?: string
+  title: string
+  description: string
+  repository?: string | null
+  command?: string | null
+  timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  creatorId: string
+  type?: $Enums.TaskType | null
+  complexity?: $Enums.TaskComplexity | null
+  strategyOverride?: $Enums.ExecutionStrategy | null
+  strategy?: $Enums.ExecutionStrategy | null
+  strategySource?: $Enums.StrategySource | null
+  priority?: $Enums.TaskPriority
+  status?: $Enums.TaskStatus
+  version?: number
+  attempts?: number
+  lostCount?: number
+  classificationDeadlineAt?: Date | string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
+  inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
+  logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
+  logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
+}
+
+export type CodingTaskUncheckedCreateWithoutConversationInput = {
+  id?: string
+  title: string
+  description: string
+  repository?: string | null
+  command?: string | null
+  timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  creatorId: string
+  type?: $Enums.TaskType | null
+  complexity?: $Enums.TaskComplexity | null
+  strategyOverride?: $Enums.ExecutionStrategy | null
+  strategy?: $Enums.ExecutionStrategy | null
+  strategySource?: $Enums.StrategySource | null
+  priority?: $Enums.TaskPriority
+  status?: $Enums.TaskStatus
+  version?: number
+  attempts?: number
+  lostCount?: number
+  classificationDeadlineAt?: Date | string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
+  inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
+  logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
+  logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
+}
+
+export type CodingTaskCreateOrConnectWithoutConversationInput = {
+  where: Prisma.CodingTaskWhereUniqueInput
+  create: Prisma.XOR<Prisma.CodingTaskCreateWithoutConversationInput, Prisma.CodingTaskUncheckedCreateWithoutConversationInput>
+}
+
+export type CodingTaskUpsertWithoutConversationInput = {
+  update: Prisma.XOR<Prisma.CodingTaskUpdateWithoutConversationInput, Prisma.CodingTaskUncheckedUpdateWithoutConversationInput>
+  create: Prisma.XOR<Prisma.CodingTaskCreateWithoutConversationInput, Prisma.CodingTaskUncheckedCreateWithoutConversationInput>
+  where?: Prisma.CodingTaskWhereInput
+}
+
+export type CodingTaskUpdateToOneWithWhereWithoutConversationInput = {
+  where?: Prisma.CodingTaskWhereInput
+  data: Prisma.XOR<Prisma.CodingTaskUpdateWithoutConversationInput, Prisma.CodingTaskUncheckedUpdateWithoutConversationInput>
+}
+
+export type CodingTaskUpdateWithoutConversationInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  title?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  creatorId?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
+  complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
+  strategyOverride?: Prisma.NullableEnumExecutionStrategyFieldUpdateOperationsInput | $Enums.ExecutionStrategy | null
+  strategy?: Prisma.NullableEnumExecutionStrategyFieldUpdateOperationsInput | $Enums.ExecutionStrategy | null
+  strategySource?: Prisma.NullableEnumStrategySourceFieldUpdateOperationsInput | $Enums.StrategySource | null
+  priority?: Prisma.EnumTaskPriorityFieldUpdateOperationsInput | $Enums.TaskPriority
+  status?: Prisma.EnumTaskStatusFieldUpdateOperationsInput | $Enums.TaskStatus
+  version?: Prisma.IntFieldUpdateOperationsInput | number
+  attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  lostCount?: Prisma.IntFieldUpdateOperationsInput | number
+  classificationDeadlineAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
+  inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
+  logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
+  logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
+}
+
+export type CodingTaskUncheckedUpdateWithoutConversationInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  title?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  creatorId?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
+  complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
+  strategyOverride?: Prisma.NullableEnumExecutionStrategyFieldUpdateOperationsInput | $Enums.ExecutionStrategy | null
+  strategy?: Prisma.NullableEnumExecutionStrategyFieldUpdateOperationsInput | $Enums.ExecutionStrategy | null
+  strategySource?: Prisma.NullableEnumStrategySourceFieldUpdateOperationsInput | $Enums.StrategySource | null
+  priority?: Prisma.EnumTaskPriorityFieldUpdateOperationsInput | $Enums.TaskPriority
+  status?: Prisma.EnumTaskStatusFieldUpdateOperationsInput | $Enums.TaskStatus
+  version?: Prisma.IntFieldUpdateOperationsInput | number
+  attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  lostCount?: Prisma.IntFieldUpdateOperationsInput | number
+  classificationDeadlineAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
+  inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
+  logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
+  logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskCreateWithoutLogsInput = {
@@ -1149,6 +1444,10 @@ export type CodingTaskCreateWithoutLogsInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -1168,6 +1467,7 @@ export type CodingTaskCreateWithoutLogsInput = {
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskUncheckedCreateWithoutLogsInput = {
@@ -1177,6 +1477,10 @@ export type CodingTaskUncheckedCreateWithoutLogsInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -1196,6 +1500,7 @@ export type CodingTaskUncheckedCreateWithoutLogsInput = {
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
+  conversation?: Prisma.AgentConversationUncheckedCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskCreateOrConnectWithoutLogsInput = {
@@ -1221,6 +1526,10 @@ export type CodingTaskUpdateWithoutLogsInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1240,6 +1549,7 @@ export type CodingTaskUpdateWithoutLogsInput = {
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskUncheckedUpdateWithoutLogsInput = {
@@ -1249,6 +1559,10 @@ export type CodingTaskUncheckedUpdateWithoutLogsInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1268,6 +1582,7 @@ export type CodingTaskUncheckedUpdateWithoutLogsInput = {
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUncheckedUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskCreateWithoutLogCounterInput = {
@@ -1277,6 +1592,10 @@ export type CodingTaskCreateWithoutLogCounterInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -1296,6 +1615,7 @@ export type CodingTaskCreateWithoutLogCounterInput = {
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
+  conversation?: Prisma.AgentConversationCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskUncheckedCreateWithoutLogCounterInput = {
@@ -1305,6 +1625,10 @@ export type CodingTaskUncheckedCreateWithoutLogCounterInput = {
   repository?: string | null
   command?: string | null
   timeoutSeconds?: number | null
+  verifyCommand?: string | null
+  setupCommand?: string | null
+  allowNetwork?: boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId: string
   type?: $Enums.TaskType | null
   complexity?: $Enums.TaskComplexity | null
@@ -1324,6 +1648,7 @@ export type CodingTaskUncheckedCreateWithoutLogCounterInput = {
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
+  conversation?: Prisma.AgentConversationUncheckedCreateNestedOneWithoutTaskInput
 }
 
 export type CodingTaskCreateOrConnectWithoutLogCounterInput = {
@@ -1349,6 +1674,10 @@ export type CodingTaskUpdateWithoutLogCounterInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1368,6 +1697,7 @@ export type CodingTaskUpdateWithoutLogCounterInput = {
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUpdateOneWithoutTaskNestedInput
 }
 
 export type CodingTaskUncheckedUpdateWithoutLogCounterInput = {
@@ -1377,6 +1707,10 @@ export type CodingTaskUncheckedUpdateWithoutLogCounterInput = {
   repository?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   command?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   timeoutSeconds?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  verifyCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  setupCommand?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  allowNetwork?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  budgets?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   creatorId?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.NullableEnumTaskTypeFieldUpdateOperationsInput | $Enums.TaskType | null
   complexity?: Prisma.NullableEnumTaskComplexityFieldUpdateOperationsInput | $Enums.TaskComplexity | null
@@ -1396,6 +1730,7 @@ export type CodingTaskUncheckedUpdateWithoutLogCounterInput = {
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
+  conversation?: Prisma.AgentConversationUncheckedUpdateOneWithoutTaskNestedInput
 }
 
 
@@ -1454,6 +1789,10 @@ export type CodingTaskSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   repository?: boolean
   command?: boolean
   timeoutSeconds?: boolean
+  verifyCommand?: boolean
+  setupCommand?: boolean
+  allowNetwork?: boolean
+  budgets?: boolean
   creatorId?: boolean
   type?: boolean
   complexity?: boolean
@@ -1474,6 +1813,7 @@ export type CodingTaskSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
   logs?: boolean | Prisma.CodingTask$logsArgs<ExtArgs>
   logCounter?: boolean | Prisma.CodingTask$logCounterArgs<ExtArgs>
+  conversation?: boolean | Prisma.CodingTask$conversationArgs<ExtArgs>
   _count?: boolean | Prisma.CodingTaskCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["codingTask"]>
 
@@ -1484,6 +1824,10 @@ export type CodingTaskSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   repository?: boolean
   command?: boolean
   timeoutSeconds?: boolean
+  verifyCommand?: boolean
+  setupCommand?: boolean
+  allowNetwork?: boolean
+  budgets?: boolean
   creatorId?: boolean
   type?: boolean
   complexity?: boolean
@@ -1509,6 +1853,10 @@ export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   repository?: boolean
   command?: boolean
   timeoutSeconds?: boolean
+  verifyCommand?: boolean
+  setupCommand?: boolean
+  allowNetwork?: boolean
+  budgets?: boolean
   creatorId?: boolean
   type?: boolean
   complexity?: boolean
@@ -1534,6 +1882,10 @@ export type CodingTaskSelectScalar = {
   repository?: boolean
   command?: boolean
   timeoutSeconds?: boolean
+  verifyCommand?: boolean
+  setupCommand?: boolean
+  allowNetwork?: boolean
+  budgets?: boolean
   creatorId?: boolean
   type?: boolean
   complexity?: boolean
@@ -1552,12 +1904,13 @@ export type CodingTaskSelectScalar = {
   finishedAt?: boolean
 }
 
-export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["codingTask"]>
+export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["codingTask"]>
 export type CodingTaskInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
   logs?: boolean | Prisma.CodingTask$logsArgs<ExtArgs>
   logCounter?: boolean | Prisma.CodingTask$logCounterArgs<ExtArgs>
+  conversation?: boolean | Prisma.CodingTask$conversationArgs<ExtArgs>
   _count?: boolean | Prisma.CodingTaskCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type CodingTaskIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -1570,6 +1923,7 @@ export type $CodingTaskPayload<ExtArgs extends runtime.Types.Extensions.Internal
     inputs: Prisma.$TaskInputPayload<ExtArgs>[]
     logs: Prisma.$TaskLogPayload<ExtArgs>[]
     logCounter: Prisma.$TaskLogCounterPayload<ExtArgs> | null
+    conversation: Prisma.$AgentConversationPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1587,6 +1941,22 @@ export type $CodingTaskPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * Per-task limit of one execution, seconds; null = the configured default.
      */
     timeoutSeconds: number | null
+    /**
+     * Agent: shell command whose exit code 0 means the work is done; null = detected from the repository.
+     */
+    verifyCommand: string | null
+    /**
+     * Agent: shell command that installs the dependencies; null = detected from the repository.
+     */
+    setupCommand: string | null
+    /**
+     * Agent: whether its own commands may use the network (setup follows AGENT_SETUP_NETWORK).
+     */
+    allowNetwork: boolean
+    /**
+     * Agent: per-task budget overrides `{ tokens, usd, toolCalls, wallTimeMs }` (validated, capped); null = defaults.
+     */
+    budgets: runtime.JsonValue | null
     creatorId: string
     type: $Enums.TaskType | null
     complexity: $Enums.TaskComplexity | null
@@ -2013,6 +2383,7 @@ export interface Prisma__CodingTaskClient<T, Null = never, ExtArgs extends runti
   inputs<T extends Prisma.CodingTask$inputsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.CodingTask$inputsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$TaskInputPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   logs<T extends Prisma.CodingTask$logsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.CodingTask$logsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$TaskLogPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   logCounter<T extends Prisma.CodingTask$logCounterArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.CodingTask$logCounterArgs<ExtArgs>>): Prisma.Prisma__TaskLogCounterClient<runtime.Types.Result.GetResult<Prisma.$TaskLogCounterPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  conversation<T extends Prisma.CodingTask$conversationArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.CodingTask$conversationArgs<ExtArgs>>): Prisma.Prisma__AgentConversationClient<runtime.Types.Result.GetResult<Prisma.$AgentConversationPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2048,6 +2419,10 @@ export interface CodingTaskFieldRefs {
   readonly repository: Prisma.FieldRef<"CodingTask", 'String'>
   readonly command: Prisma.FieldRef<"CodingTask", 'String'>
   readonly timeoutSeconds: Prisma.FieldRef<"CodingTask", 'Int'>
+  readonly verifyCommand: Prisma.FieldRef<"CodingTask", 'String'>
+  readonly setupCommand: Prisma.FieldRef<"CodingTask", 'String'>
+  readonly allowNetwork: Prisma.FieldRef<"CodingTask", 'Boolean'>
+  readonly budgets: Prisma.FieldRef<"CodingTask", 'Json'>
   readonly creatorId: Prisma.FieldRef<"CodingTask", 'String'>
   readonly type: Prisma.FieldRef<"CodingTask", 'TaskType'>
   readonly complexity: Prisma.FieldRef<"CodingTask", 'TaskComplexity'>
@@ -2545,6 +2920,25 @@ export type CodingTask$logCounterArgs<ExtArgs extends runtime.Types.Extensions.I
    */
   include?: Prisma.TaskLogCounterInclude<ExtArgs> | null
   where?: Prisma.TaskLogCounterWhereInput
+}
+
+/**
+ * CodingTask.conversation
+ */
+export type CodingTask$conversationArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the AgentConversation
+   */
+  select?: Prisma.AgentConversationSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the AgentConversation
+   */
+  omit?: Prisma.AgentConversationOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.AgentConversationInclude<ExtArgs> | null
+  where?: Prisma.AgentConversationWhereInput
 }
 
 /**

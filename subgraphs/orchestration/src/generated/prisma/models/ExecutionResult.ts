@@ -31,6 +31,8 @@ export type ExecutionResultAvgAggregateOutputType = {
   additions: number | null
   deletions: number | null
   exitCode: number | null
+  toolCalls: number | null
+  modelCalls: number | null
 }
 
 export type ExecutionResultSumAggregateOutputType = {
@@ -38,6 +40,8 @@ export type ExecutionResultSumAggregateOutputType = {
   additions: number | null
   deletions: number | null
   exitCode: number | null
+  toolCalls: number | null
+  modelCalls: number | null
 }
 
 export type ExecutionResultMinAggregateOutputType = {
@@ -49,6 +53,12 @@ export type ExecutionResultMinAggregateOutputType = {
   deletions: number | null
   pullRequestUrl: string | null
   exitCode: number | null
+  branch: string | null
+  commitSha: string | null
+  diff: string | null
+  stopReason: string | null
+  toolCalls: number | null
+  modelCalls: number | null
   errorCode: string | null
   errorMessage: string | null
   errorCause: string | null
@@ -64,6 +74,12 @@ export type ExecutionResultMaxAggregateOutputType = {
   deletions: number | null
   pullRequestUrl: string | null
   exitCode: number | null
+  branch: string | null
+  commitSha: string | null
+  diff: string | null
+  stopReason: string | null
+  toolCalls: number | null
+  modelCalls: number | null
   errorCode: string | null
   errorMessage: string | null
   errorCause: string | null
@@ -80,6 +96,12 @@ export type ExecutionResultCountAggregateOutputType = {
   deletions: number
   pullRequestUrl: number
   exitCode: number
+  branch: number
+  commitSha: number
+  diff: number
+  stopReason: number
+  toolCalls: number
+  modelCalls: number
   errorCode: number
   errorMessage: number
   errorCause: number
@@ -93,6 +115,8 @@ export type ExecutionResultAvgAggregateInputType = {
   additions?: true
   deletions?: true
   exitCode?: true
+  toolCalls?: true
+  modelCalls?: true
 }
 
 export type ExecutionResultSumAggregateInputType = {
@@ -100,6 +124,8 @@ export type ExecutionResultSumAggregateInputType = {
   additions?: true
   deletions?: true
   exitCode?: true
+  toolCalls?: true
+  modelCalls?: true
 }
 
 export type ExecutionResultMinAggregateInputType = {
@@ -111,6 +137,12 @@ export type ExecutionResultMinAggregateInputType = {
   deletions?: true
   pullRequestUrl?: true
   exitCode?: true
+  branch?: true
+  commitSha?: true
+  diff?: true
+  stopReason?: true
+  toolCalls?: true
+  modelCalls?: true
   errorCode?: true
   errorMessage?: true
   errorCause?: true
@@ -126,6 +158,12 @@ export type ExecutionResultMaxAggregateInputType = {
   deletions?: true
   pullRequestUrl?: true
   exitCode?: true
+  branch?: true
+  commitSha?: true
+  diff?: true
+  stopReason?: true
+  toolCalls?: true
+  modelCalls?: true
   errorCode?: true
   errorMessage?: true
   errorCause?: true
@@ -142,6 +180,12 @@ export type ExecutionResultCountAggregateInputType = {
   deletions?: true
   pullRequestUrl?: true
   exitCode?: true
+  branch?: true
+  commitSha?: true
+  diff?: true
+  stopReason?: true
+  toolCalls?: true
+  modelCalls?: true
   errorCode?: true
   errorMessage?: true
   errorCause?: true
@@ -245,6 +289,12 @@ export type ExecutionResultGroupByOutputType = {
   deletions: number
   pullRequestUrl: string | null
   exitCode: number | null
+  branch: string | null
+  commitSha: string | null
+  diff: string | null
+  stopReason: string | null
+  toolCalls: number
+  modelCalls: number
   errorCode: string | null
   errorMessage: string | null
   errorCause: string | null
@@ -284,6 +334,12 @@ export type ExecutionResultWhereInput = {
   deletions?: Prisma.IntFilter<"ExecutionResult"> | number
   pullRequestUrl?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   exitCode?: Prisma.IntNullableFilter<"ExecutionResult"> | number | null
+  branch?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  commitSha?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  diff?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  stopReason?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  toolCalls?: Prisma.IntFilter<"ExecutionResult"> | number
+  modelCalls?: Prisma.IntFilter<"ExecutionResult"> | number
   errorCode?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorCause?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
@@ -301,6 +357,12 @@ export type ExecutionResultOrderByWithRelationInput = {
   deletions?: Prisma.SortOrder
   pullRequestUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   exitCode?: Prisma.SortOrderInput | Prisma.SortOrder
+  branch?: Prisma.SortOrderInput | Prisma.SortOrder
+  commitSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  diff?: Prisma.SortOrderInput | Prisma.SortOrder
+  stopReason?: Prisma.SortOrderInput | Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCause?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -321,6 +383,12 @@ export type ExecutionResultWhereUniqueInput = Prisma.AtLeast<{
   deletions?: Prisma.IntFilter<"ExecutionResult"> | number
   pullRequestUrl?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   exitCode?: Prisma.IntNullableFilter<"ExecutionResult"> | number | null
+  branch?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  commitSha?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  diff?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  stopReason?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
+  toolCalls?: Prisma.IntFilter<"ExecutionResult"> | number
+  modelCalls?: Prisma.IntFilter<"ExecutionResult"> | number
   errorCode?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorCause?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
@@ -338,6 +406,12 @@ export type ExecutionResultOrderByWithAggregationInput = {
   deletions?: Prisma.SortOrder
   pullRequestUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   exitCode?: Prisma.SortOrderInput | Prisma.SortOrder
+  branch?: Prisma.SortOrderInput | Prisma.SortOrder
+  commitSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  diff?: Prisma.SortOrderInput | Prisma.SortOrder
+  stopReason?: Prisma.SortOrderInput | Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCause?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -362,6 +436,12 @@ export type ExecutionResultScalarWhereWithAggregatesInput = {
   deletions?: Prisma.IntWithAggregatesFilter<"ExecutionResult"> | number
   pullRequestUrl?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
   exitCode?: Prisma.IntNullableWithAggregatesFilter<"ExecutionResult"> | number | null
+  branch?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
+  commitSha?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
+  diff?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
+  stopReason?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
+  toolCalls?: Prisma.IntWithAggregatesFilter<"ExecutionResult"> | number
+  modelCalls?: Prisma.IntWithAggregatesFilter<"ExecutionResult"> | number
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
   errorMessage?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
   errorCause?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
@@ -377,6 +457,12 @@ export type ExecutionResultCreateInput = {
   deletions?: number
   pullRequestUrl?: string | null
   exitCode?: number | null
+  branch?: string | null
+  commitSha?: string | null
+  diff?: string | null
+  stopReason?: string | null
+  toolCalls?: number
+  modelCalls?: number
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -394,6 +480,12 @@ export type ExecutionResultUncheckedCreateInput = {
   deletions?: number
   pullRequestUrl?: string | null
   exitCode?: number | null
+  branch?: string | null
+  commitSha?: string | null
+  diff?: string | null
+  stopReason?: string | null
+  toolCalls?: number
+  modelCalls?: number
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -409,6 +501,12 @@ export type ExecutionResultUpdateInput = {
   deletions?: Prisma.IntFieldUpdateOperationsInput | number
   pullRequestUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   exitCode?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  branch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  commitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  diff?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -426,6 +524,12 @@ export type ExecutionResultUncheckedUpdateInput = {
   deletions?: Prisma.IntFieldUpdateOperationsInput | number
   pullRequestUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   exitCode?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  branch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  commitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  diff?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -442,6 +546,12 @@ export type ExecutionResultCreateManyInput = {
   deletions?: number
   pullRequestUrl?: string | null
   exitCode?: number | null
+  branch?: string | null
+  commitSha?: string | null
+  diff?: string | null
+  stopReason?: string | null
+  toolCalls?: number
+  modelCalls?: number
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -457,6 +567,12 @@ export type ExecutionResultUpdateManyMutationInput = {
   deletions?: Prisma.IntFieldUpdateOperationsInput | number
   pullRequestUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   exitCode?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  branch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  commitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  diff?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -473,6 +589,12 @@ export type ExecutionResultUncheckedUpdateManyInput = {
   deletions?: Prisma.IntFieldUpdateOperationsInput | number
   pullRequestUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   exitCode?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  branch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  commitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  diff?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -502,6 +624,12 @@ export type ExecutionResultCountOrderByAggregateInput = {
   deletions?: Prisma.SortOrder
   pullRequestUrl?: Prisma.SortOrder
   exitCode?: Prisma.SortOrder
+  branch?: Prisma.SortOrder
+  commitSha?: Prisma.SortOrder
+  diff?: Prisma.SortOrder
+  stopReason?: Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
   errorCause?: Prisma.SortOrder
@@ -513,6 +641,8 @@ export type ExecutionResultAvgOrderByAggregateInput = {
   additions?: Prisma.SortOrder
   deletions?: Prisma.SortOrder
   exitCode?: Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
 }
 
 export type ExecutionResultMaxOrderByAggregateInput = {
@@ -524,6 +654,12 @@ export type ExecutionResultMaxOrderByAggregateInput = {
   deletions?: Prisma.SortOrder
   pullRequestUrl?: Prisma.SortOrder
   exitCode?: Prisma.SortOrder
+  branch?: Prisma.SortOrder
+  commitSha?: Prisma.SortOrder
+  diff?: Prisma.SortOrder
+  stopReason?: Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
   errorCause?: Prisma.SortOrder
@@ -539,6 +675,12 @@ export type ExecutionResultMinOrderByAggregateInput = {
   deletions?: Prisma.SortOrder
   pullRequestUrl?: Prisma.SortOrder
   exitCode?: Prisma.SortOrder
+  branch?: Prisma.SortOrder
+  commitSha?: Prisma.SortOrder
+  diff?: Prisma.SortOrder
+  stopReason?: Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
   errorCause?: Prisma.SortOrder
@@ -550,6 +692,8 @@ export type ExecutionResultSumOrderByAggregateInput = {
   additions?: Prisma.SortOrder
   deletions?: Prisma.SortOrder
   exitCode?: Prisma.SortOrder
+  toolCalls?: Prisma.SortOrder
+  modelCalls?: Prisma.SortOrder
 }
 
 export type ExecutionResultCreateNestedOneWithoutExecutionInput = {
@@ -602,6 +746,12 @@ export type ExecutionResultCreateWithoutExecutionInput = {
   deletions?: number
   pullRequestUrl?: string | null
   exitCode?: number | null
+  branch?: string | null
+  commitSha?: string | null
+  diff?: string | null
+  stopReason?: string | null
+  toolCalls?: number
+  modelCalls?: number
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -617,6 +767,12 @@ export type ExecutionResultUncheckedCreateWithoutExecutionInput = {
   deletions?: number
   pullRequestUrl?: string | null
   exitCode?: number | null
+  branch?: string | null
+  commitSha?: string | null
+  diff?: string | null
+  stopReason?: string | null
+  toolCalls?: number
+  modelCalls?: number
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -648,6 +804,12 @@ export type ExecutionResultUpdateWithoutExecutionInput = {
   deletions?: Prisma.IntFieldUpdateOperationsInput | number
   pullRequestUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   exitCode?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  branch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  commitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  diff?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -663,6 +825,12 @@ export type ExecutionResultUncheckedUpdateWithoutExecutionInput = {
   deletions?: Prisma.IntFieldUpdateOperationsInput | number
   pullRequestUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   exitCode?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  branch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  commitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  diff?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -681,6 +849,12 @@ export type ExecutionResultSelect<ExtArgs extends runtime.Types.Extensions.Inter
   deletions?: boolean
   pullRequestUrl?: boolean
   exitCode?: boolean
+  branch?: boolean
+  commitSha?: boolean
+  diff?: boolean
+  stopReason?: boolean
+  toolCalls?: boolean
+  modelCalls?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
@@ -698,6 +872,12 @@ export type ExecutionResultSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   deletions?: boolean
   pullRequestUrl?: boolean
   exitCode?: boolean
+  branch?: boolean
+  commitSha?: boolean
+  diff?: boolean
+  stopReason?: boolean
+  toolCalls?: boolean
+  modelCalls?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
@@ -715,6 +895,12 @@ export type ExecutionResultSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   deletions?: boolean
   pullRequestUrl?: boolean
   exitCode?: boolean
+  branch?: boolean
+  commitSha?: boolean
+  diff?: boolean
+  stopReason?: boolean
+  toolCalls?: boolean
+  modelCalls?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
@@ -732,13 +918,19 @@ export type ExecutionResultSelectScalar = {
   deletions?: boolean
   pullRequestUrl?: boolean
   exitCode?: boolean
+  branch?: boolean
+  commitSha?: boolean
+  diff?: boolean
+  stopReason?: boolean
+  toolCalls?: boolean
+  modelCalls?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
   createdAt?: boolean
 }
 
-export type ExecutionResultOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"executionId" | "taskId" | "summary" | "changedFiles" | "filesChanged" | "additions" | "deletions" | "pullRequestUrl" | "exitCode" | "errorCode" | "errorMessage" | "errorCause" | "createdAt", ExtArgs["result"]["executionResult"]>
+export type ExecutionResultOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"executionId" | "taskId" | "summary" | "changedFiles" | "filesChanged" | "additions" | "deletions" | "pullRequestUrl" | "exitCode" | "branch" | "commitSha" | "diff" | "stopReason" | "toolCalls" | "modelCalls" | "errorCode" | "errorMessage" | "errorCause" | "createdAt", ExtArgs["result"]["executionResult"]>
 export type ExecutionResultInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   execution?: boolean | Prisma.TaskExecutionDefaultArgs<ExtArgs>
 }
@@ -764,6 +956,27 @@ export type $ExecutionResultPayload<ExtArgs extends runtime.Types.Extensions.Int
     deletions: number
     pullRequestUrl: string | null
     exitCode: number | null
+    /**
+     * Agent: the branch the work was pushed to (`agent/<short task id>`).
+     */
+    branch: string | null
+    /**
+     * Agent: the pushed commit.
+     */
+    commitSha: string | null
+    /**
+     * Agent: unified diff against the base commit, capped (AGENT_DIFF_MAX_CHARS).
+     */
+    diff: string | null
+    /**
+     * Agent: why it stopped (`finished`, or the error code).
+     */
+    stopReason: string | null
+    /**
+     * Agent: tool calls and model calls made.
+     */
+    toolCalls: number
+    modelCalls: number
     errorCode: string | null
     errorMessage: string | null
     errorCause: string | null
@@ -1201,6 +1414,12 @@ export interface ExecutionResultFieldRefs {
   readonly deletions: Prisma.FieldRef<"ExecutionResult", 'Int'>
   readonly pullRequestUrl: Prisma.FieldRef<"ExecutionResult", 'String'>
   readonly exitCode: Prisma.FieldRef<"ExecutionResult", 'Int'>
+  readonly branch: Prisma.FieldRef<"ExecutionResult", 'String'>
+  readonly commitSha: Prisma.FieldRef<"ExecutionResult", 'String'>
+  readonly diff: Prisma.FieldRef<"ExecutionResult", 'String'>
+  readonly stopReason: Prisma.FieldRef<"ExecutionResult", 'String'>
+  readonly toolCalls: Prisma.FieldRef<"ExecutionResult", 'Int'>
+  readonly modelCalls: Prisma.FieldRef<"ExecutionResult", 'Int'>
   readonly errorCode: Prisma.FieldRef<"ExecutionResult", 'String'>
   readonly errorMessage: Prisma.FieldRef<"ExecutionResult", 'String'>
   readonly errorCause: Prisma.FieldRef<"ExecutionResult", 'String'>

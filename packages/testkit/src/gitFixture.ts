@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Workspace } from '../../src/index.js';
 
 const GIT_ENV = {
   PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -15,9 +14,17 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'fixture@localhost',
 };
 
-/** Runs git on the test's own fixture (never on an agent workspace: that goes through the runner). */
+/** Runs git on a test's own fixture (never on an agent workspace: that goes through the runner). */
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+}
+
+/** A checkout of the fixture, shaped like an executor's workspace. */
+export interface FixtureClone {
+  dir: string;
+  cloned: boolean;
+  changes(): Promise<null>;
+  dispose(): Promise<void>;
 }
 
 /** A small Node project with a failing `node --test` test, pushed to a bare origin. */
@@ -25,13 +32,14 @@ export interface Fixture {
   root: string;
   origin: string;
   /** A fresh clone of the origin, as orchestration's workspace would be. */
-  clone(): Workspace;
+  clone(): FixtureClone;
   /** A file's content on a branch of the origin, or null when the branch does not exist. */
   show(branch: string, path: string): string | null;
   branches(): string[];
   remove(): void;
 }
 
+/** Creates the fixture in a new temporary directory; `remove()` deletes it. */
 export function createFixture(): Fixture {
   const root = mkdtempSync(join(tmpdir(), 'cap-agent-fixture-'));
   const origin = join(root, 'origin.git');

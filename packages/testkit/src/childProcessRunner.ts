@@ -1,15 +1,37 @@
 import { spawn } from 'node:child_process';
-import type { CommandRequest, CommandResult, CommandRunner } from '../../src/index.js';
+
+/** One command, shaped like `@cap/agent`'s `CommandRequest` (restated so that the testkit depends on no package it serves). */
+export interface ChildCommandRequest {
+  argv?: readonly string[];
+  shell?: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  network: boolean;
+  signal: AbortSignal;
+}
+
+/** What a command did, shaped like `@cap/agent`'s `CommandResult`. */
+export interface ChildCommandResult {
+  exitCode: number | null;
+  output: string;
+  truncated: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
 
 /**
- * The test suite's {@link CommandRunner}: real processes through node's child_process, each in its own process
+ * A test `CommandRunner` (`@cap/agent`'s port, structurally): real processes through node's child_process, each in its own process
  * group (so timeout and cancel kill the whole tree), without network (`unshare -n`) unless allowed. Production
  * uses `@cap/sandbox`; this one makes the agent's logic run real commands in the tests. Records every request.
  */
-export class ChildProcessRunner implements CommandRunner {
-  readonly requests: CommandRequest[] = [];
+export class ChildProcessRunner {
+  readonly requests: ChildCommandRequest[] = [];
 
-  run(request: CommandRequest): Promise<CommandResult> {
+  /** Runs one command; never rejects (a program that cannot start exits 127). */
+  run(request: ChildCommandRequest): Promise<ChildCommandResult> {
     this.requests.push(request);
     const started = performance.now();
     const argv = request.argv ? [...request.argv] : ['/bin/sh', '-c', request.shell ?? 'true'];
