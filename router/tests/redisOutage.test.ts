@@ -34,7 +34,7 @@ describe('the whole graph through a Redis outage (every component on one private
     await redis?.[Symbol.asyncDispose]();
   });
 
-  it('answers API-key requests promptly (well under a second each) while Redis is down', async () => {
+  it('answers API-key requests promptly (without waiting on Redis) while Redis is down', async () => {
     await redis.stop();
     try {
       // Several in a row: none may wait for Redis (the key cache misses at once, the budget counts locally).
@@ -44,7 +44,9 @@ describe('the whole graph through a Redis outage (every component on one private
         const elapsed = performance.now() - started;
         expect(result.errors).toBeUndefined();
         expect(result.data).toEqual({ me: { id: userId, role: 'ADMIN' } });
-        expect(elapsed).toBeLessThan(1_000);
+        // Waiting on Redis cost about 4 s per call (retries and reconnect backoff), 8.7 s for one request; a
+        // fail-fast call costs milliseconds. The bound sits between the two with room for a loaded CI machine.
+        expect(elapsed).toBeLessThan(3_000);
       }
     } finally {
       await redis.start();

@@ -14,7 +14,8 @@ let production: RunningRouter;
 let admin: { accessToken: string };
 beforeAll(async () => {
   stack = await startStack();
-  production = await stack.startRouter({ NODE_ENV: 'production' });
+  // A production config must name Kafka (the revocation feed's brokers); the harness gives routers no feed.
+  production = await stack.startRouter({ NODE_ENV: 'production', KAFKA_BROKERS: '127.0.0.1:9092' });
   admin = await stack.loginAdmin();
 });
 afterAll(async () => {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { Database } from '@cap/db';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
-import { asRouter, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
+import { asRouter, countingDatabase, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig, startChat, type RunningChat } from '../src/index.js';
@@ -13,38 +12,6 @@ export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:637
 /** A user principal with the scopes of `role` (DEVELOPER by default) and a fresh id. */
 export function user(role: Role = 'DEVELOPER', userId: string = randomUUID()): Principal & { kind: 'user'; userId: string } {
   return { kind: 'user', userId, role, scopes: [...scopesForRole(role)] };
-}
-
-/**
- * Counts the SQL statements Prisma sends through a database's driver adapters (queries and commands, not the
- * BEGIN/COMMIT of transactions): the "no N+1" tests compare counts for lists of different lengths.
- */
-export function countingDatabase(database: Database): { database: Database; statements: () => number } {
-  let statements = 0;
-  const counted = <T extends object>(target: T, methods: Record<string, (value: unknown) => unknown>): T =>
-    new Proxy(target, {
-      get(object, property) {
-        const value = Reflect.get(object, property, object) as unknown;
-        if (typeof value !== 'function') return value;
-        const bound = (value as (...args: unknown[]) => unknown).bind(object);
-        const wrap = methods[String(property)];
-        return wrap ? (...args: unknown[]) => wrap(bound(...args)) : bound;
-      },
-    });
-  const count = (result: unknown): unknown => {
-    statements += 1;
-    return result;
-  };
-  const transaction = (pending: unknown): unknown =>
-    (pending as Promise<object>).then((tx) => counted(tx, { queryRaw: count, executeRaw: count }));
-  const connection = (pending: unknown): unknown =>
-    (pending as Promise<object>).then((adapter) => counted(adapter, { queryRaw: count, executeRaw: count, startTransaction: transaction }));
-  return {
-    database: counted(database, {
-      adapterFor: (factory) => counted(factory as object, { connect: connection }),
-    }),
-    statements: () => statements,
-  };
 }
 
 /** Options of {@link startChatHarness}. */
