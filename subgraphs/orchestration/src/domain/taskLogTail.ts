@@ -27,7 +27,7 @@ const RETRY_MS = 1_000;
 type TailDeps = Pick<OrchestrationDeps, 'prisma' | 'live' | 'logger'>;
 
 /**
- * Live task logs for every subscriber of this process, one shared tail per task (ADR 0006).
+ * Live task logs for every subscriber of this process, one shared tail per task (ADR 0010).
  *
  * Without sharing, each subscriber held its own live subscription and read the database whenever its batches
  * crossed or it fell behind: with 200 subscribers on one busy task that was 200 queries per hole, enough to run
