@@ -21,7 +21,11 @@ export interface LiveBus {
    * the database instead), and once more when the subscription becomes active again, after which nothing
    * published is missed. Subscribers without `onGap` get live messages only.
    */
-  subscribe(topic: string, onMessage: (message: unknown) => void, onGap?: () => void): Promise<LiveSubscription>;
+  subscribe(
+    topic: string,
+    onMessage: (message: unknown) => void,
+    onGap?: () => void,
+  ): Promise<LiveSubscription>;
   /** Probe for `/ready`: round-trip ms; throws while the transport is unreachable. */
   ping(): Promise<number>;
   /** Ends every subscription (and the connections the bus owns). Idempotent. */

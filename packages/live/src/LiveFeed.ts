@@ -26,7 +26,11 @@ export class LiveFeed<T> {
    * Subscribes to `topic`; resolves once the subscription is active (or, while Redis is unreachable, at once:
    * the feed then yields a gap every poll interval until it is). `maxBuffered` defaults to 10,000.
    */
-  static async open<T>(live: LiveBus, topic: string, options: { maxBuffered?: number } = {}): Promise<LiveFeed<T>> {
+  static async open<T>(
+    live: LiveBus,
+    topic: string,
+    options: { maxBuffered?: number } = {},
+  ): Promise<LiveFeed<T>> {
     const feed = new LiveFeed<T>(options.maxBuffered ?? 10_000);
     feed.#subscription = await live.subscribe(
       topic,

@@ -84,10 +84,17 @@ export class RedisLiveBus implements LiveBus {
       } as const;
       this.#publisher = new Redis(redis, { ...common, connectionName: `${name}-publisher` });
       this.#ownsPublisher = true;
-      this.#subscriber = new Redis(redis, { ...common, autoResubscribe: false, connectionName: `${name}-subscriber` });
-      this.#publisher.on('error', (error: Error) => this.#warn('connection', { err: error }, 'live bus: Redis connection error'));
+      this.#subscriber = new Redis(redis, {
+        ...common,
+        autoResubscribe: false,
+        connectionName: `${name}-subscriber`,
+      });
+      this.#publisher.on('error', (error: Error) =>
+        this.#warn('connection', { err: error }, 'live bus: Redis connection error'),
+      );
     } else {
-      this.#commandTimeoutMs = options.commandTimeoutMs ?? redis.options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
+      this.#commandTimeoutMs =
+        options.commandTimeoutMs ?? redis.options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
       this.#publisher = redis;
       this.#ownsPublisher = false;
       // Channels are named in full here: the shared connection's key prefix must not apply to them.
@@ -98,7 +105,9 @@ export class RedisLiveBus implements LiveBus {
         connectionName: `${name}-subscriber`,
       });
     }
-    this.#subscriber.on('error', (error: Error) => this.#warn('connection', { err: error }, 'live bus: Redis connection error'));
+    this.#subscriber.on('error', (error: Error) =>
+      this.#warn('connection', { err: error }, 'live bus: Redis connection error'),
+    );
     this.#subscriber.on('message', (channel: string, text: string) => this.#dispatch(channel, text));
     this.#firstReady = new Promise((resolve) => this.#subscriber.once('ready', () => resolve()));
     this.#subscriber.on('ready', () => void this.#resubscribe());
@@ -150,11 +159,19 @@ export class RedisLiveBus implements LiveBus {
     await this.#publisher.publish(this.#prefix + topic, JSON.stringify(message));
   }
 
-  async subscribe(topic: string, onMessage: (message: unknown) => void, onGap?: () => void): Promise<LiveSubscription> {
+  async subscribe(
+    topic: string,
+    onMessage: (message: unknown) => void,
+    onGap?: () => void,
+  ): Promise<LiveSubscription> {
     if (this.#closed) throw new Error('live bus is closed');
     const name = this.#prefix + topic;
     let state = this.#channels.get(name);
-    if (!state) this.#channels.set(name, (state = { handlers: new Set(), gaps: new Set(), confirmed: false, stale: false }));
+    if (!state)
+      this.#channels.set(
+        name,
+        (state = { handlers: new Set(), gaps: new Set(), confirmed: false, stale: false }),
+      );
     // Wrappers per subscription, so subscribing the same function twice gives two subscriptions.
     const handler = (message: unknown): void => onMessage(message);
     state.handlers.add(handler);
@@ -206,7 +223,11 @@ export class RedisLiveBus implements LiveBus {
     try {
       await this.#subscriber.subscribe(...names);
     } catch (error) {
-      this.#warn('subscribe', { err: error, channels: names.length }, 'live bus: SUBSCRIBE failed; subscribers poll the database');
+      this.#warn(
+        'subscribe',
+        { err: error, channels: names.length },
+        'live bus: SUBSCRIBE failed; subscribers poll the database',
+      );
       return;
     }
     for (const name of names) {
@@ -233,7 +254,10 @@ export class RedisLiveBus implements LiveBus {
       const names = [...this.#channels].filter(([, state]) => !state.confirmed).map(([name]) => name);
       if (names.length > 0) {
         await this.#confirm(names);
-        this.#logger?.info({ channels: names.length }, 'live bus: Redis reachable; channels subscribed again');
+        this.#logger?.info(
+          { channels: names.length },
+          'live bus: Redis reachable; channels subscribed again',
+        );
       }
     } finally {
       this.#resubscribing = false;

@@ -3,7 +3,10 @@
  * the generator's pending await settle (e.g. close its feed). A bare async generator would only run its
  * `finally` after its next await settled, which for a quiet channel may be never.
  */
-export function interruptible<T>(generator: AsyncGenerator<T>, interrupt: () => Promise<void>): AsyncGenerator<T> {
+export function interruptible<T>(
+  generator: AsyncGenerator<T>,
+  interrupt: () => Promise<void>,
+): AsyncGenerator<T> {
   const wrapped: AsyncGenerator<T> = {
     next: (...args) => generator.next(...args),
     return: async (value) => {

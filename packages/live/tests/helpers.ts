@@ -1,7 +1,11 @@
 import type { Redis } from 'ioredis';
 
 /** Polls `probe` until it holds (at most `timeoutMs`), or fails naming what was awaited. */
-export async function waitFor(probe: () => boolean | Promise<boolean>, message: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  probe: () => boolean | Promise<boolean>,
+  message: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`);

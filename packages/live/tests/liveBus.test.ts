@@ -39,7 +39,8 @@ describe('Redis live bus', () => {
       ];
       // One SUBSCRIBE per instance, however many subscribers it has; the key prefix is not applied to channels.
       expect(await subscribers(admin, `${prefix}topic`)).toBe(2);
-      for (let n = 0; n < 20; n += 1) await (n % 2 === 0 ? one : two).publish('topic', { n, at: new Date(0) });
+      for (let n = 0; n < 20; n += 1)
+        await (n % 2 === 0 ? one : two).publish('topic', { n, at: new Date(0) });
       await waitFor(() => Object.values(got).every((messages) => messages.length === 20), '20 messages each');
       const expected = Array.from({ length: 20 }, (_, n) => ({ n, at: '1970-01-01T00:00:00.000Z' }));
       for (const messages of Object.values(got)) expect(messages).toEqual(expected);
@@ -66,7 +67,11 @@ describe('Redis live bus', () => {
         .map((line) => / name=(\S*)/.exec(line)?.[1])
         .filter((name) => name?.startsWith(prefix))
         .sort();
-      expect(names).toEqual([`${prefix}live-publisher`, `${prefix}live-subscriber`, `${prefix}named-subscriber`]);
+      expect(names).toEqual([
+        `${prefix}live-publisher`,
+        `${prefix}live-subscriber`,
+        `${prefix}named-subscriber`,
+      ]);
     } finally {
       await Promise.all([owned.close(), named.close()]);
       await shared.quit();
@@ -80,7 +85,11 @@ describe('Redis live bus', () => {
       const got: unknown[] = [];
       let gaps = 0;
       let withoutGap = 0;
-      await bus.subscribe('topic', (message) => got.push(message), () => (gaps += 1));
+      await bus.subscribe(
+        'topic',
+        (message) => got.push(message),
+        () => (gaps += 1),
+      );
       await bus.subscribe('topic', () => (withoutGap += 1));
       expect(await killSubscriberConnections(admin, `${prefix}live`)).toBe(1);
       await waitFor(() => gaps >= 1, 'a gap notice');
@@ -94,10 +103,14 @@ describe('Redis live bus', () => {
   });
 
   it('refuses subscriptions once closed, and closes idempotently', async () => {
-    for (const bus of [new RedisLiveBus(REDIS_URL, { prefix: `test:${randomUUID()}:` }), new MemoryLiveBus()] as LiveBus[]) {
+    for (const bus of [
+      new RedisLiveBus(REDIS_URL, { prefix: `test:${randomUUID()}:` }),
+      new MemoryLiveBus(),
+    ] as LiveBus[]) {
       await bus.close();
       await bus.close();
-      if (bus.kind === 'redis') await expect(bus.subscribe('topic', () => undefined)).rejects.toThrow(/closed/);
+      if (bus.kind === 'redis')
+        await expect(bus.subscribe('topic', () => undefined)).rejects.toThrow(/closed/);
     }
   });
 
@@ -111,7 +124,8 @@ describe('Redis live bus', () => {
     try {
       expect(buses.map((bus) => bus.kind)).toEqual(['redis', 'redis', 'memory']);
       // A new bus fails fast until its connection is up (nothing waits for Redis), then answers.
-      for (const bus of buses) await waitFor(async () => (await bus.ping().catch(() => -1)) >= 0, `${bus.kind} ping`);
+      for (const bus of buses)
+        await waitFor(async () => (await bus.ping().catch(() => -1)) >= 0, `${bus.kind} ping`);
     } finally {
       await Promise.all(buses.map((bus) => bus.close()));
       await shared.quit();

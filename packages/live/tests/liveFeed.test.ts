@@ -39,7 +39,8 @@ describe('LiveFeed', () => {
       const context = `seed ${seed}, maxBuffered ${maxBuffered}`;
       const messages = read.flatMap((item) => ('message' in item ? [item.message.n] : []));
       // In order, and the newest is always delivered.
-      for (let index = 1; index < messages.length; index += 1) expect(messages[index]!, context).toBeGreaterThan(messages[index - 1]!);
+      for (let index = 1; index < messages.length; index += 1)
+        expect(messages[index]!, context).toBeGreaterThan(messages[index - 1]!);
       expect(messages.at(-1), context).toBe(published);
       // A message that was dropped (never read) is followed by a gap somewhere after the last message read
       // before it, so a reader re-reading on gaps misses nothing.
@@ -49,7 +50,10 @@ describe('LiveFeed', () => {
         if (!('message' in item)) continue;
         if (item.message.n !== last + 1) {
           const gapAfter = read.findIndex((candidate, at) => at > position && 'gap' in candidate);
-          expect(gapAfter, `${context}: messages ${last + 1}..${item.message.n - 1} dropped without a gap`).toBeGreaterThan(position);
+          expect(
+            gapAfter,
+            `${context}: messages ${last + 1}..${item.message.n - 1} dropped without a gap`,
+          ).toBeGreaterThan(position);
         }
         last = item.message.n;
         position = index;

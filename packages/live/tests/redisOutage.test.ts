@@ -19,7 +19,11 @@ describe('live bus through a Redis outage', () => {
 
   /** Subscribers Redis counts on `channel`; 0 while it is down. */
   async function subscribers(channel: string): Promise<number> {
-    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const client = new Redis(redis.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -34,7 +38,11 @@ describe('live bus through a Redis outage', () => {
 
   it('fails publish fast and resolves subscribe at once while Redis is down, for any topic, and polls each', async () => {
     await redis.stop();
-    const bus = new RedisLiveBus(redis.url, { prefix: 'outage:', pollIntervalMs: POLL_MS, commandTimeoutMs: 300 });
+    const bus = new RedisLiveBus(redis.url, {
+      prefix: 'outage:',
+      pollIntervalMs: POLL_MS,
+      commandTimeoutMs: 300,
+    });
     const random = seeded(0x11fe);
     try {
       // Generated topics: none may wait for the connection.
@@ -42,7 +50,11 @@ describe('live bus through a Redis outage', () => {
         const topic = `topic-${index}-${Math.floor(random() * 2 ** 32).toString(36)}`;
         const before = Date.now();
         let gaps = 0;
-        const subscription = await bus.subscribe(topic, () => undefined, () => (gaps += 1));
+        const subscription = await bus.subscribe(
+          topic,
+          () => undefined,
+          () => (gaps += 1),
+        );
         await expect(bus.publish(topic, { n: 1 })).rejects.toThrow();
         // Generous: "at once" means a command timeout, not Redis's reconnect backoff or an offline queue.
         expect(Date.now() - before).toBeLessThan(2_000);
@@ -104,7 +116,10 @@ describe('live bus through a Redis outage', () => {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS * 6));
         expect(await feed.next()).toEqual({ gap: true });
         const next = feed.next();
-        const first = await Promise.race([next, new Promise((resolve) => setTimeout(() => resolve('pending'), POLL_MS * 4))]);
+        const first = await Promise.race([
+          next,
+          new Promise((resolve) => setTimeout(() => resolve('pending'), POLL_MS * 4)),
+        ]);
         // The next tick queues the next gap (the reader re-reads again); nothing piled up meanwhile.
         expect(first).toEqual({ gap: true });
       } finally {
