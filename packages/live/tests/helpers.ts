@@ -29,14 +29,11 @@ export async function killSubscriberConnections(redis: Redis, name: string): Pro
   return ids.length;
 }
 
-/** A small seeded generator (mulberry32), so that a failure reproduces from its seed. */
+/**
+ * A seeded pseudo-random generator in [0, 1), so that a failure reproduces from its seed: the Park-Miller
+ * minimal standard generator (plenty for choosing interleavings).
+ */
 export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let state = (Math.abs(Math.floor(seed)) % 2_147_483_646) + 1;
+  return () => (state = (state * 16_807) % 2_147_483_647) / 2_147_483_647;
 }

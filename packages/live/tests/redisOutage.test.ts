@@ -2,7 +2,7 @@ import { startRedisServer, type TestRedisServer } from '@cap/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveFeed, RedisLiveBus } from '../src/index.js';
-import { seeded, waitFor } from './helpers.js';
+import { seeded, subscribers, waitFor } from './helpers.js';
 
 /** Subscribers are told to re-read this often while Redis is down (short, so a test sees several ticks). */
 const POLL_MS = 100;
@@ -10,30 +10,25 @@ const POLL_MS = 100;
 // The live bus through a Redis outage (ADR 0012), on a private redis-server this file stops and starts.
 describe('live bus through a Redis outage', () => {
   let redis: TestRedisServer;
+  /** Asks the test's server about channels; fails fast while it is down and reconnects by itself. */
+  let admin: Redis;
   beforeAll(async () => {
     redis = await startRedisServer();
+    admin = new Redis(redis.url, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => 50,
+    });
+    admin.on('error', () => undefined);
   });
   afterAll(async () => {
+    admin?.disconnect();
     await redis?.[Symbol.asyncDispose]();
   });
 
   /** Subscribers Redis counts on `channel`; 0 while it is down. */
-  async function subscribers(channel: string): Promise<number> {
-    const client = new Redis(redis.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      const [, count] = (await client.pubsub('NUMSUB', channel)) as [string, number];
-      return count;
-    } catch {
-      return 0;
-    } finally {
-      client.disconnect();
-    }
+  function subscribersOf(channel: string): Promise<number> {
+    return subscribers(admin, channel).catch(() => 0);
   }
 
   it('fails publish fast and resolves subscribe at once while Redis is down, for any topic, and polls each', async () => {
@@ -83,15 +78,15 @@ describe('live bus through a Redis outage', () => {
         (message) => got.push(message),
         () => {
           gapsAt.push(Date.now());
-          subscribedAtGap.push(subscribers('resync:topic'));
+          subscribedAtGap.push(subscribersOf('resync:topic'));
         },
       );
-      expect(await subscribers('resync:topic')).toBe(1);
+      expect(await subscribersOf('resync:topic')).toBe(1);
 
       await redis.stop();
       await waitFor(() => gapsAt.length >= 3, 'gaps every poll interval while Redis is down');
       await redis.start();
-      await waitFor(async () => (await subscribers('resync:topic')) === 1, 'subscribed again');
+      await waitFor(async () => (await subscribersOf('resync:topic')) === 1, 'subscribed again');
       const gapsWhenBack = gapsAt.length;
       // Polling stops once subscribed: no gap for several intervals from now on.
       await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
