@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { ChatTopic } from '@cap/events';
+import { MemoryLiveBus, RedisLiveBus, type LiveBus } from '@cap/live';
 import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -24,9 +25,6 @@ import { openChatDb, SCHEMA } from './db.js';
 import { sweepAttachments } from './domain/attachments.js';
 import type { ChatDeps } from './domain/deps.js';
 import { MemoryEphemeralSet, RedisEphemeralSet, type EphemeralSet } from './live/EphemeralSet.js';
-import type { LiveChannel } from './live/LiveChannel.js';
-import { MemoryLiveChannel } from './live/MemoryLiveChannel.js';
-import { RedisLiveChannel } from './live/RedisLiveChannel.js';
 import { schema } from './schema/index.js';
 import type { AttachmentStorage } from './storage/AttachmentStorage.js';
 import { LocalDiskStorage } from './storage/LocalDiskStorage.js';
@@ -57,7 +55,7 @@ export interface RunningChat {
 }
 
 interface Realtime {
-  live: LiveChannel;
+  live: LiveBus;
   ephemeral: EphemeralSet;
   cache: ChatCache;
   close(): Promise<void>;
@@ -67,7 +65,7 @@ interface Realtime {
 function openRealtime(config: ChatConfig, logger: Logger): Realtime {
   if (!config.REDIS_URL) {
     const ephemeral = new MemoryEphemeralSet();
-    const live = new MemoryLiveChannel();
+    const live = new MemoryLiveBus();
     const cache = new MemoryChatCache({ capacity: config.CACHE_RECENT_MESSAGES });
     return {
       live,
@@ -94,9 +92,10 @@ function openRealtime(config: ChatConfig, logger: Logger): Realtime {
     const pass = redisErrors.take('error');
     if (pass) logger.warn({ err: error, suppressed: pass.suppressed }, 'chat redis error');
   });
-  const live = new RedisLiveChannel({
-    publisher: redis,
-    prefix: config.REDIS_KEY_PREFIX,
+  // Publishes on the shared connection, subscribes on a duplicate; channels `<prefix>live:<topic>` (ADR 0005).
+  const live = new RedisLiveBus(redis, {
+    prefix: `${config.REDIS_KEY_PREFIX}live:`,
+    connectionName: `${config.REDIS_KEY_PREFIX}live`,
     logger,
     pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
   });

@@ -3,6 +3,7 @@ import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import { optionalDependency, startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
@@ -17,7 +18,6 @@ import { TaskLogTails } from './domain/taskLogTail.js';
 import { Sweeper } from './domain/sweeper.js';
 import { WorkerPool } from './domain/worker.js';
 import { WorkspaceJanitor } from './domain/workspaceJanitor.js';
-import { createLiveBus } from './live/createLiveBus.js';
 import { schema } from './schema/index.js';
 
 /** What `startOrchestration` needs: shared infrastructure (its own process, or the all-in-one platform). */
@@ -78,7 +78,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     logger,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   });
-  const live = createLiveBus({ redisUrl: config.REDIS_URL, prefix: config.LIVE_CHANNEL_PREFIX, pollIntervalMs: config.LIVE_POLL_INTERVAL_MS, logger });
+  const live = createLiveBus({ redis: config.REDIS_URL, prefix: config.LIVE_CHANNEL_PREFIX, pollIntervalMs: config.LIVE_POLL_INTERVAL_MS, logger });
   const deps: OrchestrationDeps = {
     prisma,
     statements,

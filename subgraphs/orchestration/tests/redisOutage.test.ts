@@ -3,8 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendTaskLogs } from '../src/domain/taskLogs.js';
 import { toTaskLogWire } from '../src/domain/wire.js';
-import { LiveChannel } from '../src/live/LiveBus.js';
-import { RedisLiveBus } from '../src/live/RedisLiveBus.js';
+import { LiveTopic } from '../src/live/LiveTopic.js';
 import {
   collect,
   createTaskVia,
@@ -79,7 +78,7 @@ describe('orchestration through a Redis outage', () => {
     ).toEqual({ status: 'RUNNING' });
 
     await redis.start();
-    const channel = `${prefix}${LiveChannel.taskLogs(taskId)}`;
+    const channel = `${prefix}${LiveTopic.taskLogs(taskId)}`;
     await waitFor(async () => (await subscribers(redis, channel)) >= 1, {
       message: 'the log channel subscribed again',
     });
@@ -108,7 +107,7 @@ describe('orchestration through a Redis outage', () => {
     expect(lines.events).toHaveLength(expected.length);
     // ... and the next live message (through Redis) brings it and the hole before it.
     const announced = await write('announced');
-    await node.orchestration.deps.live.publish(LiveChannel.taskLogs(taskId), {
+    await node.orchestration.deps.live.publish(LiveTopic.taskLogs(taskId), {
       entries: announced.map(toTaskLogWire),
     });
     await lines.until((events) => events.length === expected.length + 2);
@@ -150,36 +149,5 @@ describe('orchestration through a Redis outage', () => {
         message: 'ready again once Redis is back',
       },
     );
-  });
-
-  it('fails publish fast and resolves subscribe at once while Redis is down, for any channel', async () => {
-    await redis.stop();
-    const bus = new RedisLiveBus(redis.url, {
-      prefix: 'outage:',
-      pollIntervalMs: POLL_MS,
-      commandTimeoutMs: 300,
-    });
-    try {
-      // Generated channels: none may wait for the connection.
-      for (const channel of Array.from(
-        { length: 10 },
-        (_, index) => `channel-${index}-${Math.random().toString(36).slice(2)}`,
-      )) {
-        const before = Date.now();
-        let gaps = 0;
-        const subscription = await bus.subscribe(
-          channel,
-          () => undefined,
-          () => (gaps += 1),
-        );
-        await expect(bus.publish(channel, { n: 1 })).rejects.toThrow();
-        expect(Date.now() - before).toBeLessThan(2_000);
-        await waitFor(() => gaps >= 1, { message: `poll ticks on ${channel}` });
-        await subscription.close();
-      }
-    } finally {
-      await bus.close();
-      await redis.start();
-    }
   });
 });

@@ -3,7 +3,7 @@ import { appendTaskLogs } from '../src/domain/taskLogs.js';
 import { TaskLogTails } from '../src/domain/taskLogTail.js';
 import { toTaskLogWire } from '../src/domain/wire.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
-import { LiveChannel } from '../src/live/LiveBus.js';
+import { LiveTopic } from '../src/live/LiveTopic.js';
 import { createTaskVia, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';
 
 // The shared tail on real PostgreSQL and Redis pub/sub: live batches are published by hand, in the orders that
@@ -38,7 +38,7 @@ function store(taskId: string, count: number, label: string): Promise<TaskLog[]>
 }
 
 function publish(taskId: string, entries: TaskLog[]): Promise<void> {
-  return deps().live.publish(LiveChannel.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+  return deps().live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
 }
 
 /** Pulls entries from a tail until `count` arrived; fails after a bound instead of hanging. */

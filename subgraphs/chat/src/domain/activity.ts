@@ -1,6 +1,6 @@
+import { AsyncQueue, type LiveSubscription } from '@cap/live';
 import { LogThrottle, type Principal } from '@cap/runtime';
-import { AsyncQueue } from '../live/AsyncQueue.js';
-import { activityTopic, type LiveSubscription } from '../live/LiveChannel.js';
+import { activityTopic } from '../live/liveTopics.js';
 import { requireScope } from './authorization.js';
 import { assertParticipant } from './conversations.js';
 import type { ChatDeps } from './deps.js';
@@ -50,7 +50,7 @@ function presenceKey(conversationId: string): string {
 
 async function signal(deps: ChatDeps, conversationId: string, message: ActivitySignal): Promise<void> {
   await deps.live
-    .publish(activityTopic(conversationId), JSON.stringify(message))
+    .publish(activityTopic(conversationId), message)
     .catch((error: unknown) => deps.logger.warn({ err: error, conversationId }, 'activity publish failed'));
 }
 
@@ -143,7 +143,7 @@ async function activityStream<T>(
     onClose: async () => {
       for (const entry of active.values()) clearTimeout(entry.timer);
       active.clear();
-      await (await subscription).unsubscribe();
+      await (await subscription).close();
     },
   });
   const lapse = (userId: string): void => {
@@ -169,16 +169,9 @@ async function activityStream<T>(
     if (!current) queue.push(options.toEvent(userId, true, expiresAt));
   };
   // Follow announcements first, then read the current state: nothing that happens in between is missed.
-  const subscription: Promise<LiveSubscription> = deps.live.subscribe(activityTopic(conversationId), {
-    onMessage: (payload) => {
-      let message: ActivitySignal;
-      try {
-        message = JSON.parse(payload) as ActivitySignal;
-      } catch {
-        return;
-      }
-      if (message.kind === kind && typeof message.userId === 'string') apply(message.userId, message.active === true, Number(message.expiresAt));
-    },
+  const subscription: Promise<LiveSubscription> = deps.live.subscribe(activityTopic(conversationId), (value) => {
+    const message = value as Partial<ActivitySignal> | null;
+    if (message?.kind === kind && typeof message.userId === 'string') apply(message.userId, message.active === true, Number(message.expiresAt));
   });
   await subscription;
   // Who is active now; unknown while the store is unreachable, so the stream starts empty (ADR 0012).

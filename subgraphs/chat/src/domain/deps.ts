@@ -1,9 +1,9 @@
 import type { Envelope } from '@cap/events';
+import type { LiveBus } from '@cap/live';
 import type { Logger } from '@cap/runtime';
 import type { RecentMessages } from '../cache/RecentMessages.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { EphemeralSet } from '../live/EphemeralSet.js';
-import type { LiveChannel } from '../live/LiveChannel.js';
 import type { AttachmentStorage } from '../storage/AttachmentStorage.js';
 
 /** A Prisma transaction client, as passed to `$transaction(async (tx) => ...)`. */
@@ -31,7 +31,7 @@ export interface ChatSettings {
 export interface ChatDeps {
   prisma: PrismaClient;
   events: EventRecorder;
-  live: LiveChannel;
+  live: LiveBus;
   ephemeral: EphemeralSet;
   recent: RecentMessages;
   storage: AttachmentStorage;

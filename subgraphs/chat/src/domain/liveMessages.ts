@@ -1,6 +1,6 @@
+import { AsyncQueue, type LiveSubscription } from '@cap/live';
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
-import { AsyncQueue } from '../live/AsyncQueue.js';
-import { messagesTopic, type LiveSubscription } from '../live/LiveChannel.js';
+import { messagesTopic } from '../live/liveTopics.js';
 import { requireScope } from './authorization.js';
 import { assertParticipant } from './conversations.js';
 import type { ChatDeps } from './deps.js';
@@ -13,21 +13,23 @@ const REPLAY_PAGE = 100;
 /** Live messages held for a subscriber ahead of what it consumed; beyond it they are re-read from the database. */
 const LIVE_BUFFER = 1_000;
 
-// Every local subscriber of a conversation receives the same payload in turn: parse it once, not once each.
-let lastPayload: string | undefined;
+// Every local subscriber of a conversation receives the same message value in turn (the live bus parses it once
+// per instance): decode it once, not once each.
+let lastMessage: unknown;
 let lastEvent: MessageEvent | null = null;
 
-/** Parses a payload of a conversation's messages topic (null when it is not one). Results are shared: do not mutate. */
-export function parseMessageEvent(payload: string): MessageEvent | null {
-  if (payload === lastPayload) return lastEvent;
-  lastEvent = decodeMessageEvent(payload);
-  lastPayload = payload;
+/** Decodes a message of a conversation's messages topic (null when it is not one). Results are shared: do not mutate. */
+export function parseMessageEvent(message: unknown): MessageEvent | null {
+  if (message === lastMessage && message !== undefined) return lastEvent;
+  lastEvent = decodeMessageEvent(message);
+  lastMessage = message;
   return lastEvent;
 }
 
-function decodeMessageEvent(payload: string): MessageEvent | null {
+function decodeMessageEvent(message: unknown): MessageEvent | null {
   try {
-    const raw = JSON.parse(payload) as { type?: unknown; message?: unknown };
+    if (typeof message !== 'object' || message === null) return null;
+    const raw = message as { type?: unknown; message?: unknown };
     if ((raw.type !== 'posted' && raw.type !== 'updated') || typeof raw.message !== 'object' || raw.message === null) return null;
     return { type: raw.type, message: parseMessageView(JSON.stringify(raw.message)) };
   } catch {
@@ -78,13 +80,15 @@ export class MessageTail implements AsyncIterableIterator<MessageView> {
   }
 
   async #start(afterSeq: number | null): Promise<void> {
-    this.#subscription = await this.#deps.live.subscribe(messagesTopic(this.#conversationId), {
-      onMessage: (payload) => this.#onLive(payload),
-      onResync: () => {
+    this.#subscription = await this.#deps.live.subscribe(
+      messagesTopic(this.#conversationId),
+      (message) => this.#onLive(message),
+      () => {
+        // Messages may have been missed (Redis reconnected, or is down and this is a poll tick): re-read.
         this.#catchingUp = true;
         this.#signal();
       },
-    });
+    );
     if (afterSeq === null) {
       // Start after whatever is committed now; anything later is announced on the channel we already follow.
       const conversation = await this.#deps.prisma.conversation.findUnique({ where: { id: this.#conversationId }, select: { lastSeq: true } });
@@ -93,8 +97,8 @@ export class MessageTail implements AsyncIterableIterator<MessageView> {
     }
   }
 
-  #onLive(payload: string): void {
-    const event = parseMessageEvent(payload);
+  #onLive(message: unknown): void {
+    const event = parseMessageEvent(message);
     if (!event || event.type !== 'posted' || event.message.conversationId !== this.#conversationId) return;
     const { seq } = event.message;
     if (seq <= this.#lastSeq) return;
@@ -149,7 +153,7 @@ export class MessageTail implements AsyncIterableIterator<MessageView> {
       this.#closed = true;
       this.#held.clear();
       this.#signal();
-      await this.#subscription?.unsubscribe();
+      await this.#subscription?.close();
     }
     return { value: undefined, done: true };
   }
@@ -192,12 +196,10 @@ export async function messageUpdatedStream(
   const caller = requireScope(principal, 'chat:read');
   const conversationId = parseId(args.conversationId, 'conversationId');
   await assertParticipant(deps.prisma, caller.userId, conversationId);
-  const queue = new AsyncQueue<MessageView>({ capacity: LIVE_BUFFER, onClose: async () => (await subscription).unsubscribe() });
-  const subscription: Promise<LiveSubscription> = deps.live.subscribe(messagesTopic(conversationId), {
-    onMessage: (payload) => {
-      const event = parseMessageEvent(payload);
-      if (event?.type === 'updated' && event.message.conversationId === conversationId) queue.push(event.message);
-    },
+  const queue = new AsyncQueue<MessageView>({ capacity: LIVE_BUFFER, onClose: async () => (await subscription).close() });
+  const subscription: Promise<LiveSubscription> = deps.live.subscribe(messagesTopic(conversationId), (message) => {
+    const event = parseMessageEvent(message);
+    if (event?.type === 'updated' && event.message.conversationId === conversationId) queue.push(event.message);
   });
   await subscription;
   return queue;

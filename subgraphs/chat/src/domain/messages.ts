@@ -1,7 +1,7 @@
 import { ChatMessageDeleted, ChatMessageEdited, ChatMessagePosted } from '@cap/events';
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
 import type { MessageEdit, PrismaClient } from '../generated/prisma/client.js';
-import { messagesTopic } from '../live/LiveChannel.js';
+import { messagesTopic } from '../live/liveTopics.js';
 import { conversationNotVisible, requireScope } from './authorization.js';
 import { metadata } from './conversations.js';
 import { inTransaction, type ChatDeps, type Tx } from './deps.js';
@@ -19,7 +19,7 @@ import { toMessageView, toMessageViews, type MessageView } from './views.js';
 /** Relay page size of message lists: the default and the maximum. */
 export const MESSAGES_PAGE_SIZE = 50;
 
-/** What the live channel carries on a conversation's messages topic. */
+/** What the live bus carries on a conversation's messages topic. */
 export interface MessageEvent {
   type: 'posted' | 'updated';
   message: MessageView;
@@ -293,6 +293,6 @@ export async function deleteMessage(deps: ChatDeps, principal: Principal, input:
 export async function announce(deps: ChatDeps, event: MessageEvent): Promise<void> {
   await deps.recent.apply(event.message);
   await deps.live
-    .publish(messagesTopic(event.message.conversationId), JSON.stringify(event))
+    .publish(messagesTopic(event.message.conversationId), event)
     .catch((error: unknown) => deps.logger.warn({ err: error, conversationId: event.message.conversationId }, 'live publish failed'));
 }

@@ -1,8 +1,8 @@
 import type { Envelope } from '@cap/events';
 import type { Logger } from '@cap/runtime';
+import type { LiveBus } from '@cap/live';
 import type { SqlStatementCounter } from '../db.js';
 import type { ExecutionStrategy, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import type { LiveBus } from '../live/LiveBus.js';
 import type { TaskLogTails } from './taskLogTail.js';
 
 /** A Prisma transaction client, as passed to `$transaction(async (tx) => ...)`. */

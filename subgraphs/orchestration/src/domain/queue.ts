@@ -7,7 +7,7 @@ import { selectStrategy } from './strategy.js';
 import { appendTaskLogs } from './taskLogs.js';
 import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from './tasks.js';
 import { toTaskLogWire } from './wire.js';
-import { LiveChannel } from '../live/LiveBus.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 
 /**
  * The work queue, in PostgreSQL (docs/adr/0006): an execution row in QUEUED is a unit of work. Workers claim
@@ -401,7 +401,7 @@ export async function logSystemNote(
 ): Promise<void> {
   try {
     const entries = await appendTaskLogs(deps, taskId, executionId, [{ executionId, level, kind: 'STEP', message, createdAt: new Date() }]);
-    await deps.live.publish(LiveChannel.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+    await deps.live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
   } catch (error) {
     deps.logger.warn({ err: error, taskId }, 'could not write a note to the task log');
   }

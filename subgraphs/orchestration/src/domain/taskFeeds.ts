@@ -1,6 +1,6 @@
+import { interruptible, LiveFeed } from '@cap/live';
 import type { CodingTask } from '../generated/prisma/client.js';
-import { LiveChannel } from '../live/LiveBus.js';
-import { interruptible, LiveFeed } from '../live/LiveFeed.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from './deps.js';
 import { taskMatchesFilter, type TaskFilter } from './taskQueries.js';
 import { fromTaskWire, type TaskChangedMessage } from './wire.js';
@@ -20,7 +20,7 @@ export interface TaskChange {
  */
 export async function watchTask(deps: Pick<OrchestrationDeps, 'prisma' | 'live'>, taskId: string): Promise<AsyncGenerator<CodingTask>> {
   // Subscribe before reading, so that no change between the read and the subscription is missed.
-  const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveChannel.task(taskId), { maxBuffered: 1_000 });
+  const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveTopic.task(taskId), { maxBuffered: 1_000 });
   async function* run(): AsyncGenerator<CodingTask> {
     try {
       const current = await deps.prisma.codingTask.findUnique({ where: { id: taskId } });
@@ -50,7 +50,7 @@ export async function watchTask(deps: Pick<OrchestrationDeps, 'prisma' | 'live'>
  * both the new and the previous status), so a list subscriber can add, update and remove rows.
  */
 export async function watchTasks(deps: Pick<OrchestrationDeps, 'live'>, filter: TaskFilter | null | undefined): Promise<AsyncGenerator<TaskChange>> {
-  const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveChannel.tasks);
+  const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveTopic.tasks);
   async function* run(): AsyncGenerator<TaskChange> {
     try {
       for (;;) {

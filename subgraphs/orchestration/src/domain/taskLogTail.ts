@@ -1,6 +1,6 @@
+import { interruptible, type LiveSubscription } from '@cap/live';
 import type { TaskLog } from '../generated/prisma/client.js';
-import { LiveChannel, type LiveSubscription } from '../live/LiveBus.js';
-import { interruptible } from '../live/LiveFeed.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from './deps.js';
 import { readTaskLogs } from './taskLogs.js';
 import { fromTaskLogWire, type TaskLogWire } from './wire.js';
@@ -27,7 +27,7 @@ const RETRY_MS = 1_000;
 type TailDeps = Pick<OrchestrationDeps, 'prisma' | 'live' | 'logger'>;
 
 /**
- * Live task logs for every subscriber of this process, one shared tail per task (ADR 0006).
+ * Live task logs for every subscriber of this process, one shared tail per task (ADR 0010).
  *
  * Without sharing, each subscriber held its own live subscription and read the database whenever its batches
  * crossed or it fell behind: with 200 subscribers on one busy task that was 200 queries per hole, enough to run
@@ -191,7 +191,7 @@ class SharedTail {
   async attach(): Promise<Reader> {
     this.#readers += 1;
     this.#subscription ??= this.#deps.live.subscribe(
-      LiveChannel.taskLogs(this.#taskId),
+      LiveTopic.taskLogs(this.#taskId),
       (message) => this.#onBatch((message as { entries: TaskLogWire[] }).entries),
       () => this.#onGap(),
     );

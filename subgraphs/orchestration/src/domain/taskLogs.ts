@@ -1,6 +1,6 @@
 import { TaskLogAppended } from '@cap/events';
 import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
-import { LiveChannel } from '../live/LiveBus.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 import { inTransaction, type OrchestrationDeps } from './deps.js';
 import { Redactor } from './redaction.js';
 import { EVENT_SOURCE } from './tasks.js';
@@ -164,7 +164,7 @@ export class TaskLogWriter implements TaskLogSink {
   async #write(batch: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date }>): Promise<void> {
     const entries = await appendTaskLogs(this.#deps, this.#taskId, this.#executionId, batch);
     void this.#deps.live
-      .publish(LiveChannel.taskLogs(this.#taskId), { entries: entries.map(toTaskLogWire) })
+      .publish(LiveTopic.taskLogs(this.#taskId), { entries: entries.map(toTaskLogWire) })
       .catch((error: unknown) => this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'live task-log publish failed'));
   }
 }

@@ -1,5 +1,5 @@
 import type { CodingTask, TaskLog } from '../generated/prisma/client.js';
-import { LiveChannel } from '../live/LiveBus.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from './deps.js';
 
 /** A task as it travels on the live bus: the row, dates as ISO strings. */
@@ -64,10 +64,10 @@ export async function publishTaskChanged(
   previousStatus: CodingTask['status'] | null,
 ): Promise<void> {
   const message: TaskChangedMessage = { task: toTaskWire(task), previousStatus };
-  await Promise.all([deps.live.publish(LiveChannel.task(task.id), message), deps.live.publish(LiveChannel.tasks, message)]);
+  await Promise.all([deps.live.publish(LiveTopic.task(task.id), message), deps.live.publish(LiveTopic.tasks, message)]);
 }
 
 /** Wakes idle workers on every instance: an execution was queued. */
 export async function publishWorkQueued(deps: Pick<OrchestrationDeps, 'live'>): Promise<void> {
-  await deps.live.publish(LiveChannel.queue, {});
+  await deps.live.publish(LiveTopic.queue, {});
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { LiveSubscription } from '@cap/live';
 import type { CodingTask } from '../generated/prisma/client.js';
-import { LiveChannel, type LiveSubscription } from '../live/LiveBus.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 import type { CommandSandbox } from './commandSandbox.js';
 import type { OrchestrationDeps } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
@@ -91,7 +92,7 @@ export class WorkerPool {
 
   /** Starts claiming work. */
   async start(): Promise<void> {
-    this.#queueSubscription = await this.#deps.live.subscribe(LiveChannel.queue, () => this.wake());
+    this.#queueSubscription = await this.#deps.live.subscribe(LiveTopic.queue, () => this.wake());
     this.#heartbeat = setInterval(() => void this.#beat(), this.#options.heartbeatIntervalMs);
     this.#loop = this.#claimLoop();
     this.#deps.logger.info({ workerId: this.workerId, concurrency: this.#options.concurrency }, 'worker pool started');
@@ -221,7 +222,7 @@ export class WorkerPool {
     // Cancellation arrives here first (every instance publishes task changes); the heartbeat is the fallback.
     // Not awaited: the run must never wait for the live bus, which may be down (Redis is no dependency, ADR 0012).
     const cancelSubscription = deps.live
-      .subscribe(LiveChannel.task(task.id), (message) => {
+      .subscribe(LiveTopic.task(task.id), (message) => {
         if ((message as { task?: TaskWire }).task?.status === 'CANCELLED') this.#abort(run, 'cancelled');
       })
       .catch(() => null);

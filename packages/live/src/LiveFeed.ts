@@ -4,10 +4,11 @@ import type { LiveBus, LiveSubscription } from './LiveBus.js';
 export type LiveItem<T> = { message: T } | { gap: true };
 
 /**
- * A live channel as a pull-based queue, for subscriptions: messages are buffered from the moment `open`
- * resolves until they are read. The buffer is bounded: when a slow reader lets more than `maxBuffered` messages
- * pile up, the oldest are dropped and a gap item is queued, as when the transport itself reports a gap (a Redis
- * reconnect). Readers re-read the database on a gap, so nothing is lost for them.
+ * A live topic as one subscriber's pull-based queue, in arrival order: messages are buffered from the moment
+ * `open` resolves until they are read. The buffer is bounded (back-pressure without unbounded memory): when a
+ * slow reader lets more than `maxBuffered` messages pile up, the oldest are dropped and a gap item is queued, as
+ * when the transport itself reports a gap (a Redis reconnect, a poll tick while Redis is down). At most one gap
+ * is queued at a time. Readers re-read the database on a gap, so nothing is lost for them.
  */
 export class LiveFeed<T> {
   readonly #buffer: Array<LiveItem<T>> = [];
@@ -21,11 +22,18 @@ export class LiveFeed<T> {
     this.#maxBuffered = maxBuffered;
   }
 
-  /** Subscribes to `channel`; resolves once the subscription is active. */
-  static async open<T>(live: LiveBus, channel: string, options: { maxBuffered?: number } = {}): Promise<LiveFeed<T>> {
+  /**
+   * Subscribes to `topic`; resolves once the subscription is active (or, while Redis is unreachable, at once:
+   * the feed then yields a gap every poll interval until it is). `maxBuffered` defaults to 10,000.
+   */
+  static async open<T>(
+    live: LiveBus,
+    topic: string,
+    options: { maxBuffered?: number } = {},
+  ): Promise<LiveFeed<T>> {
     const feed = new LiveFeed<T>(options.maxBuffered ?? 10_000);
     feed.#subscription = await live.subscribe(
-      channel,
+      topic,
       (message) => feed.#push({ message: message as T }),
       () => feed.#pushGap(),
     );
@@ -82,27 +90,4 @@ export class LiveFeed<T> {
     waiter?.(undefined);
     await this.#subscription?.close();
   }
-}
-
-/**
- * Wraps an async generator so that `return()` (a client unsubscribing) first runs `interrupt`, which must make
- * the generator's pending await settle (e.g. close its feed). A bare async generator would only run its
- * `finally` after its next await settled, which for a quiet channel may be never.
- */
-export function interruptible<T>(generator: AsyncGenerator<T>, interrupt: () => Promise<void>): AsyncGenerator<T> {
-  const wrapped: AsyncGenerator<T> = {
-    next: (...args) => generator.next(...args),
-    return: async (value) => {
-      await interrupt();
-      return generator.return(value as T);
-    },
-    throw: async (error: unknown) => {
-      await interrupt();
-      return generator.throw(error);
-    },
-    [Symbol.asyncIterator]() {
-      return wrapped;
-    },
-  };
-  return wrapped;
 }

@@ -1,15 +1,23 @@
 import { Redis } from 'ioredis';
-import { LogThrottle, type Logger } from '@cap/runtime';
+import { DEFAULT_COMMAND_TIMEOUT_MS, LogThrottle, type Logger } from '@cap/runtime';
 import type { LiveBus, LiveSubscription } from './LiveBus.js';
 
 /** Options of a {@link RedisLiveBus}. */
 export interface RedisLiveBusOptions {
-  /** Namespaces channels (environments sharing one Redis, tests). */
+  /** Prepended to every topic to make its Redis channel (environments sharing one Redis, services, tests). */
   prefix?: string;
+  /**
+   * Base of the connection names shown in `CLIENT LIST` (`<name>-publisher`, `<name>-subscriber`), so an
+   * operator (or a test) can find them; default `<prefix>live`.
+   */
+  connectionName?: string;
   logger?: Logger;
-  /** While a channel is not subscribed (Redis unreachable), how often its subscribers are told to re-read, ms. */
+  /** While a topic is not subscribed (Redis unreachable), how often its subscribers are told to re-read, ms (default 1000). */
   pollIntervalMs?: number;
-  /** Longest a Redis command (PUBLISH, SUBSCRIBE) may take, ms; also the wait for the very first connection. */
+  /**
+   * Longest a Redis command (PUBLISH, SUBSCRIBE) may take, ms; also the wait for the very first connection.
+   * Default: the shared connection's `commandTimeout`, else {@link DEFAULT_COMMAND_TIMEOUT_MS} (500).
+   */
   commandTimeoutMs?: number;
 }
 
@@ -22,10 +30,17 @@ interface ChannelState {
   stale: boolean;
 }
 
+/** Reconnect for ever, at most every 2 s, so the bus recovers on its own. */
+const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 2_000);
+
 /**
- * {@link LiveBus} over Redis pub/sub: one connection publishes, one subscribes (a subscribed Redis connection
- * can do nothing else). Each channel is SUBSCRIBEd once per instance however many local subscribers it has, and
- * UNSUBSCRIBEd when the last one leaves. `prefix` namespaces channels (environments sharing one Redis, tests).
+ * {@link LiveBus} over Redis pub/sub: one connection publishes, one subscribes (a subscribed Redis connection can
+ * do nothing else). Each channel is SUBSCRIBEd once per instance however many local subscribers it has, and
+ * UNSUBSCRIBEd when the last one leaves, so Redis traffic scales with instances, not subscribers.
+ *
+ * Given a URL, the bus opens and owns both connections. Given a connection (one the service already uses for
+ * commands, which must fail fast like this bus's own), it publishes on it, duplicates it for subscribing, and
+ * leaves it open on `close`.
  *
  * Redis is a signal bus, never the record (ADR 0012): nothing waits for it. Commands fail fast while it is
  * unreachable (no offline queue, no retries across reconnects, a command timeout); `subscribe` resolves at once
@@ -36,6 +51,7 @@ interface ChannelState {
 export class RedisLiveBus implements LiveBus {
   readonly kind = 'redis';
   readonly #publisher: Redis;
+  readonly #ownsPublisher: boolean;
   readonly #subscriber: Redis;
   readonly #prefix: string;
   readonly #logger: Logger | undefined;
@@ -48,32 +64,50 @@ export class RedisLiveBus implements LiveBus {
   #resubscribing = false;
   #closed: Promise<void> | undefined;
 
-  constructor(url: string, options: RedisLiveBusOptions = {}) {
+  /**
+   * @param redis a Redis URL (the bus owns its connections), or a command connection to publish on and
+   *   duplicate for subscribing (the caller keeps owning it).
+   */
+  constructor(redis: string | Redis, options: RedisLiveBusOptions = {}) {
     this.#prefix = options.prefix ?? '';
     this.#logger = options.logger;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.#commandTimeoutMs = options.commandTimeoutMs ?? 500;
-    const common = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: this.#commandTimeoutMs,
-      // Reconnect for ever, at most every 2 s.
-      retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
-      lazyConnect: false,
-    } as const;
-    // Named connections, so an operator (or a test) can find them in CLIENT LIST.
-    const name = `${this.#prefix}live`.replace(/\s/g, '_');
-    this.#publisher = new Redis(url, { ...common, connectionName: `${name}-publisher` });
-    this.#subscriber = new Redis(url, {
-      ...common,
-      autoResubscribe: false,
-      connectionName: `${name}-subscriber`,
-    });
-    for (const client of [this.#publisher, this.#subscriber]) {
-      client.on('error', (error: Error) =>
+    const name = (options.connectionName ?? `${this.#prefix}live`).replace(/\s/g, '_');
+    if (typeof redis === 'string') {
+      this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+      const common = {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: this.#commandTimeoutMs,
+        retryStrategy,
+        lazyConnect: false,
+      } as const;
+      this.#publisher = new Redis(redis, { ...common, connectionName: `${name}-publisher` });
+      this.#ownsPublisher = true;
+      this.#subscriber = new Redis(redis, {
+        ...common,
+        autoResubscribe: false,
+        connectionName: `${name}-subscriber`,
+      });
+      this.#publisher.on('error', (error: Error) =>
         this.#warn('connection', { err: error }, 'live bus: Redis connection error'),
       );
+    } else {
+      this.#commandTimeoutMs =
+        options.commandTimeoutMs ?? redis.options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
+      this.#publisher = redis;
+      this.#ownsPublisher = false;
+      // Channels are named in full here: the shared connection's key prefix must not apply to them.
+      this.#subscriber = redis.duplicate({
+        keyPrefix: '',
+        autoResubscribe: false,
+        commandTimeout: this.#commandTimeoutMs,
+        connectionName: `${name}-subscriber`,
+      });
     }
+    this.#subscriber.on('error', (error: Error) =>
+      this.#warn('connection', { err: error }, 'live bus: Redis connection error'),
+    );
     this.#subscriber.on('message', (channel: string, text: string) => this.#dispatch(channel, text));
     this.#firstReady = new Promise((resolve) => this.#subscriber.once('ready', () => resolve()));
     this.#subscriber.on('ready', () => void this.#resubscribe());
@@ -121,23 +155,24 @@ export class RedisLiveBus implements LiveBus {
     }
   }
 
-  async publish(channel: string, message: unknown): Promise<void> {
-    await this.#publisher.publish(this.#prefix + channel, JSON.stringify(message));
+  async publish(topic: string, message: unknown): Promise<void> {
+    await this.#publisher.publish(this.#prefix + topic, JSON.stringify(message));
   }
 
   async subscribe(
-    channel: string,
+    topic: string,
     onMessage: (message: unknown) => void,
     onGap?: () => void,
   ): Promise<LiveSubscription> {
     if (this.#closed) throw new Error('live bus is closed');
-    const name = this.#prefix + channel;
+    const name = this.#prefix + topic;
     let state = this.#channels.get(name);
     if (!state)
       this.#channels.set(
         name,
         (state = { handlers: new Set(), gaps: new Set(), confirmed: false, stale: false }),
       );
+    // Wrappers per subscription, so subscribing the same function twice gives two subscriptions.
     const handler = (message: unknown): void => onMessage(message);
     state.handlers.add(handler);
     const gap = onGap ? (): void => onGap() : null;
@@ -162,7 +197,7 @@ export class RedisLiveBus implements LiveBus {
         if (current.handlers.size > 0 || this.#channels.get(name) !== current) return;
         this.#channels.delete(name);
         // Commands on one connection run in order, so a later SUBSCRIBE of the same channel cannot be undone.
-        if (current.confirmed && this.#subscriber.status === 'ready')
+        if (!this.#closed && current.confirmed && this.#subscriber.status === 'ready')
           await this.#subscriber.unsubscribe(name).catch(() => undefined);
       },
     };
@@ -256,8 +291,9 @@ export class RedisLiveBus implements LiveBus {
       if (this.#poller) clearInterval(this.#poller);
       this.#poller = null;
       this.#channels.clear();
+      const owned = this.#ownsPublisher ? [this.#publisher, this.#subscriber] : [this.#subscriber];
       await Promise.all(
-        [this.#publisher, this.#subscriber].map((client) =>
+        owned.map((client) =>
           client.quit().then(
             () => undefined,
             () => client.disconnect(),
