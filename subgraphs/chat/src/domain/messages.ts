@@ -13,11 +13,20 @@ import {
   parseId,
   parseIds,
 } from './validation.js';
-import type { MessageRange } from './messageRanges.js';
 import { toMessageView, toMessageViews, type MessageView } from './views.js';
 
 /** Relay page size of message lists: the kit's default, 50, which is also the maximum. */
 export const MESSAGES_PAGE = pageSize({ max: 50 });
+
+// A range lives here, not in messageRanges.ts (which batches ranges on top of `listMessages`), so the two do not import each other.
+/** One conversation's slice of messages: above `afterSeq` and/or below `beforeSeq`, in `order`, at most `limit`. */
+export interface MessageRange {
+  conversationId: string;
+  afterSeq?: number | undefined;
+  beforeSeq?: number | undefined;
+  order: 'asc' | 'desc';
+  limit: number;
+}
 
 /** What the live channel carries on a conversation's messages topic. */
 export interface MessageEvent {

@@ -237,3 +237,13 @@ export async function loadApiKeysOfOwners(
   );
   return requests.map((request) => byKey.get(apiKeysOfOwnerKey(request)) ?? []);
 }
+
+/** API keys by id in the order asked, null where none exists: one statement for a whole DataLoader batch. */
+export async function loadApiKeysById(
+  prisma: IdentityDeps['prisma'],
+  ids: readonly string[],
+): Promise<Array<ApiKey | null>> {
+  const keys = await prisma.apiKey.findMany({ where: { id: { in: [...ids] } } });
+  const byId = new Map(keys.map((key) => [key.id, key]));
+  return ids.map((id) => byId.get(id) ?? null);
+}

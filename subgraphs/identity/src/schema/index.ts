@@ -15,7 +15,15 @@ import './node.js';
 export const schema = applyDirectiveAuthorization<IdentityContext>(
   builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+    federationDirectives: [
+      '@key',
+      '@shareable',
+      '@authenticated',
+      '@requiresScopes',
+      '@policy',
+      '@cost',
+      '@listSize',
+    ],
   }),
   { principal: (context) => context.principal },
 );
