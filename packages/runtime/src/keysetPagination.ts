@@ -157,3 +157,26 @@ export const cursorPart = {
     return typeof part === 'string' && (values as readonly string[]).includes(part) ? (part as V) : null;
   },
 };
+
+/** A keyset position on an instant with a UUID tie-breaker: the usual order of a list (creation or activity time). */
+export interface InstantIdPosition {
+  at: Date;
+  id: string;
+}
+
+/** The cursor codec of lists ordered by an instant, then by id. */
+export function createInstantIdCursorCodec(
+  kind: string,
+  expected = 'a cursor from this connection',
+): CursorCodec<InstantIdPosition> {
+  return createCursorCodec<InstantIdPosition>({
+    kind,
+    expected,
+    toParts: (position) => [position.at.toISOString(), position.id],
+    fromParts: ([at, id, ...rest]) => {
+      const instant = cursorPart.instant(at);
+      const uuid = cursorPart.uuid(id);
+      return instant && uuid && rest.length === 0 ? { at: instant, id: uuid } : null;
+    },
+  });
+}

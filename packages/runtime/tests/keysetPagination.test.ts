@@ -3,6 +3,8 @@ import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   createCursorCodec,
+  createInstantIdCursorCodec,
+  type InstantIdPosition,
   cursorPart,
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
@@ -10,21 +12,9 @@ import {
   resolvePageSize,
 } from '../src/kit.js';
 
-interface Position {
-  at: Date;
-  id: string;
-}
+type Position = InstantIdPosition;
 
-const codec = createCursorCodec<Position>({
-  kind: 'thing',
-  expected: 'a cursor from things',
-  toParts: (position) => [position.at.toISOString(), position.id],
-  fromParts: ([at, id, ...rest]) => {
-    const instant = cursorPart.instant(at);
-    const uuid = cursorPart.uuid(id);
-    return instant && uuid && rest.length === 0 ? { at: instant, id: uuid } : null;
-  },
-});
+const codec = createInstantIdCursorCodec('thing', 'a cursor from things');
 
 function codeOf(run: () => unknown): unknown {
   try {

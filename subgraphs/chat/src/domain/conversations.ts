@@ -3,8 +3,7 @@ import { codedError, ErrorCode, type Principal } from '@cap/runtime';
 import {
   inTransaction,
   assertForwardOnly,
-  createCursorCodec,
-  cursorPart,
+  createInstantIdCursorCodec,
   pageSize,
   resolvePageSize,
 } from '@cap/runtime/kit';
@@ -201,26 +200,11 @@ export async function addParticipants(
   });
 }
 
-/** Keyset position in the caller's conversation list. */
-interface ConversationCursor {
-  lastActivityAt: Date;
-  id: string;
-}
-
-const conversationCursor = createCursorCodec<ConversationCursor>({
-  kind: 'conversation',
-  expected: 'a cursor from this connection',
-  toParts: (position) => [position.lastActivityAt.toISOString(), position.id],
-  fromParts: ([iso, rawId, ...rest]) => {
-    const lastActivityAt = cursorPart.instant(iso);
-    const id = cursorPart.uuid(rawId);
-    return lastActivityAt && id && rest.length === 0 ? { lastActivityAt, id } : null;
-  },
-});
+const conversationCursor = createInstantIdCursorCodec('conversation');
 
 /** Opaque cursor of a conversation in the caller's list. */
 export function encodeConversationCursor(conversation: Conversation): string {
-  return conversationCursor.encode(conversation);
+  return conversationCursor.encode({ at: conversation.lastActivityAt, id: conversation.id });
 }
 
 /** The caller's conversations, most recently active first; one page plus whether more follow. */
@@ -243,10 +227,7 @@ export async function listConversations(
       participants: { some: { userId: caller.userId } },
       ...(cursor
         ? {
-            OR: [
-              { lastActivityAt: { lt: cursor.lastActivityAt } },
-              { lastActivityAt: cursor.lastActivityAt, id: { lt: cursor.id } },
-            ],
+            OR: [{ lastActivityAt: { lt: cursor.at } }, { lastActivityAt: cursor.at, id: { lt: cursor.id } }],
           }
         : {}),
     },

@@ -1,30 +1,15 @@
 import type { Role } from '@cap/runtime';
-import { createCursorCodec, cursorPart, pageSize } from '@cap/runtime/kit';
+import { createInstantIdCursorCodec, pageSize } from '@cap/runtime/kit';
 import type { PrismaClient, User } from '../generated/prisma/client.js';
 
 /** Page size of `users`: the kit's default and maximum. */
 export const USERS_PAGE = pageSize();
 
-/** Keyset position in the user list: creation time, then id. */
-interface UserCursor {
-  createdAt: Date;
-  id: string;
-}
-
-const userCursor = createCursorCodec<UserCursor>({
-  kind: 'user',
-  expected: 'a cursor from this connection',
-  toParts: (position) => [position.createdAt.toISOString(), position.id],
-  fromParts: ([iso, rawId, ...rest]) => {
-    const createdAt = cursorPart.instant(iso);
-    const id = cursorPart.uuid(rawId);
-    return createdAt && id && rest.length === 0 ? { createdAt, id } : null;
-  },
-});
+const userCursor = createInstantIdCursorCodec('user');
 
 /** Opaque cursor of `user` in the user list. */
 export function encodeUserCursor(user: User): string {
-  return userCursor.encode(user);
+  return userCursor.encode({ at: user.createdAt, id: user.id });
 }
 
 /** One page of users, newest first (oldest first when `inverted`, for paging backwards), strictly beyond a cursor. */
@@ -51,8 +36,8 @@ export async function findUserPage(
       ...(cursor
         ? {
             OR: [
-              { createdAt: { [comparison]: cursor.createdAt } },
-              { createdAt: cursor.createdAt, id: { [comparison]: cursor.id } },
+              { createdAt: { [comparison]: cursor.at } },
+              { createdAt: cursor.at, id: { [comparison]: cursor.id } },
             ],
           }
         : {}),
