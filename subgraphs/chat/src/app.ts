@@ -12,7 +12,9 @@ import {
   type KeyValueStore,
   type Logger,
   type RunningSubgraph,
+  type Shutdown,
 } from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
 import { Redis } from 'ioredis';
 import { attachmentRoutes } from './attachments/routes.js';
 import type { ChatCache } from './cache/ChatCache.js';
@@ -150,21 +152,27 @@ function ensureTopicsUntilDone(bus: EventBus, topics: string[], logger: Logger):
 }
 
 /** Starts the chat subgraph on shared infrastructure (its own process, or the all-in-one platform). */
-export async function startChat(options: StartChatOptions): Promise<RunningChat> {
-  const { config } = options;
+export function startChat(options: StartChatOptions): Promise<RunningChat> {
   const instanceId = randomUUID();
   const logger = options.logger.child({ instanceId });
+  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
+  return startScoped(logger, (scope) => startInScope(options, scope, instanceId, logger));
+}
+
+async function startInScope(
+  options: StartChatOptions,
+  scope: Shutdown,
+  instanceId: string,
+  logger: Logger,
+): Promise<Omit<RunningChat, 'close'>> {
+  const { config } = options;
   const prisma = await openChatDb(options.database, { migrate: config.MIGRATE_ON_START });
+  scope.add('chat prisma', () => prisma.$disconnect());
   const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
   const realtime = openRealtime(config, logger);
-  let storage: AttachmentStorage;
-  try {
-    storage = await openStorage(config);
-  } catch (error) {
-    await realtime.close();
-    await prisma.$disconnect();
-    throw error;
-  }
+  scope.add('chat realtime', () => realtime.close());
+  const storage = await openStorage(config);
+  scope.add('chat attachment storage', () => storage.close());
   let publicUrl = config.PUBLIC_URL?.replace(/\/$/, '');
   const deps: ChatDeps = {
     prisma,
@@ -192,45 +200,39 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
     },
   };
   relay.start();
+  scope.add('chat outbox relay', () => relay.stop());
   // Kafka brokers do not create topics on demand. Until this succeeds, events wait in the outbox (nothing is lost),
   // so a broker that is down at start delays publishing, not the start.
   const topics = ensureTopicsUntilDone(options.bus, Object.values(ChatTopic), logger);
+  scope.add('chat topic creation', () => topics.stop());
 
-  let subgraph: RunningSubgraph;
-  try {
-    subgraph = await startSubgraphServer<ChatContext>({
-      name: 'chat',
-      schema,
-      host: config.HOST,
-      port: config.PORT,
-      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
-      logger,
-      context: ({ claims, logger: requestLogger }) => {
-        const requestDeps = { ...deps, logger: requestLogger };
-        return {
-          principal: claims.principal,
-          requestId: claims.requestId,
-          deps: requestDeps,
-          loaders: createLoaders(requestDeps, claims.principal),
-        };
-      },
-      readiness: {
-        database: () => options.database.ping(),
-        // Without Redis, chat reads from the database and subscriptions poll it (ADR 0012): degraded, not down.
-        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-        [`live:${realtime.live.kind}`]: optionalDependency(() => realtime.live.ping()),
-        [`storage:${storage.kind}`]: () => storage.ping(),
-      },
-      routes: attachmentRoutes(deps),
-      development: config.NODE_ENV === 'development',
-    });
-  } catch (error) {
-    topics.stop();
-    await relay.stop();
-    await realtime.close();
-    await prisma.$disconnect();
-    throw error;
-  }
+  const subgraph = await startSubgraphServer<ChatContext>({
+    name: 'chat',
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    logger,
+    context: ({ claims, logger: requestLogger }) => {
+      const requestDeps = { ...deps, logger: requestLogger };
+      return {
+        principal: claims.principal,
+        requestId: claims.requestId,
+        deps: requestDeps,
+        loaders: createLoaders(requestDeps, claims.principal),
+      };
+    },
+    readiness: {
+      database: () => options.database.ping(),
+      // Without Redis, chat reads from the database and subscriptions poll it (ADR 0012): degraded, not down.
+      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+      [`live:${realtime.live.kind}`]: optionalDependency(() => realtime.live.ping()),
+      [`storage:${storage.kind}`]: () => storage.ping(),
+    },
+    routes: attachmentRoutes(deps),
+    development: config.NODE_ENV === 'development',
+  });
+  scope.add('chat server', () => subgraph.close());
   publicUrl ??= subgraph.url;
 
   const sweep = (): void => {
@@ -243,18 +245,7 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
   };
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
+  scope.add('chat attachment sweeper', () => clearInterval(sweeper));
 
-  return {
-    subgraph,
-    deps,
-    instanceId,
-    close: async () => {
-      clearInterval(sweeper);
-      topics.stop();
-      await subgraph.close();
-      await relay.stop();
-      await realtime.close();
-      await prisma.$disconnect();
-    },
-  };
+  return { subgraph, deps, instanceId };
 }

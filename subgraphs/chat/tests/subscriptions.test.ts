@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createConversation, post, REDIS_URL, startChatHarness, subscribe, user, type ChatHarness } from './harness.js';
+import {
+  createConversation,
+  post,
+  REDIS_URL,
+  startChatHarness,
+  subscribe,
+  user,
+  type ChatHarness,
+} from './harness.js';
+import { encodeMessageCursor } from '../src/domain/validation.js';
 
 let h: ChatHarness;
 beforeAll(async () => {
@@ -12,19 +21,35 @@ afterAll(async () => {
 });
 
 const MESSAGE_POSTED = /* GraphQL */ `
-  subscription($conversationId: ID!, $after: String) {
-    messagePosted(conversationId: $conversationId, after: $after) { id seq cursor body author { user { id } } }
+  subscription ($conversationId: ID!, $after: String) {
+    messagePosted(conversationId: $conversationId, after: $after) {
+      id
+      seq
+      cursor
+      body
+      author {
+        user {
+          id
+        }
+      }
+    }
   }
 `;
 
 /** A conversation and the cursor to subscribe from so that nothing posted after its creation is missed. */
-async function conversationWithCursor(creator: ReturnType<typeof user>, others: Array<ReturnType<typeof user>> = []): Promise<{ conversationId: string; start: string }> {
+async function conversationWithCursor(
+  creator: ReturnType<typeof user>,
+  others: Array<ReturnType<typeof user>> = [],
+): Promise<{ conversationId: string; start: string }> {
   const created = await h.call(
     `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id latestCursor } }`,
     { input: { title: 'live', participantUserIds: others.map((other) => other.userId) } },
     creator,
   );
-  return { conversationId: created.data!['createConversation'].id, start: created.data!['createConversation'].latestCursor };
+  return {
+    conversationId: created.data!['createConversation'].id,
+    start: created.data!['createConversation'].latestCursor,
+  };
 }
 
 const seqs = (events: Array<{ seq: number }>): number[] => events.map((event) => event.seq);
@@ -37,11 +62,20 @@ describe('messagePosted', () => {
     const aliceClient = h.wsClient(alice);
     const bobClient = h.wsClient(bob);
     // From the cursor read at creation: whatever happens between that read and the subscription is replayed.
-    const aliceStream = subscribe(aliceClient, MESSAGE_POSTED, { conversationId, after: start }, 'messagePosted');
+    const aliceStream = subscribe(
+      aliceClient,
+      MESSAGE_POSTED,
+      { conversationId, after: start },
+      'messagePosted',
+    );
     const bobStream = subscribe(bobClient, MESSAGE_POSTED, { conversationId, after: start }, 'messagePosted');
     await post(h, alice, conversationId, 'hello 1');
     await Promise.all([aliceStream.waitFor(1), bobStream.waitFor(1)]);
-    expect(bobStream.events[0]).toMatchObject({ seq: 1, body: 'hello 1', author: { user: { id: alice.userId } } });
+    expect(bobStream.events[0]).toMatchObject({
+      seq: 1,
+      body: 'hello 1',
+      author: { user: { id: alice.userId } },
+    });
 
     // Bob drops off; three messages arrive while he is away.
     const lastSeen = bobStream.events.at(-1)!.cursor as string;
@@ -50,7 +84,12 @@ describe('messagePosted', () => {
     await aliceStream.waitFor(4);
 
     // Bob comes back with the last cursor he saw: the missed messages once, in order, then live ones.
-    const again = subscribe(h.wsClient(bob), MESSAGE_POSTED, { conversationId, after: lastSeen }, 'messagePosted');
+    const again = subscribe(
+      h.wsClient(bob),
+      MESSAGE_POSTED,
+      { conversationId, after: lastSeen },
+      'messagePosted',
+    );
     await again.waitFor(3);
     await post(h, bob, conversationId, 'live 5');
     await again.waitFor(4);
@@ -58,7 +97,13 @@ describe('messagePosted', () => {
     await again.waitFor(5);
     await aliceStream.waitFor(6);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(again.events.map((event) => event.body)).toEqual(['missed 2', 'missed 3', 'missed 4', 'live 5', 'live 6']);
+    expect(again.events.map((event) => event.body)).toEqual([
+      'missed 2',
+      'missed 3',
+      'missed 4',
+      'live 5',
+      'live 6',
+    ]);
     expect(seqs(aliceStream.events)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
@@ -85,14 +130,34 @@ describe('messagePosted', () => {
     const conversationId = await createConversation(h, alice);
     const intruder = subscribe(h.wsClient(user()), MESSAGE_POSTED, { conversationId }, 'messagePosted');
     expect(await intruder.failure()).toEqual(['FORBIDDEN']);
-    const unknown = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId: crypto.randomUUID() }, 'messagePosted');
+    const unknown = subscribe(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId: crypto.randomUUID() },
+      'messagePosted',
+    );
     expect(await unknown.failure()).toEqual(['NOT_FOUND']);
-    const bad = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId, after: 'not a cursor' }, 'messagePosted');
+    const bad = subscribe(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId, after: 'not a cursor' },
+      'messagePosted',
+    );
     expect(await bad.failure()).toEqual(['BAD_USER_INPUT']);
-    const ahead = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId, after: Buffer.from('seq:99').toString('base64url') }, 'messagePosted');
+    const ahead = subscribe(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId, after: encodeMessageCursor(99) },
+      'messagePosted',
+    );
     expect(await ahead.failure()).toEqual(['BAD_USER_INPUT']);
     // GraphQL's own errors keep their meaning (and Apollo's codes) over graphql-ws too.
-    const invalid = subscribe(h.wsClient(alice), `subscription($id: ID!) { messagePosted(conversationId: $id) { nope } }`, { id: conversationId }, 'messagePosted');
+    const invalid = subscribe(
+      h.wsClient(alice),
+      `subscription($id: ID!) { messagePosted(conversationId: $id) { nope } }`,
+      { id: conversationId },
+      'messagePosted',
+    );
     expect(await invalid.failure()).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     expect(JSON.stringify(invalid.errors)).toContain('nope');
   });
@@ -100,27 +165,51 @@ describe('messagePosted', () => {
   it('masks unexpected failures at subscribe time as INTERNAL_SERVER_ERROR, without details', async () => {
     const alice = user();
     const conversationId = await createConversation(h, alice);
-    await h.chat.deps.prisma.$executeRawUnsafe('ALTER TABLE "chat"."participants" RENAME TO "participants_away"');
+    await h.chat.deps.prisma.$executeRawUnsafe(
+      'ALTER TABLE "chat"."participants" RENAME TO "participants_away"',
+    );
     try {
       const broken = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId }, 'messagePosted');
       expect(await broken.failure()).toEqual(['INTERNAL_SERVER_ERROR']);
       expect(JSON.stringify(broken.errors)).not.toMatch(/participants|prisma|table|relation/i);
     } finally {
-      await h.chat.deps.prisma.$executeRawUnsafe('ALTER TABLE "chat"."participants_away" RENAME TO "participants"');
+      await h.chat.deps.prisma.$executeRawUnsafe(
+        'ALTER TABLE "chat"."participants_away" RENAME TO "participants"',
+      );
     }
   });
 
   it('replays from the start with the empty-conversation cursor and fills gaps when a live hint was lost', async () => {
     const alice = user();
-    const created = await h.call(`mutation { createConversation(input: { title: "gaps" }) { id latestCursor } }`, {}, alice);
+    const created = await h.call(
+      `mutation { createConversation(input: { title: "gaps" }) { id latestCursor } }`,
+      {},
+      alice,
+    );
     const { id: conversationId, latestCursor } = created.data!['createConversation'];
     await post(h, alice, conversationId, 'one');
-    const stream = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId, after: latestCursor }, 'messagePosted');
+    const stream = subscribe(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId, after: latestCursor },
+      'messagePosted',
+    );
     await stream.waitFor(1);
     // A message whose live announcement never happened (as if Redis dropped it): stored directly.
     await h.chat.deps.prisma.$transaction(async (tx) => {
-      const { lastSeq } = await tx.conversation.update({ where: { id: conversationId }, data: { lastSeq: { increment: 1 } } });
-      await tx.message.create({ data: { conversationId, seq: lastSeq, authorKind: 'USER', authorUserId: alice.userId, body: 'silent two' } });
+      const { lastSeq } = await tx.conversation.update({
+        where: { id: conversationId },
+        data: { lastSeq: { increment: 1 } },
+      });
+      await tx.message.create({
+        data: {
+          conversationId,
+          seq: lastSeq,
+          authorKind: 'USER',
+          authorUserId: alice.userId,
+          body: 'silent two',
+        },
+      });
     });
     await post(h, alice, conversationId, 'three');
     await stream.waitFor(3);
@@ -130,18 +219,36 @@ describe('messagePosted', () => {
   it('catches up after the Redis subscriber connection drops (messages published meanwhile are lost to it)', async () => {
     const alice = user();
     const { conversationId, start } = await conversationWithCursor(alice);
-    const stream = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId, after: start }, 'messagePosted');
+    const stream = subscribe(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId, after: start },
+      'messagePosted',
+    );
     await post(h, alice, conversationId, 'before the drop');
     await stream.waitFor(1);
     // A message nobody announces, then the subscriber connection dies: only the resync after reconnecting finds it.
     await h.chat.deps.prisma.$transaction(async (tx) => {
-      const { lastSeq } = await tx.conversation.update({ where: { id: conversationId }, data: { lastSeq: { increment: 1 } } });
-      await tx.message.create({ data: { conversationId, seq: lastSeq, authorKind: 'USER', authorUserId: alice.userId, body: 'while disconnected' } });
+      const { lastSeq } = await tx.conversation.update({
+        where: { id: conversationId },
+        data: { lastSeq: { increment: 1 } },
+      });
+      await tx.message.create({
+        data: {
+          conversationId,
+          seq: lastSeq,
+          authorKind: 'USER',
+          authorUserId: alice.userId,
+          body: 'while disconnected',
+        },
+      });
     });
     const admin = new Redis(REDIS_URL);
     try {
       const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n');
-      const ours = clients.filter((line) => line.includes(` name=${h.env['REDIS_KEY_PREFIX']}live-subscriber `));
+      const ours = clients.filter((line) =>
+        line.includes(` name=${h.env['REDIS_KEY_PREFIX']}live-subscriber `),
+      );
       expect(ours.length).toBeGreaterThan(0);
       for (const line of ours) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
     } finally {
@@ -158,7 +265,12 @@ describe('messagePosted', () => {
     const bob = user();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const instanceB = await h.startInstance();
-    const onB = subscribe(h.wsClient(bob, instanceB), MESSAGE_POSTED, { conversationId, after: start }, 'messagePosted');
+    const onB = subscribe(
+      h.wsClient(bob, instanceB),
+      MESSAGE_POSTED,
+      { conversationId, after: start },
+      'messagePosted',
+    );
     // Posted through instance A (h.call), received on B (Redis pub/sub).
     await post(h, alice, conversationId, 'A to B 1');
     await onB.waitFor(1);
@@ -171,7 +283,12 @@ describe('messagePosted', () => {
     const resumeAfter = onB.events.at(-1)!.cursor as string;
     for (const body of ['during restart 3', 'during restart 4']) await post(h, alice, conversationId, body);
     const instanceB2 = await h.startInstance();
-    const resumed = subscribe(h.wsClient(bob, instanceB2), MESSAGE_POSTED, { conversationId, after: resumeAfter }, 'messagePosted');
+    const resumed = subscribe(
+      h.wsClient(bob, instanceB2),
+      MESSAGE_POSTED,
+      { conversationId, after: resumeAfter },
+      'messagePosted',
+    );
     await resumed.waitFor(2);
     await post(h, alice, conversationId, 'after restart 5');
     await resumed.waitFor(3);
@@ -184,13 +301,33 @@ describe('messagePosted', () => {
     const bob = user();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const instanceB = await h.startInstance();
-    const watcher = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId, after: start }, 'messagePosted');
+    const watcher = subscribe(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId, after: start },
+      'messagePosted',
+    );
     await post(h, alice, conversationId, 'warm-up');
     await watcher.waitFor(1);
     const { graphql, asRouter } = await import('@cap/testkit');
     const viaB = async (body: string) =>
-      graphql(instanceB.subgraph.graphqlUrl, `mutation($input: PostMessageInput!) { postMessage(input: $input) { seq } }`, { input: { conversationId, body } }, await asRouter(h.secret, bob));
-    await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? post(h, alice, conversationId, `a${index}`) : viaB(`b${index}`))));
+      graphql(
+        instanceB.subgraph.graphqlUrl,
+        `
+          mutation ($input: PostMessageInput!) {
+            postMessage(input: $input) {
+              seq
+            }
+          }
+        `,
+        { input: { conversationId, body } },
+        await asRouter(h.secret, bob),
+      );
+    await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        index % 2 === 0 ? post(h, alice, conversationId, `a${index}`) : viaB(`b${index}`),
+      ),
+    );
     await watcher.waitFor(21);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(seqs(watcher.events)).toEqual(Array.from({ length: 21 }, (_, index) => index + 1));
@@ -211,7 +348,11 @@ describe('messageUpdated, typing and presence', () => {
     );
     // The subscription starts asynchronously: edit until the first announcement arrives.
     for (let attempt = 0; attempt < 50 && updates.events.length === 0; attempt += 1) {
-      await h.call(`mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`, { input: { messageId: message.id, body: `final ${attempt}` } }, alice);
+      await h.call(
+        `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
+        { input: { messageId: message.id, body: `final ${attempt}` } },
+        alice,
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await updates.waitFor(1);
@@ -226,7 +367,12 @@ describe('messageUpdated, typing and presence', () => {
     const alice = user();
     const bob = user();
     const conversationId = await createConversation(h, alice, [bob]);
-    const typing = subscribe(h.wsClient(bob), `subscription($id: ID!) { typing(conversationId: $id) { user { id } typing } }`, { id: conversationId }, 'typing');
+    const typing = subscribe(
+      h.wsClient(bob),
+      `subscription($id: ID!) { typing(conversationId: $id) { user { id } typing } }`,
+      { id: conversationId },
+      'typing',
+    );
     const SET_TYPING = `mutation($id: ID!, $typing: Boolean) { setTyping(conversationId: $id, typing: $typing) { typing } }`;
     for (let attempt = 0; attempt < 50 && typing.events.length === 0; attempt += 1) {
       await h.call(SET_TYPING, { id: conversationId }, alice);
@@ -234,9 +380,15 @@ describe('messageUpdated, typing and presence', () => {
     }
     await typing.waitFor(1);
     expect(typing.events[0]).toEqual({ user: { id: alice.userId }, typing: true });
-    expect((await h.call(`query($id: ID!) { conversation(id: $id) { typingUsers { id } } }`, { id: conversationId }, bob)).data!['conversation'].typingUsers).toEqual([
-      { id: alice.userId },
-    ]);
+    expect(
+      (
+        await h.call(
+          `query($id: ID!) { conversation(id: $id) { typingUsers { id } } }`,
+          { id: conversationId },
+          bob,
+        )
+      ).data!['conversation'].typingUsers,
+    ).toEqual([{ id: alice.userId }]);
     await h.call(SET_TYPING, { id: conversationId, typing: false }, alice);
     await typing.waitFor(2);
     expect(typing.events[1]).toEqual({ user: { id: alice.userId }, typing: false });
@@ -255,12 +407,25 @@ describe('messageUpdated, typing and presence', () => {
     const HEARTBEAT = `mutation($id: ID!, $online: Boolean) { heartbeat(conversationId: $id, online: $online) { online expiresAt } }`;
     const beat = await h.call(HEARTBEAT, { id: conversationId }, alice);
     expect(beat.data!['heartbeat'].online).toBe(true);
-    const presence = subscribe(h.wsClient(bob), `subscription($id: ID!) { presence(conversationId: $id) { user { id } online } }`, { id: conversationId }, 'presence');
+    const presence = subscribe(
+      h.wsClient(bob),
+      `subscription($id: ID!) { presence(conversationId: $id) { user { id } online } }`,
+      { id: conversationId },
+      'presence',
+    );
     await presence.waitFor(1);
     expect(presence.events[0]).toEqual({ user: { id: alice.userId }, online: true });
     await h.call(HEARTBEAT, { id: conversationId, online: false }, alice);
     await presence.waitFor(2);
     expect(presence.events[1]).toEqual({ user: { id: alice.userId }, online: false });
-    expect((await h.call(`query($id: ID!) { conversation(id: $id) { onlineUsers { id } } }`, { id: conversationId }, bob)).data!['conversation'].onlineUsers).toEqual([]);
+    expect(
+      (
+        await h.call(
+          `query($id: ID!) { conversation(id: $id) { onlineUsers { id } } }`,
+          { id: conversationId },
+          bob,
+        )
+      ).data!['conversation'].onlineUsers,
+    ).toEqual([]);
   });
 });

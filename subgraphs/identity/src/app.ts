@@ -12,7 +12,9 @@ import {
   type KeyValueStore,
   type Logger,
   type RunningSubgraph,
+  type Shutdown,
 } from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
 import type { IdentityConfig } from './config.js';
 import { createLoaders, type IdentityContext } from './context.js';
 import { openIdentityDb, SCHEMA } from './db.js';
@@ -36,13 +38,23 @@ export interface RunningIdentity {
   deps: IdentityDeps;
   /** Set when this start created the first admin (development prints it once). */
   bootstrappedAdmin: { email: string; password: string; generated: boolean } | null;
+  /** Releases everything the start opened, newest first. */
   close(): Promise<void>;
 }
 
 /** Starts the identity subgraph on shared infrastructure (its own process, or the all-in-one platform). */
-export async function startIdentity(options: StartIdentityOptions): Promise<RunningIdentity> {
+export function startIdentity(options: StartIdentityOptions): Promise<RunningIdentity> {
+  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
+  return startScoped(options.logger, (scope) => startInScope(options, scope));
+}
+
+async function startInScope(
+  options: StartIdentityOptions,
+  scope: Shutdown,
+): Promise<Omit<RunningIdentity, 'close'>> {
   const { config, logger } = options;
   const prisma = await openIdentityDb(options.database, { migrate: config.MIGRATE_ON_START });
+  scope.add('identity prisma', () => prisma.$disconnect());
   const sql = prismaExecutor(prisma);
   const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
   const keys = new SigningKeyRing({
@@ -52,11 +64,17 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
     audience: config.JWT_AUDIENCE,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
   });
+  const rateLimits = new RateLimitCounter({
+    shared: options.kv,
+    failureMode: config.RATE_LIMIT_FAILURE_MODE,
+    logger,
+  });
+  scope.add('identity rate limits', () => rateLimits.close());
   const deps: IdentityDeps = {
     prisma,
     keys,
     kv: options.kv,
-    rateLimits: new RateLimitCounter({ shared: options.kv, failureMode: config.RATE_LIMIT_FAILURE_MODE, logger }),
+    rateLimits,
     logger,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
@@ -77,6 +95,7 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
     password: config.ADMIN_PASSWORD,
   });
   relay.start();
+  scope.add('identity outbox relay', () => relay.stop());
 
   const subgraph = await startSubgraphServer<IdentityContext>({
     name: 'identity',
@@ -107,7 +126,10 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
       // Router only (router token required): turns an API key into the principal it acts for.
       'POST /internal/api-keys/verify': async (req, res) => {
         const token = req.headers[ROUTER_TOKEN_HEADER];
-        const verified = await verifyRouterToken(config.INTERNAL_TOKEN_SECRET, Array.isArray(token) ? token[0] : token);
+        const verified = await verifyRouterToken(
+          config.INTERNAL_TOKEN_SECRET,
+          Array.isArray(token) ? token[0] : token,
+        );
         if (!verified.ok) return sendJson(res, 401, { error: 'router token required' });
         let key: unknown;
         try {
@@ -122,16 +144,13 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Runn
       },
     },
   });
+  scope.add('identity server', () => subgraph.close());
 
   return {
     subgraph,
     deps,
-    bootstrappedAdmin: admin.created ? { email: admin.email, password: admin.password, generated: admin.generated } : null,
-    close: async () => {
-      await subgraph.close();
-      await relay.stop();
-      await deps.rateLimits.close();
-      await prisma.$disconnect();
-    },
+    bootstrappedAdmin: admin.created
+      ? { email: admin.email, password: admin.password, generated: admin.generated }
+      : null,
   };
 }

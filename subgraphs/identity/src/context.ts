@@ -1,8 +1,14 @@
 import type { Principal } from '@cap/runtime';
 import DataLoader from 'dataloader';
 import type { ApiKey, User } from './generated/prisma/client.js';
-import { apiKeysOfOwnerKey, loadApiKeysOfOwners, type ApiKeysOfOwner } from './domain/apiKeys.js';
+import {
+  apiKeysOfOwnerKey,
+  loadApiKeysById,
+  loadApiKeysOfOwners,
+  type ApiKeysOfOwner,
+} from './domain/apiKeys.js';
 import type { IdentityDeps } from './domain/deps.js';
+import { loadUsersById } from './domain/userQueries.js';
 
 /** Per-request context: who is calling (from the router's token), the use cases' deps, and batch loaders. */
 export interface IdentityContext {
@@ -14,6 +20,8 @@ export interface IdentityContext {
   loaders: {
     /** Users by id, one query per request however many are asked for (entity references included). */
     user: DataLoader<string, User | null>;
+    /** API keys by id (`node(id:)`). */
+    apiKey: DataLoader<string, ApiKey | null>;
     /** API keys by owner, newest first: `users { apiKeys }` costs one query per request, not one per user. */
     apiKeysOfOwner: DataLoader<ApiKeysOfOwner, ApiKey[], string>;
   };
@@ -21,11 +29,10 @@ export interface IdentityContext {
 
 export function createLoaders(deps: IdentityDeps): IdentityContext['loaders'] {
   return {
-    user: new DataLoader(async (ids) => {
-      const users = await deps.prisma.user.findMany({ where: { id: { in: [...ids] } } });
-      const byId = new Map(users.map((user) => [user.id, user]));
-      return ids.map((id) => byId.get(id) ?? null);
+    user: new DataLoader((ids) => loadUsersById(deps.prisma, ids)),
+    apiKey: new DataLoader((ids) => loadApiKeysById(deps.prisma, ids)),
+    apiKeysOfOwner: new DataLoader((requests) => loadApiKeysOfOwners(deps.prisma, requests), {
+      cacheKeyFn: apiKeysOfOwnerKey,
     }),
-    apiKeysOfOwner: new DataLoader((requests) => loadApiKeysOfOwners(deps.prisma, requests), { cacheKeyFn: apiKeysOfOwnerKey }),
   };
 }

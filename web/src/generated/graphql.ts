@@ -948,13 +948,17 @@ export type QueryUsersArgs = {
 
 export type QueryUsersConnection = {
   __typename?: 'QueryUsersConnection';
+  /** The items of this page, each with its cursor. */
   edges: Array<QueryUsersConnectionEdge>;
+  /** Where this page sits in the whole list. */
   pageInfo: PageInfo;
 };
 
 export type QueryUsersConnectionEdge = {
   __typename?: 'QueryUsersConnectionEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
   cursor: Scalars['String']['output'];
+  /** The item. */
   node: User;
 };
 

@@ -1,12 +1,19 @@
 import { ChatParticipantsAdded, ConversationCreated, type ChatActor } from '@cap/events';
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
+import {
+  inTransaction,
+  assertForwardOnly,
+  createInstantIdCursorCodec,
+  pageSize,
+  resolvePageSize,
+} from '@cap/runtime/kit';
 import type { Conversation, Participant, PrismaClient } from '../generated/prisma/client.js';
 import { conversationNotVisible, requireScope, type Caller } from './authorization.js';
-import { inTransaction, type ChatDeps, type Tx } from './deps.js';
-import { assertForwardOnly, MAX_PARTICIPANTS_PER_CALL, parseAgentId, parseId, parseIds, parsePageSize, parseTitle } from './validation.js';
+import { type ChatDeps, type Tx } from './deps.js';
+import { MAX_PARTICIPANTS_PER_CALL, parseAgentId, parseId, parseIds, parseTitle } from './validation.js';
 
-/** Most conversations per page. */
-export const CONVERSATIONS_PAGE_MAX = 50;
+/** Conversations per page: 50, also the default. */
+export const CONVERSATIONS_PAGE = pageSize({ max: 50 });
 
 /** Whether a conversation exists and whether the caller takes part in it. */
 export interface ConversationAccess {
@@ -26,7 +33,10 @@ export async function loadConversationAccess(
   const ids = [...new Set(conversationIds)];
   const [conversations, participants] = await Promise.all([
     prisma.conversation.findMany({ where: { id: { in: ids } } }),
-    prisma.participant.findMany({ where: { conversationId: { in: ids }, userId }, select: { conversationId: true } }),
+    prisma.participant.findMany({
+      where: { conversationId: { in: ids }, userId },
+      select: { conversationId: true },
+    }),
   ]);
   const byId = new Map(conversations.map((conversation) => [conversation.id, conversation]));
   const joined = new Set(participants.map((participant) => participant.conversationId));
@@ -35,12 +45,17 @@ export async function loadConversationAccess(
 
 /** The conversation when the caller takes part in it; NOT_FOUND or FORBIDDEN otherwise. */
 export function visibleConversation(access: ConversationAccess, conversationId: string): Conversation {
-  if (!access.conversation || !access.isParticipant) throw conversationNotVisible(conversationId, access.conversation !== null);
+  if (!access.conversation || !access.isParticipant)
+    throw conversationNotVisible(conversationId, access.conversation !== null);
   return access.conversation;
 }
 
 /** Resolves when `userId` takes part in the conversation; NOT_FOUND or FORBIDDEN otherwise (two statements). */
-export async function assertParticipant(prisma: PrismaClient | Tx, userId: string, conversationId: string): Promise<Conversation> {
+export async function assertParticipant(
+  prisma: PrismaClient | Tx,
+  userId: string,
+  conversationId: string,
+): Promise<Conversation> {
   const [access] = await loadConversationAccess(prisma, userId, [conversationId]);
   return visibleConversation(access!, conversationId);
 }
@@ -82,20 +97,37 @@ export async function createConversation(
   const others = parseIds(input.participantUserIds ?? [], 'participantUserIds', MAX_PARTICIPANTS_PER_CALL);
   const agentIds = [...new Set((input.agentIds ?? []).map((agentId) => parseAgentId(agentId)))];
   if (agentIds.length > MAX_PARTICIPANTS_PER_CALL) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `At most ${MAX_PARTICIPANTS_PER_CALL} agents.`, { field: 'agentIds' });
+    throw codedError(ErrorCode.BAD_USER_INPUT, `At most ${MAX_PARTICIPANTS_PER_CALL} agents.`, {
+      field: 'agentIds',
+    });
   }
   const userIds = [caller.userId, ...others.filter((id) => id !== caller.userId)];
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(deps, async ({ tx }) => {
     const conversation = await tx.conversation.create({ data: { title, creatorId: caller.userId } });
     await tx.participant.createMany({
       data: inJoinOrder([
-        ...userIds.map((userId) => ({ conversationId: conversation.id, kind: 'USER' as const, userId, addedById: caller.userId })),
-        ...agentIds.map((agentId) => ({ conversationId: conversation.id, kind: 'AGENT' as const, agentId, addedById: caller.userId })),
+        ...userIds.map((userId) => ({
+          conversationId: conversation.id,
+          kind: 'USER' as const,
+          userId,
+          addedById: caller.userId,
+        })),
+        ...agentIds.map((agentId) => ({
+          conversationId: conversation.id,
+          kind: 'AGENT' as const,
+          agentId,
+          addedById: caller.userId,
+        })),
       ]),
     });
     await deps.events.record(tx, [
       ConversationCreated.create(
-        { conversationId: conversation.id, title, creatorId: caller.userId, participants: actorsOf(userIds, agentIds) },
+        {
+          conversationId: conversation.id,
+          title,
+          creatorId: caller.userId,
+          participants: actorsOf(userIds, agentIds),
+        },
         { source: 'chat', aggregateId: conversation.id, metadata: metadata(caller, requestId) },
       ),
     ]);
@@ -107,7 +139,11 @@ export async function createConversation(
 export async function addParticipants(
   deps: ChatDeps,
   principal: Principal,
-  input: { conversationId: string; userIds?: readonly string[] | null | undefined; agentIds?: readonly string[] | null | undefined },
+  input: {
+    conversationId: string;
+    userIds?: readonly string[] | null | undefined;
+    agentIds?: readonly string[] | null | undefined;
+  },
   requestId?: string,
 ): Promise<Conversation> {
   const caller = requireScope(principal, 'chat:write');
@@ -115,22 +151,42 @@ export async function addParticipants(
   const userIds = parseIds(input.userIds ?? [], 'userIds', MAX_PARTICIPANTS_PER_CALL);
   const agentIds = [...new Set((input.agentIds ?? []).map((agentId) => parseAgentId(agentId)))];
   if (userIds.length + agentIds.length === 0) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'Name at least one user or agent to add.', { field: 'userIds', expected: 'at least one id' });
+    throw codedError(ErrorCode.BAD_USER_INPUT, 'Name at least one user or agent to add.', {
+      field: 'userIds',
+      expected: 'at least one id',
+    });
   }
   if (agentIds.length > MAX_PARTICIPANTS_PER_CALL) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `At most ${MAX_PARTICIPANTS_PER_CALL} agents.`, { field: 'agentIds' });
+    throw codedError(ErrorCode.BAD_USER_INPUT, `At most ${MAX_PARTICIPANTS_PER_CALL} agents.`, {
+      field: 'agentIds',
+    });
   }
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(deps, async ({ tx }) => {
     const conversation = await assertParticipant(tx, caller.userId, conversationId);
-    const existing = await tx.participant.findMany({ where: { conversationId }, select: { userId: true, agentId: true } });
-    const present = new Set(existing.map((participant) => participant.userId ?? `agent:${participant.agentId}`));
+    const existing = await tx.participant.findMany({
+      where: { conversationId },
+      select: { userId: true, agentId: true },
+    });
+    const present = new Set(
+      existing.map((participant) => participant.userId ?? `agent:${participant.agentId}`),
+    );
     const newUsers = userIds.filter((id) => !present.has(id));
     const newAgents = agentIds.filter((id) => !present.has(`agent:${id}`));
     if (newUsers.length + newAgents.length === 0) return conversation;
     await tx.participant.createMany({
       data: inJoinOrder([
-        ...newUsers.map((userId) => ({ conversationId, kind: 'USER' as const, userId, addedById: caller.userId })),
-        ...newAgents.map((agentId) => ({ conversationId, kind: 'AGENT' as const, agentId, addedById: caller.userId })),
+        ...newUsers.map((userId) => ({
+          conversationId,
+          kind: 'USER' as const,
+          userId,
+          addedById: caller.userId,
+        })),
+        ...newAgents.map((agentId) => ({
+          conversationId,
+          kind: 'AGENT' as const,
+          agentId,
+          addedById: caller.userId,
+        })),
       ]),
       skipDuplicates: true,
     });
@@ -144,45 +200,34 @@ export async function addParticipants(
   });
 }
 
-/** Keyset position in the caller's conversation list. */
-interface ConversationCursor {
-  lastActivityAt: Date;
-  id: string;
-}
+const conversationCursor = createInstantIdCursorCodec('conversation');
 
 /** Opaque cursor of a conversation in the caller's list. */
 export function encodeConversationCursor(conversation: Conversation): string {
-  return Buffer.from(`${conversation.lastActivityAt.toISOString()}|${conversation.id}`, 'utf8').toString('base64url');
-}
-
-function decodeConversationCursor(cursor: string): ConversationCursor {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const lastActivityAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(lastActivityAt.getTime())) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'Cursor is not valid.', { field: 'after', expected: 'a cursor from this connection' });
-  }
-  return { lastActivityAt, id: parseId(id, 'after') };
+  return conversationCursor.encode({ at: conversation.lastActivityAt, id: conversation.id });
 }
 
 /** The caller's conversations, most recently active first; one page plus whether more follow. */
 export async function listConversations(
   deps: ChatDeps,
   principal: Principal,
-  args: { first?: number | null | undefined; after?: string | null | undefined; last?: number | null | undefined; before?: string | null | undefined },
+  args: {
+    first?: number | null | undefined;
+    after?: string | null | undefined;
+    last?: number | null | undefined;
+    before?: string | null | undefined;
+  },
 ): Promise<{ conversations: Conversation[]; hasNextPage: boolean }> {
   const caller = requireScope(principal, 'chat:read');
   assertForwardOnly(args);
-  const first = parsePageSize(args.first, CONVERSATIONS_PAGE_MAX);
-  const cursor = args.after ? decodeConversationCursor(args.after) : null;
+  const first = resolvePageSize(args, CONVERSATIONS_PAGE);
+  const cursor = args.after ? conversationCursor.decode(args.after) : null;
   const rows = await deps.prisma.conversation.findMany({
     where: {
       participants: { some: { userId: caller.userId } },
       ...(cursor
         ? {
-            OR: [
-              { lastActivityAt: { lt: cursor.lastActivityAt } },
-              { lastActivityAt: cursor.lastActivityAt, id: { lt: cursor.id } },
-            ],
+            OR: [{ lastActivityAt: { lt: cursor.at } }, { lastActivityAt: cursor.at, id: { lt: cursor.id } }],
           }
         : {}),
     },
@@ -193,7 +238,10 @@ export async function listConversations(
 }
 
 /** Participants of many conversations in one statement, oldest first within each. */
-export async function loadParticipants(prisma: PrismaClient, conversationIds: readonly string[]): Promise<Participant[][]> {
+export async function loadParticipants(
+  prisma: PrismaClient,
+  conversationIds: readonly string[],
+): Promise<Participant[][]> {
   const rows = await prisma.participant.findMany({
     where: { conversationId: { in: [...new Set(conversationIds)] } },
     orderBy: [{ joinedAt: 'asc' }, { id: 'asc' }],
@@ -208,6 +256,9 @@ export async function loadParticipants(prisma: PrismaClient, conversationIds: re
 }
 
 /** Event metadata of a change made by `caller`. */
-export function metadata(caller: Caller, requestId: string | undefined): { actorId: string; requestId?: string } {
+export function metadata(
+  caller: Caller,
+  requestId: string | undefined,
+): { actorId: string; requestId?: string } {
   return { actorId: caller.userId, ...(requestId ? { requestId } : {}) };
 }

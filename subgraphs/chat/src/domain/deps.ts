@@ -1,5 +1,6 @@
 import type { Envelope } from '@cap/events';
 import type { LiveBus } from '@cap/live';
+import type { EventRecorder as KitEventRecorder } from '@cap/runtime/kit';
 import type { Logger } from '@cap/runtime';
 import type { RecentMessages } from '../cache/RecentMessages.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
@@ -10,11 +11,7 @@ import type { AttachmentStorage } from '../storage/AttachmentStorage.js';
 export type Tx = Prisma.TransactionClient;
 
 /** Writes domain events to the outbox inside the caller's transaction, then wakes the relay after commit. */
-export interface EventRecorder {
-  record(tx: Tx, envelopes: Envelope[]): Promise<void>;
-  /** Called after the transaction committed, so the relay publishes without waiting for its next poll. */
-  committed(): void;
-}
+export type EventRecorder = KitEventRecorder<Tx, Envelope>;
 
 /** Limits and lifetimes from the configuration. */
 export interface ChatSettings {
@@ -39,11 +36,4 @@ export interface ChatDeps {
   settings: ChatSettings;
   /** Base URL of attachment links (PUBLIC_URL, or the address the server listens on once it does). */
   publicUrl: () => string;
-}
-
-/** Runs `work` in one transaction with the events it records, then wakes the relay. */
-export async function inTransaction<T>(deps: ChatDeps, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const result = await deps.prisma.$transaction(work);
-  deps.events.committed();
-  return result;
 }

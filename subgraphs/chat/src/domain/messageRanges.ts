@@ -1,16 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { ChatDeps } from './deps.js';
-import { listMessages, loadMessageViews, type MessagePage } from './messages.js';
+import { listMessages, loadMessageViews, type MessagePage, type MessageRange } from './messages.js';
 import { toMessageViews, type MessageView } from './views.js';
-
-/** One conversation's slice of messages: above `afterSeq` and/or below `beforeSeq`, in `order`, at most `limit`. */
-export interface MessageRange {
-  conversationId: string;
-  afterSeq?: number | undefined;
-  beforeSeq?: number | undefined;
-  order: 'asc' | 'desc';
-  limit: number;
-}
 
 /** Ranges that differ only by conversation share one statement; this is what they share. */
 function shapeOf(range: MessageRange): string {

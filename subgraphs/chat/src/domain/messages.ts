@@ -1,23 +1,32 @@
 import { ChatMessageDeleted, ChatMessageEdited, ChatMessagePosted } from '@cap/events';
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
+import { inTransaction, pageSize, resolvePageSize } from '@cap/runtime/kit';
 import type { MessageEdit, PrismaClient } from '../generated/prisma/client.js';
 import { messagesTopic } from '../live/liveTopics.js';
 import { conversationNotVisible, requireScope } from './authorization.js';
 import { metadata } from './conversations.js';
-import { inTransaction, type ChatDeps, type Tx } from './deps.js';
+import { type ChatDeps, type Tx } from './deps.js';
 import {
   decodeMessageCursor,
   MAX_ATTACHMENTS_PER_MESSAGE,
   parseBody,
   parseId,
   parseIds,
-  parsePageSize,
 } from './validation.js';
-import type { MessageRange } from './messageRanges.js';
 import { toMessageView, toMessageViews, type MessageView } from './views.js';
 
-/** Relay page size of message lists: the default and the maximum. */
-export const MESSAGES_PAGE_SIZE = 50;
+/** Relay page size of message lists: the kit's default, 50, which is also the maximum. */
+export const MESSAGES_PAGE = pageSize({ max: 50 });
+
+// A range lives here, not in messageRanges.ts (which batches ranges on top of `listMessages`), so the two do not import each other.
+/** One conversation's slice of messages: above `afterSeq` and/or below `beforeSeq`, in `order`, at most `limit`. */
+export interface MessageRange {
+  conversationId: string;
+  afterSeq?: number | undefined;
+  beforeSeq?: number | undefined;
+  order: 'asc' | 'desc';
+  limit: number;
+}
 
 /** What the live bus carries on a conversation's messages topic. */
 export interface MessageEvent {
@@ -54,7 +63,10 @@ export async function loadMessageViews(
 }
 
 /** Messages by id (any conversation) with attachments, in two statements; null for unknown ids. */
-export async function loadMessageViewsById(prisma: PrismaClient, ids: readonly string[]): Promise<Array<MessageView | null>> {
+export async function loadMessageViewsById(
+  prisma: PrismaClient,
+  ids: readonly string[],
+): Promise<Array<MessageView | null>> {
   const unique = [...new Set(ids)];
   const [messages, attachments] = await Promise.all([
     prisma.message.findMany({ where: { id: { in: unique } } }),
@@ -65,7 +77,10 @@ export async function loadMessageViewsById(prisma: PrismaClient, ids: readonly s
 }
 
 /** Edit history of many messages in one statement, oldest first within each. */
-export async function loadMessageEdits(prisma: PrismaClient, messageIds: readonly string[]): Promise<MessageEdit[][]> {
+export async function loadMessageEdits(
+  prisma: PrismaClient,
+  messageIds: readonly string[],
+): Promise<MessageEdit[][]> {
   const rows = await prisma.messageEdit.findMany({
     where: { messageId: { in: [...new Set(messageIds)] } },
     orderBy: [{ editedAt: 'asc' }, { id: 'asc' }],
@@ -106,17 +121,29 @@ export async function listMessages(
     });
   }
   if (args.last != null || args.before != null) {
-    const last = parsePageSize(args.last, MESSAGES_PAGE_SIZE, 'last');
+    const last = resolvePageSize({ last: args.last }, MESSAGES_PAGE);
     const beforeSeq = args.before != null ? decodeMessageCursor(args.before, 'before') : undefined;
     const newer = await load({ afterSeq: beforeSeq ?? 0, order: 'asc', limit: last + 1 });
-    return { messages: newer.slice(0, last).reverse(), hasPreviousPage: newer.length > last, hasNextPage: beforeSeq !== undefined };
+    return {
+      messages: newer.slice(0, last).reverse(),
+      hasPreviousPage: newer.length > last,
+      hasNextPage: beforeSeq !== undefined,
+    };
   }
-  const first = parsePageSize(args.first, MESSAGES_PAGE_SIZE, 'first');
+  const first = resolvePageSize({ first: args.first }, MESSAGES_PAGE);
   const beforeSeq = args.after != null ? decodeMessageCursor(args.after, 'after') : undefined;
   const page = await deps.recent.page(conversationId, { beforeSeq, limit: first + 1 }, (options) =>
-    load({ ...(options.beforeSeq !== undefined ? { beforeSeq: options.beforeSeq } : {}), order: 'desc', limit: options.limit }),
+    load({
+      ...(options.beforeSeq !== undefined ? { beforeSeq: options.beforeSeq } : {}),
+      order: 'desc',
+      limit: options.limit,
+    }),
   );
-  return { messages: page.slice(0, first), hasNextPage: page.length > first, hasPreviousPage: beforeSeq !== undefined };
+  return {
+    messages: page.slice(0, first),
+    hasNextPage: page.length > first,
+    hasPreviousPage: beforeSeq !== undefined,
+  };
 }
 
 /** A new message. */
@@ -133,12 +160,17 @@ export interface PostMessageInput {
  * are gap-free and commit in order: a subscriber that sees seq n can rely on every seq below n being readable.
  * The message, its attachments and ChatMessagePosted commit together; cache and live subscribers follow.
  */
-export async function postMessage(deps: ChatDeps, principal: Principal, input: PostMessageInput, requestId?: string): Promise<MessageView> {
+export async function postMessage(
+  deps: ChatDeps,
+  principal: Principal,
+  input: PostMessageInput,
+  requestId?: string,
+): Promise<MessageView> {
   const caller = requireScope(principal, 'chat:write');
   const conversationId = parseId(input.conversationId, 'conversationId');
   const body = parseBody(input.body, deps.settings.messageMaxBytes);
   const attachmentIds = parseIds(input.attachmentIds ?? [], 'attachmentIds', MAX_ATTACHMENTS_PER_MESSAGE);
-  const view = await inTransaction(deps, async (tx) => {
+  const view = await inTransaction(deps, async ({ tx }) => {
     const locked = await tx.$queryRaw<Array<{ last_seq: number; agents: string[] | null }>>`
       UPDATE "chat"."conversations" AS c
       SET "last_seq" = c."last_seq" + 1, "last_activity_at" = now()
@@ -155,7 +187,10 @@ export async function postMessage(deps: ChatDeps, principal: Principal, input: P
     const message = await tx.message.create({
       data: { conversationId, seq: row.last_seq, authorKind: 'USER', authorUserId: caller.userId, body },
     });
-    const attachments = attachmentIds.length > 0 ? await claimAttachments(tx, message.id, conversationId, caller.userId, attachmentIds) : [];
+    const attachments =
+      attachmentIds.length > 0
+        ? await claimAttachments(tx, message.id, conversationId, caller.userId, attachmentIds)
+        : [];
     await deps.events.record(tx, [
       ChatMessagePosted.create(
         {
@@ -177,25 +212,39 @@ export async function postMessage(deps: ChatDeps, principal: Principal, input: P
 }
 
 /** Attaches the caller's READY, unattached attachments of the conversation to a message, or refuses them all. */
-export async function claimAttachments(tx: Tx, messageId: string, conversationId: string, uploaderId: string, attachmentIds: readonly string[]) {
+export async function claimAttachments(
+  tx: Tx,
+  messageId: string,
+  conversationId: string,
+  uploaderId: string,
+  attachmentIds: readonly string[],
+) {
   const claimed = await tx.attachment.updateMany({
     where: { id: { in: [...attachmentIds] }, conversationId, uploaderId, status: 'READY', messageId: null },
     data: { messageId },
   });
   if (claimed.count !== attachmentIds.length) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'Every attachment must be one you uploaded to this conversation, complete and not yet attached.', {
-      field: 'attachmentIds',
-      expected: 'ids of your uploaded, unattached attachments in this conversation',
-      received: `${claimed.count} of ${attachmentIds.length} usable`,
-    });
+    throw codedError(
+      ErrorCode.BAD_USER_INPUT,
+      'Every attachment must be one you uploaded to this conversation, complete and not yet attached.',
+      {
+        field: 'attachmentIds',
+        expected: 'ids of your uploaded, unattached attachments in this conversation',
+        received: `${claimed.count} of ${attachmentIds.length} usable`,
+      },
+    );
   }
   const total = await tx.attachment.count({ where: { messageId } });
   if (total > MAX_ATTACHMENTS_PER_MESSAGE) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `A message holds at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments.`, {
-      field: 'attachmentIds',
-      expected: `at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments`,
-      received: `${total}`,
-    });
+    throw codedError(
+      ErrorCode.BAD_USER_INPUT,
+      `A message holds at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments.`,
+      {
+        field: 'attachmentIds',
+        expected: `at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments`,
+        received: `${total}`,
+      },
+    );
   }
   return tx.attachment.findMany({ where: { messageId, status: 'READY' } });
 }
@@ -210,7 +259,12 @@ interface LockedMessage {
 }
 
 /** Locks a message row for a change by its author; NOT_FOUND, FORBIDDEN (not the author) or CONFLICT (deleted). */
-export async function lockOwnMessage(tx: Tx, messageId: string, userId: string, action: string): Promise<LockedMessage> {
+export async function lockOwnMessage(
+  tx: Tx,
+  messageId: string,
+  userId: string,
+  action: string,
+): Promise<LockedMessage> {
   const rows = await tx.$queryRaw<LockedMessage[]>`
     SELECT "id", "conversation_id", "seq", "author_user_id", "body", "deleted_at"
     FROM "chat"."messages" WHERE "id" = ${messageId}::uuid FOR UPDATE`;
@@ -233,18 +287,33 @@ export async function editMessage(
   const caller = requireScope(principal, 'chat:write');
   const messageId = parseId(input.messageId, 'messageId');
   const body = parseBody(input.body, deps.settings.messageMaxBytes);
-  const result = await inTransaction(deps, async (tx) => {
+  const result = await inTransaction(deps, async ({ tx }) => {
     const locked = await lockOwnMessage(tx, messageId, caller.userId, 'edit');
     if (locked.body === body) {
-      const [unchanged] = await loadMessageViews(tx, locked.conversation_id, { afterSeq: locked.seq - 1, order: 'asc', limit: 1 });
+      const [unchanged] = await loadMessageViews(tx, locked.conversation_id, {
+        afterSeq: locked.seq - 1,
+        order: 'asc',
+        limit: 1,
+      });
       return { view: unchanged!, changed: false };
     }
-    await tx.messageEdit.create({ data: { messageId, previousBody: locked.body, editorUserId: caller.userId } });
-    const message = await tx.message.update({ where: { id: messageId }, data: { body, editedAt: new Date() } });
+    await tx.messageEdit.create({
+      data: { messageId, previousBody: locked.body, editorUserId: caller.userId },
+    });
+    const message = await tx.message.update({
+      where: { id: messageId },
+      data: { body, editedAt: new Date() },
+    });
     const attachments = await tx.attachment.findMany({ where: { messageId, status: 'READY' } });
     await deps.events.record(tx, [
       ChatMessageEdited.create(
-        { conversationId: message.conversationId, messageId, seq: message.seq, editorId: caller.userId, body },
+        {
+          conversationId: message.conversationId,
+          messageId,
+          seq: message.seq,
+          editorId: caller.userId,
+          body,
+        },
         { source: 'chat', aggregateId: message.conversationId, metadata: metadata(caller, requestId) },
       ),
     ]);
@@ -258,10 +327,15 @@ export async function editMessage(
  * Deletes the caller's message: its body, history and attachments go; a tombstone keeps its seq so cursors and
  * replays stay gap-free. Deleting twice is a no-op.
  */
-export async function deleteMessage(deps: ChatDeps, principal: Principal, input: { messageId: string }, requestId?: string): Promise<MessageView> {
+export async function deleteMessage(
+  deps: ChatDeps,
+  principal: Principal,
+  input: { messageId: string },
+  requestId?: string,
+): Promise<MessageView> {
   const caller = requireScope(principal, 'chat:write');
   const messageId = parseId(input.messageId, 'messageId');
-  const result = await inTransaction(deps, async (tx) => {
+  const result = await inTransaction(deps, async ({ tx }) => {
     const existing = await tx.message.findUnique({ where: { id: messageId } });
     if (existing?.deletedAt && existing.authorUserId === caller.userId) {
       return { view: toMessageView(existing, []), removed: [] as string[], changed: false };
@@ -270,17 +344,28 @@ export async function deleteMessage(deps: ChatDeps, principal: Principal, input:
     const attachments = await tx.attachment.findMany({ where: { messageId }, select: { id: true } });
     await tx.attachment.deleteMany({ where: { messageId } });
     await tx.messageEdit.deleteMany({ where: { messageId } });
-    const message = await tx.message.update({ where: { id: messageId }, data: { body: '', deletedAt: new Date() } });
+    const message = await tx.message.update({
+      where: { id: messageId },
+      data: { body: '', deletedAt: new Date() },
+    });
     await deps.events.record(tx, [
       ChatMessageDeleted.create(
         { conversationId: message.conversationId, messageId, seq: message.seq, deletedById: caller.userId },
         { source: 'chat', aggregateId: message.conversationId, metadata: metadata(caller, requestId) },
       ),
     ]);
-    return { view: toMessageView(message, []), removed: attachments.map((attachment) => attachment.id), changed: true };
+    return {
+      view: toMessageView(message, []),
+      removed: attachments.map((attachment) => attachment.id),
+      changed: true,
+    };
   });
   for (const id of result.removed) {
-    await deps.storage.delete(id).catch((error: unknown) => deps.logger.warn({ err: error, attachmentId: id }, 'could not delete attachment bytes'));
+    await deps.storage
+      .delete(id)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error, attachmentId: id }, 'could not delete attachment bytes'),
+      );
   }
   if (result.changed) await announce(deps, { type: 'updated', message: result.view });
   return result.view;

@@ -1,14 +1,19 @@
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
+import {
+  assertForwardOnly,
+  createCursorCodec,
+  cursorPart,
+  pageSize,
+  resolvePageSize,
+} from '@cap/runtime/kit';
 import { Prisma } from '../generated/prisma/client.js';
 import { requireScope } from './authorization.js';
 import { assertParticipant } from './conversations.js';
 import type { ChatDeps } from './deps.js';
-import { assertForwardOnly, parseId, parsePageSize, parseSearchQuery } from './validation.js';
+import { parseId, parseSearchQuery } from './validation.js';
 
-/** Search hits per page by default. */
-export const SEARCH_PAGE_DEFAULT = 20;
-/** Most search hits per page. */
-export const SEARCH_PAGE_MAX = 50;
+/** Search hits per page: 20 by default, 50 at most. */
+export const SEARCH_PAGE = pageSize({ default: 20, max: 50 });
 /** Deepest offset a search pages to; beyond it, refine the query. */
 export const SEARCH_MAX_OFFSET = 1_000;
 
@@ -24,15 +29,17 @@ export interface SearchHit {
   offset: number;
 }
 
+// Ranking has no stable keyset: a search cursor is the hit's offset in the ranked result.
+const searchCursor = createCursorCodec<number>({
+  kind: 'search',
+  expected: 'a cursor from this connection',
+  toParts: (offset) => [offset],
+  fromParts: ([offset, ...rest]) => (rest.length === 0 ? cursorPart.integer(offset, 0, 999_999) : null),
+});
+
 /** Opaque search cursor: an offset into the ranked result. */
 export function encodeSearchCursor(offset: number): string {
-  return Buffer.from(`off:${offset}`, 'utf8').toString('base64url');
-}
-
-function decodeSearchCursor(cursor: string): number {
-  const match = /^off:(\d{1,6})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw codedError(ErrorCode.BAD_USER_INPUT, 'Cursor is not valid.', { field: 'after', expected: 'a cursor from this connection' });
-  return Number(match[1]);
+  return searchCursor.encode(offset);
 }
 
 /**
@@ -58,18 +65,26 @@ export async function searchMessages(
   const caller = requireScope(principal, 'chat:read');
   assertForwardOnly(args);
   const query = parseSearchQuery(args.query);
-  const first = parsePageSize(args.first ?? SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX);
-  const offset = args.after ? decodeSearchCursor(args.after) + 1 : 0;
+  const first = resolvePageSize(args, SEARCH_PAGE);
+  const offset = args.after ? searchCursor.decode(args.after) + 1 : 0;
   if (offset > SEARCH_MAX_OFFSET) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `Search pages end after ${SEARCH_MAX_OFFSET} results; refine the query.`, {
-      field: 'after',
-      expected: `an offset below ${SEARCH_MAX_OFFSET}`,
-    });
+    throw codedError(
+      ErrorCode.BAD_USER_INPUT,
+      `Search pages end after ${SEARCH_MAX_OFFSET} results; refine the query.`,
+      {
+        field: 'after',
+        expected: `an offset below ${SEARCH_MAX_OFFSET}`,
+      },
+    );
   }
   const conversationId = args.conversationId ? parseId(args.conversationId, 'conversationId') : null;
   if (conversationId) await assertParticipant(deps.prisma, caller.userId, conversationId);
-  const inConversation = conversationId ? Prisma.sql`AND m."conversation_id" = ${conversationId}::uuid` : Prisma.empty;
-  const rows = await deps.prisma.$queryRaw<Array<{ id: string; conversation_id: string; rank: number; snippet: string }>>`
+  const inConversation = conversationId
+    ? Prisma.sql`AND m."conversation_id" = ${conversationId}::uuid`
+    : Prisma.empty;
+  const rows = await deps.prisma.$queryRaw<
+    Array<{ id: string; conversation_id: string; rank: number; snippet: string }>
+  >`
     WITH q AS (SELECT websearch_to_tsquery('pg_catalog.english'::regconfig, ${query}) AS query),
     page AS (
       SELECT m."id", m."conversation_id", m."body", m."created_at", ts_rank(m."search", q.query) AS rank

@@ -1,4 +1,5 @@
 import { codedError, ErrorCode } from '@cap/runtime';
+import { createCursorCodec, cursorPart } from '@cap/runtime/kit';
 
 /** Longest conversation title, characters. */
 export const TITLE_MAX_LENGTH = 200;
@@ -34,20 +35,27 @@ function badInput(message: string, field: string, expected: string, received: st
 
 /** A UUID, or BAD_USER_INPUT (Prisma would otherwise fail on a malformed id with an unexpected error). */
 export function parseId(value: string, field = 'id'): string {
-  if (!UUID.test(value)) throw badInput(`${field} is not a valid id.`, field, 'a UUID', `${value.length} characters`);
+  if (!UUID.test(value))
+    throw badInput(`${field} is not a valid id.`, field, 'a UUID', `${value.length} characters`);
   return value.toLowerCase();
 }
 
 /** A list of UUIDs without duplicates, at most `max`. */
 export function parseIds(values: readonly string[], field: string, max: number): string[] {
-  if (values.length > max) throw badInput(`At most ${max} ${field}.`, field, `at most ${max} ids`, `${values.length} ids`);
+  if (values.length > max)
+    throw badInput(`At most ${max} ${field}.`, field, `at most ${max} ids`, `${values.length} ids`);
   return [...new Set(values.map((value) => parseId(value, field)))];
 }
 
 /** An agent id: a lower-case slug such as `coding-agent`. */
 export function parseAgentId(value: string, field = 'agentIds'): string {
   if (!AGENT_ID.test(value)) {
-    throw badInput('Agent ids are lower-case slugs.', field, 'a-z, 0-9 and "-", 1-63 characters', `${value.length} characters`);
+    throw badInput(
+      'Agent ids are lower-case slugs.',
+      field,
+      'a-z, 0-9 and "-", 1-63 characters',
+      `${value.length} characters`,
+    );
   }
   return value;
 }
@@ -55,8 +63,18 @@ export function parseAgentId(value: string, field = 'agentIds'): string {
 /** A conversation title: 1-200 printable characters on one line. */
 export function parseTitle(value: string): string {
   const title = value.trim();
-  if (title.length === 0 || title.length > TITLE_MAX_LENGTH || ANY_CONTROL.test(title) || !isWellFormed(title)) {
-    throw badInput(`title must be 1-${TITLE_MAX_LENGTH} printable characters.`, 'title', `1-${TITLE_MAX_LENGTH} printable characters on one line`, `${title.length} characters`);
+  if (
+    title.length === 0 ||
+    title.length > TITLE_MAX_LENGTH ||
+    ANY_CONTROL.test(title) ||
+    !isWellFormed(title)
+  ) {
+    throw badInput(
+      `title must be 1-${TITLE_MAX_LENGTH} printable characters.`,
+      'title',
+      `1-${TITLE_MAX_LENGTH} printable characters on one line`,
+      `${title.length} characters`,
+    );
   }
   return title;
 }
@@ -75,11 +93,23 @@ export function parseBody(value: string, maxBytes: number): string {
       receivedBytes: bytes,
     });
   }
-  if (value.trim().length === 0) throw badInput('The message body is empty.', 'body', 'non-blank Markdown', 'blank text');
+  if (value.trim().length === 0)
+    throw badInput('The message body is empty.', 'body', 'non-blank Markdown', 'blank text');
   if (BODY_CONTROL.test(value)) {
-    throw badInput('The message body contains control characters.', 'body', 'text without control characters other than tab and line breaks', 'control characters');
+    throw badInput(
+      'The message body contains control characters.',
+      'body',
+      'text without control characters other than tab and line breaks',
+      'control characters',
+    );
   }
-  if (!isWellFormed(value)) throw badInput('The message body is not valid Unicode.', 'body', 'well-formed Unicode text', 'lone surrogates');
+  if (!isWellFormed(value))
+    throw badInput(
+      'The message body is not valid Unicode.',
+      'body',
+      'well-formed Unicode text',
+      'lone surrogates',
+    );
   return value;
 }
 
@@ -112,39 +142,36 @@ export function parseFileName(value: string): string {
 /** A search query: 1-256 characters without control characters (operators are fine: they are not parsed as tsquery). */
 export function parseSearchQuery(value: string): string {
   const query = value.trim();
-  if (query.length === 0 || query.length > SEARCH_MAX_LENGTH || ANY_CONTROL.test(query) || !isWellFormed(query)) {
-    throw badInput(`query must be 1-${SEARCH_MAX_LENGTH} printable characters.`, 'query', `1-${SEARCH_MAX_LENGTH} printable characters`, `${query.length} characters`);
+  if (
+    query.length === 0 ||
+    query.length > SEARCH_MAX_LENGTH ||
+    ANY_CONTROL.test(query) ||
+    !isWellFormed(query)
+  ) {
+    throw badInput(
+      `query must be 1-${SEARCH_MAX_LENGTH} printable characters.`,
+      'query',
+      `1-${SEARCH_MAX_LENGTH} printable characters`,
+      `${query.length} characters`,
+    );
   }
   return query;
 }
 
-/** Page size: `requested` (default `max`) within 1..max. */
-export function parsePageSize(requested: number | null | undefined, max: number, field = 'first'): number {
-  if (requested === null || requested === undefined) return max;
-  if (!Number.isInteger(requested) || requested < 1 || requested > max) {
-    throw badInput(`${field} must be between 1 and ${max}.`, field, `1-${max}`, String(requested));
-  }
-  return requested;
-}
+/** Keyset position of a message in its conversation: its seq. */
+const messageCursor = createCursorCodec<number>({
+  kind: 'message',
+  expected: 'a message cursor from this API',
+  toParts: (seq) => [seq],
+  fromParts: ([seq, ...rest]) => (rest.length === 0 ? cursorPart.integer(seq, 0, 2_147_483_647) : null),
+});
 
-/** Refuses `last`/`before` on connections that page forward only. */
-export function assertForwardOnly(args: { last?: number | null | undefined; before?: string | null | undefined }): void {
-  if (args.last != null || args.before != null) {
-    throw badInput('This list pages forward only.', args.last != null ? 'last' : 'before', 'first and after', 'last or before');
-  }
-}
-
-/** Opaque cursor of a message in its conversation: its seq. */
+/** Opaque cursor of a message in its conversation. */
 export function encodeMessageCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`, 'utf8').toString('base64url');
+  return messageCursor.encode(seq);
 }
 
 /** The seq inside a message cursor, or BAD_USER_INPUT. */
 export function decodeMessageCursor(cursor: string, field = 'after'): number {
-  const match = /^seq:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const seq = match ? Number(match[1]) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq < 0 || seq > 2_147_483_647) {
-    throw badInput('Cursor is not valid.', field, 'a message cursor from this API', `${cursor.length} characters`);
-  }
-  return seq;
+  return messageCursor.decode(cursor, field);
 }

@@ -4,13 +4,13 @@ import { activityKey } from '../domain/activity.js';
 import { requireScope } from '../domain/authorization.js';
 import {
   addParticipants,
-  CONVERSATIONS_PAGE_MAX,
+  CONVERSATIONS_PAGE,
   createConversation,
   encodeConversationCursor,
   listConversations,
   visibleConversation,
 } from '../domain/conversations.js';
-import { MESSAGES_PAGE_SIZE } from '../domain/messages.js';
+import { MESSAGES_PAGE } from '../domain/messages.js';
 import { encodeMessageCursor, parseId } from '../domain/validation.js';
 import type { Participant } from '../generated/prisma/client.js';
 import { ParticipantKindEnum } from './enums.js';
@@ -25,14 +25,21 @@ const ACTIVE_USERS_ASSUMED = 10;
 const ParticipantRef = builder.objectRef<Participant>('Participant').implement({
   description: 'A member of a conversation: a user or an agent.',
   fields: (t) => ({
-    kind: t.field({ type: ParticipantKindEnum, description: 'User or agent.', resolve: (participant) => participant.kind }),
+    kind: t.field({
+      type: ParticipantKindEnum,
+      description: 'User or agent.',
+      resolve: (participant) => participant.kind,
+    }),
     user: t.field({
       type: UserRef,
       nullable: true,
       description: 'The user, for USER participants.',
       resolve: (participant) => (participant.userId ? userRef(participant.userId) : null),
     }),
-    agentId: t.exposeString('agentId', { nullable: true, description: 'The agent id, for AGENT participants.' }),
+    agentId: t.exposeString('agentId', {
+      nullable: true,
+      description: 'The agent id, for AGENT participants.',
+    }),
     joinedAt: t.expose('joinedAt', { type: 'DateTime', description: 'When the participant was added.' }),
   }),
 });
@@ -42,9 +49,16 @@ ConversationRef.implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier.' }),
     title: t.exposeString('title', { description: 'Title, 1-200 characters.' }),
-    creator: t.field({ type: UserRef, description: 'Who created the conversation.', resolve: (conversation) => userRef(conversation.creatorId) }),
+    creator: t.field({
+      type: UserRef,
+      description: 'Who created the conversation.',
+      resolve: (conversation) => userRef(conversation.creatorId),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the conversation was created.' }),
-    lastActivityAt: t.expose('lastActivityAt', { type: 'DateTime', description: 'When the newest message was posted (or the creation).' }),
+    lastActivityAt: t.expose('lastActivityAt', {
+      type: 'DateTime',
+      description: 'When the newest message was posted (or the creation).',
+    }),
     participants: t.field({
       type: [ParticipantRef],
       description: 'Everyone taking part, in the order they joined.',
@@ -60,12 +74,15 @@ ConversationRef.implement({
     messages: t.connection(
       {
         type: MessageRef,
-        description: `Messages, newest first, ${MESSAGES_PAGE_SIZE} per page at most (also the default). \`first\`/\`after\` page towards older messages, \`last\`/\`before\` towards newer ones.`,
-        directives: policyDirectives.connectionSize(MESSAGES_PAGE_SIZE),
+        description: `Messages, newest first, ${MESSAGES_PAGE.max} per page at most (also the default). \`first\`/\`after\` page towards older messages, \`last\`/\`before\` towards newer ones.`,
+        directives: policyDirectives.connectionSize(MESSAGES_PAGE.default),
         resolve: async (conversation, args, ctx) => {
           const page = await ctx.loaders.messagePage.load({ conversationId: conversation.id, args });
           return {
-            edges: page.messages.map((message) => ({ cursor: encodeMessageCursor(message.seq), node: message })),
+            edges: page.messages.map((message) => ({
+              cursor: encodeMessageCursor(message.seq),
+              node: message,
+            })),
             pageInfo: {
               hasNextPage: page.hasNextPage,
               hasPreviousPage: page.hasPreviousPage,
@@ -80,15 +97,19 @@ ConversationRef.implement({
     ),
     typingUsers: t.field({
       type: [UserRef],
-      description: 'Users typing right now (indicators last a few seconds unless renewed; empty while unknown).',
+      description:
+        'Users typing right now (indicators last a few seconds unless renewed; empty while unknown).',
       directives: policyDirectives.listSize(ACTIVE_USERS_ASSUMED),
-      resolve: async (conversation, _args, ctx) => (await ctx.loaders.activity.load(activityKey('typing', conversation.id))).map(userRef),
+      resolve: async (conversation, _args, ctx) =>
+        (await ctx.loaders.activity.load(activityKey('typing', conversation.id))).map(userRef),
     }),
     onlineUsers: t.field({
       type: [UserRef],
-      description: 'Participants online in this conversation right now (by `heartbeat`; empty while unknown).',
+      description:
+        'Participants online in this conversation right now (by `heartbeat`; empty while unknown).',
       directives: policyDirectives.listSize(ACTIVE_USERS_ASSUMED),
-      resolve: async (conversation, _args, ctx) => (await ctx.loaders.activity.load(activityKey('presence', conversation.id))).map(userRef),
+      resolve: async (conversation, _args, ctx) =>
+        (await ctx.loaders.activity.load(activityKey('presence', conversation.id))).map(userRef),
     }),
   }),
 });
@@ -108,7 +129,10 @@ const CreateConversationInput = builder.inputType('CreateConversationInput', {
   fields: (t) => ({
     title: t.string({ required: true, description: 'Title, 1-200 printable characters.' }),
     participantUserIds: t.idList({ required: false, description: 'Other users to add (at most 100).' }),
-    agentIds: t.stringList({ required: false, description: 'Agents to add, e.g. `coding-agent` (lower-case slugs).' }),
+    agentIds: t.stringList({
+      required: false,
+      description: 'Agents to add, e.g. `coding-agent` (lower-case slugs).',
+    }),
   }),
 });
 
@@ -136,11 +160,17 @@ builder.queryFields((t) => ({
   conversations: t.connection(
     {
       type: ConversationRef,
-      description: `Conversations you take part in, most recently active first (at most ${CONVERSATIONS_PAGE_MAX} per page, also the default).`,
-      directives: { ...policyDirectives.requiresScopes('chat:read'), ...policyDirectives.connectionSize(CONVERSATIONS_PAGE_MAX) },
+      description: `Conversations you take part in, most recently active first (at most ${CONVERSATIONS_PAGE.max} per page, also the default).`,
+      directives: {
+        ...policyDirectives.requiresScopes('chat:read'),
+        ...policyDirectives.connectionSize(CONVERSATIONS_PAGE.default),
+      },
       resolve: async (_root, args, ctx) => {
         const page = await listConversations(ctx.deps, ctx.principal, args);
-        const edges = page.conversations.map((conversation) => ({ cursor: encodeConversationCursor(conversation), node: conversation }));
+        const edges = page.conversations.map((conversation) => ({
+          cursor: encodeConversationCursor(conversation),
+          node: conversation,
+        }));
         return {
           edges,
           pageInfo: {
@@ -162,12 +192,18 @@ builder.mutationFields((t) => ({
     type: ConversationRef,
     description: 'Creates a conversation with you and the given users and agents.',
     directives: policyDirectives.requiresScopes('chat:write'),
-    args: { input: t.arg({ type: CreateConversationInput, required: true, description: 'Title and participants.' }) },
+    args: {
+      input: t.arg({ type: CreateConversationInput, required: true, description: 'Title and participants.' }),
+    },
     resolve: (_root, { input }, ctx) =>
       createConversation(
         ctx.deps,
         ctx.principal,
-        { title: input.title, participantUserIds: input.participantUserIds?.map(String), agentIds: input.agentIds },
+        {
+          title: input.title,
+          participantUserIds: input.participantUserIds?.map(String),
+          agentIds: input.agentIds,
+        },
         ctx.requestId,
       ),
   }),
@@ -180,7 +216,11 @@ builder.mutationFields((t) => ({
       addParticipants(
         ctx.deps,
         ctx.principal,
-        { conversationId: String(input.conversationId), userIds: input.userIds?.map(String), agentIds: input.agentIds },
+        {
+          conversationId: String(input.conversationId),
+          userIds: input.userIds?.map(String),
+          agentIds: input.agentIds,
+        },
         ctx.requestId,
       ),
   }),

@@ -1,6 +1,6 @@
 import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
-import { encodeSearchCursor, searchMessages, SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX, type SearchHit } from '../domain/search.js';
+import { encodeSearchCursor, searchMessages, SEARCH_PAGE, type SearchHit } from '../domain/search.js';
 import { MessageRef } from './refs.js';
 
 /** `@cost` of `searchMessages` itself (ranking and snippets), before its hits. */
@@ -20,7 +20,8 @@ const MessageSearchHitRef = builder.objectRef<SearchHit>('MessageSearchHit').imp
     }),
     rank: t.exposeFloat('rank', { description: 'Relevance (PostgreSQL `ts_rank`); higher is better.' }),
     snippet: t.exposeString('snippet', {
-      description: 'Excerpt of the body, HTML-escaped, with matching words wrapped in `<mark>…</mark>`: safe to render as HTML.',
+      description:
+        'Excerpt of the body, HTML-escaped, with matching words wrapped in `<mark>…</mark>`: safe to render as HTML.',
     }),
   }),
 });
@@ -30,17 +31,20 @@ builder.queryFields((t) => ({
     {
       type: MessageSearchHitRef,
       description:
-        `Full-text search over the messages of your conversations, best match first (${SEARCH_PAGE_DEFAULT} per page by default, ` +
-        `${SEARCH_PAGE_MAX} at most). Web-search syntax: words, "quoted phrases", \`or\`, \`-excluded\`.`,
+        `Full-text search over the messages of your conversations, best match first (${SEARCH_PAGE.default} per page by default, ` +
+        `${SEARCH_PAGE.max} at most). Web-search syntax: words, "quoted phrases", \`or\`, \`-excluded\`.`,
       // A ranked full-text query over every conversation of the caller: far dearer than reading one page.
       directives: {
         ...policyDirectives.requiresScopes('chat:read'),
         ...policyDirectives.cost(SEARCH_COST),
-        ...policyDirectives.connectionSize(SEARCH_PAGE_DEFAULT),
+        ...policyDirectives.connectionSize(SEARCH_PAGE.default),
       },
       args: {
         query: t.arg.string({ required: true, description: 'What to look for, 1-256 characters.' }),
-        conversationId: t.arg.id({ required: false, description: 'Only this conversation (you must take part in it).' }),
+        conversationId: t.arg.id({
+          required: false,
+          description: 'Only this conversation (you must take part in it).',
+        }),
       },
       resolve: async (_root, args, ctx) => {
         const result = await searchMessages(ctx.deps, ctx.principal, {

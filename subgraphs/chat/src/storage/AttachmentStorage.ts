@@ -17,11 +17,16 @@ export interface AttachmentStorage {
   delete(key: string): Promise<void>;
   /** Probe for `/ready`: round-trip ms; throws when the store is unusable. */
   ping(): Promise<number>;
+  /** Releases what the store holds open (connections); the store is not used afterwards. */
+  close(): Promise<void>;
 }
 
 const KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Keys are attachment ids: anything else is a programming error, refused before it can touch a path or URL. */
 export function assertStorageKey(key: string): void {
-  if (!KEY.test(key)) throw new Error(`attachment storage key must be a lower-case UUID, got ${JSON.stringify(key.slice(0, 80))}`);
+  if (!KEY.test(key))
+    throw new Error(
+      `attachment storage key must be a lower-case UUID, got ${JSON.stringify(key.slice(0, 80))}`,
+    );
 }

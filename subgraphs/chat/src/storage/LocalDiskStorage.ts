@@ -67,6 +67,9 @@ export class LocalDiskStorage implements AttachmentStorage {
     return performance.now() - started;
   }
 
+  /** Nothing to release: every operation opens and closes its own files. */
+  async close(): Promise<void> {}
+
   /** Removes temporary files older than `olderThanMs` (left by a crash mid-upload); returns how many. */
   async sweepIncoming(olderThanMs: number): Promise<number> {
     const dir = join(this.#dir, INCOMING);

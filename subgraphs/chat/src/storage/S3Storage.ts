@@ -1,7 +1,14 @@
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertStorageKey, type AttachmentStorage } from './AttachmentStorage.js';
-import { EMPTY_PAYLOAD_HASH, sha256Hex, signRequest, type SigV4Credentials } from './sigv4.js';
 
 /** Options of {@link S3Storage}. */
 export interface S3StorageOptions {
@@ -9,66 +16,71 @@ export interface S3StorageOptions {
   endpoint: string;
   region: string;
   bucket: string;
-  credentials: SigV4Credentials;
+  credentials: { accessKeyId: string; secretAccessKey: string };
   /** `endpoint/bucket/key` (true) or `bucket.endpoint/key` (false). */
   forcePathStyle: boolean;
   /** Per-request timeout, ms (default 30_000). */
   timeoutMs?: number;
 }
 
-/** Raised when the store answers with an unexpected status. */
+/** Raised when the store refuses an operation or cannot be reached (`status` 0). */
 export class S3StorageError extends Error {
   constructor(
     readonly operation: string,
     readonly status: number,
     detail: string,
+    options?: ErrorOptions,
   ) {
-    super(`S3 ${operation} failed with HTTP ${status}: ${detail.slice(0, 300)}`);
+    super(`S3 ${operation} failed${status ? ` with HTTP ${status}` : ''}: ${detail.slice(0, 300)}`, options);
     this.name = 'S3StorageError';
   }
 }
 
+/** Key `ping` probes; attachment keys are random UUIDs (v4), never this one. */
+const PROBE_KEY = '00000000-0000-0000-0000-000000000000';
+
+function statusOf(error: unknown): number {
+  return error instanceof S3ServiceException ? (error.$metadata.httpStatusCode ?? 0) : 0;
+}
+
 /**
- * Attachments in an S3-compatible bucket through plain `fetch` and our SigV4 signer. Objects are written with
- * one signed PUT of the whole body: uploads are capped (ATTACHMENT_MAX_BYTES) and checked while they stream in,
- * so the body is buffered and sent only once it passed every check; a rejected upload never reaches the bucket.
- * Untested against a live S3 (none is reachable from CI); the signer is tested against AWS's examples.
+ * Attachments in an S3-compatible bucket through the AWS SDK's S3 client (signing, retries, connection reuse).
+ * Objects are written with one PUT of the whole body: uploads are capped (ATTACHMENT_MAX_BYTES) and checked
+ * while they stream in, so the body is buffered and sent only once it passed every check; a rejected upload
+ * never reaches the bucket. Checksums are computed only where S3 requires them, so stores that do not know the
+ * newer checksum headers (most S3-compatible servers) accept the requests.
  */
 export class S3Storage implements AttachmentStorage {
   readonly kind = 's3';
-  readonly #options: S3StorageOptions;
+  readonly #client: S3Client;
+  readonly #bucket: string;
 
   constructor(options: S3StorageOptions) {
-    this.#options = options;
+    this.#bucket = options.bucket;
+    this.#client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      credentials: options.credentials,
+      forcePathStyle: options.forcePathStyle,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        requestTimeout: options.timeoutMs ?? 30_000,
+        connectionTimeout: options.timeoutMs ?? 30_000,
+      },
+    });
   }
 
-  #url(key?: string): URL {
-    const endpoint = new URL(this.#options.endpoint);
-    const path = key === undefined ? '' : `/${key}`;
-    if (this.#options.forcePathStyle) {
-      return new URL(`${endpoint.origin}${endpoint.pathname.replace(/\/$/, '')}/${this.#options.bucket}${path}`);
-    }
-    return new URL(`${endpoint.protocol}//${this.#options.bucket}.${endpoint.host}${endpoint.pathname.replace(/\/$/, '')}${path || '/'}`);
-  }
-
-  async #send(operation: string, method: string, url: URL, body?: Buffer, extraHeaders: Record<string, string> = {}): Promise<Response> {
-    const payloadHash = body ? sha256Hex(body) : EMPTY_PAYLOAD_HASH;
-    const headers = signRequest(
-      { method, url, headers: { host: url.host, 'x-amz-content-sha256': payloadHash, ...extraHeaders }, payloadHash },
-      this.#options.credentials,
-      { region: this.#options.region, service: 's3', date: new Date() },
-    );
-    // fetch sets Host itself from the URL (the same value that was signed).
-    delete headers['host'];
+  async #send<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await fetch(url, {
-        method,
-        headers,
-        ...(body ? { body } : {}),
-        signal: AbortSignal.timeout(this.#options.timeoutMs ?? 30_000),
-      });
+      return await run();
     } catch (error) {
-      throw new S3StorageError(operation, 0, error instanceof Error ? error.message : String(error));
+      throw new S3StorageError(
+        operation,
+        statusOf(error),
+        error instanceof Error ? error.message : String(error),
+        { cause: error },
+      );
     }
   }
 
@@ -77,31 +89,83 @@ export class S3Storage implements AttachmentStorage {
     const chunks: Uint8Array[] = [];
     for await (const chunk of body) chunks.push(chunk);
     const buffer = Buffer.concat(chunks);
-    const response = await this.#send('PutObject', 'PUT', this.#url(key), buffer, {
-      'content-type': options.contentType,
-      'content-length': String(buffer.length),
-    });
-    if (!response.ok) throw new S3StorageError('PutObject', response.status, await response.text());
+    await this.#send('PutObject', () =>
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: buffer,
+          ContentType: options.contentType,
+          ContentLength: buffer.length,
+        }),
+      ),
+    );
   }
 
   async get(key: string): Promise<Readable | null> {
     assertStorageKey(key);
-    const response = await this.#send('GetObject', 'GET', this.#url(key));
-    if (response.status === 404) return null;
-    if (!response.ok || !response.body) throw new S3StorageError('GetObject', response.status, await response.text());
-    return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    try {
+      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      // In Node the SDK's body is the HTTP response stream itself.
+      return (response.Body as Readable | undefined) ?? null;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw new S3StorageError(
+        'GetObject',
+        statusOf(error),
+        error instanceof Error ? error.message : String(error),
+        { cause: error },
+      );
+    }
   }
 
   async delete(key: string): Promise<void> {
     assertStorageKey(key);
-    const response = await this.#send('DeleteObject', 'DELETE', this.#url(key));
-    if (!response.ok && response.status !== 404) throw new S3StorageError('DeleteObject', response.status, await response.text());
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw new S3StorageError(
+        'DeleteObject',
+        statusOf(error),
+        error instanceof Error ? error.message : String(error),
+        { cause: error },
+      );
+    }
   }
 
   async ping(): Promise<number> {
     const started = performance.now();
-    const response = await this.#send('HeadBucket', 'HEAD', this.#url());
-    if (!response.ok) throw new S3StorageError('HeadBucket', response.status, '');
+    try {
+      // A signed HEAD of a key that is never written: 404 proves the bucket answers and accepts our signature
+      // (bucket-level requests are what S3-compatible stores implement least uniformly).
+      await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: PROBE_KEY }));
+    } catch (error) {
+      if (statusOf(error) !== 404) {
+        throw new S3StorageError(
+          'HeadObject',
+          statusOf(error),
+          error instanceof Error ? error.message : String(error),
+          { cause: error },
+        );
+      }
+    }
     return performance.now() - started;
+  }
+
+  /**
+   * A presigned GET of `key`, valid for `expiresInSeconds`: lets a process without the credentials (an operator's
+   * tool, a migration job) fetch one object directly from the bucket.
+   */
+  presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {
+    assertStorageKey(key);
+    return getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
+  }
+
+  /** Releases the client's pooled connections. */
+  async close(): Promise<void> {
+    this.#client.destroy();
   }
 }

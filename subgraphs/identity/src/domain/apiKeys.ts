@@ -10,9 +10,10 @@ import {
   type Role,
   type Scope,
 } from '@cap/runtime';
+import { inTransaction } from '@cap/runtime/kit';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { requireScope } from './authorization.js';
-import { inTransaction, type IdentityDeps } from './deps.js';
+import { type IdentityDeps } from './deps.js';
 import { enforceRateLimit } from './rateLimits.js';
 import { sha256 } from './secretBox.js';
 import type { RequestOrigin } from './sessions.js';
@@ -62,17 +63,24 @@ export async function createApiKey(
   );
   const name = parseName(input.name, 'name');
   if (input.scopes.length === 0 || input.scopes.length > 50) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'An API key needs between 1 and 50 scopes.', { field: 'scopes' });
+    throw codedError(ErrorCode.BAD_USER_INPUT, 'An API key needs between 1 and 50 scopes.', {
+      field: 'scopes',
+    });
   }
   const unknown = input.scopes.filter((scope) => !isScope(scope));
   if (unknown.length > 0) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'Unknown scopes.', { field: 'scopes', unknown: unknown.slice(0, 10) });
+    throw codedError(ErrorCode.BAD_USER_INPUT, 'Unknown scopes.', {
+      field: 'scopes',
+      unknown: unknown.slice(0, 10),
+    });
   }
   const scopes = [...new Set(input.scopes as Scope[])].sort();
   const allowed = scopesForRole(owner.role);
   const excess = scopes.filter((scope) => !allowed.includes(scope));
   if (excess.length > 0) {
-    throw codedError(ErrorCode.FORBIDDEN, 'An API key cannot have scopes its owner does not have.', { scopes: excess });
+    throw codedError(ErrorCode.FORBIDDEN, 'An API key cannot have scopes its owner does not have.', {
+      scopes: excess,
+    });
   }
   const tier = input.tier ?? 'FREE';
   if (tier !== 'FREE' && !allowed.includes('users:manage')) {
@@ -83,20 +91,36 @@ export async function createApiKey(
   }
   const prefix = newPrefix();
   const secretPart = randomBytes(32).toString('base64url');
-  const apiKey = await inTransaction(deps, async (tx) => {
+  const apiKey = await inTransaction(deps, async ({ tx }) => {
     const active = await tx.apiKey.count({ where: { ownerId: owner.userId, revokedAt: null } });
     if (active >= MAX_ACTIVE_KEYS_PER_USER) {
-      throw codedError(ErrorCode.BAD_USER_INPUT, `At most ${MAX_ACTIVE_KEYS_PER_USER} active API keys per user.`, {
-        field: 'name',
-      });
+      throw codedError(
+        ErrorCode.BAD_USER_INPUT,
+        `At most ${MAX_ACTIVE_KEYS_PER_USER} active API keys per user.`,
+        {
+          field: 'name',
+        },
+      );
     }
     const created = await tx.apiKey.create({
-      data: { ownerId: owner.userId, name, prefix, secretHash: sha256(secretPart), scopes, tier, expiresAt: input.expiresAt ?? null },
+      data: {
+        ownerId: owner.userId,
+        name,
+        prefix,
+        secretHash: sha256(secretPart),
+        scopes,
+        tier,
+        expiresAt: input.expiresAt ?? null,
+      },
     });
     await deps.events.record(tx, [
       ApiKeyCreated.create(
         { keyId: created.id, ownerId: owner.userId, prefix, scopes, tier },
-        { source: 'identity', aggregateId: created.id, metadata: { actorId: owner.userId, requestId: origin.requestId } },
+        {
+          source: 'identity',
+          aggregateId: created.id,
+          metadata: { actorId: owner.userId, requestId: origin.requestId },
+        },
       ),
     ]);
     return created;
@@ -113,17 +137,22 @@ export async function revokeApiKey(
 ): Promise<ApiKey> {
   const actor = requireScope(principal, 'apikeys:manage');
   const id = parseId(input.id);
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(deps, async ({ tx }) => {
     const key = await tx.apiKey.findUnique({ where: { id } });
     const isAdmin = actor.scopes.includes('users:manage');
     // Someone else's key is reported as missing, not forbidden: ids of other users' keys stay private.
-    if (!key || (key.ownerId !== actor.userId && !isAdmin)) throw codedError(ErrorCode.NOT_FOUND, 'API key not found.', { id });
+    if (!key || (key.ownerId !== actor.userId && !isAdmin))
+      throw codedError(ErrorCode.NOT_FOUND, 'API key not found.', { id });
     if (key.revokedAt) return key;
     const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     await deps.events.record(tx, [
       ApiKeyRevoked.create(
         { keyId: id, ownerId: key.ownerId },
-        { source: 'identity', aggregateId: id, metadata: { actorId: actor.userId, ...(requestId ? { requestId } : {}) } },
+        {
+          source: 'identity',
+          aggregateId: id,
+          metadata: { actorId: actor.userId, ...(requestId ? { requestId } : {}) },
+        },
       ),
     ]);
     return revoked;
@@ -189,15 +218,32 @@ export async function loadApiKeysOfOwners(
   const byKey = new Map<string, ApiKey[]>();
   await Promise.all(
     [false, true].map(async (includeRevoked) => {
-      const ownerIds = [...new Set(requests.filter((request) => request.includeRevoked === includeRevoked).map((request) => request.ownerId))];
+      const ownerIds = [
+        ...new Set(
+          requests
+            .filter((request) => request.includeRevoked === includeRevoked)
+            .map((request) => request.ownerId),
+        ),
+      ];
       if (ownerIds.length === 0) return;
       const keys = await prisma.apiKey.findMany({
         where: { ownerId: { in: ownerIds }, ...(includeRevoked ? {} : { revokedAt: null }) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       });
       for (const ownerId of ownerIds) byKey.set(apiKeysOfOwnerKey({ ownerId, includeRevoked }), []);
-      for (const key of keys) byKey.get(apiKeysOfOwnerKey({ ownerId: key.ownerId, includeRevoked }))?.push(key);
+      for (const key of keys)
+        byKey.get(apiKeysOfOwnerKey({ ownerId: key.ownerId, includeRevoked }))?.push(key);
     }),
   );
   return requests.map((request) => byKey.get(apiKeysOfOwnerKey(request)) ?? []);
+}
+
+/** API keys by id in the order asked, null where none exists: one statement for a whole DataLoader batch. */
+export async function loadApiKeysById(
+  prisma: IdentityDeps['prisma'],
+  ids: readonly string[],
+): Promise<Array<ApiKey | null>> {
+  const keys = await prisma.apiKey.findMany({ where: { id: { in: [...ids] } } });
+  const byId = new Map(keys.map((key) => [key.id, key]));
+  return ids.map((id) => byId.get(id) ?? null);
 }

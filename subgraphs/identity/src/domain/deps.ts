@@ -1,5 +1,6 @@
 import type { KeyValueStore, Logger } from '@cap/runtime';
 import type { Envelope } from '@cap/events';
+import type { EventRecorder as KitEventRecorder } from '@cap/runtime/kit';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { RateLimitCounter } from './rateLimits.js';
 import type { SigningKeyRing } from './signingKeys.js';
@@ -8,11 +9,7 @@ import type { SigningKeyRing } from './signingKeys.js';
 export type Tx = Prisma.TransactionClient;
 
 /** Writes domain events to the outbox inside the caller's transaction, then wakes the relay after commit. */
-export interface EventRecorder {
-  record(tx: Tx, envelopes: Envelope[]): Promise<void>;
-  /** Called after the transaction committed, so the relay publishes without waiting for its next poll. */
-  committed(): void;
-}
+export type EventRecorder = KitEventRecorder<Tx, Envelope>;
 
 /** What identity's use cases need; built once in `main.ts` and shared by resolvers and consumers. */
 export interface IdentityDeps {
@@ -33,11 +30,4 @@ export interface IdentityDeps {
     /** API keys created per client address per minute. */
     apiKeyCreationsPerMinute: number;
   };
-}
-
-/** Runs `work` in one transaction with the events it records, then wakes the relay. */
-export async function inTransaction<T>(deps: IdentityDeps, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const result = await deps.prisma.$transaction(work);
-  deps.events.committed();
-  return result;
 }

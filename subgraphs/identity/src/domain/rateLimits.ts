@@ -6,7 +6,6 @@ import {
   type KeyValueStore,
   type Logger,
 } from '@cap/runtime';
-import type { IdentityDeps } from './deps.js';
 
 /** A fixed-window limit on one operation per client address. */
 export interface RateLimit {
@@ -88,7 +87,7 @@ export class RateLimitCounter {
  * count too: hammering does not shorten the wait.
  */
 export async function enforceRateLimit(
-  deps: Pick<IdentityDeps, 'rateLimits' | 'logger'>,
+  deps: { rateLimits: RateLimitCounter; logger: Logger },
   rule: RateLimit,
   clientIp: string,
 ): Promise<void> {

@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RefreshTokenReuseDetected } from '@cap/events';
 import { codedError, ErrorCode, scopesForRole, type Role } from '@cap/runtime';
+import { inTransaction } from '@cap/runtime/kit';
 import type { User } from '../generated/prisma/client.js';
-import { inTransaction, type IdentityDeps, type Tx } from './deps.js';
+import { type IdentityDeps, type Tx } from './deps.js';
 import { assertPasswordPolicy, decoyHash, PASSWORD_MAX_LENGTH, verifyPassword } from './passwords.js';
 import { enforceRateLimit } from './rateLimits.js';
 import { sha256 } from './secretBox.js';
@@ -116,7 +117,7 @@ export async function login(
   const matches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyHash()));
   if (!user || !matches || !user.active) throw invalidCredentials();
   const familyId = randomUUID();
-  const session = await inTransaction(deps, (tx) => issueSession(deps, tx, user, familyId, origin));
+  const session = await inTransaction(deps, ({ tx }) => issueSession(deps, tx, user, familyId, origin));
   deps.logger.info({ userId: user.id, requestId: origin.requestId }, 'user logged in');
   return withAccessToken(deps, session, familyId);
 }
@@ -126,13 +127,17 @@ export async function login(
  * a spent or revoked token is treated as theft: the whole family is revoked and an event is published.
  * Throttled per client address, so tokens cannot be guessed or a family churned at speed.
  */
-export async function refresh(deps: IdentityDeps, refreshToken: string, origin: RequestOrigin): Promise<Session> {
+export async function refresh(
+  deps: IdentityDeps,
+  refreshToken: string,
+  origin: RequestOrigin,
+): Promise<Session> {
   await throttleRefresh(deps, origin);
   if (refreshToken.length > REFRESH_TOKEN_MAX_LENGTH || !refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) {
     throw invalidRefreshToken();
   }
   const tokenHash = sha256(refreshToken);
-  const outcome = await inTransaction(deps, async (tx) => {
+  const outcome = await inTransaction(deps, async ({ tx }) => {
     const stored = await tx.refreshToken.findUnique({ where: { tokenHash }, include: { user: true } });
     if (!stored) return { kind: 'unknown' as const };
     if (stored.rotatedAt || stored.revokedAt) {
@@ -181,7 +186,9 @@ export async function logout(
   input: { refreshToken: string; allSessions?: boolean | null | undefined },
 ): Promise<{ revokedSessions: number }> {
   if (input.refreshToken.length > REFRESH_TOKEN_MAX_LENGTH) return { revokedSessions: 0 };
-  const stored = await deps.prisma.refreshToken.findUnique({ where: { tokenHash: sha256(input.refreshToken) } });
+  const stored = await deps.prisma.refreshToken.findUnique({
+    where: { tokenHash: sha256(input.refreshToken) },
+  });
   if (!stored) return { revokedSessions: 0 };
   const where = input.allSessions ? { userId: stored.userId } : { familyId: stored.familyId };
   const families = await deps.prisma.refreshToken.findMany({
@@ -189,6 +196,9 @@ export async function logout(
     distinct: ['familyId'],
     select: { familyId: true },
   });
-  await deps.prisma.refreshToken.updateMany({ where: { ...where, revokedAt: null }, data: { revokedAt: new Date() } });
+  await deps.prisma.refreshToken.updateMany({
+    where: { ...where, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   return { revokedSessions: families.length };
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { UserDeactivated, UserRegistered, UserRoleChanged } from '@cap/events';
 import { codedError, ErrorCode, type Principal, type Role } from '@cap/runtime';
+import { inTransaction } from '@cap/runtime/kit';
 import { Prisma, type User } from '../generated/prisma/client.js';
 import { requireScope } from './authorization.js';
-import { inTransaction, type IdentityDeps, type Tx } from './deps.js';
+import { type IdentityDeps, type Tx } from './deps.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
 import { parseEmail, parseId, parseName } from './validation.js';
 
@@ -29,13 +30,23 @@ async function prepareUser(input: CreateUserInput): Promise<NewUser> {
   return { email, displayName, role: input.role, passwordHash: await hashPassword(input.password) };
 }
 
-async function insertUser(deps: IdentityDeps, tx: Tx, data: NewUser, actorId: string | null, requestId?: string): Promise<User> {
+async function insertUser(
+  deps: IdentityDeps,
+  tx: Tx,
+  data: NewUser,
+  actorId: string | null,
+  requestId?: string,
+): Promise<User> {
   try {
     const user = await tx.user.create({ data });
     await deps.events.record(tx, [
       UserRegistered.create(
         { userId: user.id, email: user.email, role: user.role },
-        { source: 'identity', aggregateId: user.id, metadata: { ...(actorId ? { actorId } : {}), ...(requestId ? { requestId } : {}) } },
+        {
+          source: 'identity',
+          aggregateId: user.id,
+          metadata: { ...(actorId ? { actorId } : {}), ...(requestId ? { requestId } : {}) },
+        },
       ),
     ]);
     return user;
@@ -56,7 +67,7 @@ export async function createUser(
 ): Promise<User> {
   const actor = requireScope(principal, 'users:manage');
   const data = await prepareUser(input);
-  return inTransaction(deps, (tx) => insertUser(deps, tx, data, actor.userId, requestId));
+  return inTransaction(deps, ({ tx }) => insertUser(deps, tx, data, actor.userId, requestId));
 }
 
 /** ADMIN changes a user's role. An admin cannot demote themselves (the platform would lose its last admin). */
@@ -71,7 +82,7 @@ export async function changeUserRole(
   if (userId === actor.userId && input.role !== 'ADMIN') {
     throw codedError(ErrorCode.BAD_USER_INPUT, 'Admins cannot change their own role.', { field: 'userId' });
   }
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(deps, async ({ tx }) => {
     const before = await tx.user.findUnique({ where: { id: userId } });
     if (!before) throw codedError(ErrorCode.NOT_FOUND, 'User not found.', { id: userId });
     if (before.role === input.role) return before;
@@ -79,7 +90,11 @@ export async function changeUserRole(
     await deps.events.record(tx, [
       UserRoleChanged.create(
         { userId, from: before.role, to: user.role },
-        { source: 'identity', aggregateId: userId, metadata: { actorId: actor.userId, ...(requestId ? { requestId } : {}) } },
+        {
+          source: 'identity',
+          aggregateId: userId,
+          metadata: { actorId: actor.userId, ...(requestId ? { requestId } : {}) },
+        },
       ),
     ]);
     return user;
@@ -98,7 +113,7 @@ export async function deactivateUser(
   if (userId === actor.userId) {
     throw codedError(ErrorCode.BAD_USER_INPUT, 'Admins cannot deactivate themselves.', { field: 'userId' });
   }
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(deps, async ({ tx }) => {
     const before = await tx.user.findUnique({ where: { id: userId } });
     if (!before) throw codedError(ErrorCode.NOT_FOUND, 'User not found.', { id: userId });
     if (!before.active) return before;
@@ -107,7 +122,11 @@ export async function deactivateUser(
     await deps.events.record(tx, [
       UserDeactivated.create(
         { userId },
-        { source: 'identity', aggregateId: userId, metadata: { actorId: actor.userId, ...(requestId ? { requestId } : {}) } },
+        {
+          source: 'identity',
+          aggregateId: userId,
+          metadata: { actorId: actor.userId, ...(requestId ? { requestId } : {}) },
+        },
       ),
     ]);
     return user;
@@ -130,17 +149,20 @@ export async function bootstrapAdmin(
 ): Promise<{ created: false } | { created: true; email: string; password: string; generated: boolean }> {
   if ((await deps.prisma.user.count()) > 0) return { created: false };
   if (options.production && (!options.email || !options.password)) {
-    throw new Error('No user exists yet: set ADMIN_EMAIL and ADMIN_PASSWORD for the first start in production.');
+    throw new Error(
+      'No user exists yet: set ADMIN_EMAIL and ADMIN_PASSWORD for the first start in production.',
+    );
   }
   const email = options.email ?? 'admin@example.com';
   const generated = !options.password;
   const password = options.password ?? randomBytes(18).toString('base64url');
   const data = await prepareUser({ email, password, displayName: 'Administrator', role: 'ADMIN' });
   try {
-    await inTransaction(deps, (tx) => insertUser(deps, tx, data, null));
+    await inTransaction(deps, ({ tx }) => insertUser(deps, tx, data, null));
   } catch (error) {
     // Another instance bootstrapped at the same moment.
-    if ((error as { extensions?: { code?: string } }).extensions?.code === ErrorCode.CONFLICT) return { created: false };
+    if ((error as { extensions?: { code?: string } }).extensions?.code === ErrorCode.CONFLICT)
+      return { created: false };
     throw error;
   }
   return { created: true, email, password, generated };

@@ -2,8 +2,9 @@ import { applyDirectiveAuthorization } from '@cap/runtime';
 import { builder } from '../builder.js';
 import type { IdentityContext } from '../context.js';
 import './enums.js';
-import './user.js';
+// API keys' root fields come first (as before refs.ts broke the user/apiKey cycle): the printed schema keeps its order.
 import './apiKey.js';
+import './user.js';
 import './session.js';
 import './node.js';
 
@@ -15,7 +16,15 @@ import './node.js';
 export const schema = applyDirectiveAuthorization<IdentityContext>(
   builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+    federationDirectives: [
+      '@key',
+      '@shareable',
+      '@authenticated',
+      '@requiresScopes',
+      '@policy',
+      '@cost',
+      '@listSize',
+    ],
   }),
   { principal: (context) => context.principal },
 );

@@ -17,7 +17,7 @@ builder.queryFields((t) => ({
       if (ctx.principal.kind === 'anonymous') return null;
       const user = await ctx.loaders.user.load(id);
       if (user) return canReadUser(ctx.principal, user.id) ? user : null;
-      const key = await ctx.deps.prisma.apiKey.findUnique({ where: { id } });
+      const key = await ctx.loaders.apiKey.load(id);
       return key && canReadUser(ctx.principal, key.ownerId) ? key : null;
     },
   }),

@@ -3,17 +3,26 @@ import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
 import { PASSWORD_HASH_COST } from '../domain/passwords.js';
 import { login, logout, refresh, type Session } from '../domain/sessions.js';
-import { UserRef } from './user.js';
+import { UserRef } from './refs.js';
 
 const AuthPayload = builder.objectRef<Session>('AuthPayload').implement({
-  description: 'A signed-in session: a short-lived access token and a refresh token that rotates on every use.',
+  description:
+    'A signed-in session: a short-lived access token and a refresh token that rotates on every use.',
   fields: (t) => ({
-    accessToken: t.exposeString('accessToken', { description: 'JWT for `Authorization: Bearer`; lives 15 minutes.' }),
-    accessTokenExpiresAt: t.expose('accessTokenExpiresAt', { type: 'DateTime', description: 'When it expires.' }),
+    accessToken: t.exposeString('accessToken', {
+      description: 'JWT for `Authorization: Bearer`; lives 15 minutes.',
+    }),
+    accessTokenExpiresAt: t.expose('accessTokenExpiresAt', {
+      type: 'DateTime',
+      description: 'When it expires.',
+    }),
     refreshToken: t.exposeString('refreshToken', {
       description: 'Opaque; exchange it once with `refreshSession`. Reusing a spent one ends the session.',
     }),
-    refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', { type: 'DateTime', description: 'When it expires.' }),
+    refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', {
+      type: 'DateTime',
+      description: 'When it expires.',
+    }),
     user: t.field({ type: UserRef, description: 'The signed-in user.', resolve: (session) => session.user }),
   }),
 });
@@ -21,7 +30,9 @@ const AuthPayload = builder.objectRef<Session>('AuthPayload').implement({
 const LogoutPayload = builder.objectRef<{ revokedSessions: number }>('LogoutPayload').implement({
   description: 'Result of a logout.',
   fields: (t) => ({
-    revokedSessions: t.exposeInt('revokedSessions', { description: 'Sessions ended by this call (0 if already ended).' }),
+    revokedSessions: t.exposeInt('revokedSessions', {
+      description: 'Sessions ended by this call (0 if already ended).',
+    }),
   }),
 });
 
@@ -42,7 +53,9 @@ const LoginInput = builder.inputType('LoginInput', {
 
 const RefreshSessionInput = builder.inputType('RefreshSessionInput', {
   description: 'A refresh token to exchange.',
-  fields: (t) => ({ refreshToken: t.string({ required: true, description: 'From login or the last refresh.' }) }),
+  fields: (t) => ({
+    refreshToken: t.string({ required: true, description: 'From login or the last refresh.' }),
+  }),
 });
 
 const LogoutInput = builder.inputType('LogoutInput', {
@@ -65,10 +78,15 @@ builder.mutationFields((t) => ({
   }),
   refreshSession: t.field({
     type: AuthPayload,
-    description: 'Exchanges a refresh token for a new access token and a new refresh token. Throttled per client address.',
+    description:
+      'Exchanges a refresh token for a new access token and a new refresh token. Throttled per client address.',
     args: { input: t.arg({ type: RefreshSessionInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      refresh(ctx.deps, input.refreshToken, { clientIp: ctx.clientIp, userAgent: ctx.userAgent, requestId: ctx.requestId }),
+      refresh(ctx.deps, input.refreshToken, {
+        clientIp: ctx.clientIp,
+        userAgent: ctx.userAgent,
+        requestId: ctx.requestId,
+      }),
   }),
   logout: t.field({
     type: LogoutPayload,
@@ -78,7 +96,8 @@ builder.mutationFields((t) => ({
   }),
   rotateSigningKey: t.field({
     type: SigningKeyRotation,
-    description: 'Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire.',
+    description:
+      'Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire.',
     directives: policyDirectives.requiresScopes('users:manage'),
     resolve: async (_root, _args, ctx) => {
       requireScope(ctx.principal, 'users:manage');

@@ -1,20 +1,17 @@
 import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
+import { resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { MAX_ACTIVE_KEYS_PER_USER } from '../domain/apiKeys.js';
 import { requireScope } from '../domain/authorization.js';
 import { PASSWORD_HASH_COST } from '../domain/passwords.js';
 import { canReadUser, changeUserRole, createUser, deactivateUser } from '../domain/users.js';
+import { encodeUserCursor, findUserPage, USERS_PAGE } from '../domain/userQueries.js';
 import { parseId } from '../domain/validation.js';
 import type { User } from '../generated/prisma/client.js';
-import { ApiKeyRef } from './apiKey.js';
 import { RoleEnum } from './enums.js';
 import { NodeRef } from './nodeInterface.js';
-
-export const UserRef = builder.objectRef<User>('User');
-
-/** Page sizes of `users`. */
-const USERS_PAGE = { default: 50, max: 100 } as const;
+import { ApiKeyRef, UserRef } from './refs.js';
 
 UserRef.implement({
   description: 'A person who uses the platform.',
@@ -32,12 +29,19 @@ UserRef.implement({
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
     apiKeys: t.field({
       type: [ApiKeyRef],
-      description: "The user's API keys, newest first. Visible to the user and to admins; needs `apikeys:manage`.",
-      directives: { ...policyDirectives.requiresScopes('apikeys:manage'), ...policyDirectives.listSize(MAX_ACTIVE_KEYS_PER_USER) },
+      description:
+        "The user's API keys, newest first. Visible to the user and to admins; needs `apikeys:manage`.",
+      directives: {
+        ...policyDirectives.requiresScopes('apikeys:manage'),
+        ...policyDirectives.listSize(MAX_ACTIVE_KEYS_PER_USER),
+      },
       args: { includeRevoked: t.arg.boolean({ defaultValue: false, description: 'Include revoked keys.' }) },
       resolve: async (user, args, ctx) => {
         if (!canReadUser(ctx.principal, user.id)) return [];
-        return ctx.loaders.apiKeysOfOwner.load({ ownerId: user.id, includeRevoked: args.includeRevoked ?? false });
+        return ctx.loaders.apiKeysOfOwner.load({
+          ownerId: user.id,
+          includeRevoked: args.includeRevoked ?? false,
+        });
       },
     }),
   }),
@@ -46,7 +50,8 @@ UserRef.implement({
 builder.asEntity(UserRef, {
   key: builder.selection<{ id: string }>('id'),
   // Other subgraphs reference users (authors, creators): any authenticated caller may resolve the public fields.
-  resolveReference: (reference, ctx) => (ctx.principal.kind === 'anonymous' ? null : ctx.loaders.user.load(reference.id)),
+  resolveReference: (reference, ctx) =>
+    ctx.principal.kind === 'anonymous' ? null : ctx.loaders.user.load(reference.id),
 });
 
 builder.queryFields((t) => ({
@@ -54,7 +59,8 @@ builder.queryFields((t) => ({
     type: UserRef,
     nullable: true,
     description: 'The signed-in user, or null for anonymous callers.',
-    resolve: (_root, _args, ctx) => (ctx.principal.kind === 'anonymous' ? null : ctx.loaders.user.load(ctx.principal.userId)),
+    resolve: (_root, _args, ctx) =>
+      ctx.principal.kind === 'anonymous' ? null : ctx.loaders.user.load(ctx.principal.userId),
   }),
   user: t.field({
     type: UserRef,
@@ -65,8 +71,11 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const id = parseId(String(args.id));
       if (!canReadUser(ctx.principal, id)) {
-        if (ctx.principal.kind === 'anonymous') throw codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required.');
-        throw codedError(ErrorCode.FORBIDDEN, 'You can read only your own user.', { requiredScope: 'users:manage' });
+        if (ctx.principal.kind === 'anonymous')
+          throw codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required.');
+        throw codedError(ErrorCode.FORBIDDEN, 'You can read only your own user.', {
+          requiredScope: 'users:manage',
+        });
       }
       return ctx.loaders.user.load(id);
     },
@@ -74,59 +83,29 @@ builder.queryFields((t) => ({
   users: t.connection({
     type: UserRef,
     description: `All users, newest first (admins only); pages of ${USERS_PAGE.default} (at most ${USERS_PAGE.max}).`,
-    directives: { ...policyDirectives.requiresScopes('users:manage'), ...policyDirectives.connectionSize(USERS_PAGE.default) },
+    directives: {
+      ...policyDirectives.requiresScopes('users:manage'),
+      ...policyDirectives.connectionSize(USERS_PAGE.default),
+    },
     args: {
       role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role.' }),
     },
     resolve: (_root, args, ctx) => {
       requireScope(ctx.principal, 'users:manage');
-      const first = args.first ?? (args.last ? undefined : USERS_PAGE.default);
-      if ((first ?? args.last ?? 0) > USERS_PAGE.max) {
-        throw codedError(ErrorCode.BAD_USER_INPUT, `Pages hold at most ${USERS_PAGE.max} users.`, {
-          field: 'first',
-          expected: `1-${USERS_PAGE.max}`,
-        });
-      }
+      resolvePageSize(args, USERS_PAGE);
       return resolveCursorConnection(
-        { args: { ...args, first }, toCursor: (user: User) => encodeCursor(user) } as never,
-        async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-          const cursor = decodeCursor(after ?? before);
-          const direction = inverted ? 'asc' : 'desc';
-          const comparison = after ? 'lt' : 'gt';
-          return ctx.deps.prisma.user.findMany({
-            where: {
-              ...(args.role ? { role: args.role } : {}),
-              ...(cursor
-                ? {
-                    OR: [
-                      { createdAt: { [comparison]: cursor.createdAt } },
-                      { createdAt: cursor.createdAt, id: { [comparison]: cursor.id } },
-                    ],
-                  }
-                : {}),
-            },
-            orderBy: [{ createdAt: direction }, { id: direction }],
-            take: limit,
-          });
+        {
+          args,
+          defaultSize: USERS_PAGE.default,
+          maxSize: USERS_PAGE.max,
+          toCursor: (user: User) => encodeUserCursor(user),
         },
+        ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+          findUserPage(ctx.deps.prisma, { role: args.role, after, before, limit, inverted }),
       );
     },
   }),
 }));
-
-function encodeCursor(user: User): string {
-  return Buffer.from(`${user.createdAt.toISOString()}|${user.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string | null | undefined): { createdAt: Date; id: string } | null {
-  if (!cursor) return null;
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'Cursor is not valid.', { field: 'after', expected: 'a cursor from this connection' });
-  }
-  return { createdAt, id: parseId(id, 'cursor') };
-}
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
   description: 'A new user.',
@@ -143,7 +122,10 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'Creates a user (admins only).',
     // Hashing the password (scrypt, 32 MiB) is the expensive part.
-    directives: { ...policyDirectives.requiresScopes('users:manage'), ...policyDirectives.cost(PASSWORD_HASH_COST) },
+    directives: {
+      ...policyDirectives.requiresScopes('users:manage'),
+      ...policyDirectives.cost(PASSWORD_HASH_COST),
+    },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: (_root, { input }, ctx) => createUser(ctx.deps, ctx.principal, input, ctx.requestId),
   }),
@@ -157,14 +139,20 @@ builder.mutationFields((t) => ({
       role: t.arg({ type: RoleEnum, required: true, description: 'The new role.' }),
     },
     resolve: (_root, args, ctx) =>
-      changeUserRole(ctx.deps, ctx.principal, { userId: String(args.userId), role: args.role }, ctx.requestId),
+      changeUserRole(
+        ctx.deps,
+        ctx.principal,
+        { userId: String(args.userId), role: args.role },
+        ctx.requestId,
+      ),
   }),
   deactivateUser: t.field({
     type: UserRef,
     description:
-      "Deactivates a user (admins only): logins fail, sessions end, and within seconds their access tokens and API keys are refused and their subscriptions closed.",
+      'Deactivates a user (admins only): logins fail, sessions end, and within seconds their access tokens and API keys are refused and their subscriptions closed.',
     directives: policyDirectives.requiresScopes('users:manage'),
     args: { userId: t.arg.id({ required: true, description: 'The user to deactivate.' }) },
-    resolve: (_root, args, ctx) => deactivateUser(ctx.deps, ctx.principal, { userId: String(args.userId) }, ctx.requestId),
+    resolve: (_root, args, ctx) =>
+      deactivateUser(ctx.deps, ctx.principal, { userId: String(args.userId) }, ctx.requestId),
   }),
 }));

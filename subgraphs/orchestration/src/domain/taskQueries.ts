@@ -1,4 +1,4 @@
-import { codedError, ErrorCode } from '@cap/runtime';
+import { createCursorCodec, cursorPart, type CursorCodec } from '@cap/runtime/kit';
 import type { CodingTask, Prisma, TaskPriority } from '../generated/prisma/client.js';
 import type { OrchestrationDeps } from './deps.js';
 import type { TaskStatus } from './taskStateMachine.js';
@@ -56,30 +56,34 @@ interface TaskCursor {
   id: string;
 }
 
+/** One codec per sort field: a cursor of another order is refused like a tampered one. */
+const taskCursors = Object.fromEntries(
+  (['CREATED_AT', 'UPDATED_AT', 'PRIORITY'] as const).map((sortField) => [
+    sortField,
+    createCursorCodec<TaskCursor>({
+      kind: `task:${sortField}`,
+      expected: 'a cursor from this connection with the same orderBy',
+      toParts: (cursor) => [cursor.value, cursor.createdAt, cursor.id],
+      fromParts: ([value, createdAt, id, ...rest]) => {
+        const valid =
+          rest.length === 0 &&
+          cursorPart.instant(createdAt) !== null &&
+          (sortField === 'PRIORITY' ? cursorPart.oneOf(value, PRIORITIES) : cursorPart.instant(value)) !== null;
+        const taskId = cursorPart.uuid(id);
+        return valid && taskId ? { value: value as string, createdAt: createdAt as string, id: taskId } : null;
+      },
+    }),
+  ]),
+) as Record<TaskOrder['field'], CursorCodec<TaskCursor>>;
+
 /** Encodes an opaque cursor for `task` in `order`. */
 export function encodeTaskCursor(task: CodingTask, order: TaskOrder): string {
   const value = order.field === 'PRIORITY' ? task.priority : order.field === 'UPDATED_AT' ? task.updatedAt.toISOString() : task.createdAt.toISOString();
-  return Buffer.from(JSON.stringify([order.field, value, task.createdAt.toISOString(), task.id])).toString('base64url');
+  return taskCursors[order.field].encode({ value, createdAt: task.createdAt.toISOString(), id: task.id });
 }
 
 function decodeTaskCursor(cursor: string, order: TaskOrder, field: string): TaskCursor {
-  const invalid = (): never => {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'Cursor is not valid for this list and order.', {
-      field,
-      expected: 'a cursor from this connection with the same orderBy',
-    });
-  };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return invalid();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((part) => typeof part === 'string')) return invalid();
-  const [sortField, value, createdAt, id] = parsed as [string, string, string, string];
-  if (sortField !== order.field || Number.isNaN(new Date(createdAt).getTime())) return invalid();
-  if (order.field === 'PRIORITY' ? !PRIORITIES.includes(value as TaskPriority) : Number.isNaN(new Date(value).getTime())) return invalid();
-  return { value, createdAt, id: parseId(id, field) };
+  return taskCursors[order.field].decode(cursor, field);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { codedError, ErrorCode, hasScope, policyDirectives } from '@cap/runtime';
+import { hasScope, policyDirectives } from '@cap/runtime';
+import { pageSize, resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
@@ -22,7 +23,7 @@ import { CodingTaskRef, ExecutionResultRef, TaskExecutionRef, TaskInputRef } fro
 import { UserRef } from './user.js';
 
 /** Page size limits of task lists. */
-const PAGE = { default: 20, max: 100 } as const;
+const PAGE = pageSize({ default: 20 });
 /** Executions and questions assumed per task, for the cost of `executions` and `inputs` (3 attempts by default). */
 const PER_TASK_ASSUMED = 5;
 /**
@@ -263,14 +264,7 @@ builder.queryFields((t) => ({
       },
       resolve: (_root, args, ctx) => {
         requireScope(ctx.principal, 'tasks:read');
-        const size = args.first ?? args.last;
-        if (size !== null && size !== undefined && (size < 0 || size > PAGE.max)) {
-          throw codedError(ErrorCode.BAD_USER_INPUT, `Pages hold at most ${PAGE.max} tasks.`, {
-            field: args.first !== null && args.first !== undefined ? 'first' : 'last',
-            expected: `0-${PAGE.max}`,
-            received: String(size),
-          });
-        }
+        resolvePageSize(args, PAGE);
         const order: TaskOrder = args.orderBy ?? DEFAULT_TASK_ORDER;
         return resolveCursorConnection(
           { args, defaultSize: PAGE.default, maxSize: PAGE.max, toCursor: (task: CodingTask) => encodeTaskCursor(task, order) },

@@ -1,4 +1,5 @@
 import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
+import { createCursorCodec, cursorPart, pageSize, resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
@@ -12,7 +13,7 @@ import { CodingTaskRef, TaskLogRef } from './refs.js';
 import { TaskFilterInput } from './task.js';
 
 /** Page size limits of task logs. */
-const PAGE = { default: 100, max: 1_000 } as const;
+const PAGE = pageSize({ default: 100, max: 1_000 });
 
 TaskLogRef.implement({
   description: 'One entry of a task’s append-only log. Secrets are redacted before entries are stored.',
@@ -44,15 +45,19 @@ const TaskChangeRef = builder.objectRef<TaskChange>('TaskChange').implement({
   }),
 });
 
+const taskLogCursor = createCursorCodec<number>({
+  kind: 'taskLog',
+  expected: 'a cursor from taskLogs',
+  toParts: (seq) => [seq],
+  fromParts: ([seq, ...rest]) => (rest.length === 0 ? cursorPart.integer(seq, 0, 9_999_999_999) : null),
+});
+
 function encodeSeq(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
+  return taskLogCursor.encode(seq);
 }
 
 function decodeSeq(cursor: string | undefined, field: string): number | undefined {
-  if (cursor === undefined) return undefined;
-  const match = /^seq:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw codedError(ErrorCode.BAD_USER_INPUT, 'Cursor is not valid.', { field, expected: 'a cursor from taskLogs' });
-  return Number(match[1]);
+  return cursor === undefined ? undefined : taskLogCursor.decode(cursor, field);
 }
 
 /** The task must exist (and the caller may read tasks). */
@@ -72,14 +77,7 @@ builder.queryFields((t) => ({
       args: { taskId: t.arg.id({ required: true, description: 'The task.' }) },
       resolve: async (_root, args, ctx) => {
         const taskId = await requireTask(ctx, args.taskId);
-        const size = args.first ?? args.last;
-        if (size !== null && size !== undefined && (size < 0 || size > PAGE.max)) {
-          throw codedError(ErrorCode.BAD_USER_INPUT, `Pages hold at most ${PAGE.max} log entries.`, {
-            field: args.first !== null && args.first !== undefined ? 'first' : 'last',
-            expected: `0-${PAGE.max}`,
-            received: String(size),
-          });
-        }
+        resolvePageSize(args, PAGE);
         return resolveCursorConnection(
           { args, defaultSize: PAGE.default, maxSize: PAGE.max, toCursor: (entry: TaskLog) => encodeSeq(entry.seq) },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
