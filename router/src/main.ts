@@ -2,7 +2,7 @@ import { createEventBus } from '@cap/messaging';
 import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
 import { loadConfig } from './config.js';
 import { RevocationFeed } from './revocation/RevocationFeed.js';
-import { startRouter } from './router.js';
+import { startRouter } from './startRouter.js';
 
 /** Router process entry (distributed deployment). */
 const config = loadConfig();

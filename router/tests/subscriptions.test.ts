@@ -33,17 +33,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, startRouter, type RunningRouter } from '../src/index.js';
 import { loadSupergraphPolicy } from '../src/policy/supergraphPolicy.js';
-import { SubscriptionCloseCode } from '../src/subscriptions/closeCodes.js';
-import { LoadedSupergraph } from '../src/subscriptions/LoadedSupergraph.js';
+import { SubscriptionCloseCode } from '../src/subscriptions/transport/closeCodes.js';
+import { LoadedSupergraph } from '../src/subscriptions/execution/LoadedSupergraph.js';
 import {
   RESUME_CURSOR_ALIAS,
   RESUME_VARIABLE,
   withResumption,
-} from '../src/subscriptions/resumableFields.js';
+} from '../src/subscriptions/execution/resumableFields.js';
 import { resolveSubscriptionSettings, type SubscriptionSettings } from '../src/subscriptions/settings.js';
-import { SubscriberSession } from '../src/subscriptions/SubscriberSession.js';
-import { SubscriptionEngine } from '../src/subscriptions/SubscriptionEngine.js';
-import { SupergraphFeed } from '../src/subscriptions/supergraphFeed.js';
+import { SubscriberSession } from '../src/subscriptions/session/SubscriberSession.js';
+import { SubscriptionEngine } from '../src/subscriptions/execution/SubscriptionEngine.js';
+import { SupergraphFeed } from '../src/subscriptions/execution/supergraphFeed.js';
 
 /**
  * Federated subscriptions through the router, against the real identity, chat and orchestration subgraphs on

@@ -19,8 +19,8 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { RouterDataSource } from '../RouterDataSource.js';
-import type { RouterContext } from '../routerContext.js';
+import { RouterDataSource } from '../../RouterDataSource.js';
+import type { RouterContext } from '../../routerContext.js';
 import { EntityBatcher } from './EntityBatcher.js';
 import { compileProjection, project, type Projection } from './projection.js';
 import { withResumption, type ResumePoint } from './resumableFields.js';
