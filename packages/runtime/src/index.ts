@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './directiveAuthorization.js';
 export * from './errors.js';
+export * from './evaluateRequirement.js';
 export * from './health.js';
 export * from './http.js';
 export * from './internalToken.js';
