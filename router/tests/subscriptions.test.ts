@@ -992,11 +992,17 @@ describe('the subscription engine', () => {
   });
 
   it('routes the resume argument of resumable fields through its own variable, whatever the client passed', () => {
-    const schema = new LoadedSupergraph(gatewaySdl(), { subgraphUrls: {}, subgraphTimeoutMs: 1_000, logger })
-      .validationSchema;
+    const loaded = new LoadedSupergraph(gatewaySdl(), { subgraphUrls: {}, subgraphTimeoutMs: 1_000, logger });
+    const schema = loaded.validationSchema;
     const rewrite = (query: string, variables: Record<string, unknown> = {}) => {
       const document = parse(query);
-      const result = withResumption(document, getOperationAST(document)!, schema, variables);
+      const result = withResumption(
+        document,
+        getOperationAST(document)!,
+        schema,
+        variables,
+        loaded.resumableFields,
+      );
       return result && { query: print(result.document), variables: result.variables };
     };
     const literal = rewrite(`subscription { messagePosted(conversationId: "c", after: "abc") { id } }`)!;

@@ -9,6 +9,7 @@ export * from './keyValueStore.js';
 export * from './logger.js';
 export * from './logThrottle.js';
 export * from './principal.js';
+export * from './resumableDirective.js';
 export * from './scopes.js';
 export * from './shutdown.js';
 export * from './subgraphServer.js';
