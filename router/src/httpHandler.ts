@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  ErrorCode,
-  httpStatusOf,
+  answeringUnexpectedErrors,
   isInternalCaller,
   readinessResponse,
   runReadiness,
-  sendGraphQLError,
   sendJson,
   type Logger,
   type ReadinessChecks,
@@ -50,17 +48,5 @@ export function routerHttpHandler(options: {
     if (url.pathname === GRAPHQL_PATH) return options.graphql(req, res, url);
     sendJson(res, NOT_FOUND, { error: 'not found' });
   };
-  return (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      options.logger.error({ err: error, url: req.url }, 'unhandled error in router');
-      if (!res.headersSent)
-        sendGraphQLError(
-          res,
-          httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR),
-          ErrorCode.INTERNAL_SERVER_ERROR,
-          'Internal server error.',
-        );
-      else res.end();
-    });
-  };
+  return answeringUnexpectedErrors(handle, options.logger, 'unhandled error in router');
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { BlockList, isIP, type AddressInfo } from 'node:net';
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, httpStatusOf } from './errors.js';
+import type { Logger } from './logger.js';
 
 /** Raised when a request body exceeds its cap; answered with 413 and PAYLOAD_TOO_LARGE. */
 export class BodyTooLargeError extends Error {
@@ -103,6 +104,30 @@ export function headerMapOf(req: IncomingMessage): HeaderMap {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
   return headers;
+}
+
+/**
+ * Runs an async request handler, answering anything it throws with 500 INTERNAL_SERVER_ERROR (or ending a
+ * response already under way) after logging it as `message`: no error escapes as an unhandled rejection.
+ */
+export function answeringUnexpectedErrors(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  logger: Logger,
+  message: string,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, url: req.url }, message);
+      if (!res.headersSent)
+        sendGraphQLError(
+          res,
+          httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR),
+          ErrorCode.INTERNAL_SERVER_ERROR,
+          'Internal server error.',
+        );
+      else res.end();
+    });
+  };
 }
 
 /** Writes a JSON response. */

@@ -1,4 +1,13 @@
-import { DirectiveLocation, GraphQLDirective, GraphQLNonNull, GraphQLString } from 'graphql';
+import { createRequire } from 'node:module';
+import type * as GraphQLModule from 'graphql';
+
+/**
+ * graphql's CommonJS build, the one Pothos builds subgraph schemas with (Node resolves the package's `main`;
+ * plain Node ESM imports get the same module). graphql-js refuses a directive made by another copy ("another
+ * realm"), and test runners load this file with the ES module build.
+ */
+const { DirectiveLocation, GraphQLDirective, GraphQLNonNull, GraphQLString, specifiedDirectives } =
+  createRequire(import.meta.url)('graphql') as typeof GraphQLModule;
 
 /**
  * `@resumable(argument:, cursorField:)` on a subscription root field: subscribing again with `argument` set to the
@@ -28,7 +37,8 @@ export const RESUMABLE_SPEC_URL = 'https://specs.cap.local/resumable/v0.1';
  * links it and composes it into the supergraph. Spread into the options beside `linkUrl`/`federationDirectives`.
  */
 export const resumableSubgraphOptions = {
-  directives: [resumableDirective],
+  // A schema given `directives` has only those: keep @skip, @include, @deprecated and @specifiedBy beside ours.
+  directives: [...specifiedDirectives, resumableDirective],
   composeDirectives: ['@resumable'] as `@${string}`[],
   extensions: { directives: [{ name: 'link', args: { url: RESUMABLE_SPEC_URL, import: ['@resumable'] } }] },
 };

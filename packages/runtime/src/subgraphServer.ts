@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { ErrorCode, httpStatusOf } from './errors.js';
 import { isInternalCaller, readinessResponse, runReadiness, type ReadinessChecks } from './health.js';
 import {
+  answeringUnexpectedErrors,
   closeServer,
   headerMapOf,
   listen,
@@ -139,19 +140,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     res.end();
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'unhandled error in subgraph HTTP handler');
-      if (!res.headersSent)
-        sendGraphQLError(
-          res,
-          httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR),
-          ErrorCode.INTERNAL_SERVER_ERROR,
-          'Internal server error.',
-        );
-      else res.end();
-    });
-  });
+  const server = createServer(
+    answeringUnexpectedErrors(handle, logger, 'unhandled error in subgraph HTTP handler'),
+  );
   const closeSubscriptions = options.schema.getSubscriptionType()
     ? serveSubscriptions(server, options, maxBodyBytes)
     : null;

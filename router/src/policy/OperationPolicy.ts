@@ -58,13 +58,20 @@ type Decision =
       estimated: number;
     };
 
-/** What the policies before the budget read of a request. */
-interface DecideInput {
+/** One operation as the policies read it, from HTTP or a subscription's start. */
+export interface PrepareInput {
   query: string;
   operationName: string | undefined;
   variables: Record<string, unknown>;
   principal: Principal;
+  /** Budget key for anonymous callers. */
+  clientIp: string;
+  /** Whether the response reports `extensions.cost` (`X-Include-Cost: true`). */
+  includeCost: boolean;
 }
+
+/** What the policies before the budget read of a request. */
+type DecideInput = Pick<PrepareInput, 'query' | 'operationName' | 'variables' | 'principal'>;
 
 /** A policy's refusal, ending the list. */
 interface Refused {
@@ -118,15 +125,7 @@ export class OperationPolicy {
    * `X-RateLimit-*` headers: a run is charged its estimated cost (at least 1); a refusal by the policies is
    * charged the minimum of 1 unit (analysing it was work, and a caller out of budget gets 429 instead).
    */
-  async prepare(input: {
-    query: string;
-    operationName: string | undefined;
-    variables: Record<string, unknown>;
-    principal: Principal;
-    /** Budget key for anonymous callers. */
-    clientIp: string;
-    includeCost: boolean;
-  }): Promise<Prepared> {
+  async prepare(input: PrepareInput): Promise<Prepared> {
     if (!this.settings.enabled) {
       return {
         kind: 'run',

@@ -1,6 +1,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, httpStatusOf, sendGraphQLError, type Logger } from '@cap/runtime';
+import {
+  answeringUnexpectedErrors,
+  ErrorCode,
+  httpStatusOf,
+  sendGraphQLError,
+  type Logger,
+} from '@cap/runtime';
 import type { Authenticator } from '../authenticate.js';
 import type { RouterConfig } from '../config.js';
 import { ConnectionLimiter } from './transport/ConnectionLimiter.js';
@@ -101,6 +107,11 @@ export function attachSubscriptions(options: AttachSubscriptionsOptions): Runnin
     (req: IncomingMessage, res: ServerResponse) => void
   >;
   server.removeAllListeners('request');
+  const handleStream = answeringUnexpectedErrors(
+    (req, res) => sse.handle(req, res),
+    logger,
+    'unhandled error in the subscription stream endpoint',
+  );
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const isStream =
       req.method !== 'OPTIONS' && new URL(req.url ?? '/', 'http://router').pathname === settings.ssePath;
@@ -118,17 +129,7 @@ export function attachSubscriptions(options: AttachSubscriptionsOptions): Runnin
           'retry-after': '1',
         },
       );
-    sse.handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'unhandled error in the subscription stream endpoint');
-      if (!res.headersSent)
-        sendGraphQLError(
-          res,
-          httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR),
-          ErrorCode.INTERNAL_SERVER_ERROR,
-          'Internal server error.',
-        );
-      else res.end();
-    });
+    handleStream(req, res);
   };
   server.on('request', onRequest);
 

@@ -1,6 +1,6 @@
-import { codedError, ErrorCode, httpStatusOf, type Logger, type Principal } from '@cap/runtime';
+import { codedError, ErrorCode, httpStatusOf, type Logger } from '@cap/runtime';
 import type { DocumentNode, FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import type { PolicyOutcome, Prepared } from '../../policy/OperationPolicy.js';
+import type { PolicyOutcome, PrepareInput, Prepared } from '../../policy/OperationPolicy.js';
 import { FederatedSubscription } from './FederatedSubscription.js';
 import { LoadedSupergraph } from './LoadedSupergraph.js';
 import type { SubscriptionSettings } from '../settings.js';
@@ -8,15 +8,8 @@ import type { SubscriberSession } from '../session/SubscriberSession.js';
 import { INTERNAL_ERROR } from './SubscriptionFailure.js';
 import type { SupergraphFeed } from './supergraphFeed.js';
 
-/** The router's policies for one operation (limits, validation, authorization, cost, budget): see router.ts. */
-export type PrepareOperation = (input: {
-  query: string;
-  operationName: string | undefined;
-  variables: Record<string, unknown>;
-  principal: Principal;
-  clientIp: string;
-  includeCost: boolean;
-}) => Promise<Prepared>;
+/** The router's policies for one operation (limits, validation, authorization, cost, budget): `OperationPolicy`. */
+export type PrepareOperation = (input: PrepareInput) => Promise<Prepared>;
 
 /** Applies what the policies decided (e.g. denials of filtered fields) to each event's result. */
 export type FinishEvent = (outcome: PolicyOutcome, result: FormattedExecutionResult) => void;

@@ -2,7 +2,6 @@ import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { MAX_ACTIVE_KEYS_PER_USER } from '../domain/apiKeys.js';
-import { requireScope } from '../domain/authorization.js';
 import { PASSWORD_HASH_COST } from '../domain/passwords.js';
 import { canReadUser, changeUserRole, createUser, deactivateUser } from '../domain/users.js';
 import { parseId } from '../domain/validation.js';
@@ -79,7 +78,6 @@ builder.queryFields((t) => ({
       role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role.' }),
     },
     resolve: (_root, args, ctx) => {
-      requireScope(ctx.principal, 'users:manage');
       const first = args.first ?? (args.last ? undefined : USERS_PAGE.default);
       if ((first ?? args.last ?? 0) > USERS_PAGE.max) {
         throw codedError(ErrorCode.BAD_USER_INPUT, `Pages hold at most ${USERS_PAGE.max} users.`, {
