@@ -23,6 +23,7 @@ import {
   errorCodes,
   graphql,
   testSecret,
+  waitFor,
   type TestDatabase,
 } from '@cap/testkit';
 import { getOperationAST, parse, print } from 'graphql';
@@ -244,11 +245,7 @@ function subscribe<T = any>(
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(20);
-  }
+  await waitFor(condition, { timeoutMs, intervalMs: 20, message: what });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

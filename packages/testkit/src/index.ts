@@ -4,3 +4,5 @@ export * from './graphql.js';
 export * from './redisServer.js';
 export * from './countingDatabase.js';
 export * from './subgraphRoles.js';
+export * from './principals.js';
+export * from './waitFor.js';
