@@ -1,14 +1,15 @@
-import { createLogger, Shutdown } from '@cap/runtime';
+import { createLogger, exitOnConfigError, Shutdown } from '@cap/runtime';
 import { componentEnv, loadConfig } from './config.js';
 import { startPlatform } from './platform.js';
 
 /** `npm start`: the whole platform in one process on embedded defaults. */
-const config = loadConfig();
+const config = await exitOnConfigError(loadConfig);
 const logger = createLogger({ service: 'platform', level: config.LOG_LEVEL });
 const shutdown = new Shutdown(logger);
 // Orchestration lets running task executions finish for SHUTDOWN_GRACE_MS; everything else gets 15 s more.
 shutdown.handleSignals({ timeoutMs: config.SHUTDOWN_GRACE_MS + 15_000 });
-const platform = await startPlatform({ config, env: componentEnv(), logger });
+// The components' own configurations are read here: a bad one is reported like the launcher's.
+const platform = await exitOnConfigError(() => startPlatform({ config, env: componentEnv(), logger }));
 shutdown.add('platform', () => platform.close());
 
 const modes = [

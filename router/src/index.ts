@@ -1,5 +1,5 @@
 export * from './config.js';
-export * from './router.js';
+export * from './startRouter.js';
 export { Authenticator, AuthenticationError } from './authenticate.js';
 export { loadSupergraphPolicy, type SupergraphPolicy } from './policy/supergraphPolicy.js';
 export { OperationPolicy } from './policy/OperationPolicy.js';

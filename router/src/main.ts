@@ -1,11 +1,11 @@
 import { createEventBus } from '@cap/messaging';
-import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
+import { createKeyValueStore, createLogger, exitOnConfigError, Shutdown } from '@cap/runtime';
 import { loadConfig } from './config.js';
 import { RevocationFeed } from './revocation/RevocationFeed.js';
-import { startRouter } from './router.js';
+import { startRouter } from './startRouter.js';
 
 /** Router process entry (distributed deployment). */
-const config = loadConfig();
+const config = await exitOnConfigError(loadConfig);
 const logger = createLogger({ service: 'router', level: config.logLevel });
 const shutdown = new Shutdown(logger);
 shutdown.handleSignals();

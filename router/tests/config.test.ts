@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 
 /** Router configuration that must never reach production, and the proxy-trust settings. */
-// KAFKA_BROKERS: production routers need identity's revocation feed (ADR 0013); nothing connects to it here.
-const production = { NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: 'x'.repeat(40), KAFKA_BROKERS: '127.0.0.1:9092' };
+// KAFKA_BROKERS is required in production (credential revocation, ADR 0013); only parsed here, never contacted.
+const production = {
+  NODE_ENV: 'production',
+  INTERNAL_TOKEN_SECRET: 'x'.repeat(40),
+  KAFKA_BROKERS: '127.0.0.1:9092',
+};
 
 describe('router config', () => {
   it('refuses POLICIES_ENABLED=false in production, naming the variable', () => {

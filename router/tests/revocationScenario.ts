@@ -3,7 +3,7 @@ import { graphql, type GraphQLResult } from '@cap/testkit';
 import { expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningRouter } from '../src/index.js';
-import { SubscriptionCloseCode } from '../src/subscriptions/closeCodes.js';
+import { SubscriptionCloseCode } from '../src/subscriptions/transport/closeCodes.js';
 import type { Stack } from './harness.js';
 
 /**

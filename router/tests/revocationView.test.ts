@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiKeyRevoked, UserDeactivated, UserRegistered, UserRoleChanged, type Role } from '@cap/events';
-import { scopesForRole, type Principal } from '@cap/runtime';
+import { type Principal } from '@cap/runtime';
+import { userPrincipal } from '@cap/testkit';
 import { describe, expect, it } from 'vitest';
 import { REVOCATION_RETENTION_MS, RevocationView } from '../src/revocation/RevocationView.js';
 
@@ -14,12 +15,7 @@ function random(seed: number): () => number {
 }
 const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
 
-const user = (userId: string, role: Role): Principal => ({
-  kind: 'user',
-  userId,
-  role,
-  scopes: scopesForRole(role),
-});
+const user = (userId: string, role: Role): Principal => userPrincipal(role, userId);
 const apiKey = (userId: string, apiKeyId: string, role: Role): Principal => ({
   kind: 'apiKey',
   userId,

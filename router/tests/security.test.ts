@@ -14,7 +14,7 @@ let production: RunningRouter;
 let admin: { accessToken: string };
 beforeAll(async () => {
   stack = await startStack();
-  // A production config must name Kafka (the revocation feed's brokers); the harness gives routers no feed.
+  // Production requires KAFKA_BROKERS (revocation); the harness gives this router no feed, so none is contacted.
   production = await stack.startRouter({ NODE_ENV: 'production', KAFKA_BROKERS: '127.0.0.1:9092' });
   admin = await stack.loginAdmin();
 });
@@ -52,7 +52,9 @@ describe('operation limits (OWASP: batching and resource exhaustion)', () => {
   });
 
   it('refuses directive overloading', async () => {
-    const result = await withoutSubgraphs(() => stack.query(`{ me { id ${'@include(if: true) '.repeat(60)} } }`));
+    const result = await withoutSubgraphs(() =>
+      stack.query(`{ me { id ${'@include(if: true) '.repeat(60)} } }`),
+    );
     expect(errorCodes(result)).toEqual(['OPERATION_LIMIT_EXCEEDED']);
     expect(limitOf(result)).toBe('directives');
   });
@@ -60,7 +62,9 @@ describe('operation limits (OWASP: batching and resource exhaustion)', () => {
   it('refuses circular introspection (depth)', async () => {
     let nested = 'name';
     for (let i = 0; i < 12; i += 1) nested = `ofType { ${nested} }`;
-    const result = await withoutSubgraphs(() => stack.query(`{ __schema { types { fields { type { ${nested} } } } } }`));
+    const result = await withoutSubgraphs(() =>
+      stack.query(`{ __schema { types { fields { type { ${nested} } } } } }`),
+    );
     expect(errorCodes(result)).toEqual(['OPERATION_LIMIT_EXCEEDED']);
     expect(limitOf(result)).toBe('depth');
   });
@@ -75,7 +79,9 @@ describe('operation limits (OWASP: batching and resource exhaustion)', () => {
 
   it('refuses too many root fields, tokens and oversized documents', async () => {
     const roots = Array.from({ length: 21 }, () => 'me { id }').join(' ');
-    expect(limitOf(await withoutSubgraphs(() => stack.query(`query { ${roots} }`)))).toMatch(/rootFields|aliases|fields/);
+    expect(limitOf(await withoutSubgraphs(() => stack.query(`query { ${roots} }`)))).toMatch(
+      /rootFields|aliases|fields/,
+    );
     const tokens = `{ me { id } ${'__typename '.repeat(2_100)} }`;
     expect(limitOf(await withoutSubgraphs(() => stack.query(tokens)))).toBe('tokens');
     const padded = `# ${'x'.repeat(40_000)}\n{ me { id } }`;
@@ -105,7 +111,10 @@ describe('operation limits (OWASP: batching and resource exhaustion)', () => {
       });
     const ok = await send(2);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual([{ data: { me: { role: 'ADMIN' } } }, { data: { me: { role: 'ADMIN' } } }]);
+    expect(await ok.json()).toEqual([
+      { data: { me: { role: 'ADMIN' } } },
+      { data: { me: { role: 'ADMIN' } } },
+    ]);
     const tooMany = await withoutSubgraphs(() => send(3));
     expect(tooMany.status).toBe(400);
     expect(errorCodes((await tooMany.json()) as GraphQLResult)).toEqual(['BATCHING_NOT_ALLOWED']);
@@ -117,7 +126,9 @@ describe('transport (OWASP: CSRF, GET and url-encoded mutations)', () => {
 
   it('refuses a mutation over GET', async () => {
     const response = await withoutSubgraphs(() =>
-      fetch(`${stack.router.graphqlUrl}?query=${encodeURIComponent(logout)}`, { headers: { 'apollo-require-preflight': 'true' } }),
+      fetch(`${stack.router.graphqlUrl}?query=${encodeURIComponent(logout)}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      }),
     );
     expect(response.status).toBe(405);
     expect(errorCodes((await response.json()) as GraphQLResult)).toEqual(['BAD_REQUEST']);
@@ -127,7 +138,10 @@ describe('transport (OWASP: CSRF, GET and url-encoded mutations)', () => {
     for (const [contentType, body] of [
       ['application/x-www-form-urlencoded', `query=${encodeURIComponent(logout)}`],
       ['text/plain', JSON.stringify({ query: logout })],
-      ['multipart/form-data; boundary=x', `--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n${logout}\r\n--x--`],
+      [
+        'multipart/form-data; boundary=x',
+        `--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n${logout}\r\n--x--`,
+      ],
     ] as const) {
       const response = await withoutSubgraphs(() =>
         fetch(stack.router.graphqlUrl, { method: 'POST', headers: { 'content-type': contentType }, body }),
@@ -138,15 +152,26 @@ describe('transport (OWASP: CSRF, GET and url-encoded mutations)', () => {
   });
 
   it('refuses a GET query without a preflight header (CSRF prevention)', async () => {
-    const response = await withoutSubgraphs(() => fetch(`${stack.router.graphqlUrl}?query=${encodeURIComponent('{ me { id } }')}`));
+    const response = await withoutSubgraphs(() =>
+      fetch(`${stack.router.graphqlUrl}?query=${encodeURIComponent('{ me { id } }')}`),
+    );
     expect(response.status).toBe(400);
     expect(errorCodes((await response.json()) as GraphQLResult)).toEqual(['BAD_REQUEST']);
   });
 
   it('refuses malformed GraphQL requests with a coded error', async () => {
-    for (const body of [{ query: 42 }, { query: '{ me { id } }', variables: 'x' }, { query: '{ me { id } }', operationName: 1 }, {}]) {
+    for (const body of [
+      { query: 42 },
+      { query: '{ me { id } }', variables: 'x' },
+      { query: '{ me { id } }', operationName: 1 },
+      {},
+    ]) {
       const response = await withoutSubgraphs(() =>
-        fetch(stack.router.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        fetch(stack.router.graphqlUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
       );
       expect(response.status).toBe(400);
       expect(errorCodes((await response.json()) as GraphQLResult)).toEqual(['BAD_USER_INPUT']);
@@ -160,7 +185,24 @@ describe('introspection and suggestions in production', () => {
   it('refuses introspection to anyone but ADMIN', async () => {
     const anonymous = await withoutSubgraphs(() => graphql(production.graphqlUrl, introspection));
     expect(errorCodes(anonymous)).toEqual(['INTROSPECTION_DISABLED']);
-    const nested = await withoutSubgraphs(() => graphql(production.graphqlUrl, `{ me { id } ...F } fragment F on Query { __type(name: "User") { name } }`));
+    const nested = await withoutSubgraphs(() =>
+      graphql(
+        production.graphqlUrl,
+        `
+          {
+            me {
+              id
+            }
+            ...F
+          }
+          fragment F on Query {
+            __type(name: "User") {
+              name
+            }
+          }
+        `,
+      ),
+    );
     expect(errorCodes(nested)).toEqual(['INTROSPECTION_DISABLED']);
     const asAdmin = await graphql(production.graphqlUrl, introspection, {}, bearer(admin.accessToken));
     expect(asAdmin.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
@@ -199,7 +241,12 @@ describe('unhandled and upstream errors (OWASP: error masking)', () => {
   it('times a slow subgraph out with SUBGRAPH_UNAVAILABLE and no upstream detail', async () => {
     const router = await stack.startRouter({ SUBGRAPH_CHAT_URL: hungUrl, SUBGRAPH_TIMEOUT_MS: '300' });
     const started = Date.now();
-    const result = await graphql(router.graphqlUrl, '{ conversations(first: 1) { edges { cursor } } }', {}, bearer(admin.accessToken));
+    const result = await graphql(
+      router.graphqlUrl,
+      '{ conversations(first: 1) { edges { cursor } } }',
+      {},
+      bearer(admin.accessToken),
+    );
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(errorCodes(result)).toContain('SUBGRAPH_UNAVAILABLE');
     const text = JSON.stringify(result.errors);
@@ -209,7 +256,12 @@ describe('unhandled and upstream errors (OWASP: error masking)', () => {
 
   it('masks an unreachable subgraph the same way', async () => {
     const router = await stack.startRouter({ SUBGRAPH_CHAT_URL: 'http://127.0.0.1:9/graphql' });
-    const result = await graphql(router.graphqlUrl, '{ conversations(first: 1) { edges { cursor } } }', {}, bearer(admin.accessToken));
+    const result = await graphql(
+      router.graphqlUrl,
+      '{ conversations(first: 1) { edges { cursor } } }',
+      {},
+      bearer(admin.accessToken),
+    );
     expect(errorCodes(result)).toContain('SUBGRAPH_UNAVAILABLE');
     expect(JSON.stringify(result)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
   });

@@ -23,6 +23,7 @@ import {
   errorCodes,
   graphql,
   testSecret,
+  waitFor,
   type TestDatabase,
 } from '@cap/testkit';
 import { getOperationAST, parse, print } from 'graphql';
@@ -33,17 +34,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, startRouter, type RunningRouter } from '../src/index.js';
 import { loadSupergraphPolicy } from '../src/policy/supergraphPolicy.js';
-import { SubscriptionCloseCode } from '../src/subscriptions/closeCodes.js';
-import { LoadedSupergraph } from '../src/subscriptions/LoadedSupergraph.js';
+import { SubscriptionCloseCode } from '../src/subscriptions/transport/closeCodes.js';
+import { LoadedSupergraph } from '../src/subscriptions/execution/LoadedSupergraph.js';
 import {
   RESUME_CURSOR_ALIAS,
   RESUME_VARIABLE,
   withResumption,
-} from '../src/subscriptions/resumableFields.js';
+} from '../src/subscriptions/execution/resumableFields.js';
 import { resolveSubscriptionSettings, type SubscriptionSettings } from '../src/subscriptions/settings.js';
-import { SubscriberSession } from '../src/subscriptions/SubscriberSession.js';
-import { SubscriptionEngine } from '../src/subscriptions/SubscriptionEngine.js';
-import { SupergraphFeed } from '../src/subscriptions/supergraphFeed.js';
+import { SubscriberSession } from '../src/subscriptions/session/SubscriberSession.js';
+import { SubscriptionEngine } from '../src/subscriptions/execution/SubscriptionEngine.js';
+import { SupergraphFeed } from '../src/subscriptions/execution/supergraphFeed.js';
 
 /**
  * Federated subscriptions through the router, against the real identity, chat and orchestration subgraphs on
@@ -244,11 +245,7 @@ function subscribe<T = any>(
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(20);
-  }
+  await waitFor(condition, { timeoutMs, intervalMs: 20, message: what });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -992,11 +989,17 @@ describe('the subscription engine', () => {
   });
 
   it('routes the resume argument of resumable fields through its own variable, whatever the client passed', () => {
-    const schema = new LoadedSupergraph(gatewaySdl(), { subgraphUrls: {}, subgraphTimeoutMs: 1_000, logger })
-      .validationSchema;
+    const loaded = new LoadedSupergraph(gatewaySdl(), { subgraphUrls: {}, subgraphTimeoutMs: 1_000, logger });
+    const schema = loaded.validationSchema;
     const rewrite = (query: string, variables: Record<string, unknown> = {}) => {
       const document = parse(query);
-      const result = withResumption(document, getOperationAST(document)!, schema, variables);
+      const result = withResumption(
+        document,
+        getOperationAST(document)!,
+        schema,
+        variables,
+        loaded.resumableFields,
+      );
       return result && { query: print(result.document), variables: result.variables };
     };
     const literal = rewrite(`subscription { messagePosted(conversationId: "c", after: "abc") { id } }`)!;

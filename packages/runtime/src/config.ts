@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 
 /**
- * Config helpers for each deployable's `config.ts` (STYLE.md §11): one zod schema over the environment,
+ * Config helpers for each deployable's `config.ts`: one zod schema over the environment,
  * parsed once at start, failing fast with a message that names every bad variable.
  */
 export class ConfigError extends Error {
@@ -15,6 +15,28 @@ export class ConfigError extends Error {
   ) {
     super(`Invalid configuration for ${service}:\n  - ${issues.join('\n  - ')}`);
     this.name = 'ConfigError';
+  }
+}
+
+/** How a process ends when its configuration is invalid: 1, as for any failed start. */
+export const CONFIG_ERROR_EXIT_CODE = 1;
+
+/**
+ * Runs a process's start-up step (`loadConfig`, or a whole start that loads its components' configuration) and,
+ * when it throws a {@link ConfigError}, prints the list of bad variables to stderr and ends the process: an
+ * operator fixes the environment, and a stack trace under the list would only bury it. Other errors pass through.
+ */
+export async function exitOnConfigError<T>(
+  start: () => T | Promise<T>,
+  exit: (code: number) => never = (code) => process.exit(code),
+  stderr: NodeJS.WritableStream = process.stderr,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    stderr.write(`${error.message}\n`);
+    return exit(CONFIG_ERROR_EXIT_CODE);
   }
 }
 
@@ -29,7 +51,8 @@ export function parseEnv<T extends z.ZodType>(
   const issues = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
     const got = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-    const shown = got === undefined ? 'nothing' : JSON.stringify(got.length > 40 ? `${got.slice(0, 40)}…` : got);
+    const shown =
+      got === undefined ? 'nothing' : JSON.stringify(got.length > 40 ? `${got.slice(0, 40)}…` : got);
     return `${name}: ${issue.message} (got ${shown})`;
   });
   throw new ConfigError(service, issues);
@@ -47,12 +70,17 @@ export const envBoolean = z
 export const port = z.coerce.number().int().min(0).max(65_535);
 
 /** A comma-separated list. */
-export const commaList = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+export const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 /** Log level for pino. */
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
 
 /**
  * Reads (or on first use creates) a random development secret persisted under `dataDir`, so tokens stay valid

@@ -12,7 +12,13 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { codedError, ErrorCode } from './errors.js';
-import { roleAtLeast } from './scopes.js';
+import {
+  evaluateRequirement,
+  PRINCIPAL_POLICIES,
+  type AuthorizationRequirement,
+  type PolicyName,
+  type PrincipalPolicies,
+} from './evaluateRequirement.js';
 import type { Principal } from './principal.js';
 import type { Scope } from './scopes.js';
 
@@ -25,35 +31,8 @@ import type { Scope } from './scopes.js';
  * directives; object-level rules (ownership, membership) stay in each subgraph's domain code.
  */
 
-/** Named policies for `@policy(policies: [[...]])`, by the names the router registers. */
-export type PrincipalPolicies = Readonly<Record<string, (principal: Principal) => boolean>>;
-
-/**
- * The policies the platform names in schemas. Same names and meaning as the router's registry
- * (router/src/policy/policies.ts); a subgraph schema naming a policy missing here fails at start.
- */
-export const PRINCIPAL_POLICIES: PrincipalPolicies = {
-  /** Callers with the ADMIN role (users or their API keys). */
-  'role:admin': (principal) => principal.kind !== 'anonymous' && roleAtLeast(principal.role, 'ADMIN'),
-  /** DEVELOPER or ADMIN. */
-  'role:developer': (principal) => principal.kind !== 'anonymous' && roleAtLeast(principal.role, 'DEVELOPER'),
-  /** Signed-in users only, not API keys (for account-management fields). */
-  'session:interactive': (principal) => principal.kind === 'user',
-  /** API keys of the PRO or ENTERPRISE tier, or interactive users. */
-  'tier:pro': (principal) =>
-    principal.kind === 'user' || (principal.kind === 'apiKey' && principal.tier !== 'FREE'),
-};
-
-/** Names of the policies in {@link PRINCIPAL_POLICIES}. */
-export type PolicyName = 'role:admin' | 'role:developer' | 'session:interactive' | 'tier:pro';
-
-/** What one directive application demands of a caller. Outer lists are alternatives (OR), inner lists AND. */
-interface Requirement {
-  /** Where it was declared: `Query.users`, or `type User` for a type-level directive. */
-  source: string;
-  scopes: readonly (readonly string[])[] | null;
-  policies: readonly (readonly string[])[] | null;
-}
+/** What one directive application demands of a caller (see {@link evaluateRequirement}). */
+type Requirement = AuthorizationRequirement;
 
 /**
  * Values for Pothos' `directives:` option (the directives plugin), typed so scope and policy names are checked
@@ -182,37 +161,29 @@ function denial(
   policies: PrincipalPolicies,
 ): GraphQLError | null {
   for (const requirement of requirements) {
-    // Every authorization directive implies authentication; signing in is what an anonymous caller can do.
-    if (principal.kind === 'anonymous') {
+    const denied = evaluateRequirement(requirement, principal, policies);
+    if (!denied) continue;
+    if (denied.code === ErrorCode.UNAUTHENTICATED) {
       return codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required.', {
         requirement: requirement.source,
       });
     }
-    const held = principal.scopes as readonly string[];
-    if (
-      requirement.scopes &&
-      !requirement.scopes.some((group) => group.every((scope) => held.includes(scope)))
-    ) {
-      const [only] = requirement.scopes;
-      return only?.length === 1 && requirement.scopes.length === 1
-        ? codedError(ErrorCode.FORBIDDEN, `This operation requires the ${only[0]} scope.`, {
-            requirement: requirement.source,
-            requiredScope: only[0],
-          })
-        : codedError(ErrorCode.FORBIDDEN, 'This operation requires scopes the caller does not hold.', {
-            requirement: requirement.source,
-            requiredScopes: requirement.scopes,
-          });
-    }
-    if (
-      requirement.policies &&
-      !requirement.policies.some((group) => group.every((name) => policies[name]?.(principal) === true))
-    ) {
+    if (denied.unmet === 'policies') {
       return codedError(ErrorCode.FORBIDDEN, 'This operation is not allowed for this caller.', {
         requirement: requirement.source,
         requiredPolicies: requirement.policies,
       });
     }
+    const [only] = requirement.scopes ?? [];
+    return only?.length === 1 && requirement.scopes?.length === 1
+      ? codedError(ErrorCode.FORBIDDEN, `This operation requires the ${only[0]} scope.`, {
+          requirement: requirement.source,
+          requiredScope: only[0],
+        })
+      : codedError(ErrorCode.FORBIDDEN, 'This operation requires scopes the caller does not hold.', {
+          requirement: requirement.source,
+          requiredScopes: requirement.scopes,
+        });
   }
   return null;
 }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /**
- * The one registry of error codes clients see in `extensions.code` (STYLE.md §8). Every code the platform
+ * The one registry of error codes clients see in `extensions.code`. Every code the platform
  * returns is listed here and in the README; tests assert on these constants, never on message text.
  */
 export const ErrorCode = {
@@ -49,6 +49,38 @@ export const ErrorCode = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The HTTP status of a response refused as a whole with each code (GraphQL over HTTP). A refusal decided on a
+ * well-formed operation (authorization in `reject` mode, introspection, cost) is an ordinary GraphQL result:
+ * 200. Errors raised while executing an operation always travel in a 200 response, whatever their code.
+ */
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 200,
+  BAD_USER_INPUT: 400,
+  INVALID_CREDENTIALS: 200,
+  INVALID_REFRESH_TOKEN: 200,
+  RATE_LIMITED: 429,
+  NOT_FOUND: 200,
+  CONFLICT: 200,
+  ROUTER_TOKEN_REQUIRED: 401,
+  PAYLOAD_TOO_LARGE: 413,
+  OPERATION_LIMIT_EXCEEDED: 400,
+  SLICING_ARGUMENT_REQUIRED: 400,
+  COST_LIMIT_EXCEEDED: 200,
+  INTROSPECTION_DISABLED: 200,
+  BATCHING_NOT_ALLOWED: 400,
+  RATE_LIMITER_UNAVAILABLE: 503,
+  INVALID_TASK_TRANSITION: 200,
+  SUBGRAPH_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/** The HTTP status of a request refused with `code` (see the table above; README "Error codes"). */
+export function httpStatusOf(code: ErrorCode): number {
+  return HTTP_STATUS[code];
+}
 
 /**
  * Builds a GraphQL error with a stable code and structured data beside it, e.g.

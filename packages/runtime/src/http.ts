@@ -1,5 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { BlockList, isIP, type AddressInfo } from 'node:net';
+import { HeaderMap } from '@apollo/server';
+import { ErrorCode, httpStatusOf } from './errors.js';
+import type { Logger } from './logger.js';
 
 /** Raised when a request body exceeds its cap; answered with 413 and PAYLOAD_TOO_LARGE. */
 export class BodyTooLargeError extends Error {
@@ -21,6 +24,110 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** HTTP 415: a POST body that is not JSON (GraphQL over HTTP answers a wrong media type with it). */
+const UNSUPPORTED_MEDIA_TYPE = 415;
+
+/** A GraphQL HTTP request refused before any operation was read: the status and the one coded error to send. */
+export interface RequestRefusal {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  extensions: Record<string, unknown>;
+}
+
+/**
+ * Reads a GraphQL request's body as the router and every subgraph do: only POST carries one (for any other method the
+ * body is `undefined`), at most `maxBytes`, parsed as JSON (an empty body is `{}`). With `requireJsonContentType`
+ * a POST must say `Content-Type: application/json`: form and text bodies are what cross-site "simple" requests
+ * send (CSRF). Resolves with the body or with the refusal to send (see {@link sendRefusal}).
+ */
+export async function readGraphQLBody(
+  req: IncomingMessage,
+  options: { maxBytes: number; requireJsonContentType: boolean },
+): Promise<{ ok: true; body: unknown } | { ok: false; refusal: RequestRefusal }> {
+  if (req.method !== 'POST') return { ok: true, body: undefined };
+  if (options.requireJsonContentType) {
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (contentType !== 'application/json') {
+      return {
+        ok: false,
+        refusal: {
+          status: UNSUPPORTED_MEDIA_TYPE,
+          code: ErrorCode.BAD_USER_INPUT,
+          message: 'GraphQL requests must be sent as application/json.',
+          extensions: { expected: 'Content-Type: application/json' },
+        },
+      };
+    }
+  }
+  let raw: string;
+  try {
+    raw = await readBody(req, options.maxBytes);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    return {
+      ok: false,
+      refusal: {
+        status: httpStatusOf(ErrorCode.PAYLOAD_TOO_LARGE),
+        code: ErrorCode.PAYLOAD_TOO_LARGE,
+        message: error.message,
+        extensions: { limitBytes: options.maxBytes },
+      },
+    };
+  }
+  try {
+    return { ok: true, body: raw.length > 0 ? (JSON.parse(raw) as unknown) : {} };
+  } catch {
+    return {
+      ok: false,
+      refusal: {
+        status: httpStatusOf(ErrorCode.BAD_USER_INPUT),
+        code: ErrorCode.BAD_USER_INPUT,
+        message: 'Request body is not valid JSON.',
+        extensions: { expected: 'a JSON object { query, variables?, operationName? }' },
+      },
+    };
+  }
+}
+
+/** Sends a {@link RequestRefusal} as a GraphQL-over-HTTP error response. */
+export function sendRefusal(res: ServerResponse, refusal: RequestRefusal): void {
+  sendGraphQLError(res, refusal.status, refusal.code, refusal.message, {}, refusal.extensions);
+}
+
+/** The request's headers as Apollo Server takes them (repeated headers joined with `, `). */
+export function headerMapOf(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/**
+ * Runs an async request handler, answering anything it throws with 500 INTERNAL_SERVER_ERROR (or ending a
+ * response already under way) after logging it as `message`: no error escapes as an unhandled rejection.
+ */
+export function answeringUnexpectedErrors(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  logger: Logger,
+  message: string,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, url: req.url }, message);
+      if (!res.headersSent)
+        sendGraphQLError(
+          res,
+          httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR),
+          ErrorCode.INTERNAL_SERVER_ERROR,
+          'Internal server error.',
+        );
+      else res.end();
+    });
+  };
 }
 
 /** Writes a JSON response. */

@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './directiveAuthorization.js';
 export * from './errors.js';
+export * from './evaluateRequirement.js';
 export * from './health.js';
 export * from './http.js';
 export * from './internalToken.js';
@@ -8,6 +9,7 @@ export * from './keyValueStore.js';
 export * from './logger.js';
 export * from './logThrottle.js';
 export * from './principal.js';
+export * from './resumableDirective.js';
 export * from './scopes.js';
 export * from './shutdown.js';
 export * from './subgraphServer.js';

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -18,8 +19,26 @@ const REDACT = [
   'headers.authorization',
 ];
 
-/** Creates the process logger: JSON lines on stdout, secrets redacted, tagged with the service name. */
-export function createLogger(options: { service: string; level?: string; destination?: NodeJS.WritableStream }): Logger {
+/** How log lines are written: `json` for machines (one object a line), `pretty` for a developer's terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * Readable lines only where a person reads them: stdout is a terminal and `NODE_ENV` is not `production`.
+ * Anything else (containers, pipes, files, log shippers, production) gets JSON.
+ */
+export function logFormatFor(options: { isTTY: boolean; nodeEnv: string | undefined }): LogFormat {
+  return options.isTTY && options.nodeEnv !== 'production' ? 'pretty' : 'json';
+}
+
+/**
+ * Creates the process logger, secrets redacted, tagged with the service name: JSON lines on stdout, or readable
+ * lines in a development terminal (see {@link logFormatFor}). An explicit `destination` always gets JSON.
+ */
+export function createLogger(options: {
+  service: string;
+  level?: string;
+  destination?: NodeJS.WritableStream;
+}): Logger {
   const config: LoggerOptions = {
     name: options.service,
     level: options.level ?? 'info',
@@ -27,5 +46,17 @@ export function createLogger(options: { service: string; level?: string; destina
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination ? pino(config, options.destination as DestinationStream) : pino(config);
+  if (options.destination) return pino(config, options.destination as DestinationStream);
+  const format = logFormatFor({ isTTY: process.stdout.isTTY === true, nodeEnv: process.env['NODE_ENV'] });
+  if (format === 'json') return pino(config);
+  // In-process and synchronous (no transport worker): a line is on the terminal before the next statement runs.
+  return pino(
+    config,
+    PinoPretty({
+      colorize: true,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,service',
+    }),
+  );
 }

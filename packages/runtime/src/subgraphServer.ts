@@ -1,15 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
+import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { ErrorCode } from './errors.js';
+import { ErrorCode, httpStatusOf } from './errors.js';
 import { isInternalCaller, readinessResponse, runReadiness, type ReadinessChecks } from './health.js';
-import { BodyTooLargeError, closeServer, listen, readBody, sendGraphQLError, sendJson } from './http.js';
+import {
+  answeringUnexpectedErrors,
+  closeServer,
+  headerMapOf,
+  listen,
+  readGraphQLBody,
+  sendGraphQLError,
+  sendJson,
+  sendRefusal,
+} from './http.js';
 import { ROUTER_TOKEN_HEADER, verifyRouterToken, type RouterClaims } from './internalToken.js';
 
 /** An extra HTTP route a subgraph serves beside GraphQL (e.g. identity's JWKS document). */
@@ -26,7 +35,11 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   internalTokenSecret: string;
   logger: Logger;
   /** Builds the per-request context from what the router established. */
-  context: (input: { claims: RouterClaims; logger: Logger; req: IncomingMessage }) => Promise<TContext> | TContext;
+  context: (input: {
+    claims: RouterClaims;
+    logger: Logger;
+    req: IncomingMessage;
+  }) => Promise<TContext> | TContext;
   /** Dependencies probed by `/ready`; mark the ones the subgraph can do without with `optionalDependency`. */
   readiness?: ReadinessChecks;
   /** Development mode: `/ready` shows every caller its details (otherwise only loopback and the router). */
@@ -74,7 +87,10 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok', service: options.name });
     if (url.pathname === '/ready') {
       const report = await runReadiness(options.readiness ?? {});
-      const detailed = options.development === true || isInternalCaller(req) || (await hasRouterToken(req, options.internalTokenSecret));
+      const detailed =
+        options.development === true ||
+        isInternalCaller(req) ||
+        (await hasRouterToken(req, options.internalTokenSecret));
       const { statusCode, body } = readinessResponse(options.name, report, detailed);
       return sendJson(res, statusCode, body);
     }
@@ -88,10 +104,13 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       Array.isArray(token) ? token[0] : token,
     );
     if (!verified.ok) {
-      logger.warn({ reason: verified.reason, remote: req.socket.remoteAddress }, 'request without a valid router token');
+      logger.warn(
+        { reason: verified.reason, remote: req.socket.remoteAddress },
+        'request without a valid router token',
+      );
       return sendGraphQLError(
         res,
-        401,
+        httpStatusOf(ErrorCode.ROUTER_TOKEN_REQUIRED),
         ErrorCode.ROUTER_TOKEN_REQUIRED,
         'Subgraphs accept requests only through the router.',
       );
@@ -99,24 +118,16 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     const { claims } = verified;
     const requestLogger = logger.child({ requestId: claims.requestId });
 
-    let body: unknown;
-    if (req.method === 'POST') {
-      try {
-        const raw = await readBody(req, maxBodyBytes);
-        body = raw.length > 0 ? JSON.parse(raw) : {};
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, error.message, {}, { limitBytes: maxBodyBytes });
-        }
-        return sendGraphQLError(res, 400, ErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON.');
-      }
-    }
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-    }
+    // No content-type check: only the router reaches this endpoint (router token), and it already checked.
+    const read = await readGraphQLBody(req, { maxBytes: maxBodyBytes, requireJsonContentType: false });
+    if (!read.ok) return sendRefusal(res, read.refusal);
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+      httpGraphQLRequest: {
+        method: (req.method ?? 'GET').toUpperCase(),
+        headers: headerMapOf(req),
+        search: url.search,
+        body: read.body,
+      },
       context: async () => options.context({ claims, logger: requestLogger, req }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
@@ -129,14 +140,12 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     res.end();
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'unhandled error in subgraph HTTP handler');
-      if (!res.headersSent) sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error.');
-      else res.end();
-    });
-  });
-  const closeSubscriptions = options.schema.getSubscriptionType() ? serveSubscriptions(server, options, maxBodyBytes) : null;
+  const server = createServer(
+    answeringUnexpectedErrors(handle, logger, 'unhandled error in subgraph HTTP handler'),
+  );
+  const closeSubscriptions = options.schema.getSubscriptionType()
+    ? serveSubscriptions(server, options, maxBodyBytes)
+    : null;
   const url = await listen(server, options.host, options.port);
   logger.info({ url: `${url}${GRAPHQL_PATH}`, subgraph: options.name }, 'subgraph listening');
   return {
@@ -184,7 +193,10 @@ function serveSubscriptions<TContext extends BaseContext>(
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const token = ctx.connectionParams?.['routerToken'];
-        const verified = await verifyRouterToken(options.internalTokenSecret, typeof token === 'string' ? token : undefined);
+        const verified = await verifyRouterToken(
+          options.internalTokenSecret,
+          typeof token === 'string' ? token : undefined,
+        );
         if (!verified.ok) {
           logger.warn({ reason: verified.reason }, 'subscription connection without a valid router token');
           return false;
@@ -202,7 +214,9 @@ function serveSubscriptions<TContext extends BaseContext>(
       // both when a subscription fails to start (onError) and in the errors of an event's result (onNext).
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => maskSubscriptionError(error, logger)),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => maskSubscriptionError(error, logger)) } : undefined,
+        result.errors
+          ? { ...result, errors: result.errors.map((error) => maskSubscriptionError(error, logger)) }
+          : undefined,
     },
     wss,
   );
@@ -229,7 +243,7 @@ function maskSubscriptionError(error: GraphQLError, logger: Logger): GraphQLForm
 
 /**
  * Keeps coded errors (ours and GraphQL validation errors) and replaces anything else with a generic
- * INTERNAL_SERVER_ERROR after logging its cause (STYLE.md §9).
+ * INTERNAL_SERVER_ERROR after logging its cause.
  */
 function maskError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
   const code = formatted.extensions?.['code'];

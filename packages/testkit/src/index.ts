@@ -7,3 +7,5 @@ export * from './subgraphRoles.js';
 export * from './fakeModelServer.js';
 export * from './gitFixture.js';
 export * from './childProcessRunner.js';
+export * from './principals.js';
+export * from './waitFor.js';

@@ -1,4 +1,4 @@
-import { codedError, ErrorCode, roleAtLeast, type Principal } from '@cap/runtime';
+import { codedError, ErrorCode, httpStatusOf, roleAtLeast, type Principal } from '@cap/runtime';
 import {
   getOperationAST,
   getVariableValues,
@@ -14,39 +14,19 @@ import {
   unreadableConditions,
   type AuthorizationResult,
 } from './authorize.js';
-import { actualCost, estimateCost, type CostSettings } from './cost.js';
+import { actualCost, estimateCost } from './cost.js';
 import { analyzeOperation, type Analysis } from './analyzeOperation.js';
-import type { OperationLimits } from './limits.js';
+import type { PolicySettings } from './PolicySettings.js';
 import {
   RateLimiterUnavailableError,
   type Budget,
   type RateDecision,
   type RateLimiter,
 } from './rateLimiter.js';
+export type { PolicySettings } from './PolicySettings.js';
+import { denialError, hideSuggestion, rateHeaders } from './denialError.js';
 import { checkSlicingArguments } from './slicingArguments.js';
 import type { SupergraphPolicy } from './supergraphPolicy.js';
-
-/** How the router applies its policies; every field documented in README ("Router policy"). */
-export interface PolicySettings {
-  /** Master switch: off = authentication only (used by the overhead benchmark). */
-  enabled: boolean;
-  /** `filter`: drop unauthorized fields and run the rest; `reject`: refuse the whole operation. */
-  authorizationMode: 'filter' | 'reject';
-  /** `enforce`: refuse operations above `maxCost`; `measure`: log them and run them. */
-  costMode: 'enforce' | 'measure';
-  maxCost: number;
-  cost: CostSettings;
-  limits: OperationLimits;
-  /** `enabled` everywhere, `admin` = only ADMIN callers (production default), `disabled`. */
-  introspection: 'enabled' | 'admin' | 'disabled';
-  /** Hide "Did you mean …?" suggestions from non-admins (production default). */
-  hideSuggestions: boolean;
-  budgets: {
-    user: Budget;
-    anonymous: Budget;
-    tiers: Record<'FREE' | 'PRO' | 'ENTERPRISE', Budget>;
-  };
-}
 
 /** The outcome of preparing one request: refuse it, or run it (possibly rewritten) and finish the response. */
 export type Prepared =
@@ -78,11 +58,43 @@ type Decision =
       estimated: number;
     };
 
+/** One operation as the policies read it, from HTTP or a subscription's start. */
+export interface PrepareInput {
+  query: string;
+  operationName: string | undefined;
+  variables: Record<string, unknown>;
+  principal: Principal;
+  /** Budget key for anonymous callers. */
+  clientIp: string;
+  /** Whether the response reports `extensions.cost` (`X-Include-Cost: true`). */
+  includeCost: boolean;
+}
+
+/** What the policies before the budget read of a request. */
+type DecideInput = Pick<PrepareInput, 'query' | 'operationName' | 'variables' | 'principal'>;
+
+/** A policy's refusal, ending the list. */
+interface Refused {
+  refused: Extract<Decision, { kind: 'refuse' }>;
+}
+
+/** Removes "Did you mean …?" suggestions where `HIDE_SUGGESTIONS` says so. */
+type Hide = (errors: readonly GraphQLFormattedError[]) => GraphQLFormattedError[];
+
+function refused(status: number, errors: GraphQLFormattedError[]): Refused {
+  return { refused: { kind: 'refuse', prepared: { kind: 'refuse', status, errors, headers: {} } } };
+}
+
+function refusedWith(status: number, error: GraphQLError): Refused {
+  return refused(status, [error.toJSON()]);
+}
+
 const CACHE_SIZE = 1_000;
 
 /**
  * The router's policies, in order: operation limits, validation, introspection, field-level authorization,
- * cost, then the caller's budget. One instance per supergraph (reloaded with it).
+ * cost, then the caller's budget. The list is `#decide` (every step but the budget, one method each) followed by
+ * the charge in `prepare`. One instance per supergraph (reloaded with it).
  */
 export class OperationPolicy {
   readonly #cache = new Map<string, Analysis | GraphQLFormattedError[]>();
@@ -113,15 +125,7 @@ export class OperationPolicy {
    * `X-RateLimit-*` headers: a run is charged its estimated cost (at least 1); a refusal by the policies is
    * charged the minimum of 1 unit (analysing it was work, and a caller out of budget gets 429 instead).
    */
-  async prepare(input: {
-    query: string;
-    operationName: string | undefined;
-    variables: Record<string, unknown>;
-    principal: Principal;
-    /** Budget key for anonymous callers. */
-    clientIp: string;
-    includeCost: boolean;
-  }): Promise<Prepared> {
+  async prepare(input: PrepareInput): Promise<Prepared> {
     if (!this.settings.enabled) {
       return {
         kind: 'run',
@@ -148,7 +152,10 @@ export class OperationPolicy {
       // Refused anyway: say why rather than that the limiter is down.
       if (decided.kind === 'refuse') return decided.prepared;
       return {
-        ...refuse(503, codedError(ErrorCode.RATE_LIMITER_UNAVAILABLE, error.message)),
+        ...refuse(
+          httpStatusOf(ErrorCode.RATE_LIMITER_UNAVAILABLE),
+          codedError(ErrorCode.RATE_LIMITER_UNAVAILABLE, error.message),
+        ),
         headers: { 'retry-after': '5' },
       };
     }
@@ -157,7 +164,7 @@ export class OperationPolicy {
       const retryAfterSeconds = Math.max(1, Math.ceil(rate.resetMs / 1000));
       return {
         kind: 'refuse',
-        status: 429,
+        status: httpStatusOf(ErrorCode.RATE_LIMITED),
         errors: [
           codedError(ErrorCode.RATE_LIMITED, 'Rate limit exceeded for this caller.', {
             retryAfterSeconds,
@@ -185,34 +192,63 @@ export class OperationPolicy {
     };
   }
 
-  /** Every policy but the budget: a refusal, or what to run and its estimated cost. */
-  #decide(input: {
-    query: string;
-    operationName: string | undefined;
-    variables: Record<string, unknown>;
-    principal: Principal;
-  }): Decision {
-    const { principal } = input;
-    const isAdmin = principal.kind !== 'anonymous' && roleAtLeast(principal.role, 'ADMIN');
+  /**
+   * Every policy but the budget, in the order they run (README "Router policy"); the first refusal ends it. The
+   * budget is charged after them, in `prepare`, whatever they decided.
+   */
+  #decide(input: DecideInput): Decision {
+    const isAdmin = input.principal.kind !== 'anonymous' && roleAtLeast(input.principal.role, 'ADMIN');
     const hide = (errors: readonly GraphQLFormattedError[]): GraphQLFormattedError[] =>
       this.settings.hideSuggestions && !isAdmin ? errors.map(hideSuggestion) : [...errors];
-    const analysis = this.#analyze(input.query, input.operationName);
-    if (Array.isArray(analysis))
-      return {
-        kind: 'refuse',
-        prepared: { kind: 'refuse', status: 400, errors: hide(analysis), headers: {} },
-      };
-    if (
-      analysis.introspection &&
-      !(this.settings.introspection === 'enabled' || (this.settings.introspection === 'admin' && isAdmin))
-    ) {
-      return {
-        kind: 'refuse',
-        prepared: refuse(200, codedError(ErrorCode.INTROSPECTION_DISABLED, 'Introspection is disabled.')),
-      };
-    }
 
-    // The variables as execution will see them (types checked, defaults applied): every policy decides on these.
+    const analysis = this.#limitsAndValidation(input, hide);
+    if ('refused' in analysis) return analysis.refused;
+    const introspection = this.#introspection(analysis, isAdmin);
+    if (introspection) return introspection.refused;
+    const variables = this.#variables(analysis, input, hide);
+    if ('refused' in variables) return variables.refused;
+    const authorized = this.#authorization(analysis, variables.coerced, input);
+    if ('refused' in authorized) return authorized.refused;
+    const cost = this.#cost(authorized.document, authorized.operation, variables.coerced);
+    if ('refused' in cost) return cost.refused;
+    return {
+      kind: 'run',
+      analysis,
+      authorization: authorized.authorization,
+      document: authorized.document,
+      operation: authorized.operation,
+      variables: variables.coerced,
+      estimated: cost.estimated,
+    };
+  }
+
+  /** 1–2. Operation limits on the parsed document, then validation against the API schema (cached per text). */
+  #limitsAndValidation(input: DecideInput, hide: Hide): Analysis | Refused {
+    const analysis = this.#analyze(input.query, input.operationName);
+    // Limit and GraphQL validation errors alike: the request itself is malformed (HTTP 400).
+    return Array.isArray(analysis) ? refused(400, hide(analysis)) : analysis;
+  }
+
+  /** 3. Introspection, for the callers `INTROSPECTION` allows it. */
+  #introspection(analysis: Analysis, isAdmin: boolean): Refused | null {
+    const allowed =
+      this.settings.introspection === 'enabled' || (this.settings.introspection === 'admin' && isAdmin);
+    if (!analysis.introspection || allowed) return null;
+    return refusedWith(
+      httpStatusOf(ErrorCode.INTROSPECTION_DISABLED),
+      codedError(ErrorCode.INTROSPECTION_DISABLED, 'Introspection is disabled.'),
+    );
+  }
+
+  /**
+   * The variables as execution will see them (types checked, defaults applied): every later policy decides on
+   * these. Also refuses `@skip`/`@include` conditions execution could not read and missing slicing arguments.
+   */
+  #variables(
+    analysis: Analysis,
+    input: DecideInput,
+    hide: Hide,
+  ): { coerced: Record<string, unknown> } | Refused {
     const coerced = getVariableValues(
       this.supergraph.apiSchema,
       analysis.operation.variableDefinitions ?? [],
@@ -224,7 +260,7 @@ export class OperationPolicy {
         ...error.toJSON(),
         extensions: { ...error.extensions, code: ErrorCode.BAD_USER_INPUT },
       }));
-      return { kind: 'refuse', prepared: { kind: 'refuse', status: 400, errors: hide(errors), headers: {} } };
+      return refused(httpStatusOf(ErrorCode.BAD_USER_INPUT), hide(errors));
     }
     const variables = coerced.coerced;
     const unreadable = unreadableConditions(analysis.document, analysis.operation, variables);
@@ -233,7 +269,7 @@ export class OperationPolicy {
         ...error.toJSON(),
         extensions: { code: ErrorCode.BAD_USER_INPUT },
       }));
-      return { kind: 'refuse', prepared: { kind: 'refuse', status: 400, errors, headers: {} } };
+      return refused(httpStatusOf(ErrorCode.BAD_USER_INPUT), errors);
     }
     const slicing = checkSlicingArguments({
       policy: this.supergraph,
@@ -242,41 +278,45 @@ export class OperationPolicy {
       variables,
     });
     if (slicing.length > 0)
-      return {
-        kind: 'refuse',
-        prepared: {
-          kind: 'refuse',
-          status: 400,
-          errors: slicing.map((error) => error.toJSON()),
-          headers: {},
-        },
-      };
+      return refused(
+        httpStatusOf(ErrorCode.SLICING_ARGUMENT_REQUIRED),
+        slicing.map((error) => error.toJSON()),
+      );
+    return { coerced: variables };
+  }
 
+  /** 4. Field-level authorization: the operation without the denied fields, or a refusal (`reject` mode). */
+  #authorization(
+    analysis: Analysis,
+    variables: Record<string, unknown>,
+    input: DecideInput,
+  ):
+    | { authorization: AuthorizationResult; document: DocumentNode; operation: OperationDefinitionNode }
+    | Refused {
     const authorization = authorizeOperation({
       policy: this.supergraph,
       document: analysis.document,
       operation: analysis.operation,
       variables,
-      principal,
+      principal: input.principal,
     });
     // A subscription whose root field is denied has nothing left to subscribe to: refused at start, in any mode.
     const rootDenied = analysis.operation.operation === 'subscription' && authorization.empty;
-    if (authorization.denials.length > 0 && (this.settings.authorizationMode === 'reject' || rootDenied)) {
-      return {
-        kind: 'refuse',
-        prepared: {
-          kind: 'refuse',
-          status: 200,
-          errors: authorization.denials.map(denialError),
-          headers: {},
-        },
-      };
-    }
+    if (authorization.denials.length > 0 && (this.settings.authorizationMode === 'reject' || rootDenied))
+      return refused(httpStatusOf(ErrorCode.FORBIDDEN), authorization.denials.map(denialError));
     const document = authorization.document ?? analysis.document;
     const operation = authorization.document
       ? (getOperationAST(document, input.operationName) ?? analysis.operation)
       : analysis.operation;
+    return { authorization, document, operation };
+  }
 
+  /** 5. The estimated cost of what is left to run, refused above `MAX_COST` when `COST_MODE=enforce`. */
+  #cost(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown>,
+  ): { estimated: number } | Refused {
     const estimated = estimateCost({
       policy: this.supergraph,
       document,
@@ -285,19 +325,16 @@ export class OperationPolicy {
       settings: this.settings.cost,
     });
     if (estimated > this.settings.maxCost && this.settings.costMode === 'enforce') {
-      return {
-        kind: 'refuse',
-        prepared: refuse(
-          200,
-          codedError(
-            ErrorCode.COST_LIMIT_EXCEEDED,
-            `The operation's estimated cost ${estimated} exceeds the maximum ${this.settings.maxCost}.`,
-            { cost: { estimated, max: this.settings.maxCost } },
-          ),
+      return refusedWith(
+        httpStatusOf(ErrorCode.COST_LIMIT_EXCEEDED),
+        codedError(
+          ErrorCode.COST_LIMIT_EXCEEDED,
+          `The operation's estimated cost ${estimated} exceeds the maximum ${this.settings.maxCost}.`,
+          { cost: { estimated, max: this.settings.maxCost } },
         ),
-      };
+      );
     }
-    return { kind: 'run', analysis, authorization, document, operation, variables, estimated };
+    return { estimated };
   }
 
   /** Adds denials, nulls and the cost report to an executed result. */
@@ -345,27 +382,4 @@ export class OperationPolicy {
 
 function refuse(status: number, error: GraphQLError): Extract<Prepared, { kind: 'refuse' }> {
   return { kind: 'refuse', status, errors: [error.toJSON()], headers: {} };
-}
-
-function denialError(denial: AuthorizationResult['denials'][number]): GraphQLFormattedError {
-  return {
-    message:
-      denial.code === ErrorCode.UNAUTHENTICATED
-        ? 'Authentication required for this field.'
-        : 'Not allowed to read or write this field.',
-    path: denial.path,
-    extensions: { code: denial.code, requirement: denial.requirement },
-  };
-}
-
-function hideSuggestion(error: GraphQLFormattedError): GraphQLFormattedError {
-  return { ...error, message: error.message.replace(/ ?Did you mean .*\?$/, '') };
-}
-
-export function rateHeaders(rate: RateDecision): Record<string, string> {
-  return {
-    'x-ratelimit-limit': String(rate.limit),
-    'x-ratelimit-remaining': String(rate.remaining),
-    'x-ratelimit-reset': String(Math.max(0, Math.ceil(rate.resetMs / 1000))),
-  };
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, type Principal } from '@cap/runtime';
+import { ErrorCode, evaluateRequirement, type Principal } from '@cap/runtime';
 import {
   getDirectiveValues,
   getNamedType,
@@ -51,23 +51,9 @@ export interface AuthorizationResult {
 /** Alias under which a placeholder `__typename` keeps an emptied selection set valid. */
 export const PLACEHOLDER = '__authorizationPlaceholder';
 
+/** The one evaluator shared with the subgraphs (`@cap/runtime` `evaluateRequirement`), with the router's registry. */
 function evaluate(requirement: Requirement, principal: Principal): Denial['code'] | null {
-  if (principal.kind === 'anonymous') return ErrorCode.UNAUTHENTICATED;
-  if (
-    requirement.scopes &&
-    !requirement.scopes.some((group) =>
-      group.every((scope) => (principal.scopes as readonly string[]).includes(scope)),
-    )
-  ) {
-    return ErrorCode.FORBIDDEN;
-  }
-  if (
-    requirement.policies &&
-    !requirement.policies.some((group) => group.every((name) => POLICIES[name]?.(principal) ?? false))
-  ) {
-    return ErrorCode.FORBIDDEN;
-  }
-  return null;
+  return evaluateRequirement(requirement, principal, POLICIES)?.code ?? null;
 }
 
 /**

@@ -1,4 +1,8 @@
-import { printSchema as printFederationSchema, ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, Supergraph } from '@apollo/federation-internals';
+import {
+  printSchema as printFederationSchema,
+  ROUTER_SUPPORTED_SUPERGRAPH_FEATURES,
+  Supergraph,
+} from '@apollo/federation-internals';
 import {
   buildASTSchema,
   Kind,
@@ -49,6 +53,63 @@ export interface SupergraphPolicy {
   listSizes: Map<string, ListSize>;
   /** Every policy name the schema uses (checked against the router's registry at load). */
   policyNames: Set<string>;
+  /** `@resumable` subscription root fields, by field name (see {@link resumableFieldsOf}). */
+  resumableFields: ReadonlyMap<string, ResumableField>;
+}
+
+/**
+ * A subscription root field that can pick up where it left off, as its subgraph declares it with
+ * `@resumable(argument:, cursorField:)`: subscribing again with `argument` set to the `cursorField` of the last
+ * event received replays exactly what came after it, each once.
+ */
+export interface ResumableField {
+  /** Argument of the root field that says where to resume, e.g. `after`. */
+  argument: string;
+  /** Field of each event holding the position to resume after, e.g. `cursor`. */
+  cursorField: string;
+}
+
+/** The spec `@resumable` is linked from (`@cap/runtime` `RESUMABLE_SPEC_URL`), without its version. */
+const RESUMABLE_SPEC = 'https://specs.cap.local/resumable/';
+
+/**
+ * The `@resumable` subscription root fields of a supergraph (composed with `@composeDirective` from the subgraphs
+ * that own them), by field name. The directive's name is read from its `@link` import, like the other policies'.
+ */
+export function resumableFieldsOf(document: DocumentNode): Map<string, ResumableField> {
+  let directiveName: string | undefined;
+  let subscriptionType = 'Subscription';
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION) continue;
+    const root = definition.operationTypes?.find((type) => type.operation === 'subscription');
+    if (root) subscriptionType = root.type.name.value;
+    for (const directive of definition.directives ?? []) {
+      if (directive.name.value !== 'link') continue;
+      const args = argumentsOf(directive);
+      if (!String(args['url'] ?? '').startsWith(RESUMABLE_SPEC)) continue;
+      const imports = (args['import'] ?? []) as Array<string | { name: string; as?: string }>;
+      for (const entry of imports) {
+        const name = typeof entry === 'string' ? entry : entry.name;
+        const as = typeof entry === 'string' ? entry : (entry.as ?? entry.name);
+        if (name === '@resumable') directiveName = as.replace(/^@/, '');
+      }
+    }
+  }
+  const fields = new Map<string, ResumableField>();
+  if (!directiveName) return fields;
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION)
+      continue;
+    if (definition.name.value !== subscriptionType) continue;
+    for (const field of definition.fields ?? []) {
+      const directive = field.directives?.find((candidate) => candidate.name.value === directiveName);
+      if (!directive) continue;
+      const args = argumentsOf(directive);
+      if (typeof args['argument'] === 'string' && typeof args['cursorField'] === 'string')
+        fields.set(field.name.value, { argument: args['argument'], cursorField: args['cursorField'] });
+    }
+  }
+  return fields;
 }
 
 const SPECS = {
@@ -81,10 +142,14 @@ function directiveNames(document: DocumentNode): DirectiveNames {
     if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION) continue;
     for (const directive of definition.directives ?? []) {
       if (directive.name.value !== 'link') continue;
-      const args = Object.fromEntries((directive.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value)]));
+      const args = Object.fromEntries(
+        (directive.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value)]),
+      );
       const url = String(args['url'] ?? '');
       const imports = (args['import'] ?? []) as Array<string | { name: string; as?: string }>;
-      const specName = Object.entries(SPECS).find(([, prefix]) => url.startsWith(prefix))?.[0] as keyof typeof SPECS | undefined;
+      const specName = Object.entries(SPECS).find(([, prefix]) => url.startsWith(prefix))?.[0] as
+        | keyof typeof SPECS
+        | undefined;
       if (!specName) continue;
       const prefix = (args['as'] as string | undefined) ?? specName;
       // The spec's own directive is named after the spec (`@authenticated`, `@cost`) unless renamed.
@@ -93,9 +158,13 @@ function directiveNames(document: DocumentNode): DirectiveNames {
         const name = typeof entry === 'string' ? entry : entry.name;
         const as = typeof entry === 'string' ? entry : (entry.as ?? entry.name);
         if (name === '@listSize') names.listSize = as.replace(/^@/, '');
-        if (name === `@${specName}`) (names as unknown as Record<string, string>)[specName] = as.replace(/^@/, '');
+        if (name === `@${specName}`)
+          (names as unknown as Record<string, string>)[specName] = as.replace(/^@/, '');
       }
-      if (specName === 'cost' && !imports.some((entry) => (typeof entry === 'string' ? entry : entry.name) === '@listSize')) {
+      if (
+        specName === 'cost' &&
+        !imports.some((entry) => (typeof entry === 'string' ? entry : entry.name) === '@listSize')
+      ) {
         names.listSize = `${prefix}__listSize`;
       }
     }
@@ -104,17 +173,29 @@ function directiveNames(document: DocumentNode): DirectiveNames {
 }
 
 function argumentsOf(directive: ConstDirectiveNode): Record<string, unknown> {
-  return Object.fromEntries((directive.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value)]));
+  return Object.fromEntries(
+    (directive.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value)]),
+  );
 }
 
-function requirementFrom(source: string, directives: readonly ConstDirectiveNode[], names: DirectiveNames, policyNames: Set<string>): Requirement[] {
+function requirementFrom(
+  source: string,
+  directives: readonly ConstDirectiveNode[],
+  names: DirectiveNames,
+  policyNames: Set<string>,
+): Requirement[] {
   const requirements: Requirement[] = [];
   for (const directive of directives) {
     const name = directive.name.value;
     if (name === names.authenticated) {
       requirements.push({ source, authenticated: true, scopes: null, policies: null });
     } else if (name === names.requiresScopes) {
-      requirements.push({ source, authenticated: true, scopes: argumentsOf(directive)['scopes'] as string[][], policies: null });
+      requirements.push({
+        source,
+        authenticated: true,
+        scopes: argumentsOf(directive)['scopes'] as string[][],
+        policies: null,
+      });
     } else if (name === names.policy) {
       const policies = argumentsOf(directive)['policies'] as string[][];
       for (const group of policies) for (const policy of group) policyNames.add(policy);
@@ -147,14 +228,16 @@ export function loadSupergraphPolicy(supergraphSdl: string): SupergraphPolicy {
       case Kind.INTERFACE_TYPE_EXTENSION: {
         const typeName = definition.name.value;
         const onType = requirementFrom(`type ${typeName}`, definition.directives ?? [], names, policyNames);
-        if (onType.length > 0) typeRequirements.set(typeName, [...(typeRequirements.get(typeName) ?? []), ...onType]);
+        if (onType.length > 0)
+          typeRequirements.set(typeName, [...(typeRequirements.get(typeName) ?? []), ...onType]);
         addCost(typeName, definition.directives);
         for (const field of definition.fields ?? []) {
           const coordinate = `${typeName}.${field.name.value}`;
           const onField = requirementFrom(coordinate, field.directives ?? [], names, policyNames);
           if (onField.length > 0) fieldRequirements.set(coordinate, onField);
           addCost(coordinate, field.directives);
-          for (const arg of field.arguments ?? []) addCost(`${coordinate}(${arg.name.value}:)`, arg.directives);
+          for (const arg of field.arguments ?? [])
+            addCost(`${coordinate}(${arg.name.value}:)`, arg.directives);
           const listSize = field.directives?.find((directive) => directive.name.value === names.listSize);
           if (listSize) {
             const args = argumentsOf(listSize);
@@ -189,7 +272,9 @@ export function loadSupergraphPolicy(supergraphSdl: string): SupergraphPolicy {
       return { ...node, arguments: node.arguments?.filter((arg) => arg.name.value !== 'for') };
     },
   });
-  const supergraph = Supergraph.build(supergraphSdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES });
+  const supergraph = Supergraph.build(supergraphSdl, {
+    supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES,
+  });
   return {
     // Rebuilt from SDL rather than `toGraphQLJSSchema()`: federation-internals is CommonJS and would hand us a
     // schema from graphql's CommonJS build, which graphql's ES module build (ours) refuses as "another realm".
@@ -200,5 +285,6 @@ export function loadSupergraphPolicy(supergraphSdl: string): SupergraphPolicy {
     costs,
     listSizes,
     policyNames,
+    resumableFields: resumableFieldsOf(document),
   };
 }

@@ -1,14 +1,24 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, sendGraphQLError, type Logger } from '@cap/runtime';
+import {
+  answeringUnexpectedErrors,
+  ErrorCode,
+  httpStatusOf,
+  sendGraphQLError,
+  type Logger,
+} from '@cap/runtime';
 import type { Authenticator } from '../authenticate.js';
 import type { RouterConfig } from '../config.js';
-import { ConnectionLimiter } from './ConnectionLimiter.js';
-import { GraphQLWsEndpoint } from './GraphQLWsEndpoint.js';
+import { ConnectionLimiter } from './transport/ConnectionLimiter.js';
+import { GraphQLWsEndpoint } from './transport/GraphQLWsEndpoint.js';
 import { resolveSubscriptionSettings, type SubscriptionSettings } from './settings.js';
-import { SseEndpoint } from './SseEndpoint.js';
-import { SubscriptionEngine, type FinishEvent, type PrepareOperation } from './SubscriptionEngine.js';
-import type { SupergraphFeed } from './supergraphFeed.js';
+import { SseEndpoint } from './transport/SseEndpoint.js';
+import {
+  SubscriptionEngine,
+  type FinishEvent,
+  type PrepareOperation,
+} from './execution/SubscriptionEngine.js';
+import type { SupergraphFeed } from './execution/supergraphFeed.js';
 
 /** The router's GraphQL path, where graphql-ws upgrades are accepted. */
 const GRAPHQL_PATH = '/graphql';
@@ -97,6 +107,11 @@ export function attachSubscriptions(options: AttachSubscriptionsOptions): Runnin
     (req: IncomingMessage, res: ServerResponse) => void
   >;
   server.removeAllListeners('request');
+  const handleStream = answeringUnexpectedErrors(
+    (req, res) => sse.handle(req, res),
+    logger,
+    'unhandled error in the subscription stream endpoint',
+  );
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const isStream =
       req.method !== 'OPTIONS' && new URL(req.url ?? '/', 'http://router').pathname === settings.ssePath;
@@ -105,15 +120,16 @@ export function attachSubscriptions(options: AttachSubscriptionsOptions): Runnin
       return;
     }
     if (closing)
-      return sendGraphQLError(res, 503, ErrorCode.SUBGRAPH_UNAVAILABLE, 'The router is shutting down.', {
-        'retry-after': '1',
-      });
-    sse.handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'unhandled error in the subscription stream endpoint');
-      if (!res.headersSent)
-        sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error.');
-      else res.end();
-    });
+      return sendGraphQLError(
+        res,
+        httpStatusOf(ErrorCode.SUBGRAPH_UNAVAILABLE),
+        ErrorCode.SUBGRAPH_UNAVAILABLE,
+        'The router is shutting down.',
+        {
+          'retry-after': '1',
+        },
+      );
+    handleStream(req, res);
   };
   server.on('request', onRequest);
 

@@ -1,11 +1,11 @@
 import { databaseTargetFromEnv, openDatabase } from '@cap/db';
 import { createEventBus } from '@cap/messaging';
-import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
+import { createKeyValueStore, createLogger, exitOnConfigError, Shutdown } from '@cap/runtime';
 import { startChat } from './app.js';
 import { loadConfig } from './config.js';
 
 /** Chat process entry (distributed deployment). */
-const config = loadConfig();
+const config = await exitOnConfigError(loadConfig);
 const logger = createLogger({ service: 'chat', level: config.LOG_LEVEL });
 const shutdown = new Shutdown(logger);
 shutdown.handleSignals();

@@ -1,12 +1,12 @@
 import { databaseTargetFromEnv, openDatabase } from '@cap/db';
 import { createEventBus } from '@cap/messaging';
-import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
+import { createKeyValueStore, createLogger, exitOnConfigError, Shutdown } from '@cap/runtime';
 import { saveAdminCredentials } from './adminCredentials.js';
 import { startIdentity } from './app.js';
 import { loadConfig } from './config.js';
 
 /** Identity process entry (distributed deployment). */
-const config = loadConfig();
+const config = await exitOnConfigError(loadConfig);
 const logger = createLogger({ service: 'identity', level: config.LOG_LEVEL });
 const shutdown = new Shutdown(logger);
 shutdown.handleSignals();

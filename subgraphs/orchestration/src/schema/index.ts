@@ -1,4 +1,4 @@
-import { applyDirectiveAuthorization } from '@cap/runtime';
+import { applyDirectiveAuthorization, resumableSubgraphOptions } from '@cap/runtime';
 import { builder } from '../builder.js';
 import type { OrchestrationContext } from '../context.js';
 import './enums.js';
@@ -16,6 +16,7 @@ export const schema = applyDirectiveAuthorization<OrchestrationContext>(
   builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',
     federationDirectives: ['@key', '@shareable', '@extends', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+    ...resumableSubgraphOptions,
   }),
   { principal: (context) => context.principal },
 );

@@ -1,4 +1,4 @@
-import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
+import { codedError, ErrorCode, policyDirectives, resumable } from '@cap/runtime';
 import { createCursorCodec, cursorPart, pageSize, resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
@@ -107,7 +107,7 @@ builder.subscriptionFields((t) => ({
     type: TaskLogRef,
     description:
       "A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received.",
-    directives: policyDirectives.requiresScopes('tasks:read'),
+    directives: { ...policyDirectives.requiresScopes('tasks:read'), ...resumable('afterSeq', 'seq') },
     args: {
       taskId: t.arg.id({ required: true, description: 'The task.' }),
       afterSeq: t.arg.int({ required: false, defaultValue: 0, description: 'Emit entries with a greater `seq` (default 0: the whole log).' }),

@@ -19,10 +19,11 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { RouterDataSource } from '../RouterDataSource.js';
-import type { RouterContext } from '../routerContext.js';
+import { RouterDataSource } from '../../RouterDataSource.js';
+import type { RouterContext } from '../../routerContext.js';
 import { EntityBatcher } from './EntityBatcher.js';
 import { compileProjection, project, type Projection } from './projection.js';
+import { resumableFieldsOf, type ResumableField } from '../../policy/supergraphPolicy.js';
 import { withResumption, type ResumePoint } from './resumableFields.js';
 
 /** Lexical tokens one subscription document may hold when no policy hook limits it (the HTTP path's policy does). */
@@ -75,6 +76,8 @@ export class LoadedSupergraph {
    */
   readonly validationSchema: GraphQLSchema;
   readonly supergraphGraphQLSchema: GraphQLSchema;
+  /** The `@resumable` subscription fields the subgraphs declare. */
+  readonly resumableFields: ReadonlyMap<string, ResumableField>;
   readonly planner: QueryPlanner;
   /** HTTP URL of each subgraph (overrides applied). */
   readonly subgraphUrls: ReadonlyMap<string, string>;
@@ -92,6 +95,7 @@ export class LoadedSupergraph {
     this.apiGraphQLSchema = this.apiSchema.toGraphQLJSSchema();
     this.validationSchema = buildSchema(printFederationSchema(this.apiSchema));
     this.supergraphGraphQLSchema = this.supergraph.schema.toGraphQLJSSchema();
+    this.resumableFields = resumableFieldsOf(parse(sdl));
     this.planner = new QueryPlanner(this.supergraph);
     const urls = new Map<string, string>();
     const dataSources: Record<string, GraphQLDataSource> = Object.create(null) as Record<
@@ -167,7 +171,13 @@ export class LoadedSupergraph {
     operation: OperationDefinitionNode,
     variables: Record<string, unknown>,
   ): { planned: PlannedSubscription; variables: Record<string, unknown> } {
-    const resumable = withResumption(document, operation, this.validationSchema, variables);
+    const resumable = withResumption(
+      document,
+      operation,
+      this.validationSchema,
+      variables,
+      this.resumableFields,
+    );
     const key = `${operation.name?.value ?? ''}\u0000${query}`;
     let planned = remember(this.#plans, key);
     if (!planned) {

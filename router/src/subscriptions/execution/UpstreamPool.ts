@@ -7,7 +7,7 @@ import {
   type SubscribePayload,
 } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { SubscriptionSettings } from './settings.js';
+import type { SubscriptionSettings } from '../settings.js';
 
 /** What an upstream subscription may receive: a result, the subgraph's `error` message, or a transport failure. */
 export type UpstreamSink = Sink<ExecutionResult<Record<string, unknown>, unknown>>;

@@ -1,7 +1,7 @@
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { Principal } from '@cap/runtime';
 import type { GraphQLFormattedError } from 'graphql';
-import type { RouterContext } from '../routerContext.js';
+import type { RouterContext } from '../../routerContext.js';
 
 type ProcessOptions = Parameters<GraphQLDataSource['process']>[0];
 type Response = Awaited<ReturnType<GraphQLDataSource['process']>>;

@@ -9,32 +9,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-
-/**
- * A subscription root field that can pick up where it left off: subscribing again with `argument` set to the
- * `cursorField` of the last event received replays exactly what came after it, each once. The router uses this
- * to resume an upstream subscription after the subgraph's socket dropped (instance restart, crash, network),
- * and to pause a subscription whose client reads too slowly, so the client sees no gap and no duplicate.
- */
-export interface ResumableField {
-  /** Argument of the root field that says where to resume, e.g. `after`. */
-  argument: string;
-  /** Field of each event holding the position to resume after, e.g. `cursor`. */
-  cursorField: string;
-}
-
-/**
- * The resumable root fields of the graph, by `Subscription` field name. Fields not listed here are simply
- * subscribed again after a drop (they start with the current state, e.g. `taskUpdated`, `presence`, or carry
- * only live signals, e.g. `typing`). A field listed here that the supergraph lacks, or whose argument or cursor
- * field is missing, falls back to that too.
- */
-export const RESUMABLE_FIELDS: Readonly<Record<string, ResumableField>> = Object.freeze({
-  /** chat: replays every message after the cursor (subgraphs/chat/README.md). */
-  messagePosted: { argument: 'after', cursorField: 'cursor' },
-  /** orchestration: replays every log entry after `afterSeq` (subgraphs/orchestration/README.md). */
-  taskLogs: { argument: 'afterSeq', cursorField: 'seq' },
-});
+import type { ResumableField } from '../../policy/supergraphPolicy.js';
 
 /** Variable through which the router sets the resume argument upstream (the client's own value initially). */
 export const RESUME_VARIABLE = '_capResumeFrom';
@@ -52,20 +27,23 @@ export interface ResumePoint {
 /**
  * Rewrites a subscription so the router can resume it: the root field's resume argument is passed through
  * {@link RESUME_VARIABLE} (initialised with whatever the client passed: a literal, a variable, or nothing), and
- * the cursor field is selected as {@link RESUME_CURSOR_ALIAS}. Returns null when the operation's root field is
- * not resumable (then it is subscribed again as it is).
+ * the cursor field is selected as {@link RESUME_CURSOR_ALIAS}. `resumable` are the supergraph's `@resumable` fields
+ * (`resumableFieldsOf`). Returns null when the operation's root field is not resumable, or the schema lacks its
+ * argument or cursor field: then it is subscribed again as it is (it starts with the current state, e.g.
+ * `taskUpdated`, `presence`, or carries only live signals, e.g. `typing`).
  */
 export function withResumption(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   schema: GraphQLSchema,
   variables: Record<string, unknown>,
+  resumable: ReadonlyMap<string, ResumableField>,
 ): { document: DocumentNode; variables: Record<string, unknown>; resume: ResumePoint } | null {
   if (operation.operation !== 'subscription' || operation.selectionSet.selections.length !== 1) return null;
   const root = operation.selectionSet.selections[0];
   // A root field behind a fragment or a @skip/@include is subscribed again as it is.
   if (root?.kind !== Kind.FIELD || (root.directives?.length ?? 0) > 0 || !root.selectionSet) return null;
-  const entry = RESUMABLE_FIELDS[root.name.value];
+  const entry = resumable.get(root.name.value);
   const fieldDef = schema.getSubscriptionType()?.getFields()[root.name.value];
   const argDef = fieldDef?.args.find((arg) => arg.name === entry?.argument);
   const eventType = fieldDef ? getNamedType(fieldDef.type) : undefined;

@@ -1,11 +1,11 @@
 import { codedError, ErrorCode, type Logger } from '@cap/runtime';
 import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
-import { maskError } from '../maskError.js';
-import type { RouterContext } from '../routerContext.js';
-import { UPSTREAM_RETRYABLE_CLOSE_CODES } from './closeCodes.js';
+import { maskError } from '../../maskError.js';
+import type { RouterContext } from '../../routerContext.js';
+import { UPSTREAM_RETRYABLE_CLOSE_CODES } from '../transport/closeCodes.js';
 import type { LoadedSupergraph, PlannedSubscription } from './LoadedSupergraph.js';
 import { cursorOf, RESUME_VARIABLE } from './resumableFields.js';
-import type { SubscriptionSettings } from './settings.js';
+import type { SubscriptionSettings } from '../settings.js';
 import { INTERNAL_ERROR, SubscriptionFailure } from './SubscriptionFailure.js';
 import type { Upstream } from './UpstreamPool.js';
 

@@ -10,22 +10,22 @@ import {
 } from 'graphql';
 import { handleProtocols, makeServer, MessageType, stringifyMessage, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AuthenticationError, requestIdFrom, type Authenticator } from '../authenticate.js';
-import { maskError } from '../maskError.js';
+import { AuthenticationError, requestIdFrom, type Authenticator } from '../../authenticate.js';
+import { maskError } from '../../maskError.js';
 import { SubscriptionCloseCode } from './closeCodes.js';
 import type { ConnectionLimiter } from './ConnectionLimiter.js';
-import type { FederatedSubscription } from './FederatedSubscription.js';
-import type { SubscriptionSettings } from './settings.js';
+import type { FederatedSubscription } from '../execution/FederatedSubscription.js';
+import type { SubscriptionSettings } from '../settings.js';
 import {
   authenticateCredentials,
   credentialHeaders,
   sameCaller,
   SubscriberSession,
   type Authenticated,
-} from './SubscriberSession.js';
-import type { SubscriptionEngine } from './SubscriptionEngine.js';
-import { SubscriptionFailure } from './SubscriptionFailure.js';
-import { watchCredentials } from './watchCredentials.js';
+} from '../session/SubscriberSession.js';
+import type { SubscriptionEngine } from '../execution/SubscriptionEngine.js';
+import { SubscriptionFailure } from '../execution/SubscriptionFailure.js';
+import { watchCredentials } from '../session/watchCredentials.js';
 
 export interface GraphQLWsEndpointOptions {
   engine: SubscriptionEngine;

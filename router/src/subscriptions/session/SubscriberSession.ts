@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ROUTER_TOKEN_TTL_SECONDS, signRouterToken, type Principal, type RouterClaims } from '@cap/runtime';
 import { decodeJwt } from 'jose';
-import type { Authenticator } from '../authenticate.js';
-import type { RouterContext } from '../routerContext.js';
-import { UpstreamPool, type UpstreamPoolOptions } from './UpstreamPool.js';
+import type { Authenticator } from '../../authenticate.js';
+import type { RouterContext } from '../../routerContext.js';
+import { UpstreamPool, type UpstreamPoolOptions } from '../execution/UpstreamPool.js';
 
 /** Headers that carry credentials; everything else in a `connection_init` payload is ignored. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'] as const;

@@ -1,5 +1,5 @@
 import type { Logger } from '@cap/runtime';
-import { AuthenticationError, type Authenticator } from '../authenticate.js';
+import { AuthenticationError, type Authenticator } from '../../authenticate.js';
 import type { SubscriberSession } from './SubscriberSession.js';
 
 /** setTimeout's longest delay; longer waits are chained. */

@@ -1,22 +1,15 @@
-import { codedError, ErrorCode, type Logger, type Principal } from '@cap/runtime';
+import { codedError, ErrorCode, httpStatusOf, type Logger } from '@cap/runtime';
 import type { DocumentNode, FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import type { PolicyOutcome, Prepared } from '../policy/OperationPolicy.js';
+import type { PolicyOutcome, PrepareInput, Prepared } from '../../policy/OperationPolicy.js';
 import { FederatedSubscription } from './FederatedSubscription.js';
 import { LoadedSupergraph } from './LoadedSupergraph.js';
-import type { SubscriptionSettings } from './settings.js';
-import type { SubscriberSession } from './SubscriberSession.js';
+import type { SubscriptionSettings } from '../settings.js';
+import type { SubscriberSession } from '../session/SubscriberSession.js';
 import { INTERNAL_ERROR } from './SubscriptionFailure.js';
 import type { SupergraphFeed } from './supergraphFeed.js';
 
-/** The router's policies for one operation (limits, validation, authorization, cost, budget): see router.ts. */
-export type PrepareOperation = (input: {
-  query: string;
-  operationName: string | undefined;
-  variables: Record<string, unknown>;
-  principal: Principal;
-  clientIp: string;
-  includeCost: boolean;
-}) => Promise<Prepared>;
+/** The router's policies for one operation (limits, validation, authorization, cost, budget): `OperationPolicy`. */
+export type PrepareOperation = (input: PrepareInput) => Promise<Prepared>;
 
 /** Applies what the policies decided (e.g. denials of filtered fields) to each event's result. */
 export type FinishEvent = (outcome: PolicyOutcome, result: FormattedExecutionResult) => void;
@@ -111,7 +104,7 @@ export class SubscriptionEngine {
         });
       } catch (error) {
         logger.error({ err: error, requestId: session.requestId }, 'the policies failed on a subscription');
-        return refuse(500, [INTERNAL_ERROR]);
+        return refuse(httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR), [INTERNAL_ERROR]);
       }
       if (prepared.kind === 'refuse') return prepared;
       ({ query, outcome, headers } = prepared);
@@ -122,14 +115,14 @@ export class SubscriptionEngine {
       supergraph = this.supergraph();
     } catch (error) {
       logger.error({ err: error }, 'no supergraph to plan a subscription with');
-      return refuse(503, [
+      return refuse(httpStatusOf(ErrorCode.SUBGRAPH_UNAVAILABLE), [
         codedError(ErrorCode.SUBGRAPH_UNAVAILABLE, 'Subscriptions are not available yet.').toJSON(),
       ]);
     }
     const analysis = supergraph.analyze(query, request.operationName);
     if ('errors' in analysis) return refuse(400, analysis.errors);
     if (analysis.operation.operation !== 'subscription') {
-      return refuse(400, [
+      return refuse(httpStatusOf(ErrorCode.BAD_USER_INPUT), [
         codedError(
           ErrorCode.BAD_USER_INPUT,
           `This endpoint runs subscriptions; send ${analysis.operation.operation} operations to POST /graphql.`,
@@ -141,14 +134,14 @@ export class SubscriptionEngine {
       ]);
     }
     const variableErrors = supergraph.variableErrors(analysis.operation, request.variables);
-    if (variableErrors.length > 0) return refuse(400, variableErrors);
+    if (variableErrors.length > 0) return refuse(httpStatusOf(ErrorCode.BAD_USER_INPUT), variableErrors);
 
     let plan: ReturnType<LoadedSupergraph['plan']>;
     try {
       plan = supergraph.plan(query, analysis.document, analysis.operation, request.variables);
     } catch (error) {
       logger.error({ err: error, requestId: session.requestId }, 'cannot plan a subscription');
-      return refuse(500, [INTERNAL_ERROR]);
+      return refuse(httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR), [INTERNAL_ERROR]);
     }
     const upstream = session.upstreams.get(plan.planned.primary.serviceName);
     if (!upstream) {
@@ -156,7 +149,7 @@ export class SubscriptionEngine {
         { subgraph: plan.planned.primary.serviceName },
         'the supergraph names a subgraph without a URL',
       );
-      return refuse(500, [INTERNAL_ERROR]);
+      return refuse(httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR), [INTERNAL_ERROR]);
     }
     const finishEvent = this.options.finishEvent;
     const subscription = new FederatedSubscription({

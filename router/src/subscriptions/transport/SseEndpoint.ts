@@ -4,6 +4,7 @@ import {
   clientAddress,
   codedError,
   ErrorCode,
+  httpStatusOf,
   readBody,
   REQUEST_ID_HEADER,
   sendGraphQLError,
@@ -12,14 +13,14 @@ import {
 } from '@cap/runtime';
 import type { FormattedExecutionResult } from 'graphql';
 import { createHandler, type ExecutionResult, type Handler, type Response as SseResponse } from 'graphql-sse';
-import { AuthenticationError, requestIdFrom, type Authenticator } from '../authenticate.js';
+import { AuthenticationError, requestIdFrom, type Authenticator } from '../../authenticate.js';
 import type { ConnectionLimiter } from './ConnectionLimiter.js';
-import type { FederatedSubscription } from './FederatedSubscription.js';
-import type { SubscriptionSettings } from './settings.js';
-import { authenticateCredentials, SubscriberSession } from './SubscriberSession.js';
-import type { SubscriptionEngine } from './SubscriptionEngine.js';
-import { SubscriptionFailure } from './SubscriptionFailure.js';
-import { watchCredentials, type CredentialLapse } from './watchCredentials.js';
+import type { FederatedSubscription } from '../execution/FederatedSubscription.js';
+import type { SubscriptionSettings } from '../settings.js';
+import { authenticateCredentials, SubscriberSession } from '../session/SubscriberSession.js';
+import type { SubscriptionEngine } from '../execution/SubscriptionEngine.js';
+import { SubscriptionFailure } from '../execution/SubscriptionFailure.js';
+import { watchCredentials, type CredentialLapse } from '../session/watchCredentials.js';
 
 export interface SseEndpointOptions {
   engine: SubscriptionEngine;
@@ -85,7 +86,7 @@ export class SseEndpoint {
         if (error instanceof BodyTooLargeError) {
           return sendGraphQLError(
             res,
-            413,
+            httpStatusOf(ErrorCode.PAYLOAD_TOO_LARGE),
             ErrorCode.PAYLOAD_TOO_LARGE,
             error.message,
             {},
@@ -100,7 +101,7 @@ export class SseEndpoint {
       logger.warn({ clientIp }, 'subscription stream refused: too many connections');
       return sendGraphQLError(
         res,
-        429,
+        httpStatusOf(ErrorCode.RATE_LIMITED),
         ErrorCode.RATE_LIMITED,
         'Too many open subscription connections.',
         { 'retry-after': '5' },
