@@ -6,7 +6,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  * `schema/api.graphql` is the client-facing schema printed from the composed supergraph by
  * `npm run generate`, so the types describe exactly what clients can query. Codegen reads only local files
  * and writes no timestamps: the same schema gives byte-identical output, so CI can diff the committed file
- * (STYLE.md §4) and `tests/codegen.test.ts` does.
+ * (docs/CONVENTIONS.md §4) and `tests/codegen.test.ts` does.
  */
 const config: CodegenConfig = {
   schema: 'schema/api.graphql',

@@ -1,8 +1,8 @@
-// One linter config for the whole repository (STYLE.md §17).
+// One linter config for the whole repository (docs/CONVENTIONS.md §17).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Packages meet only through their `exports`; subgraphs never import each other (STYLE.md §3). */
+/** Packages meet only through their `exports`; subgraphs never import each other (docs/CONVENTIONS.md §3). */
 const boundaries = {
   'no-restricted-imports': [
     'error',

@@ -1,5 +1,5 @@
 /**
- * Regenerates every generated artefact, in dependency order (STYLE.md §4):
+ * Regenerates every generated artefact, in dependency order (docs/CONVENTIONS.md §4):
  *   1. Prisma clients of every subgraph (`subgraphs/<name>/src/generated/prisma`),
  *   2. each subgraph's printed SDL (`subgraphs/<name>/schema.graphql`),
  *   3. the supergraph (`schema/supergraph.graphql`) and the public API schema (`schema/api.graphql`),

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Global test setup. Real services only (STYLE.md §13): PostgreSQL and Redis must be running (CI and this
+ * Global test setup. Real services only (docs/CONVENTIONS.md §13): PostgreSQL and Redis must be running (CI and this
  * machine start them); Kafka is started from the project's own script when nothing answers on KAFKA_BROKERS,
  * and stopped again afterwards if this run started it.
  */

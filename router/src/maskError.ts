@@ -16,7 +16,7 @@ const CLIENT_CODES = new Set<string>([
 const INTERNAL_EXTENSIONS = ['exception', 'stacktrace', 'response', 'http'];
 
 /**
- * Masks every error the client could not act on (STYLE.md §9): unknown codes become INTERNAL_SERVER_ERROR with a
+ * Masks every error the client could not act on (docs/CONVENTIONS.md §9): unknown codes become INTERNAL_SERVER_ERROR with a
  * generic message, after being logged with their cause. Internal extension keys are always dropped.
  */
 export function maskError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {

@@ -9,7 +9,7 @@ import {
 } from './envelope.js';
 import { EventError, EventErrorCode, type EventIssue } from './errors.js';
 
-/** What a context declares once per event version (STYLE.md §6). */
+/** What a context declares once per event version (docs/CONVENTIONS.md §6). */
 export interface EventDefinition<
   TType extends string,
   TVersion extends number,

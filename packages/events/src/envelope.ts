@@ -9,7 +9,7 @@ export const TRACEPARENT_PATTERN = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{
  */
 export const TOPIC_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
 
-/** Event types are PascalCase past-tense facts (`UserRegistered`), STYLE.md §6. */
+/** Event types are PascalCase past-tense facts (`UserRegistered`), docs/CONVENTIONS.md §6. */
 export const EVENT_TYPE_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Stable codes for every way an event can be rejected (STYLE.md §8). Producers see them when `create` is
+ * Stable codes for every way an event can be rejected (docs/CONVENTIONS.md §8). Producers see them when `create` is
  * handed a bad payload; consumers see them when a record on the wire does not match its contract, and the
  * messaging layer copies the code into the dead-letter record so an operator knows why it landed there.
  */

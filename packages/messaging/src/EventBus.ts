@@ -60,7 +60,7 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** Header names the platform puts on every event record; constants, never bare strings (STYLE.md §10). */
+/** Header names the platform puts on every event record; constants, never bare strings (docs/CONVENTIONS.md §10). */
 export const EventHeader = {
   EVENT_ID: 'event-id',
   EVENT_TYPE: 'event-type',

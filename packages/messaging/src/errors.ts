@@ -1,4 +1,4 @@
-/** Stable codes for the messaging layer's failures (STYLE.md §8). */
+/** Stable codes for the messaging layer's failures (docs/CONVENTIONS.md §8). */
 export const MessagingErrorCode = {
   /** `publish`/`subscribe` on a bus after `close()`. */
   BUS_CLOSED: 'EVENT_BUS_CLOSED',

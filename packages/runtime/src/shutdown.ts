@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 export type Disposer = () => Promise<void> | void;
 
 /**
- * One registry of disposers per process (STYLE.md §14). Resources are released in reverse order of
+ * One registry of disposers per process (docs/CONVENTIONS.md §14). Resources are released in reverse order of
  * registration, so a server stops accepting requests before the pools it uses are closed.
  */
 export class Shutdown implements AsyncDisposable {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** How the router serves subscriptions; every field has its default and unit beside it (STYLE.md §12). */
+/** How the router serves subscriptions; every field has its default and unit beside it (docs/CONVENTIONS.md §12). */
 export interface SubscriptionSettings {
   /** Path of the Server-Sent Events endpoint (graphql-sse, distinct connections mode). Default `/graphql/stream`. */
   ssePath: string;

@@ -7,7 +7,7 @@ const MIB = 1024 * 1024;
 const S3_MAX_BYTES = 64 * MIB;
 
 /**
- * Chat's configuration: the only place that reads the environment (STYLE.md §11). In development every secret
+ * Chat's configuration: the only place that reads the environment (docs/CONVENTIONS.md §11). In development every secret
  * is generated once and kept under DATA_DIR; in production each must be set.
  */
 const schema = z

@@ -2,7 +2,7 @@ import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, 
 import { z } from 'zod';
 
 /**
- * Identity's configuration: the only place that reads the environment (STYLE.md §11). In development every
+ * Identity's configuration: the only place that reads the environment (docs/CONVENTIONS.md §11). In development every
  * secret is generated once and kept under DATA_DIR; in production each must be set.
  */
 const schema = z

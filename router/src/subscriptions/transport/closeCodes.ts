@@ -1,5 +1,5 @@
 /**
- * WebSocket close codes the router's graphql-ws endpoint ends a connection with (STYLE.md §10: named, never bare
+ * WebSocket close codes the router's graphql-ws endpoint ends a connection with (docs/CONVENTIONS.md §10: named, never bare
  * literals). The 44xx/4500 values are the `graphql-transport-ws` protocol's own (graphql-ws `CloseCode`), so stock
  * clients understand them; 1001 and 1013 are RFC 6455 codes that tell a client to reconnect.
  *

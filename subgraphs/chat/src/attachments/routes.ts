@@ -6,7 +6,7 @@ import type { ChatDeps } from '../domain/deps.js';
 import { UploadRejectedError } from './contentCheck.js';
 import { AttachmentPath, verifyAttachmentUrl } from './signedUrl.js';
 
-/** HTTP statuses of the attachment routes, named (STYLE.md §10). */
+/** HTTP statuses of the attachment routes, named (docs/CONVENTIONS.md §10). */
 const Status = {
   CREATED: 201,
   OK: 200,
