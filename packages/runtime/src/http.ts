@@ -107,6 +107,15 @@ export function headerMapOf(req: IncomingMessage): HeaderMap {
 }
 
 /**
+ * The path of a request target without its query string, for logs: query strings carry credentials (signed
+ * attachment links' `sig`, tokens some clients put in URLs) that must never reach a log line.
+ */
+export function pathOf(target: string | undefined): string {
+  const path = (target ?? '/').split(/[?#]/, 1)[0] ?? '/';
+  return path.length > 0 ? path : '/';
+}
+
+/**
  * Runs an async request handler, answering anything it throws with 500 INTERNAL_SERVER_ERROR (or ending a
  * response already under way) after logging it as `message`: no error escapes as an unhandled rejection.
  */
@@ -117,7 +126,7 @@ export function answeringUnexpectedErrors(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, message);
+      logger.error({ err: error, path: pathOf(req.url) }, message);
       if (!res.headersSent)
         sendGraphQLError(
           res,
