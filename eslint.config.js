@@ -8,8 +8,14 @@ const boundaries = {
     'error',
     {
       patterns: [
-        { group: ['**/packages/*/src/**', '**/subgraphs/*/src/**', '**/router/src/**', '**/platform/src/**'], message: 'Import workspace packages by name, through their exports.' },
-        { group: ['../../*/src/**', '../../../*/src/**'], message: 'Import workspace packages by name, through their exports.' },
+        {
+          group: ['**/packages/*/src/**', '**/subgraphs/*/src/**', '**/router/src/**', '**/platform/src/**'],
+          message: 'Import workspace packages by name, through their exports.',
+        },
+        {
+          group: ['../../*/src/**', '../../../*/src/**'],
+          message: 'Import workspace packages by name, through their exports.',
+        },
       ],
     },
   ],
@@ -17,12 +23,23 @@ const boundaries = {
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/coverage/**', '**/generated/**', '.data/**', '.cache/**', 'web/**', 'scripts/prisma-schema-engine/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/coverage/**',
+      '**/generated/**',
+      '.data/**',
+      '.cache/**',
+      'web/**',
+      'scripts/prisma-schema-engine/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly' },
+    },
     rules: {
       ...boundaries,
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -36,7 +53,15 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.mjs', 'scripts/**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
     rules: { 'no-console': 'off' },
   },
 );

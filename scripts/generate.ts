@@ -34,13 +34,18 @@ async function main(): Promise<void> {
 
   for (const subgraph of subgraphs) {
     step(`prisma generate (${subgraph.name})`);
-    execFileSync(process.execPath, [join(root, 'scripts/prisma.mjs'), 'generate'], { cwd: subgraph.dir, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'scripts/prisma.mjs'), 'generate'], {
+      cwd: subgraph.dir,
+      stdio: 'inherit',
+    });
   }
 
   const services = [];
   for (const subgraph of subgraphs) {
     step(`print SDL (${subgraph.name})`);
-    const module = (await import(pathToFileURL(join(subgraph.dir, subgraph.schemaModule)).href)) as { schema: GraphQLSchema };
+    const module = (await import(pathToFileURL(join(subgraph.dir, subgraph.schemaModule)).href)) as {
+      schema: GraphQLSchema;
+    };
     const sdl = `${printSubgraphSchema(module.schema).trim()}\n`;
     await writeIfChanged(join(subgraph.dir, 'schema.graphql'), sdl);
     services.push({ name: subgraph.name, url: subgraph.routingUrl, typeDefs: parse(sdl) });
@@ -57,23 +62,36 @@ async function main(): Promise<void> {
   // The subgraphs declare access (`@authenticated`, `@requiresScopes`, `@policy`: features `for: SECURITY`) and cost
   // (`@cost`, `@listSize`); the default feature set refuses security features it does not enforce. The router
   // enforces them, so the API schema is built with the features the router supports, as the router builds it.
-  const apiSchema = Supergraph.build(supergraphSdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES })
+  const apiSchema = Supergraph.build(supergraphSdl, {
+    supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES,
+  })
     .apiSchema()
     .toGraphQLJSSchema();
-  await writeIfChanged(join(root, 'schema/api.graphql'), `${printSchema(lexicographicSortSchema(apiSchema)).trim()}\n`);
+  await writeIfChanged(
+    join(root, 'schema/api.graphql'),
+    `${printSchema(lexicographicSortSchema(apiSchema)).trim()}\n`,
+  );
 
   step('graphql-codegen');
-  execFileSync(process.execPath, [join(root, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.ts', '--silent'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.ts', '--silent'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
 
   if (check) {
     step('check Prisma schemas against their migrations');
-    execFileSync(process.execPath, [join(root, 'scripts/prisma.mjs'), 'migrate:check', ...subgraphs.map((s) => s.dir)], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [join(root, 'scripts/prisma.mjs'), 'migrate:check', ...subgraphs.map((s) => s.dir)],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
     step('check for drift');
     const paths = [
       'schema',
@@ -81,7 +99,10 @@ async function main(): Promise<void> {
       ':(glob)subgraphs/*/src/generated/**',
       'web/src/generated',
     ];
-    const changed = execFileSync('git', ['status', '--porcelain', '--', ...paths], { cwd: root, encoding: 'utf8' })
+    const changed = execFileSync('git', ['status', '--porcelain', '--', ...paths], {
+      cwd: root,
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter(Boolean);
     if (changed.length > 0) {

@@ -7,12 +7,20 @@ import { join } from 'node:path';
 import { databaseTargetFromEnv, openDatabase } from '@cap/db';
 import { listSubgraphs } from './subgraphs.js';
 
-const target = databaseTargetFromEnv({ databaseUrl: process.env['DATABASE_URL'], dataDir: process.env['DATA_DIR'] ?? '.data' });
+const target = databaseTargetFromEnv({
+  databaseUrl: process.env['DATABASE_URL'],
+  dataDir: process.env['DATA_DIR'] ?? '.data',
+});
 const database = await openDatabase(target);
 try {
   for (const subgraph of listSubgraphs()) {
-    const { applied } = await database.migrate({ schema: subgraph.schema, migrationsDir: join(subgraph.dir, 'prisma/migrations') });
-    process.stdout.write(`${subgraph.name}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}\n`);
+    const { applied } = await database.migrate({
+      schema: subgraph.schema,
+      migrationsDir: join(subgraph.dir, 'prisma/migrations'),
+    });
+    process.stdout.write(
+      `${subgraph.name}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}\n`,
+    );
   }
 } finally {
   await database.close();

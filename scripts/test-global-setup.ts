@@ -33,7 +33,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   ] as const) {
     const { hostname, port } = new URL(url);
     if (!(await reachable(`${hostname}:${port}`))) {
-      throw new Error(`${name} is not reachable at ${hostname}:${port}; start it first (see README, "Testing").`);
+      throw new Error(
+        `${name} is not reachable at ${hostname}:${port}; start it first (see README, "Testing").`,
+      );
     }
   }
   process.env['TEST_DATABASE_URL'] = postgres;

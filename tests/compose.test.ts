@@ -58,7 +58,10 @@ function environment(name: string): Record<string, string> {
  * `sample-var` (lower-cased name), so URLs built from secrets can be parsed.
  */
 function interpolated(value: string): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?::[?-][^}]*)?\}/g, (_match, name: string) => `sample-${name.toLowerCase()}`);
+  return value.replace(
+    /\$\{([A-Z0-9_]+)(?::[?-][^}]*)?\}/g,
+    (_match, name: string) => `sample-${name.toLowerCase()}`,
+  );
 }
 
 /** The healthcheck command of a service, as the list of arguments Docker runs. */
@@ -290,7 +293,9 @@ describe('docker-compose.yml deployables', () => {
 
   it('initialises PostgreSQL with one role per subgraph, each owning only its schema', () => {
     const script = 'docker/postgres/subgraph-roles.sh';
-    expect(service('postgres')['volumes']).toContain(`./${script}:/docker-entrypoint-initdb.d/10-subgraph-roles.sh:ro`);
+    expect(service('postgres')['volumes']).toContain(
+      `./${script}:/docker-entrypoint-initdb.d/10-subgraph-roles.sh:ro`,
+    );
     const text = readFileSync(join(ROOT, script), 'utf8');
     expect(statSync(join(ROOT, script)).mode & 0o111).not.toBe(0);
     // The script provisions exactly the subgraphs compose runs.

@@ -21,9 +21,21 @@ import autocannon from 'autocannon';
 import { databaseTargetFromEnv, openDatabase } from '@cap/db';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
-import { loadConfig as loadRouterConfig, loadSupergraphPolicy, OperationPolicy, RateLimiter, startRouter } from '@cap/router';
-import { createKeyValueStore, createLogger, ROUTER_TOKEN_HEADER, scopesForRole, signRouterToken, type Principal } from '@cap/runtime';
-
+import {
+  loadConfig as loadRouterConfig,
+  loadSupergraphPolicy,
+  OperationPolicy,
+  RateLimiter,
+  startRouter,
+} from '@cap/router';
+import {
+  createKeyValueStore,
+  createLogger,
+  ROUTER_TOKEN_HEADER,
+  scopesForRole,
+  signRouterToken,
+  type Principal,
+} from '@cap/runtime';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 20);
@@ -37,7 +49,11 @@ interface Measured {
   errors: number;
 }
 
-async function measure(url: string, headers: Record<string, string>, seconds: number): Promise<{ rps: number; p99: number; errors: number }> {
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+): Promise<{ rps: number; p99: number; errors: number }> {
   const result = await autocannon({
     url,
     method: 'POST',
@@ -55,11 +71,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'bench', level: 'warn' });
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-bench-'));
   const secret = `bench-${randomUUID()}-${randomUUID()}`;
-  const database = await openDatabase(databaseTargetFromEnv({ databaseUrl: process.env['DATABASE_URL'], dataDir }), { logger });
+  const database = await openDatabase(
+    databaseTargetFromEnv({ databaseUrl: process.env['DATABASE_URL'], dataDir }),
+    { logger },
+  );
   const kv = createKeyValueStore(process.env['REDIS_URL']);
   const bus = new MemoryEventBus();
   const identity = await startIdentity({
-    config: loadIdentityConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, LOG_LEVEL: 'warn' }),
+    config: loadIdentityConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      INTERNAL_TOKEN_SECRET: secret,
+      LOG_LEVEL: 'warn',
+    }),
     database,
     kv,
     bus,
@@ -74,12 +99,18 @@ async function main(): Promise<void> {
     IDENTITY_INTERNAL_URL: identity.subgraph.url,
     SUPERGRAPH_POLL_INTERVAL_MS: '0',
     LOG_LEVEL: 'warn',
-    ...(process.env['REDIS_URL'] ? { REDIS_URL: process.env['REDIS_URL'], RATE_LIMIT_KEY_PREFIX: `bench:${randomUUID()}:` } : {}),
+    ...(process.env['REDIS_URL']
+      ? { REDIS_URL: process.env['REDIS_URL'], RATE_LIMIT_KEY_PREFIX: `bench:${randomUUID()}:` }
+      : {}),
     // The budget is charged on every request but never runs out during the run.
     RATE_LIMIT_USER: '1000000000/1h',
   };
   const withPolicies = await startRouter({ config: loadRouterConfig(routerEnv), kv, logger });
-  const withoutPolicies = await startRouter({ config: loadRouterConfig({ ...routerEnv, POLICIES_ENABLED: 'false' }), kv, logger });
+  const withoutPolicies = await startRouter({
+    config: loadRouterConfig({ ...routerEnv, POLICIES_ENABLED: 'false' }),
+    kv,
+    logger,
+  });
 
   // The bare gateway: no authentication; it forwards a router token for the same admin (re-signed every 30 s).
   const admin = identity.bootstrappedAdmin;
@@ -88,16 +119,26 @@ async function main(): Promise<void> {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      query: 'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken user { id } } }',
+      query:
+        'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken user { id } } }',
       variables: { e: admin.email, p: admin.password },
     }),
   });
-  const session = ((await login.json()) as { data: { login: { accessToken: string; user: { id: string } } } }).data.login;
-  const principal: Principal = { kind: 'user', userId: session.user.id, role: 'ADMIN', scopes: scopesForRole('ADMIN') };
+  const session = ((await login.json()) as { data: { login: { accessToken: string; user: { id: string } } } })
+    .data.login;
+  const principal: Principal = {
+    kind: 'user',
+    userId: session.user.id,
+    role: 'ADMIN',
+    scopes: scopesForRole('ADMIN'),
+  };
   let token = { value: '', signedAt: 0 };
   const routerToken = async (): Promise<string> => {
     if (Date.now() - token.signedAt > 30_000) {
-      token = { value: await signRouterToken(secret, { principal, requestId: 'bench', clientIp: '127.0.0.1' }), signedAt: Date.now() };
+      token = {
+        value: await signRouterToken(secret, { principal, requestId: 'bench', clientIp: '127.0.0.1' }),
+        signedAt: Date.now(),
+      };
     }
     return token.value;
   };
@@ -107,7 +148,9 @@ async function main(): Promise<void> {
       supergraphSdl: supergraph.gatewaySdl,
       buildService: ({ name, url }) =>
         new (class extends RemoteGraphQLDataSource {
-          override async willSendRequest({ request }: Parameters<RemoteGraphQLDataSource['willSendRequest'] & {}>[0]): Promise<void> {
+          override async willSendRequest({
+            request,
+          }: Parameters<RemoteGraphQLDataSource['willSendRequest'] & {}>[0]): Promise<void> {
             request.http?.headers.set(ROUTER_TOKEN_HEADER, await routerToken());
           }
         })({ url: name === 'identity' ? identity.subgraph.graphqlUrl : url }),
@@ -130,26 +173,41 @@ async function main(): Promise<void> {
       body: JSON.stringify({ query: OPERATION }),
     });
     const body = (await response.json()) as { data?: { me?: { role?: string } }; errors?: unknown };
-    if (body.data?.me?.role !== 'ADMIN' || body.errors) throw new Error(`${target.name} answered ${JSON.stringify(body)}`);
+    if (body.data?.me?.role !== 'ADMIN' || body.errors)
+      throw new Error(`${target.name} answered ${JSON.stringify(body)}`);
   }
 
-  process.stdout.write(`router-overhead: ${OPERATION}\n${CONNECTIONS} connections, ${SECONDS}s per target, ${ROUNDS} rounds interleaved, budgets in ${process.env['REDIS_URL'] ? 'Redis' : 'memory'}, database ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'PGlite'}\n`);
-  const results: Measured[] = targets.map((target) => ({ name: target.name, requestsPerSecond: [], p99: [], errors: 0 }));
+  process.stdout.write(
+    `router-overhead: ${OPERATION}\n${CONNECTIONS} connections, ${SECONDS}s per target, ${ROUNDS} rounds interleaved, budgets in ${process.env['REDIS_URL'] ? 'Redis' : 'memory'}, database ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'PGlite'}\n`,
+  );
+  const results: Measured[] = targets.map((target) => ({
+    name: target.name,
+    requestsPerSecond: [],
+    p99: [],
+    errors: 0,
+  }));
   for (const target of targets) await measure(target.url, target.headers, 2); // warm-up: JIT, caches, pools
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [index, target] of targets.entries()) {
       const run = await measure(target.url, target.headers, SECONDS);
       const entry = results[index];
       if (!entry) continue;
-      process.stdout.write(`  round ${round + 1}  ${target.name.padEnd(24)}${run.rps.toFixed(0).padStart(8)} req/s  p99 ${run.p99.toFixed(1)} ms\n`);
+      process.stdout.write(
+        `  round ${round + 1}  ${target.name.padEnd(24)}${run.rps.toFixed(0).padStart(8)} req/s  p99 ${run.p99.toFixed(1)} ms\n`,
+      );
       entry.requestsPerSecond.push(run.rps);
       entry.p99.push(run.p99);
       entry.errors += run.errors;
     }
   }
 
-  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
-  const [on, off, gateway] = results.map((entry) => ({ ...entry, rps: mean(entry.requestsPerSecond), p99ms: mean(entry.p99) }));
+  const mean = (values: number[]) =>
+    values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  const [on, off, gateway] = results.map((entry) => ({
+    ...entry,
+    rps: mean(entry.requestsPerSecond),
+    p99ms: mean(entry.p99),
+  }));
   if (!on || !off || !gateway) throw new Error('missing results');
   const rows = [on, off, gateway].map((entry) => [
     entry.name.padEnd(24),
@@ -158,10 +216,14 @@ async function main(): Promise<void> {
     (entry.rps / gateway.rps).toFixed(3).padStart(12),
     String(entry.errors).padStart(7),
   ]);
-  process.stdout.write(`\n${'target'.padEnd(24)}${'req/s'.padStart(8)}${'p99 ms'.padStart(8)}${'vs gateway'.padStart(12)}${'errors'.padStart(7)}\n`);
+  process.stdout.write(
+    `\n${'target'.padEnd(24)}${'req/s'.padStart(8)}${'p99 ms'.padStart(8)}${'vs gateway'.padStart(12)}${'errors'.padStart(7)}\n`,
+  );
   for (const row of rows) process.stdout.write(`${row.join('')}\n`);
   const overhead = 1 - on.rps / off.rps;
-  process.stdout.write(`\npolicies cost ${(overhead * 100).toFixed(1)}% of the router's throughput (target < 10%)\n`);
+  process.stdout.write(
+    `\npolicies cost ${(overhead * 100).toFixed(1)}% of the router's throughput (target < 10%)\n`,
+  );
 
   // End to end, the difference is often inside the run-to-run noise (the subgraph and the database share the
   // two cores). The policies' own CPU time per operation, measured alone, bounds it without noise.
@@ -169,7 +231,14 @@ async function main(): Promise<void> {
   // Budgets in memory here: with Redis, the charge adds a round trip of waiting, not CPU.
   const limiter = new RateLimiter({ redisUrl: undefined, failureMode: 'open', logger });
   const policy = new OperationPolicy(supergraph, config.policy, limiter);
-  const input = { query: OPERATION, operationName: undefined, variables: {}, principal, clientIp: '127.0.0.1', includeCost: false };
+  const input = {
+    query: OPERATION,
+    operationName: undefined,
+    variables: {},
+    principal,
+    clientIp: '127.0.0.1',
+    includeCost: false,
+  };
   for (let index = 0; index < 2_000; index += 1) await policy.prepare(input);
   const iterations = 20_000;
   const started = performance.now();

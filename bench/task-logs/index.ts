@@ -72,11 +72,19 @@ async function measure(
     user.token,
   );
   const taskId = createTask.id as string;
-  const url = (path === 'direct to orchestration' ? orchestration.subgraph.graphqlUrl : stack.router.graphqlUrl).replace(/^http/, 'ws');
+  const url = (
+    path === 'direct to orchestration' ? orchestration.subgraph.graphqlUrl : stack.router.graphqlUrl
+  ).replace(/^http/, 'ws');
   const connectionParams = await Promise.all(
     Array.from({ length: SUBSCRIBERS }, async () =>
       path === 'direct to orchestration'
-        ? { routerToken: await signRouterToken(stack.secret, { principal: user.principal, requestId: randomUUID(), clientIp: '127.0.0.1' }) }
+        ? {
+            routerToken: await signRouterToken(stack.secret, {
+              principal: user.principal,
+              requestId: randomUUID(),
+              clientIp: '127.0.0.1',
+            }),
+          }
         : { authorization: `Bearer ${user.token}` },
     ),
   );
@@ -84,7 +92,14 @@ async function measure(
   const worker = new Worker(new URL('./subscribers.worker.mjs', import.meta.url), {
     workerData: { url, connectionParams, query: TASK_LOGS, variables: { t: taskId } },
   });
-  let progress: Progress = { kind: 'progress', delivered: 0, slowest: 0, firstWritten: Number.POSITIVE_INFINITY, lastReceipt: 0, errors: 0 };
+  let progress: Progress = {
+    kind: 'progress',
+    delivered: 0,
+    slowest: 0,
+    firstWritten: Number.POSITIVE_INFINITY,
+    lastReceipt: 0,
+    errors: 0,
+  };
   const done = new Promise<Done>((resolve, reject) => {
     worker.on('message', (message: Progress | Done) => {
       if (message.kind === 'progress') progress = message;
@@ -111,7 +126,9 @@ async function measure(
   const delivered = result.lines.reduce((sum, count) => sum + count, 0);
   const latencies = result.latencies.sort();
   const percentileOf = (p: number) =>
-    latencies.length === 0 ? Number.NaN : latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]!;
+    latencies.length === 0
+      ? Number.NaN
+      : latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]!;
   const { errors, firstWritten, lastReceipt } = result;
 
   const prisma = orchestration.deps.prisma;

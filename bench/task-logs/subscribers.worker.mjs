@@ -72,6 +72,8 @@ parentPort.on('message', async (message) => {
   clearInterval(progress);
   await Promise.allSettled(clients.map((client) => client.dispose()));
   const sample = latencies.slice(0, latencyCount);
-  parentPort.postMessage({ kind: 'done', lines, latencies: sample, errors, firstWritten, lastReceipt }, [sample.buffer]);
+  parentPort.postMessage({ kind: 'done', lines, latencies: sample, errors, firstWritten, lastReceipt }, [
+    sample.buffer,
+  ]);
   parentPort.close();
 });

@@ -27,9 +27,16 @@ const lines = [
 ];
 const sandbox = platform.orchestration.commandSandbox;
 if (sandbox && !sandbox.available) {
-  lines.push('', `  Task commands CANNOT run: no command sandbox (${sandbox.reason}).`, `  Fix: ${sandbox.fix}.`);
+  lines.push(
+    '',
+    `  Task commands CANNOT run: no command sandbox (${sandbox.reason}).`,
+    `  Fix: ${sandbox.fix}.`,
+  );
 } else if (sandbox?.sandbox.mode === 'none') {
-  lines.push('', '  WARNING: COMMAND_SANDBOX=none: task commands run unsandboxed as your user, with your files and network.');
+  lines.push(
+    '',
+    '  WARNING: COMMAND_SANDBOX=none: task commands run unsandboxed as your user, with your files and network.',
+  );
 } else if (sandbox) {
   lines.push(`  Task commands run in a bubblewrap sandbox (COMMAND_SANDBOX=${config.COMMAND_SANDBOX}).`);
 }

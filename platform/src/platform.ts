@@ -1,8 +1,17 @@
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
-import { loadConfig as loadIdentityConfig, saveAdminCredentials, startIdentity, type RunningIdentity } from '@cap/identity';
+import {
+  loadConfig as loadIdentityConfig,
+  saveAdminCredentials,
+  startIdentity,
+  type RunningIdentity,
+} from '@cap/identity';
 import { createEventBus, type EventBus } from '@cap/messaging';
-import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
+import {
+  loadConfig as loadOrchestrationConfig,
+  startOrchestration,
+  type RunningOrchestration,
+} from '@cap/orchestration';
 import { loadConfig as loadRouterConfig, RevocationFeed, startRouter, type RunningRouter } from '@cap/router';
 import { createKeyValueStore, Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
 import type { PlatformConfig } from './config.js';
@@ -16,7 +25,10 @@ import type { PlatformConfig } from './config.js';
  *   requests. Workers and the outbox relay are woken in-process the moment there is work, so their polls are only
  *   a safety net, and the sweeper only has 30-second leases to check: poll less often there.
  */
-function orchestrationDefaults(config: PlatformConfig, env: Record<string, string | undefined>): Record<string, string | undefined> {
+function orchestrationDefaults(
+  config: PlatformConfig,
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
   const defaults: Record<string, string> = {};
   if (!config.KAFKA_BROKERS) defaults['CLASSIFICATION_TIMEOUT_MS'] = '0';
   if (!config.DATABASE_URL) {
@@ -60,7 +72,11 @@ export async function startPlatform(options: {
     shutdown.add('database', () => database.close());
     const kv = createKeyValueStore(config.REDIS_URL);
     shutdown.add('cache', () => kv.close());
-    const bus = createEventBus({ brokers: config.KAFKA_BROKERS, clientId: 'platform', logger: logger.child({ component: 'bus' }) });
+    const bus = createEventBus({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'platform',
+      logger: logger.child({ component: 'bus' }),
+    });
     shutdown.add('event bus', () => bus.close());
 
     // Subgraphs listen on ephemeral loopback ports; only the router faces clients. They share DATA_DIR, so the
@@ -107,19 +123,37 @@ export async function startPlatform(options: {
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
-    const revocations = new RevocationFeed({ bus, logger: logger.child({ service: 'router', component: 'revocations' }) });
+    const revocations = new RevocationFeed({
+      bus,
+      logger: logger.child({ service: 'router', component: 'revocations' }),
+    });
     shutdown.add('revocation feed', () => revocations.close());
     const joined = revocations.start();
     // The in-memory bus joins at once; Kafka may take a while, and the router reports it in /ready meanwhile.
     if (!config.KAFKA_BROKERS) await joined;
-    const router = await startRouter({ config: routerConfig, kv, logger: logger.child({ service: 'router' }), revocations });
+    const router = await startRouter({
+      config: routerConfig,
+      kv,
+      logger: logger.child({ service: 'router' }),
+      revocations,
+    });
     // Closed first (reverse order): no request reaches a subgraph that is stopping.
     shutdown.add('router', () => router.close());
 
     const adminCredentialsFile = identity.bootstrappedAdmin?.generated
       ? saveAdminCredentials(config.DATA_DIR, identity.bootstrappedAdmin)
       : null;
-    return { router, identity, chat, orchestration, database, kv, bus, adminCredentialsFile, close: () => shutdown.close() };
+    return {
+      router,
+      identity,
+      chat,
+      orchestration,
+      database,
+      kv,
+      bus,
+      adminCredentialsFile,
+      close: () => shutdown.close(),
+    };
   } catch (error) {
     await shutdown.close();
     throw error;

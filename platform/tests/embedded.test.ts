@@ -57,7 +57,10 @@ describe('embedded platform', () => {
 
   it('routes to every subgraph of the supergraph: the router is ready only when identity, chat and orchestration answer', async () => {
     const response = await fetch(new URL('/ready', platform.router.url));
-    const report = (await response.json()) as { status: string; checks: Array<{ name: string; status: string }> };
+    const report = (await response.json()) as {
+      status: string;
+      checks: Array<{ name: string; status: string }>;
+    };
     expect(response.status).toBe(200);
     expect(report.status).toBe('ready');
     const subgraphs = report.checks.filter((check) => check.name.startsWith('subgraph:'));
@@ -78,7 +81,12 @@ describe('embedded platform', () => {
     const emails = Array.from({ length: 40 }, (_, index) => `parallel-${index}@example.com`);
     for (const email of emails) {
       operations.push(async () => {
-        const created = await graphql(url, CREATE_USER, { i: { email, password: 'correct-horse-battery', displayName: email, role: 'VIEWER' } }, auth);
+        const created = await graphql(
+          url,
+          CREATE_USER,
+          { i: { email, password: 'correct-horse-battery', displayName: email, role: 'VIEWER' } },
+          auth,
+        );
         expect(created.errors).toBeUndefined();
         expect(created.data!['createUser'].email).toBe(email);
       });
@@ -95,7 +103,19 @@ describe('embedded platform', () => {
     }
     for (let index = 0; index < 100; index += 1) {
       operations.push(async () => {
-        const me = await graphql(url, `{ me { id role } }`, {}, auth);
+        const me = await graphql(
+          url,
+          `
+            {
+              me {
+                id
+                role
+              }
+            }
+          `,
+          {},
+          auth,
+        );
         expect(me.data).toEqual({ me: { id: login.data!['login'].user.id, role: 'ADMIN' } });
       });
     }
@@ -105,7 +125,12 @@ describe('embedded platform', () => {
       const email = `duplicate-${index}@example.com`;
       for (let copy = 0; copy < 2; copy += 1) {
         operations.push(async () => {
-          const result = await graphql(url, CREATE_USER, { i: { email, password: 'correct-horse-battery', displayName: 'dup', role: 'VIEWER' } }, auth);
+          const result = await graphql(
+            url,
+            CREATE_USER,
+            { i: { email, password: 'correct-horse-battery', displayName: 'dup', role: 'VIEWER' } },
+            auth,
+          );
           duplicateCodes.push(errorCodes(result));
         });
       }
@@ -118,24 +143,51 @@ describe('embedded platform', () => {
     const users = await platform.identity.deps.prisma.user.findMany({ where: { email: { in: emails } } });
     expect(users).toHaveLength(emails.length);
     // Every user creation wrote its event to the outbox in the same transaction.
-    const outbox = await platform.identity.deps.prisma.outboxEvent.count({ where: { type: 'UserRegistered' } });
+    const outbox = await platform.identity.deps.prisma.outboxEvent.count({
+      where: { type: 'UserRegistered' },
+    });
     expect(outbox).toBe(1 + emails.length + 10);
   }, 120_000);
 
   it('keeps its data across a restart and does not create a second admin', async () => {
     const before = await graphql(platform.router.graphqlUrl, LOGIN, { e: admin.email, p: admin.password });
     const auth = { authorization: `Bearer ${before.data!['login'].accessToken as string}` };
-    const conversation = await graphql(platform.router.graphqlUrl, `mutation { createConversation(input: { title: "Before the restart" }) { id } }`, {}, auth);
+    const conversation = await graphql(
+      platform.router.graphqlUrl,
+      `
+        mutation {
+          createConversation(input: { title: "Before the restart" }) {
+            id
+          }
+        }
+      `,
+      {},
+      auth,
+    );
     expect(conversation.errors).toBeUndefined();
     const conversationId = conversation.data!['createConversation'].id as string;
 
     await platform.close();
     platform = await start();
     expect(platform.identity.bootstrappedAdmin).toBeNull();
-    const login = await graphql(platform.router.graphqlUrl, LOGIN, { e: 'parallel-1@example.com', p: 'correct-horse-battery' });
+    const login = await graphql(platform.router.graphqlUrl, LOGIN, {
+      e: 'parallel-1@example.com',
+      p: 'correct-horse-battery',
+    });
     expect(login.errors).toBeUndefined();
     // The access token outlives the restart (same signing keys and secrets in DATA_DIR), and so does chat's data.
-    const read = await graphql(platform.router.graphqlUrl, `query($id: ID!) { conversation(id: $id) { title } }`, { id: conversationId }, auth);
+    const read = await graphql(
+      platform.router.graphqlUrl,
+      `
+        query ($id: ID!) {
+          conversation(id: $id) {
+            title
+          }
+        }
+      `,
+      { id: conversationId },
+      auth,
+    );
     expect(read.errors).toBeUndefined();
     expect(read.data).toEqual({ conversation: { title: 'Before the restart' } });
   }, 120_000);

@@ -43,7 +43,10 @@ interface Mode {
 }
 
 const modes: Mode[] = [
-  { name: 'embedded defaults (PGlite, in-memory cache and buses)', setup: async () => ({ env: {}, dispose: async () => undefined }) },
+  {
+    name: 'embedded defaults (PGlite, in-memory cache and buses)',
+    setup: async () => ({ env: {}, dispose: async () => undefined }),
+  },
   {
     name: 'real PostgreSQL and Redis',
     setup: async () => {
@@ -102,7 +105,10 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
   it('creates a conversation, posts messages and reads them back, newest first', async () => {
     const created = await graphql(url, CREATE_CONVERSATION, { title: 'Release plan' }, auth);
     expect(created.errors).toBeUndefined();
-    expect(created.data!['createConversation']).toMatchObject({ title: 'Release plan', participants: [{ kind: 'USER' }] });
+    expect(created.data!['createConversation']).toMatchObject({
+      title: 'Release plan',
+      participants: [{ kind: 'USER' }],
+    });
     const id = created.data!['createConversation'].id as string;
 
     for (const body of ['First: **ship** it', 'Second, with `code`']) {
@@ -122,15 +128,31 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     const conversation = await graphql(url, CREATE_CONVERSATION, { title: 'Files' }, auth);
     const conversationId = conversation.data!['createConversation'].id as string;
     const bytes = Buffer.from('notes from the platform test\n', 'utf8');
-    const upload = await graphql(url, CREATE_UPLOAD, { id: conversationId, name: 'notes.txt', type: 'text/plain', size: bytes.length }, auth);
+    const upload = await graphql(
+      url,
+      CREATE_UPLOAD,
+      { id: conversationId, name: 'notes.txt', type: 'text/plain', size: bytes.length },
+      auth,
+    );
     expect(upload.errors).toBeUndefined();
     const { attachmentId, uploadUrl, uploadMethod } = upload.data!['createAttachmentUpload'];
-    const put = await fetch(uploadUrl as string, { method: uploadMethod as string, headers: { 'content-type': 'text/plain' }, body: bytes });
+    const put = await fetch(uploadUrl as string, {
+      method: uploadMethod as string,
+      headers: { 'content-type': 'text/plain' },
+      body: bytes,
+    });
     expect(put.status).toBe(201);
     // Chat's local storage is the platform's data folder, not the working directory.
-    expect(readFileSync(join(dataDir, 'attachments', attachmentId as string), 'utf8')).toBe(bytes.toString('utf8'));
+    expect(readFileSync(join(dataDir, 'attachments', attachmentId as string), 'utf8')).toBe(
+      bytes.toString('utf8'),
+    );
 
-    const posted = await graphql(url, POST_MESSAGE, { input: { conversationId, body: 'see attached', attachmentIds: [attachmentId] } }, auth);
+    const posted = await graphql(
+      url,
+      POST_MESSAGE,
+      { input: { conversationId, body: 'see attached', attachmentIds: [attachmentId] } },
+      auth,
+    );
     expect(posted.errors).toBeUndefined();
     const read = await graphql(url, MESSAGES, { id: conversationId }, auth);
     const [attachment] = read.data!['conversation'].messages.edges[0].node.attachments;
@@ -149,7 +171,11 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     );
     expect(created.errors).toBeUndefined();
     // No Kafka, so no classifier can answer: the task is queued at once with the default strategy.
-    expect(created.data!['createTask']).toMatchObject({ status: 'QUEUED', strategy: 'ITERATIVE', strategySource: 'DEFAULT' });
+    expect(created.data!['createTask']).toMatchObject({
+      status: 'QUEUED',
+      strategy: 'ITERATIVE',
+      strategySource: 'DEFAULT',
+    });
     const id = created.data!['createTask'].id as string;
 
     const task = await until(async () => {
@@ -162,13 +188,17 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     expect(task).toEqual({ status: 'SUCCEEDED', attempts: 1, result: { exitCode: 0 } });
 
     // Log lines are written in batches; the last batch may land just after the status changed.
-    const output = await until(async () => {
-      const logs = await graphql(url, TASK_LOGS, { id }, auth);
-      expect(logs.errors).toBeUndefined();
-      const nodes = logs.data!['taskLogs'].edges.map((edge: any) => edge.node);
-      const lines = nodes.filter((node: any) => node.kind === 'COMMAND_OUTPUT');
-      return lines.length >= 2 ? { nodes, lines } : undefined;
-    }, 'the command output in taskLogs', 10_000);
+    const output = await until(
+      async () => {
+        const logs = await graphql(url, TASK_LOGS, { id }, auth);
+        expect(logs.errors).toBeUndefined();
+        const nodes = logs.data!['taskLogs'].edges.map((edge: any) => edge.node);
+        const lines = nodes.filter((node: any) => node.kind === 'COMMAND_OUTPUT');
+        return lines.length >= 2 ? { nodes, lines } : undefined;
+      },
+      'the command output in taskLogs',
+      10_000,
+    );
     expect(output.lines.map((line: any) => [line.data.stream, line.message]).sort()).toEqual([
       ['stderr', 'to stderr'],
       ['stdout', `hello from ${id}`],
@@ -186,9 +216,18 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     const created = await graphql(url, CREATE_CONVERSATION, { title: 'Hostile' }, auth);
     const conversationId = created.data!['createConversation'].id as string;
 
-    const oversized = await graphql(url, POST_MESSAGE, { input: { conversationId, body: 'x'.repeat(40_000) } }, auth);
+    const oversized = await graphql(
+      url,
+      POST_MESSAGE,
+      { input: { conversationId, body: 'x'.repeat(40_000) } },
+      auth,
+    );
     expect(errorCodes(oversized)).toEqual(['PAYLOAD_TOO_LARGE']);
-    expect(oversized.errors![0]!.extensions).toMatchObject({ field: 'body', limitBytes: 32_768, receivedBytes: 40_000 });
+    expect(oversized.errors![0]!.extensions).toMatchObject({
+      field: 'body',
+      limitBytes: 32_768,
+      receivedBytes: 40_000,
+    });
     const read = await graphql(url, MESSAGES, { id: conversationId }, auth);
     expect(read.data!['conversation'].messages.edges).toEqual([]);
 
@@ -200,7 +239,11 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     expect(errorCodes(await graphql(url, TASK_LOGS, { id: 'not-a-uuid' }, auth))).toEqual(['BAD_USER_INPUT']);
 
     // Anonymous callers reach neither subgraph's data.
-    expect(errorCodes(await graphql(url, CREATE_CONVERSATION, { title: 'anon' }))).toEqual(['UNAUTHENTICATED']);
-    expect(errorCodes(await graphql(url, CREATE_TASK, { input: { title: 'anon', command: 'true' } }))).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await graphql(url, CREATE_CONVERSATION, { title: 'anon' }))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
+    expect(
+      errorCodes(await graphql(url, CREATE_TASK, { input: { title: 'anon', command: 'true' } })),
+    ).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -25,7 +25,10 @@ export class RouterDataSource extends RemoteGraphQLDataSource<RouterContext> {
       fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) })) as unknown as Fetcher;
   }
 
-  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>): Promise<void> {
+  override async willSendRequest({
+    request,
+    context,
+  }: GraphQLDataSourceProcessOptions<RouterContext>): Promise<void> {
     const http = request.http;
     // Requests the gateway makes for itself (health checks) have no router context.
     if (!http || !('routerToken' in context)) return;
@@ -40,7 +43,9 @@ export class RouterDataSource extends RemoteGraphQLDataSource<RouterContext> {
     this.logger.error({ err: error, subgraph: this.subgraph }, 'subgraph fetch failed');
     throw codedError(
       ErrorCode.SUBGRAPH_UNAVAILABLE,
-      timedOut ? `The ${this.subgraph} service did not answer in time.` : `The ${this.subgraph} service is unavailable.`,
+      timedOut
+        ? `The ${this.subgraph} service did not answer in time.`
+        : `The ${this.subgraph} service is unavailable.`,
       { subgraph: this.subgraph, ...(timedOut ? { timeoutMs: this.timeoutMs } : {}) },
     );
   }
@@ -48,7 +53,8 @@ export class RouterDataSource extends RemoteGraphQLDataSource<RouterContext> {
   override async errorFromResponse(response: Awaited<ReturnType<Fetcher>>): Promise<GraphQLError> {
     let code: unknown;
     try {
-      code = ((await response.json()) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors?.[0]?.extensions?.code;
+      code = ((await response.json()) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors?.[0]
+        ?.extensions?.code;
     } catch {
       // Not JSON: treated as unavailable below.
     }
@@ -57,7 +63,10 @@ export class RouterDataSource extends RemoteGraphQLDataSource<RouterContext> {
         subgraph: this.subgraph,
       });
     }
-    this.logger.error({ subgraph: this.subgraph, status: response.status, code }, 'subgraph answered with an HTTP error');
+    this.logger.error(
+      { subgraph: this.subgraph, status: response.status, code },
+      'subgraph answered with an HTTP error',
+    );
     return codedError(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${this.subgraph} service is unavailable.`, {
       subgraph: this.subgraph,
     });

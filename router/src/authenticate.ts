@@ -146,12 +146,18 @@ export class Authenticator {
       const { payload } = verified;
       const claims = accessClaims.safeParse(payload);
       if (!claims.success) throw new AuthenticationError('token_invalid', 'Access token is invalid.');
-      const principal: Principal = { kind: 'user', userId: claims.data.sub, role: claims.data.role, scopes: claims.data.scopes };
+      const principal: Principal = {
+        kind: 'user',
+        userId: claims.data.sub,
+        role: claims.data.role,
+        scopes: claims.data.scopes,
+      };
       this.#assertNotRevoked(principal, (payload.iat ?? 0) * 1000);
       return principal;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw new AuthenticationError('token_expired', 'Access token has expired.');
+      if (error instanceof joseErrors.JWTExpired)
+        throw new AuthenticationError('token_expired', 'Access token has expired.');
       if (error instanceof joseErrors.JWKSTimeout || isNetworkError(error)) {
         this.options.logger.error({ err: error }, 'cannot fetch the JWKS from identity');
         throw new AuthenticationError('identity_unavailable', 'Credentials cannot be verified right now.');
@@ -170,7 +176,8 @@ export class Authenticator {
       const revoked = this.options.revocations?.view.check(principal);
       if (!revoked) return principal;
       // A revoked key or a deactivated owner is final; a changed role only makes the cached scopes stale.
-      if (revoked.reason !== 'role_changed') throw new AuthenticationError('credentials_revoked', revoked.message);
+      if (revoked.reason !== 'role_changed')
+        throw new AuthenticationError('credentials_revoked', revoked.message);
       await this.options.kv.del(cacheKey).catch(() => undefined);
     }
 
@@ -183,7 +190,11 @@ export class Authenticator {
     try {
       response = await fetch(`${this.options.identityUrl}/internal/api-keys/verify`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [ROUTER_TOKEN_HEADER]: token, [REQUEST_ID_HEADER]: requestId },
+        headers: {
+          'content-type': 'application/json',
+          [ROUTER_TOKEN_HEADER]: token,
+          [REQUEST_ID_HEADER]: requestId,
+        },
         body: JSON.stringify({ key }),
         signal: AbortSignal.timeout(3_000),
       });
@@ -210,12 +221,14 @@ export class Authenticator {
     };
     // Identity answered with the key's current state; only an event it has not seen yet can still refuse it.
     const revoked = this.options.revocations?.view.check(principal);
-    if (revoked && revoked.reason !== 'role_changed') throw new AuthenticationError('credentials_revoked', revoked.message);
+    if (revoked && revoked.reason !== 'role_changed')
+      throw new AuthenticationError('credentials_revoked', revoked.message);
     const ttlMs = Math.min(
       this.options.apiKeyCacheTtlSeconds * 1000,
       verified.expiresAt ? new Date(verified.expiresAt).getTime() - Date.now() : Number.POSITIVE_INFINITY,
     );
-    if (ttlMs > 0) await this.options.kv.set(cacheKey, JSON.stringify(principal), ttlMs).catch(() => undefined);
+    if (ttlMs > 0)
+      await this.options.kv.set(cacheKey, JSON.stringify(principal), ttlMs).catch(() => undefined);
     return principal;
   }
 }
@@ -228,7 +241,10 @@ function extractCredential(headers: IncomingHttpHeaders): string | null {
   if (!authorization) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   if (!match?.[1]) {
-    throw new AuthenticationError('malformed_authorization', 'Authorization header must be `Bearer <token>`.');
+    throw new AuthenticationError(
+      'malformed_authorization',
+      'Authorization header must be `Bearer <token>`.',
+    );
   }
   return match[1];
 }

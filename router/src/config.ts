@@ -166,7 +166,11 @@ const schema = z
       });
     }
     if (env.NODE_ENV === 'production' && !env.KAFKA_BROKERS?.length) {
-      ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'required when NODE_ENV=production (credential revocation)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_BROKERS'],
+        message: 'required when NODE_ENV=production (credential revocation)',
+      });
     }
   });
 

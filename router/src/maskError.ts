@@ -19,7 +19,11 @@ const INTERNAL_EXTENSIONS = ['exception', 'stacktrace', 'response', 'http'];
  * Masks every error the client could not act on (docs/CONVENTIONS.md §9): unknown codes become INTERNAL_SERVER_ERROR with a
  * generic message, after being logged with their cause. Internal extension keys are always dropped.
  */
-export function maskError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  logger: Logger,
+): GraphQLFormattedError {
   const code = formatted.extensions?.['code'];
   if (typeof code === 'string' && CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const extensions = { ...formatted.extensions };

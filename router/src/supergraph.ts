@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { composeServices } from '@apollo/composition';
 import { ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, Supergraph } from '@apollo/federation-internals';
 import type { SupergraphSdlHook } from '@apollo/gateway';
-import { ANONYMOUS, REQUEST_ID_HEADER, ROUTER_TOKEN_HEADER, signRouterToken, type Logger } from '@cap/runtime';
+import {
+  ANONYMOUS,
+  REQUEST_ID_HEADER,
+  ROUTER_TOKEN_HEADER,
+  signRouterToken,
+  type Logger,
+} from '@cap/runtime';
 import { parse } from 'graphql';
 
 export interface SupergraphSourceOptions {
@@ -23,7 +29,10 @@ export interface SupergraphSourceOptions {
 }
 
 /** Subgraph names and routing URLs in a supergraph, with overrides applied. */
-export function subgraphsOf(supergraphSdl: string, overrides: Record<string, string>): Array<{ name: string; url: string }> {
+export function subgraphsOf(
+  supergraphSdl: string,
+  overrides: Record<string, string>,
+): Array<{ name: string; url: string }> {
   return Supergraph.build(supergraphSdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES })
     .subgraphs()
     .values()
@@ -53,7 +62,11 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
         subgraphs.map(async ({ name, url }) => {
           const response = await fetch(url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', [ROUTER_TOKEN_HEADER]: token, [REQUEST_ID_HEADER]: 'supergraph-poll' },
+            headers: {
+              'content-type': 'application/json',
+              [ROUTER_TOKEN_HEADER]: token,
+              [REQUEST_ID_HEADER]: 'supergraph-poll',
+            },
             body: JSON.stringify({ query: '{ _service { sdl } }' }),
             signal: AbortSignal.timeout(3_000),
           });
@@ -67,9 +80,14 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
       if (fingerprint === lastSdls) return;
       const first = lastSdls === '';
       lastSdls = fingerprint;
-      const composed = composeServices(sdls.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })));
+      const composed = composeServices(
+        sdls.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })),
+      );
       if (composed.errors) {
-        options.logger.error({ errors: composed.errors.map((e) => e.message) }, 'subgraph schemas do not compose; keeping the last supergraph');
+        options.logger.error(
+          { errors: composed.errors.map((e) => e.message) },
+          'subgraph schemas do not compose; keeping the last supergraph',
+        );
         return;
       }
       if (composed.supergraphSdl === current) return;
@@ -77,7 +95,10 @@ export function supergraphSource(options: SupergraphSourceOptions): SupergraphSd
       try {
         served = options.load(composed.supergraphSdl);
       } catch (error) {
-        options.logger.error({ err: error }, 'the recomposed supergraph was refused; keeping the last supergraph');
+        options.logger.error(
+          { err: error },
+          'the recomposed supergraph was refused; keeping the last supergraph',
+        );
         return;
       }
       current = composed.supergraphSdl;

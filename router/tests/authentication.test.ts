@@ -49,14 +49,20 @@ describe('access tokens', () => {
     const { privateKey } = await generateKeyPair('ES256');
     const claims = decodeJwt(session.accessToken);
     const { kid } = decodeProtectedHeader(session.accessToken);
-    for (const header of [{ alg: 'ES256', kid: kid! }, { alg: 'ES256', kid: 'unknown-kid' }, { alg: 'ES256' }]) {
+    for (const header of [
+      { alg: 'ES256', kid: kid! },
+      { alg: 'ES256', kid: 'unknown-kid' },
+      { alg: 'ES256' },
+    ]) {
       const forged = await new SignJWT({ ...claims }).setProtectedHeader(header).sign(privateKey);
       await expectRefusedAtTheRouter(bearer(forged));
     }
   });
 
   it('refuses HS256 signed with the public JWK (algorithm confusion)', async () => {
-    const jwks = (await (await fetch(`${stack.identity.subgraph.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
+    const jwks = (await (await fetch(`${stack.identity.subgraph.url}/.well-known/jwks.json`)).json()) as {
+      keys: unknown[];
+    };
     const forged = await new SignJWT({ ...decodeJwt(session.accessToken) })
       .setProtectedHeader({ alg: 'HS256', kid: decodeProtectedHeader(session.accessToken).kid! })
       .sign(new TextEncoder().encode(JSON.stringify(jwks.keys[0])));
@@ -65,35 +71,70 @@ describe('access tokens', () => {
 
   it('refuses a tampered payload (role raised), a wrong audience, a wrong issuer and an expired token', async () => {
     const [header, , signature] = session.accessToken.split('.');
-    const raised = base64url.encode(JSON.stringify({ ...decodeJwt(session.accessToken), role: 'ADMIN', scopes: ['users:manage'], sub: 'someone-else' }));
+    const raised = base64url.encode(
+      JSON.stringify({
+        ...decodeJwt(session.accessToken),
+        role: 'ADMIN',
+        scopes: ['users:manage'],
+        sub: 'someone-else',
+      }),
+    );
     await expectRefusedAtTheRouter(bearer(`${header}.${raised}.${signature}`));
 
     // A second key ring over identity's stored keys: it signs with the real active key, so the refusals below
     // are about audience, issuer and expiry, not the signature.
     const ring = (audience: string, issuer: string, ttl: number) =>
-      new SigningKeyRing({ prisma: stack.identity.deps.prisma, secret: stack.signingKeySecret, audience, issuer, accessTokenTtlSeconds: ttl });
+      new SigningKeyRing({
+        prisma: stack.identity.deps.prisma,
+        secret: stack.signingKeySecret,
+        audience,
+        issuer,
+        accessTokenTtlSeconds: ttl,
+      });
     const claims = { userId: session.userId, role: 'ADMIN', scopes: ['users:manage'], sessionId: 'x' };
-    await expectRefusedAtTheRouter(bearer((await ring('another-service', 'cap-identity', 900).signAccessToken(claims)).token));
-    await expectRefusedAtTheRouter(bearer((await ring('cap-router', 'someone-else', 900).signAccessToken(claims)).token));
-    await expectRefusedAtTheRouter(bearer((await ring('cap-router', 'cap-identity', -120).signAccessToken(claims)).token));
+    await expectRefusedAtTheRouter(
+      bearer((await ring('another-service', 'cap-identity', 900).signAccessToken(claims)).token),
+    );
+    await expectRefusedAtTheRouter(
+      bearer((await ring('cap-router', 'someone-else', 900).signAccessToken(claims)).token),
+    );
+    await expectRefusedAtTheRouter(
+      bearer((await ring('cap-router', 'cap-identity', -120).signAccessToken(claims)).token),
+    );
     // The same key ring with the right audience and issuer is accepted: the refusals above are about the claims.
     const good = await ring('cap-router', 'cap-identity', 900).signAccessToken(claims);
-    expect((await stack.query(ME, {}, bearer(good.token))).data).toEqual({ me: { id: session.userId, role: 'ADMIN' } });
+    expect((await stack.query(ME, {}, bearer(good.token))).data).toEqual({
+      me: { id: session.userId, role: 'ADMIN' },
+    });
   });
 
   it('refuses malformed Authorization headers and garbage tokens', async () => {
-    for (const authorization of ['Basic YWRtaW46YWRtaW4=', 'Bearer', 'Bearer a b', `Bearer ${'x'.repeat(5000)}`, 'Bearer eyJ.eyJ.sig']) {
+    for (const authorization of [
+      'Basic YWRtaW46YWRtaW4=',
+      'Bearer',
+      'Bearer a b',
+      `Bearer ${'x'.repeat(5000)}`,
+      'Bearer eyJ.eyJ.sig',
+    ]) {
       await expectRefusedAtTheRouter({ authorization });
     }
   });
 
   it('keeps verifying after a signing-key rotation (unknown kid triggers a JWKS refetch)', async () => {
-    const rotated = await stack.query(`mutation { rotateSigningKey { keyId } }`, {}, bearer(session.accessToken));
+    const rotated = await stack.query(
+      `mutation { rotateSigningKey { keyId } }`,
+      {},
+      bearer(session.accessToken),
+    );
     expect(rotated.errors).toBeUndefined();
     const fresh = await stack.loginAdmin();
     expect(decodeProtectedHeader(fresh.accessToken).kid).toBe(rotated.data!['rotateSigningKey'].keyId);
-    expect((await stack.query(ME, {}, bearer(fresh.accessToken))).data?.['me']).toMatchObject({ id: session.userId });
-    expect((await stack.query(ME, {}, bearer(session.accessToken))).data?.['me']).toMatchObject({ id: session.userId });
+    expect((await stack.query(ME, {}, bearer(fresh.accessToken))).data?.['me']).toMatchObject({
+      id: session.userId,
+    });
+    expect((await stack.query(ME, {}, bearer(session.accessToken))).data?.['me']).toMatchObject({
+      id: session.userId,
+    });
   });
 });
 
@@ -106,12 +147,22 @@ describe('API keys', () => {
     );
     expect(created.errors).toBeUndefined();
     const { secret, apiKey } = created.data!['createApiKey'];
-    expect((await stack.query(ME, {}, bearer(secret))).data).toEqual({ me: { id: session.userId, role: 'ADMIN' } });
-    expect((await stack.query(ME, {}, { 'x-api-key': secret })).data).toEqual({ me: { id: session.userId, role: 'ADMIN' } });
+    expect((await stack.query(ME, {}, bearer(secret))).data).toEqual({
+      me: { id: session.userId, role: 'ADMIN' },
+    });
+    expect((await stack.query(ME, {}, { 'x-api-key': secret })).data).toEqual({
+      me: { id: session.userId, role: 'ADMIN' },
+    });
     // The key lacks users:manage although its owner has it.
-    expect(errorCodes(await stack.query(`{ users(first: 1) { edges { node { id } } } }`, {}, bearer(secret)))).toEqual(['FORBIDDEN']);
+    expect(
+      errorCodes(await stack.query(`{ users(first: 1) { edges { node { id } } } }`, {}, bearer(secret))),
+    ).toEqual(['FORBIDDEN']);
 
-    await stack.query(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: apiKey.id }, bearer(session.accessToken));
+    await stack.query(
+      `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`,
+      { id: apiKey.id },
+      bearer(session.accessToken),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await expectRefusedAtTheRouter(bearer(secret));
   });
@@ -124,7 +175,22 @@ describe('API keys', () => {
 
 describe('the router boundary', () => {
   it('subgraphs refuse requests that bypass the router', async () => {
-    const direct = await graphql(stack.identity.subgraph.graphqlUrl, `{ users(first: 1) { edges { node { email } } } }`, {}, bearer(session.accessToken));
+    const direct = await graphql(
+      stack.identity.subgraph.graphqlUrl,
+      `
+        {
+          users(first: 1) {
+            edges {
+              node {
+                email
+              }
+            }
+          }
+        }
+      `,
+      {},
+      bearer(session.accessToken),
+    );
     expect(direct.status).toBe(401);
     expect(errorCodes(direct)).toEqual(['ROUTER_TOKEN_REQUIRED']);
   });
@@ -141,7 +207,10 @@ describe('the router boundary', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${stack.router.url}/ready`);
     expect(ready.status).toBe(200);
-    const report = (await ready.json()) as { status: string; checks: Array<{ name: string; status: string; latencyMs: number }> };
+    const report = (await ready.json()) as {
+      status: string;
+      checks: Array<{ name: string; status: string; latencyMs: number }>;
+    };
     expect(report.status).toBe('ready');
     expect(report.checks.find((check) => check.name === 'subgraph:identity')).toMatchObject({ status: 'up' });
     expect(report.checks.every((check) => typeof check.latencyMs === 'number')).toBe(true);
@@ -154,8 +223,15 @@ describe('the router boundary', () => {
       body: JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(3 * 1024 * 1024) } }),
     });
     expect(big.status).toBe(413);
-    const broken = await fetch(stack.router.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":' });
+    const broken = await fetch(stack.router.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":',
+    });
     expect(broken.status).toBe(400);
-    expect(((await broken.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    expect(
+      ((await broken.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions
+        .code,
+    ).toBe('BAD_USER_INPUT');
   });
 });

@@ -24,7 +24,14 @@ beforeAll(async () => {
   const asAdmin = bearer(admin.accessToken);
   const created = await stack.query(
     'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }',
-    { input: { email: 'viewer@example.com', password: 'viewer-password-1', displayName: 'Vi Ewer', role: 'VIEWER' } },
+    {
+      input: {
+        email: 'viewer@example.com',
+        password: 'viewer-password-1',
+        displayName: 'Vi Ewer',
+        role: 'VIEWER',
+      },
+    },
     asAdmin,
   );
   expect(created.errors).toBeUndefined();
@@ -44,7 +51,11 @@ beforeAll(async () => {
     asAdmin,
   );
   conversationId = conversation.data?.createConversation.id ?? '';
-  const posted = await stack.query('mutation($c: ID!) { postMessage(input: { conversationId: $c, body: "hello" }) { id } }', { c: conversationId }, asAdmin);
+  const posted = await stack.query(
+    'mutation($c: ID!) { postMessage(input: { conversationId: $c, body: "hello" }) { id } }',
+    { c: conversationId },
+    asAdmin,
+  );
   expect(posted.errors).toBeUndefined();
 });
 afterAll(async () => {
@@ -59,18 +70,29 @@ async function counting<T>(attempt: () => Promise<T>): Promise<{ result: T; subg
 }
 
 function denials(result: GraphQLResult): Array<{ path: unknown; code: unknown; requirement: unknown }> {
-  return (result.errors ?? []).map((error) => ({ path: error.path, code: error.extensions?.['code'], requirement: error.extensions?.['requirement'] }));
+  return (result.errors ?? []).map((error) => ({
+    path: error.path,
+    code: error.extensions?.['code'],
+    requirement: error.extensions?.['requirement'],
+  }));
 }
 
 describe('filter mode (default)', () => {
   it('removes an unauthorized field, runs the rest, and reports the field with its path', async () => {
-    const result = await graphql(stack.router.graphqlUrl, `{ me { id role } task(id: "${MISSING_TASK}") { id title } }`, {}, narrowKey);
+    const result = await graphql(
+      stack.router.graphqlUrl,
+      `{ me { id role } task(id: "${MISSING_TASK}") { id title } }`,
+      {},
+      narrowKey,
+    );
     expect(result.data).toEqual({ me: { id: admin.userId, role: 'ADMIN' }, task: null });
     expect(denials(result)).toEqual([{ path: ['task'], code: 'FORBIDDEN', requirement: 'Query.task' }]);
   });
 
   it('answers UNAUTHENTICATED to anonymous callers, and calls no subgraph when nothing is left', async () => {
-    const { result, subgraphCalls } = await counting(() => stack.query(`{ mine: node(id: "${MISSING_TASK}") { id } }`));
+    const { result, subgraphCalls } = await counting(() =>
+      stack.query(`{ mine: node(id: "${MISSING_TASK}") { id } }`),
+    );
     expect(result.data).toEqual({ mine: null });
     expect(denials(result)).toEqual([{ path: ['mine'], code: 'UNAUTHENTICATED', requirement: 'Query.node' }]);
     expect(subgraphCalls).toBe(0);
@@ -78,7 +100,12 @@ describe('filter mode (default)', () => {
 
   it('follows GraphQL null propagation when the removed field is non-null', async () => {
     const { result, subgraphCalls } = await counting(() =>
-      graphql(stack.router.graphqlUrl, '{ me { id } users(first: 1) { edges { node { id } } } }', {}, bearer(viewer.accessToken)),
+      graphql(
+        stack.router.graphqlUrl,
+        '{ me { id } users(first: 1) { edges { node { id } } } }',
+        {},
+        bearer(viewer.accessToken),
+      ),
     );
     // `users` is non-null: its null reaches the root, as it would had the subgraph refused it.
     expect(result.data).toBeNull();
@@ -93,14 +120,24 @@ describe('filter mode (default)', () => {
         messages(first: 5) { edges { node { body author { user { displayName keys: apiKeys { id } } } } } }
       }`;
     const result = await graphql(stack.router.graphqlUrl, query, { id: conversationId }, narrowKey);
-    const node = (result.data as { conversation: { messages: { edges: Array<{ node: unknown }> } } }).conversation.messages.edges[0]?.node;
+    const node = (result.data as { conversation: { messages: { edges: Array<{ node: unknown }> } } })
+      .conversation.messages.edges[0]?.node;
     // `apiKeys` is non-null: the null lands on the nullable `user`; the message itself is served.
     expect(node).toEqual({ body: 'hello', author: { user: null } });
     expect(denials(result)).toEqual([
-      { path: ['conversation', 'messages', 'edges', 'node', 'author', 'user', 'keys'], code: 'FORBIDDEN', requirement: 'User.apiKeys' },
+      {
+        path: ['conversation', 'messages', 'edges', 'node', 'author', 'user', 'keys'],
+        code: 'FORBIDDEN',
+        requirement: 'User.apiKeys',
+      },
     ]);
     // With the scope, the same operation resolves the entity field in identity.
-    const full = await graphql(stack.router.graphqlUrl, query, { id: conversationId }, bearer(admin.accessToken));
+    const full = await graphql(
+      stack.router.graphqlUrl,
+      query,
+      { id: conversationId },
+      bearer(admin.accessToken),
+    );
     expect(full.errors).toBeUndefined();
     expect(JSON.stringify(full.data)).toContain('"keys":[');
   });
@@ -111,8 +148,15 @@ describe('filter mode (default)', () => {
       fragment Details on Node { ... on User { displayName apiKeys { id } } }`;
     const result = await graphql(stack.router.graphqlUrl, query, { id: admin.userId }, narrowKey);
     expect(result.data).toEqual({ node: null });
-    expect(denials(result)).toEqual([{ path: ['node', 'apiKeys'], code: 'FORBIDDEN', requirement: 'User.apiKeys' }]);
-    const allowed = await graphql(stack.router.graphqlUrl, query, { id: admin.userId }, bearer(admin.accessToken));
+    expect(denials(result)).toEqual([
+      { path: ['node', 'apiKeys'], code: 'FORBIDDEN', requirement: 'User.apiKeys' },
+    ]);
+    const allowed = await graphql(
+      stack.router.graphqlUrl,
+      query,
+      { id: admin.userId },
+      bearer(admin.accessToken),
+    );
     expect(allowed.errors).toBeUndefined();
     expect(allowed.data).toMatchObject({ node: { id: admin.userId, apiKeys: expect.any(Array) } });
   });
@@ -133,7 +177,17 @@ describe('filter mode (default)', () => {
   it('drops the variables and fragments only removed fields used, so the rest still validates', async () => {
     const query = `query($task: ID!) { me { id } task(id: $task) { ...TaskFields } }
       fragment TaskFields on CodingTask { id heading: title }`;
-    const anonymous = await graphql(stack.router.graphqlUrl, `mutation($title: String!) { createConversation(input: { title: $title }) { id } }`, { title: 'x' });
+    const anonymous = await graphql(
+      stack.router.graphqlUrl,
+      `
+        mutation ($title: String!) {
+          createConversation(input: { title: $title }) {
+            id
+          }
+        }
+      `,
+      { title: 'x' },
+    );
     expect(errorCodes(anonymous)).toEqual(['UNAUTHENTICATED']);
     const result = await graphql(stack.router.graphqlUrl, query, { task: MISSING_TASK }, narrowKey);
     expect(result.data).toEqual({ me: { id: admin.userId }, task: null });
@@ -142,7 +196,12 @@ describe('filter mode (default)', () => {
 
   it('refuses mutations the role does not allow before any subgraph is called', async () => {
     const { result, subgraphCalls } = await counting(() =>
-      graphql(stack.router.graphqlUrl, 'mutation { createConversation(input: { title: "nope" }) { id } }', {}, bearer(viewer.accessToken)),
+      graphql(
+        stack.router.graphqlUrl,
+        'mutation { createConversation(input: { title: "nope" }) { id } }',
+        {},
+        bearer(viewer.accessToken),
+      ),
     );
     expect(errorCodes(result)).toEqual(['FORBIDDEN']);
     expect(result.data).toBeNull();
@@ -161,7 +220,9 @@ describe('filter mode (default)', () => {
       {},
       { 'x-api-key': key.data?.createApiKey.secret ?? '' },
     );
-    expect(denials(result)).toEqual([{ path: ['createApiKey'], code: 'FORBIDDEN', requirement: 'Mutation.createApiKey' }]);
+    expect(denials(result)).toEqual([
+      { path: ['createApiKey'], code: 'FORBIDDEN', requirement: 'Mutation.createApiKey' },
+    ]);
   });
 });
 
@@ -181,7 +242,10 @@ describe('reject mode', () => {
 
 describe('subscriptions', () => {
   /** Starts one subscription over graphql-ws and resolves with the errors it ends with (or the first event). */
-  async function subscribeOnce(query: string, connectionParams: Record<string, string>): Promise<{ errors?: unknown; data?: unknown }> {
+  async function subscribeOnce(
+    query: string,
+    connectionParams: Record<string, string>,
+  ): Promise<{ errors?: unknown; data?: unknown }> {
     const client = createClient({
       url: stack.router.graphqlUrl.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
@@ -192,7 +256,11 @@ describe('subscriptions', () => {
       return await new Promise((resolve) => {
         client.subscribe(
           { query },
-          { next: (value) => resolve({ data: value.data, errors: value.errors }), error: (errors) => resolve({ errors }), complete: () => resolve({}) },
+          {
+            next: (value) => resolve({ data: value.data, errors: value.errors }),
+            error: (errors) => resolve({ errors }),
+            complete: () => resolve({}),
+          },
         );
       });
     } finally {
@@ -204,7 +272,11 @@ describe('subscriptions', () => {
     const { result, subgraphCalls } = await counting(() =>
       subscribeOnce(`subscription { taskUpdated(taskId: "${MISSING_TASK}") { id } }`, narrowKey),
     );
-    expect(result.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN', requirement: 'Subscription.taskUpdated' }) })]);
+    expect(result.errors).toEqual([
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'FORBIDDEN', requirement: 'Subscription.taskUpdated' }),
+      }),
+    ]);
     expect(subgraphCalls).toBe(0);
   });
 });

@@ -22,7 +22,11 @@ const prefix = () => `test:rl:${randomUUID()}:`;
 
 describe('cost budgets', () => {
   it('charges anonymous callers per address and refuses over budget with Retry-After', async () => {
-    const router = await stack.startRouter({ REDIS_URL: redisUrl, RATE_LIMIT_KEY_PREFIX: prefix(), RATE_LIMIT_ANONYMOUS: '3/1m' });
+    const router = await stack.startRouter({
+      REDIS_URL: redisUrl,
+      RATE_LIMIT_KEY_PREFIX: prefix(),
+      RATE_LIMIT_ANONYMOUS: '3/1m',
+    });
     const first = await graphql(router.graphqlUrl, '{ me { id } }');
     expect(first.data).toEqual({ me: null });
     expect(first.headers.get('x-ratelimit-limit')).toBe('3');
@@ -48,17 +52,28 @@ describe('cost budgets', () => {
     const two = await stack.startRouter(env);
     // Twenty concurrent requests of cost 1 on each instance: exactly 40 pass, whatever the interleaving.
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => graphql((i % 2 === 0 ? one : two).graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken))),
+      Array.from({ length: 50 }, (_, i) =>
+        graphql((i % 2 === 0 ? one : two).graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken)),
+      ),
     );
     expect(results.filter((result) => result.status === 200)).toHaveLength(40);
     expect(results.filter((result) => errorCodes(result).includes('RATE_LIMITED'))).toHaveLength(10);
   });
 
   it('charges the estimated cost, not one per request', async () => {
-    const router = await stack.startRouter({ REDIS_URL: redisUrl, RATE_LIMIT_KEY_PREFIX: prefix(), RATE_LIMIT_USER: '100/1h' });
+    const router = await stack.startRouter({
+      REDIS_URL: redisUrl,
+      RATE_LIMIT_KEY_PREFIX: prefix(),
+      RATE_LIMIT_USER: '100/1h',
+    });
     const cheap = await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken));
     const afterCheap = Number(cheap.headers.get('x-ratelimit-remaining'));
-    const costly = await graphql(router.graphqlUrl, '{ users(first: 20) { edges { node { id } } } }', {}, { ...bearer(admin.accessToken), 'x-include-cost': 'true' });
+    const costly = await graphql(
+      router.graphqlUrl,
+      '{ users(first: 20) { edges { node { id } } } }',
+      {},
+      { ...bearer(admin.accessToken), 'x-include-cost': 'true' },
+    );
     const estimated = (costly.extensions?.['cost'] as { estimated: number } | undefined)?.estimated ?? 0;
     expect(estimated).toBeGreaterThan(1);
     expect(Number(costly.headers.get('x-ratelimit-remaining'))).toBe(afterCheap - estimated);
@@ -72,13 +87,22 @@ describe('cost budgets', () => {
     );
     const secret = created.data?.createApiKey.secret;
     expect(secret).toBeTruthy();
-    const router = await stack.startRouter({ REDIS_URL: redisUrl, RATE_LIMIT_KEY_PREFIX: prefix(), RATE_LIMIT_TIER_FREE: '2/1h', RATE_LIMIT_USER: '1000/1h' });
+    const router = await stack.startRouter({
+      REDIS_URL: redisUrl,
+      RATE_LIMIT_KEY_PREFIX: prefix(),
+      RATE_LIMIT_TIER_FREE: '2/1h',
+      RATE_LIMIT_USER: '1000/1h',
+    });
     const key = { 'x-api-key': secret ?? '' };
-    expect((await graphql(router.graphqlUrl, '{ me { id } }', {}, key)).headers.get('x-ratelimit-limit')).toBe('2');
+    expect(
+      (await graphql(router.graphqlUrl, '{ me { id } }', {}, key)).headers.get('x-ratelimit-limit'),
+    ).toBe('2');
     await graphql(router.graphqlUrl, '{ me { id } }', {}, key);
     expect(errorCodes(await graphql(router.graphqlUrl, '{ me { id } }', {}, key))).toEqual(['RATE_LIMITED']);
     // The owner's own budget is separate.
-    expect((await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken))).status).toBe(200);
+    expect((await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken))).status).toBe(
+      200,
+    );
   });
 });
 
@@ -98,9 +122,19 @@ describe('cost analysis', () => {
 
   it('only measures in measure mode, and reports estimated, actual and remaining on request', async () => {
     const router = await stack.startRouter({ MAX_COST: '20', COST_MODE: 'measure' });
-    const result = await graphql(router.graphqlUrl, USERS, {}, { ...bearer(admin.accessToken), 'x-include-cost': 'true' });
+    const result = await graphql(
+      router.graphqlUrl,
+      USERS,
+      {},
+      { ...bearer(admin.accessToken), 'x-include-cost': 'true' },
+    );
     expect(result.errors).toBeUndefined();
-    const cost = result.extensions?.['cost'] as { estimated: number; actual: number; max: number; remaining: number };
+    const cost = result.extensions?.['cost'] as {
+      estimated: number;
+      actual: number;
+      max: number;
+      remaining: number;
+    };
     expect(cost.estimated).toBeGreaterThan(20);
     // Few users exist: the actual cost, counted from the response, is below the estimate.
     expect(cost.actual).toBeGreaterThan(0);
@@ -120,9 +154,13 @@ async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void>
       probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const ready = await new Promise<boolean>((resolve) => {
@@ -148,11 +186,16 @@ describe('Redis unavailable', () => {
   it('fails open: a local limiter takes over and still enforces the budget', async () => {
     const redis = await startPrivateRedis();
     try {
-      const router = await stack.startRouter({ REDIS_URL: redis.url, RATE_LIMIT_ANONYMOUS: '5/1m', RATE_LIMIT_FAILURE_MODE: 'open' });
+      const router = await stack.startRouter({
+        REDIS_URL: redis.url,
+        RATE_LIMIT_ANONYMOUS: '5/1m',
+        RATE_LIMIT_FAILURE_MODE: 'open',
+      });
       expect((await graphql(router.graphqlUrl, '{ me { id } }')).status).toBe(200);
       await redis.stop();
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i += 1) statuses.push((await graphql(router.graphqlUrl, '{ me { id } }')).status);
+      for (let i = 0; i < 7; i += 1)
+        statuses.push((await graphql(router.graphqlUrl, '{ me { id } }')).status);
       // The local window starts empty: five pass, the rest are limited locally.
       expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
       expect(statuses.slice(5)).toEqual([429, 429]);

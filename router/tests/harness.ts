@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
-import { loadConfig as loadOrchestrationConfig, startOrchestration, type RunningOrchestration } from '@cap/orchestration';
+import {
+  loadConfig as loadOrchestrationConfig,
+  startOrchestration,
+  type RunningOrchestration,
+} from '@cap/orchestration';
 import { createLogger, RedisKeyValueStore } from '@cap/runtime';
 import { createTestDatabase, graphql, testSecret } from '@cap/testkit';
 import { loadConfig, RevocationFeed, startRouter, type RunningRouter } from '../src/index.js';
@@ -25,7 +29,11 @@ export interface Stack extends AsyncDisposable {
    * feed `StackOptions.revocationBus` would give it.
    */
   startRouter(routerEnv?: Record<string, string>, revocations?: RevocationFeed): Promise<RunningRouter>;
-  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): ReturnType<typeof graphql<T>>;
+  query<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): ReturnType<typeof graphql<T>>;
   /** Logs in as the admin through the router. */
   loginAdmin(): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
 }
@@ -46,7 +54,10 @@ export interface StackOptions {
 }
 
 /** Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file. */
-export async function startStack(routerEnv: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
+export async function startStack(
+  routerEnv: Record<string, string> = {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const signingKeySecret = testSecret();
@@ -54,19 +65,45 @@ export async function startStack(routerEnv: Record<string, string> = {}, options
   const everywhere: Record<string, string> = options.redisUrl ? { REDIS_URL: options.redisUrl } : {};
   const kv = new RedisKeyValueStore(redisUrl, { keyPrefix: `test:${randomUUID()}:` });
   const bus = options.bus ?? new MemoryEventBus();
-  const logger = createLogger({ service: 'router-test', level: (process.env['TEST_LOG_LEVEL'] ?? 'silent') as 'silent' });
+  const logger = createLogger({
+    service: 'router-test',
+    level: (process.env['TEST_LOG_LEVEL'] ?? 'silent') as 'silent',
+  });
   const dataDir = `/tmp/cap-test-${randomUUID()}`;
   const identity = await startIdentity({
-    config: loadIdentityConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, SIGNING_KEY_SECRET: signingKeySecret, ...everywhere }),
+    config: loadIdentityConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      INTERNAL_TOKEN_SECRET: secret,
+      SIGNING_KEY_SECRET: signingKeySecret,
+      ...everywhere,
+    }),
     database: db.database,
     kv,
     bus,
     logger,
   });
-  const subgraphEnv = { NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, INTERNAL_TOKEN_SECRET: secret, ...everywhere };
-  const chat = await startChat({ config: loadChatConfig(subgraphEnv), database: db.database, kv, bus, logger });
+  const subgraphEnv = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    INTERNAL_TOKEN_SECRET: secret,
+    ...everywhere,
+  };
+  const chat = await startChat({
+    config: loadChatConfig(subgraphEnv),
+    database: db.database,
+    kv,
+    bus,
+    logger,
+  });
   const orchestration = await startOrchestration({
-    config: loadOrchestrationConfig({ ...subgraphEnv, CLASSIFICATION_TIMEOUT_MS: '0', SHELL_EXECUTOR_ENABLED: 'true' }),
+    config: loadOrchestrationConfig({
+      ...subgraphEnv,
+      CLASSIFICATION_TIMEOUT_MS: '0',
+      SHELL_EXECUTOR_ENABLED: 'true',
+    }),
     database: db.database,
     kv,
     bus,
@@ -131,7 +168,9 @@ export async function startStack(routerEnv: Record<string, string> = {}, options
     },
     query: (query, variables = {}, headers = {}) => graphql(router.graphqlUrl, query, variables, headers),
     loginAdmin: async () => {
-      const result = await stack.query<{ login: { accessToken: string; refreshToken: string; user: { id: string } } }>(
+      const result = await stack.query<{
+        login: { accessToken: string; refreshToken: string; user: { id: string } };
+      }>(
         `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken refreshToken user { id } } }`,
         { e: admin.email, p: admin.password },
       );

@@ -14,9 +14,14 @@ import { startStack, type Stack } from './harness.js';
 let stack: Stack;
 beforeAll(async () => {
   const live = readFileSync(new URL('../../subgraphs/identity/schema.graphql', import.meta.url), 'utf8');
-  const older = live.replace(/\n\s*"""Every scope the platform knows\."""\n\s*scopes: \[ScopeInfo!\]!\n/, '\n');
+  const older = live.replace(
+    /\n\s*"""Every scope the platform knows\."""\n\s*scopes: \[ScopeInfo!\]!\n/,
+    '\n',
+  );
   expect(older).not.toBe(live);
-  const composed = composeServices([{ name: 'identity', url: 'http://127.0.0.1:1/graphql', typeDefs: parse(older) }]);
+  const composed = composeServices([
+    { name: 'identity', url: 'http://127.0.0.1:1/graphql', typeDefs: parse(older) },
+  ]);
   if (composed.errors) throw new Error(composed.errors.map((error) => error.message).join('\n'));
   const path = join(mkdtempSync(join(tmpdir(), 'cap-supergraph-')), 'supergraph.graphql');
   writeFileSync(path, composed.supergraphSdl);
@@ -31,7 +36,10 @@ describe('supergraph hot reload (development)', () => {
     // The first poll comes 3 s after start: until then the router serves the older supergraph.
     expect(errorCodes(await stack.query(`{ scopes { name } }`))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     await expect
-      .poll(async () => errorCodes(await stack.query(`{ scopes { name } }`)).join(), { timeout: 10_000, interval: 100 })
+      .poll(async () => errorCodes(await stack.query(`{ scopes { name } }`)).join(), {
+        timeout: 10_000,
+        interval: 100,
+      })
       .toBe('');
     const result = await stack.query(`{ scopes { name } }`);
     expect(result.data!['scopes']).toContainEqual({ name: 'tasks:write' });

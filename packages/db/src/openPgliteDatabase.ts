@@ -49,7 +49,11 @@ export async function openPgliteDatabase(
 ): Promise<Database> {
   const { logger } = options;
   const key = dataDir === null ? null : resolve(dataDir);
-  const instance = await acquire(key, options, legacyDataDir === undefined ? undefined : resolve(legacyDataDir));
+  const instance = await acquire(
+    key,
+    options,
+    legacyDataDir === undefined ? undefined : resolve(legacyDataDir),
+  );
   const target = key ?? 'memory://';
   let closed = false;
 
@@ -140,7 +144,11 @@ function pgliteAdapterFactory(pglite: PGlite, schema: string): SqlDriverAdapterF
   return factory as unknown as SqlDriverAdapterFactory;
 }
 
-async function acquire(key: string | null, options: OpenDatabaseOptions, legacyDataDir?: string): Promise<Instance> {
+async function acquire(
+  key: string | null,
+  options: OpenDatabaseOptions,
+  legacyDataDir?: string,
+): Promise<Instance> {
   if (key === null) return create(null, options);
   await closingDataDirs.get(key);
   let pending = byDataDir.get(key);
@@ -165,7 +173,11 @@ async function releaseInstance(key: string | null, instance: Instance): Promise<
   return closing;
 }
 
-async function create(key: string | null, options: OpenDatabaseOptions, legacyDataDir?: string): Promise<Instance> {
+async function create(
+  key: string | null,
+  options: OpenDatabaseOptions,
+  legacyDataDir?: string,
+): Promise<Instance> {
   const started = performance.now();
   if (key === null) {
     const pglite = await PGlite.create();

@@ -25,7 +25,16 @@ export const ClassifierTopic = {
 } as const;
 
 /** Mirrors orchestration's `TaskStatus`; the states of the task state machine. */
-export const TaskStatus = z.enum(['PENDING', 'CLASSIFYING', 'QUEUED', 'RUNNING', 'AWAITING_INPUT', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
+export const TaskStatus = z.enum([
+  'PENDING',
+  'CLASSIFYING',
+  'QUEUED',
+  'RUNNING',
+  'AWAITING_INPUT',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
 /** What kind of change a task asks for, as the classifier labels it. */
@@ -70,7 +79,8 @@ export const TaskClassified = defineEvent({
   type: 'TaskClassified',
   version: 1,
   topic: ClassifierTopic.classification,
-  description: "The classifier labelled a task's type and complexity; orchestration picks the strategy from the complexity.",
+  description:
+    "The classifier labelled a task's type and complexity; orchestration picks the strategy from the complexity.",
   payload: z.object({
     taskId: z.uuid(),
     type: TaskType,
@@ -134,7 +144,8 @@ export const TaskFailed = defineEvent({
   type: 'TaskFailed',
   version: 1,
   topic: OrchestrationTopic.task,
-  description: 'An execution failed (or its worker was lost too often); the task is FAILED and may be retried.',
+  description:
+    'An execution failed (or its worker was lost too often); the task is FAILED and may be retried.',
   payload: z.object({
     taskId: z.uuid(),
     executionId: z.uuid().nullable(),
@@ -160,7 +171,8 @@ export const TaskInputRequested = defineEvent({
   type: 'TaskInputRequested',
   version: 1,
   topic: OrchestrationTopic.task,
-  description: "A running task asked its creator a question and waits (AWAITING_INPUT) for `provideTaskInput`.",
+  description:
+    'A running task asked its creator a question and waits (AWAITING_INPUT) for `provideTaskInput`.',
   payload: z.object({
     taskId: z.uuid(),
     executionId: z.uuid(),

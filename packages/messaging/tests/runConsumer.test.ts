@@ -139,7 +139,9 @@ describe('runConsumer', () => {
     await waitFor(async () => (await processedCount(next.id)) === 1, { message: 'next event processed' });
     // The two events have different keys, so they may sit on different partitions: `next` can be done while
     // the poison is still being retried. Wait for the dead letter itself.
-    await waitFor(() => bus.records(dlqTopic('identity.user')).length > 0, { message: 'poison dead-lettered' });
+    await waitFor(() => bus.records(dlqTopic('identity.user')).length > 0, {
+      message: 'poison dead-lettered',
+    });
 
     const [dead, ...more] = bus.records(dlqTopic('identity.user'));
     expect(more).toEqual([]);

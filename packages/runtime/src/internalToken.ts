@@ -81,7 +81,10 @@ export async function verifyRouterToken(
     if (!principal.success || typeof payload['rid'] !== 'string' || typeof payload['ip'] !== 'string') {
       return { ok: false, reason: 'invalid' };
     }
-    return { ok: true, claims: { principal: principal.data, requestId: payload['rid'], clientIp: payload['ip'] } };
+    return {
+      ok: true,
+      claims: { principal: principal.data, requestId: payload['rid'], clientIp: payload['ip'] },
+    };
   } catch (error) {
     return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
   }

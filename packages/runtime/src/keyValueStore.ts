@@ -120,7 +120,9 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
     await this.#connected();
-    const run = (this.#redis as unknown as { capHit(key: string, windowMs: number): Promise<[number, number]> }).capHit;
+    const run = (
+      this.#redis as unknown as { capHit(key: string, windowMs: number): Promise<[number, number]> }
+    ).capHit;
     const [count, resetMs] = await run.call(this.#redis, key, Math.max(1, Math.round(windowMs)));
     return { count, resetMs };
   }
@@ -198,6 +200,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
 }
 
 /** Redis when `url` is set, in-memory otherwise. */
-export function createKeyValueStore(url: string | undefined, options: RedisKeyValueStoreOptions = {}): KeyValueStore {
+export function createKeyValueStore(
+  url: string | undefined,
+  options: RedisKeyValueStoreOptions = {},
+): KeyValueStore {
   return url ? new RedisKeyValueStore(url, options) : new MemoryKeyValueStore();
 }

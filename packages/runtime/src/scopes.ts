@@ -23,7 +23,13 @@ export type Scope = keyof typeof SCOPES;
 export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
 
 const VIEWER_SCOPES: Scope[] = ['graph:read', 'tasks:read', 'chat:read', 'repos:read'];
-const DEVELOPER_SCOPES: Scope[] = [...VIEWER_SCOPES, 'tasks:write', 'chat:write', 'repos:write', 'apikeys:manage'];
+const DEVELOPER_SCOPES: Scope[] = [
+  ...VIEWER_SCOPES,
+  'tasks:write',
+  'chat:write',
+  'repos:write',
+  'apikeys:manage',
+];
 const ADMIN_SCOPES: Scope[] = [...DEVELOPER_SCOPES, 'users:manage'];
 
 const ROLE_SCOPES: Record<Role, readonly Scope[]> = {

@@ -35,7 +35,9 @@ describe('request logs', () => {
       const sig = randomBytes(32).toString('base64url');
       const response = await fetch(`${url}/attachments/download?id=a1&expires=9&max=10&sig=${sig}#frag`);
       expect(response.status).toBe(500);
-      expect((await response.json()) as unknown).toMatchObject({ errors: [{ extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      expect((await response.json()) as unknown).toMatchObject({
+        errors: [{ extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      });
       const text = lines.text();
       expect(text).toContain('"path":"/attachments/download"');
       expect(text).toContain('storage exploded');

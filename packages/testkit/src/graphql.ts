@@ -24,7 +24,8 @@ export async function graphql<TData = Record<string, any>>(
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();
-  let body: { data?: TData | null; errors?: GraphQLResult['errors']; extensions?: Record<string, unknown> } = {};
+  let body: { data?: TData | null; errors?: GraphQLResult['errors']; extensions?: Record<string, unknown> } =
+    {};
   try {
     body = JSON.parse(text) as typeof body;
   } catch {

@@ -115,7 +115,11 @@ async function subscribeWhenReady(consumer: Consumer, topics: string[], timeoutM
       return;
     } catch (error) {
       // A protocol error, or one kafkajs wrapped after its own retries.
-      const failure = error as { type?: unknown; cause?: { type?: unknown }; originalError?: { type?: unknown } };
+      const failure = error as {
+        type?: unknown;
+        cause?: { type?: unknown };
+        originalError?: { type?: unknown };
+      };
       const type = failure.type ?? failure.cause?.type ?? failure.originalError?.type;
       if (typeof type !== 'string' || !NOT_READY.has(type) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));

@@ -55,10 +55,22 @@ export class LocalRateLimiter {
     }
     const resetMs = window.resetAt - now;
     if (window.spent + cost > budget.limit) {
-      return { allowed: false, limit: budget.limit, remaining: Math.max(0, budget.limit - window.spent), resetMs, source: 'local' };
+      return {
+        allowed: false,
+        limit: budget.limit,
+        remaining: Math.max(0, budget.limit - window.spent),
+        resetMs,
+        source: 'local',
+      };
     }
     window.spent += cost;
-    return { allowed: true, limit: budget.limit, remaining: budget.limit - window.spent, resetMs, source: 'local' };
+    return {
+      allowed: true,
+      limit: budget.limit,
+      remaining: budget.limit - window.spent,
+      resetMs,
+      source: 'local',
+    };
   }
 
   #sweep(now: number): void {
@@ -98,7 +110,9 @@ export class RateLimiter {
         })
       : null;
     this.#redis?.on('error', () => undefined);
-    this.#connected = this.#redis ? new Promise((resolve) => this.#redis?.once('ready', () => resolve())) : Promise.resolve();
+    this.#connected = this.#redis
+      ? new Promise((resolve) => this.#redis?.once('ready', () => resolve()))
+      : Promise.resolve();
     this.#redis?.defineCommand('capCharge', { numberOfKeys: 1, lua: CHARGE });
   }
 
@@ -109,7 +123,10 @@ export class RateLimiter {
    */
   async ready(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#connected, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([
+      this.#connected,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -117,19 +134,44 @@ export class RateLimiter {
   async charge(key: string, budget: Budget, cost: number): Promise<RateDecision> {
     if (!this.#redis) return this.#local.charge(key, budget, cost);
     try {
-      const run = (this.#redis as unknown as { capCharge(key: string, limit: number, windowMs: number, cost: number): Promise<[number, number, number]> }).capCharge;
-      const [allowed, spent, ttl] = await run.call(this.#redis, `${this.#prefix}${key}`, budget.limit, budget.windowMs, cost);
+      const run = (
+        this.#redis as unknown as {
+          capCharge(
+            key: string,
+            limit: number,
+            windowMs: number,
+            cost: number,
+          ): Promise<[number, number, number]>;
+        }
+      ).capCharge;
+      const [allowed, spent, ttl] = await run.call(
+        this.#redis,
+        `${this.#prefix}${key}`,
+        budget.limit,
+        budget.windowMs,
+        cost,
+      );
       if (this.#degraded) {
         this.#degraded = false;
         this.options.logger.info('rate limiter: Redis reachable again');
       }
-      return { allowed: allowed === 1, limit: budget.limit, remaining: Math.max(0, budget.limit - spent), resetMs: ttl, source: 'redis' };
+      return {
+        allowed: allowed === 1,
+        limit: budget.limit,
+        remaining: Math.max(0, budget.limit - spent),
+        resetMs: ttl,
+        source: 'redis',
+      };
     } catch (error) {
       if (!this.#degraded) {
         this.#degraded = true;
-        this.options.logger.error({ err: error, failureMode: this.options.failureMode }, 'rate limiter: Redis unreachable');
+        this.options.logger.error(
+          { err: error, failureMode: this.options.failureMode },
+          'rate limiter: Redis unreachable',
+        );
       }
-      if (this.options.failureMode === 'closed') throw new RateLimiterUnavailableError('Rate limiting is unavailable.');
+      if (this.options.failureMode === 'closed')
+        throw new RateLimiterUnavailableError('Rate limiting is unavailable.');
       return this.#local.charge(key, budget, cost);
     }
   }

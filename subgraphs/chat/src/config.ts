@@ -39,7 +39,12 @@ const schema = z
     /** Largest message body, UTF-8 bytes (default 32,768). */
     MESSAGE_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(32_768),
     /** Largest attachment, bytes (default 10 MiB). */
-    ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_024 * MIB).default(10 * MIB),
+    ATTACHMENT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .max(1_024 * MIB)
+      .default(10 * MIB),
     /** How long an upload URL stays valid, seconds (default 900). */
     ATTACHMENT_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
     /** How long a download URL stays valid, seconds (default 300). */
@@ -70,16 +75,22 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
       for (const name of ['INTERNAL_TOKEN_SECRET', 'ATTACHMENT_SIGNING_SECRET', 'DATABASE_URL'] as const) {
-        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+        if (!env[name])
+          ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
       }
     }
     if (env.ATTACHMENT_STORAGE === 's3') {
       for (const name of ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
-        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when ATTACHMENT_STORAGE=s3' });
+        if (!env[name])
+          ctx.addIssue({ code: 'custom', path: [name], message: 'required when ATTACHMENT_STORAGE=s3' });
       }
       // The S3 adapter holds a checked upload in memory for its one signed PUT.
       if (env.ATTACHMENT_MAX_BYTES > S3_MAX_BYTES) {
-        ctx.addIssue({ code: 'custom', path: ['ATTACHMENT_MAX_BYTES'], message: `at most ${S3_MAX_BYTES} with ATTACHMENT_STORAGE=s3` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ATTACHMENT_MAX_BYTES'],
+          message: `at most ${S3_MAX_BYTES} with ATTACHMENT_STORAGE=s3`,
+        });
       }
     }
   });
@@ -95,8 +106,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function resolveConfig(env: z.output<typeof schema>) {
   return {
     ...env,
-    INTERNAL_TOKEN_SECRET: env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-    ATTACHMENT_SIGNING_SECRET: env.ATTACHMENT_SIGNING_SECRET ?? developmentSecret(env.DATA_DIR, 'ATTACHMENT_SIGNING_SECRET'),
+    INTERNAL_TOKEN_SECRET:
+      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    ATTACHMENT_SIGNING_SECRET:
+      env.ATTACHMENT_SIGNING_SECRET ?? developmentSecret(env.DATA_DIR, 'ATTACHMENT_SIGNING_SECRET'),
     /** Local attachment storage directory. */
     attachmentsDir: join(env.DATA_DIR, 'attachments'),
   };

@@ -48,7 +48,9 @@ export function createLoaders(deps: ChatDeps, principal: Principal): ChatLoaders
     edits: new DataLoader((ids) => loadMessageEdits(deps.prisma, ids)),
     // Bounded batches: a page holds at most 50 conversations (100 keys); a bigger document is split.
     activity: new DataLoader((keys) => loadActiveUsers(deps, keys), { maxBatchSize: 200 }),
-    messagePage: new DataLoader((requests) => listMessagePages(deps, requests), { cacheKeyFn: messagePageKey }),
+    messagePage: new DataLoader((requests) => listMessagePages(deps, requests), {
+      cacheKeyFn: messagePageKey,
+    }),
   };
   return {
     ...loaders,

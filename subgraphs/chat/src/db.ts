@@ -11,5 +11,8 @@ export const MIGRATIONS_DIR = new URL('../prisma/migrations', import.meta.url).p
 export async function openChatDb(database: Database, options: { migrate: boolean }): Promise<PrismaClient> {
   if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
   // Embedded PostgreSQL has one session: transactions queue, so their start may wait longer there.
-  return new PrismaClient({ adapter: database.adapterFor(SCHEMA), transactionOptions: database.transactionOptions });
+  return new PrismaClient({
+    adapter: database.adapterFor(SCHEMA),
+    transactionOptions: database.transactionOptions,
+  });
 }

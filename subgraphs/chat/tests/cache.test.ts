@@ -4,13 +4,38 @@ import { loadMessageViews } from '../src/domain/messages.js';
 import { createConversation, post, startChatHarness, user, type ChatHarness } from './harness.js';
 
 const PAGE = /* GraphQL */ `
-  query($id: ID!, $first: Int, $after: String) {
+  query ($id: ID!, $first: Int, $after: String) {
     conversation(id: $id) {
-      messages(first: $first, after: $after) { edges { node { seq body deletedAt attachments { id } } } pageInfo { hasNextPage endCursor } }
+      messages(first: $first, after: $after) {
+        edges {
+          node {
+            seq
+            body
+            deletedAt
+            attachments {
+              id
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
     }
   }
 `;
-const STATS = /* GraphQL */ `{ chatCacheStats { backend hits misses errors hitRate } }`;
+const STATS = /* GraphQL */ `
+  {
+    chatCacheStats {
+      backend
+      hits
+      misses
+      errors
+      hitRate
+    }
+  }
+`;
 
 /** A deterministic pseudo-random sequence, so the read mix is the same on every run. */
 function random(seed: number): () => number {
@@ -73,7 +98,11 @@ describe.each([
         const target = own[Math.floor(next() * own.length)];
         if (!target) continue;
         if (roll < 0.98) {
-          await h.call(`mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`, { input: { messageId: target, body: `edited ${operation}` } }, actor);
+          await h.call(
+            `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
+            { input: { messageId: target, body: `edited ${operation}` } },
+            actor,
+          );
         } else {
           await h.call(`mutation($id: ID!) { deleteMessage(messageId: $id) { id } }`, { id: target }, actor);
         }
@@ -88,9 +117,18 @@ describe.each([
 
     // Whatever the cache served matches the database exactly (posts, edits and deletes applied in place).
     for (const conversationId of conversations) {
-      const served = (await h.call(PAGE, { id: conversationId }, people[0])).data!['conversation'].messages.edges.map((edge: any) => edge.node);
+      const served = (await h.call(PAGE, { id: conversationId }, people[0])).data![
+        'conversation'
+      ].messages.edges.map((edge: any) => edge.node);
       const stored = await loadMessageViews(h.chat.deps.prisma, conversationId, { order: 'desc', limit: 50 });
-      expect(served).toEqual(stored.map((view) => ({ seq: view.seq, body: view.deletedAt ? null : view.body, deletedAt: view.deletedAt?.toISOString() ?? null, attachments: [] })));
+      expect(served).toEqual(
+        stored.map((view) => ({
+          seq: view.seq,
+          body: view.deletedAt ? null : view.body,
+          deletedAt: view.deletedAt?.toISOString() ?? null,
+          attachments: [],
+        })),
+      );
     }
   });
 
@@ -100,9 +138,19 @@ describe.each([
     for (let index = 1; index <= 120; index += 1) await post(h, alice, id, `m${index}`);
     // The window holds the newest 100: a page reaching below it comes from the database, still right.
     const deep = await h.call(PAGE, { id, first: 50 }, alice);
-    const second = await h.call(PAGE, { id, first: 50, after: deep.data!['conversation'].messages.pageInfo.endCursor }, alice);
-    const third = await h.call(PAGE, { id, first: 50, after: second.data!['conversation'].messages.pageInfo.endCursor }, alice);
-    const seqs = [deep, second, third].flatMap((page) => page.data!['conversation'].messages.edges.map((edge: any) => edge.node.seq));
+    const second = await h.call(
+      PAGE,
+      { id, first: 50, after: deep.data!['conversation'].messages.pageInfo.endCursor },
+      alice,
+    );
+    const third = await h.call(
+      PAGE,
+      { id, first: 50, after: second.data!['conversation'].messages.pageInfo.endCursor },
+      alice,
+    );
+    const seqs = [deep, second, third].flatMap((page) =>
+      page.data!['conversation'].messages.edges.map((edge: any) => edge.node.seq),
+    );
     expect(seqs).toEqual(Array.from({ length: 120 }, (_, index) => 120 - index));
 
     // A reader that loaded the newest messages before an edit must not install them after it.
@@ -112,7 +160,11 @@ describe.each([
     const stale = await deps.recent.page(other, { limit: 51 }, async (options) => {
       const snapshot = await loadMessageViews(deps.prisma, other, { order: 'desc', limit: options.limit });
       // The edit commits (and is applied to the cache) while this reader holds its snapshot.
-      await h.call(`mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`, { input: { messageId: message.id, body: 'edited' } }, alice);
+      await h.call(
+        `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
+        { input: { messageId: message.id, body: 'edited' } },
+        alice,
+      );
       return snapshot;
     });
     expect(stale.map((view) => view.body)).toEqual(['original']);

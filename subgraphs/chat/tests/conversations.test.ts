@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodes } from '@cap/testkit';
-import { CREATE_CONVERSATION, createConversation, post, startChatHarness, user, type ChatHarness } from './harness.js';
+import {
+  CREATE_CONVERSATION,
+  createConversation,
+  post,
+  startChatHarness,
+  user,
+  type ChatHarness,
+} from './harness.js';
 
 let h: ChatHarness;
 beforeAll(async () => {
@@ -12,7 +19,23 @@ afterAll(async () => {
 });
 
 const CONVERSATION = /* GraphQL */ `
-  query($id: ID!) { conversation(id: $id) { id title creator { id } participants { kind agentId user { id } } latestCursor } }
+  query ($id: ID!) {
+    conversation(id: $id) {
+      id
+      title
+      creator {
+        id
+      }
+      participants {
+        kind
+        agentId
+        user {
+          id
+        }
+      }
+      latestCursor
+    }
+  }
 `;
 
 describe('conversations', () => {
@@ -22,7 +45,13 @@ describe('conversations', () => {
     const mallory = user();
     const created = await h.call(
       CREATE_CONVERSATION,
-      { input: { title: '  Flaky date test  ', participantUserIds: [bob.userId, alice.userId], agentIds: ['coding-agent'] } },
+      {
+        input: {
+          title: '  Flaky date test  ',
+          participantUserIds: [bob.userId, alice.userId],
+          agentIds: ['coding-agent'],
+        },
+      },
       alice,
     );
     expect(created.errors).toBeUndefined();
@@ -42,9 +71,20 @@ describe('conversations', () => {
     expect(errorCodes(await h.call(CONVERSATION, { id: 'not-an-id' }, alice))).toEqual(['BAD_USER_INPUT']);
 
     // Entity references (how other subgraphs reach conversations) resolve for participants only.
-    const entities = /* GraphQL */ `query($r: [_Any!]!) { _entities(representations: $r) { ... on Conversation { id title } } }`;
+    const entities = /* GraphQL */ `
+      query ($r: [_Any!]!) {
+        _entities(representations: $r) {
+          ... on Conversation {
+            id
+            title
+          }
+        }
+      }
+    `;
     const representations = [{ __typename: 'Conversation', id: conversation.id }];
-    expect((await h.call(entities, { r: representations }, bob)).data!['_entities']).toEqual([{ id: conversation.id, title: 'Flaky date test' }]);
+    expect((await h.call(entities, { r: representations }, bob)).data!['_entities']).toEqual([
+      { id: conversation.id, title: 'Flaky date test' },
+    ]);
     expect((await h.call(entities, { r: representations }, mallory)).data!['_entities']).toEqual([null]);
   });
 
@@ -61,7 +101,11 @@ describe('conversations', () => {
     );
     expect(added.errors).toBeUndefined();
     expect(added.data!['addParticipants'].participants).toHaveLength(3);
-    const history = await h.call(`query($id: ID!) { conversation(id: $id) { messages { edges { node { body } } } } }`, { id }, carol);
+    const history = await h.call(
+      `query($id: ID!) { conversation(id: $id) { messages { edges { node { body } } } } }`,
+      { id },
+      carol,
+    );
     expect(history.data!['conversation'].messages.edges).toEqual([{ node: { body: 'before carol joined' } }]);
     // Only participants may add anyone.
     const outsider = await h.call(
@@ -104,10 +148,17 @@ describe('conversations', () => {
       [{ title: 'ok', agentIds: ['Coding Agent!'] }, 'BAD_USER_INPUT'],
     ];
     for (const [input, code] of cases) {
-      expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok', ...input } }, alice)), JSON.stringify(input).slice(0, 60)).toEqual([code]);
+      expect(
+        errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok', ...input } }, alice)),
+        JSON.stringify(input).slice(0, 60),
+      ).toEqual([code]);
     }
-    expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }, user('VIEWER')))).toEqual(['FORBIDDEN']);
-    expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }))).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }, user('VIEWER')))).toEqual(
+      ['FORBIDDEN'],
+    );
+    expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
     expect(await h.chat.deps.prisma.conversation.count()).toBe(before);
   });
 });

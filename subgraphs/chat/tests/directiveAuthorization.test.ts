@@ -34,24 +34,47 @@ describe('chat enforces its schema directives', () => {
       viewer,
     );
     expect(errorCodes(result)).toEqual(['FORBIDDEN']);
-    expect(result.errors?.[0]?.extensions).toMatchObject({ requirement: 'Mutation.postMessage', requiredScope: 'chat:write' });
+    expect(result.errors?.[0]?.extensions).toMatchObject({
+      requirement: 'Mutation.postMessage',
+      requiredScope: 'chat:write',
+    });
     expect(await h.chat.deps.prisma.message.count({ where: { conversationId } })).toBe(0);
     // Reading is the VIEWER's to do.
-    const read = await h.call(`query($id: ID!) { conversation(id: $id) { id } }`, { id: conversationId }, viewer);
+    const read = await h.call(
+      `query($id: ID!) { conversation(id: $id) { id } }`,
+      { id: conversationId },
+      viewer,
+    );
     expect(read.errors).toBeUndefined();
   });
 
   it('refuses chat:read fields to anonymous callers (UNAUTHENTICATED) and to keys without the scope (FORBIDDEN)', async () => {
     const anonymous = await h.call(`{ conversations { edges { node { id } } } }`, {}, ANONYMOUS);
-    expect(anonymous.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', requirement: 'Query.conversations' });
-    const key = await h.call(`query($q: String!) { searchMessages(query: $q) { edges { node { rank } } } }`, { q: 'hello' }, tasksOnlyKey);
-    expect(key.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', requirement: 'Query.searchMessages', requiredScope: 'chat:read' });
+    expect(anonymous.errors?.[0]?.extensions).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      requirement: 'Query.conversations',
+    });
+    const key = await h.call(
+      `query($q: String!) { searchMessages(query: $q) { edges { node { rank } } } }`,
+      { q: 'hello' },
+      tasksOnlyKey,
+    );
+    expect(key.errors?.[0]?.extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      requirement: 'Query.searchMessages',
+      requiredScope: 'chat:read',
+    });
   });
 
   it('refuses chatCacheStats (users:manage) to a DEVELOPER', async () => {
     const result = await h.call(`{ chatCacheStats { hits } }`, {}, user('DEVELOPER'));
-    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', requirement: 'Query.chatCacheStats' });
-    expect((await h.call(`{ chatCacheStats { backend } }`, {}, user('ADMIN'))).data).toEqual({ chatCacheStats: { backend: 'memory' } });
+    expect(result.errors?.[0]?.extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      requirement: 'Query.chatCacheStats',
+    });
+    expect((await h.call(`{ chatCacheStats { backend } }`, {}, user('ADMIN'))).data).toEqual({
+      chatCacheStats: { backend: 'memory' },
+    });
   });
 
   it('refuses a subscription at its start over graphql-ws to callers without chat:read', async () => {

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatContracts, ChatMessagePosted, ChatTopic, createContractRegistry, parseEnvelope } from '@cap/events';
+import {
+  chatContracts,
+  ChatMessagePosted,
+  ChatTopic,
+  createContractRegistry,
+  parseEnvelope,
+} from '@cap/events';
 import { KafkaEventBus } from '@cap/messaging';
 import { consumeUntil, errorCodes, kafkaBrokersFromEnv } from '@cap/testkit';
 import { createConversation, post, POST, startChatHarness, user, type ChatHarness } from './harness.js';
@@ -21,22 +27,37 @@ describe('domain events', () => {
     await post(h, alice, conversationId, 'first');
 
     // Make the outbox write fail: the whole post must roll back, sequence number included.
-    await h.chat.deps.prisma.$executeRawUnsafe('ALTER TABLE "chat"."outbox_events" RENAME TO "outbox_events_away"');
+    await h.chat.deps.prisma.$executeRawUnsafe(
+      'ALTER TABLE "chat"."outbox_events" RENAME TO "outbox_events_away"',
+    );
     try {
       const failed = await h.call(POST, { input: { conversationId, body: 'lost with its event' } }, alice);
       expect(errorCodes(failed)).toEqual(['INTERNAL_SERVER_ERROR']);
       expect(JSON.stringify(failed.errors)).not.toMatch(/outbox|relation|SQL/i);
     } finally {
-      await h.chat.deps.prisma.$executeRawUnsafe('ALTER TABLE "chat"."outbox_events_away" RENAME TO "outbox_events"');
+      await h.chat.deps.prisma.$executeRawUnsafe(
+        'ALTER TABLE "chat"."outbox_events_away" RENAME TO "outbox_events"',
+      );
     }
-    const messages = await h.chat.deps.prisma.message.findMany({ where: { conversationId }, orderBy: { seq: 'asc' } });
+    const messages = await h.chat.deps.prisma.message.findMany({
+      where: { conversationId },
+      orderBy: { seq: 'asc' },
+    });
     expect(messages.map((message) => message.body)).toEqual(['first']);
-    expect((await h.chat.deps.prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } })).lastSeq).toBe(1);
+    expect(
+      (await h.chat.deps.prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } })).lastSeq,
+    ).toBe(1);
 
     const second = await post(h, alice, conversationId, 'second');
     expect(second.seq).toBe(2);
-    const rows = await h.chat.deps.prisma.outboxEvent.findMany({ where: { topic: ChatTopic.message, key: conversationId }, orderBy: { seq: 'asc' } });
-    expect(rows.map((row) => (row.payload as { payload: { body: string } }).payload.body)).toEqual(['first', 'second']);
+    const rows = await h.chat.deps.prisma.outboxEvent.findMany({
+      where: { topic: ChatTopic.message, key: conversationId },
+      orderBy: { seq: 'asc' },
+    });
+    expect(rows.map((row) => (row.payload as { payload: { body: string } }).payload.body)).toEqual([
+      'first',
+      'second',
+    ]);
   });
 
   it('publishes ConversationCreated, ChatMessagePosted, ChatMessageEdited and ChatMessageDeleted through the relay, valid against their contracts', async () => {
@@ -46,7 +67,10 @@ describe('domain events', () => {
       topics: [ChatTopic.conversation, ChatTopic.message],
       fromBeginning: true,
       handler: async (record) => {
-        const envelope = parseEnvelope(JSON.parse(record.value), chatRegistry) as { type: string; payload: unknown };
+        const envelope = parseEnvelope(JSON.parse(record.value), chatRegistry) as {
+          type: string;
+          payload: unknown;
+        };
         received.push({ type: envelope.type, key: record.key, payload: envelope.payload });
       },
     });
@@ -54,12 +78,20 @@ describe('domain events', () => {
       const alice = user();
       const conversationId = await createConversation(h, alice, [], { agentIds: ['coding-agent'] });
       const message = await post(h, alice, conversationId, '@agent please fix the flaky test');
-      await h.call(`mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`, { input: { messageId: message.id, body: 'please fix it' } }, alice);
+      await h.call(
+        `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
+        { input: { messageId: message.id, body: 'please fix it' } },
+        alice,
+      );
       await h.call(`mutation($id: ID!) { deleteMessage(messageId: $id) { id } }`, { id: message.id }, alice);
       await expect
-        .poll(() => received.filter((event) => event.key === conversationId).map((event) => event.type), { timeout: 10_000 })
+        .poll(() => received.filter((event) => event.key === conversationId).map((event) => event.type), {
+          timeout: 10_000,
+        })
         .toEqual(['ConversationCreated', 'ChatMessagePosted', 'ChatMessageEdited', 'ChatMessageDeleted']);
-      const posted = received.find((event) => event.type === 'ChatMessagePosted' && event.key === conversationId)!;
+      const posted = received.find(
+        (event) => event.type === 'ChatMessagePosted' && event.key === conversationId,
+      )!;
       expect(posted.payload).toEqual({
         conversationId,
         messageId: message.id,
@@ -77,7 +109,9 @@ describe('domain events', () => {
 
 describe('domain events on Kafka', () => {
   it('reach the chat.message topic, keyed by conversation', async () => {
-    const kafka = await startChatHarness({ bus: new KafkaEventBus({ brokers: kafkaBrokersFromEnv(), clientId: 'chat-test' }) });
+    const kafka = await startChatHarness({
+      bus: new KafkaEventBus({ brokers: kafkaBrokersFromEnv(), clientId: 'chat-test' }),
+    });
     try {
       const alice = user();
       const conversationId = await createConversation(kafka, alice);
@@ -89,7 +123,10 @@ describe('domain events on Kafka', () => {
       });
       const record = records.find((candidate) => candidate.key === conversationId)!;
       expect(record.headers['event-type']).toBe('ChatMessagePosted');
-      expect(ChatMessagePosted.parse(JSON.parse(record.value)).payload).toMatchObject({ messageId: message.id, body: 'over kafka' });
+      expect(ChatMessagePosted.parse(JSON.parse(record.value)).payload).toMatchObject({
+        messageId: message.id,
+        body: 'over kafka',
+      });
     } finally {
       await kafka[Symbol.asyncDispose]();
     }

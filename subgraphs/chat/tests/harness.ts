@@ -1,8 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
-import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
-import { asRouter, countingDatabase, createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
+import {
+  createLogger,
+  MemoryKeyValueStore,
+  scopesForRole,
+  signRouterToken,
+  type Principal,
+  type Role,
+} from '@cap/runtime';
+import {
+  asRouter,
+  countingDatabase,
+  createTestDatabase,
+  graphql,
+  testSecret,
+  type TestDatabase,
+} from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig, startChat, type RunningChat } from '../src/index.js';
@@ -10,7 +24,10 @@ import { loadConfig, startChat, type RunningChat } from '../src/index.js';
 export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** A user principal with the scopes of `role` (DEVELOPER by default) and a fresh id. */
-export function user(role: Role = 'DEVELOPER', userId: string = randomUUID()): Principal & { kind: 'user'; userId: string } {
+export function user(
+  role: Role = 'DEVELOPER',
+  userId: string = randomUUID(),
+): Principal & { kind: 'user'; userId: string } {
   return { kind: 'user', userId, role, scopes: [...scopesForRole(role)] };
 }
 
@@ -36,7 +53,11 @@ export interface ChatHarness extends AsyncDisposable {
   /** SQL statements sent so far (only with `countStatements`). */
   statements(): number;
   /** Calls chat as the router would, for `principal`. */
-  call<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, principal?: Principal): ReturnType<typeof graphql<T>>;
+  call<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    principal?: Principal,
+  ): ReturnType<typeof graphql<T>>;
   /** Another chat instance on the same database, Redis prefix and data directory; closed with the harness. */
   startInstance(): Promise<RunningChat>;
   /** A graphql-ws client connected to `instance` (default: the first) as the router would, for `principal`. */
@@ -86,14 +107,19 @@ export async function startChatHarness(options: ChatHarnessOptions = {}): Promis
     bus,
     env,
     statements: () => counting?.statements() ?? 0,
-    call: async (query, variables = {}, principal) => graphql(chat.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
+    call: async (query, variables = {}, principal) =>
+      graphql(chat.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
     startInstance: start,
     wsClient: (principal, instance = chat) => {
       const client = createClient({
         url: instance.subgraph.graphqlUrl.replace(/^http/, 'ws'),
         webSocketImpl: WebSocket,
         connectionParams: async () => ({
-          routerToken: await signRouterToken(secret, { principal, requestId: randomUUID(), clientIp: '198.51.100.7' }),
+          routerToken: await signRouterToken(secret, {
+            principal,
+            requestId: randomUUID(),
+            clientIp: '198.51.100.7',
+          }),
         }),
         retryAttempts: 0,
         lazy: true,
@@ -126,7 +152,12 @@ export interface Subscription<T> {
 }
 
 /** Subscribes with `client` and collects what arrives under `field`. */
-export function subscribe<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
+export function subscribe<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  field: string,
+): Subscription<T> {
   const events: T[] = [];
   const errors: unknown[] = [];
   let notify: () => void = () => {};
@@ -176,15 +207,31 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
     errors,
     done,
     waitFor: async (count, timeoutMs = 10_000) => {
-      await until(() => events.length >= count || (finished && events.length < count), timeoutMs, () => `${count} events (have ${events.length}, errors ${JSON.stringify(errors)})`);
-      if (events.length < count) throw new Error(`subscription ended after ${events.length} of ${count} events: ${JSON.stringify(errors)}`);
+      await until(
+        () => events.length >= count || (finished && events.length < count),
+        timeoutMs,
+        () => `${count} events (have ${events.length}, errors ${JSON.stringify(errors)})`,
+      );
+      if (events.length < count)
+        throw new Error(
+          `subscription ended after ${events.length} of ${count} events: ${JSON.stringify(errors)}`,
+        );
       return events.slice(0, count);
     },
     failure: async (timeoutMs = 10_000) => {
-      await until(() => finished || errors.length > 0, timeoutMs, () => 'the subscription to fail');
+      await until(
+        () => finished || errors.length > 0,
+        timeoutMs,
+        () => 'the subscription to fail',
+      );
       return errors.flatMap((error) => {
         const list = Array.isArray(error) ? error : [error];
-        return list.map((item) => String((item as { extensions?: { code?: unknown } }).extensions?.code ?? (item as { code?: unknown }).code));
+        return list.map((item) =>
+          String(
+            (item as { extensions?: { code?: unknown } }).extensions?.code ??
+              (item as { code?: unknown }).code,
+          ),
+        );
       });
     },
     unsubscribe,
@@ -193,21 +240,62 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
 
 export const CREATE_CONVERSATION = /* GraphQL */ `
   mutation Create($input: CreateConversationInput!) {
-    createConversation(input: $input) { id title latestCursor creator { id } participants { kind agentId user { id } } }
+    createConversation(input: $input) {
+      id
+      title
+      latestCursor
+      creator {
+        id
+      }
+      participants {
+        kind
+        agentId
+        user {
+          id
+        }
+      }
+    }
   }
 `;
 
 export const POST = /* GraphQL */ `
   mutation Post($input: PostMessageInput!) {
-    postMessage(input: $input) { id seq cursor body createdAt author { kind user { id } } attachments { id fileName } }
+    postMessage(input: $input) {
+      id
+      seq
+      cursor
+      body
+      createdAt
+      author {
+        kind
+        user {
+          id
+        }
+      }
+      attachments {
+        id
+        fileName
+      }
+    }
   }
 `;
 
 /** Creates a conversation as `creator` with `others`; returns its id. */
-export async function createConversation(h: ChatHarness, creator: Principal, others: Principal[] = [], extra: Record<string, unknown> = {}): Promise<string> {
+export async function createConversation(
+  h: ChatHarness,
+  creator: Principal,
+  others: Principal[] = [],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const result = await h.call(
     CREATE_CONVERSATION,
-    { input: { title: 'Test conversation', participantUserIds: others.map((other) => (other as { userId: string }).userId), ...extra } },
+    {
+      input: {
+        title: 'Test conversation',
+        participantUserIds: others.map((other) => (other as { userId: string }).userId),
+        ...extra,
+      },
+    },
     creator,
   );
   if (result.errors) throw new Error(JSON.stringify(result.errors));
@@ -215,7 +303,13 @@ export async function createConversation(h: ChatHarness, creator: Principal, oth
 }
 
 /** Posts `body` as `author`; returns the message. */
-export async function post(h: ChatHarness, author: Principal, conversationId: string, body: string, extra: Record<string, unknown> = {}): Promise<any> {
+export async function post(
+  h: ChatHarness,
+  author: Principal,
+  conversationId: string,
+  body: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
   const result = await h.call(POST, { input: { conversationId, body, ...extra } }, author);
   if (result.errors) throw new Error(JSON.stringify(result.errors));
   return result.data!['postMessage'];

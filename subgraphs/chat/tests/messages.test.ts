@@ -11,17 +11,33 @@ afterAll(async () => {
 });
 
 const PAGE = /* GraphQL */ `
-  query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  query ($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
     conversation(id: $id) {
       messages(first: $first, after: $after, last: $last, before: $before) {
-        edges { cursor node { seq body } }
-        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges {
+          cursor
+          node {
+            seq
+            body
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
       }
     }
   }
 `;
 
-async function postMany(conversationId: string, author: ReturnType<typeof user>, count: number, prefix = 'message'): Promise<void> {
+async function postMany(
+  conversationId: string,
+  author: ReturnType<typeof user>,
+  count: number,
+  prefix = 'message',
+): Promise<void> {
   for (let index = 1; index <= count; index += 1) await post(h, author, conversationId, `${prefix} ${index}`);
 }
 
@@ -31,14 +47,23 @@ describe('messages', () => {
     const bob = user();
     const id = await createConversation(h, alice, [bob]);
     const posted = await post(h, alice, id, '# Hello\n\nFirst **draft**');
-    expect(posted).toMatchObject({ seq: 1, body: '# Hello\n\nFirst **draft**', author: { kind: 'USER', user: { id: alice.userId } } });
+    expect(posted).toMatchObject({
+      seq: 1,
+      body: '# Hello\n\nFirst **draft**',
+      author: { kind: 'USER', user: { id: alice.userId } },
+    });
 
     const EDIT = `mutation($input: EditMessageInput!) { editMessage(input: $input) { body editedAt edits { body editor { id } } } }`;
     const edited = await h.call(EDIT, { input: { messageId: posted.id, body: 'Second draft' } }, alice);
     expect(edited.errors).toBeUndefined();
-    expect(edited.data!['editMessage']).toMatchObject({ body: 'Second draft', edits: [{ body: '# Hello\n\nFirst **draft**', editor: { id: alice.userId } }] });
+    expect(edited.data!['editMessage']).toMatchObject({
+      body: 'Second draft',
+      edits: [{ body: '# Hello\n\nFirst **draft**', editor: { id: alice.userId } }],
+    });
     expect(edited.data!['editMessage'].editedAt).not.toBeNull();
-    expect(errorCodes(await h.call(EDIT, { input: { messageId: posted.id, body: 'hijack' } }, bob))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await h.call(EDIT, { input: { messageId: posted.id, body: 'hijack' } }, bob))).toEqual([
+      'FORBIDDEN',
+    ]);
 
     const DELETE = `mutation($id: ID!) { deleteMessage(messageId: $id) { seq body deletedAt edits { body } } }`;
     expect(errorCodes(await h.call(DELETE, { id: posted.id }, bob))).toEqual(['FORBIDDEN']);
@@ -47,7 +72,9 @@ describe('messages', () => {
     expect(deleted.data!['deleteMessage'].deletedAt).not.toBeNull();
     // Deleting again is a no-op; editing a deleted message is a conflict.
     expect((await h.call(DELETE, { id: posted.id }, alice)).errors).toBeUndefined();
-    expect(errorCodes(await h.call(EDIT, { input: { messageId: posted.id, body: 'back' } }, alice))).toEqual(['CONFLICT']);
+    expect(errorCodes(await h.call(EDIT, { input: { messageId: posted.id, body: 'back' } }, alice))).toEqual([
+      'CONFLICT',
+    ]);
     const row = await h.chat.deps.prisma.message.findUniqueOrThrow({ where: { id: posted.id } });
     expect(row.body).toBe('');
     expect(await h.chat.deps.prisma.messageEdit.count({ where: { messageId: posted.id } })).toBe(0);
@@ -72,7 +99,9 @@ describe('messages', () => {
     expect(page2.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
 
     const newer = await h.call(PAGE, { id, last: 3, before: page2.pageInfo.startCursor }, alice);
-    expect(newer.data!['conversation'].messages.edges.map((edge: any) => edge.node.seq)).toEqual([13, 12, 11]);
+    expect(newer.data!['conversation'].messages.edges.map((edge: any) => edge.node.seq)).toEqual([
+      13, 12, 11,
+    ]);
     expect(newer.data!['conversation'].messages.pageInfo.hasPreviousPage).toBe(true);
 
     expect(errorCodes(await h.call(PAGE, { id, first: 51 }, alice))).toEqual(['BAD_USER_INPUT']);
@@ -99,26 +128,63 @@ describe('messages', () => {
       expect(errorCodes(result), `${body.slice(0, 20)}…`).toEqual([code]);
     }
     const large = await h.call(POST, { input: { conversationId: id, body: 'x'.repeat(1024 * 1024) } }, alice);
-    expect(large.errors![0]!.extensions).toMatchObject({ field: 'body', limitBytes: 32_768, receivedBytes: 1024 * 1024 });
+    expect(large.errors![0]!.extensions).toMatchObject({
+      field: 'body',
+      limitBytes: 32_768,
+      receivedBytes: 1024 * 1024,
+    });
     // Tabs, line breaks, emoji and Markdown are fine.
     expect((await post(h, alice, id, 'tab\there\r\nline 👋 `code`')).seq).toBe(2);
     expect(await h.chat.deps.prisma.message.count({ where: { conversationId: id } })).toBe(2);
     const conversation = await h.chat.deps.prisma.conversation.findUniqueOrThrow({ where: { id } });
     expect(conversation.lastSeq).toBe(2);
 
-    expect(errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, user()))).toEqual(['FORBIDDEN']);
-    expect(errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, user('VIEWER')))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, user()))).toEqual([
+      'FORBIDDEN',
+    ]);
+    expect(
+      errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, user('VIEWER'))),
+    ).toEqual(['FORBIDDEN']);
   });
 
   it('lists messages with authors, attachments and edits in a constant number of SQL statements (no N+1)', async () => {
     const alice = user();
     const bob = user();
     const query = /* GraphQL */ `
-      query($id: ID!, $first: Int) {
+      query ($id: ID!, $first: Int) {
         conversation(id: $id) {
-          participants { kind user { id } }
+          participants {
+            kind
+            user {
+              id
+            }
+          }
           messages(first: $first) {
-            edges { node { id body author { kind user { id } } editedAt edits { body } attachments { id fileName size } conversation { id title } } }
+            edges {
+              node {
+                id
+                body
+                author {
+                  kind
+                  user {
+                    id
+                  }
+                }
+                editedAt
+                edits {
+                  body
+                }
+                attachments {
+                  id
+                  fileName
+                  size
+                }
+                conversation {
+                  id
+                  title
+                }
+              }
+            }
           }
         }
       }
@@ -129,11 +195,18 @@ describe('messages', () => {
         const author = index % 2 === 0 ? alice : bob;
         const message = await post(h, author, id, `message ${index}`);
         if (index % 3 === 0) {
-          await h.call(`mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`, { input: { messageId: message.id, body: `edited ${index}` } }, author);
+          await h.call(
+            `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
+            { input: { messageId: message.id, body: `edited ${index}` } },
+            author,
+          );
         }
       }
       // Attachments on some messages (rows only: listing never touches the bytes).
-      const messages = await h.chat.deps.prisma.message.findMany({ where: { conversationId: id }, orderBy: { seq: 'asc' } });
+      const messages = await h.chat.deps.prisma.message.findMany({
+        where: { conversationId: id },
+        orderBy: { seq: 'asc' },
+      });
       for (const message of messages.filter((_, index) => index % 2 === 0)) {
         await h.chat.deps.prisma.attachment.create({
           data: {

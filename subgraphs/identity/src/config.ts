@@ -54,7 +54,8 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
     for (const name of ['INTERNAL_TOKEN_SECRET', 'SIGNING_KEY_SECRET', 'DATABASE_URL'] as const) {
-      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+      if (!env[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
     }
   });
 
@@ -68,7 +69,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function resolveConfig(env: z.output<typeof schema>) {
   return {
     ...env,
-    INTERNAL_TOKEN_SECRET: env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    INTERNAL_TOKEN_SECRET:
+      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
     SIGNING_KEY_SECRET: env.SIGNING_KEY_SECRET ?? developmentSecret(env.DATA_DIR, 'SIGNING_KEY_SECRET'),
   };
 }

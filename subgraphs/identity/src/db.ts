@@ -8,8 +8,14 @@ export const SCHEMA = 'identity';
 export const MIGRATIONS_DIR = new URL('../prisma/migrations', import.meta.url).pathname;
 
 /** Applies pending migrations, then returns a Prisma client bound to identity's schema. */
-export async function openIdentityDb(database: Database, options: { migrate: boolean }): Promise<PrismaClient> {
+export async function openIdentityDb(
+  database: Database,
+  options: { migrate: boolean },
+): Promise<PrismaClient> {
   if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
   // Embedded PostgreSQL has one session: transactions queue, so their start may wait longer there.
-  return new PrismaClient({ adapter: database.adapterFor(SCHEMA), transactionOptions: database.transactionOptions });
+  return new PrismaClient({
+    adapter: database.adapterFor(SCHEMA),
+    transactionOptions: database.transactionOptions,
+  });
 }

@@ -11,7 +11,10 @@ const logger = createLogger({ service: 'identity', level: config.LOG_LEVEL });
 const shutdown = new Shutdown(logger);
 shutdown.handleSignals();
 
-const database = await openDatabase(databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }), { logger });
+const database = await openDatabase(
+  databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
+  { logger },
+);
 shutdown.add('database', () => database.close());
 const kv = createKeyValueStore(config.REDIS_URL);
 shutdown.add('cache', () => kv.close());

@@ -14,7 +14,12 @@ afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
 
-const viewer: Principal = { kind: 'user', userId: randomUUID(), role: 'VIEWER', scopes: [...scopesForRole('VIEWER')] };
+const viewer: Principal = {
+  kind: 'user',
+  userId: randomUUID(),
+  role: 'VIEWER',
+  scopes: [...scopesForRole('VIEWER')],
+};
 const adminKey: Principal = {
   kind: 'apiKey',
   userId: randomUUID(),
@@ -25,7 +30,11 @@ const adminKey: Principal = {
 };
 
 const CREATE_USER = /* GraphQL */ `
-  mutation($input: CreateUserInput!) { createUser(input: $input) { id } }
+  mutation ($input: CreateUserInput!) {
+    createUser(input: $input) {
+      id
+    }
+  }
 `;
 
 describe('identity enforces its schema directives', () => {
@@ -33,11 +42,21 @@ describe('identity enforces its schema directives', () => {
     const before = await h.identity.deps.prisma.user.count();
     const result = await h.call(
       CREATE_USER,
-      { input: { email: 'nope@example.com', password: 'correct-horse-battery', displayName: 'Nope', role: 'ADMIN' } },
+      {
+        input: {
+          email: 'nope@example.com',
+          password: 'correct-horse-battery',
+          displayName: 'Nope',
+          role: 'ADMIN',
+        },
+      },
       { principal: viewer },
     );
     expect(errorCodes(result)).toEqual(['FORBIDDEN']);
-    expect(result.errors?.[0]?.extensions).toMatchObject({ requirement: 'Mutation.createUser', requiredScope: 'users:manage' });
+    expect(result.errors?.[0]?.extensions).toMatchObject({
+      requirement: 'Mutation.createUser',
+      requiredScope: 'users:manage',
+    });
     expect(await h.identity.deps.prisma.user.count()).toBe(before);
   });
 
@@ -46,7 +65,10 @@ describe('identity enforces its schema directives', () => {
     expect(errorCodes(users)).toEqual(['UNAUTHENTICATED']);
     expect(users.errors?.[0]?.extensions?.['requirement']).toBe('Query.users');
     const keys = await h.call(`{ apiKeys { id } }`);
-    expect(keys.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', requirement: 'Query.apiKeys' });
+    expect(keys.errors?.[0]?.extensions).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      requirement: 'Query.apiKeys',
+    });
     // `me` and `scopes` are public: null (not an error) for anonymous callers, and the scope list.
     const open = await h.call(`{ me { id } scopes { name } }`);
     expect(open.errors).toBeUndefined();

@@ -23,13 +23,19 @@ export interface IdentityHarness extends AsyncDisposable {
  * Identity on a fresh real PostgreSQL database and real Redis (unique key prefix), in-memory bus.
  * `options.redisUrl` points it at another Redis (e.g. a private one a test stops and starts).
  */
-export async function startIdentityHarness(env: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<IdentityHarness> {
+export async function startIdentityHarness(
+  env: Record<string, string> = {},
+  options: { redisUrl?: string } = {},
+): Promise<IdentityHarness> {
   const db = await createTestDatabase();
   const counting = countingDatabase(db.database);
   const secret = testSecret();
-  const kv = new RedisKeyValueStore(options.redisUrl ?? process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', {
-    keyPrefix: `test:${randomUUID()}:`,
-  });
+  const kv = new RedisKeyValueStore(
+    options.redisUrl ?? process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    {
+      keyPrefix: `test:${randomUUID()}:`,
+    },
+  );
   const bus = new MemoryEventBus();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -62,7 +68,12 @@ export async function startIdentityHarness(env: Record<string, string> = {}, opt
     admin,
     statements: counting.statements,
     call: async (query, variables = {}, options = {}) =>
-      graphql(identity.subgraph.graphqlUrl, query, variables, await asRouter(secret, options.principal, { clientIp: options.clientIp ?? randomIp() })),
+      graphql(
+        identity.subgraph.graphqlUrl,
+        query,
+        variables,
+        await asRouter(secret, options.principal, { clientIp: options.clientIp ?? randomIp() }),
+      ),
     [Symbol.asyncDispose]: async () => {
       await identity.close();
       await bus.close();
@@ -84,7 +95,11 @@ export const LOGIN = /* GraphQL */ `
       accessToken
       accessTokenExpiresAt
       refreshToken
-      user { id email role }
+      user {
+        id
+        email
+        role
+      }
     }
   }
 `;

@@ -7,19 +7,37 @@ import { LOGIN, randomIp, startIdentityHarness, type IdentityHarness } from './h
 let h: IdentityHarness;
 let admin: Principal;
 beforeAll(async () => {
-  h = await startIdentityHarness({ REFRESH_SESSION_ATTEMPTS_PER_MINUTE: '3', CREATE_API_KEY_ATTEMPTS_PER_MINUTE: '2' });
+  h = await startIdentityHarness({
+    REFRESH_SESSION_ATTEMPTS_PER_MINUTE: '3',
+    CREATE_API_KEY_ATTEMPTS_PER_MINUTE: '2',
+  });
   const login = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
-  admin = { kind: 'user', userId: login.data!['login'].user.id, role: 'ADMIN', scopes: ['users:manage', 'apikeys:manage', 'graph:read'] };
+  admin = {
+    kind: 'user',
+    userId: login.data!['login'].user.id,
+    role: 'ADMIN',
+    scopes: ['users:manage', 'apikeys:manage', 'graph:read'],
+  };
 });
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
 
 const REFRESH = /* GraphQL */ `
-  mutation($token: String!) { refreshSession(input: { refreshToken: $token }) { refreshToken } }
+  mutation ($token: String!) {
+    refreshSession(input: { refreshToken: $token }) {
+      refreshToken
+    }
+  }
 `;
 const CREATE_KEY = /* GraphQL */ `
-  mutation($name: String!) { createApiKey(input: { name: $name, scopes: ["graph:read"] }) { apiKey { id } } }
+  mutation ($name: String!) {
+    createApiKey(input: { name: $name, scopes: ["graph:read"] }) {
+      apiKey {
+        id
+      }
+    }
+  }
 `;
 
 describe('per-address rate limits', () => {
@@ -29,7 +47,8 @@ describe('per-address rate limits', () => {
     let token = login.data!['login'].refreshToken as string;
     const codes: string[] = [];
     // Two guesses and one real exchange use up the three attempts; the fourth is refused, valid or not.
-    for (const guess of ['rt_guess-1', 'rt_guess-2']) codes.push(...errorCodes(await h.call(REFRESH, { token: guess }, { clientIp })));
+    for (const guess of ['rt_guess-1', 'rt_guess-2'])
+      codes.push(...errorCodes(await h.call(REFRESH, { token: guess }, { clientIp })));
     const exchanged = await h.call(REFRESH, { token }, { clientIp });
     expect(exchanged.errors).toBeUndefined();
     token = exchanged.data!['refreshSession'].refreshToken;
@@ -54,14 +73,20 @@ describe('per-address rate limits', () => {
     expect(refused.errors?.[0]?.extensions).toMatchObject({ limit: 2, windowSeconds: 60 });
     expect(refused.errors?.[0]?.extensions?.['retryAfterSeconds']).toBeGreaterThan(0);
     expect(await h.identity.deps.prisma.apiKey.count({ where: { name: 'rl-3' } })).toBe(0);
-    expect((await h.call(CREATE_KEY, { name: 'rl-4' }, { principal: admin, clientIp: randomIp() })).errors).toBeUndefined();
+    expect(
+      (await h.call(CREATE_KEY, { name: 'rl-4' }, { principal: admin, clientIp: randomIp() })).errors,
+    ).toBeUndefined();
   });
 
   it('does not count callers the schema refuses: an anonymous flood leaves the address its attempts', async () => {
     const clientIp = randomIp();
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      expect(errorCodes(await h.call(CREATE_KEY, { name: 'anonymous' }, { clientIp }))).toEqual(['UNAUTHENTICATED']);
+      expect(errorCodes(await h.call(CREATE_KEY, { name: 'anonymous' }, { clientIp }))).toEqual([
+        'UNAUTHENTICATED',
+      ]);
     }
-    expect((await h.call(CREATE_KEY, { name: 'after-flood' }, { principal: admin, clientIp })).errors).toBeUndefined();
+    expect(
+      (await h.call(CREATE_KEY, { name: 'after-flood' }, { principal: admin, clientIp })).errors,
+    ).toBeUndefined();
   });
 });

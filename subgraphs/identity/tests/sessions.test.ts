@@ -13,7 +13,13 @@ afterAll(async () => {
 
 const REFRESH = /* GraphQL */ `
   mutation Refresh($token: String!) {
-    refreshSession(input: { refreshToken: $token }) { accessToken refreshToken user { id } }
+    refreshSession(input: { refreshToken: $token }) {
+      accessToken
+      refreshToken
+      user {
+        id
+      }
+    }
   }
 `;
 
@@ -25,7 +31,10 @@ describe('login', () => {
     expect(user.role).toBe('ADMIN');
     expect(refreshToken).toMatch(/^rt_/);
     const jwks = createRemoteJWKSet(new URL(`${h.identity.subgraph.url}/.well-known/jwks.json`));
-    const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, { issuer: 'cap-identity', audience: 'cap-router' });
+    const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, {
+      issuer: 'cap-identity',
+      audience: 'cap-router',
+    });
     expect(protectedHeader.alg).toBe('ES256');
     expect(payload.sub).toBe(user.id);
     expect(payload['scopes']).toContain('users:manage');
@@ -49,7 +58,11 @@ describe('login', () => {
   });
 
   it('treats SQL metacharacters in the email as data', async () => {
-    for (const email of ["' OR '1'='1", "admin@example.com' --", 'x"; DROP TABLE identity.users; --@example.com']) {
+    for (const email of [
+      "' OR '1'='1",
+      "admin@example.com' --",
+      'x"; DROP TABLE identity.users; --@example.com',
+    ]) {
       const result = await h.call(LOGIN, { email, password: 'whatever-password' });
       expect(errorCodes(result)).toEqual(['INVALID_CREDENTIALS']);
     }
@@ -60,7 +73,11 @@ describe('login', () => {
     const clientIp = randomIp();
     const codes: string[] = [];
     for (let attempt = 0; attempt < 20; attempt += 1) {
-      const result = await h.call(LOGIN, { email: 'nobody@example.com', password: 'wrong-password-123' }, { clientIp });
+      const result = await h.call(
+        LOGIN,
+        { email: 'nobody@example.com', password: 'wrong-password-123' },
+        { clientIp },
+      );
       codes.push(...errorCodes(result));
       if (attempt === 19) expect(result.errors?.[0]?.extensions?.['retryAfterSeconds']).toBeGreaterThan(0);
     }
@@ -69,7 +86,11 @@ describe('login', () => {
     // The right password is throttled too from that address: the limit is per address, not per failure.
     const blocked = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password }, { clientIp });
     expect(errorCodes(blocked)).toEqual(['RATE_LIMITED']);
-    const elsewhere = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password }, { clientIp: randomIp() });
+    const elsewhere = await h.call(
+      LOGIN,
+      { email: h.admin.email, password: h.admin.password },
+      { clientIp: randomIp() },
+    );
     expect(elsewhere.errors).toBeUndefined();
   });
 });
@@ -125,7 +146,12 @@ describe('signing keys', () => {
   it('rotate: the old key stays in the JWKS so tokens it signed keep verifying', async () => {
     const before = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
     const oldToken = before.data!['login'].accessToken as string;
-    const admin = { kind: 'user', userId: before.data!['login'].user.id, role: 'ADMIN', scopes: ['users:manage'] } as const;
+    const admin = {
+      kind: 'user',
+      userId: before.data!['login'].user.id,
+      role: 'ADMIN',
+      scopes: ['users:manage'],
+    } as const;
     const rotation = await h.call(`mutation { rotateSigningKey { keyId } }`, {}, { principal: admin });
     expect(rotation.errors).toBeUndefined();
     const after = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
@@ -138,8 +164,15 @@ describe('signing keys', () => {
   });
 
   it('refuses rotation to non-admins', async () => {
-    const developer = { kind: 'user', userId: '00000000-0000-4000-8000-000000000001', role: 'DEVELOPER', scopes: ['tasks:write'] } as const;
-    expect(errorCodes(await h.call(`mutation { rotateSigningKey { keyId } }`, {}, { principal: developer }))).toEqual(['FORBIDDEN']);
+    const developer = {
+      kind: 'user',
+      userId: '00000000-0000-4000-8000-000000000001',
+      role: 'DEVELOPER',
+      scopes: ['tasks:write'],
+    } as const;
+    expect(
+      errorCodes(await h.call(`mutation { rotateSigningKey { keyId } }`, {}, { principal: developer })),
+    ).toEqual(['FORBIDDEN']);
     expect(errorCodes(await h.call(`mutation { rotateSigningKey { keyId } }`))).toEqual(['UNAUTHENTICATED']);
   });
 });

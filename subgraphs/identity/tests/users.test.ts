@@ -8,18 +8,36 @@ let admin: Principal;
 beforeAll(async () => {
   h = await startIdentityHarness();
   const login = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
-  admin = { kind: 'user', userId: login.data!['login'].user.id, role: 'ADMIN', scopes: ['users:manage', 'apikeys:manage'] };
+  admin = {
+    kind: 'user',
+    userId: login.data!['login'].user.id,
+    role: 'ADMIN',
+    scopes: ['users:manage', 'apikeys:manage'],
+  };
 });
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
 
 const CREATE_USER = /* GraphQL */ `
-  mutation Create($input: CreateUserInput!) { createUser(input: $input) { id email role active } }
+  mutation Create($input: CreateUserInput!) {
+    createUser(input: $input) {
+      id
+      email
+      role
+      active
+    }
+  }
 `;
 
 function userInput(overrides: Record<string, unknown> = {}) {
-  return { email: `dev-${Math.random().toString(36).slice(2)}@example.com`, password: 'correct-horse-battery', displayName: 'Dev', role: 'DEVELOPER', ...overrides };
+  return {
+    email: `dev-${Math.random().toString(36).slice(2)}@example.com`,
+    password: 'correct-horse-battery',
+    displayName: 'Dev',
+    role: 'DEVELOPER',
+    ...overrides,
+  };
 }
 
 describe('user administration', () => {
@@ -36,7 +54,11 @@ describe('user administration', () => {
     const input = userInput({ email: "O'Brien+Team@Example.com" });
     const created = await h.call(CREATE_USER, { input }, { principal: admin });
     expect(created.errors).toBeUndefined();
-    expect(created.data!['createUser']).toMatchObject({ email: "o'brien+team@example.com", role: 'DEVELOPER', active: true });
+    expect(created.data!['createUser']).toMatchObject({
+      email: "o'brien+team@example.com",
+      role: 'DEVELOPER',
+      active: true,
+    });
     const login = await h.call(LOGIN, { email: "o'brien+team@example.com", password: input.password });
     expect(login.errors).toBeUndefined();
     await expect.poll(() => received.includes('UserRegistered'), { timeout: 5_000 }).toBe(true);
@@ -56,17 +78,30 @@ describe('user administration', () => {
       [{ displayName: 'x'.repeat(101) }, 'BAD_USER_INPUT'],
     ];
     for (const [overrides, code] of cases) {
-      const result = await h.call(CREATE_USER, { input: userInput(overrides.email ? overrides : { ...overrides }) }, { principal: admin });
+      const result = await h.call(
+        CREATE_USER,
+        { input: userInput(overrides.email ? overrides : { ...overrides }) },
+        { principal: admin },
+      );
       expect(errorCodes(result), JSON.stringify(overrides).slice(0, 80)).toEqual([code]);
     }
     expect(await h.identity.deps.prisma.user.count()).toBe(before + 1);
   });
 
   it('refuses user administration to developers and anonymous callers', async () => {
-    const developer: Principal = { kind: 'user', userId: admin.kind === 'user' ? admin.userId : '', role: 'DEVELOPER', scopes: ['tasks:write'] };
-    expect(errorCodes(await h.call(CREATE_USER, { input: userInput() }, { principal: developer }))).toEqual(['FORBIDDEN']);
+    const developer: Principal = {
+      kind: 'user',
+      userId: admin.kind === 'user' ? admin.userId : '',
+      role: 'DEVELOPER',
+      scopes: ['tasks:write'],
+    };
+    expect(errorCodes(await h.call(CREATE_USER, { input: userInput() }, { principal: developer }))).toEqual([
+      'FORBIDDEN',
+    ]);
     expect(errorCodes(await h.call(CREATE_USER, { input: userInput() }))).toEqual(['UNAUTHENTICATED']);
-    expect(errorCodes(await h.call(`{ users(first: 5) { edges { node { id } } } }`, {}, { principal: developer }))).toEqual(['FORBIDDEN']);
+    expect(
+      errorCodes(await h.call(`{ users(first: 5) { edges { node { id } } } }`, {}, { principal: developer })),
+    ).toEqual(['FORBIDDEN']);
   });
 
   it('deactivating a user ends their sessions and refuses their logins', async () => {
@@ -75,17 +110,30 @@ describe('user administration', () => {
     const userId = created.data!['createUser'].id as string;
     const login = await h.call(LOGIN, { email: input.email, password: input.password });
     const refreshToken = login.data!['login'].refreshToken as string;
-    const deactivated = await h.call(`mutation($id: ID!) { deactivateUser(userId: $id) { active } }`, { id: userId }, { principal: admin });
+    const deactivated = await h.call(
+      `mutation($id: ID!) { deactivateUser(userId: $id) { active } }`,
+      { id: userId },
+      { principal: admin },
+    );
     expect(deactivated.data!['deactivateUser']).toEqual({ active: false });
-    expect(errorCodes(await h.call(LOGIN, { email: input.email, password: input.password }))).toEqual(['INVALID_CREDENTIALS']);
-    const refresh = await h.call(`mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }`, { t: refreshToken });
+    expect(errorCodes(await h.call(LOGIN, { email: input.email, password: input.password }))).toEqual([
+      'INVALID_CREDENTIALS',
+    ]);
+    const refresh = await h.call(
+      `mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }`,
+      { t: refreshToken },
+    );
     expect(errorCodes(refresh)).toEqual(['INVALID_REFRESH_TOKEN']);
   });
 
   it('changes roles, pages through users newest first, and hides emails from other users', async () => {
     const created = await h.call(CREATE_USER, { input: userInput({ role: 'VIEWER' }) }, { principal: admin });
     const userId = created.data!['createUser'].id as string;
-    const changed = await h.call(`mutation($id: ID!) { changeUserRole(userId: $id, role: DEVELOPER) { role } }`, { id: userId }, { principal: admin });
+    const changed = await h.call(
+      `mutation($id: ID!) { changeUserRole(userId: $id, role: DEVELOPER) { role } }`,
+      { id: userId },
+      { principal: admin },
+    );
     expect(changed.data!['changeUserRole']).toEqual({ role: 'DEVELOPER' });
 
     const total = await h.identity.deps.prisma.user.count();
@@ -98,7 +146,10 @@ describe('user administration', () => {
         { principal: admin },
       );
       expect(result.errors).toBeUndefined();
-      const connection: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } = result.data!['users'];
+      const connection: {
+        edges: Array<{ node: { id: string } }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      } = result.data!['users'];
       seen.push(...connection.edges.map((edge: { node: { id: string } }) => edge.node.id));
       if (!connection.pageInfo.hasNextPage) break;
       after = connection.pageInfo.endCursor;
@@ -113,16 +164,29 @@ describe('user administration', () => {
       { r: [{ __typename: 'User', id: adminId }] },
       { principal: other },
     );
-    expect(reference.data!['_entities'][0]).toEqual({ id: adminId, displayName: 'Administrator', email: null });
-    expect(errorCodes(await h.call(`query($id: ID!) { user(id: $id) { id } }`, { id: adminId }, { principal: other }))).toEqual(['FORBIDDEN']);
-    expect(errorCodes(await h.call(`{ user(id: "not-a-uuid") { id } }`, {}, { principal: admin }))).toEqual(['BAD_USER_INPUT']);
+    expect(reference.data!['_entities'][0]).toEqual({
+      id: adminId,
+      displayName: 'Administrator',
+      email: null,
+    });
+    expect(
+      errorCodes(
+        await h.call(`query($id: ID!) { user(id: $id) { id } }`, { id: adminId }, { principal: other }),
+      ),
+    ).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await h.call(`{ user(id: "not-a-uuid") { id } }`, {}, { principal: admin }))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
   });
 });
 
 describe('first start', () => {
   it('refuses to start in production without ADMIN_EMAIL and ADMIN_PASSWORD when no user exists', async () => {
     await expect(
-      startIdentityHarness({ NODE_ENV: 'production', DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused' }),
+      startIdentityHarness({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused',
+      }),
     ).rejects.toThrow(/ADMIN_EMAIL and ADMIN_PASSWORD/);
   });
 });

@@ -2,7 +2,13 @@ import { tmpdir } from 'node:os';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
-import { optionalDependency, startSubgraphServer, type KeyValueStore, type Logger, type RunningSubgraph } from '@cap/runtime';
+import {
+  optionalDependency,
+  startSubgraphServer,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+} from '@cap/runtime';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
@@ -70,7 +76,9 @@ export interface RunningOrchestration {
  */
 export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
   const { config, logger } = options;
-  const { prisma, statements } = await openOrchestrationDb(options.database, { migrate: config.MIGRATE_ON_START });
+  const { prisma, statements } = await openOrchestrationDb(options.database, {
+    migrate: config.MIGRATE_ON_START,
+  });
   const relay = new OutboxRelay({
     sql: prismaExecutor(prisma),
     schema: SCHEMA,
@@ -78,7 +86,12 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     logger,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   });
-  const live = createLiveBus({ redis: config.REDIS_URL, prefix: config.LIVE_CHANNEL_PREFIX, pollIntervalMs: config.LIVE_POLL_INTERVAL_MS, logger });
+  const live = createLiveBus({
+    redis: config.REDIS_URL,
+    prefix: config.LIVE_CHANNEL_PREFIX,
+    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+    logger,
+  });
   const deps: OrchestrationDeps = {
     prisma,
     statements,
@@ -103,7 +116,9 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
   const started: Array<{ name: string; stop: () => Promise<void> }> = [];
   const stopAll = async (): Promise<void> => {
     for (const { name, stop } of started.reverse()) {
-      await stop().catch((error: unknown) => logger.error({ err: error, component: name }, 'orchestration: stopping failed'));
+      await stop().catch((error: unknown) =>
+        logger.error({ err: error, component: name }, 'orchestration: stopping failed'),
+      );
     }
   };
   try {
@@ -134,7 +149,11 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     if (config.WORKER_CONCURRENCY > 0) {
       const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
       // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
-      const janitor = new WorkspaceJanitor(deps, { root: workspaceRoot, intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS, leaseMs: config.LEASE_MS });
+      const janitor = new WorkspaceJanitor(deps, {
+        root: workspaceRoot,
+        intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS,
+        leaseMs: config.LEASE_MS,
+      });
       janitor.start();
       workspaceJanitor = janitor;
       started.push({ name: 'workspace cleanup', stop: () => janitor.stop() });
@@ -152,13 +171,17 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       });
       commandSandbox = sandbox;
       if (config.SHELL_EXECUTOR_ENABLED) {
-        executors.push(new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }));
+        executors.push(
+          new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
+        );
       }
       if (config.AGENT_EXECUTOR_ENABLED) {
         executors.push(
           new AgentTaskExecutor({
             config: config.agent,
-            conversations: new PrismaConversationStore(prisma, { maxBytes: config.AGENT_CONVERSATION_MAX_BYTES }),
+            conversations: new PrismaConversationStore(prisma, {
+              maxBytes: config.AGENT_CONVERSATION_MAX_BYTES,
+            }),
             path: config.shellBaseEnv.PATH,
             limits: config.commandLimits,
             killGraceMs: config.SHELL_KILL_GRACE_MS,
@@ -166,10 +189,16 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
         );
         if (config.agent.provider && config.agent.models) {
           agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
-          logger.info({ provider: config.agent.provider.kind, model: config.agent.models.default }, 'agent executor: tasks without a command run with the LLM agent');
+          logger.info(
+            { provider: config.agent.provider.kind, model: config.agent.models.default },
+            'agent executor: tasks without a command run with the LLM agent',
+          );
         } else {
           agentMissing = config.agent.missing;
-          logger.warn({ missing: config.agent.missing }, `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`);
+          logger.warn(
+            { missing: config.agent.missing },
+            `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`,
+          );
         }
       }
       const pool = new WorkerPool(deps, {

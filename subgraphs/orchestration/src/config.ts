@@ -134,11 +134,16 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     if (env.HEARTBEAT_INTERVAL_MS * 2 > env.LEASE_MS) {
-      ctx.addIssue({ code: 'custom', path: ['HEARTBEAT_INTERVAL_MS'], message: 'must be at most half of LEASE_MS' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HEARTBEAT_INTERVAL_MS'],
+        message: 'must be at most half of LEASE_MS',
+      });
     }
     if (env.NODE_ENV !== 'production') return;
     for (const name of ['INTERNAL_TOKEN_SECRET', 'DATABASE_URL'] as const) {
-      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+      if (!env[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
     }
   });
 
@@ -161,7 +166,8 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     ...parsed,
     /** The agent's resolved configuration (provider null = not configured, `missing` says what to set). */
     agent: agentConfigFromEnv(env),
-    INTERNAL_TOKEN_SECRET: parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    INTERNAL_TOKEN_SECRET:
+      parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
     SHELL_EXECUTOR_ENABLED: parsed.SHELL_EXECUTOR_ENABLED ?? parsed.NODE_ENV !== 'production',
     /** The passed-through variables with their values (PATH and HOME come from the worker as well). */
     shellEnv,

@@ -33,17 +33,25 @@ export class Loaders {
       return ids.map((id) => byId.get(id) ?? null);
     });
     this.executionsByTask = new DataLoader(async (taskIds) => {
-      const executions = await prisma.taskExecution.findMany({ where: { taskId: { in: [...taskIds] } }, orderBy: { attempt: 'asc' } });
+      const executions = await prisma.taskExecution.findMany({
+        where: { taskId: { in: [...taskIds] } },
+        orderBy: { attempt: 'asc' },
+      });
       const byTask = groupBy(executions, (execution) => execution.taskId);
       return taskIds.map((id) => byTask.get(id) ?? []);
     });
     this.resultByExecution = new DataLoader(async (executionIds) => {
-      const results = await prisma.executionResult.findMany({ where: { executionId: { in: [...executionIds] } } });
+      const results = await prisma.executionResult.findMany({
+        where: { executionId: { in: [...executionIds] } },
+      });
       const byId = new Map(results.map((result) => [result.executionId, result]));
       return executionIds.map((id) => byId.get(id) ?? null);
     });
     this.inputsByTask = new DataLoader(async (taskIds) => {
-      const inputs = await prisma.taskInput.findMany({ where: { taskId: { in: [...taskIds] } }, orderBy: { askedAt: 'asc' } });
+      const inputs = await prisma.taskInput.findMany({
+        where: { taskId: { in: [...taskIds] } },
+        orderBy: { askedAt: 'asc' },
+      });
       const byTask = groupBy(inputs, (input) => input.taskId);
       return taskIds.map((id) => byTask.get(id) ?? []);
     });

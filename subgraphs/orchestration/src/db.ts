@@ -30,7 +30,10 @@ export class SqlStatementCounter {
 }
 
 /** Applies pending migrations, then returns a Prisma client bound to orchestration's schema. */
-export async function openOrchestrationDb(database: Database, options: { migrate: boolean }): Promise<OrchestrationDb> {
+export async function openOrchestrationDb(
+  database: Database,
+  options: { migrate: boolean },
+): Promise<OrchestrationDb> {
   if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
   const prisma = new PrismaClient({
     adapter: database.adapterFor(SCHEMA),

@@ -1,7 +1,19 @@
 export { loadConfig, type OrchestrationConfig } from './config.js';
 export { startOrchestration, type RunningOrchestration, type StartOrchestrationOptions } from './app.js';
-export type { Executor, ExecutionContext, ExecutionOutcome, ExecutableTask, ExecutionSuccess, UsageRecorder } from './domain/executor.js';
+export type {
+  Executor,
+  ExecutionContext,
+  ExecutionOutcome,
+  ExecutableTask,
+  ExecutionSuccess,
+  UsageRecorder,
+} from './domain/executor.js';
 export type { TaskLogSink, LogEntryInput } from './domain/taskLogs.js';
 export type { Workspace, WorkspaceChanges } from './domain/workspace.js';
-export { TASK_TRANSITIONS, canTransition, type TaskEvent, type TaskStatus } from './domain/taskStateMachine.js';
+export {
+  TASK_TRANSITIONS,
+  canTransition,
+  type TaskEvent,
+  type TaskStatus,
+} from './domain/taskStateMachine.js';
 export { ExecutionErrorCode } from './domain/errors.js';

@@ -11,7 +11,10 @@ const shutdown = new Shutdown(logger);
 // Running executions get SHUTDOWN_GRACE_MS to finish; the rest of the shutdown gets 15 s more.
 shutdown.handleSignals({ timeoutMs: config.SHUTDOWN_GRACE_MS + 15_000 });
 
-const database = await openDatabase(databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }), { logger });
+const database = await openDatabase(
+  databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
+  { logger },
+);
 shutdown.add('database', () => database.close());
 const kv = createKeyValueStore(config.REDIS_URL);
 shutdown.add('cache', () => kv.close());

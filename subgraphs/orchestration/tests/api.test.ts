@@ -34,12 +34,45 @@ async function counts(): Promise<{ tasks: number; executions: number; counters: 
 }
 
 const TASK = /* GraphQL */ `
-  query($id: ID!) { task(id: $id) { id title description repository status strategy strategySource priority version attempts creator { id } executions { attempt status strategy } availableTransitions classificationDeadlineAt } }
+  query ($id: ID!) {
+    task(id: $id) {
+      id
+      title
+      description
+      repository
+      status
+      strategy
+      strategySource
+      priority
+      version
+      attempts
+      creator {
+        id
+      }
+      executions {
+        attempt
+        status
+        strategy
+      }
+      availableTransitions
+      classificationDeadlineAt
+    }
+  }
 `;
 
 describe('creating and reading tasks', () => {
   it('creates a CLASSIFYING task with a deadline, or a QUEUED one with an execution when the strategy is overridden', async () => {
-    const waiting = await api.call(CREATE_TASK, { input: { title: '  Fix the flaky date test  ', description: 'It fails\nat midnight.\tUTC', repository: 'acme/widgets' } }, alice);
+    const waiting = await api.call(
+      CREATE_TASK,
+      {
+        input: {
+          title: '  Fix the flaky date test  ',
+          description: 'It fails\nat midnight.\tUTC',
+          repository: 'acme/widgets',
+        },
+      },
+      alice,
+    );
     expect(waiting.errors).toBeUndefined();
     const id = waiting.data!['createTask'].id as string;
     const read = await api.call(TASK, { id }, viewer);
@@ -55,9 +88,15 @@ describe('creating and reading tasks', () => {
       executions: [],
       availableTransitions: ['QUEUED', 'CANCELLED'],
     });
-    expect(new Date(read.data!['task'].classificationDeadlineAt).getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(new Date(read.data!['task'].classificationDeadlineAt).getTime()).toBeGreaterThan(
+      Date.now() + 50_000,
+    );
 
-    const queued = await api.call(CREATE_TASK, { input: { title: 'Refactor', strategy: 'MULTI_AGENT', priority: 'HIGH' } }, alice);
+    const queued = await api.call(
+      CREATE_TASK,
+      { input: { title: 'Refactor', strategy: 'MULTI_AGENT', priority: 'HIGH' } },
+      alice,
+    );
     const queuedTask = await api.call(TASK, { id: queued.data!['createTask'].id }, alice);
     expect(queuedTask.data!['task']).toMatchObject({
       status: 'QUEUED',
@@ -79,8 +118,13 @@ describe('creating and reading tasks', () => {
   it('resolves CodingTask entity references for callers who may read tasks', async () => {
     const id = await createTaskVia(api, alice, { title: 'Referenced' });
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on CodingTask { id title } } }`;
-    const representations = [{ __typename: 'CodingTask', id }, { __typename: 'CodingTask', id: 'not-a-uuid' }];
-    expect((await api.call(query, { r: representations }, viewer)).data).toEqual({ _entities: [{ id, title: 'Referenced' }, null] });
+    const representations = [
+      { __typename: 'CodingTask', id },
+      { __typename: 'CodingTask', id: 'not-a-uuid' },
+    ];
+    expect((await api.call(query, { r: representations }, viewer)).data).toEqual({
+      _entities: [{ id, title: 'Referenced' }, null],
+    });
     expect((await api.call(query, { r: representations })).data).toEqual({ _entities: [null, null] });
   });
 });
@@ -90,7 +134,9 @@ describe('roles', () => {
     expect(errorCodes(await api.call(CREATE_TASK, { input: { title: 'x' } }, viewer))).toEqual(['FORBIDDEN']);
     expect(errorCodes(await api.call(CREATE_TASK, { input: { title: 'x' } }))).toEqual(['UNAUTHENTICATED']);
     expect(errorCodes(await api.call('{ tasks { edges { node { id } } } }'))).toEqual(['UNAUTHENTICATED']);
-    expect((await api.call('{ tasks(first: 1) { edges { node { id } } } }', {}, viewer)).errors).toBeUndefined();
+    expect(
+      (await api.call('{ tasks(first: 1) { edges { node { id } } } }', {}, viewer)).errors,
+    ).toBeUndefined();
   });
 
   it('lets a DEVELOPER cancel only their own tasks, and an ADMIN anyone’s', async () => {
@@ -104,14 +150,32 @@ describe('roles', () => {
     // Nothing changed: still CLASSIFYING, same version, no TaskCancelled.
     const task = await api.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id: mine } });
     expect(task).toMatchObject({ status: 'CLASSIFYING', version: 0 });
-    expect(await counts()).toEqual({ ...before, tasks: before.tasks + 1, counters: before.counters + 1, outbox: before.outbox + 1 });
+    expect(await counts()).toEqual({
+      ...before,
+      tasks: before.tasks + 1,
+      counters: before.counters + 1,
+      outbox: before.outbox + 1,
+    });
 
-    expect((await api.call(cancel, { id: mine }, alice)).data).toEqual({ cancelTask: { id: mine, status: 'CANCELLED' } });
+    expect((await api.call(cancel, { id: mine }, alice)).data).toEqual({
+      cancelTask: { id: mine, status: 'CANCELLED' },
+    });
     const other = await createTaskVia(api, bob, { title: 'Bob’s task' });
-    expect((await api.call(cancel, { id: other }, admin)).data).toEqual({ cancelTask: { id: other, status: 'CANCELLED' } });
-    const cancelled = await api.orchestration.deps.prisma.outboxEvent.findMany({ where: { key: other, type: 'TaskCancelled' } });
+    expect((await api.call(cancel, { id: other }, admin)).data).toEqual({
+      cancelTask: { id: other, status: 'CANCELLED' },
+    });
+    const cancelled = await api.orchestration.deps.prisma.outboxEvent.findMany({
+      where: { key: other, type: 'TaskCancelled' },
+    });
     expect(cancelled).toHaveLength(1);
-    expect(cancelled[0]!.payload).toMatchObject({ payload: { taskId: other, previousStatus: 'CLASSIFYING', cancelledBy: admin.userId, reason: 'not needed' } });
+    expect(cancelled[0]!.payload).toMatchObject({
+      payload: {
+        taskId: other,
+        previousStatus: 'CLASSIFYING',
+        cancelledBy: admin.userId,
+        reason: 'not needed',
+      },
+    });
     expect(errorCodes(await api.call(cancel, { id: randomUUID() }, admin))).toEqual(['NOT_FOUND']);
   });
 });
@@ -124,7 +188,11 @@ describe('hostile input', () => {
     ['a 100 KB title', { title: 'x'.repeat(100 * 1024) }, 'title'],
     ['a multi-line title', { title: 'line one\nline two' }, 'title'],
     ['a blank title', { title: '   ' }, 'title'],
-    ['a description with control characters', { description: 'bell \u0007 and escape \u001b[31m red' }, 'description'],
+    [
+      'a description with control characters',
+      { description: 'bell \u0007 and escape \u001b[31m red' },
+      'description',
+    ],
     ['a description with NUL', { description: 'nul \u0000 here' }, 'description'],
     ['a 25,000-character description', { description: 'd'.repeat(25_000) }, 'description'],
     ['a command with control characters', { command: 'echo \u0000' }, 'command'],
@@ -143,9 +211,21 @@ describe('hostile input', () => {
 
   it('refuses a cancel reason with control characters and malformed ids', async () => {
     const id = await createTaskVia(api, alice, {});
-    expect(errorCodes(await api.call(`mutation($id: ID!) { cancelTask(id: $id, reason: "a\\u0000b") { id } }`, { id }, alice))).toEqual(['BAD_USER_INPUT']);
-    expect(errorCodes(await api.call(`mutation { cancelTask(id: "1 OR 1=1") { id } }`, {}, alice))).toEqual(['BAD_USER_INPUT']);
-    expect((await api.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).status).toBe('CLASSIFYING');
+    expect(
+      errorCodes(
+        await api.call(
+          `mutation($id: ID!) { cancelTask(id: $id, reason: "a\\u0000b") { id } }`,
+          { id },
+          alice,
+        ),
+      ),
+    ).toEqual(['BAD_USER_INPUT']);
+    expect(errorCodes(await api.call(`mutation { cancelTask(id: "1 OR 1=1") { id } }`, {}, alice))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
+    expect((await api.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).status).toBe(
+      'CLASSIFYING',
+    );
   });
 
   it('refuses transitions the state machine forbids with INVALID_TASK_TRANSITION { from, to }', async () => {
@@ -155,17 +235,38 @@ describe('hostile input', () => {
     // CLASSIFYING -> QUEUED exists, but only a classification causes it: a retry applies to FAILED tasks.
     expect(retry.errors![0]!.extensions).toMatchObject({ from: 'CLASSIFYING', to: 'QUEUED', event: 'RETRY' });
     expect(retry.errors![0]!.message).toMatch(/RETRY applies to FAILED tasks/);
-    const answer = await api.call(`mutation($id: ID!) { provideTaskInput(input: { taskId: $id, answer: "yes" }) { id } }`, { id }, alice);
-    expect(answer.errors![0]!.extensions).toMatchObject({ code: 'INVALID_TASK_TRANSITION', from: 'CLASSIFYING', to: 'QUEUED', event: 'ANSWER' });
-    expect((await api.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).version).toBe(0);
+    const answer = await api.call(
+      `mutation($id: ID!) { provideTaskInput(input: { taskId: $id, answer: "yes" }) { id } }`,
+      { id },
+      alice,
+    );
+    expect(answer.errors![0]!.extensions).toMatchObject({
+      code: 'INVALID_TASK_TRANSITION',
+      from: 'CLASSIFYING',
+      to: 'QUEUED',
+      event: 'ANSWER',
+    });
+    expect(
+      (await api.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).version,
+    ).toBe(0);
     await api.call(`mutation($id: ID!) { cancelTask(id: $id) { id } }`, { id }, alice);
     const again = await api.call(`mutation($id: ID!) { cancelTask(id: $id) { id } }`, { id }, alice);
-    expect(again.errors![0]!.extensions).toMatchObject({ code: 'INVALID_TASK_TRANSITION', from: 'CANCELLED', to: 'CANCELLED' });
+    expect(again.errors![0]!.extensions).toMatchObject({
+      code: 'INVALID_TASK_TRANSITION',
+      from: 'CANCELLED',
+      to: 'CANCELLED',
+    });
   });
 
   it('refuses oversized pages and foreign cursors', async () => {
-    expect(errorCodes(await api.call('{ tasks(first: 1000) { edges { node { id } } } }', {}, viewer))).toEqual(['BAD_USER_INPUT']);
-    expect(errorCodes(await api.call('{ tasks(first: 2, after: "garbage") { edges { node { id } } } }', {}, viewer))).toEqual(['BAD_USER_INPUT']);
+    expect(
+      errorCodes(await api.call('{ tasks(first: 1000) { edges { node { id } } } }', {}, viewer)),
+    ).toEqual(['BAD_USER_INPUT']);
+    expect(
+      errorCodes(
+        await api.call('{ tasks(first: 2, after: "garbage") { edges { node { id } } } }', {}, viewer),
+      ),
+    ).toEqual(['BAD_USER_INPUT']);
   });
 });
 
@@ -173,13 +274,18 @@ describe('concurrent changes (optimistic locking)', () => {
   it('lets exactly one of ten simultaneous cancels win; the others see the new state', async () => {
     const id = await createTaskVia(api, alice, {});
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => api.call(`mutation($id: ID!) { cancelTask(id: $id) { status version } }`, { id }, alice)),
+      Array.from({ length: 10 }, () =>
+        api.call(`mutation($id: ID!) { cancelTask(id: $id) { status version } }`, { id }, alice),
+      ),
     );
     const won = results.filter((result) => !result.errors);
     expect(won).toHaveLength(1);
     expect(won[0]!.data!['cancelTask']).toEqual({ status: 'CANCELLED', version: 1 });
-    for (const lost of results.filter((result) => result.errors)) expect(errorCodes(lost)).toEqual(['INVALID_TASK_TRANSITION']);
-    const events = await api.orchestration.deps.prisma.outboxEvent.count({ where: { key: id, type: 'TaskCancelled' } });
+    for (const lost of results.filter((result) => result.errors))
+      expect(errorCodes(lost)).toEqual(['INVALID_TASK_TRANSITION']);
+    const events = await api.orchestration.deps.prisma.outboxEvent.count({
+      where: { key: id, type: 'TaskCancelled' },
+    });
     expect(events).toBe(1);
   });
 
@@ -198,7 +304,9 @@ describe('concurrent changes (optimistic locking)', () => {
     });
     await expect(conflicted).rejects.toMatchObject({ extensions: { code: 'CONFLICT', id: busy } });
     expect(tries).toBe(3);
-    expect((await deps.prisma.codingTask.findUniqueOrThrow({ where: { id: busy } })).status).toBe('CLASSIFYING');
+    expect((await deps.prisma.codingTask.findUniqueOrThrow({ where: { id: busy } })).status).toBe(
+      'CLASSIFYING',
+    );
 
     // Once the interference stops, the retry succeeds on the fresh state.
     const flaky = await createTaskVia(api, alice, {});
@@ -210,7 +318,9 @@ describe('concurrent changes (optimistic locking)', () => {
     });
     expect(tries).toBe(2);
     expect(recovered).toMatchObject({ status: 'CANCELLED', version: 2 });
-    await expect(cancelTask(deps, alice, { id: flaky })).rejects.toMatchObject({ extensions: { code: 'INVALID_TASK_TRANSITION', from: 'CANCELLED', to: 'CANCELLED' } });
+    await expect(cancelTask(deps, alice, { id: flaky })).rejects.toMatchObject({
+      extensions: { code: 'INVALID_TASK_TRANSITION', from: 'CANCELLED', to: 'CANCELLED' },
+    });
   });
 });
 
@@ -222,12 +332,24 @@ describe('listing tasks', () => {
     ids = [];
     const priorities = ['LOW', 'URGENT', 'NORMAL', 'HIGH', 'NORMAL', 'LOW', 'URGENT'];
     for (const [index, priority] of priorities.entries()) {
-      ids.push(await createTaskVia(api, owner, { title: `List ${index}`, priority, repository: index % 2 === 0 ? 'acme/even' : 'acme/odd' }));
+      ids.push(
+        await createTaskVia(api, owner, {
+          title: `List ${index}`,
+          priority,
+          repository: index % 2 === 0 ? 'acme/even' : 'acme/odd',
+        }),
+      );
     }
     await api.call(`mutation($id: ID!) { cancelTask(id: $id) { id } }`, { id: ids[3] }, owner);
   });
 
-  async function page(variables: Record<string, unknown>): Promise<{ ids: string[]; endCursor: string; startCursor: string; hasNextPage: boolean; hasPreviousPage: boolean }> {
+  async function page(variables: Record<string, unknown>): Promise<{
+    ids: string[];
+    endCursor: string;
+    startCursor: string;
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+  }> {
     const result = await api.call(
       `query($first: Int, $after: String, $last: Int, $before: String, $filter: TaskFilter, $orderBy: TaskOrder) {
         tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
@@ -239,7 +361,10 @@ describe('listing tasks', () => {
     );
     expect(result.errors).toBeUndefined();
     const connection = result.data!['tasks'];
-    return { ids: connection.edges.map((edge: { node: { id: string } }) => edge.node.id), ...connection.pageInfo };
+    return {
+      ids: connection.edges.map((edge: { node: { id: string } }) => edge.node.id),
+      ...connection.pageInfo,
+    };
   }
 
   it('pages newest first by default, forwards and backwards, without gaps or repeats', async () => {
@@ -270,22 +395,48 @@ describe('listing tasks', () => {
     }
     const rank = { URGENT: 3, HIGH: 2, NORMAL: 1, LOW: 0 } as Record<string, number>;
     const priorities = ['LOW', 'URGENT', 'NORMAL', 'HIGH', 'NORMAL', 'LOW', 'URGENT'];
-    const expected = ids.map((id, index) => ({ id, index, rank: rank[priorities[index]!]! })).sort((a, b) => b.rank - a.rank || b.index - a.index).map((entry) => entry.id);
+    const expected = ids
+      .map((id, index) => ({ id, index, rank: rank[priorities[index]!]! }))
+      .sort((a, b) => b.rank - a.rank || b.index - a.index)
+      .map((entry) => entry.id);
     expect(byPriority).toEqual(expected);
     expect((await page({ first: 20, orderBy: { field: 'CREATED_AT', direction: 'ASC' } })).ids).toEqual(ids);
     // A cursor of one order is refused in another.
     const cursor = (await page({ first: 1 })).endCursor;
-    expect(errorCodes(await api.call('query($a: String) { tasks(first: 1, after: $a, orderBy: { field: PRIORITY, direction: ASC }) { edges { cursor } } }', { a: cursor }, viewer))).toEqual(['BAD_USER_INPUT']);
+    expect(
+      errorCodes(
+        await api.call(
+          'query($a: String) { tasks(first: 1, after: $a, orderBy: { field: PRIORITY, direction: ASC }) { edges { cursor } } }',
+          { a: cursor },
+          viewer,
+        ),
+      ),
+    ).toEqual(['BAD_USER_INPUT']);
   });
 
   it('filters by status, repository, creator and creation time', async () => {
-    expect((await page({ first: 20, filter: { creatorId: owner.userId, status: ['CANCELLED'] } })).ids).toEqual([ids[3]]);
-    expect((await page({ first: 20, filter: { creatorId: owner.userId, repository: 'acme/odd' } })).ids).toEqual([ids[5], ids[3], ids[1]]);
+    expect(
+      (await page({ first: 20, filter: { creatorId: owner.userId, status: ['CANCELLED'] } })).ids,
+    ).toEqual([ids[3]]);
+    expect(
+      (await page({ first: 20, filter: { creatorId: owner.userId, repository: 'acme/odd' } })).ids,
+    ).toEqual([ids[5], ids[3], ids[1]]);
     expect((await page({ first: 20, filter: { creatorId: randomUUID() } })).ids).toEqual([]);
-    const tasks = await api.orchestration.deps.prisma.codingTask.findMany({ where: { id: { in: ids } }, orderBy: { createdAt: 'asc' } });
+    const tasks = await api.orchestration.deps.prisma.codingTask.findMany({
+      where: { id: { in: ids } },
+      orderBy: { createdAt: 'asc' },
+    });
     const from = tasks[2]!.createdAt;
     const to = tasks[5]!.createdAt;
-    const ranged = await page({ first: 20, filter: { creatorId: owner.userId, createdAfter: from.toISOString(), createdBefore: to.toISOString() } });
-    expect(ranged.ids).toEqual(tasks.filter((task) => task.createdAt >= from && task.createdAt < to).map((task) => task.id).reverse());
+    const ranged = await page({
+      first: 20,
+      filter: { creatorId: owner.userId, createdAfter: from.toISOString(), createdBefore: to.toISOString() },
+    });
+    expect(ranged.ids).toEqual(
+      tasks
+        .filter((task) => task.createdAt >= from && task.createdAt < to)
+        .map((task) => task.id)
+        .reverse(),
+    );
   });
 });

@@ -3,7 +3,15 @@ import { TaskClassified } from '@cap/events';
 import { DlqHeader, toBusRecord, type BusRecord } from '@cap/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASSIFICATION_CONSUMER_GROUP } from '../src/consumers/taskClassified.js';
-import { createTaskVia, startCluster, user, waitFor, waitForStatus, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startCluster,
+  user,
+  waitFor,
+  waitForStatus,
+  type Cluster,
+  type Instance,
+} from './harness.js';
 
 // No workers: queued tasks stay QUEUED, so the strategy they were queued with can be inspected.
 let cluster: Cluster;
@@ -12,7 +20,9 @@ let dead: BusRecord[];
 const alice = user('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '1500', DEFAULT_STRATEGY: 'ITERATIVE' } });
+  cluster = await startCluster({
+    env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '1500', DEFAULT_STRATEGY: 'ITERATIVE' },
+  });
   node = await cluster.start();
   dead = [];
   await cluster.bus.subscribe({
@@ -28,12 +38,22 @@ afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
 });
 
-function classified(taskId: string, complexity: 'SIMPLE' | 'MEDIUM' | 'COMPLEX', type: 'BUG_FIX' | 'FEATURE' = 'BUG_FIX') {
-  return TaskClassified.create({ taskId, type, complexity, confidence: 0.93, modelVersion: 'hybrid-2026.11' }, { source: 'ml-classifier', aggregateId: taskId });
+function classified(
+  taskId: string,
+  complexity: 'SIMPLE' | 'MEDIUM' | 'COMPLEX',
+  type: 'BUG_FIX' | 'FEATURE' = 'BUG_FIX',
+) {
+  return TaskClassified.create(
+    { taskId, type, complexity, confidence: 0.93, modelVersion: 'hybrid-2026.11' },
+    { source: 'ml-classifier', aggregateId: taskId },
+  );
 }
 
 async function task(id: string) {
-  return node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id }, include: { executions: true } });
+  return node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({
+    where: { id },
+    include: { executions: true },
+  });
 }
 
 describe('strategy selection from the classification', () => {
@@ -47,7 +67,13 @@ describe('strategy selection from the classification', () => {
     await cluster.bus.publish([toBusRecord(classified(id, complexity, 'FEATURE'))]);
     await waitForStatus(node, id, ['QUEUED'], 5_000);
     const queued = await task(id);
-    expect(queued).toMatchObject({ type: 'FEATURE', complexity, strategy, strategySource: 'CLASSIFICATION', classificationDeadlineAt: null });
+    expect(queued).toMatchObject({
+      type: 'FEATURE',
+      complexity,
+      strategy,
+      strategySource: 'CLASSIFICATION',
+      classificationDeadlineAt: null,
+    });
     expect(queued.executions).toMatchObject([{ attempt: 1, status: 'QUEUED', strategy }]);
   });
 
@@ -60,15 +86,24 @@ describe('strategy selection from the classification', () => {
     const applied = await task(id);
     expect(applied.version).toBe(1);
     expect(applied.executions).toHaveLength(1);
-    const marks = await node.orchestration.deps.prisma.processedEvent.count({ where: { consumerGroup: CLASSIFICATION_CONSUMER_GROUP, eventId: event.id } });
+    const marks = await node.orchestration.deps.prisma.processedEvent.count({
+      where: { consumerGroup: CLASSIFICATION_CONSUMER_GROUP, eventId: event.id },
+    });
     expect(marks).toBe(1);
   });
 
   it('keeps the creator’s override but records the labels', async () => {
     const id = await createTaskVia(node, alice, { title: 'Overridden', strategy: 'SINGLE_SHOT' });
     await cluster.bus.publish([toBusRecord(classified(id, 'COMPLEX'))]);
-    await waitFor(async () => (await task(id)).complexity === 'COMPLEX', { timeoutMs: 5_000, message: 'labels recorded' });
-    expect(await task(id)).toMatchObject({ status: 'QUEUED', strategy: 'SINGLE_SHOT', strategySource: 'OVERRIDE' });
+    await waitFor(async () => (await task(id)).complexity === 'COMPLEX', {
+      timeoutMs: 5_000,
+      message: 'labels recorded',
+    });
+    expect(await task(id)).toMatchObject({
+      status: 'QUEUED',
+      strategy: 'SINGLE_SHOT',
+      strategySource: 'OVERRIDE',
+    });
   });
 });
 
@@ -80,11 +115,23 @@ describe('when no classification arrives', () => {
     const waited = Date.now() - created;
     expect(waited).toBeGreaterThanOrEqual(1_400);
     expect(waited).toBeLessThan(4_000);
-    expect(await task(id)).toMatchObject({ strategy: 'ITERATIVE', strategySource: 'DEFAULT', executions: [{ strategy: 'ITERATIVE', status: 'QUEUED' }] });
+    expect(await task(id)).toMatchObject({
+      strategy: 'ITERATIVE',
+      strategySource: 'DEFAULT',
+      executions: [{ strategy: 'ITERATIVE', status: 'QUEUED' }],
+    });
 
     await cluster.bus.publish([toBusRecord(classified(id, 'COMPLEX'))]);
-    await waitFor(async () => (await task(id)).strategySource === 'CLASSIFICATION', { timeoutMs: 5_000, message: 'late classification' });
-    expect(await task(id)).toMatchObject({ status: 'QUEUED', complexity: 'COMPLEX', strategy: 'MULTI_AGENT', executions: [{ strategy: 'MULTI_AGENT' }] });
+    await waitFor(async () => (await task(id)).strategySource === 'CLASSIFICATION', {
+      timeoutMs: 5_000,
+      message: 'late classification',
+    });
+    expect(await task(id)).toMatchObject({
+      status: 'QUEUED',
+      complexity: 'COMPLEX',
+      strategy: 'MULTI_AGENT',
+      executions: [{ strategy: 'MULTI_AGENT' }],
+    });
   });
 });
 
@@ -94,7 +141,11 @@ describe('events that can never apply', () => {
     const valid = classified(randomUUID(), 'SIMPLE');
     const poison: BusRecord = {
       ...toBusRecord(valid),
-      value: JSON.stringify({ ...valid, id: poisonId, payload: { ...valid.payload, complexity: 'GIGANTIC', confidence: 7 } }),
+      value: JSON.stringify({
+        ...valid,
+        id: poisonId,
+        payload: { ...valid.payload, complexity: 'GIGANTIC', confidence: 7 },
+      }),
       headers: { ...toBusRecord(valid).headers, 'event-id': poisonId },
     };
     const unknown = classified(randomUUID(), 'MEDIUM');
@@ -110,7 +161,10 @@ describe('events that can never apply', () => {
     });
     expect(poisoned.value).toBe(poison.value);
     const orphan = dead.find((record) => record.headers['event-id'] === unknown.id)!;
-    expect(orphan.headers).toMatchObject({ [DlqHeader.ERROR_CODE]: 'EVENT_HANDLER_FAILED', [DlqHeader.ATTEMPTS]: '1' });
+    expect(orphan.headers).toMatchObject({
+      [DlqHeader.ERROR_CODE]: 'EVENT_HANDLER_FAILED',
+      [DlqHeader.ATTEMPTS]: '1',
+    });
     expect(orphan.headers[DlqHeader.ERROR]).toMatch(/No task/);
     // The consumer moved on: the valid event after them was applied.
     await waitForStatus(node, id, ['QUEUED'], 5_000);

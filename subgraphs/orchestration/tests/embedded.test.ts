@@ -39,7 +39,13 @@ beforeAll(async () => {
     PATH: process.env['PATH'],
   });
   expect(config.REDIS_URL).toBeUndefined();
-  orchestration = await startOrchestration({ config, database, kv, bus, logger: createLogger({ service: 'orchestration-embedded', level: 'silent' }) });
+  orchestration = await startOrchestration({
+    config,
+    database,
+    kv,
+    bus,
+    logger: createLogger({ service: 'orchestration-embedded', level: 'silent' }),
+  });
 }, 60_000);
 afterAll(async () => {
   await orchestration?.close({ graceMs: 0 });
@@ -52,20 +58,33 @@ afterAll(async () => {
 describe('embedded mode (PGlite, in-process buses)', () => {
   it('creates, runs and logs a shell task', async () => {
     const call = async (query: string, variables: Record<string, unknown>) =>
-      graphql(orchestration.subgraph.graphqlUrl, query, variables, await asRouter(secret, alice, { requestId: randomUUID() }));
-    const created = await call(`mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`, {
-      input: { title: 'Embedded', command: 'echo "hello from $TASK_ID"' },
-    });
+      graphql(
+        orchestration.subgraph.graphqlUrl,
+        query,
+        variables,
+        await asRouter(secret, alice, { requestId: randomUUID() }),
+      );
+    const created = await call(
+      `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`,
+      {
+        input: { title: 'Embedded', command: 'echo "hello from $TASK_ID"' },
+      },
+    );
     expect(created.errors).toBeUndefined();
     const id = created.data!['createTask'].id as string;
     const done = await waitFor(
       async () => {
-        const result = await call(`query($id: ID!) { task(id: $id) { status result { exitCode } } taskLogs(taskId: $id) { edges { node { message } } } }`, { id });
+        const result = await call(
+          `query($id: ID!) { task(id: $id) { status result { exitCode } } taskLogs(taskId: $id) { edges { node { message } } } }`,
+          { id },
+        );
         return result.data?.['task'].status === 'SUCCEEDED' ? result.data : undefined;
       },
       { timeoutMs: 20_000, message: 'the task to succeed' },
     );
     expect(done['task'].result).toEqual({ exitCode: 0 });
-    expect(done['taskLogs'].edges.map((edge: { node: { message: string } }) => edge.node.message)).toContain(`hello from ${id}`);
+    expect(done['taskLogs'].edges.map((edge: { node: { message: string } }) => edge.node.message)).toContain(
+      `hello from ${id}`,
+    );
   });
 });

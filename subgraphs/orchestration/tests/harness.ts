@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBus } from '@cap/messaging';
 import { MemoryEventBus } from '@cap/messaging';
-import { createLogger, MemoryKeyValueStore, scopesForRole, signRouterToken, type Principal, type Role } from '@cap/runtime';
+import {
+  createLogger,
+  MemoryKeyValueStore,
+  scopesForRole,
+  signRouterToken,
+  type Principal,
+  type Role,
+} from '@cap/runtime';
 import { asRouter, createTestDatabase, graphql, testSecret, waitFor, type TestDatabase } from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -26,7 +33,10 @@ const FAST: Record<string, string> = {
 };
 
 /** A user principal with the scopes of `role`. */
-export function user(role: Role, userId: string = randomUUID()): Principal & { kind: 'user'; userId: string } {
+export function user(
+  role: Role,
+  userId: string = randomUUID(),
+): Principal & { kind: 'user'; userId: string } {
   return { kind: 'user', userId, role, scopes: scopesForRole(role) };
 }
 
@@ -34,7 +44,11 @@ export function user(role: Role, userId: string = randomUUID()): Principal & { k
 export interface Instance {
   orchestration: RunningOrchestration;
   /** Calls the instance as the router would, for `principal`. */
-  call<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, principal?: Principal): ReturnType<typeof graphql<T>>;
+  call<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    principal?: Principal,
+  ): ReturnType<typeof graphql<T>>;
   /** A graphql-ws client connected as the router would (router token in `connection_init`). */
   wsClient(principal: Principal, options?: { retryAttempts?: number }): Client;
 }
@@ -56,7 +70,9 @@ export interface Cluster extends AsyncDisposable {
   stop(instance: Instance): Promise<void>;
 }
 
-export async function startCluster(options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {},
+): Promise<Cluster> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const bus = options.bus ?? new MemoryEventBus();
@@ -112,7 +128,11 @@ export async function startCluster(options: { env?: Record<string, string>; bus?
             webSocketImpl: WebSocket,
             // A fresh router token per connection, as the router signs one per upstream connection.
             connectionParams: async () => ({
-              routerToken: await signRouterToken(secret, { principal, requestId: randomUUID(), clientIp: '198.51.100.7' }),
+              routerToken: await signRouterToken(secret, {
+                principal,
+                requestId: randomUUID(),
+                clientIp: '198.51.100.7',
+              }),
             }),
             retryAttempts: clientOptions.retryAttempts ?? 0,
             lazy: true,
@@ -146,7 +166,12 @@ export interface Subscription<T> {
 }
 
 /** Subscribes with a graphql-ws client and collects `data[field]` of every event. */
-export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
+export function collect<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  field: string,
+): Subscription<T> {
   const events: T[] = [];
   const errors: unknown[] = [];
   const state = { completed: false };
@@ -175,7 +200,8 @@ export function collect<T = any>(client: Client, query: string, variables: Recor
     until: (predicate, timeoutMs = 15_000) =>
       waitFor(() => (predicate(events) ? events : undefined), {
         timeoutMs,
-        message: () => `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
+        message: () =>
+          `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
       }),
     dispose,
   };
@@ -186,19 +212,38 @@ export { waitFor };
 
 export const CREATE_TASK = /* GraphQL */ `
   mutation Create($input: CreateTaskInput!) {
-    createTask(input: $input) { id status strategy strategySource priority version creator { id } }
+    createTask(input: $input) {
+      id
+      status
+      strategy
+      strategySource
+      priority
+      version
+      creator {
+        id
+      }
+    }
   }
 `;
 
 /** Creates a task through GraphQL and returns its id (fails the test on errors). */
-export async function createTaskVia(instance: Instance, principal: Principal, input: Record<string, unknown>): Promise<string> {
+export async function createTaskVia(
+  instance: Instance,
+  principal: Principal,
+  input: Record<string, unknown>,
+): Promise<string> {
   const result = await instance.call(CREATE_TASK, { input: { title: 'A task', ...input } }, principal);
   if (result.errors) throw new Error(`createTask failed: ${JSON.stringify(result.errors)}`);
   return result.data!['createTask'].id as string;
 }
 
 /** Waits until the task reaches one of `statuses` (read from the database). */
-export async function waitForStatus(instance: Instance, taskId: string, statuses: string[], timeoutMs = 20_000): Promise<string> {
+export async function waitForStatus(
+  instance: Instance,
+  taskId: string,
+  statuses: string[],
+  timeoutMs = 20_000,
+): Promise<string> {
   const { prisma } = instance.orchestration.deps;
   let last = '';
   return waitFor(

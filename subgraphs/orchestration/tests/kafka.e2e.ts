@@ -3,7 +3,15 @@ import { TaskClassified } from '@cap/events';
 import { DlqHeader, EventHeader, KafkaEventBus, toBusRecord, type BusRecord } from '@cap/messaging';
 import { consumeUntil, kafkaBrokersFromEnv } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskVia, startCluster, user, waitFor, waitForStatus, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startCluster,
+  user,
+  waitFor,
+  waitForStatus,
+  type Cluster,
+  type Instance,
+} from './harness.js';
 
 /**
  * Real Kafka end to end: events leave through the outbox relay onto `orchestration.task` / `orchestration.tasklog`;
@@ -25,47 +33,91 @@ afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
 });
 
-function eventsOf(records: readonly { headers: Record<string, string>; key: string }[], taskId: string): string[] {
-  return records.filter((record) => record.key === taskId).map((record) => record.headers[EventHeader.EVENT_TYPE]!);
+function eventsOf(
+  records: readonly { headers: Record<string, string>; key: string }[],
+  taskId: string,
+): string[] {
+  return records
+    .filter((record) => record.key === taskId)
+    .map((record) => record.headers[EventHeader.EVENT_TYPE]!);
 }
 
 describe('orchestration on Kafka', () => {
   it('publishes TaskCreated, applies TaskClassified from Kafka, runs the task and publishes TaskStarted, TaskLogAppended and TaskCompleted', async () => {
     const id = await createTaskVia(node, alice, { title: 'Kafka round trip', command: 'echo one; echo two' });
-    const created = await consumeUntil({ brokers, topics: ['orchestration.task'], until: (seen) => eventsOf(seen, id).includes('TaskCreated') });
+    const created = await consumeUntil({
+      brokers,
+      topics: ['orchestration.task'],
+      until: (seen) => eventsOf(seen, id).includes('TaskCreated'),
+    });
     const envelope = JSON.parse(created.find((record) => record.key === id)!.value);
-    expect(envelope).toMatchObject({ type: 'TaskCreated', version: 1, source: 'orchestration', payload: { taskId: id, status: 'CLASSIFYING', creatorId: alice.userId } });
-    expect((await node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).status).toBe('CLASSIFYING');
+    expect(envelope).toMatchObject({
+      type: 'TaskCreated',
+      version: 1,
+      source: 'orchestration',
+      payload: { taskId: id, status: 'CLASSIFYING', creatorId: alice.userId },
+    });
+    expect(
+      (await node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).status,
+    ).toBe('CLASSIFYING');
 
     // The classifier's answer arrives through Kafka.
     const producer = new KafkaEventBus({ brokers, clientId: 'orchestration-e2e-classifier' });
     try {
       await producer.publish([
-        toBusRecord(TaskClassified.create({ taskId: id, type: 'CHORE', complexity: 'SIMPLE', confidence: 0.9, modelVersion: 'e2e' }, { source: 'ml-classifier', aggregateId: id })),
+        toBusRecord(
+          TaskClassified.create(
+            { taskId: id, type: 'CHORE', complexity: 'SIMPLE', confidence: 0.9, modelVersion: 'e2e' },
+            { source: 'ml-classifier', aggregateId: id },
+          ),
+        ),
       ]);
     } finally {
       await producer.close();
     }
     await waitForStatus(node, id, ['SUCCEEDED'], 60_000);
     const task = await node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } });
-    expect(task).toMatchObject({ complexity: 'SIMPLE', strategy: 'SINGLE_SHOT', strategySource: 'CLASSIFICATION' });
+    expect(task).toMatchObject({
+      complexity: 'SIMPLE',
+      strategy: 'SINGLE_SHOT',
+      strategySource: 'CLASSIFICATION',
+    });
 
-    const lifecycle = await consumeUntil({ brokers, topics: ['orchestration.task'], until: (seen) => eventsOf(seen, id).includes('TaskCompleted') });
+    const lifecycle = await consumeUntil({
+      brokers,
+      topics: ['orchestration.task'],
+      until: (seen) => eventsOf(seen, id).includes('TaskCompleted'),
+    });
     expect(eventsOf(lifecycle, id)).toEqual(['TaskCreated', 'TaskStarted', 'TaskCompleted']);
-    const completed = JSON.parse(lifecycle.find((record) => record.key === id && record.headers[EventHeader.EVENT_TYPE] === 'TaskCompleted')!.value);
-    expect(completed.payload).toMatchObject({ taskId: id, attempt: 1, summary: expect.stringMatching(/exited with code 0/) });
+    const completed = JSON.parse(
+      lifecycle.find(
+        (record) => record.key === id && record.headers[EventHeader.EVENT_TYPE] === 'TaskCompleted',
+      )!.value,
+    );
+    expect(completed.payload).toMatchObject({
+      taskId: id,
+      attempt: 1,
+      summary: expect.stringMatching(/exited with code 0/),
+    });
     const lines = await node.orchestration.deps.prisma.taskLog.count({ where: { taskId: id } });
     const logs = await consumeUntil({
       brokers,
       topics: ['orchestration.tasklog'],
-      until: (seen) => seen.filter((record) => record.key === id).reduce((sum, record) => sum + JSON.parse(record.value).payload.count, 0) >= lines,
+      until: (seen) =>
+        seen
+          .filter((record) => record.key === id)
+          .reduce((sum, record) => sum + JSON.parse(record.value).payload.count, 0) >= lines,
     });
     const batches = logs.filter((record) => record.key === id);
     expect(batches.length).toBeLessThan(lines);
   });
 
   it('dead-letters a poison TaskClassified with the reason and keeps consuming', async () => {
-    const id = await createTaskVia(node, alice, { title: 'After poison', strategy: 'ITERATIVE', command: 'true' });
+    const id = await createTaskVia(node, alice, {
+      title: 'After poison',
+      strategy: 'ITERATIVE',
+      command: 'true',
+    });
     const poisonId = randomUUID();
     const poison: BusRecord = {
       topic: 'ml-classifier.classification',
@@ -83,7 +135,10 @@ describe('orchestration on Kafka', () => {
       }),
       headers: { [EventHeader.EVENT_ID]: poisonId, [EventHeader.EVENT_TYPE]: 'TaskClassified' },
     };
-    const after = TaskClassified.create({ taskId: id, type: 'BUG_FIX', complexity: 'COMPLEX', confidence: 0.8, modelVersion: 'e2e' }, { source: 'ml-classifier', aggregateId: id });
+    const after = TaskClassified.create(
+      { taskId: id, type: 'BUG_FIX', complexity: 'COMPLEX', confidence: 0.8, modelVersion: 'e2e' },
+      { source: 'ml-classifier', aggregateId: id },
+    );
     const producer = new KafkaEventBus({ brokers, clientId: 'orchestration-e2e-poison' });
     try {
       await producer.publish([poison, toBusRecord(after)]);
@@ -104,24 +159,45 @@ describe('orchestration on Kafka', () => {
     });
     expect(record.headers[DlqHeader.ERROR]).toMatch(/complexity/);
     // The valid event behind the poison was applied: labels recorded (the override keeps the strategy).
-    await waitFor(async () => (await node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).complexity === 'COMPLEX', {
-      timeoutMs: 30_000,
-      message: 'the event after the poison applied',
-    });
+    await waitFor(
+      async () =>
+        (await node.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } })).complexity ===
+        'COMPLEX',
+      {
+        timeoutMs: 30_000,
+        message: 'the event after the poison applied',
+      },
+    );
   });
 
   it('keeps events in the outbox while Kafka is unreachable and publishes them once a relay can', async () => {
     // An instance whose broker does not answer: it still starts, serves and records events.
-    const unreachable = new KafkaEventBus({ brokers: ['127.0.0.1:1'], clientId: 'orchestration-e2e-down', connectionTimeoutMs: 200, retries: 0, publishTimeoutMs: 2_000 });
-    const offline = await startCluster({ bus: unreachable, redis: false, env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '0' } });
+    const unreachable = new KafkaEventBus({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'orchestration-e2e-down',
+      connectionTimeoutMs: 200,
+      retries: 0,
+      publishTimeoutMs: 2_000,
+    });
+    const offline = await startCluster({
+      bus: unreachable,
+      redis: false,
+      env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '0' },
+    });
     try {
       const down = await offline.start();
-      const id = await createTaskVia(down, alice, { title: 'Written while Kafka is down', strategy: 'SINGLE_SHOT' });
-      const { prisma } = down.orchestration.deps;
-      await waitFor(async () => ((await prisma.outboxEvent.findFirst({ where: { key: id } }))?.attempts ?? 0) > 0, {
-        timeoutMs: 30_000,
-        message: 'a failed publish attempt',
+      const id = await createTaskVia(down, alice, {
+        title: 'Written while Kafka is down',
+        strategy: 'SINGLE_SHOT',
       });
+      const { prisma } = down.orchestration.deps;
+      await waitFor(
+        async () => ((await prisma.outboxEvent.findFirst({ where: { key: id } }))?.attempts ?? 0) > 0,
+        {
+          timeoutMs: 30_000,
+          message: 'a failed publish attempt',
+        },
+      );
       const pending = await prisma.outboxEvent.findFirstOrThrow({ where: { key: id } });
       expect(pending).toMatchObject({ type: 'TaskCreated', publishedAt: null });
       expect(pending.lastError).toBeTruthy();
@@ -131,11 +207,21 @@ describe('orchestration on Kafka', () => {
       const healthy = new KafkaEventBus({ brokers, clientId: 'orchestration-e2e-up' });
       try {
         const up = await offline.start({}, { bus: healthy });
-        await waitFor(async () => (await up.orchestration.deps.prisma.outboxEvent.findFirstOrThrow({ where: { key: id } })).publishedAt !== null, {
-          timeoutMs: 30_000,
-          message: 'the pending event published',
+        await waitFor(
+          async () =>
+            (await up.orchestration.deps.prisma.outboxEvent.findFirstOrThrow({ where: { key: id } }))
+              .publishedAt !== null,
+          {
+            timeoutMs: 30_000,
+            message: 'the pending event published',
+          },
+        );
+        const onTopic = await consumeUntil({
+          brokers,
+          topics: ['orchestration.task'],
+          until: (seen) => eventsOf(seen, id).includes('TaskCreated'),
+          settleMs: 500,
         });
-        const onTopic = await consumeUntil({ brokers, topics: ['orchestration.task'], until: (seen) => eventsOf(seen, id).includes('TaskCreated'), settleMs: 500 });
         expect(eventsOf(onTopic, id)).toEqual(['TaskCreated']);
         await offline.stop(up);
       } finally {

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimExecutions, finishExecution } from '../src/domain/queue.js';
-import { createTaskVia, startCluster, user, waitFor, waitForStatus, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startCluster,
+  user,
+  waitFor,
+  waitForStatus,
+  type Cluster,
+  type Instance,
+} from './harness.js';
 
 let cluster: Cluster;
 let api: Instance;
@@ -17,7 +25,11 @@ afterAll(async () => {
 describe('the work queue', () => {
   it('hands out queued executions by priority, then age, to one claimer at a time', async () => {
     const low = await createTaskVia(api, alice, { title: 'low', priority: 'LOW', strategy: 'SINGLE_SHOT' });
-    const urgent = await createTaskVia(api, alice, { title: 'urgent', priority: 'URGENT', strategy: 'SINGLE_SHOT' });
+    const urgent = await createTaskVia(api, alice, {
+      title: 'urgent',
+      priority: 'URGENT',
+      strategy: 'SINGLE_SHOT',
+    });
     const normal1 = await createTaskVia(api, alice, { title: 'normal 1', strategy: 'SINGLE_SHOT' });
     const normal2 = await createTaskVia(api, alice, { title: 'normal 2', strategy: 'SINGLE_SHOT' });
     const { deps } = api.orchestration;
@@ -53,21 +65,32 @@ describe('the work queue', () => {
       durationMs: 1,
     });
     expect(fenced).toBe(false);
-    expect((await deps.prisma.codingTask.findUniqueOrThrow({ where: { id: claimed[0]!.task.id } })).status).toBe('SUCCEEDED');
+    expect(
+      (await deps.prisma.codingTask.findUniqueOrThrow({ where: { id: claimed[0]!.task.id } })).status,
+    ).toBe('SUCCEEDED');
   });
 
   it('two instances with three workers share 20 tasks: each runs exactly once, never more at once than allowed', async () => {
     const a = await cluster.start({ WORKER_CONCURRENCY: '2' });
     const b = await cluster.start({ WORKER_CONCURRENCY: '1' });
-    const ids = await Promise.all(Array.from({ length: 20 }, (_, n) => createTaskVia(api, alice, { title: `Batch ${n}`, command: 'echo "ran $TASK_ID"; sleep 0.2' })));
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        createTaskVia(api, alice, { title: `Batch ${n}`, command: 'echo "ran $TASK_ID"; sleep 0.2' }),
+      ),
+    );
     const { prisma } = api.orchestration.deps;
-    await waitFor(async () => (await prisma.codingTask.count({ where: { id: { in: ids }, status: 'SUCCEEDED' } })) === 20, {
-      timeoutMs: 30_000,
-      message: '20 tasks SUCCEEDED',
-    });
+    await waitFor(
+      async () => (await prisma.codingTask.count({ where: { id: { in: ids }, status: 'SUCCEEDED' } })) === 20,
+      {
+        timeoutMs: 30_000,
+        message: '20 tasks SUCCEEDED',
+      },
+    );
     const executions = await prisma.taskExecution.findMany({ where: { taskId: { in: ids } } });
     expect(executions).toHaveLength(20);
-    expect(executions.every((execution) => execution.attempt === 1 && execution.status === 'SUCCEEDED')).toBe(true);
+    expect(executions.every((execution) => execution.attempt === 1 && execution.status === 'SUCCEEDED')).toBe(
+      true,
+    );
     expect(new Set(executions.map((execution) => execution.taskId)).size).toBe(20);
     for (const id of ids) {
       const ran = await prisma.taskLog.count({ where: { taskId: id, message: `ran ${id}` } });
@@ -80,7 +103,9 @@ describe('the work queue', () => {
     expect(new Set(executions.map((execution) => execution.workerId))).toEqual(new Set(workers.keys()));
     // Bounded concurrency: at no instant did a worker pool run more executions than its WORKER_CONCURRENCY.
     for (const [workerId, limit] of workers) {
-      const spans = executions.filter((execution) => execution.workerId === workerId).map((execution) => [execution.startedAt!.getTime(), execution.endedAt!.getTime()] as const);
+      const spans = executions
+        .filter((execution) => execution.workerId === workerId)
+        .map((execution) => [execution.startedAt!.getTime(), execution.endedAt!.getTime()] as const);
       for (const [start] of spans) {
         expect(spans.filter(([s, e]) => s <= start && start < e).length).toBeLessThanOrEqual(limit);
       }
@@ -91,20 +116,31 @@ describe('the work queue', () => {
 
   it('hands a running execution back to the queue when its instance shuts down, and another instance finishes it', async () => {
     const leaving = await cluster.start({ WORKER_CONCURRENCY: '1' });
-    const id = await createTaskVia(api, alice, { title: 'Long', command: 'echo "attempt $TASK_ATTEMPT"; sleep 2; echo finished' });
+    const id = await createTaskVia(api, alice, {
+      title: 'Long',
+      command: 'echo "attempt $TASK_ATTEMPT"; sleep 2; echo finished',
+    });
     await waitForStatus(api, id, ['RUNNING']);
     await cluster.stop(leaving);
     const { prisma } = api.orchestration.deps;
-    const handedBack = await prisma.taskExecution.findFirstOrThrow({ where: { taskId: id, attempt: 1 }, include: { result: true } });
+    const handedBack = await prisma.taskExecution.findFirstOrThrow({
+      where: { taskId: id, attempt: 1 },
+      include: { result: true },
+    });
     expect(handedBack.status).toBe('LOST');
     expect(handedBack.result!.summary).toMatch(/shut down/);
     expect((await prisma.codingTask.findUniqueOrThrow({ where: { id } })).status).toBe('QUEUED');
 
     await cluster.start({ WORKER_CONCURRENCY: '1' });
     await waitForStatus(api, id, ['SUCCEEDED']);
-    const executions = await prisma.taskExecution.findMany({ where: { taskId: id }, orderBy: { attempt: 'asc' } });
+    const executions = await prisma.taskExecution.findMany({
+      where: { taskId: id },
+      orderBy: { attempt: 'asc' },
+    });
     expect(executions.map((execution) => execution.status)).toEqual(['LOST', 'SUCCEEDED']);
-    const messages = (await prisma.taskLog.findMany({ where: { taskId: id }, orderBy: { seq: 'asc' } })).map((line) => line.message);
+    const messages = (await prisma.taskLog.findMany({ where: { taskId: id }, orderBy: { seq: 'asc' } })).map(
+      (line) => line.message,
+    );
     expect(messages).toContain('attempt 2');
     expect(messages).toContain('finished');
     // A graceful hand-back does not count as a lost worker.

@@ -3,17 +3,41 @@ import { REDACTED, Redactor } from '../src/domain/redaction.js';
 
 describe('secret redaction', () => {
   const cases: Array<[string, string, string]> = [
-    ['GitHub classic token', 'push with ghp_abcdefghijklmnopqrstuvwxyz0123456789 now', `push with ${REDACTED} now`],
+    [
+      'GitHub classic token',
+      'push with ghp_abcdefghijklmnopqrstuvwxyz0123456789 now',
+      `push with ${REDACTED} now`,
+    ],
     ['GitHub fine-grained token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnop', REDACTED],
     ['OpenAI key', 'OPENAI=sk-proj-abcdefghijklmnop1234567890', `OPENAI=${REDACTED}`],
     ['Anthropic key', 'key sk-ant-api03-abcdefghijklmnopqrstuv', `key ${REDACTED}`],
     ['AWS access key id', 'id AKIAIOSFODNN7EXAMPLE used', `id ${REDACTED} used`],
-    ['AWS secret assignment', 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `aws_secret_access_key = ${REDACTED}`],
-    ['Bearer header', 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc', `Authorization: Bearer ${REDACTED}`],
-    ['password assignment', 'connecting with password=hunter2!x and user=bob', `connecting with password=${REDACTED} and user=bob`],
+    [
+      'AWS secret assignment',
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      `aws_secret_access_key = ${REDACTED}`,
+    ],
+    [
+      'Bearer header',
+      'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc',
+      `Authorization: Bearer ${REDACTED}`,
+    ],
+    [
+      'password assignment',
+      'connecting with password=hunter2!x and user=bob',
+      `connecting with password=${REDACTED} and user=bob`,
+    ],
     ['JSON password', '{"password": "s3cr3t-value"}', `{"password": "${REDACTED}"}`],
-    ['URL credentials', 'clone https://bob:s3cret@github.com/o/r.git', `clone https://bob:${REDACTED}@github.com/o/r.git`],
-    ['one-line PEM', '-----BEGIN RSA PRIVATE KEY-----MIIEabc-----END RSA PRIVATE KEY----- tail', `${REDACTED} tail`],
+    [
+      'URL credentials',
+      'clone https://bob:s3cret@github.com/o/r.git',
+      `clone https://bob:${REDACTED}@github.com/o/r.git`,
+    ],
+    [
+      'one-line PEM',
+      '-----BEGIN RSA PRIVATE KEY-----MIIEabc-----END RSA PRIVATE KEY----- tail',
+      `${REDACTED} tail`,
+    ],
     ['ordinary text', 'Compiled 12 files in 3.2 s; tokenizer ok', 'Compiled 12 files in 3.2 s; tokenizer ok'],
   ];
 
@@ -23,7 +47,13 @@ describe('secret redaction', () => {
 
   it('redacts a PEM block that arrives line by line, per stream', () => {
     const redactor = new Redactor();
-    const lines = ['key follows:', '-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz', 'c2gtZWQyNTUxOQAAACDZ', '-----END OPENSSH PRIVATE KEY----- done'];
+    const lines = [
+      'key follows:',
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz',
+      'c2gtZWQyNTUxOQAAACDZ',
+      '-----END OPENSSH PRIVATE KEY----- done',
+    ];
     const out = lines.map((line) => redactor.redact(line, 'stdout'));
     expect(out).toEqual(['key follows:', REDACTED, REDACTED, REDACTED, `${REDACTED} done`]);
     // Another stream is not affected by an open block on stdout.
@@ -35,7 +65,9 @@ describe('secret redaction', () => {
   it('redacts values registered for the task, longest first, and ignores too-short ones', () => {
     const redactor = new Redactor(['deploy-token-123456', 'deploy-token-123456-extended']);
     redactor.register('abc');
-    expect(redactor.redact('a deploy-token-123456-extended and deploy-token-123456 and abc')).toBe(`a ${REDACTED} and ${REDACTED} and abc`);
+    expect(redactor.redact('a deploy-token-123456-extended and deploy-token-123456 and abc')).toBe(
+      `a ${REDACTED} and ${REDACTED} and abc`,
+    );
     expect(redactor.redact('regex chars: a.b*c+(d)', 'x')).toBe('regex chars: a.b*c+(d)');
     redactor.register('a.b*c+(d)');
     expect(redactor.redact('regex chars: a.b*c+(d)')).toBe(`regex chars: ${REDACTED}`);
@@ -43,7 +75,13 @@ describe('secret redaction', () => {
 
   it('redacts strings inside structured data', () => {
     const redactor = new Redactor(['topsecretvalue']);
-    expect(redactor.redactValue({ args: ['--token', 'topsecretvalue'], nested: { header: 'Bearer abcdefghijklmnop' }, n: 3 })).toEqual({
+    expect(
+      redactor.redactValue({
+        args: ['--token', 'topsecretvalue'],
+        nested: { header: 'Bearer abcdefghijklmnop' },
+        n: 3,
+      }),
+    ).toEqual({
       args: ['--token', REDACTED],
       nested: { header: `Bearer ${REDACTED}` },
       n: 3,

@@ -17,13 +17,25 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('repository references', () => {
   it('accepts GitHub owner/name and canonicalises a .git suffix', () => {
-    expect(parseRepositoryRef('acme/widgets', { allowLocal: false })).toMatchObject({ kind: 'github', canonical: 'acme/widgets' });
-    expect(parseRepositoryRef(' acme-co/widgets.js.git ', { allowLocal: false })).toMatchObject({ canonical: 'acme-co/widgets.js' });
+    expect(parseRepositoryRef('acme/widgets', { allowLocal: false })).toMatchObject({
+      kind: 'github',
+      canonical: 'acme/widgets',
+    });
+    expect(parseRepositoryRef(' acme-co/widgets.js.git ', { allowLocal: false })).toMatchObject({
+      canonical: 'acme-co/widgets.js',
+    });
   });
 
   it('accepts an existing local git repository as a path or a file:// URL', () => {
-    expect(parseRepositoryRef(repo, { allowLocal: true })).toEqual({ kind: 'local', path: repo, canonical: repo });
-    expect(parseRepositoryRef(pathToFileURL(repo).href, { allowLocal: true })).toMatchObject({ kind: 'local', canonical: repo });
+    expect(parseRepositoryRef(repo, { allowLocal: true })).toEqual({
+      kind: 'local',
+      path: repo,
+      canonical: repo,
+    });
+    expect(parseRepositoryRef(pathToFileURL(repo).href, { allowLocal: true })).toMatchObject({
+      kind: 'local',
+      canonical: repo,
+    });
     expect(parseRepositoryRef(`${repo}/`, { allowLocal: true })).toMatchObject({ canonical: repo });
   });
 
@@ -41,7 +53,11 @@ describe('repository references', () => {
     ['an empty string', () => '   '],
     ['a huge string', () => `acme/${'a'.repeat(5_000)}`],
   ])('refuses %s with BAD_USER_INPUT on field repository', (_name, value) => {
-    expect(() => parseRepositoryRef(value(), { allowLocal: true })).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'repository' }) }));
+    expect(() => parseRepositoryRef(value(), { allowLocal: true })).toThrow(
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'repository' }),
+      }),
+    );
   });
 
   it('refuses local repositories when the shell executor is disabled', () => {

@@ -13,38 +13,82 @@ beforeAll(async () => {
   cluster = await startCluster();
   const worker = await cluster.start({ WORKER_CONCURRENCY: '3' });
   ids = [];
-  for (let n = 0; n < 50; n += 1) ids.push(await createTaskVia(worker, alice, { title: `Task ${n}`, command: n % 5 === 0 ? 'exit 1' : 'true' }));
+  for (let n = 0; n < 50; n += 1)
+    ids.push(
+      await createTaskVia(worker, alice, { title: `Task ${n}`, command: n % 5 === 0 ? 'exit 1' : 'true' }),
+    );
   const { prisma } = worker.orchestration.deps;
-  await waitFor(async () => (await prisma.codingTask.count({ where: { status: { in: ['SUCCEEDED', 'FAILED'] } } })) === 50, {
-    timeoutMs: 40_000,
-    message: '50 tasks finished',
-  });
+  await waitFor(
+    async () =>
+      (await prisma.codingTask.count({ where: { status: { in: ['SUCCEEDED', 'FAILED'] } } })) === 50,
+    {
+      timeoutMs: 40_000,
+      message: '50 tasks finished',
+    },
+  );
   await cluster.stop(worker);
   // A quiet reader: no workers, and no background polling while statements are counted.
-  reader = await cluster.start({ WORKER_CONCURRENCY: '0', SWEEP_INTERVAL_MS: '600000', OUTBOX_POLL_INTERVAL_MS: '600000' });
+  reader = await cluster.start({
+    WORKER_CONCURRENCY: '0',
+    SWEEP_INTERVAL_MS: '600000',
+    OUTBOX_POLL_INTERVAL_MS: '600000',
+  });
 }, 90_000);
 afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
 });
 
 const LIST = /* GraphQL */ `
-  query($first: Int!) {
+  query ($first: Int!) {
     tasks(first: $first) {
       edges {
         node {
-          id status creator { id }
-          executions { attempt status result { summary exitCode changedFiles diffStats { additions } error { code } } task { id } }
-          latestExecution { attempt }
-          result { summary }
-          inputRequest { question }
-          inputs { question answer }
+          id
+          status
+          creator {
+            id
+          }
+          executions {
+            attempt
+            status
+            result {
+              summary
+              exitCode
+              changedFiles
+              diffStats {
+                additions
+              }
+              error {
+                code
+              }
+            }
+            task {
+              id
+            }
+          }
+          latestExecution {
+            attempt
+          }
+          result {
+            summary
+          }
+          inputRequest {
+            question
+          }
+          inputs {
+            question
+            answer
+          }
         }
       }
     }
   }
 `;
 
-async function statementsFor(query: string, variables: Record<string, unknown>): Promise<{ count: number; data: any }> {
+async function statementsFor(
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<{ count: number; data: any }> {
   const before = reader.orchestration.statements.count;
   const result = await reader.call(query, variables, viewer);
   expect(result.errors).toBeUndefined();
@@ -58,7 +102,11 @@ describe('SQL statements per list', () => {
     const fifty = await statementsFor(LIST, { first: 50 });
     expect(five.data.tasks.edges).toHaveLength(5);
     expect(fifty.data.tasks.edges).toHaveLength(50);
-    expect(fifty.data.tasks.edges.every((edge: any) => edge.node.executions.length === 1 && edge.node.executions[0].result !== null)).toBe(true);
+    expect(
+      fifty.data.tasks.edges.every(
+        (edge: any) => edge.node.executions.length === 1 && edge.node.executions[0].result !== null,
+      ),
+    ).toBe(true);
     // The counter does count (a vacuous 0 = 0 would prove nothing): tasks, executions, results, inputs at least.
     expect(five.count).toBeGreaterThanOrEqual(4);
     expect(fifty.count).toBe(five.count);

@@ -3,7 +3,17 @@ import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { collect, createTaskVia, REDIS_URL, startCluster, user, waitFor, waitForStatus, type Cluster, type Instance } from './harness.js';
+import {
+  collect,
+  createTaskVia,
+  REDIS_URL,
+  startCluster,
+  user,
+  waitFor,
+  waitForStatus,
+  type Cluster,
+  type Instance,
+} from './harness.js';
 
 // Instance A runs the work; instance B only serves the graph. Subscribers connect to B and must see what A's
 // worker writes: the lines travel through PostgreSQL and Redis pub/sub, never through one process's memory.
@@ -23,14 +33,24 @@ afterAll(async () => {
 });
 
 const TASK_LOGS = /* GraphQL */ `
-  subscription($taskId: ID!, $afterSeq: Int) { taskLogs(taskId: $taskId, afterSeq: $afterSeq) { seq kind message taskId } }
+  subscription ($taskId: ID!, $afterSeq: Int) {
+    taskLogs(taskId: $taskId, afterSeq: $afterSeq) {
+      seq
+      kind
+      message
+      taskId
+    }
+  }
 `;
 
 type Line = { seq: number; kind: string; message: string };
 
 describe('taskLogs subscription', () => {
   it('replays, tails lines written on another instance, and resumes after a disconnect with every line exactly once', async () => {
-    const id = await createTaskVia(b, alice, { title: 'Chatty', command: 'for i in $(seq 1 60); do echo "line $i"; sleep 0.04; done' });
+    const id = await createTaskVia(b, alice, {
+      title: 'Chatty',
+      command: 'for i in $(seq 1 60); do echo "line $i"; sleep 0.04; done',
+    });
 
     const first = collect<Line>(b.wsClient(viewer), TASK_LOGS, { taskId: id, afterSeq: 0 }, 'taskLogs');
     await first.until((events) => events.filter((event) => event.kind === 'COMMAND_OUTPUT').length >= 10);
@@ -45,14 +65,22 @@ describe('taskLogs subscription', () => {
     // Lines keep coming while nobody listens.
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const second = collect<Line>(b.wsClient(viewer), TASK_LOGS, { taskId: id, afterSeq: lastSeq }, 'taskLogs');
+    const second = collect<Line>(
+      b.wsClient(viewer),
+      TASK_LOGS,
+      { taskId: id, afterSeq: lastSeq },
+      'taskLogs',
+    );
     await second.until((events) => events.some((event) => /exited with code 0/.test(event.message)), 20_000);
     await waitForStatus(a, id, ['SUCCEEDED']);
     await new Promise((resolve) => setTimeout(resolve, 200));
     second.dispose();
 
     const all = [...received, ...second.events];
-    const stored = await a.orchestration.deps.prisma.taskLog.findMany({ where: { taskId: id }, orderBy: { seq: 'asc' } });
+    const stored = await a.orchestration.deps.prisma.taskLog.findMany({
+      where: { taskId: id },
+      orderBy: { seq: 'asc' },
+    });
     expect(all.map((line) => line.seq)).toEqual(stored.map((line) => line.seq));
     expect(all.map((line) => line.seq)).toEqual(stored.map((_, index) => index + 1));
     const output = all.filter((line) => line.kind === 'COMMAND_OUTPUT').map((line) => line.message);
@@ -78,7 +106,12 @@ describe('taskLogs subscription', () => {
     await whole.until((events) => events.length === total);
     expect(whole.events.map((line) => line.seq)).toEqual(Array.from({ length: total }, (_, n) => n + 1));
     whole.dispose();
-    const tail = collect<Line>(b.wsClient(viewer), TASK_LOGS, { taskId: id, afterSeq: total - 3 }, 'taskLogs');
+    const tail = collect<Line>(
+      b.wsClient(viewer),
+      TASK_LOGS,
+      { taskId: id, afterSeq: total - 3 },
+      'taskLogs',
+    );
     await tail.until((events) => events.length === 3);
     expect(tail.events.map((line) => line.seq)).toEqual([total - 2, total - 1, total]);
     tail.dispose();
@@ -90,8 +123,13 @@ describe('taskLogs subscription', () => {
     const unknown = collect(b.wsClient(viewer), TASK_LOGS, { taskId: randomUUID() }, 'taskLogs');
     const negative = collect(b.wsClient(viewer), TASK_LOGS, { taskId: id, afterSeq: -1 }, 'taskLogs');
     const code = (subscription: { errors: unknown[] }) =>
-      (subscription.errors.flat() as Array<{ extensions?: { code?: string } }>).map((error) => error.extensions?.code);
-    await waitFor(() => [anonymous, unknown, negative].every((subscription) => subscription.errors.length > 0), { message: 'three refusals' });
+      (subscription.errors.flat() as Array<{ extensions?: { code?: string } }>).map(
+        (error) => error.extensions?.code,
+      );
+    await waitFor(
+      () => [anonymous, unknown, negative].every((subscription) => subscription.errors.length > 0),
+      { message: 'three refusals' },
+    );
     expect(code(anonymous)).toEqual(['UNAUTHENTICATED']);
     expect(code(unknown)).toEqual(['NOT_FOUND']);
     expect(code(negative)).toEqual(['BAD_USER_INPUT']);
@@ -107,7 +145,10 @@ describe('taskLogs subscription', () => {
         retryAttempts: 0,
         on: { closed: (event) => resolve((event as { code: number }).code) },
       });
-      client.subscribe({ query: TASK_LOGS, variables: { taskId: randomUUID() } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      client.subscribe(
+        { query: TASK_LOGS, variables: { taskId: randomUUID() } },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
     });
     expect(closed).toBe(4403);
   });
@@ -134,7 +175,11 @@ describe('task change subscriptions', () => {
 
   it('tasksChanged reports tasks entering and leaving a filter', async () => {
     const bob = user('DEVELOPER');
-    const changes = collect<{ task: { id: string; status: string }; previousStatus: string | null; inFilter: boolean }>(
+    const changes = collect<{
+      task: { id: string; status: string };
+      previousStatus: string | null;
+      inFilter: boolean;
+    }>(
       b.wsClient(viewer),
       `subscription($filter: TaskFilter) { tasksChanged(filter: $filter) { task { id status } previousStatus inFilter } }`,
       { filter: { status: ['RUNNING'], creatorId: bob.userId } },
@@ -152,7 +197,12 @@ describe('task change subscriptions', () => {
       ['SUCCEEDED', 'RUNNING', false],
     ]);
     expect(changes.events.every((event) => event.task.id === id)).toBe(true);
-    const invalid = collect(b.wsClient(viewer), `subscription { tasksChanged(filter: { creatorId: "nope" }) { inFilter } }`, {}, 'tasksChanged');
+    const invalid = collect(
+      b.wsClient(viewer),
+      `subscription { tasksChanged(filter: { creatorId: "nope" }) { inFilter } }`,
+      {},
+      'tasksChanged',
+    );
     await waitFor(() => invalid.errors.length > 0, { message: 'refusal' });
     expect(JSON.stringify(invalid.errors)).toContain('BAD_USER_INPUT');
   });

@@ -48,9 +48,12 @@ async function take(tail: AsyncGenerator<TaskLog>, count: number, timeoutMs = 10
   while (seqs.length < count) {
     const next = await Promise.race([
       tail.next(),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(1, deadline - Date.now()))),
+      new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), Math.max(1, deadline - Date.now())),
+      ),
     ]);
-    if (next === 'timeout') throw new Error(`timed out after ${seqs.length} of ${count} entries: ${seqs.join(',')}`);
+    if (next === 'timeout')
+      throw new Error(`timed out after ${seqs.length} of ${count} entries: ${seqs.join(',')}`);
     if (next.done) throw new Error(`tail ended after ${seqs.length} of ${count} entries`);
     seqs.push(next.value.seq);
   }
@@ -70,7 +73,11 @@ describe('shared task log tail', () => {
     expect(tails.stats()).toMatchObject({ tails: 1, subscribers: 50 });
     const readsBefore = tails.stats().reads;
 
-    const [one, two, three] = [await store(taskId, 10, 'a'), await store(taskId, 10, 'b'), await store(taskId, 10, 'c')];
+    const [one, two, three] = [
+      await store(taskId, 10, 'a'),
+      await store(taskId, 10, 'b'),
+      await store(taskId, 10, 'c'),
+    ];
     // The third writer's batch arrives first: the hole before it is read from the database, once.
     await publish(taskId, three!);
     await publish(taskId, one!);
@@ -108,7 +115,11 @@ describe('shared task log tail', () => {
     expect(await take(late, 35)).toEqual(range(base + 26, base + 60));
     await publish(taskId, await store(taskId, 3, 'more'));
     const [a, b, c] = await Promise.all([take(fast, 3), take(slow, 3), take(late, 3)]);
-    expect([a, b, c]).toEqual([range(base + 61, base + 63), range(base + 61, base + 63), range(base + 61, base + 63)]);
+    expect([a, b, c]).toEqual([
+      range(base + 61, base + 63),
+      range(base + 61, base + 63),
+      range(base + 61, base + 63),
+    ]);
     await Promise.all([fast, slow, late].map((tail) => tail.return(undefined)));
   });
 

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendTaskLogs } from '../src/domain/taskLogs.js';
 import { toTaskLogWire } from '../src/domain/wire.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
-import { collect, createTaskVia, REDIS_URL, startCluster, user, type Cluster, type Instance } from './harness.js';
+import {
+  collect,
+  createTaskVia,
+  REDIS_URL,
+  startCluster,
+  user,
+  type Cluster,
+  type Instance,
+} from './harness.js';
 
 const admin = new Redis(REDIS_URL);
 afterAll(() => admin.disconnect());
@@ -36,8 +44,21 @@ describe('taskLogs across a Redis reconnect', () => {
     const alice = user('DEVELOPER');
     const taskId = await createTaskVia(a, alice, { title: 'Logged by hand' });
     const write = async (messages: string[]) => {
-      const entries = await appendTaskLogs(a.orchestration.deps, taskId, null, messages.map((message) => ({ executionId: null, level: 'INFO' as const, kind: 'MESSAGE' as const, message, createdAt: new Date() })));
-      await a.orchestration.deps.live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+      const entries = await appendTaskLogs(
+        a.orchestration.deps,
+        taskId,
+        null,
+        messages.map((message) => ({
+          executionId: null,
+          level: 'INFO' as const,
+          kind: 'MESSAGE' as const,
+          message,
+          createdAt: new Date(),
+        })),
+      );
+      await a.orchestration.deps.live.publish(LiveTopic.taskLogs(taskId), {
+        entries: entries.map(toTaskLogWire),
+      });
     };
     await write(['one', 'two']);
     const lines = collect<{ seq: number; message: string }>(
@@ -54,7 +75,9 @@ describe('taskLogs across a Redis reconnect', () => {
     // Published while B is disconnected: lost for B's connection, and nothing is written after it.
     await write(['four', 'five']);
     await lines.until((events) => events.length === 5, 10_000);
-    expect(lines.events).toEqual(['one', 'two', 'three', 'four', 'five'].map((message, index) => ({ seq: index + 1, message })));
+    expect(lines.events).toEqual(
+      ['one', 'two', 'three', 'four', 'five'].map((message, index) => ({ seq: index + 1, message })),
+    );
     lines.dispose();
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { assertTransition, canTransition, nextStatuses, TASK_STATUSES, type TaskEvent, type TaskStatus } from '../src/domain/taskStateMachine.js';
+import {
+  assertTransition,
+  canTransition,
+  nextStatuses,
+  TASK_STATUSES,
+  type TaskEvent,
+  type TaskStatus,
+} from '../src/domain/taskStateMachine.js';
 
 /** The allowed transitions and the event causing each, written out independently of the table under test. */
 const ALLOWED: Record<string, TaskEvent> = {
@@ -19,9 +26,22 @@ const ALLOWED: Record<string, TaskEvent> = {
   'AWAITING_INPUT->CANCELLED': 'CANCEL',
   'FAILED->QUEUED': 'RETRY',
 };
-const EVENTS: TaskEvent[] = ['SUBMIT', 'CLASSIFY', 'CLAIM', 'SUCCEED', 'FAIL', 'ASK', 'REQUEUE', 'ANSWER', 'RETRY', 'CANCEL'];
+const EVENTS: TaskEvent[] = [
+  'SUBMIT',
+  'CLASSIFY',
+  'CLAIM',
+  'SUCCEED',
+  'FAIL',
+  'ASK',
+  'REQUEUE',
+  'ANSWER',
+  'RETRY',
+  'CANCEL',
+];
 
-const pairs: Array<[TaskStatus, TaskStatus]> = TASK_STATUSES.flatMap((from) => TASK_STATUSES.map((to) => [from, to] as [TaskStatus, TaskStatus]));
+const pairs: Array<[TaskStatus, TaskStatus]> = TASK_STATUSES.flatMap((from) =>
+  TASK_STATUSES.map((to) => [from, to] as [TaskStatus, TaskStatus]),
+);
 const allowed = pairs.filter(([from, to]) => `${from}->${to}` in ALLOWED);
 const forbidden = pairs.filter(([from, to]) => !(`${from}->${to}` in ALLOWED));
 
@@ -46,16 +66,23 @@ describe('task state machine', () => {
     expect(canTransition(from, to)).toBe(true);
     expect(() => assertTransition(from, to, event)).not.toThrow();
     for (const other of EVENTS.filter((candidate) => candidate !== event)) {
-      expect(rejection(from, to, other)).toMatchObject({ extensions: { code: 'INVALID_TASK_TRANSITION', from, to, event: other } });
+      expect(rejection(from, to, other)).toMatchObject({
+        extensions: { code: 'INVALID_TASK_TRANSITION', from, to, event: other },
+      });
     }
   });
 
-  it.each(forbidden)('rejects %s -> %s with INVALID_TASK_TRANSITION { from, to } whatever the event', (from, to) => {
-    expect(canTransition(from, to)).toBe(false);
-    for (const event of EVENTS) {
-      expect(rejection(from, to, event)).toMatchObject({ extensions: { code: 'INVALID_TASK_TRANSITION', from, to, event } });
-    }
-  });
+  it.each(forbidden)(
+    'rejects %s -> %s with INVALID_TASK_TRANSITION { from, to } whatever the event',
+    (from, to) => {
+      expect(canTransition(from, to)).toBe(false);
+      for (const event of EVENTS) {
+        expect(rejection(from, to, event)).toMatchObject({
+          extensions: { code: 'INVALID_TASK_TRANSITION', from, to, event },
+        });
+      }
+    },
+  );
 
   it('has final states that lead nowhere, and retry as the only way out of FAILED', () => {
     expect(nextStatuses('SUCCEEDED')).toEqual([]);

@@ -17,12 +17,20 @@ export type AttachmentContentType = (typeof ATTACHMENT_CONTENT_TYPES)[number];
 
 /** Types recognised by magic bytes; the others are UTF-8 text without NUL bytes. */
 const MAGIC: ReadonlyArray<{ type: AttachmentContentType; matches: (head: Buffer) => boolean }> = [
-  { type: 'image/png', matches: (head) => head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
+  {
+    type: 'image/png',
+    matches: (head) =>
+      head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  },
   { type: 'image/jpeg', matches: (head) => head.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff])) },
-  { type: 'image/gif', matches: (head) => ['GIF87a', 'GIF89a'].includes(head.subarray(0, 6).toString('latin1')) },
+  {
+    type: 'image/gif',
+    matches: (head) => ['GIF87a', 'GIF89a'].includes(head.subarray(0, 6).toString('latin1')),
+  },
   {
     type: 'image/webp',
-    matches: (head) => head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP',
+    matches: (head) =>
+      head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP',
   },
   { type: 'application/pdf', matches: (head) => head.subarray(0, 5).toString('latin1') === '%PDF-' },
 ];
@@ -30,12 +38,18 @@ const MAGIC: ReadonlyArray<{ type: AttachmentContentType; matches: (head: Buffer
 /** Bytes needed to recognise every binary type. */
 const HEAD_BYTES = 12;
 
-const TEXT_TYPES: ReadonlySet<AttachmentContentType> = new Set(['text/plain', 'text/markdown', 'application/json']);
+const TEXT_TYPES: ReadonlySet<AttachmentContentType> = new Set([
+  'text/plain',
+  'text/markdown',
+  'application/json',
+]);
 
 /** Normalises a declared content type (`Text/Plain; charset=utf-8` → `text/plain`); null when not allowed. */
 export function parseContentType(value: string): AttachmentContentType | null {
   const type = value.split(';')[0]?.trim().toLowerCase() ?? '';
-  return (ATTACHMENT_CONTENT_TYPES as readonly string[]).includes(type) ? (type as AttachmentContentType) : null;
+  return (ATTACHMENT_CONTENT_TYPES as readonly string[]).includes(type)
+    ? (type as AttachmentContentType)
+    : null;
 }
 
 /** The binary type `head` starts with, if any. */
@@ -88,14 +102,17 @@ export async function* inspectUpload(
   const checkHead = (): void => {
     headChecked = true;
     const sniffed = sniffBinaryType(head);
-    if (text ? sniffed !== null : sniffed !== expected.contentType) throw mismatch(sniffed ?? 'unrecognised bytes');
+    if (text ? sniffed !== null : sniffed !== expected.contentType)
+      throw mismatch(sniffed ?? 'unrecognised bytes');
   };
 
   for await (const raw of source) {
     const chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     size += chunk.length;
     if (size > expected.maxBytes) {
-      throw new UploadRejectedError('too-large', `The upload exceeds ${expected.maxBytes} bytes.`, { limitBytes: expected.maxBytes });
+      throw new UploadRejectedError('too-large', `The upload exceeds ${expected.maxBytes} bytes.`, {
+        limitBytes: expected.maxBytes,
+      });
     }
     if (!headChecked) {
       head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
@@ -112,7 +129,11 @@ export async function* inspectUpload(
     hash.update(chunk);
     yield chunk;
   }
-  if (size === 0) throw new UploadRejectedError('empty', 'The upload is empty.', { field: 'content', expected: 'at least 1 byte' });
+  if (size === 0)
+    throw new UploadRejectedError('empty', 'The upload is empty.', {
+      field: 'content',
+      expected: 'at least 1 byte',
+    });
   if (!headChecked) checkHead();
   if (text) {
     try {

@@ -39,7 +39,14 @@ export function attachmentRoutes(deps: ChatDeps): Record<string, RouteHandler> {
  * client is still sending makes it see a reset instead of our answer, so the remainder is drained (bounded in
  * size and time) and the connection closed afterwards.
  */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, details: Record<string, unknown> = {}): void {
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): void {
   if (!req.complete) {
     let drained = 0;
     const stop = (): void => {
@@ -61,16 +68,31 @@ async function upload(deps: ChatDeps, req: IncomingMessage, res: ServerResponse)
   const url = new URL(req.url ?? '/', 'http://chat');
   const verified = verifyAttachmentUrl(deps.settings.attachmentSigningSecret, 'upload', url.searchParams);
   if (!verified.ok) {
-    return refuse(req, res, verified.reason === 'expired' ? Status.GONE : Status.FORBIDDEN, ErrorCode.FORBIDDEN, `The upload URL is ${verified.reason}.`, {
-      reason: verified.reason,
-    });
+    return refuse(
+      req,
+      res,
+      verified.reason === 'expired' ? Status.GONE : Status.FORBIDDEN,
+      ErrorCode.FORBIDDEN,
+      `The upload URL is ${verified.reason}.`,
+      {
+        reason: verified.reason,
+      },
+    );
   }
   const { claims } = verified;
-  const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+  const declared =
+    req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (declared !== undefined && declared > claims.maxBytes) {
-    return refuse(req, res, Status.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE, `The upload exceeds ${claims.maxBytes} bytes.`, {
-      limitBytes: claims.maxBytes,
-    });
+    return refuse(
+      req,
+      res,
+      Status.PAYLOAD_TOO_LARGE,
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `The upload exceeds ${claims.maxBytes} bytes.`,
+      {
+        limitBytes: claims.maxBytes,
+      },
+    );
   }
   try {
     // Not destroyed when the checks stop reading early, so the refusal can still be answered on this socket.
@@ -88,7 +110,14 @@ async function upload(deps: ChatDeps, req: IncomingMessage, res: ServerResponse)
   } catch (error) {
     if (!(error instanceof UploadRejectedError)) throw error;
     if (error.kind === 'too-large') {
-      return refuse(req, res, Status.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE, error.message, error.details);
+      return refuse(
+        req,
+        res,
+        Status.PAYLOAD_TOO_LARGE,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        error.message,
+        error.details,
+      );
     }
     const status = error.kind === 'empty' ? Status.BAD_REQUEST : Status.UNSUPPORTED_MEDIA_TYPE;
     return refuse(req, res, status, ErrorCode.BAD_USER_INPUT, error.message, error.details);
@@ -105,13 +134,21 @@ async function download(deps: ChatDeps, req: IncomingMessage, res: ServerRespons
   const url = new URL(req.url ?? '/', 'http://chat');
   const verified = verifyAttachmentUrl(deps.settings.attachmentSigningSecret, 'download', url.searchParams);
   if (!verified.ok) {
-    return sendGraphQLError(res, verified.reason === 'expired' ? Status.GONE : Status.FORBIDDEN, ErrorCode.FORBIDDEN, `The download URL is ${verified.reason}.`, {}, {
-      reason: verified.reason,
-    });
+    return sendGraphQLError(
+      res,
+      verified.reason === 'expired' ? Status.GONE : Status.FORBIDDEN,
+      ErrorCode.FORBIDDEN,
+      `The download URL is ${verified.reason}.`,
+      {},
+      {
+        reason: verified.reason,
+      },
+    );
   }
   const attachment = await deps.prisma.attachment.findUnique({ where: { id: verified.claims.attachmentId } });
   const bytes = attachment?.status === 'READY' ? await deps.storage.get(attachment.id) : null;
-  if (!attachment || !bytes) return sendGraphQLError(res, Status.NOT_FOUND, ErrorCode.NOT_FOUND, 'Attachment not found.');
+  if (!attachment || !bytes)
+    return sendGraphQLError(res, Status.NOT_FOUND, ErrorCode.NOT_FOUND, 'Attachment not found.');
   const text = attachment.contentType.startsWith('text/') || attachment.contentType === 'application/json';
   res.writeHead(Status.OK, {
     'content-type': text ? `${attachment.contentType}; charset=utf-8` : attachment.contentType,

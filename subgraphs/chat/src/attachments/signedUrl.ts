@@ -49,12 +49,17 @@ export function verifyAttachmentUrl(
   const expiresAt = Number(query.get('expires'));
   const maxBytes = Number(query.get('max'));
   const presented = Buffer.from(query.get('sig') ?? '', 'utf8');
-  if (!/^[0-9a-f-]{36}$/.test(attachmentId) || !Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(maxBytes)) {
+  if (
+    !/^[0-9a-f-]{36}$/.test(attachmentId) ||
+    !Number.isSafeInteger(expiresAt) ||
+    !Number.isSafeInteger(maxBytes)
+  ) {
     return { ok: false, reason: 'invalid' };
   }
   const claims: AttachmentUrlClaims = { action, attachmentId, expiresAt, maxBytes };
   const expected = Buffer.from(signature(secret, claims), 'utf8');
-  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return { ok: false, reason: 'invalid' };
+  if (presented.length !== expected.length || !timingSafeEqual(presented, expected))
+    return { ok: false, reason: 'invalid' };
   if (expiresAt <= now) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
 }

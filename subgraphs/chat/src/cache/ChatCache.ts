@@ -16,7 +16,10 @@ export interface ChatCache {
    * Messages with seq below `beforeSeq` (all, without it), newest first, at most `limit`; null when the window
    * does not hold all of them (a miss).
    */
-  read(conversationId: string, options: { beforeSeq?: number | undefined; limit: number }): Promise<MessageView[] | null>;
+  read(
+    conversationId: string,
+    options: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<MessageView[] | null>;
   /**
    * Replaces the window with `messages` (the newest of the conversation, newest first, contiguous) unless the
    * version moved on since `version` was read. Returns whether it was stored.

@@ -43,7 +43,10 @@ export class MemoryChatCache implements ChatCache {
     return String(this.#versions.get(conversationId) ?? 0);
   }
 
-  async read(conversationId: string, options: { beforeSeq?: number | undefined; limit: number }): Promise<MessageView[] | null> {
+  async read(
+    conversationId: string,
+    options: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<MessageView[] | null> {
     const window = this.#window(conversationId);
     if (!window) return null;
     const top = options.beforeSeq !== undefined ? options.beforeSeq - 1 : window.max;

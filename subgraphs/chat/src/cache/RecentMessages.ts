@@ -11,7 +11,10 @@ export interface CacheStats {
 }
 
 /** Loads messages from the database, newest first: below `beforeSeq` when given, the newest otherwise. */
-export type LoadMessages = (options: { beforeSeq?: number | undefined; limit: number }) => Promise<MessageView[]>;
+export type LoadMessages = (options: {
+  beforeSeq?: number | undefined;
+  limit: number;
+}) => Promise<MessageView[]>;
 
 /**
  * Read-through use of the {@link ChatCache} for message pages, with hit/miss counters. The cache is an
@@ -42,7 +45,11 @@ export class RecentMessages {
    * A page of messages newest first (below `beforeSeq`, or the newest), at most `limit`. Served from the cache
    * when its window holds the whole page; otherwise from `load`, and a miss on the newest page refills the window.
    */
-  async page(conversationId: string, options: { beforeSeq?: number | undefined; limit: number }, load: LoadMessages): Promise<MessageView[]> {
+  async page(
+    conversationId: string,
+    options: { beforeSeq?: number | undefined; limit: number },
+    load: LoadMessages,
+  ): Promise<MessageView[]> {
     try {
       const cached = await this.#cache.read(conversationId, options);
       if (cached) {
@@ -64,7 +71,9 @@ export class RecentMessages {
     // The newest page missed: load a whole window's worth so the next pages (and readers) hit.
     const newest = await load({ limit: Math.max(this.#capacity, options.limit) });
     if (version !== undefined) {
-      await this.#cache.fill(conversationId, version, newest).catch((error: unknown) => this.#failed(error, 'fill'));
+      await this.#cache
+        .fill(conversationId, version, newest)
+        .catch((error: unknown) => this.#failed(error, 'fill'));
     }
     return newest.slice(0, options.limit);
   }
@@ -76,6 +85,9 @@ export class RecentMessages {
 
   #failed(error: unknown, operation: string): void {
     this.#stats.errors += 1;
-    this.#logger.warn({ err: error, operation, cache: this.#cache.kind }, 'recent-message cache failed; using the database');
+    this.#logger.warn(
+      { err: error, operation, cache: this.#cache.kind },
+      'recent-message cache failed; using the database',
+    );
   }
 }

@@ -72,9 +72,24 @@ return 1
 `;
 
 type CacheCommands = {
-  chatRecentRead(meta: string, msgs: string, ver: string, beforeSeq: number, limit: number, ttlMs: number): Promise<string[] | null>;
+  chatRecentRead(
+    meta: string,
+    msgs: string,
+    ver: string,
+    beforeSeq: number,
+    limit: number,
+    ttlMs: number,
+  ): Promise<string[] | null>;
   chatRecentFill(meta: string, msgs: string, ver: string, ...args: Array<string | number>): Promise<number>;
-  chatRecentApply(meta: string, msgs: string, ver: string, seq: number, json: string, capacity: number, ttlMs: number): Promise<number>;
+  chatRecentApply(
+    meta: string,
+    msgs: string,
+    ver: string,
+    seq: number,
+    json: string,
+    capacity: number,
+    ttlMs: number,
+  ): Promise<number>;
 };
 
 /** The recent-message cache in Redis, shared by every chat instance (keys under the connection's prefix). */
@@ -100,8 +115,16 @@ export class RedisChatCache implements ChatCache {
     return (await this.#redis.get(this.#keys(conversationId)[2])) ?? '0';
   }
 
-  async read(conversationId: string, options: { beforeSeq?: number | undefined; limit: number }): Promise<MessageView[] | null> {
-    const members = await this.#redis.chatRecentRead(...this.#keys(conversationId), options.beforeSeq ?? 0, options.limit, WINDOW_TTL_MS);
+  async read(
+    conversationId: string,
+    options: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<MessageView[] | null> {
+    const members = await this.#redis.chatRecentRead(
+      ...this.#keys(conversationId),
+      options.beforeSeq ?? 0,
+      options.limit,
+      WINDOW_TTL_MS,
+    );
     return members ? members.map(parseMessageView) : null;
   }
 
@@ -110,7 +133,14 @@ export class RedisChatCache implements ChatCache {
     const max = window[0]?.seq ?? 0;
     const min = window.at(-1)?.seq ?? 1;
     const pairs = window.flatMap((message) => [message.seq, serializeMessageView(message)]);
-    const stored = await this.#redis.chatRecentFill(...this.#keys(conversationId), version, min, max, WINDOW_TTL_MS, ...pairs);
+    const stored = await this.#redis.chatRecentFill(
+      ...this.#keys(conversationId),
+      version,
+      min,
+      max,
+      WINDOW_TTL_MS,
+      ...pairs,
+    );
     return stored === 1;
   }
 

@@ -64,10 +64,19 @@ export async function setTyping(
   const conversationId = parseId(input.conversationId, 'conversationId');
   await assertParticipant(deps.prisma, caller.userId, conversationId);
   if (input.typing) {
-    const { expiresAt } = await deps.ephemeral.touch(typingKey(conversationId), caller.userId, deps.settings.typingTtlMs);
+    const { expiresAt } = await deps.ephemeral.touch(
+      typingKey(conversationId),
+      caller.userId,
+      deps.settings.typingTtlMs,
+    );
     await signal(deps, conversationId, { kind: 'typing', userId: caller.userId, active: true, expiresAt });
   } else if (await deps.ephemeral.remove(typingKey(conversationId), caller.userId)) {
-    await signal(deps, conversationId, { kind: 'typing', userId: caller.userId, active: false, expiresAt: Date.now() });
+    await signal(deps, conversationId, {
+      kind: 'typing',
+      userId: caller.userId,
+      active: false,
+      expiresAt: Date.now(),
+    });
   }
   return { conversationId, userId: caller.userId, typing: input.typing };
 }
@@ -82,12 +91,21 @@ export async function heartbeat(
   const conversationId = parseId(input.conversationId, 'conversationId');
   await assertParticipant(deps.prisma, caller.userId, conversationId);
   if (input.online) {
-    const { expiresAt } = await deps.ephemeral.touch(presenceKey(conversationId), caller.userId, deps.settings.presenceTtlMs);
+    const { expiresAt } = await deps.ephemeral.touch(
+      presenceKey(conversationId),
+      caller.userId,
+      deps.settings.presenceTtlMs,
+    );
     await signal(deps, conversationId, { kind: 'presence', userId: caller.userId, active: true, expiresAt });
     return { conversationId, userId: caller.userId, online: true, expiresAt: new Date(expiresAt) };
   }
   if (await deps.ephemeral.remove(presenceKey(conversationId), caller.userId)) {
-    await signal(deps, conversationId, { kind: 'presence', userId: caller.userId, active: false, expiresAt: Date.now() });
+    await signal(deps, conversationId, {
+      kind: 'presence',
+      userId: caller.userId,
+      active: false,
+      expiresAt: Date.now(),
+    });
   }
   return { conversationId, userId: caller.userId, online: false, expiresAt: null };
 }
@@ -109,7 +127,10 @@ const unavailableLog = new LogThrottle(60_000);
  * ephemeral and best effort: while the store (Redis) is unreachable every list is empty and a warning is
  * logged (rate-limited), rather than failing the conversations they belong to (ADR 0012).
  */
-export async function loadActiveUsers(deps: Pick<ChatDeps, 'ephemeral' | 'logger'>, keys: readonly ActivityKey[]): Promise<string[][]> {
+export async function loadActiveUsers(
+  deps: Pick<ChatDeps, 'ephemeral' | 'logger'>,
+  keys: readonly ActivityKey[],
+): Promise<string[][]> {
   try {
     // An ActivityKey is the EphemeralSet key itself (typingKey / presenceKey).
     const lists = await deps.ephemeral.membersOfMany(keys);
@@ -123,7 +144,10 @@ export async function loadActiveUsers(deps: Pick<ChatDeps, 'ephemeral' | 'logger
 function warnUnavailable(deps: Pick<ChatDeps, 'logger'>, error: unknown, keys: number): void {
   const pass = unavailableLog.take('members');
   if (pass) {
-    deps.logger.warn({ err: error, keys, suppressed: pass.suppressed }, 'typing and presence unavailable (ephemeral store unreachable); answering empty lists');
+    deps.logger.warn(
+      { err: error, keys, suppressed: pass.suppressed },
+      'typing and presence unavailable (ephemeral store unreachable); answering empty lists',
+    );
   }
 }
 
@@ -169,22 +193,32 @@ async function activityStream<T>(
     if (!current) queue.push(options.toEvent(userId, true, expiresAt));
   };
   // Follow announcements first, then read the current state: nothing that happens in between is missed.
-  const subscription: Promise<LiveSubscription> = deps.live.subscribe(activityTopic(conversationId), (value) => {
-    const message = value as Partial<ActivitySignal> | null;
-    if (message?.kind === kind && typeof message.userId === 'string') apply(message.userId, message.active === true, Number(message.expiresAt));
-  });
+  const subscription: Promise<LiveSubscription> = deps.live.subscribe(
+    activityTopic(conversationId),
+    (value) => {
+      const message = value as Partial<ActivitySignal> | null;
+      if (message?.kind === kind && typeof message.userId === 'string')
+        apply(message.userId, message.active === true, Number(message.expiresAt));
+    },
+  );
   await subscription;
   // Who is active now; unknown while the store is unreachable, so the stream starts empty (ADR 0012).
-  const [members = []] = await deps.ephemeral.membersOfMany([kind === 'typing' ? typingKey(conversationId) : presenceKey(conversationId)]).catch((error: unknown) => {
-    warnUnavailable(deps, error, 1);
-    return [[]];
-  });
+  const [members = []] = await deps.ephemeral
+    .membersOfMany([kind === 'typing' ? typingKey(conversationId) : presenceKey(conversationId)])
+    .catch((error: unknown) => {
+      warnUnavailable(deps, error, 1);
+      return [[]];
+    });
   for (const member of members) apply(member.member, true, member.expiresAt);
   return queue;
 }
 
 /** `typing`: who starts and stops typing in a conversation (the subscriber excluded), starting with who types now. */
-export async function typingStream(deps: ChatDeps, principal: Principal, args: { conversationId: string }): Promise<AsyncIterableIterator<TypingEvent>> {
+export async function typingStream(
+  deps: ChatDeps,
+  principal: Principal,
+  args: { conversationId: string },
+): Promise<AsyncIterableIterator<TypingEvent>> {
   const caller = requireScope(principal, 'chat:read');
   const conversationId = parseId(args.conversationId, 'conversationId');
   await assertParticipant(deps.prisma, caller.userId, conversationId);
@@ -195,11 +229,20 @@ export async function typingStream(deps: ChatDeps, principal: Principal, args: {
 }
 
 /** `presence`: who comes online and goes offline in a conversation, starting with who is online now. */
-export async function presenceStream(deps: ChatDeps, principal: Principal, args: { conversationId: string }): Promise<AsyncIterableIterator<PresenceEvent>> {
+export async function presenceStream(
+  deps: ChatDeps,
+  principal: Principal,
+  args: { conversationId: string },
+): Promise<AsyncIterableIterator<PresenceEvent>> {
   const caller = requireScope(principal, 'chat:read');
   const conversationId = parseId(args.conversationId, 'conversationId');
   await assertParticipant(deps.prisma, caller.userId, conversationId);
   return activityStream(deps, conversationId, 'presence', {
-    toEvent: (userId, online, expiresAt) => ({ conversationId, userId, online, expiresAt: expiresAt === null ? null : new Date(expiresAt) }),
+    toEvent: (userId, online, expiresAt) => ({
+      conversationId,
+      userId,
+      online,
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
+    }),
   });
 }

@@ -1,5 +1,10 @@
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
-import { parseContentType, ATTACHMENT_CONTENT_TYPES, inspectUpload, type InspectedUpload } from '../attachments/contentCheck.js';
+import {
+  parseContentType,
+  ATTACHMENT_CONTENT_TYPES,
+  inspectUpload,
+  type InspectedUpload,
+} from '../attachments/contentCheck.js';
 import { signAttachmentUrl, type AttachmentUrlClaims } from '../attachments/signedUrl.js';
 import type { Attachment } from '../generated/prisma/client.js';
 import { requireScope } from './authorization.js';
@@ -41,7 +46,11 @@ export async function createAttachmentUpload(
   }
   const { attachmentMaxBytes } = deps.settings;
   if (!Number.isInteger(input.size) || input.size < 1) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, 'size must be a positive number of bytes.', { field: 'size', expected: `1-${attachmentMaxBytes}`, received: String(input.size) });
+    throw codedError(ErrorCode.BAD_USER_INPUT, 'size must be a positive number of bytes.', {
+      field: 'size',
+      expected: `1-${attachmentMaxBytes}`,
+      received: String(input.size),
+    });
   }
   if (input.size > attachmentMaxBytes) {
     throw codedError(ErrorCode.PAYLOAD_TOO_LARGE, `Attachments may be at most ${attachmentMaxBytes} bytes.`, {
@@ -53,7 +62,14 @@ export async function createAttachmentUpload(
   await assertParticipant(deps.prisma, caller.userId, conversationId);
   const expiresAt = new Date(Date.now() + deps.settings.attachmentUploadTtlMs);
   const attachment = await deps.prisma.attachment.create({
-    data: { conversationId, uploaderId: caller.userId, fileName, contentType, maxBytes: input.size, uploadExpiresAt: expiresAt },
+    data: {
+      conversationId,
+      uploaderId: caller.userId,
+      fileName,
+      contentType,
+      maxBytes: input.size,
+      uploadExpiresAt: expiresAt,
+    },
   });
   const uploadUrl = signAttachmentUrl(deps.settings.attachmentSigningSecret, deps.publicUrl(), {
     action: 'upload',
@@ -74,9 +90,14 @@ export type UploadOutcome =
  * storage through the size and content checks, and marks it READY. Any refusal puts it back to PENDING with
  * nothing stored, so the client may retry with a correct file until the URL expires.
  */
-export async function receiveUpload(deps: ChatDeps, claims: AttachmentUrlClaims, body: AsyncIterable<Uint8Array>): Promise<UploadOutcome> {
+export async function receiveUpload(
+  deps: ChatDeps,
+  claims: AttachmentUrlClaims,
+  body: AsyncIterable<Uint8Array>,
+): Promise<UploadOutcome> {
   const attachment = await deps.prisma.attachment.findUnique({ where: { id: claims.attachmentId } });
-  if (!attachment) return { ok: false, status: 404, code: ErrorCode.NOT_FOUND, message: 'Attachment not found.' };
+  if (!attachment)
+    return { ok: false, status: 404, code: ErrorCode.NOT_FOUND, message: 'Attachment not found.' };
   const contentType = parseContentType(attachment.contentType);
   if (!contentType) throw new Error(`attachment ${attachment.id} has a content type outside the allowlist`);
   const claimed = await deps.prisma.attachment.updateMany({
@@ -84,20 +105,41 @@ export async function receiveUpload(deps: ChatDeps, claims: AttachmentUrlClaims,
     data: { status: 'UPLOADING' },
   });
   if (claimed.count === 0) {
-    return { ok: false, status: 409, code: ErrorCode.CONFLICT, message: 'This attachment was already uploaded, is being uploaded, or expired.' };
+    return {
+      ok: false,
+      status: 409,
+      code: ErrorCode.CONFLICT,
+      message: 'This attachment was already uploaded, is being uploaded, or expired.',
+    };
   }
   const inspected: Partial<InspectedUpload> = {};
   try {
-    await deps.storage.put(attachment.id, inspectUpload(body, { contentType, maxBytes: Math.min(claims.maxBytes, attachment.maxBytes) }, inspected), {
-      contentType,
-    });
+    await deps.storage.put(
+      attachment.id,
+      inspectUpload(
+        body,
+        { contentType, maxBytes: Math.min(claims.maxBytes, attachment.maxBytes) },
+        inspected,
+      ),
+      {
+        contentType,
+      },
+    );
   } catch (error) {
-    await deps.prisma.attachment.updateMany({ where: { id: attachment.id, status: 'UPLOADING' }, data: { status: 'PENDING' } });
+    await deps.prisma.attachment.updateMany({
+      where: { id: attachment.id, status: 'UPLOADING' },
+      data: { status: 'PENDING' },
+    });
     throw error;
   }
   const ready = await deps.prisma.attachment.update({
     where: { id: attachment.id },
-    data: { status: 'READY', size: inspected.size ?? 0, sha256: inspected.sha256 ?? null, uploadedAt: new Date() },
+    data: {
+      status: 'READY',
+      size: inspected.size ?? 0,
+      sha256: inspected.sha256 ?? null,
+      uploadedAt: new Date(),
+    },
   });
   return { ok: true, attachment: ready };
 }
@@ -113,7 +155,9 @@ export async function attachToMessage(
   const attachmentId = parseId(input.attachmentId, 'attachmentId');
   const view = await deps.prisma.$transaction(async (tx) => {
     const locked = await lockOwnMessage(tx, messageId, caller.userId, 'attach files to');
-    const attachments = await claimAttachments(tx, messageId, locked.conversation_id, caller.userId, [attachmentId]);
+    const attachments = await claimAttachments(tx, messageId, locked.conversation_id, caller.userId, [
+      attachmentId,
+    ]);
     const message = await tx.message.findUniqueOrThrow({ where: { id: messageId } });
     return toMessageView(message, attachments);
   });
@@ -153,7 +197,11 @@ export async function sweepAttachments(deps: ChatDeps, now = new Date()): Promis
         OR ("status" = 'READY' AND "uploaded_at" < ${unattachedCutoff}))
     RETURNING "id"`;
   for (const { id } of removed) {
-    await deps.storage.delete(id).catch((error: unknown) => deps.logger.warn({ err: error, attachmentId: id }, 'sweep could not delete bytes'));
+    await deps.storage
+      .delete(id)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error, attachmentId: id }, 'sweep could not delete bytes'),
+      );
   }
   return removed.length;
 }

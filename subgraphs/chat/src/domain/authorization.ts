@@ -13,7 +13,9 @@ export function requireAuthenticated(principal: Principal): Caller {
 export function requireScope(principal: Principal, scope: Scope): Caller {
   const authenticated = requireAuthenticated(principal);
   if (!hasScope(authenticated, scope)) {
-    throw codedError(ErrorCode.FORBIDDEN, `This operation requires the ${scope} scope.`, { requiredScope: scope });
+    throw codedError(ErrorCode.FORBIDDEN, `This operation requires the ${scope} scope.`, {
+      requiredScope: scope,
+    });
   }
   return authenticated;
 }
@@ -25,6 +27,8 @@ export function requireScope(principal: Principal, scope: Scope): Caller {
  */
 export function conversationNotVisible(conversationId: string, exists: boolean): Error {
   return exists
-    ? codedError(ErrorCode.FORBIDDEN, 'Only participants of this conversation may do this.', { id: conversationId })
+    ? codedError(ErrorCode.FORBIDDEN, 'Only participants of this conversation may do this.', {
+        id: conversationId,
+      })
     : codedError(ErrorCode.NOT_FOUND, 'Conversation not found.', { id: conversationId });
 }

@@ -30,7 +30,12 @@ function decodeMessageEvent(message: unknown): MessageEvent | null {
   try {
     if (typeof message !== 'object' || message === null) return null;
     const raw = message as { type?: unknown; message?: unknown };
-    if ((raw.type !== 'posted' && raw.type !== 'updated') || typeof raw.message !== 'object' || raw.message === null) return null;
+    if (
+      (raw.type !== 'posted' && raw.type !== 'updated') ||
+      typeof raw.message !== 'object' ||
+      raw.message === null
+    )
+      return null;
     return { type: raw.type, message: parseMessageView(JSON.stringify(raw.message)) };
   } catch {
     return null;
@@ -91,7 +96,10 @@ export class MessageTail implements AsyncIterableIterator<MessageView> {
     );
     if (afterSeq === null) {
       // Start after whatever is committed now; anything later is announced on the channel we already follow.
-      const conversation = await this.#deps.prisma.conversation.findUnique({ where: { id: this.#conversationId }, select: { lastSeq: true } });
+      const conversation = await this.#deps.prisma.conversation.findUnique({
+        where: { id: this.#conversationId },
+        select: { lastSeq: true },
+      });
       this.#lastSeq = conversation?.lastSeq ?? 0;
       for (const seq of [...this.#held.keys()]) if (seq <= this.#lastSeq) this.#held.delete(seq);
     }
@@ -136,7 +144,11 @@ export class MessageTail implements AsyncIterableIterator<MessageView> {
         return { value: next, done: false };
       }
       if (this.#catchingUp || this.#knownMax > this.#lastSeq) {
-        const views = await loadMessageViews(this.#deps.prisma, this.#conversationId, { afterSeq: this.#lastSeq, order: 'asc', limit: REPLAY_PAGE });
+        const views = await loadMessageViews(this.#deps.prisma, this.#conversationId, {
+          afterSeq: this.#lastSeq,
+          order: 'asc',
+          limit: REPLAY_PAGE,
+        });
         if (this.#closed) continue;
         for (const view of views) this.#held.set(view.seq, view);
         this.#catchingUp = views.length === REPLAY_PAGE;
@@ -196,11 +208,18 @@ export async function messageUpdatedStream(
   const caller = requireScope(principal, 'chat:read');
   const conversationId = parseId(args.conversationId, 'conversationId');
   await assertParticipant(deps.prisma, caller.userId, conversationId);
-  const queue = new AsyncQueue<MessageView>({ capacity: LIVE_BUFFER, onClose: async () => (await subscription).close() });
-  const subscription: Promise<LiveSubscription> = deps.live.subscribe(messagesTopic(conversationId), (message) => {
-    const event = parseMessageEvent(message);
-    if (event?.type === 'updated' && event.message.conversationId === conversationId) queue.push(event.message);
+  const queue = new AsyncQueue<MessageView>({
+    capacity: LIVE_BUFFER,
+    onClose: async () => (await subscription).close(),
   });
+  const subscription: Promise<LiveSubscription> = deps.live.subscribe(
+    messagesTopic(conversationId),
+    (message) => {
+      const event = parseMessageEvent(message);
+      if (event?.type === 'updated' && event.message.conversationId === conversationId)
+        queue.push(event.message);
+    },
+  );
   await subscription;
   return queue;
 }

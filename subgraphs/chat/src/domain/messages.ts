@@ -379,5 +379,7 @@ export async function announce(deps: ChatDeps, event: MessageEvent): Promise<voi
   await deps.recent.apply(event.message);
   await deps.live
     .publish(messagesTopic(event.message.conversationId), event)
-    .catch((error: unknown) => deps.logger.warn({ err: error, conversationId: event.message.conversationId }, 'live publish failed'));
+    .catch((error: unknown) =>
+      deps.logger.warn({ err: error, conversationId: event.message.conversationId }, 'live publish failed'),
+    );
 }

@@ -71,7 +71,10 @@ export function toMessageView(message: Message, attachments: readonly Attachment
 }
 
 /** Views of messages with their attachments grouped from one batch query. */
-export function toMessageViews(messages: readonly Message[], attachments: readonly Attachment[]): MessageView[] {
+export function toMessageViews(
+  messages: readonly Message[],
+  attachments: readonly Attachment[],
+): MessageView[] {
   const byMessage = new Map<string, Attachment[]>();
   for (const attachment of attachments) {
     if (!attachment.messageId) continue;

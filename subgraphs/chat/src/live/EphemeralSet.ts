@@ -54,7 +54,10 @@ return result
 type EphemeralCommands = {
   chatEphemeralTouch(key: string, now: number, expiresAt: number, member: string): Promise<number>;
   chatEphemeralRemove(key: string, now: number, member: string): Promise<number>;
-  chatEphemeralMembersOfMany(numberOfKeys: number, ...keysThenNow: Array<string | number>): Promise<string[][]>;
+  chatEphemeralMembersOfMany(
+    numberOfKeys: number,
+    ...keysThenNow: Array<string | number>
+  ): Promise<string[][]>;
 };
 
 /** Redis sorted sets (keys under the connection's key prefix). */
@@ -87,7 +90,11 @@ export class RedisEphemeralSet implements EphemeralSet {
 
   async membersOfMany(keys: readonly string[]): Promise<EphemeralMember[][]> {
     if (keys.length === 0) return [];
-    const lists = await this.#redis.chatEphemeralMembersOfMany(keys.length, ...keys.map((key) => `eph:${key}`), Date.now());
+    const lists = await this.#redis.chatEphemeralMembersOfMany(
+      keys.length,
+      ...keys.map((key) => `eph:${key}`),
+      Date.now(),
+    );
     return keys.map((_, index) => pairs(lists[index] ?? []));
   }
 }
@@ -143,7 +150,10 @@ export class MemoryEphemeralSet implements EphemeralSet {
   }
 
   async members(key: string): Promise<EphemeralMember[]> {
-    return [...(this.#live(key) ?? new Map<string, number>())].map(([member, expiresAt]) => ({ member, expiresAt }));
+    return [...(this.#live(key) ?? new Map<string, number>())].map(([member, expiresAt]) => ({
+      member,
+      expiresAt,
+    }));
   }
 
   async membersOfMany(keys: readonly string[]): Promise<EphemeralMember[][]> {

@@ -5,7 +5,9 @@ import type { CacheStats } from '../cache/RecentMessages.js';
 const ChatCacheStatsRef = builder.objectRef<CacheStats & { backend: string }>('ChatCacheStats').implement({
   description: 'Recent-message cache counters of the chat instance that answered, since it started.',
   fields: (t) => ({
-    backend: t.exposeString('backend', { description: '`redis` (shared by every instance) or `memory` (this process only).' }),
+    backend: t.exposeString('backend', {
+      description: '`redis` (shared by every instance) or `memory` (this process only).',
+    }),
     hits: t.exposeInt('hits', { description: 'Message pages served from the cache.' }),
     misses: t.exposeInt('misses', { description: 'Message pages read from the database.' }),
     errors: t.exposeInt('errors', { description: 'Cache failures answered from the database instead.' }),

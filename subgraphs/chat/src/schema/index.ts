@@ -18,7 +18,15 @@ import './admin.js';
 export const schema = applyDirectiveAuthorization<ChatContext>(
   builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+    federationDirectives: [
+      '@key',
+      '@shareable',
+      '@authenticated',
+      '@requiresScopes',
+      '@policy',
+      '@cost',
+      '@listSize',
+    ],
     ...resumableSubgraphOptions,
   }),
   { principal: (context) => context.principal },

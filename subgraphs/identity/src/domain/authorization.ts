@@ -10,7 +10,9 @@ export function requireAuthenticated(principal: Principal): Exclude<Principal, {
 export function requireScope(principal: Principal, scope: Scope): Exclude<Principal, { kind: 'anonymous' }> {
   const authenticated = requireAuthenticated(principal);
   if (!hasScope(authenticated, scope)) {
-    throw codedError(ErrorCode.FORBIDDEN, `This operation requires the ${scope} scope.`, { requiredScope: scope });
+    throw codedError(ErrorCode.FORBIDDEN, `This operation requires the ${scope} scope.`, {
+      requiredScope: scope,
+    });
   }
   return authenticated;
 }

@@ -17,33 +17,50 @@ export const PASSWORD_HASH_COST = 50;
 
 function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCallback(password, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
+    scryptCallback(password, salt, keyLength, options, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
   });
 }
 
 /** Rejects a password outside the policy with BAD_USER_INPUT, before any hashing. */
 export function assertPasswordPolicy(password: string, field = 'password'): void {
   if (password.length > PASSWORD_MAX_LENGTH) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `Password must be at most ${PASSWORD_MAX_LENGTH} characters.`, {
-      field,
-      expected: `at most ${PASSWORD_MAX_LENGTH} characters`,
-      received: `${password.length} characters`,
-    });
+    throw codedError(
+      ErrorCode.BAD_USER_INPUT,
+      `Password must be at most ${PASSWORD_MAX_LENGTH} characters.`,
+      {
+        field,
+        expected: `at most ${PASSWORD_MAX_LENGTH} characters`,
+        received: `${password.length} characters`,
+      },
+    );
   }
   if (password.length < PASSWORD_MIN_LENGTH) {
-    throw codedError(ErrorCode.BAD_USER_INPUT, `Password must be at least ${PASSWORD_MIN_LENGTH} characters.`, {
-      field,
-      expected: `at least ${PASSWORD_MIN_LENGTH} characters`,
-      received: `${password.length} characters`,
-    });
+    throw codedError(
+      ErrorCode.BAD_USER_INPUT,
+      `Password must be at least ${PASSWORD_MIN_LENGTH} characters.`,
+      {
+        field,
+        expected: `at least ${PASSWORD_MIN_LENGTH} characters`,
+        received: `${password.length} characters`,
+      },
+    );
   }
 }
 
 /** Hashes a password as `scrypt$N$r$p$salt$hash` (base64url parts), self-describing for future upgrades. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, PARAMS.keyLength, { N: PARAMS.N, r: PARAMS.r, p: PARAMS.p, maxmem: MAX_MEMORY });
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await scrypt(password, salt, PARAMS.keyLength, {
+    N: PARAMS.N,
+    r: PARAMS.r,
+    p: PARAMS.p,
+    maxmem: MAX_MEMORY,
+  });
+  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join(
+    '$',
+  );
 }
 
 /** Verifies in constant time; a malformed stored hash never matches. */

@@ -12,7 +12,8 @@ export function parseEmail(value: string, field = 'email'): string {
     throw codedError(ErrorCode.BAD_USER_INPUT, 'Email address is not valid.', {
       field,
       expected: `an email address of at most ${EMAIL_MAX_LENGTH} characters`,
-      received: email.length > EMAIL_MAX_LENGTH ? `${email.length} characters` : 'a string without a valid domain',
+      received:
+        email.length > EMAIL_MAX_LENGTH ? `${email.length} characters` : 'a string without a valid domain',
     });
   }
   return email;

@@ -1,4 +1,10 @@
-import { createContractRegistry, eventContracts, orchestrationContracts, OrchestrationTopic, TaskClassified } from '@cap/events';
+import {
+  createContractRegistry,
+  eventContracts,
+  orchestrationContracts,
+  OrchestrationTopic,
+  TaskClassified,
+} from '@cap/events';
 import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
 import { applyClassification } from '../domain/classification.js';
 import type { OrchestrationDeps } from '../domain/deps.js';
@@ -18,7 +24,10 @@ const contracts = createContractRegistry([
  * Consumes TaskClassified (idempotent: once per event id; invalid events and classifications of unknown tasks
  * go to `ml-classifier.classification.dlq`). Other event types on the topic are not orchestration's concern.
  */
-export function startClassificationConsumer(deps: OrchestrationDeps, bus: EventBus): Promise<RunningConsumer> {
+export function startClassificationConsumer(
+  deps: OrchestrationDeps,
+  bus: EventBus,
+): Promise<RunningConsumer> {
   return runConsumer({
     bus,
     sql: unitOfWorkSql(deps),
@@ -30,7 +39,10 @@ export function startClassificationConsumer(deps: OrchestrationDeps, bus: EventB
     handle: async (envelope, ctx) => {
       if (!TaskClassified.is(envelope)) return;
       const outcome = await applyClassification(deps, unitOfWorkOf(ctx.sql), envelope);
-      ctx.logger.info({ taskId: envelope.payload.taskId, complexity: envelope.payload.complexity, outcome }, 'classification applied');
+      ctx.logger.info(
+        { taskId: envelope.payload.taskId, complexity: envelope.payload.complexity, outcome },
+        'classification applied',
+      );
     },
   });
 }
@@ -64,7 +76,10 @@ export function keepClassificationConsumer(deps: OrchestrationDeps, bus: EventBu
         return;
       } catch (error) {
         const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1_000 * 2 ** (attempt - 1));
-        deps.logger.warn({ err: error, attempt, delayMs }, 'classification consumer could not start; retrying');
+        deps.logger.warn(
+          { err: error, attempt, delayMs },
+          'classification consumer could not start; retrying',
+        );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delayMs);
           wake = () => {

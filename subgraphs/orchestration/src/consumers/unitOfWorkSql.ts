@@ -8,11 +8,13 @@ import { inTransaction, type OrchestrationDeps, type UnitOfWork } from '../domai
  */
 export function unitOfWorkSql(deps: OrchestrationDeps): SqlExecutor {
   return {
-    query: async <T>(sql: string, params: unknown[] = []) => ((await deps.prisma.$queryRawUnsafe<T[]>(sql, ...params)) ?? []) as T[],
+    query: async <T>(sql: string, params: unknown[] = []) =>
+      ((await deps.prisma.$queryRawUnsafe<T[]>(sql, ...params)) ?? []) as T[],
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) =>
       inTransaction(deps, (uow) => {
         const executor: SqlExecutor = {
-          query: async <R>(sql: string, params: unknown[] = []) => ((await uow.tx.$queryRawUnsafe<R[]>(sql, ...params)) ?? []) as R[],
+          query: async <R>(sql: string, params: unknown[] = []) =>
+            ((await uow.tx.$queryRawUnsafe<R[]>(sql, ...params)) ?? []) as R[],
           // Nested transactions join this one.
           transaction: (inner) => inner(executor),
         };

@@ -13,7 +13,10 @@ export function requireAuthenticated(principal: Principal): Caller {
 export function requireScope(principal: Principal, scope: Scope): Caller {
   const caller = requireAuthenticated(principal);
   if (!hasScope(caller, scope)) {
-    throw codedError(ErrorCode.FORBIDDEN, `This operation requires the ${scope} scope.`, { requiredScope: scope, scopes: caller.scopes });
+    throw codedError(ErrorCode.FORBIDDEN, `This operation requires the ${scope} scope.`, {
+      requiredScope: scope,
+      scopes: caller.scopes,
+    });
   }
   return caller;
 }

@@ -44,8 +44,17 @@ export async function applyClassification(
   const task = await uow.tx.codingTask.findUniqueOrThrow({ where: { id: taskId } });
 
   if (task.status === 'CLASSIFYING') {
-    const choice = selectStrategy({ override: task.strategyOverride, complexity, defaultStrategy: deps.settings.defaultStrategy });
-    const queued = await applyTransition(deps, uow, task, queuePlan(deps, 'CLASSIFY', choice, { type, complexity }));
+    const choice = selectStrategy({
+      override: task.strategyOverride,
+      complexity,
+      defaultStrategy: deps.settings.defaultStrategy,
+    });
+    const queued = await applyTransition(
+      deps,
+      uow,
+      task,
+      queuePlan(deps, 'CLASSIFY', choice, { type, complexity }),
+    );
     if (!queued) throw new Error(`task ${taskId} changed while locked`);
     return 'queued';
   }
@@ -68,7 +77,10 @@ async function recordLabels(
   task: CodingTask,
   data: Pick<CodingTask, 'type' | 'complexity'> & Partial<Pick<CodingTask, 'strategy' | 'strategySource'>>,
 ): Promise<CodingTask> {
-  const updated = await uow.tx.codingTask.update({ where: { id: task.id }, data: { ...data, version: { increment: 1 } } });
+  const updated = await uow.tx.codingTask.update({
+    where: { id: task.id },
+    data: { ...data, version: { increment: 1 } },
+  });
   uow.afterCommit(() => publishTaskChanged(deps, updated, task.status));
   return updated;
 }
@@ -91,11 +103,19 @@ export async function queueUnclassifiedTasks(deps: OrchestrationDeps, limit = 10
     const tasks = await uow.tx.codingTask.findMany({ where: { id: { in: due.map((row) => row.id) } } });
     const queued: CodingTask[] = [];
     for (const task of tasks) {
-      const choice = selectStrategy({ override: task.strategyOverride, complexity: null, defaultStrategy: deps.settings.defaultStrategy });
+      const choice = selectStrategy({
+        override: task.strategyOverride,
+        complexity: null,
+        defaultStrategy: deps.settings.defaultStrategy,
+      });
       const updated = await applyTransition(deps, uow, task, queuePlan(deps, 'CLASSIFY', choice));
       if (updated) queued.push(updated);
     }
-    if (queued.length > 0) deps.logger.info({ tasks: queued.map((task) => task.id) }, 'classification timed out; default strategy applied');
+    if (queued.length > 0)
+      deps.logger.info(
+        { tasks: queued.map((task) => task.id) },
+        'classification timed out; default strategy applied',
+      );
     return queued;
   });
 }

@@ -46,20 +46,29 @@ export interface UnitOfWork {
 }
 
 /** Runs `work` in one transaction with the events it records; after the commit, wakes the relay and runs effects. */
-export async function inTransaction<T>(deps: OrchestrationDeps, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  deps: OrchestrationDeps,
+  work: (uow: UnitOfWork) => Promise<T>,
+): Promise<T> {
   const effects: Array<() => unknown> = [];
-  const result = await deps.prisma.$transaction((tx) => work({ tx, afterCommit: (effect) => effects.push(effect) }));
+  const result = await deps.prisma.$transaction((tx) =>
+    work({ tx, afterCommit: (effect) => effects.push(effect) }),
+  );
   deps.events.committed();
   runEffects(deps, effects);
   return result;
 }
 
 /** Runs post-commit effects; a failing one is logged and does not stop the others. */
-export function runEffects(deps: Pick<OrchestrationDeps, 'logger'>, effects: ReadonlyArray<() => unknown>): void {
+export function runEffects(
+  deps: Pick<OrchestrationDeps, 'logger'>,
+  effects: ReadonlyArray<() => unknown>,
+): void {
   for (const effect of effects) {
     try {
       const outcome = effect();
-      if (outcome instanceof Promise) outcome.catch((error: unknown) => deps.logger.warn({ err: error }, 'post-commit effect failed'));
+      if (outcome instanceof Promise)
+        outcome.catch((error: unknown) => deps.logger.warn({ err: error }, 'post-commit effect failed'));
     } catch (error) {
       deps.logger.warn({ err: error }, 'post-commit effect failed');
     }

@@ -1,4 +1,9 @@
-import type { ExecutionStrategy, TaskComplexity, TaskPriority, TaskType } from '../generated/prisma/client.js';
+import type {
+  ExecutionStrategy,
+  TaskComplexity,
+  TaskPriority,
+  TaskType,
+} from '../generated/prisma/client.js';
 import type { CommandSandbox } from './commandSandbox.js';
 import type { TaskLogSink } from './taskLogs.js';
 import type { Workspace } from './workspace.js';

@@ -59,7 +59,10 @@ export async function claimExecutions(
 ): Promise<ClaimedExecution[]> {
   if (options.limit <= 0) return [];
   return inTransaction(deps, async (uow) => {
-    const rows = await uow.tx.$queryRawUnsafe<Array<{ id: string; task_id: string }>>(sql.claim, options.limit);
+    const rows = await uow.tx.$queryRawUnsafe<Array<{ id: string; task_id: string }>>(
+      sql.claim,
+      options.limit,
+    );
     if (rows.length === 0) return [];
     const ids = rows.map((row) => row.id);
     await uow.tx.$executeRawUnsafe(sql.start, ids, options.workerId, options.leaseMs);
@@ -79,7 +82,13 @@ export async function claimExecutions(
         apply: async ({ tx }) => {
           await deps.events.record(tx, [
             TaskStarted.create(
-              { taskId: task.id, executionId: execution.id, attempt: execution.attempt, strategy: execution.strategy, workerId: options.workerId },
+              {
+                taskId: task.id,
+                executionId: execution.id,
+                attempt: execution.attempt,
+                strategy: execution.strategy,
+                workerId: options.workerId,
+              },
               { source: EVENT_SOURCE, aggregateId: task.id },
             ),
           ]);
@@ -106,7 +115,9 @@ export async function renewLeases(
   deps: OrchestrationDeps,
   options: { workerId: string; executionIds: string[]; leaseMs: number },
 ): Promise<Map<string, LeaseState>> {
-  const states = new Map<string, LeaseState>(options.executionIds.map((id) => [id, { held: false, cancelled: false }]));
+  const states = new Map<string, LeaseState>(
+    options.executionIds.map((id) => [id, { held: false, cancelled: false }]),
+  );
   if (options.executionIds.length === 0) return states;
   const rows = await deps.prisma.$queryRawUnsafe<Array<{ id: string; cancelled: boolean }>>(
     sql.renew,
@@ -138,12 +149,22 @@ export type ExecutionEnd = ExecutionOutcome | { kind: 'cancelled' };
  */
 export async function finishExecution(
   deps: OrchestrationDeps,
-  options: { executionId: string; workerId: string; end: ExecutionEnd; usage: ExecutionUsage; executor: string | null; durationMs: number },
+  options: {
+    executionId: string;
+    workerId: string;
+    end: ExecutionEnd;
+    usage: ExecutionUsage;
+    executor: string | null;
+    durationMs: number;
+  },
 ): Promise<boolean> {
   const { executionId, workerId, end, usage } = options;
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const outcome = await inTransaction(deps, async (uow): Promise<'done' | 'fenced' | 'conflict'> => {
-      const execution = await uow.tx.taskExecution.findUnique({ where: { id: executionId }, include: { task: true } });
+      const execution = await uow.tx.taskExecution.findUnique({
+        where: { id: executionId },
+        include: { task: true },
+      });
       if (!execution || execution.status !== 'RUNNING' || execution.workerId !== workerId) return 'fenced';
       const { task } = execution;
       const usageData = {
@@ -155,7 +176,8 @@ export async function finishExecution(
       };
       if (end.kind === 'cancelled' || task.status !== 'RUNNING') {
         // Cancelled (or moved on by someone else): the execution ends, the task's state stays as it is.
-        const status: ExecutionStatus = task.status === 'CANCELLED' || end.kind === 'cancelled' ? 'CANCELLED' : 'FAILED';
+        const status: ExecutionStatus =
+          task.status === 'CANCELLED' || end.kind === 'cancelled' ? 'CANCELLED' : 'FAILED';
         await endExecution(uow, execution, status, usageData, {
           summary: status === 'CANCELLED' ? 'Cancelled.' : `Stopped: the task was ${task.status} meanwhile.`,
         });
@@ -166,7 +188,10 @@ export async function finishExecution(
     });
     if (outcome === 'done') return true;
     if (outcome === 'fenced') {
-      deps.logger.warn({ executionId, workerId }, 'execution is no longer held by this worker; its outcome is discarded');
+      deps.logger.warn(
+        { executionId, workerId },
+        'execution is no longer held by this worker; its outcome is discarded',
+      );
       return false;
     }
   }
@@ -245,10 +270,17 @@ function finishPlan(
         to: 'AWAITING_INPUT',
         on: 'ASK',
         apply: async (uow) => {
-          await endExecution(uow, execution, 'AWAITING_INPUT', usage, { summary: 'Waiting for the creator’s answer.' });
-          const input = await uow.tx.taskInput.create({ data: { taskId: task.id, executionId: execution.id, question: end.question } });
+          await endExecution(uow, execution, 'AWAITING_INPUT', usage, {
+            summary: 'Waiting for the creator’s answer.',
+          });
+          const input = await uow.tx.taskInput.create({
+            data: { taskId: task.id, executionId: execution.id, question: end.question },
+          });
           await deps.events.record(uow.tx, [
-            TaskInputRequested.create({ taskId: task.id, executionId: execution.id, inputId: input.id, question: end.question }, aggregate),
+            TaskInputRequested.create(
+              { taskId: task.id, executionId: execution.id, inputId: input.id, question: end.question },
+              aggregate,
+            ),
           ]);
         },
       };
@@ -259,7 +291,9 @@ function finishPlan(
 const MAX_STORED_DIFF_CHARS = 1_000_000;
 
 /** The result columns describing the change an execution made (and, for the agent, its branch and effort). */
-function workDone(result: Partial<ExecutionSuccess>): Omit<Prisma.ExecutionResultUncheckedCreateInput, 'executionId' | 'taskId' | 'summary'> {
+function workDone(
+  result: Partial<ExecutionSuccess>,
+): Omit<Prisma.ExecutionResultUncheckedCreateInput, 'executionId' | 'taskId' | 'summary'> {
   return {
     changedFiles: result.changedFiles ?? [],
     filesChanged: result.diffStats?.filesChanged ?? result.changedFiles?.length ?? 0,
@@ -286,7 +320,9 @@ async function endExecution(
     where: { id: execution.id },
     data: { ...data, status, endedAt: new Date(), leaseExpiresAt: null },
   });
-  await uow.tx.executionResult.create({ data: { ...result, executionId: execution.id, taskId: execution.taskId } });
+  await uow.tx.executionResult.create({
+    data: { ...result, executionId: execution.id, taskId: execution.taskId },
+  });
 }
 
 /**
@@ -301,13 +337,22 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
   const recovered = await inTransaction(deps, async (uow) => {
     const rows = await uow.tx.$queryRawUnsafe<Array<{ id: string }>>(sql.expired, limit);
     if (rows.length === 0) return 0;
-    const executions = await uow.tx.taskExecution.findMany({ where: { id: { in: rows.map((row) => row.id) } }, include: { task: true } });
+    const executions = await uow.tx.taskExecution.findMany({
+      where: { id: { in: rows.map((row) => row.id) } },
+      include: { task: true },
+    });
     for (const execution of executions) {
       const { task } = execution;
       const lostWhy = `its worker ${execution.workerId ?? '?'} stopped renewing the lease`;
       if (task.status !== 'RUNNING') {
         const status: ExecutionStatus = task.status === 'CANCELLED' ? 'CANCELLED' : 'LOST';
-        await endExecution(uow, execution, status, {}, { summary: `Attempt ${execution.attempt} ended: ${lostWhy}.` });
+        await endExecution(
+          uow,
+          execution,
+          status,
+          {},
+          { summary: `Attempt ${execution.attempt} ended: ${lostWhy}.` },
+        );
         continue;
       }
       const lost = task.lostCount + 1;
@@ -330,7 +375,10 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
                   taskId: task.id,
                   executionId: execution.id,
                   attempt: execution.attempt,
-                  error: { code: ExecutionErrorCode.WORKER_LOST, message: `${lost} attempts in a row lost their worker.` },
+                  error: {
+                    code: ExecutionErrorCode.WORKER_LOST,
+                    message: `${lost} attempts in a row lost their worker.`,
+                  },
                 },
                 { source: EVENT_SOURCE, aggregateId: task.id },
               ),
@@ -338,12 +386,21 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
           },
         });
         if (!failed) throw new Error(`task ${task.id} changed while locked`);
-        notes.push({ taskId: task.id, executionId: execution.id, message: `${result.summary} ${lost} attempts lost in a row: the task failed.` });
+        notes.push({
+          taskId: task.id,
+          executionId: execution.id,
+          message: `${result.summary} ${lost} attempts lost in a row: the task failed.`,
+        });
         continue;
       }
-      const choice = task.strategy && task.strategySource
-        ? { strategy: task.strategy, source: task.strategySource }
-        : selectStrategy({ override: task.strategyOverride, complexity: task.complexity, defaultStrategy: deps.settings.defaultStrategy });
+      const choice =
+        task.strategy && task.strategySource
+          ? { strategy: task.strategy, source: task.strategySource }
+          : selectStrategy({
+              override: task.strategyOverride,
+              complexity: task.complexity,
+              defaultStrategy: deps.settings.defaultStrategy,
+            });
       const plan = queuePlan(deps, 'REQUEUE', choice, { lostCount: lost });
       const requeued = await applyTransition(deps, uow, task, {
         ...plan,
@@ -354,7 +411,11 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
         },
       });
       if (!requeued) throw new Error(`task ${task.id} changed while locked`);
-      notes.push({ taskId: task.id, executionId: execution.id, message: `${result.summary} Attempt ${execution.attempt + 1} is queued.` });
+      notes.push({
+        taskId: task.id,
+        executionId: execution.id,
+        message: `${result.summary} Attempt ${execution.attempt + 1} is queued.`,
+      });
     }
     return executions.length;
   });
@@ -367,9 +428,15 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
  * Gives an execution back to the queue at once (graceful shutdown of its worker): it ends LOST and its task gets
  * a new attempt, without counting against `maxExecutionAttempts`. Fenced like {@link finishExecution}.
  */
-export async function releaseExecution(deps: OrchestrationDeps, options: { executionId: string; workerId: string }): Promise<boolean> {
+export async function releaseExecution(
+  deps: OrchestrationDeps,
+  options: { executionId: string; workerId: string },
+): Promise<boolean> {
   const taskId = await inTransaction(deps, async (uow): Promise<string | null> => {
-    const execution = await uow.tx.taskExecution.findUnique({ where: { id: options.executionId }, include: { task: true } });
+    const execution = await uow.tx.taskExecution.findUnique({
+      where: { id: options.executionId },
+      include: { task: true },
+    });
     if (!execution || execution.status !== 'RUNNING' || execution.workerId !== options.workerId) return null;
     const { task } = execution;
     const result = { summary: `Attempt ${execution.attempt} was handed back: its worker shut down.` };
@@ -377,7 +444,10 @@ export async function releaseExecution(deps: OrchestrationDeps, options: { execu
       await endExecution(uow, execution, task.status === 'CANCELLED' ? 'CANCELLED' : 'LOST', {}, result);
       return null;
     }
-    const plan = queuePlan(deps, 'REQUEUE', { strategy: execution.strategy, source: task.strategySource ?? 'DEFAULT' });
+    const plan = queuePlan(deps, 'REQUEUE', {
+      strategy: execution.strategy,
+      source: task.strategySource ?? 'DEFAULT',
+    });
     const requeued = await applyTransition(deps, uow, task, {
       ...plan,
       apply: async (inner, before, after) => {
@@ -387,7 +457,14 @@ export async function releaseExecution(deps: OrchestrationDeps, options: { execu
     });
     return requeued ? task.id : null;
   });
-  if (taskId) await logSystemNote(deps, taskId, options.executionId, 'INFO', 'The worker shut down; the task is queued again.');
+  if (taskId)
+    await logSystemNote(
+      deps,
+      taskId,
+      options.executionId,
+      'INFO',
+      'The worker shut down; the task is queued again.',
+    );
   return taskId !== null;
 }
 
@@ -400,7 +477,9 @@ export async function logSystemNote(
   message: string,
 ): Promise<void> {
   try {
-    const entries = await appendTaskLogs(deps, taskId, executionId, [{ executionId, level, kind: 'STEP', message, createdAt: new Date() }]);
+    const entries = await appendTaskLogs(deps, taskId, executionId, [
+      { executionId, level, kind: 'STEP', message, createdAt: new Date() },
+    ]);
     await deps.live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
   } catch (error) {
     deps.logger.warn({ err: error, taskId }, 'could not write a note to the task log');

@@ -29,7 +29,10 @@ const PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp; keep?: boolean }>
   // Credentials in URLs: scheme://user:password@host.
   { name: 'url-credentials', pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/gi, keep: true },
   // A whole PEM block on one line (multi-line blocks are handled by the redactor's state).
-  { name: 'pem', pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g },
+  {
+    name: 'pem',
+    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g,
+  },
 ];
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;

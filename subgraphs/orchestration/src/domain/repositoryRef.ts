@@ -38,7 +38,10 @@ function isGitRepository(dir: string): boolean {
     }
   };
   if (!exists(dir, 'dir')) return false;
-  return exists(join(dir, '.git'), 'any') || (exists(join(dir, 'HEAD'), 'file') && exists(join(dir, 'objects'), 'dir'));
+  return (
+    exists(join(dir, '.git'), 'any') ||
+    (exists(join(dir, 'HEAD'), 'file') && exists(join(dir, 'objects'), 'dir'))
+  );
 }
 
 /**
@@ -60,22 +63,37 @@ export function parseRepositoryRef(raw: string, options: { allowLocal: boolean }
     } catch {
       return refuse('Repository reference is not a valid file:// URL.', describe(value));
     }
-    if (url.host !== '' && url.host !== 'localhost') refuse('file:// URLs must name a local path.', describe(value));
+    if (url.host !== '' && url.host !== 'localhost')
+      refuse('file:// URLs must name a local path.', describe(value));
     if (url.search || url.hash) refuse('file:// URLs must not carry a query or fragment.', describe(value));
     localPath = fileURLToPath(url);
   } else if (value.startsWith('/')) {
     localPath = value;
   }
   if (localPath !== undefined) {
-    if (!options.allowLocal) refuse('Local repositories are available only with the shell executor, which is disabled here.', describe(value));
+    if (!options.allowLocal)
+      refuse(
+        'Local repositories are available only with the shell executor, which is disabled here.',
+        describe(value),
+      );
     const path = normalize(localPath).replace(/(.)\/+$/, '$1');
-    if (!isAbsolute(path) || path.split('/').includes('..')) refuse('Local repository paths must be absolute.', describe(value));
-    if (!isGitRepository(path)) refuse('Unknown repository: no git repository at that path.', describe(value));
+    if (!isAbsolute(path) || path.split('/').includes('..'))
+      refuse('Local repository paths must be absolute.', describe(value));
+    if (!isGitRepository(path))
+      refuse('Unknown repository: no git repository at that path.', describe(value));
     return { kind: 'local', path, canonical: path };
   }
   const parts = value.split('/');
   const [owner, name] = parts;
-  if (parts.length !== 2 || owner === undefined || name === undefined || !OWNER.test(owner) || !NAME.test(name) || name === '.' || name === '..') {
+  if (
+    parts.length !== 2 ||
+    owner === undefined ||
+    name === undefined ||
+    !OWNER.test(owner) ||
+    !NAME.test(name) ||
+    name === '.' ||
+    name === '..'
+  ) {
     refuse('Repository reference is not valid.', describe(value));
   }
   const repository = name.endsWith('.git') ? name.slice(0, -4) : name;

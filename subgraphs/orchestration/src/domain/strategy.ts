@@ -23,6 +23,7 @@ export function selectStrategy(input: {
   defaultStrategy: ExecutionStrategy;
 }): StrategyChoice {
   if (input.override) return { strategy: input.override, source: 'OVERRIDE' };
-  if (input.complexity) return { strategy: STRATEGY_BY_COMPLEXITY[input.complexity], source: 'CLASSIFICATION' };
+  if (input.complexity)
+    return { strategy: STRATEGY_BY_COMPLEXITY[input.complexity], source: 'CLASSIFICATION' };
   return { strategy: input.defaultStrategy, source: 'DEFAULT' };
 }

@@ -18,9 +18,14 @@ export interface TaskChange {
  * A task's state now, then after every change. Changes may arrive out of order from different instances; a
  * state older than one already emitted (lower `version`) is skipped, so subscribers never go back in time.
  */
-export async function watchTask(deps: Pick<OrchestrationDeps, 'prisma' | 'live'>, taskId: string): Promise<AsyncGenerator<CodingTask>> {
+export async function watchTask(
+  deps: Pick<OrchestrationDeps, 'prisma' | 'live'>,
+  taskId: string,
+): Promise<AsyncGenerator<CodingTask>> {
   // Subscribe before reading, so that no change between the read and the subscription is missed.
-  const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveTopic.task(taskId), { maxBuffered: 1_000 });
+  const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveTopic.task(taskId), {
+    maxBuffered: 1_000,
+  });
   async function* run(): AsyncGenerator<CodingTask> {
     try {
       const current = await deps.prisma.codingTask.findUnique({ where: { id: taskId } });
@@ -33,7 +38,10 @@ export async function watchTask(deps: Pick<OrchestrationDeps, 'prisma' | 'live'>
         const item = await feed.next();
         if (!item) return;
         // After a gap the database has the current state; otherwise the message carries it.
-        const task = 'gap' in item ? await deps.prisma.codingTask.findUnique({ where: { id: taskId } }) : fromTaskWire(item.message.task);
+        const task =
+          'gap' in item
+            ? await deps.prisma.codingTask.findUnique({ where: { id: taskId } })
+            : fromTaskWire(item.message.task);
         if (!task || task.version <= version) continue;
         version = task.version;
         yield task;
@@ -49,7 +57,10 @@ export async function watchTask(deps: Pick<OrchestrationDeps, 'prisma' | 'live'>
  * Every change of a task that matches `filter` now or matched it before the change (status filters compare
  * both the new and the previous status), so a list subscriber can add, update and remove rows.
  */
-export async function watchTasks(deps: Pick<OrchestrationDeps, 'live'>, filter: TaskFilter | null | undefined): Promise<AsyncGenerator<TaskChange>> {
+export async function watchTasks(
+  deps: Pick<OrchestrationDeps, 'live'>,
+  filter: TaskFilter | null | undefined,
+): Promise<AsyncGenerator<TaskChange>> {
   const feed = await LiveFeed.open<TaskChangedMessage>(deps.live, LiveTopic.tasks);
   async function* run(): AsyncGenerator<TaskChange> {
     try {
@@ -61,7 +72,9 @@ export async function watchTasks(deps: Pick<OrchestrationDeps, 'live'>, filter: 
         const message = item.message;
         const task = fromTaskWire(message.task);
         const inFilter = taskMatchesFilter(task, filter);
-        const wasInFilter = message.previousStatus !== null && taskMatchesFilter({ ...task, status: message.previousStatus }, filter);
+        const wasInFilter =
+          message.previousStatus !== null &&
+          taskMatchesFilter({ ...task, status: message.previousStatus }, filter);
         if (inFilter || wasInFilter) yield { task, previousStatus: message.previousStatus, inFilter };
       }
     } finally {

@@ -69,7 +69,9 @@ export class TaskLogTails {
   async tail(taskId: string, afterSeq: number): Promise<AsyncGenerator<TaskLog>> {
     let shared = this.#tails.get(taskId);
     if (!shared) {
-      shared = new SharedTail(taskId, this.#deps, this.#reads, this.#window, () => this.#tails.delete(taskId));
+      shared = new SharedTail(taskId, this.#deps, this.#reads, this.#window, () =>
+        this.#tails.delete(taskId),
+      );
       this.#tails.set(taskId, shared);
     }
     const reader = await shared.attach();
@@ -321,7 +323,9 @@ class SharedTail {
         this.#refill = false;
         const before = refill ? undefined : Math.min(...this.#pending.keys());
         for (;;) {
-          const page = await this.#reads.run(() => readTaskLogs(this.#deps, this.#taskId, this.#high!, PAGE, before));
+          const page = await this.#reads.run(() =>
+            readTaskLogs(this.#deps, this.#taskId, this.#high!, PAGE, before),
+          );
           if (this.#closed) return;
           const high = this.#high!;
           for (const entry of page) {
@@ -347,7 +351,10 @@ class SharedTail {
       }
     } catch (error) {
       // Subscribers beyond the window wait meanwhile; nothing is skipped.
-      this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'reading task log entries for live subscribers failed; retrying');
+      this.#deps.logger.warn(
+        { err: error, taskId: this.#taskId },
+        'reading task log entries for live subscribers failed; retrying',
+      );
       this.#refill = true;
       setTimeout(() => {
         if (!this.#closed) this.#advance();

@@ -60,7 +60,10 @@ export class TaskLogWriter implements TaskLogSink {
   /** Entries written so far. */
   written = 0;
 
-  constructor(deps: OrchestrationDeps, options: { taskId: string; executionId: string | null; redactor?: Redactor }) {
+  constructor(
+    deps: OrchestrationDeps,
+    options: { taskId: string; executionId: string | null; redactor?: Redactor },
+  ) {
     this.#deps = deps;
     this.#taskId = options.taskId;
     this.#executionId = options.executionId;
@@ -79,13 +82,19 @@ export class TaskLogWriter implements TaskLogSink {
   log(entry: LogEntryInput): void {
     if (this.#closed) {
       // An executor writing after its execution ended: dropped, never thrown (it may be in an event handler).
-      this.#deps.logger.warn({ taskId: this.#taskId, message: entry.message.slice(0, 200) }, 'log entry after the execution ended; dropped');
+      this.#deps.logger.warn(
+        { taskId: this.#taskId, message: entry.message.slice(0, 200) },
+        'log entry after the execution ended; dropped',
+      );
       return;
     }
     const max = this.#deps.settings.logLineMaxChars;
     let message = this.#redactor.redact(entry.message, entry.stream);
     if (message.length > max) message = `${message.slice(0, max)}… [${message.length - max} characters cut]`;
-    const data = entry.data === undefined ? undefined : (this.#redactor.redactValue(entry.data) as Prisma.InputJsonValue);
+    const data =
+      entry.data === undefined
+        ? undefined
+        : (this.#redactor.redactValue(entry.data) as Prisma.InputJsonValue);
     this.#pending.push({
       executionId: this.#executionId,
       level: entry.level,
@@ -138,11 +147,17 @@ export class TaskLogWriter implements TaskLogSink {
       } catch (error) {
         failures += 1;
         if (this.#closed && failures >= RETRIES_WHEN_CLOSED) {
-          this.#deps.logger.error({ err: error, taskId: this.#taskId, entries: batch.length }, 'task logs could not be written; dropped');
+          this.#deps.logger.error(
+            { err: error, taskId: this.#taskId, entries: batch.length },
+            'task logs could not be written; dropped',
+          );
           this.#pending.splice(0, batch.length);
           continue;
         }
-        this.#deps.logger.warn({ err: error, taskId: this.#taskId, entries: batch.length }, 'writing task logs failed; retrying');
+        this.#deps.logger.warn(
+          { err: error, taskId: this.#taskId, entries: batch.length },
+          'writing task logs failed; retrying',
+        );
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
         continue;
       }
@@ -154,18 +169,26 @@ export class TaskLogWriter implements TaskLogSink {
         for (const resolve of waiters) resolve();
       }
       // Lines that arrived during the write wait for the interval again unless a full batch is ready.
-      if (this.#pending.length > 0 && this.#pending.length < this.#deps.settings.logFlushMaxLines && !this.#closed) {
+      if (
+        this.#pending.length > 0 &&
+        this.#pending.length < this.#deps.settings.logFlushMaxLines &&
+        !this.#closed
+      ) {
         this.#timer ??= setTimeout(() => this.#startFlush(), this.#deps.settings.logFlushIntervalMs);
         return;
       }
     }
   }
 
-  async #write(batch: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date }>): Promise<void> {
+  async #write(
+    batch: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date }>,
+  ): Promise<void> {
     const entries = await appendTaskLogs(this.#deps, this.#taskId, this.#executionId, batch);
     void this.#deps.live
       .publish(LiveTopic.taskLogs(this.#taskId), { entries: entries.map(toTaskLogWire) })
-      .catch((error: unknown) => this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'live task-log publish failed'));
+      .catch((error: unknown) =>
+        this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'live task-log publish failed'),
+      );
   }
 }
 
@@ -198,7 +221,15 @@ export async function appendTaskLogs(
     }
     await deps.events.record(tx, [
       TaskLogAppended.create(
-        { taskId, executionId, fromSeq: first, toSeq: counter.last_seq, count: rows.length, warnings, errors },
+        {
+          taskId,
+          executionId,
+          fromSeq: first,
+          toSeq: counter.last_seq,
+          count: rows.length,
+          warnings,
+          errors,
+        },
         { source: EVENT_SOURCE, aggregateId: taskId },
       ),
     ]);
@@ -216,7 +247,13 @@ export async function appendTaskLogs(
 }
 
 /** Log entries of a task after `afterSeq`, oldest first, at most `limit`. */
-export function readTaskLogs(deps: Pick<OrchestrationDeps, 'prisma'>, taskId: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<TaskLog[]> {
+export function readTaskLogs(
+  deps: Pick<OrchestrationDeps, 'prisma'>,
+  taskId: string,
+  afterSeq: number,
+  limit: number,
+  beforeSeq?: number,
+): Promise<TaskLog[]> {
   return deps.prisma.taskLog.findMany({
     where: { taskId, seq: { gt: afterSeq, ...(beforeSeq === undefined ? {} : { lt: beforeSeq }) } },
     orderBy: { seq: 'asc' },

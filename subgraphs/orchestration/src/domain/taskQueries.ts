@@ -33,7 +33,12 @@ export function taskFilterWhere(filter: TaskFilter | null | undefined): Prisma.C
     ...(filter.repository ? { repository: filter.repository.trim() } : {}),
     ...(filter.creatorId ? { creatorId: parseId(filter.creatorId, 'filter.creatorId') } : {}),
     ...(filter.createdAfter || filter.createdBefore
-      ? { createdAt: { ...(filter.createdAfter ? { gte: filter.createdAfter } : {}), ...(filter.createdBefore ? { lt: filter.createdBefore } : {}) } }
+      ? {
+          createdAt: {
+            ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
+            ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -68,9 +73,12 @@ const taskCursors = Object.fromEntries(
         const valid =
           rest.length === 0 &&
           cursorPart.instant(createdAt) !== null &&
-          (sortField === 'PRIORITY' ? cursorPart.oneOf(value, PRIORITIES) : cursorPart.instant(value)) !== null;
+          (sortField === 'PRIORITY' ? cursorPart.oneOf(value, PRIORITIES) : cursorPart.instant(value)) !==
+            null;
         const taskId = cursorPart.uuid(id);
-        return valid && taskId ? { value: value as string, createdAt: createdAt as string, id: taskId } : null;
+        return valid && taskId
+          ? { value: value as string, createdAt: createdAt as string, id: taskId }
+          : null;
       },
     }),
   ]),
@@ -78,7 +86,12 @@ const taskCursors = Object.fromEntries(
 
 /** Encodes an opaque cursor for `task` in `order`. */
 export function encodeTaskCursor(task: CodingTask, order: TaskOrder): string {
-  const value = order.field === 'PRIORITY' ? task.priority : order.field === 'UPDATED_AT' ? task.updatedAt.toISOString() : task.createdAt.toISOString();
+  const value =
+    order.field === 'PRIORITY'
+      ? task.priority
+      : order.field === 'UPDATED_AT'
+        ? task.updatedAt.toISOString()
+        : task.createdAt.toISOString();
   return taskCursors[order.field].encode({ value, createdAt: task.createdAt.toISOString(), id: task.id });
 }
 
@@ -112,7 +125,11 @@ function orderBy(order: TaskOrder, reversed: boolean): Prisma.CodingTaskOrderByW
   const asc = (order.direction === 'ASC') !== reversed;
   const direction = asc ? 'asc' : 'desc';
   const key: Prisma.CodingTaskOrderByWithRelationInput[] =
-    order.field === 'PRIORITY' ? [{ priority: direction }] : order.field === 'UPDATED_AT' ? [{ updatedAt: direction }] : [];
+    order.field === 'PRIORITY'
+      ? [{ priority: direction }]
+      : order.field === 'UPDATED_AT'
+        ? [{ updatedAt: direction }]
+        : [];
   return [...key, { createdAt: direction }, { id: direction }];
 }
 
@@ -122,11 +139,22 @@ function orderBy(order: TaskOrder, reversed: boolean): Prisma.CodingTaskOrderByW
  */
 export function findTaskPage(
   deps: Pick<OrchestrationDeps, 'prisma'>,
-  options: { filter: TaskFilter | null | undefined; order: TaskOrder; after?: string | undefined; before?: string | undefined; limit: number; inverted: boolean },
+  options: {
+    filter: TaskFilter | null | undefined;
+    order: TaskOrder;
+    after?: string | undefined;
+    before?: string | undefined;
+    limit: number;
+    inverted: boolean;
+  },
 ): Promise<CodingTask[]> {
   const conditions: Prisma.CodingTaskWhereInput[] = [taskFilterWhere(options.filter)];
-  if (options.after) conditions.push(keyset(options.order, decodeTaskCursor(options.after, options.order, 'after'), 'after'));
-  if (options.before) conditions.push(keyset(options.order, decodeTaskCursor(options.before, options.order, 'before'), 'before'));
+  if (options.after)
+    conditions.push(keyset(options.order, decodeTaskCursor(options.after, options.order, 'after'), 'after'));
+  if (options.before)
+    conditions.push(
+      keyset(options.order, decodeTaskCursor(options.before, options.order, 'before'), 'before'),
+    );
   return deps.prisma.codingTask.findMany({
     where: { AND: conditions },
     orderBy: orderBy(options.order, options.inverted),

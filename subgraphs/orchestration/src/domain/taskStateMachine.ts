@@ -67,7 +67,9 @@ export const FINAL_STATUSES: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'CA
 
 /** True when the table allows `from` → `to` (through `on`, when given). */
 export function canTransition(from: TaskStatus, to: TaskStatus, on?: TaskEvent): boolean {
-  return TASK_TRANSITIONS.some((row) => row.from === from && row.to === to && (on === undefined || row.on === on));
+  return TASK_TRANSITIONS.some(
+    (row) => row.from === from && row.to === to && (on === undefined || row.on === on),
+  );
 }
 
 /** The states a task in `from` may move to next. */
@@ -89,5 +91,9 @@ export function assertTransition(from: TaskStatus, to: TaskStatus, on: TaskEvent
         ? `${on} applies to ${[...new Set(fromWhere)].join(' or ')} tasks, and this one is ${from}`
         : `nothing causes ${on}`
       : `${on} moves a ${from} task to ${allowed.join(' or ')}`;
-  throw codedError(ErrorCode.INVALID_TASK_TRANSITION, `A ${from} task cannot become ${to}: ${why}.`, { from, to, event: on });
+  throw codedError(ErrorCode.INVALID_TASK_TRANSITION, `A ${from} task cannot become ${to}: ${why}.`, {
+    from,
+    to,
+    event: on,
+  });
 }

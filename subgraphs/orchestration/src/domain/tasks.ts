@@ -6,7 +6,15 @@ import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.j
 import { parseRepositoryRef } from './repositoryRef.js';
 import { selectStrategy, type StrategyChoice } from './strategy.js';
 import { assertTransition, type TaskEvent, type TaskStatus } from './taskStateMachine.js';
-import { LIMITS, parseBudgets, parseId, parseIntInRange, parseLine, parseText, type BudgetsInput } from './validation.js';
+import {
+  LIMITS,
+  parseBudgets,
+  parseId,
+  parseIntInRange,
+  parseLine,
+  parseText,
+  type BudgetsInput,
+} from './validation.js';
 import { publishTaskChanged, publishWorkQueued } from './wire.js';
 
 /** The producing service of orchestration's events. */
@@ -101,7 +109,10 @@ export async function transitionTask(
     if (outcome !== CONFLICTED) return outcome;
     deps.logger.debug({ taskId, attempt }, 'task changed concurrently; retrying the transition');
   }
-  throw codedError(ErrorCode.CONFLICT, 'The task was changed concurrently; try again.', { field: 'id', id: taskId });
+  throw codedError(ErrorCode.CONFLICT, 'The task was changed concurrently; try again.', {
+    field: 'id',
+    id: taskId,
+  });
 }
 
 /**
@@ -128,7 +139,12 @@ export function queuePlan(
     },
     apply: async (uow, before, after) => {
       await uow.tx.taskExecution.create({
-        data: { taskId: after.id, attempt: before.attempts + 1, strategy: choice.strategy, priority: after.priority },
+        data: {
+          taskId: after.id,
+          attempt: before.attempts + 1,
+          strategy: choice.strategy,
+          priority: after.priority,
+        },
       });
       uow.afterCommit(() => publishWorkQueued(deps));
     },
@@ -142,10 +158,17 @@ export function queuePlan(
  * together.
  * @throws {GraphQLError} UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT
  */
-export async function createTask(deps: OrchestrationDeps, principal: Principal, input: CreateTaskInput, meta: RequestMeta = {}): Promise<CodingTask> {
+export async function createTask(
+  deps: OrchestrationDeps,
+  principal: Principal,
+  input: CreateTaskInput,
+  meta: RequestMeta = {},
+): Promise<CodingTask> {
   const caller = requireScope(principal, 'tasks:write');
   const title = parseLine(input.title, 'title', LIMITS.title);
-  const description = parseText(input.description ?? '', 'description', LIMITS.description, { allowEmpty: true });
+  const description = parseText(input.description ?? '', 'description', LIMITS.description, {
+    allowEmpty: true,
+  });
   const repository =
     input.repository === null || input.repository === undefined
       ? null
@@ -178,7 +201,9 @@ export async function createTask(deps: OrchestrationDeps, principal: Principal, 
   const status: TaskStatus = waitForClassifier ? 'CLASSIFYING' : 'QUEUED';
   // Created PENDING and handed on in the same transaction: clients see CLASSIFYING or QUEUED.
   assertTransition('PENDING', status, 'SUBMIT');
-  const choice = waitForClassifier ? null : selectStrategy({ override, complexity: null, defaultStrategy: deps.settings.defaultStrategy });
+  const choice = waitForClassifier
+    ? null
+    : selectStrategy({ override, complexity: null, defaultStrategy: deps.settings.defaultStrategy });
 
   return inTransaction(deps, async (uow) => {
     const task = await uow.tx.codingTask.create({
@@ -245,8 +270,14 @@ export async function cancelTask(
       data: { finishedAt: new Date(), classificationDeadlineAt: null },
       apply: async (uow, before) => {
         const now = new Date();
-        await uow.tx.taskExecution.updateMany({ where: { taskId, status: 'QUEUED' }, data: { status: 'CANCELLED', endedAt: now } });
-        await uow.tx.taskExecution.updateMany({ where: { taskId, status: 'RUNNING' }, data: { cancelRequestedAt: now } });
+        await uow.tx.taskExecution.updateMany({
+          where: { taskId, status: 'QUEUED' },
+          data: { status: 'CANCELLED', endedAt: now },
+        });
+        await uow.tx.taskExecution.updateMany({
+          where: { taskId, status: 'RUNNING' },
+          data: { cancelRequestedAt: now },
+        });
         await deps.events.record(uow.tx, [
           TaskCancelled.create(
             { taskId, previousStatus: before.status, cancelledBy: caller.userId, reason },
@@ -262,7 +293,11 @@ export async function cancelTask(
  * Retries a FAILED task (its creator or an ADMIN): a new execution is queued with the task's strategy.
  * @throws {GraphQLError} NOT_FOUND, FORBIDDEN, INVALID_TASK_TRANSITION (anything but FAILED), CONFLICT
  */
-export async function retryTask(deps: OrchestrationDeps, principal: Principal, input: { id: string }): Promise<CodingTask> {
+export async function retryTask(
+  deps: OrchestrationDeps,
+  principal: Principal,
+  input: { id: string },
+): Promise<CodingTask> {
   const taskId = parseId(input.id);
   return transitionTask(deps, taskId, (task) => {
     requireTaskWriter(principal, task);
@@ -301,5 +336,9 @@ export async function provideTaskInput(
 /** The strategy a task runs with again (retry, resume): the one it has, else a fresh choice. */
 function currentChoice(deps: OrchestrationDeps, task: CodingTask): StrategyChoice {
   if (task.strategy && task.strategySource) return { strategy: task.strategy, source: task.strategySource };
-  return selectStrategy({ override: task.strategyOverride, complexity: task.complexity, defaultStrategy: deps.settings.defaultStrategy });
+  return selectStrategy({
+    override: task.strategyOverride,
+    complexity: task.complexity,
+    defaultStrategy: deps.settings.defaultStrategy,
+  });
 }

@@ -34,16 +34,27 @@ export interface BudgetsInput {
 }
 
 /** Validated budgets as stored (`wallTimeMs`, the agent's unit); null when none was given. */
-export function parseBudgets(input: BudgetsInput): { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } | null {
+export function parseBudgets(
+  input: BudgetsInput,
+): { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } | null {
   const budgets: { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } = {};
-  if (input.tokens !== null && input.tokens !== undefined) budgets.tokens = parseIntInRange(input.tokens, 'budgets.tokens', 1, BUDGET_CAPS.tokens);
-  if (input.toolCalls !== null && input.toolCalls !== undefined) budgets.toolCalls = parseIntInRange(input.toolCalls, 'budgets.toolCalls', 1, BUDGET_CAPS.toolCalls);
+  if (input.tokens !== null && input.tokens !== undefined)
+    budgets.tokens = parseIntInRange(input.tokens, 'budgets.tokens', 1, BUDGET_CAPS.tokens);
+  if (input.toolCalls !== null && input.toolCalls !== undefined)
+    budgets.toolCalls = parseIntInRange(input.toolCalls, 'budgets.toolCalls', 1, BUDGET_CAPS.toolCalls);
   if (input.wallTimeSeconds !== null && input.wallTimeSeconds !== undefined) {
-    budgets.wallTimeMs = parseIntInRange(input.wallTimeSeconds, 'budgets.wallTimeSeconds', 1, BUDGET_CAPS.wallTimeSeconds) * 1_000;
+    budgets.wallTimeMs =
+      parseIntInRange(input.wallTimeSeconds, 'budgets.wallTimeSeconds', 1, BUDGET_CAPS.wallTimeSeconds) *
+      1_000;
   }
   if (input.usd !== null && input.usd !== undefined) {
     if (!Number.isFinite(input.usd) || input.usd <= 0 || input.usd > BUDGET_CAPS.usd) {
-      bad('budgets.usd', 'budgets.usd is out of range.', `a number above 0 and at most ${BUDGET_CAPS.usd}`, String(input.usd));
+      bad(
+        'budgets.usd',
+        'budgets.usd is out of range.',
+        `a number above 0 and at most ${BUDGET_CAPS.usd}`,
+        String(input.usd),
+      );
     }
     budgets.usd = input.usd;
   }
@@ -66,16 +77,24 @@ export function parseLine(value: string, field: string, maxLength: number): stri
   const expected = `1-${maxLength} printable characters on one line`;
   if (text.length === 0) bad(field, `${field} must not be blank.`, expected, 'a blank string');
   if (text.length > maxLength) bad(field, `${field} is too long.`, expected, `${text.length} characters`);
-  if (ANY_CONTROL.test(text)) bad(field, `${field} contains control characters.`, expected, 'control characters');
+  if (ANY_CONTROL.test(text))
+    bad(field, `${field} contains control characters.`, expected, 'control characters');
   return text;
 }
 
 /** A bounded multi-line text (descriptions, commands, answers): tab and line breaks allowed, other controls not. */
-export function parseText(value: string, field: string, maxLength: number, options: { allowEmpty?: boolean } = {}): string {
+export function parseText(
+  value: string,
+  field: string,
+  maxLength: number,
+  options: { allowEmpty?: boolean } = {},
+): string {
   const expected = `${options.allowEmpty ? 0 : 1}-${maxLength} characters without control characters other than tab and line breaks`;
   if (value.length > maxLength) bad(field, `${field} is too long.`, expected, `${value.length} characters`);
-  if (CONTROL_EXCEPT_WHITESPACE.test(value)) bad(field, `${field} contains control characters.`, expected, 'control characters');
-  if (!options.allowEmpty && value.trim().length === 0) bad(field, `${field} must not be blank.`, expected, 'a blank string');
+  if (CONTROL_EXCEPT_WHITESPACE.test(value))
+    bad(field, `${field} contains control characters.`, expected, 'control characters');
+  if (!options.allowEmpty && value.trim().length === 0)
+    bad(field, `${field} must not be blank.`, expected, 'a blank string');
   return value;
 }
 
@@ -90,7 +109,12 @@ export function parseIntInRange(value: number, field: string, min: number, max: 
 /** A UUID, or BAD_USER_INPUT (Prisma would otherwise fail on a malformed id with an unexpected error). */
 export function parseId(value: string, field = 'id'): string {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
-    bad(field, `${field} is not a valid id.`, 'a UUID', value.length > 40 ? `${value.length} characters` : JSON.stringify(value));
+    bad(
+      field,
+      `${field} is not a valid id.`,
+      'a UUID',
+      value.length > 40 ? `${value.length} characters` : JSON.stringify(value),
+    );
   }
   return value.toLowerCase();
 }

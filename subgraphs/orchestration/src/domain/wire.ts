@@ -3,7 +3,10 @@ import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from './deps.js';
 
 /** A task as it travels on the live bus: the row, dates as ISO strings. */
-export type TaskWire = Omit<CodingTask, 'classificationDeadlineAt' | 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt'> & {
+export type TaskWire = Omit<
+  CodingTask,
+  'classificationDeadlineAt' | 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt'
+> & {
   classificationDeadlineAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -64,7 +67,10 @@ export async function publishTaskChanged(
   previousStatus: CodingTask['status'] | null,
 ): Promise<void> {
   const message: TaskChangedMessage = { task: toTaskWire(task), previousStatus };
-  await Promise.all([deps.live.publish(LiveTopic.task(task.id), message), deps.live.publish(LiveTopic.tasks, message)]);
+  await Promise.all([
+    deps.live.publish(LiveTopic.task(task.id), message),
+    deps.live.publish(LiveTopic.tasks, message),
+  ]);
 }
 
 /** Wakes idle workers on every instance: an execution was queued. */

@@ -95,7 +95,10 @@ export class WorkerPool {
     this.#queueSubscription = await this.#deps.live.subscribe(LiveTopic.queue, () => this.wake());
     this.#heartbeat = setInterval(() => void this.#beat(), this.#options.heartbeatIntervalMs);
     this.#loop = this.#claimLoop();
-    this.#deps.logger.info({ workerId: this.workerId, concurrency: this.#options.concurrency }, 'worker pool started');
+    this.#deps.logger.info(
+      { workerId: this.workerId, concurrency: this.#options.concurrency },
+      'worker pool started',
+    );
   }
 
   /** Makes an idle pool look for work now. */
@@ -140,7 +143,11 @@ export class WorkerPool {
       let claimed: ClaimedExecution[] = [];
       if (free > 0) {
         try {
-          claimed = await claimExecutions(this.#deps, { workerId: this.workerId, limit: free, leaseMs: this.#options.leaseMs });
+          claimed = await claimExecutions(this.#deps, {
+            workerId: this.workerId,
+            limit: free,
+            leaseMs: this.#options.leaseMs,
+          });
         } catch (error) {
           this.#deps.logger.warn({ err: error }, 'claiming executions failed');
         }
@@ -163,10 +170,18 @@ export class WorkerPool {
   }
 
   #startRun(claimed: ClaimedExecution): void {
-    const run: Run = { claimed, controller: new AbortController(), reason: null, renewedAt: Date.now(), done: Promise.resolve() };
+    const run: Run = {
+      claimed,
+      controller: new AbortController(),
+      reason: null,
+      renewedAt: Date.now(),
+      done: Promise.resolve(),
+    };
     this.#runs.set(claimed.execution.id, run);
     run.done = this.#execute(run)
-      .catch((error: unknown) => this.#deps.logger.error({ err: error, executionId: claimed.execution.id }, 'execution run failed'))
+      .catch((error: unknown) =>
+        this.#deps.logger.error({ err: error, executionId: claimed.execution.id }, 'execution run failed'),
+      )
       .finally(() => {
         this.#runs.delete(claimed.execution.id);
         this.wake();
@@ -204,7 +219,8 @@ export class WorkerPool {
       // Self-fencing: a worker that cannot renew must stop before its lease runs out and another worker starts
       // the same task, so that it never runs twice at once.
       const deadline = this.#options.leaseMs - this.#options.heartbeatIntervalMs;
-      for (const run of this.#runs.values()) if (Date.now() - run.renewedAt >= deadline) this.#abort(run, 'lease-lost');
+      for (const run of this.#runs.values())
+        if (Date.now() - run.renewedAt >= deadline) this.#abort(run, 'lease-lost');
     } finally {
       this.#beating = false;
     }
@@ -238,13 +254,28 @@ export class WorkerPool {
       const executable = toExecutable(task);
       const executor = this.#options.executors.find((candidate) => candidate.canExecute(executable));
       if (!executor) {
-        end = failure(ExecutionErrorCode.NO_EXECUTOR, 'No executor can run this task: it has no command and the agent executor is off (AGENT_EXECUTOR_ENABLED=false).');
+        end = failure(
+          ExecutionErrorCode.NO_EXECUTOR,
+          'No executor can run this task: it has no command and the agent executor is off (AGENT_EXECUTOR_ENABLED=false).',
+        );
       } else {
         executorName = executor.name;
-        end = await this.#runExecutor(run, executor, executable, writer, usage, timeoutMs, (prepared) => (held.workspace = prepared));
+        end = await this.#runExecutor(
+          run,
+          executor,
+          executable,
+          writer,
+          usage,
+          timeoutMs,
+          (prepared) => (held.workspace = prepared),
+        );
       }
     } catch (error) {
-      end = failure(ExecutionErrorCode.EXECUTOR_ERROR, 'The executor failed unexpectedly.', error instanceof Error ? error.message : String(error));
+      end = failure(
+        ExecutionErrorCode.EXECUTOR_ERROR,
+        'The executor failed unexpectedly.',
+        error instanceof Error ? error.message : String(error),
+      );
     } finally {
       clearTimeout(timer);
       void cancelSubscription.then((subscription) => subscription?.close()).catch(() => undefined);
@@ -252,10 +283,21 @@ export class WorkerPool {
 
     if (run.reason === 'cancelled') {
       end = { kind: 'cancelled' };
-      writer.log({ level: 'WARN', kind: 'STEP', message: 'The task was cancelled; the execution was stopped.' });
+      writer.log({
+        level: 'WARN',
+        kind: 'STEP',
+        message: 'The task was cancelled; the execution was stopped.',
+      });
     } else if (run.reason === 'timeout') {
-      end = failure(ExecutionErrorCode.EXECUTION_TIMEOUT, `The execution ran longer than its limit of ${Math.round(timeoutMs / 1000)} s and was stopped.`);
-      writer.log({ level: 'ERROR', kind: 'STEP', message: `Timed out after ${Math.round(timeoutMs / 1000)} s.` });
+      end = failure(
+        ExecutionErrorCode.EXECUTION_TIMEOUT,
+        `The execution ran longer than its limit of ${Math.round(timeoutMs / 1000)} s and was stopped.`,
+      );
+      writer.log({
+        level: 'ERROR',
+        kind: 'STEP',
+        message: `Timed out after ${Math.round(timeoutMs / 1000)} s.`,
+      });
     }
     end = redactEnd(end, redactor);
     // Logs first, so subscribers see every line before the task's final state.
@@ -263,7 +305,10 @@ export class WorkerPool {
     await held.workspace?.dispose().catch(() => undefined);
 
     if (run.reason === 'lease-lost') {
-      deps.logger.warn({ executionId: execution.id, taskId: task.id }, 'lease lost: the execution was stopped and is left to the sweeper');
+      deps.logger.warn(
+        { executionId: execution.id, taskId: task.id },
+        'lease lost: the execution was stopped and is left to the sweeper',
+      );
       return;
     }
     if (run.reason === 'shutdown') {
@@ -297,7 +342,11 @@ export class WorkerPool {
         log: writer,
       });
     } catch (error) {
-      return failure(ExecutionErrorCode.WORKSPACE_FAILED, 'The workspace could not be prepared.', error instanceof Error ? error.message : String(error));
+      return failure(
+        ExecutionErrorCode.WORKSPACE_FAILED,
+        'The workspace could not be prepared.',
+        error instanceof Error ? error.message : String(error),
+      );
     }
     onWorkspace(workspace);
     const answers = await this.#deps.prisma.taskInput.findMany({
@@ -325,19 +374,39 @@ export class WorkerPool {
         sandbox: this.#options.sandbox,
       });
     } catch (error) {
-      return failure(ExecutionErrorCode.EXECUTOR_ERROR, `The ${executor.name} executor failed unexpectedly.`, error instanceof Error ? error.message : String(error));
+      return failure(
+        ExecutionErrorCode.EXECUTOR_ERROR,
+        `The ${executor.name} executor failed unexpectedly.`,
+        error instanceof Error ? error.message : String(error),
+      );
     }
   }
 
   /** Records the end; retried while the database is unreachable (the lease keeps the execution ours meanwhile). */
-  async #finish(executionId: string, end: ExecutionEnd, usage: ExecutionUsage, executor: string | null, durationMs: number): Promise<void> {
+  async #finish(
+    executionId: string,
+    end: ExecutionEnd,
+    usage: ExecutionUsage,
+    executor: string | null,
+    durationMs: number,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await finishExecution(this.#deps, { executionId, workerId: this.workerId, end, usage, executor, durationMs });
+        await finishExecution(this.#deps, {
+          executionId,
+          workerId: this.workerId,
+          end,
+          usage,
+          executor,
+          durationMs,
+        });
         return;
       } catch (error) {
         if (attempt >= 5) throw error;
-        this.#deps.logger.warn({ err: error, executionId, attempt }, 'recording the end of an execution failed; retrying');
+        this.#deps.logger.warn(
+          { err: error, executionId, attempt },
+          'recording the end of an execution failed; retrying',
+        );
         await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
       }
     }
@@ -371,11 +440,22 @@ function redactEnd(end: ExecutionEnd, redactor: Redactor): ExecutionEnd {
   const redact = (text: string): string => redactor.redact(text, 'result');
   switch (end.kind) {
     case 'succeeded':
-      return { ...end, result: { ...end.result, summary: redact(end.result.summary), ...(end.result.diff ? { diff: redact(end.result.diff) } : {}) } };
+      return {
+        ...end,
+        result: {
+          ...end.result,
+          summary: redact(end.result.summary),
+          ...(end.result.diff ? { diff: redact(end.result.diff) } : {}),
+        },
+      };
     case 'failed':
       return {
         ...end,
-        error: { ...end.error, message: redact(end.error.message), ...(end.error.cause ? { cause: redact(end.error.cause) } : {}) },
+        error: {
+          ...end.error,
+          message: redact(end.error.message),
+          ...(end.error.cause ? { cause: redact(end.error.cause) } : {}),
+        },
         ...(end.result?.summary ? { result: { ...end.result, summary: redact(end.result.summary) } } : {}),
       };
     case 'awaiting_input':

@@ -2,13 +2,19 @@ import { builder } from '../builder.js';
 
 /** The GraphQL enum `TaskStatus` (its values are described in the schema). */
 export const TaskStatusEnum = builder.enumType('TaskStatus', {
-  description: 'Where a coding task is in its life. SUCCEEDED and CANCELLED are final; FAILED is final unless retried.',
+  description:
+    'Where a coding task is in its life. SUCCEEDED and CANCELLED are final; FAILED is final unless retried.',
   values: {
     PENDING: { description: 'Accepted, not yet handed on (only inside the creating transaction).' },
-    CLASSIFYING: { description: 'Waiting for the classifier to label type and complexity (at most the classification timeout).' },
+    CLASSIFYING: {
+      description:
+        'Waiting for the classifier to label type and complexity (at most the classification timeout).',
+    },
     QUEUED: { description: 'Waiting for a worker.' },
     RUNNING: { description: 'An execution is running.' },
-    AWAITING_INPUT: { description: 'The execution asked the creator a question; answer it with `provideTaskInput`.' },
+    AWAITING_INPUT: {
+      description: 'The execution asked the creator a question; answer it with `provideTaskInput`.',
+    },
     SUCCEEDED: { description: 'Done successfully.' },
     FAILED: { description: 'The last execution failed; `retryTask` queues a new one.' },
     CANCELLED: { description: 'Cancelled by a user.' },
@@ -44,8 +50,12 @@ export const ExecutionStrategyEnum = builder.enumType('ExecutionStrategy', {
   description: 'How an execution works on a task.',
   values: {
     SINGLE_SHOT: { description: 'One pass: plan, change, done (simple tasks).' },
-    ITERATIVE: { description: 'Change, check, repeat until the checks pass (medium tasks; also the default).' },
-    MULTI_AGENT: { description: 'Several cooperating agents: planner, implementers, reviewer (complex tasks).' },
+    ITERATIVE: {
+      description: 'Change, check, repeat until the checks pass (medium tasks; also the default).',
+    },
+    MULTI_AGENT: {
+      description: 'Several cooperating agents: planner, implementers, reviewer (complex tasks).',
+    },
   } as const,
 });
 
@@ -79,8 +89,12 @@ export const ExecutionStatusEnum = builder.enumType('ExecutionStatus', {
     SUCCEEDED: { description: 'Finished successfully.' },
     FAILED: { description: 'Finished with an error (see its result).' },
     CANCELLED: { description: 'Stopped because the task was cancelled.' },
-    AWAITING_INPUT: { description: 'Ended with a question for the creator; the answer starts a new attempt.' },
-    LOST: { description: 'Its worker stopped renewing the lease (crash) or shut down; a new attempt may follow.' },
+    AWAITING_INPUT: {
+      description: 'Ended with a question for the creator; the answer starts a new attempt.',
+    },
+    LOST: {
+      description: 'Its worker stopped renewing the lease (crash) or shut down; a new attempt may follow.',
+    },
   } as const,
 });
 

@@ -12,22 +12,47 @@ TaskExecutionRef.implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier.' }),
     attempt: t.exposeInt('attempt', { description: 'Attempt number within its task, from 1.' }),
-    status: t.field({ type: ExecutionStatusEnum, description: 'Where the attempt is.', resolve: (execution) => execution.status }),
-    strategy: t.field({ type: ExecutionStrategyEnum, description: 'The strategy it runs with.', resolve: (execution) => execution.strategy }),
-    executor: t.exposeString('executor', { nullable: true, description: 'The executor that ran it, e.g. `shell`.' }),
-    model: t.exposeString('model', { nullable: true, description: 'The LLM model used, when an agent ran it.' }),
-    worker: t.exposeString('workerId', { nullable: true, description: 'The worker that claimed it (host/pid/instance).' }),
+    status: t.field({
+      type: ExecutionStatusEnum,
+      description: 'Where the attempt is.',
+      resolve: (execution) => execution.status,
+    }),
+    strategy: t.field({
+      type: ExecutionStrategyEnum,
+      description: 'The strategy it runs with.',
+      resolve: (execution) => execution.strategy,
+    }),
+    executor: t.exposeString('executor', {
+      nullable: true,
+      description: 'The executor that ran it, e.g. `shell`.',
+    }),
+    model: t.exposeString('model', {
+      nullable: true,
+      description: 'The LLM model used, when an agent ran it.',
+    }),
+    worker: t.exposeString('workerId', {
+      nullable: true,
+      description: 'The worker that claimed it (host/pid/instance).',
+    }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When it was queued.' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When a worker claimed it.' }),
+    startedAt: t.expose('startedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a worker claimed it.',
+    }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When it ended.' }),
     leaseExpiresAt: t.expose('leaseExpiresAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'While RUNNING: when the worker must have renewed its lease, or another worker takes over.',
+      description:
+        'While RUNNING: when the worker must have renewed its lease, or another worker takes over.',
     }),
     tokensIn: t.exposeInt('tokensIn', { description: 'LLM input tokens used.' }),
     tokensOut: t.exposeInt('tokensOut', { description: 'LLM output tokens used.' }),
-    costUsd: t.float({ description: 'LLM cost, US dollars.', resolve: (execution) => Number(execution.costUsd) }),
+    costUsd: t.float({
+      description: 'LLM cost, US dollars.',
+      resolve: (execution) => Number(execution.costUsd),
+    }),
     result: t.field({
       type: ExecutionResultRef,
       nullable: true,
@@ -46,54 +71,89 @@ TaskExecutionRef.implement({
   }),
 });
 
-const DiffStatsRef = builder.objectRef<{ filesChanged: number; additions: number; deletions: number }>('DiffStats').implement({
-  description: 'Size of the change an execution made.',
-  fields: (t) => ({
-    filesChanged: t.exposeInt('filesChanged', { description: 'Files added, changed or deleted.' }),
-    additions: t.exposeInt('additions', { description: 'Lines added.' }),
-    deletions: t.exposeInt('deletions', { description: 'Lines deleted.' }),
-  }),
-});
-
-const ExecutionErrorRef = builder.objectRef<{ code: string; message: string; cause: string | null }>('ExecutionError').implement({
-  description: 'Why an execution failed.',
-  fields: (t) => ({
-    code: t.exposeString('code', {
-      description: `Stable code: ${Object.keys(ExecutionErrorCode).join(', ')} (see the error-code table of the README).`,
+const DiffStatsRef = builder
+  .objectRef<{ filesChanged: number; additions: number; deletions: number }>('DiffStats')
+  .implement({
+    description: 'Size of the change an execution made.',
+    fields: (t) => ({
+      filesChanged: t.exposeInt('filesChanged', { description: 'Files added, changed or deleted.' }),
+      additions: t.exposeInt('additions', { description: 'Lines added.' }),
+      deletions: t.exposeInt('deletions', { description: 'Lines deleted.' }),
     }),
-    message: t.exposeString('message', { description: 'What happened, for people.' }),
-    cause: t.exposeString('cause', { nullable: true, description: 'Underlying detail, e.g. the last lines of stderr (redacted).' }),
-  }),
-});
+  });
+
+const ExecutionErrorRef = builder
+  .objectRef<{ code: string; message: string; cause: string | null }>('ExecutionError')
+  .implement({
+    description: 'Why an execution failed.',
+    fields: (t) => ({
+      code: t.exposeString('code', {
+        description: `Stable code: ${Object.keys(ExecutionErrorCode).join(', ')} (see the error-code table of the README).`,
+      }),
+      message: t.exposeString('message', { description: 'What happened, for people.' }),
+      cause: t.exposeString('cause', {
+        nullable: true,
+        description: 'Underlying detail, e.g. the last lines of stderr (redacted).',
+      }),
+    }),
+  });
 
 ExecutionResultRef.implement({
   description: 'What an execution produced, or why it failed.',
   fields: (t) => ({
     summary: t.exposeString('summary', { description: 'One-paragraph account of the outcome.' }),
-    changedFiles: t.exposeStringList('changedFiles', { description: 'Paths changed in the workspace, relative to its root.' }),
+    changedFiles: t.exposeStringList('changedFiles', {
+      description: 'Paths changed in the workspace, relative to its root.',
+    }),
     diffStats: t.field({
       type: DiffStatsRef,
       description: 'Size of the change.',
-      resolve: (result) => ({ filesChanged: result.filesChanged, additions: result.additions, deletions: result.deletions }),
+      resolve: (result) => ({
+        filesChanged: result.filesChanged,
+        additions: result.additions,
+        deletions: result.deletions,
+      }),
     }),
-    pullRequestUrl: t.exposeString('pullRequestUrl', { nullable: true, description: 'The pull request opened for the change, if any.' }),
-    exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Exit code of the shell command, if one ran.' }),
-    branch: t.exposeString('branch', { nullable: true, description: 'Agent: the branch its work was pushed to, `agent/<first 8 characters of the task id>`.' }),
-    commitSha: t.exposeString('commitSha', { nullable: true, description: 'Agent: the commit pushed to `branch`; null when nothing was committed.' }),
+    pullRequestUrl: t.exposeString('pullRequestUrl', {
+      nullable: true,
+      description: 'The pull request opened for the change, if any.',
+    }),
+    exitCode: t.exposeInt('exitCode', {
+      nullable: true,
+      description: 'Exit code of the shell command, if one ran.',
+    }),
+    branch: t.exposeString('branch', {
+      nullable: true,
+      description: 'Agent: the branch its work was pushed to, `agent/<first 8 characters of the task id>`.',
+    }),
+    commitSha: t.exposeString('commitSha', {
+      nullable: true,
+      description: 'Agent: the commit pushed to `branch`; null when nothing was committed.',
+    }),
     diff: t.exposeString('diff', {
       nullable: true,
-      description: 'Agent: unified diff of `branch` against the commit it started from, capped at AGENT_DIFF_MAX_CHARS (redacted).',
+      description:
+        'Agent: unified diff of `branch` against the commit it started from, capped at AGENT_DIFF_MAX_CHARS (redacted).',
       directives: policyDirectives.cost(DIFF_COST),
     }),
-    stopReason: t.exposeString('stopReason', { nullable: true, description: 'Agent: why it stopped: `finished`, or the error code.' }),
-    toolCalls: t.exposeInt('toolCalls', { description: 'Agent: tool calls the model made (0 for other executors).' }),
-    modelCalls: t.exposeInt('modelCalls', { description: 'Agent: model calls made (0 for other executors).' }),
+    stopReason: t.exposeString('stopReason', {
+      nullable: true,
+      description: 'Agent: why it stopped: `finished`, or the error code.',
+    }),
+    toolCalls: t.exposeInt('toolCalls', {
+      description: 'Agent: tool calls the model made (0 for other executors).',
+    }),
+    modelCalls: t.exposeInt('modelCalls', {
+      description: 'Agent: model calls made (0 for other executors).',
+    }),
     error: t.field({
       type: ExecutionErrorRef,
       nullable: true,
       description: 'Why it failed; null when it did not.',
       resolve: (result) =>
-        result.errorCode ? { code: result.errorCode, message: result.errorMessage ?? '', cause: result.errorCause } : null,
+        result.errorCode
+          ? { code: result.errorCode, message: result.errorMessage ?? '', cause: result.errorCause }
+          : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the result was recorded.' }),
   }),
@@ -106,7 +166,11 @@ TaskInputRef.implement({
     question: t.exposeString('question', { description: 'What the task asked.' }),
     answer: t.exposeString('answer', { nullable: true, description: 'The answer; null while unanswered.' }),
     askedAt: t.expose('askedAt', { type: 'DateTime', description: 'When it was asked.' }),
-    answeredAt: t.expose('answeredAt', { type: 'DateTime', nullable: true, description: 'When it was answered.' }),
+    answeredAt: t.expose('answeredAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was answered.',
+    }),
     answeredBy: t.exposeID('answeredBy', { nullable: true, description: 'Id of the user who answered.' }),
   }),
 });

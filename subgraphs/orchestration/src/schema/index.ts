@@ -15,7 +15,16 @@ import './taskLog.js';
 export const schema = applyDirectiveAuthorization<OrchestrationContext>(
   builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: ['@key', '@shareable', '@extends', '@authenticated', '@requiresScopes', '@policy', '@cost', '@listSize'],
+    federationDirectives: [
+      '@key',
+      '@shareable',
+      '@extends',
+      '@authenticated',
+      '@requiresScopes',
+      '@policy',
+      '@cost',
+      '@listSize',
+    ],
     ...resumableSubgraphOptions,
   }),
   { principal: (context) => context.principal },

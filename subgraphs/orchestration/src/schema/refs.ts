@@ -1,5 +1,11 @@
 import { builder } from '../builder.js';
-import type { CodingTask, ExecutionResult, TaskExecution, TaskInput, TaskLog } from '../generated/prisma/client.js';
+import type {
+  CodingTask,
+  ExecutionResult,
+  TaskExecution,
+  TaskInput,
+  TaskLog,
+} from '../generated/prisma/client.js';
 
 // Object refs in one module, so that the type modules can refer to each other without import cycles.
 

@@ -35,34 +35,59 @@ const CREATE_TASK_COST = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const TaskBudgetsRef = builder
-  .objectRef<{ tokens: number | null; usd: number | null; toolCalls: number | null; wallTimeSeconds: number | null }>('TaskBudgets')
+  .objectRef<{
+    tokens: number | null;
+    usd: number | null;
+    toolCalls: number | null;
+    wallTimeSeconds: number | null;
+  }>('TaskBudgets')
   .implement({
     description: "A task's agent budget overrides; a null field takes the strategy's default.",
     fields: (t) => ({
-      tokens: t.exposeInt('tokens', { nullable: true, description: 'Input plus output tokens over every model call.' }),
+      tokens: t.exposeInt('tokens', {
+        nullable: true,
+        description: 'Input plus output tokens over every model call.',
+      }),
       usd: t.exposeFloat('usd', { nullable: true, description: 'Cost, US dollars.' }),
       toolCalls: t.exposeInt('toolCalls', { nullable: true, description: 'Tool calls the model may make.' }),
-      wallTimeSeconds: t.exposeInt('wallTimeSeconds', { nullable: true, description: "Wall time of the agent's work, seconds." }),
+      wallTimeSeconds: t.exposeInt('wallTimeSeconds', {
+        nullable: true,
+        description: "Wall time of the agent's work, seconds.",
+      }),
     }),
   });
 
-const TaskUsageRef = builder.objectRef<{ tokensIn: number; tokensOut: number; costUsd: number; models: string[] }>('TaskUsage').implement({
-  description: 'LLM usage of a task, summed over its executions.',
-  fields: (t) => ({
-    tokensIn: t.exposeInt('tokensIn', { description: 'LLM input tokens.' }),
-    tokensOut: t.exposeInt('tokensOut', { description: 'LLM output tokens.' }),
-    costUsd: t.exposeFloat('costUsd', { description: 'LLM cost, US dollars.' }),
-    models: t.exposeStringList('models', { description: 'The models the executions used.' }),
-  }),
-});
+const TaskUsageRef = builder
+  .objectRef<{ tokensIn: number; tokensOut: number; costUsd: number; models: string[] }>('TaskUsage')
+  .implement({
+    description: 'LLM usage of a task, summed over its executions.',
+    fields: (t) => ({
+      tokensIn: t.exposeInt('tokensIn', { description: 'LLM input tokens.' }),
+      tokensOut: t.exposeInt('tokensOut', { description: 'LLM output tokens.' }),
+      costUsd: t.exposeFloat('costUsd', { description: 'LLM cost, US dollars.' }),
+      models: t.exposeStringList('models', { description: 'The models the executions used.' }),
+    }),
+  });
 
 const TaskBudgetsInput = builder.inputType('TaskBudgetsInput', {
   description: `Agent budget overrides of one task; a field left out takes the strategy's default. Caps: tokens ${BUDGET_CAPS.tokens.toLocaleString('en-US')}, usd ${BUDGET_CAPS.usd}, toolCalls ${BUDGET_CAPS.toolCalls.toLocaleString('en-US')}, wallTimeSeconds ${BUDGET_CAPS.wallTimeSeconds.toLocaleString('en-US')}.`,
   fields: (t) => ({
-    tokens: t.int({ required: false, description: `Input plus output tokens, 1-${BUDGET_CAPS.tokens.toLocaleString('en-US')}.` }),
-    usd: t.float({ required: false, description: `Cost, US dollars, above 0 and at most ${BUDGET_CAPS.usd}.` }),
-    toolCalls: t.int({ required: false, description: `Tool calls, 1-${BUDGET_CAPS.toolCalls.toLocaleString('en-US')}.` }),
-    wallTimeSeconds: t.int({ required: false, description: `Wall time of the agent's work, 1-${BUDGET_CAPS.wallTimeSeconds.toLocaleString('en-US')} seconds.` }),
+    tokens: t.int({
+      required: false,
+      description: `Input plus output tokens, 1-${BUDGET_CAPS.tokens.toLocaleString('en-US')}.`,
+    }),
+    usd: t.float({
+      required: false,
+      description: `Cost, US dollars, above 0 and at most ${BUDGET_CAPS.usd}.`,
+    }),
+    toolCalls: t.int({
+      required: false,
+      description: `Tool calls, 1-${BUDGET_CAPS.toolCalls.toLocaleString('en-US')}.`,
+    }),
+    wallTimeSeconds: t.int({
+      required: false,
+      description: `Wall time of the agent's work, 1-${BUDGET_CAPS.wallTimeSeconds.toLocaleString('en-US')} seconds.`,
+    }),
   }),
 });
 
@@ -74,11 +99,13 @@ CodingTaskRef.implement({
     description: t.exposeString('description', { description: 'What to do, in detail (may be empty).' }),
     repository: t.exposeString('repository', {
       nullable: true,
-      description: 'Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository.',
+      description:
+        'Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository.',
     }),
     command: t.string({
       nullable: true,
-      description: 'Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED].',
+      description:
+        'Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED].',
       // Readers (VIEWERs too) see the command, never a token someone pasted into it.
       resolve: (task) => (task.command === null ? null : new Redactor().redact(task.command)),
     }),
@@ -88,29 +115,38 @@ CodingTaskRef.implement({
     }),
     verifyCommand: t.string({
       nullable: true,
-      description: 'Agent: the command whose exit code 0 means the work is done (secret-looking parts [REDACTED]); null = detected from the repository.',
+      description:
+        'Agent: the command whose exit code 0 means the work is done (secret-looking parts [REDACTED]); null = detected from the repository.',
       resolve: (task) => (task.verifyCommand === null ? null : new Redactor().redact(task.verifyCommand)),
     }),
     setupCommand: t.string({
       nullable: true,
-      description: 'Agent: the command that installs the dependencies (secret-looking parts [REDACTED]); null = detected from the repository.',
+      description:
+        'Agent: the command that installs the dependencies (secret-looking parts [REDACTED]); null = detected from the repository.',
       resolve: (task) => (task.setupCommand === null ? null : new Redactor().redact(task.setupCommand)),
     }),
     allowNetwork: t.exposeBoolean('allowNetwork', {
-      description: "Agent: whether its own commands may use the network (dependency installation follows the deployment's AGENT_SETUP_NETWORK).",
+      description:
+        "Agent: whether its own commands may use the network (dependency installation follows the deployment's AGENT_SETUP_NETWORK).",
     }),
     budgets: t.field({
       type: TaskBudgetsRef,
       nullable: true,
       description: "Agent: this task's budget overrides; null = the strategy's defaults.",
       resolve: (task) => {
-        const budgets = (task.budgets ?? null) as { tokens?: number; usd?: number; toolCalls?: number; wallTimeMs?: number } | null;
+        const budgets = (task.budgets ?? null) as {
+          tokens?: number;
+          usd?: number;
+          toolCalls?: number;
+          wallTimeMs?: number;
+        } | null;
         return budgets
           ? {
               tokens: budgets.tokens ?? null,
               usd: budgets.usd ?? null,
               toolCalls: budgets.toolCalls ?? null,
-              wallTimeSeconds: budgets.wallTimeMs === undefined ? null : Math.round(budgets.wallTimeMs / 1_000),
+              wallTimeSeconds:
+                budgets.wallTimeMs === undefined ? null : Math.round(budgets.wallTimeMs / 1_000),
             }
           : null;
       },
@@ -124,12 +160,27 @@ CodingTaskRef.implement({
           tokensIn: executions.reduce((sum, execution) => sum + execution.tokensIn, 0),
           tokensOut: executions.reduce((sum, execution) => sum + execution.tokensOut, 0),
           costUsd: executions.reduce((sum, execution) => sum + Number(execution.costUsd), 0),
-          models: [...new Set(executions.map((execution) => execution.model).filter((model): model is string => model !== null))],
+          models: [
+            ...new Set(
+              executions
+                .map((execution) => execution.model)
+                .filter((model): model is string => model !== null),
+            ),
+          ],
         };
       },
     }),
-    creator: t.field({ type: UserRef, description: 'Who created the task.', resolve: (task) => ({ id: task.creatorId }) }),
-    type: t.field({ type: TaskTypeEnum, nullable: true, description: "The classifier's label; null until classified.", resolve: (task) => task.type }),
+    creator: t.field({
+      type: UserRef,
+      description: 'Who created the task.',
+      resolve: (task) => ({ id: task.creatorId }),
+    }),
+    type: t.field({
+      type: TaskTypeEnum,
+      nullable: true,
+      description: "The classifier's label; null until classified.",
+      resolve: (task) => task.type,
+    }),
     complexity: t.field({
       type: TaskComplexityEnum,
       nullable: true,
@@ -154,14 +205,25 @@ CodingTaskRef.implement({
       description: 'The strategy the creator chose, if any.',
       resolve: (task) => task.strategyOverride,
     }),
-    priority: t.field({ type: TaskPriorityEnum, description: 'Queue priority.', resolve: (task) => task.priority }),
-    status: t.field({ type: TaskStatusEnum, description: 'Where the task is in its life.', resolve: (task) => task.status }),
+    priority: t.field({
+      type: TaskPriorityEnum,
+      description: 'Queue priority.',
+      resolve: (task) => task.priority,
+    }),
+    status: t.field({
+      type: TaskStatusEnum,
+      description: 'Where the task is in its life.',
+      resolve: (task) => task.status,
+    }),
     availableTransitions: t.field({
       type: [TaskStatusEnum],
-      description: 'States the task may move to next, per the state machine (not whether the caller may move it).',
+      description:
+        'States the task may move to next, per the state machine (not whether the caller may move it).',
       resolve: (task) => nextStatuses(task.status),
     }),
-    version: t.exposeInt('version', { description: 'Increases with every change of the task (optimistic locking).' }),
+    version: t.exposeInt('version', {
+      description: 'Increases with every change of the task (optimistic locking).',
+    }),
     attempts: t.exposeInt('attempts', { description: 'Executions created so far.' }),
     classificationDeadlineAt: t.expose('classificationDeadlineAt', {
       type: 'DateTime',
@@ -170,7 +232,11 @@ CodingTaskRef.implement({
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the task was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the task last changed.' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When its first execution started.' }),
+    startedAt: t.expose('startedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When its first execution started.',
+    }),
     finishedAt: t.expose('finishedAt', {
       type: 'DateTime',
       nullable: true,
@@ -203,7 +269,10 @@ CodingTaskRef.implement({
       nullable: true,
       description: 'The open question while AWAITING_INPUT; answer it with `provideTaskInput`.',
       resolve: async (task, _args, ctx) =>
-        task.status === 'AWAITING_INPUT' ? ((await ctx.loaders.inputsByTask.load(task.id)).filter((input) => input.answer === null).at(-1) ?? null) : null,
+        task.status === 'AWAITING_INPUT'
+          ? ((await ctx.loaders.inputsByTask.load(task.id)).filter((input) => input.answer === null).at(-1) ??
+            null)
+          : null,
     }),
     inputs: t.field({
       type: [TaskInputRef],
@@ -218,18 +287,35 @@ builder.asEntity(CodingTaskRef, {
   key: builder.selection<{ id: string }>('id'),
   // Other subgraphs reference tasks; callers who may read tasks get them, others null.
   resolveReference: (reference, ctx) =>
-    hasScope(ctx.principal, 'tasks:read') && UUID.test(reference.id) ? ctx.loaders.task.load(reference.id.toLowerCase()) : null,
+    hasScope(ctx.principal, 'tasks:read') && UUID.test(reference.id)
+      ? ctx.loaders.task.load(reference.id.toLowerCase())
+      : null,
 });
 
 /** Filter of task lists, shared by `tasks` and `tasksChanged`. */
 export const TaskFilterInput = builder.inputType('TaskFilter', {
   description: 'Narrows a task list; every given field must match.',
   fields: (t) => ({
-    status: t.field({ type: [TaskStatusEnum], required: false, description: 'Tasks in any of these states.' }),
-    repository: t.string({ required: false, description: 'Tasks of this repository reference (as shown in `repository`).' }),
+    status: t.field({
+      type: [TaskStatusEnum],
+      required: false,
+      description: 'Tasks in any of these states.',
+    }),
+    repository: t.string({
+      required: false,
+      description: 'Tasks of this repository reference (as shown in `repository`).',
+    }),
     creatorId: t.id({ required: false, description: 'Tasks created by this user.' }),
-    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
-    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
+    createdAfter: t.field({
+      type: 'DateTime',
+      required: false,
+      description: 'Created at or after this instant.',
+    }),
+    createdBefore: t.field({
+      type: 'DateTime',
+      required: false,
+      description: 'Created before this instant.',
+    }),
   }),
 });
 
@@ -257,17 +343,29 @@ builder.queryFields((t) => ({
     {
       type: CodingTaskRef,
       description: `Tasks, filtered and sorted (default newest first); pages of ${PAGE.default} (at most ${PAGE.max}). Needs \`tasks:read\`.`,
-      directives: { ...policyDirectives.requiresScopes('tasks:read'), ...policyDirectives.connectionSize(PAGE.default) },
+      directives: {
+        ...policyDirectives.requiresScopes('tasks:read'),
+        ...policyDirectives.connectionSize(PAGE.default),
+      },
       args: {
         filter: t.arg({ type: TaskFilterInput, required: false, description: 'Only tasks matching this.' }),
-        orderBy: t.arg({ type: TaskOrderInput, required: false, description: 'Sort order (default CREATED_AT DESC).' }),
+        orderBy: t.arg({
+          type: TaskOrderInput,
+          required: false,
+          description: 'Sort order (default CREATED_AT DESC).',
+        }),
       },
       resolve: (_root, args, ctx) => {
         requireScope(ctx.principal, 'tasks:read');
         resolvePageSize(args, PAGE);
         const order: TaskOrder = args.orderBy ?? DEFAULT_TASK_ORDER;
         return resolveCursorConnection(
-          { args, defaultSize: PAGE.default, maxSize: PAGE.max, toCursor: (task: CodingTask) => encodeTaskCursor(task, order) },
+          {
+            args,
+            defaultSize: PAGE.default,
+            maxSize: PAGE.max,
+            toCursor: (task: CodingTask) => encodeTaskCursor(task, order),
+          },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
             findTaskPage(ctx.deps, { filter: args.filter, order, after, before, limit, inverted }),
         );
@@ -284,7 +382,8 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
     title: t.string({ required: true, description: 'One-line summary, 1-200 printable characters.' }),
     description: t.string({
       required: false,
-      description: 'What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters.',
+      description:
+        'What to do, up to 20,000 characters; tab and line breaks allowed, no other control characters.',
     }),
     repository: t.string({
       required: false,
@@ -293,25 +392,43 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
     }),
     command: t.string({
       required: false,
-      description: 'Shell command to run in the workspace (shell executor), up to 10,000 characters. Without one the LLM agent works on the task.',
+      description:
+        'Shell command to run in the workspace (shell executor), up to 10,000 characters. Without one the LLM agent works on the task.',
     }),
-    priority: t.field({ type: TaskPriorityEnum, required: false, description: 'Queue priority (default NORMAL).' }),
+    priority: t.field({
+      type: TaskPriorityEnum,
+      required: false,
+      description: 'Queue priority (default NORMAL).',
+    }),
     strategy: t.field({
       type: ExecutionStrategyEnum,
       required: false,
       description: 'Override the strategy the classification would select; the task is queued at once.',
     }),
-    timeoutSeconds: t.int({ required: false, description: "Time limit of one execution, 1-86,400 seconds (default: the deployment's)." }),
+    timeoutSeconds: t.int({
+      required: false,
+      description: "Time limit of one execution, 1-86,400 seconds (default: the deployment's).",
+    }),
     verifyCommand: t.string({
       required: false,
-      description: 'Agent (tasks without `command`): shell command whose exit code 0 means the work is done, up to 10,000 characters (default: detected, e.g. `npm test`).',
+      description:
+        'Agent (tasks without `command`): shell command whose exit code 0 means the work is done, up to 10,000 characters (default: detected, e.g. `npm test`).',
     }),
     setupCommand: t.string({
       required: false,
-      description: 'Agent: shell command that installs the dependencies, up to 10,000 characters (default: detected, e.g. `npm ci`).',
+      description:
+        'Agent: shell command that installs the dependencies, up to 10,000 characters (default: detected, e.g. `npm ci`).',
     }),
-    allowNetwork: t.boolean({ required: false, description: "Agent: let its own commands use the network (default false; setup follows the deployment's AGENT_SETUP_NETWORK)." }),
-    budgets: t.field({ type: TaskBudgetsInput, required: false, description: "Agent: budget overrides (default: the strategy's)." }),
+    allowNetwork: t.boolean({
+      required: false,
+      description:
+        "Agent: let its own commands use the network (default false; setup follows the deployment's AGENT_SETUP_NETWORK).",
+    }),
+    budgets: t.field({
+      type: TaskBudgetsInput,
+      required: false,
+      description: "Agent: budget overrides (default: the strategy's).",
+    }),
   }),
 });
 
@@ -328,9 +445,13 @@ builder.mutationFields((t) => ({
     type: CodingTaskRef,
     description:
       'Creates a task (`tasks:write`). It waits for its classification (CLASSIFYING, at most the classification timeout) or, with a strategy override, is queued at once.',
-    directives: { ...policyDirectives.requiresScopes('tasks:write'), ...policyDirectives.cost(CREATE_TASK_COST) },
+    directives: {
+      ...policyDirectives.requiresScopes('tasks:write'),
+      ...policyDirectives.cost(CREATE_TASK_COST),
+    },
     args: { input: t.arg({ type: CreateTaskInput, required: true, description: 'The task.' }) },
-    resolve: (_root, { input }, ctx) => createTask(ctx.deps, ctx.principal, input, { requestId: ctx.requestId }),
+    resolve: (_root, { input }, ctx) =>
+      createTask(ctx.deps, ctx.principal, input, { requestId: ctx.requestId }),
   }),
   cancelTask: t.field({
     type: CodingTaskRef,
@@ -338,9 +459,18 @@ builder.mutationFields((t) => ({
     directives: policyDirectives.requiresScopes('tasks:write'),
     args: {
       id: t.arg.id({ required: true, description: 'The task to cancel.' }),
-      reason: t.arg.string({ required: false, description: 'Why, up to 1,000 characters (recorded in TaskCancelled).' }),
+      reason: t.arg.string({
+        required: false,
+        description: 'Why, up to 1,000 characters (recorded in TaskCancelled).',
+      }),
     },
-    resolve: (_root, args, ctx) => cancelTask(ctx.deps, ctx.principal, { id: String(args.id), reason: args.reason }, { requestId: ctx.requestId }),
+    resolve: (_root, args, ctx) =>
+      cancelTask(
+        ctx.deps,
+        ctx.principal,
+        { id: String(args.id), reason: args.reason },
+        { requestId: ctx.requestId },
+      ),
   }),
   retryTask: t.field({
     type: CodingTaskRef,
@@ -351,9 +481,11 @@ builder.mutationFields((t) => ({
   }),
   provideTaskInput: t.field({
     type: CodingTaskRef,
-    description: "Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin.",
+    description:
+      "Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin.",
     directives: policyDirectives.requiresScopes('tasks:write'),
     args: { input: t.arg({ type: ProvideTaskInputInput, required: true, description: 'The answer.' }) },
-    resolve: (_root, { input }, ctx) => provideTaskInput(ctx.deps, ctx.principal, { taskId: String(input.taskId), answer: input.answer }),
+    resolve: (_root, { input }, ctx) =>
+      provideTaskInput(ctx.deps, ctx.principal, { taskId: String(input.taskId), answer: input.answer }),
   }),
 }));

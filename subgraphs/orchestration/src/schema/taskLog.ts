@@ -18,13 +18,29 @@ const PAGE = pageSize({ default: 100, max: 1_000 });
 TaskLogRef.implement({
   description: 'One entry of a task’s append-only log. Secrets are redacted before entries are stored.',
   fields: (t) => ({
-    seq: t.exposeInt('seq', { description: 'Position in the task’s log: 1, 2, 3… with no gaps, in write order.' }),
+    seq: t.exposeInt('seq', {
+      description: 'Position in the task’s log: 1, 2, 3… with no gaps, in write order.',
+    }),
     taskId: t.exposeID('taskId', { description: 'The task the entry belongs to.' }),
-    executionId: t.exposeID('executionId', { nullable: true, description: 'The execution that wrote it, if any.' }),
+    executionId: t.exposeID('executionId', {
+      nullable: true,
+      description: 'The execution that wrote it, if any.',
+    }),
     level: t.field({ type: LogLevelEnum, description: 'Severity.', resolve: (entry) => entry.level }),
-    kind: t.field({ type: LogKindEnum, description: 'What the entry records.', resolve: (entry) => entry.kind }),
-    message: t.exposeString('message', { description: 'The text (one line of output for COMMAND_OUTPUT), redacted.' }),
-    data: t.field({ type: 'JSON', nullable: true, description: 'Structured data, redacted (e.g. `{ "stream": "stderr" }`).', resolve: (entry) => entry.data }),
+    kind: t.field({
+      type: LogKindEnum,
+      description: 'What the entry records.',
+      resolve: (entry) => entry.kind,
+    }),
+    message: t.exposeString('message', {
+      description: 'The text (one line of output for COMMAND_OUTPUT), redacted.',
+    }),
+    data: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'Structured data, redacted (e.g. `{ "stream": "stderr" }`).',
+      resolve: (entry) => entry.data,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the entry was written.' }),
   }),
 });
@@ -32,7 +48,11 @@ TaskLogRef.implement({
 const TaskChangeRef = builder.objectRef<TaskChange>('TaskChange').implement({
   description: 'A change of a task, for live task lists.',
   fields: (t) => ({
-    task: t.field({ type: CodingTaskRef, description: 'The task after the change.', resolve: (change) => change.task }),
+    task: t.field({
+      type: CodingTaskRef,
+      description: 'The task after the change.',
+      resolve: (change) => change.task,
+    }),
     previousStatus: t.field({
       type: TaskStatusEnum,
       nullable: true,
@@ -40,7 +60,8 @@ const TaskChangeRef = builder.objectRef<TaskChange>('TaskChange').implement({
       resolve: (change) => change.previousStatus,
     }),
     inFilter: t.exposeBoolean('inFilter', {
-      description: "False when the change took the task out of the subscription's filter: remove it from the list.",
+      description:
+        "False when the change took the task out of the subscription's filter: remove it from the list.",
     }),
   }),
 });
@@ -64,7 +85,8 @@ function decodeSeq(cursor: string | undefined, field: string): number | undefine
 async function requireTask(ctx: OrchestrationContext, rawId: string | number): Promise<string> {
   requireScope(ctx.principal, 'tasks:read');
   const taskId = parseId(String(rawId), 'taskId');
-  if (!(await ctx.loaders.task.load(taskId))) throw codedError(ErrorCode.NOT_FOUND, 'Task not found.', { id: taskId });
+  if (!(await ctx.loaders.task.load(taskId)))
+    throw codedError(ErrorCode.NOT_FOUND, 'Task not found.', { id: taskId });
   return taskId;
 }
 
@@ -73,13 +95,21 @@ builder.queryFields((t) => ({
     {
       type: TaskLogRef,
       description: `A task's log in \`seq\` order; pages of ${PAGE.default} (at most ${PAGE.max}). Needs \`tasks:read\`.`,
-      directives: { ...policyDirectives.requiresScopes('tasks:read'), ...policyDirectives.connectionSize(PAGE.default) },
+      directives: {
+        ...policyDirectives.requiresScopes('tasks:read'),
+        ...policyDirectives.connectionSize(PAGE.default),
+      },
       args: { taskId: t.arg.id({ required: true, description: 'The task.' }) },
       resolve: async (_root, args, ctx) => {
         const taskId = await requireTask(ctx, args.taskId);
         resolvePageSize(args, PAGE);
         return resolveCursorConnection(
-          { args, defaultSize: PAGE.default, maxSize: PAGE.max, toCursor: (entry: TaskLog) => encodeSeq(entry.seq) },
+          {
+            args,
+            defaultSize: PAGE.default,
+            maxSize: PAGE.max,
+            toCursor: (entry: TaskLog) => encodeSeq(entry.seq),
+          },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
             const afterSeq = decodeSeq(after, 'after');
             const beforeSeq = decodeSeq(before, 'before');
@@ -87,7 +117,12 @@ builder.queryFields((t) => ({
               where: {
                 taskId,
                 ...(afterSeq !== undefined || beforeSeq !== undefined
-                  ? { seq: { ...(afterSeq !== undefined ? { gt: afterSeq } : {}), ...(beforeSeq !== undefined ? { lt: beforeSeq } : {}) } }
+                  ? {
+                      seq: {
+                        ...(afterSeq !== undefined ? { gt: afterSeq } : {}),
+                        ...(beforeSeq !== undefined ? { lt: beforeSeq } : {}),
+                      },
+                    }
                   : {}),
               },
               orderBy: { seq: inverted ? 'desc' : 'asc' },
@@ -110,13 +145,21 @@ builder.subscriptionFields((t) => ({
     directives: { ...policyDirectives.requiresScopes('tasks:read'), ...resumable('afterSeq', 'seq') },
     args: {
       taskId: t.arg.id({ required: true, description: 'The task.' }),
-      afterSeq: t.arg.int({ required: false, defaultValue: 0, description: 'Emit entries with a greater `seq` (default 0: the whole log).' }),
+      afterSeq: t.arg.int({
+        required: false,
+        defaultValue: 0,
+        description: 'Emit entries with a greater `seq` (default 0: the whole log).',
+      }),
     },
     subscribe: async (_root, args, ctx) => {
       const taskId = await requireTask(ctx, args.taskId);
       const afterSeq = args.afterSeq ?? 0;
       if (!Number.isInteger(afterSeq) || afterSeq < 0) {
-        throw codedError(ErrorCode.BAD_USER_INPUT, 'afterSeq must not be negative.', { field: 'afterSeq', expected: 'an integer >= 0', received: String(afterSeq) });
+        throw codedError(ErrorCode.BAD_USER_INPUT, 'afterSeq must not be negative.', {
+          field: 'afterSeq',
+          expected: 'an integer >= 0',
+          received: String(afterSeq),
+        });
       }
       return ctx.deps.logTails.tail(taskId, afterSeq);
     },
@@ -124,7 +167,8 @@ builder.subscriptionFields((t) => ({
   }),
   taskUpdated: t.field({
     type: CodingTaskRef,
-    description: "A task's current state when subscribed, then its new state after every change (never an older one).",
+    description:
+      "A task's current state when subscribed, then its new state after every change (never an older one).",
     directives: policyDirectives.requiresScopes('tasks:read'),
     args: { taskId: t.arg.id({ required: true, description: 'The task.' }) },
     subscribe: async (_root, args, ctx) => watchTask(ctx.deps, await requireTask(ctx, args.taskId)),
@@ -136,9 +180,16 @@ builder.subscriptionFields((t) => ({
   }),
   tasksChanged: t.field({
     type: TaskChangeRef,
-    description: 'Every change of a task matching the filter, including changes that take a task out of it (`inFilter: false`).',
+    description:
+      'Every change of a task matching the filter, including changes that take a task out of it (`inFilter: false`).',
     directives: policyDirectives.requiresScopes('tasks:read'),
-    args: { filter: t.arg({ type: TaskFilterInput, required: false, description: 'Only tasks matching this (before or after the change).' }) },
+    args: {
+      filter: t.arg({
+        type: TaskFilterInput,
+        required: false,
+        description: 'Only tasks matching this (before or after the change).',
+      }),
+    },
     subscribe: (_root, args, ctx) => {
       requireScope(ctx.principal, 'tasks:read');
       taskFilterWhere(args.filter); // validates it (a malformed creatorId is BAD_USER_INPUT, not a silent miss)

@@ -1,7 +1,10 @@
 import type { ObjectRef } from '@pothos/core';
 import { builder } from '../builder.js';
 
-const UserEntity = builder.externalRef('User', builder.keyDirective(builder.selection<{ id: string }>('id'), false));
+const UserEntity = builder.externalRef(
+  'User',
+  builder.keyDirective(builder.selection<{ id: string }>('id'), false),
+);
 
 UserEntity.implement({
   // Identity's wording: composition keeps one description per type.
