@@ -1,3 +1,9 @@
+// The plugins augment Pothos' types (field `directives`, entities, connections). Their imports are values here, so a
+// compiled declaration file would drop them and a subgraph built against dist/ would lose the augmentations:
+// these references keep them in kit's declarations.
+/// <reference types="@pothos/plugin-directives" preserve="true" />
+/// <reference types="@pothos/plugin-federation" preserve="true" />
+/// <reference types="@pothos/plugin-relay" preserve="true" />
 import SchemaBuilder from '@pothos/core';
 import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
