@@ -93,6 +93,15 @@ export class AgentSession {
     this.log(role, { level, kind: 'STEP', message });
   }
 
+  /**
+   * A step of the plan (a plan, a subtask done, a review verdict, a verification run): logged as a STEP and
+   * reported through `ctx.progress`, which posts a short note (at most 500 characters) to the task's chat.
+   */
+  milestone(role: AgentRole, message: string, level: LogEntryInput['level'] = 'INFO'): void {
+    this.step(role, message, level);
+    this.ctx.progress?.note(role, message.length > 500 ? `${message.slice(0, 499)}…` : message);
+  }
+
   logToolCall(
     role: AgentRole,
     call: { name: string; arguments: string },
@@ -196,11 +205,11 @@ export class AgentSession {
       },
       stream: 'verify',
     });
-    this.step(
+    this.milestone(
       role,
       passed
-        ? 'Verification passed.'
-        : `Verification failed (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}).`,
+        ? `Checks pass (\`${this.verifyCommand}\`).`
+        : `Checks fail (\`${this.verifyCommand}\`, ${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}); working on it.`,
       passed ? 'INFO' : 'WARN',
     );
     this.lastVerification = { passed, output: result.output };

@@ -1,30 +1,28 @@
+import { ExecutionErrorCode } from '@cap/execution-contract';
+
+/** The execution error codes the agent ends with (their meaning is documented in `@cap/execution-contract`). */
+const AGENT_CODES = [
+  'AGENT_NOT_CONFIGURED',
+  'LLM_UNAVAILABLE',
+  'LLM_REJECTED',
+  'AGENT_STUCK',
+  'BUDGET_EXCEEDED',
+  'VERIFICATION_FAILED',
+  'SETUP_FAILED',
+  'GIT_FAILED',
+  'AGENT_CANCELLED',
+  'NO_REPOSITORY',
+] as const satisfies ReadonlyArray<keyof typeof ExecutionErrorCode>;
+
 /**
- * Codes of a failed agent execution (`ExecutionOutcome.error.code`). Like orchestration's
- * `ExecutionErrorCode` they describe what happened to the work, not a request; the lead adds them to that
- * registry and the README's error-code table when orchestration wires the agent in.
+ * Codes of a failed agent execution (`ExecutionOutcome.error.code`): the agent's part of the one registry of
+ * execution error codes, `ExecutionErrorCode` of `@cap/execution-contract`.
  */
-export const AgentErrorCode = {
-  /** No model is configured: set AGENT_MODEL and the provider's variables (see the message). */
-  AGENT_NOT_CONFIGURED: 'AGENT_NOT_CONFIGURED',
-  /** The model provider kept failing (429, 5xx, resets, timeouts, stalled streams) until retries ran out. */
-  LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
-  /** The provider refused the request (bad key, unknown model, invalid request): retrying cannot help. */
-  LLM_REJECTED: 'LLM_REJECTED',
-  /** The agent repeated the same tool call with the same arguments after being told it was stuck. */
-  AGENT_STUCK: 'AGENT_STUCK',
-  /** A budget (tokens, usd, toolCalls, wallTimeMs, toolRounds) ran out; `message` names it. Work is kept. */
-  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
-  /** The agent finished but the verification command failed (SINGLE_SHOT verifies once). */
-  VERIFICATION_FAILED: 'VERIFICATION_FAILED',
-  /** Installing the repository's dependencies (or the task's setup command) failed. */
-  SETUP_FAILED: 'SETUP_FAILED',
-  /** A git operation on the workspace (branch checkout, commit, push) failed; `cause` has git's output. */
-  GIT_FAILED: 'GIT_FAILED',
-  /** The execution was stopped (cancel, timeout, shutdown) while the agent worked. */
-  AGENT_CANCELLED: 'AGENT_CANCELLED',
-  /** The workspace is not a git clone of a repository; the agent needs one to work on a branch. */
-  NO_REPOSITORY: 'NO_REPOSITORY',
-} as const;
+export const AgentErrorCode = Object.fromEntries(
+  AGENT_CODES.map((code) => [code, ExecutionErrorCode[code]]),
+) as {
+  readonly [K in (typeof AGENT_CODES)[number]]: (typeof ExecutionErrorCode)[K];
+};
 /** A code of a failed agent execution. */
 export type AgentErrorCode = (typeof AgentErrorCode)[keyof typeof AgentErrorCode];
 

@@ -174,7 +174,7 @@ export async function multiAgent(
     if (end.kind !== 'submitted')
       throw new AgentError(AgentErrorCode.AGENT_STUCK, 'The planner ended without a plan.');
     state.plan = (end.value as ToolArguments<'submit_plan'>).subtasks;
-    session.step(
+    session.milestone(
       'planner',
       `Plan: ${state.plan.map((item, index) => `${index + 1}. ${item.title}`).join('; ')}`,
     );
@@ -205,6 +205,7 @@ export async function multiAgent(
     if (end.kind === 'ask') return asked(state, 'coder', end);
     if (end.kind === 'finished') state.summaries.push(end.summary);
     state.subtaskIndex++;
+    session.milestone('coder', `Step ${state.subtaskIndex} of ${plan.length} done: ${item.title}`);
   }
   for (;;) {
     if (state.reviewRequest) {
@@ -240,7 +241,7 @@ export async function multiAgent(
       end.kind === 'submitted'
         ? (end.value as ToolArguments<'submit_review'>)
         : { verdict: 'approve' as const, comments: '' };
-    session.step(
+    session.milestone(
       'reviewer',
       `Review round ${state.reviewRound}: ${review.verdict}${review.comments ? ` — ${review.comments.slice(0, 500)}` : ''}`,
     );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from './defineEvent.js';
+import { Role } from './identity.js';
 
 /**
  * Chat's events. Chat publishes facts about conversations and their messages; other contexts react (the
@@ -26,6 +27,13 @@ export const ChatActor = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('AGENT'), agentId: ChatAgentId }),
 ]);
 export type ChatActor = z.infer<typeof ChatActor>;
+
+/** The rights a user posted with: their role and the scopes their credential carried (at most 64). */
+export const ChatAuthorRights = z.object({
+  role: Role,
+  scopes: z.array(z.string().min(1).max(64)).max(64),
+});
+export type ChatAuthorRights = z.infer<typeof ChatAuthorRights>;
 
 export const ConversationCreated = defineEvent({
   type: 'ConversationCreated',
@@ -67,6 +75,17 @@ export const ChatMessagePosted = defineEvent({
     attachmentIds: z.array(z.uuid()),
     /** Agents taking part in the conversation when the message was posted, so the agent knows it was addressed. */
     agentParticipantIds: z.array(ChatAgentId),
+    /**
+     * Users taking part when the message was posted (the author among them): with one user and one agent the
+     * conversation is a direct conversation with that agent. Optional (added after version 1 shipped).
+     */
+    userParticipantCount: z.number().int().nonnegative().optional(),
+    /**
+     * The rights the USER author posted with (the role and the scopes of the session or API key), so the agent
+     * acts for the author with exactly those rights. Absent on AGENT messages and on events published before it
+     * existed; the agent then refuses to act.
+     */
+    authorRights: ChatAuthorRights.optional(),
   }),
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChatAgentId } from './chat.js';
 import { defineEvent } from './defineEvent.js';
 
 /**
@@ -10,11 +11,24 @@ import { defineEvent } from './defineEvent.js';
  * through the graph), and commands are not in `TaskCreated`.
  */
 
-/** Orchestration's topics, one per aggregate; every event's key is the task id. */
+/**
+ * Orchestration's topics, one per aggregate; every event's key is the task id, except on `chat` (the agent's
+ * answers to chat messages that created no task), keyed by conversation id.
+ */
 export const OrchestrationTopic = {
   task: 'orchestration.task',
   taskLog: 'orchestration.tasklog',
+  chat: 'orchestration.chat',
 } as const;
+
+/**
+ * Optional fields of the task events of a task created from a chat message (see `subgraphs/orchestration/src/chat/`):
+ * the conversation and the agent participant that posts the event into it. Both or neither are set.
+ */
+const chatLink = {
+  conversationId: z.uuid().optional(),
+  agentId: ChatAgentId.optional(),
+};
 
 /**
  * The classifier's topic for classifications. The classifier subgraph owns it; the contract lives here until
@@ -72,6 +86,7 @@ export const TaskCreated = defineEvent({
     strategyOverride: ExecutionStrategy.nullable(),
     /** CLASSIFYING when orchestration waits for a classification, QUEUED when it does not (override). */
     status: TaskStatus,
+    ...chatLink,
   }),
 });
 
@@ -137,6 +152,21 @@ export const TaskCompleted = defineEvent({
     changedFiles: z.number().int().nonnegative(),
     pullRequestUrl: z.string().nullable(),
     durationMs: z.number().int().nonnegative(),
+    /** Agent: the branch the work was pushed to. */
+    branch: z.string().min(1).max(300).optional(),
+    /** Agent: the pushed commit. */
+    commitSha: z.string().min(1).max(100).optional(),
+    /** What the change adds up to (the agent's diff stats). */
+    diffStats: z
+      .object({
+        filesChanged: z.number().int().nonnegative(),
+        additions: z.number().int().nonnegative(),
+        deletions: z.number().int().nonnegative(),
+      })
+      .optional(),
+    /** LLM cost of the execution, USD. */
+    costUsd: z.number().nonnegative().optional(),
+    ...chatLink,
   }),
 });
 
@@ -151,6 +181,7 @@ export const TaskFailed = defineEvent({
     executionId: z.uuid().nullable(),
     attempt: z.number().int().nonnegative(),
     error: executionError,
+    ...chatLink,
   }),
 });
 
@@ -164,6 +195,7 @@ export const TaskCancelled = defineEvent({
     previousStatus: TaskStatus,
     cancelledBy: z.uuid(),
     reason: z.string().max(1_000).nullable(),
+    ...chatLink,
   }),
 });
 
@@ -178,6 +210,43 @@ export const TaskInputRequested = defineEvent({
     executionId: z.uuid(),
     inputId: z.uuid(),
     question: z.string().min(1),
+    ...chatLink,
+  }),
+});
+
+export const TaskProgressed = defineEvent({
+  type: 'TaskProgressed',
+  version: 1,
+  topic: OrchestrationTopic.task,
+  description:
+    "A running task's agent reached a step of its plan (MULTI_AGENT plan and subtasks, review rounds; ITERATIVE and SINGLE_SHOT verification runs): a short note, never one per tool call.",
+  payload: z.object({
+    taskId: z.uuid(),
+    executionId: z.uuid(),
+    /** The agent role that reached the step: `agent`, `planner`, `coder` or `reviewer`. */
+    role: z.string().min(1).max(40),
+    note: z.string().min(1).max(1_000),
+    ...chatLink,
+  }),
+});
+
+export const ChatRequestDeclined = defineEvent({
+  type: 'ChatRequestDeclined',
+  version: 1,
+  topic: OrchestrationTopic.chat,
+  description:
+    'A chat message addressed the agent and orchestration did not act on it (no right to create tasks, no or bad repository, a task already running, ...); chat posts the reason as the agent.',
+  payload: z.object({
+    conversationId: z.uuid(),
+    /** The message that was declined. */
+    messageId: z.uuid(),
+    agentId: ChatAgentId,
+    requesterId: z.uuid(),
+    /** An `ErrorCode` of the registry (FORBIDDEN, BAD_USER_INPUT, ...) or `TASK_BUSY`. */
+    code: z.string().min(1).max(100),
+    message: z.string().min(1).max(2_000),
+    /** The task the message was about, when there is one. */
+    taskId: z.uuid().nullable(),
   }),
 });
 
@@ -191,4 +260,6 @@ export const orchestrationContracts = [
   TaskFailed,
   TaskCancelled,
   TaskInputRequested,
+  TaskProgressed,
+  ChatRequestDeclined,
 ] as const;

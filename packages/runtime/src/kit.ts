@@ -6,3 +6,4 @@ export * from './keysetPagination.js';
 export * from './startScoped.js';
 export * from './subgraphBuilder.js';
 export * from './unitOfWork.js';
+export * from './unitOfWorkSql.js';

@@ -11,6 +11,7 @@ import {
 } from '@cap/runtime';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
+import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
@@ -61,6 +62,8 @@ export interface RunningOrchestration {
   sweeper: Sweeper;
   /** Resolves once the TaskClassified consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
+  /** Resolves once the ChatMessagePosted consumer joined its group (at once with CHAT_AGENT_ENABLED=false). */
+  chatConsumerReady: Promise<void>;
   /** SQL statements sent through Prisma so far (N+1 tests, benchmarks). */
   statements: SqlStatementCounter;
   /**
@@ -128,6 +131,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     started.push({ name: 'relay', stop: () => relay.stop() });
     const consumer = keepClassificationConsumer(deps, options.bus);
     started.push({ name: 'consumer', stop: () => consumer.close() });
+    const chatConsumer = config.CHAT_AGENT_ENABLED ? keepChatMessagesConsumer(deps, options.bus) : null;
+    if (chatConsumer) started.push({ name: 'chat consumer', stop: () => chatConsumer.close() });
     const purger = new ProcessedEventsPurger({
       sql: prismaExecutor(prisma),
       schema: SCHEMA,
@@ -251,6 +256,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       workspaceJanitor,
       sweeper,
       consumerReady: consumer.ready,
+      chatConsumerReady: chatConsumer?.ready ?? Promise.resolve(),
       statements,
       close: (closeOptions = {}) =>
         (closing ??= (async () => {

@@ -124,6 +124,11 @@ const schema = z
      * configured (AGENT_MODEL and a provider, below) its tasks fail at once with AGENT_NOT_CONFIGURED.
      */
     AGENT_EXECUTOR_ENABLED: envBoolean.default(true),
+    /**
+     * The agent in chat (default true): chat messages addressed to an agent participant create or continue its task
+     * (README "The agent in chat"). Off, this instance does not consume `chat.message`.
+     */
+    CHAT_AGENT_ENABLED: envBoolean.default(true),
     /** Largest saved agent conversation (kept while a task waits for an answer), bytes of JSON (default 8_388_608 = 8 MiB). */
     AGENT_CONVERSATION_MAX_BYTES: int(1_024, 268_435_456).default(8 * MiB),
     /**

@@ -8,6 +8,7 @@ import { appendTaskLogs } from './taskLogs.js';
 import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from './tasks.js';
 import { toTaskLogWire } from './wire.js';
 import { LiveTopic } from '../live/LiveTopic.js';
+import { chatLinkOf, completionFacts } from '../chat/chatLink.js';
 
 /**
  * The work queue, in PostgreSQL (docs/adr/0006): an execution row in QUEUED is a unit of work. Workers claim
@@ -231,6 +232,8 @@ function finishPlan(
                 changedFiles: result.changedFiles?.length ?? 0,
                 pullRequestUrl: result.pullRequestUrl ?? null,
                 durationMs: Math.max(0, Math.round(durationMs)),
+                ...completionFacts(result, usage),
+                ...chatLinkOf(task),
               },
               aggregate,
             ),
@@ -259,6 +262,7 @@ function finishPlan(
                 executionId: execution.id,
                 attempt: execution.attempt,
                 error: { code: end.error.code, message: end.error.message.slice(0, 2_000) },
+                ...chatLinkOf(task),
               },
               aggregate,
             ),
@@ -278,7 +282,13 @@ function finishPlan(
           });
           await deps.events.record(uow.tx, [
             TaskInputRequested.create(
-              { taskId: task.id, executionId: execution.id, inputId: input.id, question: end.question },
+              {
+                taskId: task.id,
+                executionId: execution.id,
+                inputId: input.id,
+                question: end.question,
+                ...chatLinkOf(task),
+              },
               aggregate,
             ),
           ]);
@@ -379,6 +389,7 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
                     code: ExecutionErrorCode.WORKER_LOST,
                     message: `${lost} attempts in a row lost their worker.`,
                   },
+                  ...chatLinkOf(task),
                 },
                 { source: EVENT_SOURCE, aggregateId: task.id },
               ),

@@ -16,6 +16,7 @@ import {
   type BudgetsInput,
 } from './validation.js';
 import { publishTaskChanged, publishWorkQueued } from './wire.js';
+import { chatLinkOf } from '../chat/chatLink.js';
 
 /** The producing service of orchestration's events. */
 export const EVENT_SOURCE = 'orchestration';
@@ -47,6 +48,13 @@ export interface CreateTaskInput {
   allowNetwork?: boolean | null | undefined;
   /** Agent: budget overrides. */
   budgets?: BudgetsInput | null | undefined;
+}
+
+/** The chat message a task was created from (set by `src/chat/`, never by a client). */
+export interface ChatOrigin {
+  conversationId: string;
+  agentId: string;
+  messageId: string;
 }
 
 /** A planned state change of one task, applied with optimistic locking by {@link transitionTask}. */
@@ -163,6 +171,7 @@ export async function createTask(
   principal: Principal,
   input: CreateTaskInput,
   meta: RequestMeta = {},
+  options: { uow?: UnitOfWork; chat?: ChatOrigin } = {},
 ): Promise<CodingTask> {
   const caller = requireScope(principal, 'tasks:write');
   const title = parseLine(input.title, 'title', LIMITS.title);
@@ -205,9 +214,13 @@ export async function createTask(
     ? null
     : selectStrategy({ override, complexity: null, defaultStrategy: deps.settings.defaultStrategy });
 
-  return inTransaction(deps, async (uow) => {
+  const chat = options.chat;
+  const work = async (uow: UnitOfWork): Promise<CodingTask> => {
     const task = await uow.tx.codingTask.create({
       data: {
+        ...(chat
+          ? { conversationId: chat.conversationId, chatAgentId: chat.agentId, chatMessageId: chat.messageId }
+          : {}),
         title,
         description,
         repository,
@@ -239,6 +252,7 @@ export async function createTask(
           priority: task.priority,
           strategyOverride: task.strategyOverride,
           status: task.status,
+          ...(chat ? { conversationId: chat.conversationId, agentId: chat.agentId } : {}),
         },
         { source: EVENT_SOURCE, aggregateId: task.id, metadata: eventMetadata(caller.userId, meta) },
       ),
@@ -246,7 +260,8 @@ export async function createTask(
     uow.afterCommit(() => publishTaskChanged(deps, task, null));
     if (choice) uow.afterCommit(() => publishWorkQueued(deps));
     return task;
-  });
+  };
+  return options.uow ? work(options.uow) : inTransaction(deps, work);
 }
 
 /**
@@ -280,7 +295,13 @@ export async function cancelTask(
         });
         await deps.events.record(uow.tx, [
           TaskCancelled.create(
-            { taskId, previousStatus: before.status, cancelledBy: caller.userId, reason },
+            {
+              taskId,
+              previousStatus: before.status,
+              cancelledBy: caller.userId,
+              reason,
+              ...chatLinkOf(before),
+            },
             { source: EVENT_SOURCE, aggregateId: taskId, metadata: eventMetadata(caller.userId, meta) },
           ),
         ]);
@@ -317,20 +338,32 @@ export async function provideTaskInput(
 ): Promise<CodingTask> {
   const taskId = parseId(input.taskId, 'taskId');
   const answer = parseText(input.answer, 'answer', LIMITS.answer);
-  return transitionTask(deps, taskId, (task) => {
-    const caller = requireTaskWriter(principal, task);
-    const queue = queuePlan(deps, 'ANSWER', currentChoice(deps, task), { lostCount: 0 });
-    return {
-      ...queue,
-      apply: async (uow, before, after) => {
-        await uow.tx.taskInput.updateMany({
-          where: { taskId, answer: null },
-          data: { answer, answeredAt: new Date(), answeredBy: caller.userId },
-        });
-        await queue.apply?.(uow, before, after);
-      },
-    };
-  });
+  return transitionTask(deps, taskId, (task) => answerPlan(deps, principal, task, answer));
+}
+
+/**
+ * The plan that answers an AWAITING_INPUT task's open question with `answer` (already validated) and queues its
+ * next execution; shared by `provideTaskInput` and a chat reply to the agent's question.
+ * @throws {GraphQLError} FORBIDDEN (not the creator nor an ADMIN, or no tasks:write), UNAUTHENTICATED
+ */
+export function answerPlan(
+  deps: OrchestrationDeps,
+  principal: Principal,
+  task: CodingTask,
+  answer: string,
+): TransitionPlan {
+  const caller = requireTaskWriter(principal, task);
+  const queue = queuePlan(deps, 'ANSWER', currentChoice(deps, task), { lostCount: 0 });
+  return {
+    ...queue,
+    apply: async (uow, before, after) => {
+      await uow.tx.taskInput.updateMany({
+        where: { taskId: task.id, answer: null },
+        data: { answer, answeredAt: new Date(), answeredBy: caller.userId },
+      });
+      await queue.apply?.(uow, before, after);
+    },
+  };
 }
 
 /** The strategy a task runs with again (retry, resume): the one it has, else a fresh choice. */

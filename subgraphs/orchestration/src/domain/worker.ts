@@ -3,10 +3,17 @@ import { hostname } from 'node:os';
 import type { LiveSubscription } from '@cap/live';
 import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
+import { ChatProgressNotes } from '../chat/progressNotes.js';
 import type { CommandSandbox } from './commandSandbox.js';
 import type { OrchestrationDeps } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
-import type { ExecutableTask, ExecutionOutcome, Executor, TaskBudgets } from './executor.js';
+import type {
+  ExecutableTask,
+  ExecutionOutcome,
+  Executor,
+  ProgressReporter,
+  TaskBudgets,
+} from './executor.js';
 import {
   claimExecutions,
   finishExecution,
@@ -231,6 +238,7 @@ export class WorkerPool {
     const deps = this.#deps;
     const redactor = new Redactor();
     const writer = new TaskLogWriter(deps, { taskId: task.id, executionId: execution.id, redactor });
+    const progress = new ChatProgressNotes(deps, { task, executionId: execution.id, redactor });
     const usage: ExecutionUsage = { model: null, tokensIn: 0, tokensOut: 0, costUsd: 0 };
     const started = performance.now();
     const timeoutMs = task.timeoutSeconds ? task.timeoutSeconds * 1_000 : this.#options.executionTimeoutMs;
@@ -268,6 +276,7 @@ export class WorkerPool {
           usage,
           timeoutMs,
           (prepared) => (held.workspace = prepared),
+          progress,
         );
       }
     } catch (error) {
@@ -300,8 +309,9 @@ export class WorkerPool {
       });
     }
     end = redactEnd(end, redactor);
-    // Logs first, so subscribers see every line before the task's final state.
+    // Logs and progress notes first, so subscribers see every line and note before the task's final state.
     await writer.close();
+    await progress.flush();
     await held.workspace?.dispose().catch(() => undefined);
 
     if (run.reason === 'lease-lost') {
@@ -326,6 +336,7 @@ export class WorkerPool {
     usage: ExecutionUsage,
     timeoutMs: number,
     onWorkspace: (workspace: Workspace) => void,
+    progress: ProgressReporter,
   ): Promise<ExecutionEnd> {
     const { execution } = run.claimed;
     let workspace: Workspace;
@@ -369,6 +380,7 @@ export class WorkerPool {
             usage.costUsd += reported.costUsd ?? 0;
           },
         },
+        progress,
         timeoutMs,
         signal: run.controller.signal,
         sandbox: this.#options.sandbox,

@@ -104,7 +104,10 @@ export const CodingTaskScalarFieldEnum = {
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   startedAt: 'startedAt',
-  finishedAt: 'finishedAt'
+  finishedAt: 'finishedAt',
+  conversationId: 'conversationId',
+  chatAgentId: 'chatAgentId',
+  chatMessageId: 'chatMessageId'
 } as const
 
 export type CodingTaskScalarFieldEnum = (typeof CodingTaskScalarFieldEnum)[keyof typeof CodingTaskScalarFieldEnum]

@@ -66,6 +66,9 @@ export type CodingTaskMinAggregateOutputType = {
   updatedAt: Date | null
   startedAt: Date | null
   finishedAt: Date | null
+  conversationId: string | null
+  chatAgentId: string | null
+  chatMessageId: string | null
 }
 
 export type CodingTaskMaxAggregateOutputType = {
@@ -94,6 +97,9 @@ export type CodingTaskMaxAggregateOutputType = {
   updatedAt: Date | null
   startedAt: Date | null
   finishedAt: Date | null
+  conversationId: string | null
+  chatAgentId: string | null
+  chatMessageId: string | null
 }
 
 export type CodingTaskCountAggregateOutputType = {
@@ -123,6 +129,9 @@ export type CodingTaskCountAggregateOutputType = {
   updatedAt: number
   startedAt: number
   finishedAt: number
+  conversationId: number
+  chatAgentId: number
+  chatMessageId: number
   _all: number
 }
 
@@ -167,6 +176,9 @@ export type CodingTaskMinAggregateInputType = {
   updatedAt?: true
   startedAt?: true
   finishedAt?: true
+  conversationId?: true
+  chatAgentId?: true
+  chatMessageId?: true
 }
 
 export type CodingTaskMaxAggregateInputType = {
@@ -195,6 +207,9 @@ export type CodingTaskMaxAggregateInputType = {
   updatedAt?: true
   startedAt?: true
   finishedAt?: true
+  conversationId?: true
+  chatAgentId?: true
+  chatMessageId?: true
 }
 
 export type CodingTaskCountAggregateInputType = {
@@ -224,6 +239,9 @@ export type CodingTaskCountAggregateInputType = {
   updatedAt?: true
   startedAt?: true
   finishedAt?: true
+  conversationId?: true
+  chatAgentId?: true
+  chatMessageId?: true
   _all?: true
 }
 
@@ -340,6 +358,9 @@ export type CodingTaskGroupByOutputType = {
   updatedAt: Date
   startedAt: Date | null
   finishedAt: Date | null
+  conversationId: string | null
+  chatAgentId: string | null
+  chatMessageId: string | null
   _count: CodingTaskCountAggregateOutputType | null
   _avg: CodingTaskAvgAggregateOutputType | null
   _sum: CodingTaskSumAggregateOutputType | null
@@ -392,6 +413,9 @@ export type CodingTaskWhereInput = {
   updatedAt?: Prisma.DateTimeFilter<"CodingTask"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"CodingTask"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"CodingTask"> | Date | string | null
+  conversationId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
+  chatAgentId?: Prisma.StringNullableFilter<"CodingTask"> | string | null
+  chatMessageId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
   executions?: Prisma.TaskExecutionListRelationFilter
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
@@ -426,6 +450,9 @@ export type CodingTaskOrderByWithRelationInput = {
   updatedAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   finishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  conversationId?: Prisma.SortOrderInput | Prisma.SortOrder
+  chatAgentId?: Prisma.SortOrderInput | Prisma.SortOrder
+  chatMessageId?: Prisma.SortOrderInput | Prisma.SortOrder
   executions?: Prisma.TaskExecutionOrderByRelationAggregateInput
   inputs?: Prisma.TaskInputOrderByRelationAggregateInput
   logs?: Prisma.TaskLogOrderByRelationAggregateInput
@@ -435,6 +462,7 @@ export type CodingTaskOrderByWithRelationInput = {
 
 export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   id?: string
+  chatMessageId?: string
   AND?: Prisma.CodingTaskWhereInput | Prisma.CodingTaskWhereInput[]
   OR?: Prisma.CodingTaskWhereInput[]
   NOT?: Prisma.CodingTaskWhereInput | Prisma.CodingTaskWhereInput[]
@@ -463,12 +491,14 @@ export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   updatedAt?: Prisma.DateTimeFilter<"CodingTask"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"CodingTask"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"CodingTask"> | Date | string | null
+  conversationId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
+  chatAgentId?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   executions?: Prisma.TaskExecutionListRelationFilter
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
   logCounter?: Prisma.XOR<Prisma.TaskLogCounterNullableScalarRelationFilter, Prisma.TaskLogCounterWhereInput> | null
   conversation?: Prisma.XOR<Prisma.AgentConversationNullableScalarRelationFilter, Prisma.AgentConversationWhereInput> | null
-}, "id">
+}, "id" | "chatMessageId">
 
 export type CodingTaskOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
@@ -497,6 +527,9 @@ export type CodingTaskOrderByWithAggregationInput = {
   updatedAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   finishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  conversationId?: Prisma.SortOrderInput | Prisma.SortOrder
+  chatAgentId?: Prisma.SortOrderInput | Prisma.SortOrder
+  chatMessageId?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.CodingTaskCountOrderByAggregateInput
   _avg?: Prisma.CodingTaskAvgOrderByAggregateInput
   _max?: Prisma.CodingTaskMaxOrderByAggregateInput
@@ -534,6 +567,9 @@ export type CodingTaskScalarWhereWithAggregatesInput = {
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"CodingTask"> | Date | string
   startedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"CodingTask"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"CodingTask"> | Date | string | null
+  conversationId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
+  chatAgentId?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
+  chatMessageId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
 }
 
 export type CodingTaskCreateInput = {
@@ -563,6 +599,9 @@ export type CodingTaskCreateInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -597,6 +636,9 @@ export type CodingTaskUncheckedCreateInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -631,6 +673,9 @@ export type CodingTaskUpdateInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -665,6 +710,9 @@ export type CodingTaskUncheckedUpdateInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -699,6 +747,9 @@ export type CodingTaskCreateManyInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
 }
 
 export type CodingTaskUpdateManyMutationInput = {
@@ -728,6 +779,9 @@ export type CodingTaskUpdateManyMutationInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CodingTaskUncheckedUpdateManyInput = {
@@ -757,6 +811,9 @@ export type CodingTaskUncheckedUpdateManyInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CodingTaskCountOrderByAggregateInput = {
@@ -786,6 +843,9 @@ export type CodingTaskCountOrderByAggregateInput = {
   updatedAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
+  conversationId?: Prisma.SortOrder
+  chatAgentId?: Prisma.SortOrder
+  chatMessageId?: Prisma.SortOrder
 }
 
 export type CodingTaskAvgOrderByAggregateInput = {
@@ -821,6 +881,9 @@ export type CodingTaskMaxOrderByAggregateInput = {
   updatedAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
+  conversationId?: Prisma.SortOrder
+  chatAgentId?: Prisma.SortOrder
+  chatMessageId?: Prisma.SortOrder
 }
 
 export type CodingTaskMinOrderByAggregateInput = {
@@ -849,6 +912,9 @@ export type CodingTaskMinOrderByAggregateInput = {
   updatedAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
+  conversationId?: Prisma.SortOrder
+  chatAgentId?: Prisma.SortOrder
+  chatMessageId?: Prisma.SortOrder
 }
 
 export type CodingTaskSumOrderByAggregateInput = {
@@ -1020,6 +1086,9 @@ export type CodingTaskCreateWithoutExecutionsInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1053,6 +1122,9 @@ export type CodingTaskUncheckedCreateWithoutExecutionsInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1102,6 +1174,9 @@ export type CodingTaskUpdateWithoutExecutionsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1135,6 +1210,9 @@ export type CodingTaskUncheckedUpdateWithoutExecutionsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1168,6 +1246,9 @@ export type CodingTaskCreateWithoutInputsInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1201,6 +1282,9 @@ export type CodingTaskUncheckedCreateWithoutInputsInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1250,6 +1334,9 @@ export type CodingTaskUpdateWithoutInputsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1283,6 +1370,9 @@ export type CodingTaskUncheckedUpdateWithoutInputsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1316,6 +1406,9 @@ export type CodingTaskCreateWithoutConversationInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -1349,6 +1442,9 @@ export type CodingTaskUncheckedCreateWithoutConversationInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -1398,6 +1494,9 @@ export type CodingTaskUpdateWithoutConversationInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -1431,6 +1530,9 @@ export type CodingTaskUncheckedUpdateWithoutConversationInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -1464,6 +1566,9 @@ export type CodingTaskCreateWithoutLogsInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1497,6 +1602,9 @@ export type CodingTaskUncheckedCreateWithoutLogsInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1546,6 +1654,9 @@ export type CodingTaskUpdateWithoutLogsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1579,6 +1690,9 @@ export type CodingTaskUncheckedUpdateWithoutLogsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1612,6 +1726,9 @@ export type CodingTaskCreateWithoutLogCounterInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -1645,6 +1762,9 @@ export type CodingTaskUncheckedCreateWithoutLogCounterInput = {
   updatedAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
+  conversationId?: string | null
+  chatAgentId?: string | null
+  chatMessageId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -1694,6 +1814,9 @@ export type CodingTaskUpdateWithoutLogCounterInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -1727,6 +1850,9 @@ export type CodingTaskUncheckedUpdateWithoutLogCounterInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -1809,6 +1935,9 @@ export type CodingTaskSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   updatedAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
+  conversationId?: boolean
+  chatAgentId?: boolean
+  chatMessageId?: boolean
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
   logs?: boolean | Prisma.CodingTask$logsArgs<ExtArgs>
@@ -1844,6 +1973,9 @@ export type CodingTaskSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   updatedAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
+  conversationId?: boolean
+  chatAgentId?: boolean
+  chatMessageId?: boolean
 }, ExtArgs["result"]["codingTask"]>
 
 export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1873,6 +2005,9 @@ export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   updatedAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
+  conversationId?: boolean
+  chatAgentId?: boolean
+  chatMessageId?: boolean
 }, ExtArgs["result"]["codingTask"]>
 
 export type CodingTaskSelectScalar = {
@@ -1902,9 +2037,12 @@ export type CodingTaskSelectScalar = {
   updatedAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
+  conversationId?: boolean
+  chatAgentId?: boolean
+  chatMessageId?: boolean
 }
 
-export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["codingTask"]>
+export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "conversationId" | "chatAgentId" | "chatMessageId", ExtArgs["result"]["codingTask"]>
 export type CodingTaskInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
@@ -1985,6 +2123,18 @@ export type $CodingTaskPayload<ExtArgs extends runtime.Types.Extensions.Internal
     updatedAt: Date
     startedAt: Date | null
     finishedAt: Date | null
+    /**
+     * Chat: the conversation a message addressed to the agent created this task in (src/chat/); null otherwise.
+     */
+    conversationId: string | null
+    /**
+     * Chat: the agent participant that was addressed; it posts the task's questions, progress and result.
+     */
+    chatAgentId: string | null
+    /**
+     * Chat: the message that created the task; unique, so one message never creates two tasks.
+     */
+    chatMessageId: string | null
   }, ExtArgs["result"]["codingTask"]>
   composites: {}
 }
@@ -2439,6 +2589,9 @@ export interface CodingTaskFieldRefs {
   readonly updatedAt: Prisma.FieldRef<"CodingTask", 'DateTime'>
   readonly startedAt: Prisma.FieldRef<"CodingTask", 'DateTime'>
   readonly finishedAt: Prisma.FieldRef<"CodingTask", 'DateTime'>
+  readonly conversationId: Prisma.FieldRef<"CodingTask", 'String'>
+  readonly chatAgentId: Prisma.FieldRef<"CodingTask", 'String'>
+  readonly chatMessageId: Prisma.FieldRef<"CodingTask", 'String'>
 }
     
 
