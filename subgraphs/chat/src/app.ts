@@ -22,6 +22,7 @@ import { MemoryChatCache } from './cache/MemoryChatCache.js';
 import { RecentMessages } from './cache/RecentMessages.js';
 import { RedisChatCache } from './cache/RedisChatCache.js';
 import type { ChatConfig } from './config.js';
+import { keepAgentRepliesConsumer } from './consumers/agentReplies.js';
 import { createLoaders, type ChatContext } from './context.js';
 import { openChatDb, SCHEMA } from './db.js';
 import { sweepAttachments } from './domain/attachments.js';
@@ -53,6 +54,8 @@ export interface RunningChat {
   deps: ChatDeps;
   /** Identifies this instance in logs (several may share one database and Redis). */
   instanceId: string;
+  /** Resolves once the consumer that posts the agent's messages joined its group (it retries while Kafka is down). */
+  agentRepliesReady: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -205,6 +208,9 @@ async function startInScope(
   // so a broker that is down at start delays publishing, not the start.
   const topics = ensureTopicsUntilDone(options.bus, Object.values(ChatTopic), logger);
   scope.add('chat topic creation', () => topics.stop());
+  // The agent's messages (questions, progress, results) come from orchestration's events (README "The agent in chat").
+  const agentReplies = keepAgentRepliesConsumer(deps, options.bus);
+  scope.add('chat agent-replies consumer', () => agentReplies.close());
 
   const subgraph = await startSubgraphServer<ChatContext>({
     name: 'chat',
@@ -247,5 +253,5 @@ async function startInScope(
   sweeper.unref();
   scope.add('chat attachment sweeper', () => clearInterval(sweeper));
 
-  return { subgraph, deps, instanceId };
+  return { subgraph, deps, instanceId, agentRepliesReady: agentReplies.ready };
 }

@@ -171,14 +171,16 @@ export async function postMessage(
   const body = parseBody(input.body, deps.settings.messageMaxBytes);
   const attachmentIds = parseIds(input.attachmentIds ?? [], 'attachmentIds', MAX_ATTACHMENTS_PER_MESSAGE);
   const view = await inTransaction(deps, async ({ tx }) => {
-    const locked = await tx.$queryRaw<Array<{ last_seq: number; agents: string[] | null }>>`
+    const locked = await tx.$queryRaw<Array<{ last_seq: number; agents: string[] | null; users: number }>>`
       UPDATE "chat"."conversations" AS c
       SET "last_seq" = c."last_seq" + 1, "last_activity_at" = now()
       WHERE c."id" = ${conversationId}::uuid
         AND EXISTS (SELECT 1 FROM "chat"."participants" p WHERE p."conversation_id" = c."id" AND p."user_id" = ${caller.userId}::uuid)
       RETURNING c."last_seq",
         (SELECT array_agg(p."agent_id" ORDER BY p."agent_id") FROM "chat"."participants" p
-          WHERE p."conversation_id" = c."id" AND p."kind" = 'AGENT') AS agents`;
+          WHERE p."conversation_id" = c."id" AND p."kind" = 'AGENT') AS agents,
+        (SELECT count(*)::int FROM "chat"."participants" p
+          WHERE p."conversation_id" = c."id" AND p."kind" = 'USER') AS users`;
     const row = locked[0];
     if (!row) {
       const exists = (await tx.conversation.count({ where: { id: conversationId } })) > 0;
@@ -201,6 +203,9 @@ export async function postMessage(
           body,
           attachmentIds: attachments.map((attachment) => attachment.id),
           agentParticipantIds: row.agents ?? [],
+          userParticipantCount: row.users,
+          // The agent acts for the author with exactly these rights (README "The agent in chat").
+          authorRights: { role: caller.role, scopes: [...caller.scopes] },
         },
         { source: 'chat', aggregateId: conversationId, metadata: metadata(caller, requestId) },
       ),
