@@ -100,6 +100,9 @@ describe('domain events', () => {
         body: '@agent please fix the flaky test',
         attachmentIds: [],
         agentParticipantIds: ['coding-agent'],
+        userParticipantCount: 1,
+        // The author's rights travel with the message: the agent acts with exactly these (README "The agent in chat").
+        authorRights: { role: alice.role, scopes: [...alice.scopes] },
       });
     } finally {
       await subscription.close();
