@@ -54,7 +54,10 @@ export interface RunningChat {
   deps: ChatDeps;
   /** Identifies this instance in logs (several may share one database and Redis). */
   instanceId: string;
-  /** Resolves once the consumer that posts the agent's messages joined its group (it retries while Kafka is down). */
+  /**
+   * Resolves once the consumer that posts the agent's messages joined its group (it retries while Kafka is down);
+   * at once with AGENT_REPLIES_ENABLED=false.
+   */
   agentRepliesReady: Promise<void>;
   close(): Promise<void>;
 }
@@ -209,8 +212,8 @@ async function startInScope(
   const topics = ensureTopicsUntilDone(options.bus, Object.values(ChatTopic), logger);
   scope.add('chat topic creation', () => topics.stop());
   // The agent's messages (questions, progress, results) come from orchestration's events (README "The agent in chat").
-  const agentReplies = keepAgentRepliesConsumer(deps, options.bus);
-  scope.add('chat agent-replies consumer', () => agentReplies.close());
+  const agentReplies = config.AGENT_REPLIES_ENABLED ? keepAgentRepliesConsumer(deps, options.bus) : null;
+  if (agentReplies) scope.add('chat agent-replies consumer', () => agentReplies.close());
 
   const subgraph = await startSubgraphServer<ChatContext>({
     name: 'chat',
@@ -253,5 +256,5 @@ async function startInScope(
   sweeper.unref();
   scope.add('chat attachment sweeper', () => clearInterval(sweeper));
 
-  return { subgraph, deps, instanceId, agentRepliesReady: agentReplies.ready };
+  return { subgraph, deps, instanceId, agentRepliesReady: agentReplies?.ready ?? Promise.resolve() };
 }

@@ -71,6 +71,11 @@ const schema = z
     TYPING_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
     /** How long a participant stays online without a new `heartbeat`, seconds (default 30). */
     PRESENCE_TTL_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+    /**
+     * Post the agent's messages (default true): consume orchestration's task events and post what concerns a
+     * conversation as the agent (README "The agent's messages"). Off, this instance leaves that to others.
+     */
+    AGENT_REPLIES_ENABLED: envBoolean.default(true),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {

@@ -114,6 +114,9 @@ describe('domain events on Kafka', () => {
   it('reach the chat.message topic, keyed by conversation', async () => {
     const kafka = await startChatHarness({
       bus: new KafkaEventBus({ brokers: kafkaBrokersFromEnv(), clientId: 'chat-test' }),
+      // Consumer groups are shared on the broker: this test's instance stays out of the agent-reply group, whose
+      // owner (platform/tests/agentInChat.test.ts) may run at the same time.
+      env: { AGENT_REPLIES_ENABLED: 'false' },
     });
     try {
       const alice = user();

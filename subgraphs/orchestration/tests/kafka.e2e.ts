@@ -25,7 +25,12 @@ const alice = user('DEVELOPER');
 
 beforeAll(async () => {
   const bus = new KafkaEventBus({ brokers, clientId: 'orchestration-e2e' });
-  cluster = await startCluster({ bus, env: { WORKER_CONCURRENCY: '1', CLASSIFICATION_TIMEOUT_MS: '60000' } });
+  cluster = await startCluster({
+    bus,
+    // Consumer groups are shared on the broker: stay out of the chat-message group, whose owner
+    // (platform/tests/agentInChat.test.ts) may run at the same time.
+    env: { WORKER_CONCURRENCY: '1', CLASSIFICATION_TIMEOUT_MS: '60000', CHAT_AGENT_ENABLED: 'false' },
+  });
   node = await cluster.start();
   await node.orchestration.consumerReady;
 });
