@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ChatMessagePosted, ChatRequestDeclined, TaskCreated } from '@cap/events';
+import { ChatMessagePosted, ChatRequestDeclined, TaskCreated, TaskProgressed } from '@cap/events';
 import { MemoryEventBus, toBusRecord, type BusRecord } from '@cap/messaging';
 import { scopesForRole, type Role } from '@cap/runtime';
 import { createFixture, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressedAgent, taskRequestFrom, withoutMention } from '../src/chat/chatRequest.js';
+import { ChatProgressNotes, MAX_PROGRESS_NOTES } from '../src/chat/progressNotes.js';
+import { REDACTED, Redactor } from '../src/domain/redaction.js';
 import { startCluster, waitFor, type Cluster, type Instance } from './harness.js';
 
 /**
@@ -294,5 +296,45 @@ describe('the ChatMessagePosted consumer', () => {
       .filter((record) => record.key === conversationId);
     expect(dead).toHaveLength(2);
     expect(published(ChatRequestDeclined.topic, conversationId)).toHaveLength(0);
+  });
+});
+
+describe('progress notes', () => {
+  it('records one redacted TaskProgressed per note of a task from chat, in order and at most MAX_PROGRESS_NOTES, and none for other tasks', async () => {
+    const secret = 'sk-live-0123456789abcdefghijklmnop';
+    const redactor = new Redactor();
+    redactor.register(secret);
+    const conversationId = randomUUID();
+    const deps = node.orchestration.deps;
+    const notes = new ChatProgressNotes(deps, {
+      task: { id: randomUUID(), conversationId, chatAgentId: AGENT },
+      executionId: randomUUID(),
+      redactor,
+    });
+    const unlinked = new ChatProgressNotes(deps, {
+      task: { id: randomUUID(), conversationId: null, chatAgentId: null },
+      executionId: randomUUID(),
+      redactor,
+    });
+    for (let step = 1; step <= MAX_PROGRESS_NOTES + 5; step += 1) {
+      notes.note('coder', `Step ${step} done with ${secret}`);
+      unlinked.note('agent', `Step ${step}`);
+    }
+    await Promise.all([notes.flush(), unlinked.flush()]);
+    const recorded = await waitFor(() => {
+      const found = published(TaskProgressed.topic, conversationId).filter(
+        (envelope) => envelope.type === 'TaskProgressed',
+      );
+      return found.length >= MAX_PROGRESS_NOTES ? found : undefined;
+    });
+    expect(recorded.map((envelope) => envelope.payload.note)).toEqual(
+      Array.from({ length: MAX_PROGRESS_NOTES }, (_, index) => `Step ${index + 1} done with ${REDACTED}`),
+    );
+    expect(
+      recorded.every((envelope) => envelope.payload.agentId === AGENT && envelope.payload.role === 'coder'),
+    ).toBe(true);
+    expect(JSON.stringify(bus.records(TaskProgressed.topic))).not.toContain(secret);
+    const total = await deps.prisma.outboxEvent.count({ where: { type: 'TaskProgressed' } });
+    expect(total).toBe(MAX_PROGRESS_NOTES);
   });
 });
