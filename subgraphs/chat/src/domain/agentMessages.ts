@@ -1,7 +1,6 @@
 import { ChatMessagePosted } from '@cap/events';
 import type { UnitOfWork } from '@cap/runtime/kit';
-import type { Tx } from './deps.js';
-import type { ChatDeps } from './deps.js';
+import type { ChatDeps, Tx } from './deps.js';
 import { announce } from './messages.js';
 import { toMessageView, type MessageView } from './views.js';
 
