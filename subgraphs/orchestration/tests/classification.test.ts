@@ -24,6 +24,8 @@ beforeAll(async () => {
     env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '1500', DEFAULT_STRATEGY: 'ITERATIVE' },
   });
   node = await cluster.start();
+  // The 1.5 s classification deadline starts with each task: the consumer must have joined before the first one.
+  await node.orchestration.consumerReady;
   dead = [];
   await cluster.bus.subscribe({
     groupId: 'classification-test-dlq',
