@@ -21,8 +21,10 @@ function stylishMessage(rest: string): { message: string; rule?: string } {
   return { message: text.slice(0, gap).trim(), rule };
 }
 
+/** `message (rule)`; the unix and compact formatters end messages with a full stop, stylish does not. */
 function withRule(message: string, rule: string | undefined): string {
-  return rule ? `${message} (${rule})` : message;
+  const text = message.trim().replace(/\.$/, '');
+  return rule ? `${text} (${rule})` : text;
 }
 
 function create(emit: Emit) {
