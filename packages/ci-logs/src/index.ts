@@ -12,3 +12,4 @@ export {
 export { readLines, type LogSource } from './readLines.js';
 export { JobLogScanner } from './scanner.js';
 export { TOOLS, type CiFailure, type JobLogReport, type Tool } from './types.js';
+export { generateJobLog } from './generateLog.js';

@@ -18,6 +18,21 @@ const NOT_AN_ERROR = /\b(?:0|no) (?:errors?|failures?|failed)\b|\berrors?: 0\b/i
 const EXIT_CODE = /^Process completed with exit code \d+\.?$/;
 const GENERIC_BLOCK_LINES = 12;
 
+/** The detector's one regex over the signatures of the parsers not yet started, compiled once per set. */
+const compiledSignatures = new Map<string, RegExp | undefined>();
+function signaturesOf(specs: readonly ParserSpec[]): RegExp | undefined {
+  const key = specs.map((spec) => spec.tool).join(',');
+  if (!compiledSignatures.has(key)) {
+    compiledSignatures.set(
+      key,
+      specs.length === 0
+        ? undefined
+        : new RegExp(specs.map((spec) => `(?:${spec.signature.source})`).join('|')),
+    );
+  }
+  return compiledSignatures.get(key);
+}
+
 interface Generic {
   start: number;
   end: number;
@@ -135,10 +150,7 @@ export class JobLogScanner {
   }
 
   private rebuildSignatures(): void {
-    this.signatures =
-      this.inactive.length === 0
-        ? undefined
-        : new RegExp(this.inactive.map((spec) => `(?:${spec.signature.source})`).join('|'));
+    this.signatures = signaturesOf(this.inactive);
   }
 
   private activate(spec: ParserSpec, replay: boolean): void {
