@@ -53,6 +53,7 @@ export class JobLogScanner {
   private stepStart = 1;
   private step: string | undefined;
   private inScript = false;
+  private named = false;
   private readonly active = new Map<Tool, LineParser>();
   private inactive: ParserSpec[] = [...PARSERS];
   private signatures: RegExp | undefined;
@@ -69,8 +70,16 @@ export class JobLogScanner {
     this.rebuildSignatures();
   }
 
-  /** Starts a new step (a new archive entry, or `##[group]Run …` in a plain log). */
+  /**
+   * Starts a step the caller knows (an archive entry, or a log of one step): its `##[group]Run …` lines then only
+   * add tool hints. Without a name, the log's own `##[group]Run …` lines delimit and name the steps again.
+   */
   startStep(name: string | undefined): void {
+    this.named = name !== undefined;
+    this.beginStep(name);
+  }
+
+  private beginStep(name: string | undefined): void {
     this.endStep();
     this.step = name;
     this.stepStart = this.n + 1;
@@ -88,9 +97,9 @@ export class JobLogScanner {
     this.recent[n & (RECENT_LINES - 1)] = framed.text;
     if (framed.kind === 'group' && framed.text.startsWith('Run ')) {
       const command = framed.text.slice(4).trim();
-      // An archive entry is one step and opens with its command's group: keep the entry's name, add the hints.
-      if (n === this.stepStart && this.step !== undefined) this.hint(command);
-      else this.startStep(command);
+      // A step the caller named (an archive entry) keeps its name; its command's group only adds hints.
+      if (this.named) this.hint(command);
+      else this.beginStep(command);
       this.inScript = true;
       return;
     }
