@@ -43,7 +43,7 @@ const UUID = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 const HEX_PREFIXED = /\b0x[0-9a-fA-F]+\b/g;
 const HEX_WORD = /\b[0-9a-fA-F]{7,}\b/g;
 const QUOTED = /'[^'\n]{0,200}'|"[^"\n]{0,200}"|`[^`\n]{0,200}`/g;
-const NUMBER = /(?<![A-Za-z_<])\d+(?:[.,]\d+)*/g;
+const NUMBER = /(?<![A-Za-z0-9_<])\d+(?:[.,]\d+)*/g;
 /** Quoted strings longer than this are variable data (a dumped value), not a name. */
 const LONG_QUOTE = 80;
 /** Characters of a message that count for its fingerprint. */
