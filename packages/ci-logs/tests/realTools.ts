@@ -19,10 +19,12 @@ export function has(command: string, probe: string[] = ['--version']): boolean {
   return result.status === 0;
 }
 
-/** The pytest to run: `pytest` on PATH, else Debian's `python3 -m pytest`; undefined when neither runs. */
+/** The pytest to run: `pytest` on PATH, else `python3 -m pytest`, else Debian's; undefined when none runs. */
 export function pytestCommand(): string[] | undefined {
   if (has('pytest')) return ['pytest'];
-  if (has('python3', ['-m', 'pytest', '--version'])) return ['python3', '-m', 'pytest'];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    if (has(python, ['-m', 'pytest', '--version'])) return [python, '-m', 'pytest'];
+  }
   return undefined;
 }
 
