@@ -45,7 +45,7 @@ function repeated(line: string, total: number): { source: AsyncIterable<Buffer>;
   };
 }
 
-describe('hostile and malformed logs', () => {
+describe('hostile and malformed logs', { timeout: 120_000 }, () => {
   it('refuses binary input of any shape with CI_LOG_NOT_TEXT (generated: random bytes, gzip, Latin-1, controls)', async () => {
     const random = seeded(7);
     const text = Buffer.from('src/a.ts(1,1): error TS2304: Cannot find name x.\n'.repeat(200));

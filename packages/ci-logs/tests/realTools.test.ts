@@ -27,7 +27,8 @@ function pick(failures: CiFailure[], fields: (keyof CiFailure)[]) {
 const where: (keyof CiFailure)[] = ['tool', 'file', 'line', 'column'];
 const test: (keyof CiFailure)[] = ['tool', 'file', 'line', 'testName'];
 
-describe('failures parsed from what the real tools print', () => {
+// Each test runs a real tool (cold caches, a 2-core machine shared with other work): generous timeouts.
+describe('failures parsed from what the real tools print', { timeout: 240_000 }, () => {
   it('tsc, plain and --pretty (ANSI colours), give the same failures and fingerprints', async () => {
     const { plain, pretty } = tscOutputs();
     const a = await parseAsJob('npx tsc --noEmit', plain);

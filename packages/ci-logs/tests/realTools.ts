@@ -5,6 +5,7 @@
  * tests skip them with the reason.
  */
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,7 +111,7 @@ export function eslintOutputs(): { stylish: string; unix: string; compact: strin
     ].join('\n'),
     'src/other.js': ['export const y = z + 1;', ''].join('\n'),
   });
-  const formatter = (name: string) => join(repoRoot, 'node_modules', `eslint-formatter-${name}`, 'index.js');
+  const formatter = (name: string) => createRequire(import.meta.url).resolve(`eslint-formatter-${name}`);
   try {
     const eslint = (args: string[]) => run([bin('eslint'), ...args, 'src'], { cwd: dir }).output;
     return {
