@@ -58,7 +58,8 @@ function annotationOf(level: Annotation['level'], properties: string | undefined
     const value = unescape(pair.slice(equals + 1));
     if (key === 'file') annotation.file = value;
     else if (key === 'title') annotation.title = value;
-    else if (key === 'line' || key === 'col') {
+    // GitHub documents `col`; some reporters (Vitest's) write `column`.
+    else if (key === 'line' || key === 'col' || key === 'column') {
       const number = Number.parseInt(value, 10);
       if (Number.isSafeInteger(number) && number > 0) annotation[key === 'line' ? 'line' : 'column'] = number;
     }

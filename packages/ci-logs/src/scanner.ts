@@ -139,8 +139,14 @@ export class JobLogScanner {
         );
       }
     }
+    // A reporter's annotation (`::error file=…,line=…`) repeats a failure a parser already found at that place.
+    const places = new Set(
+      [...this.failures.values()].filter((f) => f.tool !== 'annotation').map((f) => `${f.file}:${f.line}`),
+    );
     const report: JobLogReport = {
-      failures: [...this.failures.values()],
+      failures: [...this.failures.values()].filter(
+        (f) => f.tool !== 'annotation' || f.file === undefined || !places.has(`${f.file}:${f.line}`),
+      ),
       tools: [...this.detected],
       lines: this.n,
       bytes,

@@ -47,11 +47,22 @@ export function removeProject(dir: string): void {
 /** Runs a command with stdout and stderr interleaved into one text (as a CI log has them); returns it. */
 export function run(
   command: string[],
-  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+  options: { cwd: string; env?: Record<string, string>; colour?: boolean; timeoutMs?: number },
 ): { output: string; status: number | null } {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    ...options.env,
+  };
+  // Colours as on a GitHub runner (tools that detect CI colour their output); NO_COLOR must be absent, not empty.
+  if (options.colour) {
+    delete env['NO_COLOR'];
+    env['FORCE_COLOR'] = '1';
+  }
   const result = spawnSync('bash', ['-c', 'exec "$@" 2>&1', 'run', ...command], {
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
+    env,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 240_000,
     maxBuffer: 64 * 1024 * 1024,
@@ -113,9 +124,10 @@ export function eslintOutputs(): { stylish: string; unix: string; compact: strin
   });
   const formatter = (name: string) => createRequire(import.meta.url).resolve(`eslint-formatter-${name}`);
   try {
-    const eslint = (args: string[]) => run([bin('eslint'), ...args, 'src'], { cwd: dir }).output;
+    const eslint = (args: string[], colour = false) =>
+      run([bin('eslint'), ...args, 'src'], { cwd: dir, colour }).output;
     return {
-      stylish: eslint([]),
+      stylish: eslint([], true),
       unix: eslint(['-f', formatter('unix')]),
       compact: eslint(['-f', formatter('compact')]),
     };
@@ -124,9 +136,13 @@ export function eslintOutputs(): { stylish: string; unix: string; compact: strin
   }
 }
 
-/** A Vitest run (the repository's vitest, globals on) with a failing assertion, a thrown error and a passing test. */
+/**
+ * A Vitest run (the repository's vitest, globals on, a project name) with a failing assertion, a thrown error and a
+ * passing test, printed as on a GitHub runner: coloured, with Vitest's `::error` annotations.
+ */
 export function vitestOutput(): string {
   const dir = project('vitest', {
+    'vitest.config.mjs': "export default { test: { name: 'unit', globals: true } };\n",
     'src/cart.test.js': [
       "describe('cart', () => {",
       "  it('sums prices', () => {",
@@ -143,9 +159,10 @@ export function vitestOutput(): string {
     ].join('\n'),
   });
   try {
-    return run([bin('vitest'), 'run', '--globals', '--root', dir, '--reporter', 'default'], {
+    return run([bin('vitest'), 'run', '--root', dir], {
       cwd: dir,
-      env: { CI: 'true' },
+      env: { CI: 'true', GITHUB_ACTIONS: 'true' },
+      colour: true,
     }).output;
   } finally {
     removeProject(dir);
@@ -170,7 +187,11 @@ export function jestOutput(): string {
     ].join('\n'),
   });
   try {
-    return run([bin('jest'), '--ci', '--watchman=false', '--rootDir', dir], { cwd: dir }).output;
+    return run([bin('jest'), '--ci', '--watchman=false', '--rootDir', dir], {
+      cwd: dir,
+      env: { GITHUB_ACTIONS: 'true' },
+      colour: true,
+    }).output;
   } finally {
     removeProject(dir);
   }
@@ -196,8 +217,10 @@ export function nodeTestOutputs(): { spec: string; tap: string } {
   const dir = project('node-test', { 'parser.test.mjs': nodeTestFile });
   try {
     const node = (reporter: string) =>
-      run([process.execPath, '--test', `--test-reporter=${reporter}`, 'parser.test.mjs'], { cwd: dir })
-        .output;
+      run([process.execPath, '--test', `--test-reporter=${reporter}`, 'parser.test.mjs'], {
+        cwd: dir,
+        colour: true,
+      }).output;
     return { spec: node('spec'), tap: node('tap') };
   } finally {
     removeProject(dir);

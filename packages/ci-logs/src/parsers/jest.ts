@@ -1,10 +1,11 @@
 import type { RawFailure } from '../types.js';
 import { isLibraryFrame, stackFrameLocation, type Emit, type ParserSpec } from './parser.js';
 
-const FILE = /^FAIL (\S.*)$/;
+/** `FAIL src/a.test.js`; coloured (as on a GitHub runner) the label is padded: ` FAIL  src/a.test.js`. */
+const FILE = /^ ?FAIL {1,2}(\S.*)$/;
 /** `  ● suite › test` — the block of one failing test (or `Test suite failed to run`). */
 const TEST = /^ {2}● (.+)$/;
-const END = /^(?:PASS|FAIL) \S|^Test Suites: |^Summary of all failing tests$/;
+const END = /^ ?(?:PASS|FAIL) {1,2}\S|^Test Suites: |^Summary of all failing tests$/;
 const CODE_FRAME = /^\s*>?\s*\d+ \|/;
 const MAX_MESSAGE_LINES = 8;
 const MAX_BLOCK_LINES = 80;
@@ -71,7 +72,7 @@ function create(emit: Emit) {
 /** Jest's default reporter. */
 export const jestParser: ParserSpec = {
   tool: 'jest',
-  signature: /^(?:FAIL|PASS) \S|^Tests: {7}\d|^ {2}● /,
+  signature: /^ ?(?:FAIL|PASS) {1,2}\S|^Tests: {7}\d|^ {2}● /,
   step: /\bjest\b/i,
   create,
 };

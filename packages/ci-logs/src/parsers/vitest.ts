@@ -1,8 +1,28 @@
 import type { RawFailure } from '../types.js';
 import { splitLocation, type Emit, type ParserSpec } from './parser.js';
 
-/** ` FAIL  src/a.test.ts > suite > test` (the default reporter; the project name may come first in brackets). */
-const FAIL = /^ FAIL {1,2}(?:\|[^|]*\| )?(\S[^>]*?)(?: > (.*))?$/;
+/**
+ * ` FAIL  src/a.test.ts > suite > test` (the default reporter). A project's name comes first: `|unit| ` without
+ * colours, ` unit  ` (a coloured label, three spaces after FAIL once the colours are removed) with them.
+ */
+function failHeader(text: string): { file: string; testName?: string } | undefined {
+  if (!text.startsWith(' FAIL ')) return undefined;
+  let rest = text.slice(' FAIL '.length);
+  const labelled = rest.startsWith('  ');
+  rest = rest.trimStart();
+  if (rest.startsWith('|')) {
+    const close = rest.indexOf('| ', 1);
+    if (close !== -1) rest = rest.slice(close + 2).trimStart();
+  } else if (labelled) {
+    const gap = rest.indexOf('  ');
+    if (gap !== -1) rest = rest.slice(gap).trimStart();
+  }
+  if (rest === '') return undefined;
+  const separator = rest.indexOf(' > ');
+  // A whole file failing is `FAIL  file [ file ]`; without the brackets it is Jest's coloured `FAIL  file`.
+  if (separator === -1) return rest.endsWith(']') ? { file: rest.replace(/ \[.*\]$/, '').trim() } : undefined;
+  return { file: rest.slice(0, separator).trim(), testName: rest.slice(separator + 3) };
+}
 /** ` ❯ src/a.test.ts:3:19` or `  at src/a.test.ts:3:19`: where the error was thrown. */
 const LOCATION = /^\s+(?:❯|at) (\S+:\d+:\d+)\)?$/;
 const SEPARATOR = /^⎯{3,}/;
@@ -43,15 +63,13 @@ function create(emit: Emit) {
   };
   return {
     line({ n, text }: { n: number; text: string }) {
-      const fail = FAIL.exec(text);
+      const fail = failHeader(text);
       if (fail) {
         // Consecutive FAIL lines share the error printed after them.
         if (message.length > 0 || location) flush();
-        const file = fail[1]!.trim();
-        const rest = fail[2];
         // `FAIL  file [ file ]` is a whole file failing (an import or syntax error), not one test.
-        const header: Header = { file: file.replace(/ \[.*\]$/, ''), n };
-        if (rest) header.testName = rest.replace(/\s+\d+m?s$/, '').trim();
+        const header: Header = { file: fail.file, n };
+        if (fail.testName) header.testName = fail.testName.replace(/\s+\d+m?s$/, '').trim();
         headers.push(header);
         endLine = n;
         return;
