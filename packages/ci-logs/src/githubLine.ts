@@ -11,6 +11,7 @@ const TIMESTAMP = /^\uFEFF?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?/;
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?/g;
 /** Remaining C0 controls except tab (a lone ESC, BEL, backspace…) after ANSI removal. */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+const ANY_CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 /* eslint-enable no-control-regex */
 const RUNNER_COMMAND = /^##\[(group|endgroup|error|warning|notice|debug|command|section)\]/;
 const WORKFLOW_COMMAND = /^::(group|endgroup|error|warning|notice|debug)(?: ([^:]*))?::/;
@@ -36,9 +37,8 @@ export interface GithubLine {
 
 /** Removes ANSI escape sequences and other control characters (tab kept). */
 export function stripAnsi(text: string): string {
-  CONTROL.lastIndex = 0;
-  if (!text.includes('\x1b') && !CONTROL.test(text)) return text;
-  CONTROL.lastIndex = 0;
+  // ESC is itself a control character: one scan decides for most lines, which have neither.
+  if (!ANY_CONTROL.test(text)) return text;
   return text.replace(ANSI, '').replace(CONTROL, '');
 }
 
@@ -69,7 +69,9 @@ function annotationOf(level: Annotation['level'], properties: string | undefined
 
 /** Takes GitHub's framing off one raw line (already split, without its line break). */
 export function parseGithubLine(raw: string): GithubLine {
-  const text = stripAnsi(raw.replace(TIMESTAMP, ''));
+  // Only a line shaped like `2026-…` or starting with a BOM can carry the prefix: skip the regex otherwise.
+  const stamped = raw.charCodeAt(4) === 45 || raw.charCodeAt(0) === 0xfeff;
+  const text = stripAnsi(stamped ? raw.replace(TIMESTAMP, '') : raw);
   if (text.charCodeAt(0) === 35 /* # */) {
     const runner = RUNNER_COMMAND.exec(text);
     if (runner) {

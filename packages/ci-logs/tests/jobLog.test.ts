@@ -31,6 +31,13 @@ describe('GitHub job-log framing', () => {
       annotation: { level: 'error', file: 'src/a,b.ts', line: 12, column: 3, title: 'Type error' },
     });
     expect(parseGithubLine('::warning::careful').annotation).toEqual({ level: 'warning' });
+    // Vitest's GitHub reporter writes `column=` where GitHub documents `col=`.
+    expect(parseGithubLine('::error file=a.ts,line=2,column=5::x').annotation).toEqual({
+      level: 'error',
+      file: 'a.ts',
+      line: 2,
+      column: 5,
+    });
   });
 
   it('CRLF, lone CR (progress redraws) and a chunk boundary inside a multi-byte character are read as text', async () => {
