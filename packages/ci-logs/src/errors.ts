@@ -1,4 +1,5 @@
-import type { ErrorCode } from '@cap/runtime';
+import { codedError, type ErrorCode } from '@cap/runtime';
+import type { GraphQLError } from 'graphql';
 
 /** The codes a CI log can be refused with (all in the one registry, `ErrorCode`; CONVENTIONS §8). */
 export type CiLogErrorCode =
@@ -26,6 +27,11 @@ export class CiLogError extends Error {
     super(message, options);
     this.code = code;
     this.details = details;
+  }
+
+  /** The error as a client sees it: `extensions.code` and the details beside it (CONVENTIONS §8). */
+  toGraphQLError(): GraphQLError {
+    return codedError(this.code, this.message, this.details);
   }
 }
 

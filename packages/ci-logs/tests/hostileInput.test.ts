@@ -66,6 +66,12 @@ describe('hostile and malformed logs', { timeout: 120_000 }, () => {
     const withNul = Buffer.concat([text, Buffer.from([0]), text]);
     const found = await refusal([withNul.subarray(0, 5_000), withNul.subarray(5_000)]);
     expect(found).toEqual({ code: ErrorCode.CI_LOG_NOT_TEXT, details: { offset: text.length } });
+    // As a client would see it through a subgraph: the code and the details in the extensions.
+    const error = await parseJobLog(withNul).catch((caught: unknown) => caught);
+    expect(isCiLogError(error) && error.toGraphQLError().extensions).toEqual({
+      code: 'CI_LOG_NOT_TEXT',
+      offset: text.length,
+    });
   });
 
   it('refuses a 200 MB log over the default limit without reading it whole', async () => {
