@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobLog, type CiFailure, type JobLogReport } from '@cap/ci-logs';
 import { githubJobLog } from './githubFormat.js';
-import {
-  cargoOutputs,
-  eslintOutputs,
-  goOutputs,
-  has,
-  jestOutput,
-  mavenOutputs,
-  nodeTestOutputs,
-  pytestCommand,
-  pytestOutput,
-  tscOutputs,
-  vitestOutput,
-} from './realTools.js';
+import { cargoOutputs, goOutputs, mavenOutputs, pytestCommand, pytestOutput } from './nativeTools.js';
+import { eslintOutputs, has, jestOutput, nodeTestOutputs, tscOutputs, vitestOutput } from './realTools.js';
 
 /** Parses a tool's real output as a GitHub job log (timestamps, step group, exit-code line, CRLF or not). */
 async function parseAsJob(command: string, output: string, crlf = false): Promise<JobLogReport> {
@@ -127,6 +116,11 @@ describe('failures parsed from what the real tools print', { timeout: 240_000 },
           message: 'Total = 3, want 4',
         },
       ]);
+      // With -v, the test's output comes before its `--- FAIL` line: the same failure, the same fingerprint.
+      const verbose = await parseAsJob('go test -v ./...', outputs.testVerbose);
+      expect(pick(verbose.failures, [...test, 'message', 'fingerprint'])).toEqual(
+        pick(tests.failures, [...test, 'message', 'fingerprint']),
+      );
       const build = await parseAsJob('go build ./...', outputs.build);
       expect(pick(build.failures, [...where, 'message'])).toEqual([
         { tool: 'go', file: 'main.go', line: 6, column: 14, message: expect.stringContaining('"three"') },

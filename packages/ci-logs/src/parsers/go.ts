@@ -9,13 +9,38 @@ const PACKAGE = /^(?:FAIL|ok)\s+(\S+)(?:\s|$)/;
 const DIAGNOSTIC = /^(?:vet: )?(\.{0,2}\/?[^\s:]+\.go):(\d+)(?::(\d+))?: (.+)$/;
 /** Inside a test's output: `    cart_test.go:7: Total = 3, want 4`. */
 const TEST_OUTPUT = /^\s+([^\s:]+\.go:\d+): (.*)$/;
+/** `go test -v` announces tests: `=== RUN   TestX`, `=== CONT  TestX`; their output follows, before `--- FAIL`. */
+const ANNOUNCE = /^=== (RUN|CONT|PAUSE|NAME) +(\S+)$/;
+const DONE = /^\s*--- (?:PASS|SKIP): (\S+) /;
 const MAX_MESSAGE_LINES = 6;
+/** Tests of `go test -v` remembered while they run (parallel tests interleave); the oldest forgotten past this. */
+const MAX_RUNNING = 1_000;
+/** How far back an excerpt may start at a `-v` test's `=== RUN` line. */
+const MAX_RUN_LINES = 30;
 
 type Test = RawFailure & { indent: number; lines: string[] };
+type Running = { start: number; lines: string[]; file?: string; line?: number };
+
+/** Adds one line of a test's output to `into` (its first `file.go:N:` gives the place). */
+function collect(into: { lines: string[]; file?: string; line?: number }, text: string): void {
+  const output = TEST_OUTPUT.exec(text);
+  if (output && into.line === undefined) {
+    const where = splitLocation(output[1]!);
+    if (where) {
+      into.file = where.file;
+      into.line = where.line;
+    }
+  }
+  const trimmed = text.trim();
+  if (trimmed !== '' && into.lines.length < MAX_MESSAGE_LINES)
+    into.lines.push(output ? output[2]!.trim() : trimmed);
+}
 
 function create(emit: Emit) {
   let current: Test | undefined;
   const pending: Test[] = [];
+  const running = new Map<string, Running>();
+  let runningName: string | undefined;
   const close = () => {
     if (current && current.lines.length > 0) pending.push(current);
     current = undefined;
@@ -34,15 +59,43 @@ function create(emit: Emit) {
       const fail = TEST_FAIL.exec(text);
       if (fail) {
         close();
+        const name = fail[2]!;
         current = {
           tool: 'go',
-          testName: fail[2]!,
+          testName: name,
           message: '',
           startLine: n,
           endLine: n,
           indent: fail[1]!.length,
           lines: [],
         };
+        // With -v the test's output came before this line, under its `=== RUN`.
+        const ran = running.get(name);
+        if (ran) {
+          running.delete(name);
+          current.lines = ran.lines;
+          if (ran.file !== undefined) current.file = ran.file;
+          if (ran.line !== undefined) current.line = ran.line;
+          if (n - ran.start <= MAX_RUN_LINES) current.startLine = ran.start;
+        }
+        return;
+      }
+      const announce = ANNOUNCE.exec(text);
+      if (announce) {
+        close();
+        const name = announce[2]!;
+        if (announce[1] === 'RUN') {
+          if (running.size >= MAX_RUNNING) running.delete(running.keys().next().value!);
+          running.set(name, { start: n, lines: [] });
+        }
+        runningName = announce[1] === 'RUN' || announce[1] === 'CONT' ? name : undefined;
+        return;
+      }
+      const done = DONE.exec(text);
+      if (done) {
+        close();
+        running.delete(done[1]!);
+        runningName = undefined;
         return;
       }
       const pkg = PACKAGE.exec(text);
@@ -59,19 +112,12 @@ function create(emit: Emit) {
           close();
         } else {
           current.endLine = n;
-          const output = TEST_OUTPUT.exec(text);
-          if (output && current.line === undefined) {
-            const where = splitLocation(output[1]!);
-            if (where) {
-              current.file = where.file;
-              current.line = where.line;
-            }
-          }
-          if (trimmed !== '' && current.lines.length < MAX_MESSAGE_LINES)
-            current.lines.push(output ? output[2]!.trim() : trimmed);
+          collect(current, text);
           return;
         }
       }
+      const ran = runningName !== undefined && /^\s/.test(text) ? running.get(runningName) : undefined;
+      if (ran) return collect(ran, text);
       const diagnostic = DIAGNOSTIC.exec(text);
       if (diagnostic) {
         const failure: RawFailure = {
