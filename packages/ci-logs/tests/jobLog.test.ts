@@ -98,6 +98,19 @@ describe('detector and steps', () => {
     ]);
   });
 
+  it("reads tsc errors behind a monorepo task runner's prefix (turbo, pnpm -r)", async () => {
+    const report = await parseJobLog(
+      [
+        "@cap/web:typecheck: src/app.ts(7,3): error TS2322: Type 'string' is not assignable to type 'number'.",
+        "packages/api typecheck: src/db.ts(1,10): error TS2305: Module './x' has no exported member 'y'.",
+      ].join('\n'),
+    );
+    expect(report.failures.map((f) => [f.file, f.line, f.column])).toEqual([
+      ['src/app.ts', 7, 3],
+      ['src/db.ts', 1, 10],
+    ]);
+  });
+
   it('workflow-command annotations are failures with their file and line', async () => {
     const report = await parseJobLog(
       '::error file=app/main.py,line=4,col=2,title=Lint::E501 line too long\n::notice::fyi\n',

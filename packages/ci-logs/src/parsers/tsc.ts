@@ -11,6 +11,15 @@ const SUMMARY = /^Found \d+ errors?\b/;
 /** Lines of a pretty error's code frame kept after its header. */
 const MAX_BLOCK_LINES = 12;
 
+/**
+ * A monorepo task runner's line prefix (turbo's `@scope/app:typecheck: `, pnpm's `packages/app typecheck: `), taken
+ * off so the error behind it parses: everything up to the first `: ` when a tsc error follows it.
+ */
+function withoutTaskPrefix(text: string): string {
+  const colon = text.indexOf(': ');
+  return colon > 0 && text.includes('): error TS', colon) ? text.slice(colon + 2) : text;
+}
+
 function create(emit: Emit) {
   let pending: RawFailure | undefined;
   let blanks = 0;
@@ -20,7 +29,9 @@ function create(emit: Emit) {
   };
   return {
     line({ n, text }: { n: number; text: string }) {
-      const match = PLAIN.exec(text) ?? PRETTY.exec(text);
+      let match = PLAIN.exec(text) ?? PRETTY.exec(text);
+      // A file name does not hold `: `; one that seems to is a task runner's prefix before the real file.
+      if (match?.[1]?.includes(': ')) match = PLAIN.exec(withoutTaskPrefix(text));
       if (match) {
         flush();
         pending = {
