@@ -11,9 +11,12 @@ const RECENT_LINES = 256;
 const CONTEXT_BEFORE = 2;
 /** Lines of the step replayed to a parser when its signature appears. */
 const REPLAY_LINES = 64;
-/** Error-looking lines for the generic fallback (whole words; `0 errors` and the like are excluded below). */
+/**
+ * Error-looking lines for the generic fallback: whole words, or an exception class (`AssertionError`,
+ * `NullPointerException`); `0 errors` and the like are excluded below.
+ */
 const ERROR_LOOKING =
-  /\b(?:error|ERROR|Error|FAILED|FAIL|Failed|failed|fatal|FATAL|panic|Exception|Traceback)\b/;
+  /\b(?:error|ERROR|Error|FAILED|FAIL|Failed|failed|failing|fatal|FATAL|panic|Exception|Traceback)\b|[a-z](?:Error|Exception)\b/;
 const NOT_AN_ERROR = /\b(?:0|no) (?:errors?|failures?|failed)\b|\berrors?: 0\b/i;
 const EXIT_CODE = /^Process completed with exit code \d+\.?$/;
 const GENERIC_BLOCK_LINES = 12;

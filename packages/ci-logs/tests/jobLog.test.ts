@@ -146,6 +146,11 @@ describe('detector and steps', () => {
     expect(quiet.failures).toMatchObject([
       { tool: 'generic', message: 'Process completed with exit code 2.' },
     ]);
+    // An unknown test runner's exception class counts as error-looking (mocha-like output).
+    const mocha = await parseJobLog('  1) cart\n       sums:\n     AssertionError [ERR_ASSERTION]: 3 == 4\n');
+    expect(mocha.failures).toMatchObject([
+      { tool: 'generic', message: 'AssertionError [ERR_ASSERTION]: 3 == 4' },
+    ]);
     expect((await parseJobLog('all good\n')).failures).toEqual([]);
   });
 
