@@ -134,7 +134,9 @@ function jobsOf(entries: yauzl.Entry[]): { job: string; steps: Step[] }[] {
     if (slash === -1) wholeJobs.push(step);
     else {
       const job = entry.fileName.slice(0, slash);
-      folders.set(job, [...(folders.get(job) ?? []), step]);
+      const steps = folders.get(job);
+      if (steps) steps.push(step);
+      else folders.set(job, [step]);
     }
   }
   const jobs = [...folders].map(([job, steps]) => ({ job, steps: steps.sort((a, b) => a.order - b.order) }));
