@@ -12,11 +12,14 @@ const SUMMARY =
 const TEST_BLOCK = /^---- (\S+) stdout ----$/;
 /** Since Rust 1.73: `thread 'x' panicked at src/lib.rs:10:9:` (message on the next lines); before: inline. */
 const PANIC_NEW = /^thread '[^']*'(?: \(\d+\))? panicked at (\S+):$/;
-const PANIC_OLD = /^thread '[^']*' panicked at '(.*)', (\S+)$/;
+const PANIC_OLD = /^thread '[^']*' panicked at '(.*)', (\S+:\d+:\d+)$/;
+/** Before 1.73 a multi-line message (`assert_eq!`'s left/right) ends on a later line: `…', src/lib.rs:10:9`. */
+const PANIC_OLD_START = /^thread '[^']*' panicked at '(.*)$/;
+const PANIC_OLD_END = /^(.*)', (\S+:\d+:\d+)$/;
 const MAX_MESSAGE_LINES = 6;
 const MAX_BLOCK_LINES = 40;
 
-type Pending = RawFailure & { lines: string[]; kind: 'diagnostic' | 'test'; open: boolean };
+type Pending = RawFailure & { lines: string[]; kind: 'diagnostic' | 'test'; open: boolean; quoted?: boolean };
 
 function locate(failure: RawFailure, location: string): void {
   const where = splitLocation(location.trim());
@@ -30,7 +33,7 @@ function create(emit: Emit) {
   let current: Pending | undefined;
   const flush = () => {
     if (current) {
-      const { lines, kind, open: _open, ...failure } = current;
+      const { lines, kind, open: _open, quoted: _quoted, ...failure } = current;
       if (kind === 'test') failure.message = lines.join('\n') || 'test failed';
       if (kind === 'test' || failure.file || !SUMMARY.test(failure.message)) emit(failure);
     }
@@ -78,9 +81,23 @@ function create(emit: Emit) {
         return;
       }
       current.endLine = n;
+      if (current.quoted) {
+        // Inside an old-format panic message, up to its closing `', file:line:col`.
+        const end = PANIC_OLD_END.exec(text);
+        if (current.lines.length < MAX_MESSAGE_LINES) current.lines.push((end ? end[1]! : text).trim());
+        if (end) {
+          locate(current, end[2]!);
+          current.quoted = false;
+        }
+        return;
+      }
       const panicNew = PANIC_NEW.exec(text);
       const panicOld = panicNew ? null : PANIC_OLD.exec(text);
-      if (panicNew) {
+      const panicOldStart = panicNew || panicOld ? null : PANIC_OLD_START.exec(text);
+      if (panicOldStart) {
+        current.lines.push(panicOldStart[1]!);
+        current.quoted = true;
+      } else if (panicNew) {
         locate(current, panicNew[1]!);
         current.open = true;
       } else if (panicOld) {
