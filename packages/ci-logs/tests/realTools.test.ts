@@ -54,12 +54,14 @@ describe('failures parsed from what the real tools print', { timeout: 240_000 },
     }
   });
 
-  it('Vitest: each failing test with its suite path, error and location', async () => {
+  it('Vitest: each failing test with its suite path, error and location; uncaught exceptions', async () => {
     const report = await parseAsJob('npx vitest run', vitestOutput());
     expect(pick(report.failures, test)).toEqual([
       { tool: 'vitest', file: 'src/cart.test.js', line: 3, testName: 'cart > sums prices' },
       { tool: 'vitest', file: 'src/cart.test.js', line: 10, testName: 'loads the config' },
+      { tool: 'vitest', file: 'src/late.test.js', line: 2, testName: undefined },
     ]);
+    expect(report.failures[2]!.message).toBe('Error: late failure 42');
     expect(report.failures[0]!.message).toMatch(/^AssertionError: expected 3 to be 4/);
     expect(report.failures[1]!.message).toMatch(/^Error: config file .* not found/);
   });

@@ -128,12 +128,20 @@ export function eslintOutputs(): { stylish: string; unix: string; compact: strin
 }
 
 /**
- * A Vitest run (the repository's vitest, globals on, a project name) with a failing assertion, a thrown error and a
- * passing test, printed as on a GitHub runner: coloured, with Vitest's `::error` annotations.
+ * A Vitest run (the repository's vitest, globals on, a project name) with a failing assertion, a thrown error, a
+ * passing test and an uncaught exception, printed as on a GitHub runner: coloured, with its `::error` annotations.
  */
 export function vitestOutput(): string {
   const dir = project('vitest', {
     'vitest.config.mjs': "export default { test: { name: 'unit', globals: true } };\n",
+    // An error thrown from a timer while the test waits: Vitest reports it as an uncaught exception of no test.
+    'src/late.test.js': [
+      "test('waits', () => {",
+      "  setTimeout(() => { throw new Error('late failure 42'); }, 0);",
+      '  return new Promise((resolve) => setTimeout(resolve, 100));',
+      '});',
+      '',
+    ].join('\n'),
     'src/cart.test.js': [
       "describe('cart', () => {",
       "  it('sums prices', () => {",

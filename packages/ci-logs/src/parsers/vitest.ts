@@ -23,8 +23,10 @@ function failHeader(text: string): { file: string; testName?: string } | undefin
   if (separator === -1) return rest.endsWith(']') ? { file: rest.replace(/ \[.*\]$/, '').trim() } : undefined;
   return { file: rest.slice(0, separator).trim(), testName: rest.slice(separator + 3) };
 }
-/** ` ❯ src/a.test.ts:3:19` or `  at src/a.test.ts:3:19`: where the error was thrown. */
-const LOCATION = /^\s+(?:❯|at) (\S+:\d+:\d+)\)?$/;
+/** ` ❯ src/a.test.ts:3:19`, ` ❯ fn src/a.test.ts:3:19` or `  at fn (src/a.test.ts:3:19)`: where it was thrown. */
+const LOCATION = /^\s+(?:❯|at) (?:\S+ )?\(?(\S+:\d+:\d+)\)?$/;
+/** Errors outside any test: `⎯⎯⎯ Uncaught Exception ⎯⎯⎯`, `⎯⎯⎯ Unhandled Rejection ⎯⎯⎯`. */
+const UNHANDLED = /^⎯+ (?:Uncaught Exception|Unhandled Rejection|Unhandled Error) ⎯+$/;
 const SEPARATOR = /^⎯{3,}/;
 const SUMMARY = /^\s+(?:Test Files|Tests|Errors)\s+\d/;
 /** Message lines kept before the code frame or the location. */
@@ -74,12 +76,18 @@ function create(emit: Emit) {
         endLine = n;
         return;
       }
+      if (UNHANDLED.test(text)) {
+        flush();
+        headers.push({ file: '', n });
+        endLine = n;
+        return;
+      }
       if (headers.length === 0) return;
       if (SEPARATOR.test(text) || SUMMARY.test(text)) return flush();
       endLine = n;
       const where = LOCATION.exec(text);
       if (where) {
-        location ??= splitLocation(where[1]!);
+        if (!where[1]!.startsWith('node:')) location ??= splitLocation(where[1]!);
         return;
       }
       const trimmed = text.trim();
