@@ -1,4 +1,4 @@
-import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted } from '@cap/events';
+import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted, type TaskOutcome } from '@cap/events';
 import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../generated/prisma/client.js';
 import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
@@ -183,7 +183,14 @@ export async function finishExecution(
         });
         return 'done';
       }
-      const plan = finishPlan(deps, execution, end, usageData, options.durationMs);
+      const plan = finishPlan(
+        deps,
+        execution,
+        end,
+        usageData,
+        options.durationMs,
+        usage.tokensIn + usage.tokensOut,
+      );
       return (await applyTransition(deps, uow, task, plan)) ? 'done' : 'conflict';
     });
     if (outcome === 'done') return true;
@@ -204,12 +211,14 @@ function finishPlan(
   end: ExecutionOutcome,
   usage: Prisma.TaskExecutionUpdateInput,
   durationMs: number,
+  tokens: number,
 ): TransitionPlan {
   const { task } = execution;
   const aggregate = { source: EVENT_SOURCE, aggregateId: task.id };
   switch (end.kind) {
     case 'succeeded': {
       const result = end.result;
+      const work = workDone(result);
       return {
         to: 'SUCCEEDED',
         on: 'SUCCEED',
@@ -217,7 +226,7 @@ function finishPlan(
         apply: async (uow) => {
           await endExecution(uow, execution, 'SUCCEEDED', usage, {
             summary: result.summary,
-            ...workDone(result),
+            ...work,
             pullRequestUrl: result.pullRequestUrl ?? null,
             exitCode: result.exitCode ?? null,
           });
@@ -231,6 +240,7 @@ function finishPlan(
                 changedFiles: result.changedFiles?.length ?? 0,
                 pullRequestUrl: result.pullRequestUrl ?? null,
                 durationMs: Math.max(0, Math.round(durationMs)),
+                outcome: taskOutcome(result, work, tokens),
               },
               aggregate,
             ),
@@ -238,7 +248,8 @@ function finishPlan(
         },
       };
     }
-    case 'failed':
+    case 'failed': {
+      const work = workDone(end.result ?? {});
       return {
         to: 'FAILED',
         on: 'FAIL',
@@ -246,7 +257,7 @@ function finishPlan(
         apply: async (uow) => {
           await endExecution(uow, execution, 'FAILED', usage, {
             summary: end.result?.summary ?? end.error.message,
-            ...workDone(end.result ?? {}),
+            ...work,
             exitCode: end.result?.exitCode ?? null,
             errorCode: end.error.code,
             errorMessage: end.error.message,
@@ -259,12 +270,14 @@ function finishPlan(
                 executionId: execution.id,
                 attempt: execution.attempt,
                 error: { code: end.error.code, message: end.error.message.slice(0, 2_000) },
+                outcome: taskOutcome(end.result ?? {}, work, tokens),
               },
               aggregate,
             ),
           ]);
         },
       };
+    }
     case 'awaiting_input':
       return {
         to: 'AWAITING_INPUT',
@@ -305,6 +318,23 @@ function workDone(
     stopReason: result.stopReason ?? null,
     toolCalls: result.usage?.toolCalls ?? 0,
     modelCalls: result.usage?.modelCalls ?? 0,
+  };
+}
+
+/**
+ * The outcome the classifier labels training examples with: lines only when the executor measured a diff
+ * (a command's changed-file list alone says nothing about lines).
+ */
+function taskOutcome(
+  result: Partial<ExecutionSuccess>,
+  work: ReturnType<typeof workDone>,
+  tokens: number,
+): TaskOutcome {
+  return {
+    filesChanged: work.filesChanged ?? 0,
+    linesChanged: result.diffStats ? result.diffStats.additions + result.diffStats.deletions : null,
+    toolCalls: work.toolCalls ?? 0,
+    tokens: Math.max(0, Math.round(tokens)),
   };
 }
 
