@@ -9,3 +9,4 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './createEventBus.js';
 export * from './ProcessedEventsPurger.js';
+export * from './keepConsumer.js';
