@@ -101,9 +101,18 @@ process.stdout.write(
 );
 
 if (process.env['BENCH_SERVICE'] !== '0') {
-  const service = await measureService(inputs);
+  const service = [['service path', 'per second', 'p50 ms', 'p99 ms'], ...(await measureService(inputs))];
+  const serviceWidths = service[0]!.map((_, column) =>
+    Math.max(...service.map((row) => (row[column] ?? '').length)),
+  );
+  const serviceLine = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(serviceWidths[column] ?? 0) : cell.padStart(serviceWidths[column] ?? 0),
+      )
+      .join('  ');
   process.stdout.write(
-    `\nthe ml-classifier service (requests one at a time)\n${service.map(line).join('\n')}\n`,
+    `\nthe ml-classifier service (one request at a time)\n${service.map(serviceLine).join('\n')}\n`,
   );
   process.stdout.write('targets: TaskCreated → TaskClassified p99 < 1,000 ms on Kafka\n');
 }
