@@ -192,6 +192,22 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
       complexity: labels.complexity,
       modelVersion: expect.stringMatching(/^task-classifier-/),
     });
+    // TaskCompleted carried the outcome; the classifier keeps it as a training example (a command measures no
+    // lines, so it has no complexity label).
+    const example = await until(
+      () =>
+        platform.mlClassifier.deps.prisma.outcomeExample
+          .findUnique({ where: { taskId: id } })
+          .then((row) => row ?? undefined),
+      'the outcome example',
+      10_000,
+    );
+    expect(example).toMatchObject({
+      outcome: 'COMPLETED',
+      title: 'Say hello',
+      linesChanged: null,
+      complexity: null,
+    });
 
     // Log lines are written in batches; the last batch may land just after the status changed.
     const output = await until(

@@ -5,7 +5,13 @@ import {
   OrchestrationTopic,
   TaskClassified,
 } from '@cap/events';
-import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
+import {
+  keepConsumer,
+  runConsumer,
+  type EventBus,
+  type ResilientConsumer,
+  type RunningConsumer,
+} from '@cap/messaging';
 import { applyClassification } from '../domain/classification.js';
 import type { OrchestrationDeps } from '../domain/deps.js';
 import { SCHEMA } from '../db.js';
@@ -47,15 +53,8 @@ export function startClassificationConsumer(
   });
 }
 
-/** A consumer that keeps trying to start while the broker is unreachable. */
-export interface ResilientConsumer {
-  /** Resolves once the consumer has joined its group (never rejects; retries until closed). */
-  ready: Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Longest wait between two attempts to start the consumer, ms. */
-const MAX_RETRY_DELAY_MS = 30_000;
+/** A consumer that keeps trying to start while the broker is unreachable (`@cap/messaging`'s). */
+export type { ResilientConsumer };
 
 /**
  * Starts the classification consumer (and creates orchestration's topics) without making the instance's start
@@ -63,40 +62,12 @@ const MAX_RETRY_DELAY_MS = 30_000;
  * the outbox) and the consumer is retried with exponential backoff (1 s, 2 s, ... 30 s).
  */
 export function keepClassificationConsumer(deps: OrchestrationDeps, bus: EventBus): ResilientConsumer {
-  let consumer: RunningConsumer | null = null;
-  let closed = false;
-  let wake: (() => void) | null = null;
-  const ready = (async () => {
-    for (let attempt = 1; !closed; attempt += 1) {
-      try {
-        await bus.ensureTopics(Object.values(OrchestrationTopic));
-        const started = await startClassificationConsumer(deps, bus);
-        if (closed) await started.close();
-        else consumer = started;
-        return;
-      } catch (error) {
-        const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1_000 * 2 ** (attempt - 1));
-        deps.logger.warn(
-          { err: error, attempt, delayMs },
-          'classification consumer could not start; retrying',
-        );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
-  })();
-  return {
-    ready,
-    close: async () => {
-      closed = true;
-      wake?.();
-      await ready;
-      await consumer?.close();
+  return keepConsumer({
+    name: 'classification consumer',
+    logger: deps.logger,
+    start: async () => {
+      await bus.ensureTopics(Object.values(OrchestrationTopic));
+      return startClassificationConsumer(deps, bus);
     },
-  };
+  });
 }
