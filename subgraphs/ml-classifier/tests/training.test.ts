@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode } from '@cap/runtime';
 import { errorCodes, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +88,7 @@ const TRAINING = /* GraphQL */ `
       phase
       progress
       outcomeExamples
+      corpusExamples
       heldOutExamples
       activated
       decision
@@ -99,6 +103,7 @@ const TRAINING = /* GraphQL */ `
           testSet
           complexityAccuracy
           complexityExamples
+          typeExamples
         }
       }
     }
@@ -133,17 +138,60 @@ async function trainToEnd(epochs = 6): Promise<Record<string, any>> {
   );
 }
 
+/**
+ * A node_modules with one package whose CHANGELOG.md (conventional-changelog sections) gives the retrain its type
+ * labels, as the real changelogs do in production (outcome examples label complexity only).
+ */
+function changelogFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cap-ml-changelogs-'));
+  const sections: Record<string, string[]> = {
+    'Bug Fixes': [
+      'fix crash when the {} is empty',
+      'fix wrong {} total after a retry',
+      'fix {} timeout on slow links',
+    ],
+    Features: ['add {} export to CSV', 'add a {} preview', 'support custom {} templates'],
+    Documentation: ['document the {} options', 'describe {} limits in the guide', 'fix typos in the {} docs'],
+    Tests: ['add tests for the {} parser', 'cover {} errors in tests', 'stabilise the flaky {} test'],
+  };
+  const areas = ['cart', 'invoice', 'report', 'session', 'upload', 'profile'];
+  const lines = ['# Changelog', '', '## 1.0.0 (2026-01-01)', ''];
+  for (const [section, templates] of Object.entries(sections)) {
+    lines.push(`### ${section}`, '');
+    for (const template of templates)
+      for (const area of areas) lines.push(`* ${template.replace('{}', area)}`);
+    lines.push('');
+  }
+  mkdirSync(join(dir, 'fixture-changelog'));
+  writeFileSync(join(dir, 'fixture-changelog', 'CHANGELOG.md'), lines.join('\n'));
+  writeFileSync(
+    join(dir, 'fixture-changelog', 'package.json'),
+    JSON.stringify({ name: 'fixture-changelog', version: '1.0.0', repository: 'acme/fixture-changelog' }),
+  );
+  return dir;
+}
+
 async function activeVersion(): Promise<string> {
   const result = await harness.call(MODELS, {}, developer);
   return result.data!['classifierModels'].edges.find((edge: any) => edge.node.active).node.version;
 }
 
+let changelogs: string;
+
 beforeAll(async () => {
-  harness = await startClassifierHarness({ env: { TRAINING_HELD_OUT_PERCENT: String(HELD_OUT_PERCENT) } });
+  changelogs = changelogFixture();
+  harness = await startClassifierHarness({
+    env: {
+      TRAINING_HELD_OUT_PERCENT: String(HELD_OUT_PERCENT),
+      TRAINING_CHANGELOGS: 'true',
+      TRAINING_NODE_MODULES: changelogs,
+    },
+  });
   await harness.classifier.consumerReady;
 });
 afterAll(async () => {
   await harness?.[Symbol.asyncDispose]();
+  if (changelogs) rmSync(changelogs, { recursive: true, force: true });
 });
 
 describe('versions and retrains', () => {
@@ -155,33 +203,35 @@ describe('versions and retrains', () => {
     ]);
   });
 
+  it('never activates a retrain that could not learn or be judged on complexity (changelogs alone)', async () => {
+    const before = await activeVersion();
+    const training = await trainToEnd(2);
+    expect(training).toMatchObject({ status: 'SUCCEEDED', activated: false, outcomeExamples: 0 });
+    expect(training.decision).toMatch(/no labels for one of the heads/);
+    expect(await activeVersion()).toBe(before);
+  });
+
   it('retrains from stored outcome examples in a worker, stores a version with metrics and activates it when better', async () => {
     await storeOutcomes(false);
     const committed = await activeVersion();
     const training = await trainToEnd();
-    expect(training).toMatchObject({ status: 'SUCCEEDED', activated: true, outcomeExamples: 72 });
+    expect(training).toMatchObject({
+      status: 'SUCCEEDED',
+      activated: true,
+      outcomeExamples: 72,
+      corpusExamples: 72,
+    });
     expect(training.heldOutExamples).toBeGreaterThan(0);
     expect(training.comparison.active.version).toBe(committed);
     expect(training.comparison.candidate.score).toBeGreaterThan(training.comparison.active.score);
     expect(training.model).toMatchObject({ source: 'TRAINED', active: true });
-    expect(training.model.evaluation.complexityExamples).toBe(training.heldOutExamples);
-    // The new version serves from now on.
-    expect(await activeVersion()).toBe(training.model.version);
-    const preview = await harness.call(
-      /* GraphQL */ `
-        query {
-          classifyTask(input: { title: "Improve ledger handling" }) {
-            complexity
-            modelVersion
-          }
-        }
-      `,
-      {},
-      developer,
-    );
-    expect(preview.data!['classifyTask']).toEqual({
-      complexity: 'COMPLEX',
-      modelVersion: training.model.version,
+    expect(training.model.evaluation.complexityExamples).toBeGreaterThan(0);
+    expect(training.model.evaluation.typeExamples).toBeGreaterThan(0);
+    // The new version serves on every instance once it reloaded (this one right after the commit).
+    const PREVIEW = `query { classifyTask(input: { title: "Improve ledger handling" }) { modelVersion } }`;
+    await waitFor(async () => {
+      const preview = await harness.call(PREVIEW, {}, developer);
+      return preview.data?.['classifyTask']?.modelVersion === training.model.version ? true : undefined;
     });
   });
 
@@ -221,6 +271,28 @@ describe('versions and retrains', () => {
     );
     expect(activated.data!['activateModel']).toEqual({ id: retrained.id, active: true });
     expect(await harness.classifier.deps.prisma.classifierModel.count({ where: { active: true } })).toBe(1);
+  });
+
+  it('refuses every admin operation to every non-admin caller (class test)', async () => {
+    const operations = [
+      [TRAIN, {}],
+      [`mutation { rollbackModel { id } }`, {}],
+      [`mutation ($id: ID!) { activateModel(id: $id) { id } }`, { id: randomUUID() }],
+      [`query { classifierTrainings { edges { node { id } } } }`, {}],
+      [`query ($id: ID!) { classifierTraining(id: $id) { id } }`, { id: randomUUID() }],
+    ] as const;
+    const callers = [
+      [undefined, ErrorCode.UNAUTHENTICATED],
+      [userPrincipal('VIEWER'), ErrorCode.FORBIDDEN],
+      [developer, ErrorCode.FORBIDDEN],
+      [{ ...admin, scopes: admin.scopes.filter((scope) => scope !== 'users:manage') }, ErrorCode.FORBIDDEN],
+    ] as const;
+    for (const [query, variables] of operations) {
+      for (const [principal, code] of callers) {
+        const result = await harness.call(query, variables, principal);
+        expect(errorCodes(result), `${query} as ${principal?.role ?? 'anonymous'}`).toEqual([code]);
+      }
+    }
   });
 
   it('refuses non-admins, bad ids, a second retrain at once, and pages with coded errors', async () => {

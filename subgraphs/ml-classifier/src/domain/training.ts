@@ -186,7 +186,12 @@ async function finish(
   const candidate = result.candidate[served] as Evaluation;
   const candidateScore = heldOutScore(candidate);
   const activeScore = heldOutScore(result.active);
-  const better = result.counts.heldOut > 0 && candidateScore > activeScore;
+  // Judged only when the held-out set has labels for both heads and the candidate learnt both: a candidate whose
+  // complexity head never saw a label (a corpus of changelogs alone) must not replace one that did.
+  const judgeable = candidate.type.examples > 0 && candidate.complexity.examples > 0;
+  const trainedBoth =
+    result.model.trainedOn.typeLabelled > 0 && result.model.trainedOn.complexityLabelled > 0;
+  const better = judgeable && trainedBoth && candidateScore > activeScore;
   const comparison = {
     predictor: served,
     heldOutExamples: result.counts.heldOut,
@@ -213,9 +218,11 @@ async function finish(
   }
   const decision = better
     ? `activated: held-out score ${candidateScore.toFixed(4)} > ${activeScore.toFixed(4)} of ${input.activeVersion}`
-    : result.counts.heldOut === 0
-      ? 'not activated: no held-out examples to compare on'
-      : `not activated: held-out score ${candidateScore.toFixed(4)} <= ${activeScore.toFixed(4)} of ${input.activeVersion}`;
+    : !trainedBoth
+      ? 'not activated: the training examples had no labels for one of the heads (type or complexity)'
+      : !judgeable
+        ? 'not activated: the held-out examples have no labels for one of the heads (type or complexity)'
+        : `not activated: held-out score ${candidateScore.toFixed(4)} <= ${activeScore.toFixed(4)} of ${input.activeVersion}`;
   const training = await inTransaction(deps, async ({ tx }) => {
     const model = await tx.classifierModel.create({
       data: {
