@@ -1,9 +1,10 @@
-import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted, type TaskOutcome } from '@cap/events';
+import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted } from '@cap/events';
 import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../generated/prisma/client.js';
 import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.js';
 import { ExecutionErrorCode } from './errors.js';
 import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { selectStrategy } from './strategy.js';
+import { taskOutcome } from './taskOutcome.js';
 import { appendTaskLogs } from './taskLogs.js';
 import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from './tasks.js';
 import { toTaskLogWire } from './wire.js';
@@ -318,23 +319,6 @@ function workDone(
     stopReason: result.stopReason ?? null,
     toolCalls: result.usage?.toolCalls ?? 0,
     modelCalls: result.usage?.modelCalls ?? 0,
-  };
-}
-
-/**
- * The outcome the classifier labels training examples with: lines only when the executor measured a diff
- * (a command's changed-file list alone says nothing about lines).
- */
-function taskOutcome(
-  result: Partial<ExecutionSuccess>,
-  work: ReturnType<typeof workDone>,
-  tokens: number,
-): TaskOutcome {
-  return {
-    filesChanged: work.filesChanged ?? 0,
-    linesChanged: result.diffStats ? result.diffStats.additions + result.diffStats.deletions : null,
-    toolCalls: work.toolCalls ?? 0,
-    tokens: Math.max(0, Math.round(tokens)),
   };
 }
 
