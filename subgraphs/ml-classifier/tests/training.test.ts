@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ErrorCode } from '@cap/runtime';
 import { errorCodes, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClassifier, MODEL_FILES } from '@cap/task-classifier';
 import { isHeldOut, outcomeKey } from '../src/index.js';
 import {
   publish,
@@ -233,6 +234,37 @@ describe('versions and retrains', () => {
       const preview = await harness.call(PREVIEW, {}, developer);
       return preview.data?.['classifyTask']?.modelVersion === training.model.version ? true : undefined;
     });
+  });
+
+  it('stores a retrained version whose ONNX file gives the TypeScript model’s probabilities (database round trip)', async () => {
+    const row = await harness.classifier.deps.prisma.classifierModel.findFirstOrThrow({
+      where: { source: 'TRAINED', active: true },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'cap-ml-parity-'));
+    try {
+      writeFileSync(join(dir, MODEL_FILES.onnx), row.onnx);
+      writeFileSync(join(dir, MODEL_FILES.metadata), JSON.stringify(row.metadata));
+      // loadClassifier checks the file's sha256 against the stored metadata.
+      const loaded = await loadClassifier({ modelPath: join(dir, MODEL_FILES.onnx) });
+      try {
+        expect(loaded.version).toBe(row.version);
+        for (const [complexity, areas] of Object.entries(AREAS)) {
+          for (const area of areas) {
+            const text = { title: `Improve ${area} handling`, description: `${complexity} work on ${area}` };
+            const onnx = await loaded.predict(text);
+            const typescript = loaded.typescript.predict(text);
+            for (let c = 0; c < 3; c += 1)
+              expect(onnx.complexity[c]).toBeCloseTo(typescript.complexity[c] ?? Number.NaN, 5);
+            for (let c = 0; c < 7; c += 1)
+              expect(onnx.type[c]).toBeCloseTo(typescript.type[c] ?? Number.NaN, 5);
+          }
+        }
+      } finally {
+        await loaded.release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the active version when a retrain is worse on the same held-out examples', async () => {
