@@ -89,6 +89,8 @@ interface Deployable {
   /** Package directory, relative to the root. */
   dir: string;
   packageName: string;
+  /** A subgraph's PostgreSQL schema (its manifest's `subgraph.schema`), also its database role's name. */
+  schema?: string;
 }
 
 const subgraphs: Deployable[] = readdirSync(join(ROOT, 'subgraphs'), { withFileTypes: true })
@@ -97,6 +99,11 @@ const subgraphs: Deployable[] = readdirSync(join(ROOT, 'subgraphs'), { withFileT
     service: entry.name,
     dir: `subgraphs/${entry.name}`,
     packageName: String(readJson(`subgraphs/${entry.name}/package.json`)['name']),
+    schema: String(
+      record(readJson(`subgraphs/${entry.name}/package.json`)['subgraph'], `${entry.name} manifest`)[
+        'schema'
+      ],
+    ),
   }))
   .sort((a, b) => a.service.localeCompare(b.service));
 
@@ -271,9 +278,10 @@ describe('docker-compose.yml deployables', () => {
 
     it('connects as its own database role, whose password has no default, never as the superuser', () => {
       const raw = environment(subgraph.service)['DATABASE_URL'] ?? '';
-      const variable = `${subgraph.service.toUpperCase()}_DB_PASSWORD`;
+      // The role is named after the subgraph's schema (`ml_classifier` for the `ml-classifier` service).
+      const variable = `${subgraph.schema!.toUpperCase()}_DB_PASSWORD`;
       const database = new URL(interpolated(raw));
-      expect(database.username).toBe(subgraph.service);
+      expect(database.username).toBe(subgraph.schema);
       expect(database.username).not.toBe(environment('postgres')['POSTGRES_USER']);
       expect(raw).toContain(`\${${variable}:?`);
       // The init script gets the same password, also without a default.
@@ -300,7 +308,7 @@ describe('docker-compose.yml deployables', () => {
     expect(statSync(join(ROOT, script)).mode & 0o111).not.toBe(0);
     // The script provisions exactly the subgraphs compose runs.
     const listed = /^subgraphs=\(([^)]*)\)/m.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
-    expect(listed.sort()).toEqual(subgraphs.map((subgraph) => subgraph.service).sort());
+    expect(listed.sort()).toEqual(subgraphs.map((subgraph) => subgraph.schema).sort());
     expect(text).toContain('REVOKE ALL ON SCHEMA public FROM PUBLIC');
     expect(text).toMatch(/CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"role"/);
   });

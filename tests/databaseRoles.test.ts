@@ -4,6 +4,7 @@ import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { openDatabase, type Database } from '@cap/db';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
+import { loadConfig as loadMlClassifierConfig, startMlClassifier } from '@cap/ml-classifier';
 import { loadConfig as loadOrchestrationConfig, startOrchestration } from '@cap/orchestration';
 import { createLogger, MemoryKeyValueStore, scopesForRole, type Principal } from '@cap/runtime';
 import {
@@ -171,10 +172,32 @@ describe('one database role per subgraph', () => {
     );
     expect(task.errors).toBeUndefined();
 
+    const classifier = await startMlClassifier({
+      config: loadMlClassifierConfig({ ...env, TRAINING_CHANGELOGS: 'false' }),
+      database: await asRole('ml_classifier'),
+      kv,
+      bus,
+      logger,
+    });
+    closers.push(() => classifier.close());
+    const classified = await graphql(
+      classifier.subgraph!.graphqlUrl,
+      `
+        query {
+          classifyTask(input: { title: "as the ml_classifier role" }) {
+            modelVersion
+          }
+        }
+      `,
+      {},
+      headers,
+    );
+    expect(classified.errors).toBeUndefined();
+
     // Every table is owned by the role of its schema (created by its migrations, run as that role).
     const owners = await queryAs<{ schemaname: string; tableowner: string }>(
       'identity',
-      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration}') ORDER BY 1`,
+      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier}') ORDER BY 1`,
     );
     expect(owners).toEqual(
       SUBGRAPH_SCHEMAS.map((schema) => ({ schemaname: schema, tableowner: roles.roles[schema] })).sort(
@@ -186,7 +209,7 @@ describe('one database role per subgraph', () => {
   it('refuses every role every other schema’s tables (permission denied), and the public schema', async () => {
     const tables = await queryAs<{ schemaname: string; tablename: string }>(
       'identity',
-      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration}')`,
+      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier}')`,
     );
     expect(new Set(tables.map((table) => table.schemaname))).toEqual(new Set(SUBGRAPH_SCHEMAS));
     for (const reader of SUBGRAPH_SCHEMAS) {

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
+import { loadConfig as loadMlClassifierConfig, startMlClassifier } from '@cap/ml-classifier';
 import { createLogger, RedisKeyValueStore, type KeyValueStore } from '@cap/runtime';
 import { createTestDatabase, testSecret } from '@cap/testkit';
 import type { Database } from '@cap/db';
@@ -127,6 +128,16 @@ describe('a subgraph whose start fails after the database opened', () => {
           REDIS_URL,
           REDIS_KEY_PREFIX: `test:${randomUUID()}:`,
         }),
+      }),
+    );
+  });
+
+  it('ml-classifier (model loaded, consumer started) leaves no open connection, socket or timer', async () => {
+    await expectFailedStartReleasesEverything((port, infrastructure) =>
+      startMlClassifier({
+        ...infrastructure,
+        logger,
+        config: loadMlClassifierConfig({ ...common(port), TRAINING_CHANGELOGS: 'false' }),
       }),
     );
   });

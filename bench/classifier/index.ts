@@ -8,11 +8,14 @@
  *   npm run bench -- classifier
  *   BENCH_CLASSIFICATIONS=1000 npm run bench -- classifier
  *
- * Needs nothing but the committed model (packages/task-classifier/model).
+ * Needs nothing but the committed model (packages/task-classifier/model). Then, unless BENCH_SERVICE=0, the
+ * classifier as a service (`service.ts`): `classifyTask` through the router beside the subgraph directly, and with
+ * KAFKA_BROKERS set the TaskCreated → TaskClassified latency on Kafka (target p99 < 1 s).
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadClassifier, MODEL_FILES, seededRandom, type TaskText } from '@cap/task-classifier';
+import { measureService } from './service.js';
 
 const COUNT = Number(process.env['BENCH_CLASSIFICATIONS'] ?? 5_000);
 const WARMUP = 200;
@@ -96,3 +99,20 @@ const tsRate = Number(rows[0]?.[1]);
 process.stdout.write(
   `ONNX / TypeScript throughput: ${(onnxRate / tsRate).toFixed(2)}×; target p99 < 5 ms (hybrid ${rows[2]?.[3]} ms)\n`,
 );
+
+if (process.env['BENCH_SERVICE'] !== '0') {
+  const service = [['service path', 'per second', 'p50 ms', 'p99 ms'], ...(await measureService(inputs))];
+  const serviceWidths = service[0]!.map((_, column) =>
+    Math.max(...service.map((row) => (row[column] ?? '').length)),
+  );
+  const serviceLine = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(serviceWidths[column] ?? 0) : cell.padStart(serviceWidths[column] ?? 0),
+      )
+      .join('  ');
+  process.stdout.write(
+    `\nthe ml-classifier service (one request at a time)\n${service.map(serviceLine).join('\n')}\n`,
+  );
+  process.stdout.write('targets: TaskCreated → TaskClassified p99 < 1,000 ms on Kafka\n');
+}

@@ -8,6 +8,11 @@ import {
 } from '@cap/identity';
 import { createEventBus, type EventBus } from '@cap/messaging';
 import {
+  loadConfig as loadMlClassifierConfig,
+  startMlClassifier,
+  type RunningMlClassifier,
+} from '@cap/ml-classifier';
+import {
   loadConfig as loadOrchestrationConfig,
   startOrchestration,
   type RunningOrchestration,
@@ -19,8 +24,9 @@ import type { PlatformConfig } from './config.js';
 /**
  * Orchestration settings that suit one process better than its own defaults; a value set in the environment wins.
  *
- * - Without Kafka nothing can ever deliver TaskClassified (the in-memory bus reaches no classifier), so tasks are
- *   queued at once with DEFAULT_STRATEGY (`CLASSIFICATION_TIMEOUT_MS=0`) instead of waiting out the timeout.
+ * - The classifier runs in this process too: the in-memory bus carries TaskCreated to it and its TaskClassified
+ *   back (the bus delivers to consumers of the same process), so tasks wait for their classification as they do
+ *   with Kafka, at most CLASSIFICATION_TIMEOUT_MS.
  * - On embedded PostgreSQL every query runs on this process's main thread, in PGlite's one session, between the
  *   requests. Workers and the outbox relay are woken in-process the moment there is work, so their polls are only
  *   a safety net, and the sweeper only has 30-second leases to check: poll less often there.
@@ -30,7 +36,6 @@ function orchestrationDefaults(
   env: Record<string, string | undefined>,
 ): Record<string, string | undefined> {
   const defaults: Record<string, string> = {};
-  if (!config.KAFKA_BROKERS) defaults['CLASSIFICATION_TIMEOUT_MS'] = '0';
   if (!config.DATABASE_URL) {
     defaults['WORKER_POLL_INTERVAL_MS'] = '2000';
     defaults['OUTBOX_POLL_INTERVAL_MS'] = '1000';
@@ -44,6 +49,7 @@ export interface RunningPlatform {
   identity: RunningIdentity;
   chat: RunningChat;
   orchestration: RunningOrchestration;
+  mlClassifier: RunningMlClassifier;
   database: Database;
   kv: KeyValueStore;
   bus: EventBus;
@@ -53,7 +59,7 @@ export interface RunningPlatform {
 }
 
 /**
- * Starts every subgraph (identity, chat, orchestration) and the router in one process on shared infrastructure:
+ * Starts every subgraph (identity, chat, ml-classifier, orchestration) and the router in one process on shared infrastructure:
  * embedded PostgreSQL (PGlite) or DATABASE_URL, in-memory or Redis cache, in-memory or Kafka event bus. Closing
  * stops the router, then the subgraphs, then the bus, cache and database.
  */
@@ -103,6 +109,16 @@ export async function startPlatform(options: {
     });
     shutdown.add('chat', () => chat.close());
 
+    // Started before orchestration, so its consumer is there for the first TaskCreated.
+    const mlClassifier = await startMlClassifier({
+      config: loadMlClassifierConfig(subgraphEnv),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'ml-classifier' }),
+    });
+    shutdown.add('ml-classifier', () => mlClassifier.close());
+
     const orchestration = await startOrchestration({
       config: loadOrchestrationConfig({ ...subgraphEnv, ...orchestrationDefaults(config, env) }),
       database,
@@ -120,6 +136,7 @@ export async function startPlatform(options: {
       SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
       SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
+      SUBGRAPH_ML_CLASSIFIER_URL: mlClassifier.subgraph!.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
@@ -148,6 +165,7 @@ export async function startPlatform(options: {
       identity,
       chat,
       orchestration,
+      mlClassifier,
       database,
       kv,
       bus,

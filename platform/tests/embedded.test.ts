@@ -55,7 +55,7 @@ describe('embedded platform', () => {
     expect(statSync(platform.adminCredentialsFile!).mode & 0o777).toBe(0o600);
   });
 
-  it('routes to every subgraph of the supergraph: the router is ready only when identity, chat and orchestration answer', async () => {
+  it('routes to every subgraph of the supergraph: the router is ready only when identity, chat, ml-classifier and orchestration answer', async () => {
     const response = await fetch(new URL('/ready', platform.router.url));
     const report = (await response.json()) as {
       status: string;
@@ -67,6 +67,7 @@ describe('embedded platform', () => {
     expect(subgraphs.map((check) => [check.name, check.status]).sort()).toEqual([
       ['subgraph:chat', 'up'],
       ['subgraph:identity', 'up'],
+      ['subgraph:ml-classifier', 'up'],
       ['subgraph:orchestration', 'up'],
     ]);
   });

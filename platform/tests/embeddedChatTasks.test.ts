@@ -22,6 +22,7 @@ const CREATE_UPLOAD = `mutation($id: ID!, $name: String!, $type: String!, $size:
 }`;
 const CREATE_TASK = `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status strategy strategySource } }`;
 const TASK = `query($id: ID!) { task(id: $id) { status attempts result { exitCode } } }`;
+const CLASSIFICATION = `query($id: ID!) { task(id: $id) { strategySource complexity classification { complexity modelVersion } } }`;
 const TASK_LOGS = `query($id: ID!) { taskLogs(taskId: $id) { edges { node { seq kind message data } } } }`;
 const CANCEL_TASK = `mutation($id: ID!) { cancelTask(id: $id) { id status } }`;
 
@@ -162,7 +163,7 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     expect(await download.text()).toBe(bytes.toString('utf8'));
   });
 
-  it('runs a shell task to SUCCEEDED without waiting for a classifier, with its output in taskLogs', async () => {
+  it('classifies a shell task with the embedded classifier and runs it to SUCCEEDED, with its output in taskLogs', async () => {
     const created = await graphql(
       url,
       CREATE_TASK,
@@ -170,12 +171,8 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
       auth,
     );
     expect(created.errors).toBeUndefined();
-    // No Kafka, so no classifier can answer: the task is queued at once with the default strategy.
-    expect(created.data!['createTask']).toMatchObject({
-      status: 'QUEUED',
-      strategy: 'ITERATIVE',
-      strategySource: 'DEFAULT',
-    });
+    // The classifier runs in the process: the in-memory bus carries TaskCreated to it and TaskClassified back.
+    expect(created.data!['createTask']).toMatchObject({ status: 'CLASSIFYING', strategy: null });
     const id = created.data!['createTask'].id as string;
 
     const task = await until(async () => {
@@ -186,6 +183,31 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
       return current.status === 'SUCCEEDED' ? current : undefined;
     }, 'the task to succeed');
     expect(task).toEqual({ status: 'SUCCEEDED', attempts: 1, result: { exitCode: 0 } });
+    // The strategy came from the classification, which the router joins from the classifier's subgraph.
+    const classified = await graphql(url, CLASSIFICATION, { id }, auth);
+    expect(classified.errors).toBeUndefined();
+    const labels = classified.data!['task'];
+    expect(labels.strategySource).toBe('CLASSIFICATION');
+    expect(labels.classification).toMatchObject({
+      complexity: labels.complexity,
+      modelVersion: expect.stringMatching(/^task-classifier-/),
+    });
+    // TaskCompleted carried the outcome; the classifier keeps it as a training example (a command measures no
+    // lines, so it has no complexity label).
+    const example = await until(
+      () =>
+        platform.mlClassifier.deps.prisma.outcomeExample
+          .findUnique({ where: { taskId: id } })
+          .then((row) => row ?? undefined),
+      'the outcome example',
+      10_000,
+    );
+    expect(example).toMatchObject({
+      outcome: 'COMPLETED',
+      title: 'Say hello',
+      linesChanged: null,
+      complexity: null,
+    });
 
     // Log lines are written in batches; the last batch may land just after the status changed.
     const output = await until(

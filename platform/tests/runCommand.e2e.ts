@@ -54,7 +54,12 @@ describe('npm start', () => {
           .filter((check) => check.name.startsWith('subgraph:'))
           .map((check) => `${check.name} ${check.status}`)
           .sort(),
-      ).toEqual(['subgraph:chat up', 'subgraph:identity up', 'subgraph:orchestration up']);
+      ).toEqual([
+        'subgraph:chat up',
+        'subgraph:identity up',
+        'subgraph:ml-classifier up',
+        'subgraph:orchestration up',
+      ]);
       // Graceful shutdown: the process group exits on SIGTERM well before the test's timeout.
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       process.kill(-child.pid!, 'SIGTERM');

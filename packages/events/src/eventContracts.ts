@@ -1,5 +1,6 @@
 import { chatContracts } from './chat.js';
 import { identityContracts } from './identity.js';
+import { mlClassifierContracts } from './mlClassifier.js';
 import { orchestrationContracts } from './orchestration.js';
 import { createContractRegistry, type RegistryEnvelope } from './registry.js';
 
@@ -11,6 +12,7 @@ export const eventContracts = createContractRegistry([
   ...identityContracts,
   ...chatContracts,
   ...orchestrationContracts,
+  ...mlClassifierContracts,
 ]);
 
 /** Any event the platform knows; switch on `type` (and `version`) to narrow the payload. */

@@ -3,9 +3,10 @@ import { ChatAgentId } from './chat.js';
 import { defineEvent } from './defineEvent.js';
 
 /**
- * Orchestration's events: the life of a coding task (created, started, logged, completed, failed, cancelled)
- * and the classification it consumes. Other contexts react: the classifier classifies `TaskCreated`, the
- * dashboard's activity feed and statistics follow the rest, training data is built from completed tasks.
+ * Orchestration's events: the life of a coding task (created, started, logged, completed, failed, cancelled).
+ * Other contexts react: the classifier classifies `TaskCreated` (its answer, `TaskClassified`, is in
+ * `mlClassifier.ts`), the dashboard's activity feed and statistics follow the rest, and the classifier builds
+ * training examples from completed and failed tasks.
  *
  * Payloads carry ids and facts, never secrets: log text is not in `TaskLogAppended` (it is redacted and read
  * through the graph), and commands are not in `TaskCreated`.
@@ -29,14 +30,6 @@ const chatLink = {
   conversationId: z.uuid().optional(),
   agentId: ChatAgentId.optional(),
 };
-
-/**
- * The classifier's topic for classifications. The classifier subgraph owns it; the contract lives here until
- * that subgraph exists (then it moves to the classifier's contracts file unchanged).
- */
-export const ClassifierTopic = {
-  classification: 'ml-classifier.classification',
-} as const;
 
 /** Mirrors orchestration's `TaskStatus`; the states of the task state machine. */
 export const TaskStatus = z.enum([
@@ -70,6 +63,22 @@ export type TaskPriority = z.infer<typeof TaskPriority>;
 /** A stable error code with a human-readable message, as recorded on a failed execution. */
 const executionError = z.object({ code: z.string().min(1).max(100), message: z.string().max(2_000) });
 
+/**
+ * What an execution really did, the label of the classifier's training examples (complexity from files and
+ * lines). Optional in `TaskCompleted` and `TaskFailed` (added in place: producers before it omit it).
+ */
+export const TaskOutcome = z.object({
+  /** Files the change touched. */
+  filesChanged: z.number().int().nonnegative(),
+  /** Added plus deleted lines, when the executor measured them. */
+  linesChanged: z.number().int().nonnegative().nullable(),
+  /** Agent tool calls (0 for commands). */
+  toolCalls: z.number().int().nonnegative(),
+  /** LLM tokens in plus out (0 for commands). */
+  tokens: z.number().int().nonnegative(),
+});
+export type TaskOutcome = z.infer<typeof TaskOutcome>;
+
 export const TaskCreated = defineEvent({
   type: 'TaskCreated',
   version: 1,
@@ -87,23 +96,6 @@ export const TaskCreated = defineEvent({
     /** CLASSIFYING when orchestration waits for a classification, QUEUED when it does not (override). */
     status: TaskStatus,
     ...chatLink,
-  }),
-});
-
-export const TaskClassified = defineEvent({
-  type: 'TaskClassified',
-  version: 1,
-  topic: ClassifierTopic.classification,
-  description:
-    "The classifier labelled a task's type and complexity; orchestration picks the strategy from the complexity.",
-  payload: z.object({
-    taskId: z.uuid(),
-    type: TaskType,
-    complexity: TaskComplexity,
-    /** 0..1, the classifier's confidence in the complexity. */
-    confidence: z.number().min(0).max(1),
-    /** Which model version produced the classification. */
-    modelVersion: z.string().min(1).max(200),
   }),
 });
 
@@ -167,6 +159,8 @@ export const TaskCompleted = defineEvent({
     /** LLM cost of the execution, USD. */
     costUsd: z.number().nonnegative().optional(),
     ...chatLink,
+    /** The work done, for the classifier's training examples; absent from producers before it was added. */
+    outcome: TaskOutcome.optional(),
   }),
 });
 
@@ -182,6 +176,8 @@ export const TaskFailed = defineEvent({
     attempt: z.number().int().nonnegative(),
     error: executionError,
     ...chatLink,
+    /** The work done before the failure, when an execution ran; absent from producers before it was added. */
+    outcome: TaskOutcome.optional(),
   }),
 });
 
@@ -250,10 +246,9 @@ export const ChatRequestDeclined = defineEvent({
   }),
 });
 
-/** Every orchestration contract (and the classification it consumes), for the global registry. */
+/** Every orchestration contract, for the global registry. */
 export const orchestrationContracts = [
   TaskCreated,
-  TaskClassified,
   TaskStarted,
   TaskLogAppended,
   TaskCompleted,

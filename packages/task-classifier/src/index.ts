@@ -1,4 +1,5 @@
 export * from './classification.js';
+export * from './committedModel.js';
 export * from './corpus/changelogs.js';
 export * from './corpus/conventionalCommit.js';
 export * from './corpus/gitCommits.js';

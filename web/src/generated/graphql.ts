@@ -14,7 +14,7 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, serialized as an ISO-8601 string in UTC (e.g. 2026-01-31T12:00:00.000Z). */
   DateTime: { input: string; output: string; }
-  /** Any JSON value (structured data of a log entry). */
+  /** Any JSON value (a model evaluation and provenance). */
   JSON: { input: unknown; output: unknown; }
 };
 
@@ -135,6 +135,154 @@ export type ChatCacheStats = {
   misses: Scalars['Int']['output'];
 };
 
+/** Which path of the hybrid classifier decided an answer. */
+export type ClassificationPath =
+  /** The keyword heuristic was confident enough (or the text had no known word). */
+  | 'HEURISTIC'
+  /** The ONNX model. */
+  | 'MODEL';
+
+/** How a model version scored on the test set it was judged on (null: no example for that head). */
+export type ClassifierEvaluation = {
+  __typename?: 'ClassifierEvaluation';
+  /** Complexity accuracy, 0..1. */
+  complexityAccuracy?: Maybe<Scalars['Float']['output']>;
+  /** Examples labelled with a complexity. */
+  complexityExamples: Scalars['Int']['output'];
+  /** Complexity macro-F1, 0..1. */
+  complexityMacroF1?: Maybe<Scalars['Float']['output']>;
+  /** Which test set. */
+  testSet: Scalars['String']['output'];
+  /** Type accuracy, 0..1. */
+  typeAccuracy?: Maybe<Scalars['Float']['output']>;
+  /** Examples labelled with a type. */
+  typeExamples: Scalars['Int']['output'];
+  /** Type macro-F1, 0..1. */
+  typeMacroF1?: Maybe<Scalars['Float']['output']>;
+};
+
+/** One version of the task classifier: an ONNX model with its metadata and evaluation. */
+export type ClassifierModel = {
+  __typename?: 'ClassifierModel';
+  /** When it was last activated. */
+  activatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Whether this version classifies tasks now. */
+  active: Scalars['Boolean']['output'];
+  /** When the version was stored. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Headline evaluation on its held-out test set. */
+  evaluation?: Maybe<ClassifierEvaluation>;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** The whole evaluation: every predictor side by side, confusion matrices, the comparison. */
+  metrics: Scalars['JSON']['output'];
+  /** sha256 of the ONNX file, hex. */
+  sha256: Scalars['String']['output'];
+  /** Committed or retrained. */
+  source: ClassifierModelSource;
+  /** The retrain that produced it. */
+  trainingId?: Maybe<Scalars['ID']['output']>;
+  /** Version name (date and seed or training). */
+  version: Scalars['String']['output'];
+};
+
+/** A page of classifier model versions. */
+export type ClassifierModelConnection = {
+  __typename?: 'ClassifierModelConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<ClassifierModelEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A model version in a page. */
+export type ClassifierModelEdge = {
+  __typename?: 'ClassifierModelEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: ClassifierModel;
+};
+
+/** Where a classifier model version came from. */
+export type ClassifierModelSource =
+  /** The model committed with the code, seeded at first start. */
+  | 'COMMITTED'
+  /** Retrained by `trainClassifier` or the training CLI. */
+  | 'TRAINED';
+
+/** A retrain of the classifier from the stored outcome examples and the corpus, run off the request path. */
+export type ClassifierTraining = {
+  __typename?: 'ClassifierTraining';
+  /** Whether the new version replaced the active one (only when better on the held-out set). */
+  activated: Scalars['Boolean']['output'];
+  /** The new and the active version side by side on the held-out set. */
+  comparison?: Maybe<Scalars['JSON']['output']>;
+  /** Corpus examples read (changelogs, git). */
+  corpusExamples: Scalars['Int']['output'];
+  /** When it was requested. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Why it was (not) activated. */
+  decision?: Maybe<Scalars['String']['output']>;
+  /** Why it failed. */
+  error?: Maybe<Scalars['String']['output']>;
+  /** When it ended. */
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Examples held out; the new and the active version were both evaluated on them. */
+  heldOutExamples: Scalars['Int']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** The version it produced. */
+  model?: Maybe<ClassifierModel>;
+  /** Outcome examples read. */
+  outcomeExamples: Scalars['Int']['output'];
+  /** `queued`, `corpus`, `features`, `type`, `complexity`, `evaluate`, `done` or `failed`. */
+  phase: Scalars['String']['output'];
+  /** 0..1. */
+  progress: Scalars['Float']['output'];
+  /** When it started. */
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where it is. */
+  status: ClassifierTrainingStatus;
+};
+
+/** A page of retrains. */
+export type ClassifierTrainingConnection = {
+  __typename?: 'ClassifierTrainingConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<ClassifierTrainingEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+/** A retrain in a page. */
+export type ClassifierTrainingEdge = {
+  __typename?: 'ClassifierTrainingEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: ClassifierTraining;
+};
+
+/** State of a classifier retrain. */
+export type ClassifierTrainingStatus =
+  /** Stopped with `error`; no version was added. */
+  | 'FAILED'
+  /** Accepted, not started yet. */
+  | 'QUEUED'
+  /** Reading the corpus, training or evaluating (see `phase` and `progress`). */
+  | 'RUNNING'
+  /** A new version exists; `activated` says whether it replaced the active one. */
+  | 'SUCCEEDED';
+
+/** The text of a task to classify (nothing is stored). */
+export type ClassifyTaskInput = {
+  /** Description, at most 100,000 characters. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Title, at most 2,000 characters (may be empty). */
+  title: Scalars['String']['input'];
+};
+
 /** A unit of work for the coding agent: what to do, where, and how far it got. */
 export type CodingTask = {
   __typename?: 'CodingTask';
@@ -146,6 +294,8 @@ export type CodingTask = {
   availableTransitions: Array<TaskStatus>;
   /** Agent: this task's budget overrides; null = the strategy's defaults. */
   budgets?: Maybe<TaskBudgets>;
+  /** The ML classifier's classification of the task; null until it classified it. */
+  classification?: Maybe<TaskClassification>;
   /** While CLASSIFYING: when the default strategy applies if no classification arrived. */
   classificationDeadlineAt?: Maybe<Scalars['DateTime']['output']>;
   /** Shell command the shell executor runs, if any, with secret-looking parts shown as [REDACTED]. */
@@ -430,6 +580,15 @@ export type ExecutionStrategy =
   /** One pass: plan, change, done (simple tasks). */
   | 'SINGLE_SHOT';
 
+/** The probability the classifier gives one label. */
+export type LabelProbability = {
+  __typename?: 'LabelProbability';
+  /** The label (a TaskType or TaskComplexity value). */
+  label: Scalars['String']['output'];
+  /** 0..1. */
+  probability: Scalars['Float']['output'];
+};
+
 /** What a log entry records. */
 export type LogKind =
   /** One line a command printed; `data.stream` is stdout or stderr. */
@@ -576,6 +735,8 @@ export type MessageSearchHit = {
 /** Root of every write. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Makes a model version the active one (admins); NOT_FOUND when there is no such version. */
+  activateModel: ClassifierModel;
   /** Adds users and agents to a conversation you take part in; they can read its whole history. */
   addParticipants: Conversation;
   /** Attaches an uploaded file (from `createAttachmentUpload`) to one of your messages in the same conversation. */
@@ -616,10 +777,20 @@ export type Mutation = {
   retryTask: CodingTask;
   /** Revokes an API key (its owner or an admin). Within seconds the router refuses it and closes its subscriptions. */
   revokeApiKey: ApiKey;
+  /** Activates the version that was active before the current one (admins); CONFLICT when there was none. */
+  rollbackModel: ClassifierModel;
   /** Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire. */
   rotateSigningKey: SigningKeyRotation;
   /** Shows (or hides) your typing indicator; it lapses after a few seconds unless repeated. */
   setTyping: TypingEvent;
+  /** Starts a retrain from the stored outcome examples and the corpus (admins), in a worker thread; returns at once. The new version is activated only if it beats the active one on the same held-out set. CONFLICT while another retrain runs. */
+  trainClassifier: ClassifierTraining;
+};
+
+
+/** Root of every write. */
+export type MutationActivateModelArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -756,6 +927,12 @@ export type MutationSetTypingArgs = {
   typing?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+
+/** Root of every write. */
+export type MutationTrainClassifierArgs = {
+  epochs?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** An object with a stable id, fetchable with `node(id:)` (users and API keys). */
 export type Node = {
   /** Stable identifier. */
@@ -833,6 +1010,14 @@ export type Query = {
   apiKeys: Array<ApiKey>;
   /** Hit rate of the recent-message cache (admins only). */
   chatCacheStats: ChatCacheStats;
+  /** Classifier model versions, newest first, with their metrics and which is active (at most 100 per page). */
+  classifierModels: ClassifierModelConnection;
+  /** One retrain and its progress (admins); NOT_FOUND when there is none. */
+  classifierTraining: ClassifierTraining;
+  /** Retrains, newest first (admins; at most 100 per page). */
+  classifierTrainings: ClassifierTrainingConnection;
+  /** Previews how the active model classifies a task text (`tasks:read`); BAD_USER_INPUT when the text is too long. */
+  classifyTask: TaskClassification;
   /** A conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist). */
   conversation: Conversation;
   /** Conversations you take part in, most recently active first (at most 50 per page, also the default). */
@@ -863,6 +1048,36 @@ export type Query = {
 /** Root of every read. */
 export type QueryApiKeysArgs = {
   includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryClassifierModelsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryClassifierTrainingArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryClassifierTrainingsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryClassifyTaskArgs = {
+  input: ClassifyTaskInput;
 };
 
 
@@ -1106,6 +1321,31 @@ export type TaskChange = {
   previousStatus?: Maybe<TaskStatus>;
   /** The task after the change. */
   task: CodingTask;
+};
+
+/** The classifier's type and complexity of a task, with confidences and which path decided. */
+export type TaskClassification = {
+  __typename?: 'TaskClassification';
+  /** When the task was classified; null for a preview (`classifyTask`). */
+  classifiedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Size of the change: SIMPLE (1 file, ≤ 20 lines), MEDIUM (≤ 5 files, ≤ 200 lines), COMPLEX. */
+  complexity: TaskComplexity;
+  /** Confidence in `complexity`, 0..1. */
+  complexityConfidence: Scalars['Float']['output'];
+  /** Which path decided `complexity`. */
+  complexityDecidedBy: ClassificationPath;
+  /** Probability of every complexity. */
+  complexityProbabilities: Array<LabelProbability>;
+  /** The model version that answered. */
+  modelVersion: Scalars['String']['output'];
+  /** What kind of change. */
+  type: TaskType;
+  /** Confidence in `type`, 0..1. */
+  typeConfidence: Scalars['Float']['output'];
+  /** Which path decided `type`. */
+  typeDecidedBy: ClassificationPath;
+  /** Probability of every type. */
+  typeProbabilities: Array<LabelProbability>;
 };
 
 /** How hard the classifier judges a task; selects the execution strategy. */

@@ -1,8 +1,8 @@
 import {
   createContractRegistry,
-  OrchestrationTopic,
   eventContracts,
   orchestrationContracts,
+  OrchestrationTopic,
   TaskClassified,
 } from '@cap/events';
 import {
@@ -53,10 +53,17 @@ export function startClassificationConsumer(
   });
 }
 
-/** Starts the classification consumer, retrying while the broker is unreachable (`keepConsumer`); orchestration's topics are created first. */
+/** A consumer that keeps trying to start while the broker is unreachable (`@cap/messaging`'s). */
+export type { ResilientConsumer };
+
+/**
+ * Starts the classification consumer (and creates orchestration's topics) without making the instance's start
+ * wait for Kafka: while the broker is down the graph, the workers and the outbox keep working (events wait in
+ * the outbox) and the consumer is retried with exponential backoff (1 s, 2 s, ... 30 s).
+ */
 export function keepClassificationConsumer(deps: OrchestrationDeps, bus: EventBus): ResilientConsumer {
   return keepConsumer({
-    name: 'classification',
+    name: 'classification consumer',
     logger: deps.logger,
     start: async () => {
       await bus.ensureTopics(Object.values(OrchestrationTopic));

@@ -4,6 +4,7 @@ import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.j
 import { ExecutionErrorCode } from './errors.js';
 import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { selectStrategy } from './strategy.js';
+import { taskOutcome } from './taskOutcome.js';
 import { appendTaskLogs } from './taskLogs.js';
 import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from './tasks.js';
 import { toTaskLogWire } from './wire.js';
@@ -184,7 +185,14 @@ export async function finishExecution(
         });
         return 'done';
       }
-      const plan = finishPlan(deps, execution, end, usageData, options.durationMs);
+      const plan = finishPlan(
+        deps,
+        execution,
+        end,
+        usageData,
+        options.durationMs,
+        usage.tokensIn + usage.tokensOut,
+      );
       return (await applyTransition(deps, uow, task, plan)) ? 'done' : 'conflict';
     });
     if (outcome === 'done') return true;
@@ -205,12 +213,14 @@ function finishPlan(
   end: ExecutionOutcome,
   usage: Prisma.TaskExecutionUpdateInput,
   durationMs: number,
+  tokens: number,
 ): TransitionPlan {
   const { task } = execution;
   const aggregate = { source: EVENT_SOURCE, aggregateId: task.id };
   switch (end.kind) {
     case 'succeeded': {
       const result = end.result;
+      const work = workDone(result);
       return {
         to: 'SUCCEEDED',
         on: 'SUCCEED',
@@ -218,7 +228,7 @@ function finishPlan(
         apply: async (uow) => {
           await endExecution(uow, execution, 'SUCCEEDED', usage, {
             summary: result.summary,
-            ...workDone(result),
+            ...work,
             pullRequestUrl: result.pullRequestUrl ?? null,
             exitCode: result.exitCode ?? null,
           });
@@ -234,6 +244,7 @@ function finishPlan(
                 durationMs: Math.max(0, Math.round(durationMs)),
                 ...completionFacts(result, usage),
                 ...chatLinkOf(task),
+                outcome: taskOutcome(result, work, tokens),
               },
               aggregate,
             ),
@@ -241,7 +252,8 @@ function finishPlan(
         },
       };
     }
-    case 'failed':
+    case 'failed': {
+      const work = workDone(end.result ?? {});
       return {
         to: 'FAILED',
         on: 'FAIL',
@@ -249,7 +261,7 @@ function finishPlan(
         apply: async (uow) => {
           await endExecution(uow, execution, 'FAILED', usage, {
             summary: end.result?.summary ?? end.error.message,
-            ...workDone(end.result ?? {}),
+            ...work,
             exitCode: end.result?.exitCode ?? null,
             errorCode: end.error.code,
             errorMessage: end.error.message,
@@ -263,12 +275,14 @@ function finishPlan(
                 attempt: execution.attempt,
                 error: { code: end.error.code, message: end.error.message.slice(0, 2_000) },
                 ...chatLinkOf(task),
+                outcome: taskOutcome(end.result ?? {}, work, tokens),
               },
               aggregate,
             ),
           ]);
         },
       };
+    }
     case 'awaiting_input':
       return {
         to: 'AWAITING_INPUT',

@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import type { Database } from '@cap/db';
+import { prismaExecutor } from '@cap/db';
+import { ClassifierTopic, OrchestrationTopic } from '@cap/events';
+import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import {
+  optionalDependency,
+  startSubgraphServer,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+  type Shutdown,
+} from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
+import type { MlClassifierConfig } from './config.js';
+import { keepTasksConsumer, type TasksConsumerOptions } from './consumers/orchestrationTasks.js';
+import { createLoaders, type MlClassifierContext } from './context.js';
+import { openMlClassifierDb, SCHEMA } from './db.js';
+import { ActiveModel } from './domain/activeModel.js';
+import type { MlClassifierDeps } from './domain/deps.js';
+import { loadActiveModel, seedModel } from './domain/models.js';
+import { Trainer } from './domain/trainer.js';
+import { schema } from './schema/index.js';
+
+export interface StartMlClassifierOptions {
+  config: MlClassifierConfig;
+  database: Database;
+  /** The platform's cache; reported in `/ready` only. */
+  kv: KeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+  /** The task consumer's group and starting point (tests and benchmarks use their own group). */
+  consumer?: TasksConsumerOptions;
+  /** Start the GraphQL server (default true; the training CLI needs none). */
+  serve?: boolean;
+  /** Consume orchestration's task events (default true; the training CLI does not). */
+  consume?: boolean;
+}
+
+export interface RunningMlClassifier {
+  /** Null when started with `serve: false`. */
+  subgraph: RunningSubgraph | null;
+  deps: MlClassifierDeps;
+  /** Resolves once the task consumer joined its group (it keeps retrying while Kafka is down). */
+  consumerReady: Promise<void>;
+  /** Releases everything the start opened, newest first (a retrain in progress is stopped and recorded FAILED). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the ML classifier on shared infrastructure (its own process, or the all-in-one platform): seeds the
+ * committed model when the database has none, loads the active version, serves the graph, consumes
+ * orchestration's task events and publishes classifications through its outbox.
+ */
+export function startMlClassifier(options: StartMlClassifierOptions): Promise<RunningMlClassifier> {
+  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
+  return startScoped(options.logger, (scope) => startInScope(options, scope));
+}
+
+async function startInScope(
+  options: StartMlClassifierOptions,
+  scope: Shutdown,
+): Promise<Omit<RunningMlClassifier, 'close'>> {
+  const { config, logger } = options;
+  const prisma = await openMlClassifierDb(options.database, { migrate: config.MIGRATE_ON_START });
+  scope.add('ml-classifier prisma', () => prisma.$disconnect());
+  const sql = prismaExecutor(prisma);
+  const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const modelCacheDir = join(config.DATA_DIR, 'ml-classifier', 'models');
+  const model = new ActiveModel({
+    cacheDir: modelCacheDir,
+    mode: config.CLASSIFIER_MODE,
+    heuristicThreshold: config.CLASSIFIER_HEURISTIC_THRESHOLD,
+    logger,
+  });
+  scope.add('ml-classifier model', () => model.close());
+  const trainer = new Trainer(logger);
+  scope.add('ml-classifier trainer', () => trainer.close());
+  const deps: MlClassifierDeps = {
+    prisma,
+    model,
+    trainer,
+    logger,
+    events: {
+      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
+      committed: () => relay.notify(),
+    },
+    settings: {
+      mode: config.CLASSIFIER_MODE,
+      heuristicThreshold: config.CLASSIFIER_HEURISTIC_THRESHOLD,
+      modelCacheDir,
+      training: {
+        nodeModules: config.TRAINING_CHANGELOGS ? config.TRAINING_NODE_MODULES : null,
+        gitSources: config.gitSources,
+        maxPerRepo: config.TRAINING_MAX_PER_REPO,
+        epochs: config.TRAINING_EPOCHS,
+        heldOutPercent: config.TRAINING_HELD_OUT_PERCENT,
+      },
+    },
+  };
+  await seedModel(deps, config.CLASSIFIER_SEED_MODEL_PATH);
+  await loadActiveModel(deps);
+  // Another instance (or the training CLI) may activate a version: follow it.
+  const reload = setInterval(() => {
+    loadActiveModel(deps).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not check the active classifier model'),
+    );
+  }, config.CLASSIFIER_RELOAD_INTERVAL_MS);
+  reload.unref();
+  scope.add('ml-classifier model reload', async () => clearInterval(reload));
+
+  relay.start();
+  scope.add('ml-classifier outbox relay', () => relay.stop());
+
+  let consumerReady: Promise<void> = Promise.resolve();
+  if (options.consume !== false) {
+    const consumer = keepTasksConsumer(
+      deps,
+      options.bus,
+      sql,
+      [...Object.values(ClassifierTopic), OrchestrationTopic.task],
+      options.consumer,
+    );
+    scope.add('ml-classifier task consumer', () => consumer.close());
+    consumerReady = consumer.ready;
+    const purger = new ProcessedEventsPurger({
+      sql,
+      schema: SCHEMA,
+      retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
+      logger,
+    }).start();
+    scope.add('ml-classifier processed-events purger', () => purger.close());
+  }
+
+  let subgraph: RunningSubgraph | null = null;
+  if (options.serve !== false) {
+    const server = await startSubgraphServer<MlClassifierContext>({
+      name: 'ml-classifier',
+      schema,
+      host: config.HOST,
+      port: config.PORT,
+      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+      logger,
+      context: ({ claims, logger: requestLogger }) => ({
+        principal: claims.principal,
+        requestId: claims.requestId,
+        deps: { ...deps, logger: requestLogger },
+        loaders: createLoaders(deps),
+      }),
+      readiness: {
+        database: () => options.database.ping(),
+        // The classifier keeps nothing in the cache: degraded at worst, never down.
+        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+      },
+      development: config.NODE_ENV === 'development',
+    });
+    subgraph = server;
+    scope.add('ml-classifier server', () => server.close());
+  }
+  return { subgraph, deps, consumerReady };
+}
