@@ -17,6 +17,7 @@ import { AuthenticationError, requestIdFrom, type Authenticator } from './authen
 import type { RouterConfig } from './config.js';
 import type { OperationPolicy, Prepared } from './policy/OperationPolicy.js';
 import type { RouterContext } from './routerContext.js';
+import { identityKey, Inflight } from './speed/Inflight.js';
 
 /** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
 const INCLUDE_COST_HEADER = 'x-include-cost';
@@ -47,6 +48,13 @@ interface OperationResponse {
   body: string;
 }
 
+/** What the gateway answered to one operation, before the budget's headers; shared by deduplicated callers. */
+interface Executed {
+  status: number;
+  headers: ReadonlyArray<[string, string]>;
+  body: string;
+}
+
 /** Who is asking, as established before any operation runs. */
 interface Caller {
   principal: RouterContext['principal'];
@@ -64,6 +72,8 @@ export function graphqlHttpHandler(
   deps: GraphQLHttpDependencies,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const { config, authenticator, logger } = deps;
+  // Identical queries in flight for one identity share one execution (docs/adr/0022-router-throughput.md).
+  const executions = new Inflight<Executed>();
 
   /**
    * Runs one operation: the policies first (limits, validation, introspection, authorization, cost, budget),
@@ -99,34 +109,42 @@ export function graphqlHttpHandler(
       request = withQuery(request, prepared.query);
     }
 
-    let routerToken: Promise<string> | undefined;
-    const context: RouterContext = {
-      principal: caller.principal,
-      requestId: caller.requestId,
-      clientIp: caller.clientIp,
-      traceparent: caller.traceparent,
-      // Signed on first use: requests that fail validation never pay for it.
-      get routerToken() {
-        routerToken ??= signRouterToken(config.internalTokenSecret, {
-          principal: caller.principal,
-          requestId: caller.requestId,
-          clientIp: caller.clientIp,
-        });
-        return routerToken;
-      },
-      policy:
-        current && prepared?.kind === 'run' ? { policy: current, outcome: prepared.outcome } : undefined,
+    const policy = current && prepared?.kind === 'run' ? prepared : undefined;
+    const execute = (): Promise<Executed> => {
+      let routerToken: Promise<string> | undefined;
+      const context: RouterContext = {
+        principal: caller.principal,
+        requestId: caller.requestId,
+        clientIp: caller.clientIp,
+        traceparent: caller.traceparent,
+        // Signed on first use: requests that fail validation never pay for it.
+        get routerToken() {
+          routerToken ??= signRouterToken(config.internalTokenSecret, {
+            principal: caller.principal,
+            requestId: caller.requestId,
+            clientIp: caller.clientIp,
+          });
+          return routerToken;
+        },
+        policy: current && policy ? { policy: current, outcome: policy.outcome } : undefined,
+      };
+      return executeHttp(deps.apollo, request, headers, context);
     };
-    const response = await deps.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
-      context: async () => context,
-    });
-    const responseHeaders = new Map<string, string>(response.headers);
+    // Only queries the policies read (so their type is known) and whose body is the same for every such caller:
+    // `extensions.cost` reports the caller's own remaining budget, so those run alone.
+    const shareable =
+      config.operationDeduplication &&
+      policy?.outcome.analysis?.operation.operation === 'query' &&
+      !policy.outcome.includeCost;
+    const executed = shareable
+      ? await executions.run(
+          `${identityKey(caller.principal, caller.clientIp)}\n${request.method}\n${request.search}\n${JSON.stringify(request.body)}`,
+          execute,
+        )
+      : await execute();
+    const responseHeaders = new Map<string, string>(executed.headers);
     for (const [key, value] of Object.entries(prepared?.headers ?? {})) responseHeaders.set(key, value);
-    let text = '';
-    if (response.body.kind === 'complete') text = response.body.string;
-    else for await (const chunk of response.body.asyncIterator) text += chunk;
-    return { status: response.status ?? 200, headers: responseHeaders, body: text };
+    return { status: executed.status, headers: responseHeaders, body: executed.body };
   };
 
   return async (req, res, url) => {
@@ -199,6 +217,23 @@ export function graphqlHttpHandler(
     res.statusCode = response.status;
     res.end(response.body);
   };
+}
+
+/** Runs one operation through Apollo Server and the gateway, reading the whole body. */
+async function executeHttp(
+  apollo: ApolloServer<RouterContext>,
+  request: GraphQLHttpRequest,
+  headers: HeaderMap,
+  context: RouterContext,
+): Promise<Executed> {
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
+    context: async () => context,
+  });
+  let text = '';
+  if (response.body.kind === 'complete') text = response.body.string;
+  else for await (const chunk of response.body.asyncIterator) text += chunk;
+  return { status: response.status ?? 200, headers: [...response.headers], body: text };
 }
 
 /** The batch part carrying the most restrictive budget state: the lowest remaining (later parts win ties: newer). */

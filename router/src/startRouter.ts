@@ -3,6 +3,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { Agent } from 'undici';
 import { closeServer, listen, type KeyValueStore, type Logger } from '@cap/runtime';
 import { Authenticator } from './authenticate.js';
 import type { RouterConfig } from './config.js';
@@ -62,6 +63,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     policy = new OperationPolicy(supergraph, config.policy, limiter);
     return supergraph.gatewaySdl;
   };
+  // Keep-alive connections to the subgraphs, pooled per origin and shared by every data source.
+  const subgraphPool = new Agent({ connections: config.subgraphConnections, keepAliveTimeout: 30_000 });
   // The SDL the gateway serves, for subscriptions (planned by the router itself; ADR 0008).
   const supergraphFeed = new SupergraphFeed();
   const gateway = new ApolloGateway({
@@ -75,7 +78,10 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       logger,
     }),
     buildService: ({ name, url }) =>
-      new RouterDataSource(name, config.subgraphUrls[name] ?? url ?? '', config.subgraphTimeoutMs, logger),
+      new RouterDataSource(name, config.subgraphUrls[name] ?? url ?? '', config.subgraphTimeoutMs, logger, {
+        dispatcher: subgraphPool,
+        deduplicate: config.subgraphDeduplication,
+      }),
     logger: {
       debug: (message) => logger.debug(message),
       info: (message) => logger.info(message),
@@ -169,6 +175,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       await closeServer(server);
       await apollo.stop();
       await limiter.close();
+      await subgraphPool.close();
     },
   };
 }
