@@ -4,7 +4,8 @@ import { codedError, ErrorCode, REQUEST_ID_HEADER, ROUTER_TOKEN_HEADER, type Log
 import type { GraphQLError } from 'graphql';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { RouterContext } from './routerContext.js';
-import { identityKey, Inflight } from './speed/Inflight.js';
+import { Inflight } from './speed/Inflight.js';
+import { identityKey } from './speed/keys.js';
 
 /** One fetch the gateway asks for, and the response it expects back. */
 type GatewayGraphQLRequest = GraphQLDataSourceProcessOptions<RouterContext>['request'];

@@ -17,7 +17,8 @@ import { AuthenticationError, requestIdFrom, type Authenticator } from './authen
 import type { RouterConfig } from './config.js';
 import type { OperationPolicy, Prepared } from './policy/OperationPolicy.js';
 import type { RouterContext } from './routerContext.js';
-import { identityKey, Inflight } from './speed/Inflight.js';
+import { Inflight } from './speed/Inflight.js';
+import { identityKey } from './speed/keys.js';
 
 /** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
 const INCLUDE_COST_HEADER = 'x-include-cost';

@@ -1,5 +1,3 @@
-import type { Principal } from '@cap/runtime';
-
 /**
  * Inflight deduplication: callers asking for the same key while a first call for it is still running share that
  * call's promise instead of starting their own. Nothing is kept once the call settles (this is not a cache), so
@@ -30,35 +28,5 @@ export class Inflight<T> {
     const started = call().finally(() => this.#running.delete(key));
     this.#running.set(key, started);
     return started;
-  }
-}
-
-/**
- * The part of a principal that decides what it may see and what subgraphs answer it, as a key: the kind, the
- * user and API key ids, role, tier and scopes (sorted), and the client address. Two callers share a
- * deduplicated result only when every one of these is equal.
- */
-export function identityKey(principal: Principal, clientIp: string): string {
-  switch (principal.kind) {
-    case 'anonymous':
-      return `anonymous|${clientIp}`;
-    case 'user':
-      return [
-        'user',
-        principal.userId,
-        principal.role,
-        [...principal.scopes].sort().join(','),
-        clientIp,
-      ].join('|');
-    case 'apiKey':
-      return [
-        'apiKey',
-        principal.userId,
-        principal.apiKeyId,
-        principal.role,
-        principal.tier,
-        [...principal.scopes].sort().join(','),
-        clientIp,
-      ].join('|');
   }
 }
