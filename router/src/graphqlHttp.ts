@@ -17,7 +17,7 @@ import { AuthenticationError, requestIdFrom, type Authenticator } from './authen
 import type { RouterConfig } from './config.js';
 import type { OperationPolicy, Prepared } from './policy/OperationPolicy.js';
 import type { RouterContext } from './routerContext.js';
-import { Inflight } from './speed/Inflight.js';
+import type { Inflight } from './speed/Inflight.js';
 import { identityKey } from './speed/keys.js';
 
 /** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
@@ -32,6 +32,8 @@ export interface GraphQLHttpDependencies {
   apollo: ApolloServer<RouterContext>;
   /** The policies of the supergraph served right now (replaced on every reload); undefined before the first. */
   currentPolicy: () => OperationPolicy | undefined;
+  /** Executions in flight, shared by identical queries of one identity (OPERATION_DEDUPLICATION). */
+  executions: Inflight<ExecutedOperation>;
   logger: Logger;
 }
 
@@ -50,7 +52,7 @@ interface OperationResponse {
 }
 
 /** What the gateway answered to one operation, before the budget's headers; shared by deduplicated callers. */
-interface Executed {
+export interface ExecutedOperation {
   status: number;
   headers: ReadonlyArray<[string, string]>;
   body: string;
@@ -74,7 +76,7 @@ export function graphqlHttpHandler(
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const { config, authenticator, logger } = deps;
   // Identical queries in flight for one identity share one execution (docs/adr/0022-router-throughput.md).
-  const executions = new Inflight<Executed>();
+  const { executions } = deps;
 
   /**
    * Runs one operation: the policies first (limits, validation, introspection, authorization, cost, budget),
@@ -111,7 +113,7 @@ export function graphqlHttpHandler(
     }
 
     const policy = current && prepared?.kind === 'run' ? prepared : undefined;
-    const execute = (): Promise<Executed> => {
+    const execute = (): Promise<ExecutedOperation> => {
       let routerToken: Promise<string> | undefined;
       const context: RouterContext = {
         principal: caller.principal,
@@ -226,7 +228,7 @@ async function executeHttp(
   request: GraphQLHttpRequest,
   headers: HeaderMap,
   context: RouterContext,
-): Promise<Executed> {
+): Promise<ExecutedOperation> {
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
     context: async () => context,

@@ -17,11 +17,7 @@ import {
 import { actualCost, estimateCost } from './cost.js';
 import { analyzeOperation, type Analysis } from './analyzeOperation.js';
 import type { PolicySettings } from './PolicySettings.js';
-import {
-  RateLimiterUnavailableError,
-  type RateDecision,
-  type RateLimiter,
-} from './rateLimiter.js';
+import { RateLimiterUnavailableError, type RateDecision, type RateLimiter } from './rateLimiter.js';
 export type { PolicySettings } from './PolicySettings.js';
 import { denialError, hideSuggestion, rateHeaders } from './denialError.js';
 import { rightsKey } from '../speed/keys.js';
