@@ -22,6 +22,10 @@ import { identityKey } from './speed/keys.js';
 
 /** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
 const INCLUDE_COST_HEADER = 'x-include-cost';
+/** The punctuation of a batch's JSON array, around and between its parts' encoded bodies. */
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
 /** HTTP 503: credentials that cannot be verified right now (identity unreachable) are not refused for good. */
 const CREDENTIALS_UNVERIFIABLE_STATUS = 503;
 
@@ -48,14 +52,16 @@ interface GraphQLHttpRequest {
 interface OperationResponse {
   status: number;
   headers: Map<string, string>;
-  body: string;
+  /** UTF-8, encoded once (and shared by deduplicated callers). */
+  body: Buffer;
 }
 
 /** What the gateway answered to one operation, before the budget's headers; shared by deduplicated callers. */
 export interface ExecutedOperation {
   status: number;
   headers: ReadonlyArray<[string, string]>;
-  body: string;
+  /** UTF-8, encoded once (and shared by deduplicated callers). */
+  body: Buffer;
 }
 
 /** Who is asking, as established before any operation runs. */
@@ -211,7 +217,13 @@ export function graphqlHttpHandler(
         if (key.startsWith('x-ratelimit-') || key === 'retry-after') res.setHeader(key, value);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.statusCode = 200;
-      res.end(`[${parts.map((part) => part.body).join(',')}]`);
+      res.end(
+        Buffer.concat([
+          OPEN,
+          ...parts.flatMap((part, index) => (index ? [COMMA, part.body] : [part.body])),
+          CLOSE,
+        ]),
+      );
       return;
     }
 
@@ -236,7 +248,7 @@ async function executeHttp(
   let text = '';
   if (response.body.kind === 'complete') text = response.body.string;
   else for await (const chunk of response.body.asyncIterator) text += chunk;
-  return { status: response.status ?? 200, headers: [...response.headers], body: text };
+  return { status: response.status ?? 200, headers: [...response.headers], body: Buffer.from(text) };
 }
 
 /** The batch part carrying the most restrictive budget state: the lowest remaining (later parts win ties: newer). */
@@ -259,7 +271,7 @@ function jsonResponse(
   return {
     status,
     headers: new Map([['content-type', 'application/json; charset=utf-8'], ...Object.entries(headers)]),
-    body: JSON.stringify(body),
+    body: Buffer.from(JSON.stringify(body)),
   };
 }
 
