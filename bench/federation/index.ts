@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import { createKeyValueStore, createLogger } from '@cap/runtime';
 import { BENCH_QUERY } from './data.js';
 import { startBenchIdentity } from './identity.js';
+import { policyMicroseconds } from './policyCpu.js';
 import { startBenchProcess, type BenchProcess } from './processes.js';
 import { composeBenchSupergraph } from './subgraphs.js';
 
@@ -92,7 +93,8 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-bench-federation-'));
   const subgraphs = await startBenchProcess<Record<string, string>>('subgraphsProcess.ts', []);
   const supergraphPath = join(dataDir, 'supergraph.graphql');
-  writeFileSync(supergraphPath, composeBenchSupergraph(subgraphs.announced));
+  const supergraphSdl = composeBenchSupergraph(subgraphs.announced);
+  writeFileSync(supergraphPath, supergraphSdl);
   const kv = createKeyValueStore(process.env['REDIS_URL']);
   const identity = await startBenchIdentity({ dataDir, kv, logger });
 
@@ -197,6 +199,12 @@ async function main(): Promise<void> {
     "\nratios: requests/s over the baseline's; CPU ratios: the baseline's CPU per request over the target's\n" +
       '(capacity per core, the steadier figure when the machine is shared). Targets: router >= 3x bare ' +
       '@apollo/gateway and >= 1.2x Hive Gateway, p99 no worse than either.\n',
+  );
+
+  const policy = await policyMicroseconds(supergraphSdl, logger);
+  process.stdout.write(
+    `policy CPU per request for this query, measured alone: ${policy.uncached.toFixed(1)} µs without the ` +
+      `decision cache, ${policy.cached.toFixed(1)} µs with it (${(policy.uncached / policy.cached).toFixed(1)}x)\n`,
   );
 
   for (const target of targets) await target.process.stop();
