@@ -139,15 +139,17 @@ export function graphqlHttpHandler(
       };
       return executeHttp(deps.apollo, request, headers, context);
     };
-    // Only queries the policies read (so their type is known) and whose body is the same for every such caller:
-    // `extensions.cost` reports the caller's own remaining budget, so those run alone.
+    // Only POSTed queries the policies read (so their type is known), whose answer is the same for every such
+    // caller: `extensions.cost` reports the caller's own budget, and Apollo answers by `Accept` (content type and
+    // status), which is part of the key. GETs run alone (Apollo's CSRF rules read their headers).
     const shareable =
       config.operationDeduplication &&
+      request.method === 'POST' &&
       policy?.outcome.analysis?.operation.operation === 'query' &&
       !policy.outcome.includeCost;
     const executed = shareable
       ? await executions.run(
-          `${identityKey(caller.principal, caller.clientIp)}\n${request.method}\n${request.search}\n${JSON.stringify(request.body)}`,
+          `${identityKey(caller.principal, caller.clientIp)}\n${headers.get('accept') ?? ''}\n${request.search}\n${JSON.stringify(request.body)}`,
           execute,
         )
       : await execute();

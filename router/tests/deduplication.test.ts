@@ -119,6 +119,22 @@ describe('whole-operation deduplication', () => {
     expect(router.deduplicated()).toEqual({ operations: 0, fetches: 0 });
   });
 
+  it('never shares between different Accept headers: each gets the content type it asked for', async () => {
+    const router = await gatedRouter();
+    const ask = (accept: string) => () =>
+      graphql<Me>(router.graphqlUrl, ME, {}, { ...bearer(admin.accessToken), accept });
+    // Two executions; their identical identity fetch may still be shared (SUBGRAPH_DEDUPLICATION).
+    const { results } = await inFlightTogether(
+      ask('application/json'),
+      ask('application/graphql-response+json'),
+      () => router.deduplicated().operations > 0 || router.deduplicated().fetches > 0,
+    );
+    expect(results[0].headers.get('content-type')).toMatch(/^application\/json/);
+    expect(results[1].headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+    expect(results.map((result) => result.data?.me?.id)).toEqual([admin.userId, admin.userId]);
+    expect(router.deduplicated().operations).toBe(0);
+  });
+
   it('never deduplicates mutations: two identical ones both run', async () => {
     const router = await gatedRouter();
     const create = () =>
