@@ -92,8 +92,19 @@ const schema = z
       .int()
       .min(1_024)
       .default(2 * 1024 * 1024),
-    /** Timeout of one subgraph fetch (ms, default 10,000). */
+    /** Timeout of one subgraph fetch: waiting for its headers, then for each chunk of its body (ms, default 10,000). */
     SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    // Throughput (README "Router throughput", docs/adr/0022-router-throughput.md).
+    /** Keep-alive connections per subgraph origin (default 64). */
+    SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(1_024).default(64),
+    /** Identical query fetches in flight for one identity share one subgraph request (default true). */
+    SUBGRAPH_DEDUPLICATION: envBoolean.default(true),
+    /** Identical queries in flight for one identity share one execution, policies still run per request (default true). */
+    OPERATION_DEDUPLICATION: envBoolean.default(true),
+    /** Policy decisions of variable-free operations cached per document and caller rights (entries, default 1,000; 0 = off). */
+    POLICY_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1_000),
+    /** Router processes sharing the port (node:cluster; default 1; `auto` = one per core). Budgets live in Redis. */
+    ROUTER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
 
     // Policies (README "Router policy"): field-level authorization, cost, budgets, operation limits.
     /** Master switch of every policy below (default true; false only for benchmarks and debugging, refused in production). */
@@ -216,6 +227,10 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     } satisfies TrustedProxies,
     maxBodyBytes: parsed.MAX_BODY_BYTES,
     subgraphTimeoutMs: parsed.SUBGRAPH_TIMEOUT_MS,
+    subgraphConnections: parsed.SUBGRAPH_CONNECTIONS,
+    subgraphDeduplication: parsed.SUBGRAPH_DEDUPLICATION,
+    operationDeduplication: parsed.OPERATION_DEDUPLICATION,
+    workers: parsed.ROUTER_WORKERS,
     subgraphUrls,
     maxBatchSize: parsed.MAX_BATCH_SIZE,
     subscriptions: subscriptionSettingsFromEnv(parsed),
@@ -224,6 +239,7 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     kafkaBrokers: parsed.KAFKA_BROKERS,
     policy: {
       enabled: parsed.POLICIES_ENABLED,
+      decisionCacheSize: parsed.POLICY_CACHE_SIZE,
       authorizationMode: parsed.AUTHORIZATION_MODE,
       costMode: parsed.COST_MODE,
       maxCost: parsed.MAX_COST,

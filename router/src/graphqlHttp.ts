@@ -17,9 +17,15 @@ import { AuthenticationError, requestIdFrom, type Authenticator } from './authen
 import type { RouterConfig } from './config.js';
 import type { OperationPolicy, Prepared } from './policy/OperationPolicy.js';
 import type { RouterContext } from './routerContext.js';
+import type { Inflight } from './speed/Inflight.js';
+import { identityKey } from './speed/keys.js';
 
 /** Request header asking for `extensions.cost` ({ estimated, actual, max, remaining }) in the response. */
 const INCLUDE_COST_HEADER = 'x-include-cost';
+/** The punctuation of a batch's JSON array, around and between its parts' encoded bodies. */
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
 /** HTTP 503: credentials that cannot be verified right now (identity unreachable) are not refused for good. */
 const CREDENTIALS_UNVERIFIABLE_STATUS = 503;
 
@@ -30,6 +36,8 @@ export interface GraphQLHttpDependencies {
   apollo: ApolloServer<RouterContext>;
   /** The policies of the supergraph served right now (replaced on every reload); undefined before the first. */
   currentPolicy: () => OperationPolicy | undefined;
+  /** Executions in flight, shared by identical queries of one identity (OPERATION_DEDUPLICATION). */
+  executions: Inflight<ExecutedOperation>;
   logger: Logger;
 }
 
@@ -44,7 +52,16 @@ interface GraphQLHttpRequest {
 interface OperationResponse {
   status: number;
   headers: Map<string, string>;
-  body: string;
+  /** UTF-8, encoded once (and shared by deduplicated callers). */
+  body: Buffer;
+}
+
+/** What the gateway answered to one operation, before the budget's headers; shared by deduplicated callers. */
+export interface ExecutedOperation {
+  status: number;
+  headers: ReadonlyArray<[string, string]>;
+  /** UTF-8, encoded once (and shared by deduplicated callers). */
+  body: Buffer;
 }
 
 /** Who is asking, as established before any operation runs. */
@@ -64,6 +81,8 @@ export function graphqlHttpHandler(
   deps: GraphQLHttpDependencies,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const { config, authenticator, logger } = deps;
+  // Identical queries in flight for one identity share one execution (docs/adr/0022-router-throughput.md).
+  const { executions } = deps;
 
   /**
    * Runs one operation: the policies first (limits, validation, introspection, authorization, cost, budget),
@@ -99,34 +118,44 @@ export function graphqlHttpHandler(
       request = withQuery(request, prepared.query);
     }
 
-    let routerToken: Promise<string> | undefined;
-    const context: RouterContext = {
-      principal: caller.principal,
-      requestId: caller.requestId,
-      clientIp: caller.clientIp,
-      traceparent: caller.traceparent,
-      // Signed on first use: requests that fail validation never pay for it.
-      get routerToken() {
-        routerToken ??= signRouterToken(config.internalTokenSecret, {
-          principal: caller.principal,
-          requestId: caller.requestId,
-          clientIp: caller.clientIp,
-        });
-        return routerToken;
-      },
-      policy:
-        current && prepared?.kind === 'run' ? { policy: current, outcome: prepared.outcome } : undefined,
+    const policy = current && prepared?.kind === 'run' ? prepared : undefined;
+    const execute = (): Promise<ExecutedOperation> => {
+      let routerToken: Promise<string> | undefined;
+      const context: RouterContext = {
+        principal: caller.principal,
+        requestId: caller.requestId,
+        clientIp: caller.clientIp,
+        traceparent: caller.traceparent,
+        // Signed on first use: requests that fail validation never pay for it.
+        get routerToken() {
+          routerToken ??= signRouterToken(config.internalTokenSecret, {
+            principal: caller.principal,
+            requestId: caller.requestId,
+            clientIp: caller.clientIp,
+          });
+          return routerToken;
+        },
+        policy: current && policy ? { policy: current, outcome: policy.outcome } : undefined,
+      };
+      return executeHttp(deps.apollo, request, headers, context);
     };
-    const response = await deps.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
-      context: async () => context,
-    });
-    const responseHeaders = new Map<string, string>(response.headers);
+    // Only POSTed queries the policies read (so their type is known), whose answer is the same for every such
+    // caller: `extensions.cost` reports the caller's own budget, and Apollo answers by `Accept` (content type and
+    // status), which is part of the key. GETs run alone (Apollo's CSRF rules read their headers).
+    const shareable =
+      config.operationDeduplication &&
+      request.method === 'POST' &&
+      policy?.outcome.analysis?.operation.operation === 'query' &&
+      !policy.outcome.includeCost;
+    const executed = shareable
+      ? await executions.run(
+          `${identityKey(caller.principal, caller.clientIp)}\n${headers.get('accept') ?? ''}\n${request.search}\n${JSON.stringify(request.body)}`,
+          execute,
+        )
+      : await execute();
+    const responseHeaders = new Map<string, string>(executed.headers);
     for (const [key, value] of Object.entries(prepared?.headers ?? {})) responseHeaders.set(key, value);
-    let text = '';
-    if (response.body.kind === 'complete') text = response.body.string;
-    else for await (const chunk of response.body.asyncIterator) text += chunk;
-    return { status: response.status ?? 200, headers: responseHeaders, body: text };
+    return { status: executed.status, headers: responseHeaders, body: executed.body };
   };
 
   return async (req, res, url) => {
@@ -190,7 +219,13 @@ export function graphqlHttpHandler(
         if (key.startsWith('x-ratelimit-') || key === 'retry-after') res.setHeader(key, value);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.statusCode = 200;
-      res.end(`[${parts.map((part) => part.body).join(',')}]`);
+      res.end(
+        Buffer.concat([
+          OPEN,
+          ...parts.flatMap((part, index) => (index ? [COMMA, part.body] : [part.body])),
+          CLOSE,
+        ]),
+      );
       return;
     }
 
@@ -199,6 +234,23 @@ export function graphqlHttpHandler(
     res.statusCode = response.status;
     res.end(response.body);
   };
+}
+
+/** Runs one operation through Apollo Server and the gateway, reading the whole body. */
+async function executeHttp(
+  apollo: ApolloServer<RouterContext>,
+  request: GraphQLHttpRequest,
+  headers: HeaderMap,
+  context: RouterContext,
+): Promise<ExecutedOperation> {
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
+    context: async () => context,
+  });
+  let text = '';
+  if (response.body.kind === 'complete') text = response.body.string;
+  else for await (const chunk of response.body.asyncIterator) text += chunk;
+  return { status: response.status ?? 200, headers: [...response.headers], body: Buffer.from(text) };
 }
 
 /** The batch part carrying the most restrictive budget state: the lowest remaining (later parts win ties: newer). */
@@ -221,7 +273,7 @@ function jsonResponse(
   return {
     status,
     headers: new Map([['content-type', 'application/json; charset=utf-8'], ...Object.entries(headers)]),
-    body: JSON.stringify(body),
+    body: Buffer.from(JSON.stringify(body)),
   };
 }
 

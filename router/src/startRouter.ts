@@ -3,10 +3,11 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { Agent } from 'undici';
 import { closeServer, listen, type KeyValueStore, type Logger } from '@cap/runtime';
 import { Authenticator } from './authenticate.js';
 import type { RouterConfig } from './config.js';
-import { graphqlHttpHandler } from './graphqlHttp.js';
+import { graphqlHttpHandler, type ExecutedOperation } from './graphqlHttp.js';
 import { GRAPHQL_PATH, routerHttpHandler } from './httpHandler.js';
 import { maskError } from './maskError.js';
 import { OperationPolicy } from './policy/OperationPolicy.js';
@@ -17,6 +18,7 @@ import { routerReadiness } from './readiness.js';
 import type { RevocationFeed } from './revocation/RevocationFeed.js';
 import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
+import { Inflight } from './speed/Inflight.js';
 import { supergraphSource } from './supergraph.js';
 import { attachSubscriptions } from './subscriptions/attachSubscriptions.js';
 import { SupergraphFeed } from './subscriptions/execution/supergraphFeed.js';
@@ -36,6 +38,8 @@ export interface RunningRouter {
   graphqlUrl: string;
   /** Whether Apollo Sandbox is served on `graphqlUrl` (SANDBOX_ENABLED). */
   sandbox: boolean;
+  /** How many operations and subgraph fetches joined an identical one in flight so far (ADR 0022). */
+  deduplicated(): { operations: number; fetches: number };
   server: Server;
   close(): Promise<void>;
 }
@@ -62,6 +66,11 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     policy = new OperationPolicy(supergraph, config.policy, limiter);
     return supergraph.gatewaySdl;
   };
+  // Keep-alive connections to the subgraphs, pooled per origin and shared by every data source.
+  const subgraphPool = new Agent({ connections: config.subgraphConnections, keepAliveTimeout: 30_000 });
+  // The data sources of the supergraph served now (replaced per subgraph name on every reload).
+  const dataSources = new Map<string, RouterDataSource>();
+  const executions = new Inflight<ExecutedOperation>();
   // The SDL the gateway serves, for subscriptions (planned by the router itself; ADR 0008).
   const supergraphFeed = new SupergraphFeed();
   const gateway = new ApolloGateway({
@@ -74,8 +83,17 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       internalTokenSecret: config.internalTokenSecret,
       logger,
     }),
-    buildService: ({ name, url }) =>
-      new RouterDataSource(name, config.subgraphUrls[name] ?? url ?? '', config.subgraphTimeoutMs, logger),
+    buildService: ({ name, url }) => {
+      const dataSource = new RouterDataSource(
+        name,
+        config.subgraphUrls[name] ?? url ?? '',
+        config.subgraphTimeoutMs,
+        logger,
+        { dispatcher: subgraphPool, deduplicate: config.subgraphDeduplication },
+      );
+      dataSources.set(name, dataSource);
+      return dataSource;
+    },
     logger: {
       debug: (message) => logger.debug(message),
       info: (message) => logger.info(message),
@@ -133,7 +151,14 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       corsOrigins: config.corsOrigins,
       readiness: routerReadiness({ config, kv: options.kv, revocations: options.revocations }),
       development: config.nodeEnv === 'development',
-      graphql: graphqlHttpHandler({ config, authenticator, apollo, currentPolicy: () => policy, logger }),
+      graphql: graphqlHttpHandler({
+        config,
+        authenticator,
+        apollo,
+        currentPolicy: () => policy,
+        executions,
+        logger,
+      }),
       logger,
     }),
   );
@@ -164,11 +189,16 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     graphqlUrl: `${base}${GRAPHQL_PATH}`,
     sandbox: config.sandboxEnabled,
     server,
+    deduplicated: () => ({
+      operations: executions.shared,
+      fetches: [...dataSources.values()].reduce((sum, dataSource) => sum + dataSource.deduplicated, 0),
+    }),
     close: async () => {
       await subscriptions.close();
       await closeServer(server);
       await apollo.stop();
       await limiter.close();
+      await subgraphPool.close();
     },
   };
 }

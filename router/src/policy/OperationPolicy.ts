@@ -17,14 +17,12 @@ import {
 import { actualCost, estimateCost } from './cost.js';
 import { analyzeOperation, type Analysis } from './analyzeOperation.js';
 import type { PolicySettings } from './PolicySettings.js';
-import {
-  RateLimiterUnavailableError,
-  type Budget,
-  type RateDecision,
-  type RateLimiter,
-} from './rateLimiter.js';
+import { RateLimiterUnavailableError, type RateDecision, type RateLimiter } from './rateLimiter.js';
 export type { PolicySettings } from './PolicySettings.js';
 import { denialError, hideSuggestion, rateHeaders } from './denialError.js';
+import { rightsKey } from '../speed/keys.js';
+import { Lru } from '../speed/Lru.js';
+import { budgetFor } from './budgetFor.js';
 import { checkSlicingArguments } from './slicingArguments.js';
 import type { SupergraphPolicy } from './supergraphPolicy.js';
 
@@ -97,26 +95,24 @@ const CACHE_SIZE = 1_000;
  * the charge in `prepare`. One instance per supergraph (reloaded with it).
  */
 export class OperationPolicy {
-  readonly #cache = new Map<string, Analysis | GraphQLFormattedError[]>();
+  readonly #cache = new Lru<Analysis | GraphQLFormattedError[]>(CACHE_SIZE);
+  /** Decisions on operations without variables, by document and the caller's rights (docs/adr/0022). */
+  readonly #decisions: Lru<Decision>;
 
   constructor(
     readonly supergraph: SupergraphPolicy,
     private readonly settings: PolicySettings,
     private readonly limiter: RateLimiter,
-  ) {}
+  ) {
+    this.#decisions = new Lru(settings.decisionCacheSize);
+  }
 
   #analyze(query: string, operationName: string | undefined): Analysis | GraphQLFormattedError[] {
     const key = `${operationName ?? ''}\u0000${query}`;
     const cached = this.#cache.get(key);
-    if (cached) {
-      // Refresh recency: the Map's insertion order is the LRU order.
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const analysis = analyzeOperation(this.supergraph, this.settings.limits, query, operationName);
     this.#cache.set(key, analysis);
-    if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value as string);
     return analysis;
   }
 
@@ -141,9 +137,9 @@ export class OperationPolicy {
         },
       };
     }
-    const decided = this.#decide(input);
+    const decided = this.#decideCached(input);
     const cost = decided.kind === 'run' ? Math.max(1, decided.estimated) : 1;
-    const { key, budget } = this.#budgetFor(input.principal, input.clientIp);
+    const { key, budget } = budgetFor(this.settings.budgets, input.principal, input.clientIp);
     let rate: RateDecision;
     try {
       rate = await this.limiter.charge(key, budget, cost);
@@ -190,6 +186,23 @@ export class OperationPolicy {
         includeCost: input.includeCost,
       },
     };
+  }
+
+  /**
+   * `#decide`, cached for operations declaring no variables (every request's variables coerce to `{}`): their
+   * decision depends only on the text and the caller's rights. The budget and authentication still run per request.
+   */
+  #decideCached(input: DecideInput): Decision {
+    const analysis =
+      this.settings.decisionCacheSize > 0 ? this.#analyze(input.query, input.operationName) : undefined;
+    if (!analysis || Array.isArray(analysis) || (analysis.operation.variableDefinitions?.length ?? 0) > 0)
+      return this.#decide(input);
+    const key = `${rightsKey(input.principal)}\u0000${input.operationName ?? ''}\u0000${input.query}`;
+    const cached = this.#decisions.get(key);
+    if (cached) return cached;
+    const decided = this.#decide(input);
+    this.#decisions.set(key, decided);
+    return decided;
   }
 
   /**
@@ -369,14 +382,6 @@ export class OperationPolicy {
         },
       };
     }
-  }
-
-  #budgetFor(principal: Principal, clientIp: string): { key: string; budget: Budget } {
-    const { budgets } = this.settings;
-    if (principal.kind === 'apiKey')
-      return { key: `key:${principal.apiKeyId}`, budget: budgets.tiers[principal.tier] };
-    if (principal.kind === 'user') return { key: `user:${principal.userId}`, budget: budgets.user };
-    return { key: `ip:${clientIp}`, budget: budgets.anonymous };
   }
 }
 

@@ -6,6 +6,11 @@ import type { Budget } from './rateLimiter.js';
 export interface PolicySettings {
   /** Master switch: off = authentication only (used by the overhead benchmark). */
   enabled: boolean;
+  /**
+   * Entries of the cache of policy decisions for operations without variables, keyed by document and the
+   * caller's rights (0 = off); the budget is still charged per request.
+   */
+  decisionCacheSize: number;
   /** `filter`: drop unauthorized fields and run the rest; `reject`: refuse the whole operation. */
   authorizationMode: 'filter' | 'reject';
   /** `enforce`: refuse operations above `maxCost`; `measure`: log them and run them. */
