@@ -1,4 +1,5 @@
 import { chatContracts } from './chat.js';
+import { githubContracts } from './github.js';
 import { identityContracts } from './identity.js';
 import { orchestrationContracts } from './orchestration.js';
 import { createContractRegistry, type RegistryEnvelope } from './registry.js';
@@ -11,6 +12,7 @@ export const eventContracts = createContractRegistry([
   ...identityContracts,
   ...chatContracts,
   ...orchestrationContracts,
+  ...githubContracts,
 ]);
 
 /** Any event the platform knows; switch on `type` (and `version`) to narrow the payload. */

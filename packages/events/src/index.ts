@@ -5,6 +5,7 @@ export * from './registry.js';
 export * from './identity.js';
 export * from './chat.js';
 export * from './orchestration.js';
+export * from './github.js';
 export * from './eventContracts.js';
 /**
  * The zod instance contracts are declared with. Declare payloads with this `z`, not another install's: two
