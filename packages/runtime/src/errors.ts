@@ -44,6 +44,12 @@ export const ErrorCode = {
   INVALID_TASK_TRANSITION: 'INVALID_TASK_TRANSITION',
   /** A subgraph could not be reached or answered with an error the router cannot pass on. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** No GitHub credential reaches the repository (no App installation, token or OAuth grant); `extensions.fix`. */
+  GITHUB_NOT_CONFIGURED: 'GITHUB_NOT_CONFIGURED',
+  /** GitHub failed or kept refusing (5xx, rate limits beyond the retries); `extensions.status` when it answered. */
+  GITHUB_UNAVAILABLE: 'GITHUB_UNAVAILABLE',
+  /** An OAuth callback's `state` is unknown, expired, already used or another user's. */
+  OAUTH_STATE_INVALID: 'OAUTH_STATE_INVALID',
   /** Anything unexpected; details are logged server-side, never sent to the client. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -74,6 +80,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   RATE_LIMITER_UNAVAILABLE: 503,
   INVALID_TASK_TRANSITION: 200,
   SUBGRAPH_UNAVAILABLE: 503,
+  GITHUB_NOT_CONFIGURED: 200,
+  GITHUB_UNAVAILABLE: 503,
+  OAUTH_STATE_INVALID: 400,
   INTERNAL_SERVER_ERROR: 500,
 };
 
