@@ -106,7 +106,11 @@ export async function startGithubHarness(env: Record<string, string> = {}): Prom
       const rows = await github.deps.prisma.outboxEvent.findMany({ orderBy: { seq: 'asc' } });
       return rows
         .filter((row) => type === undefined || row.type === type)
-        .map((row) => ({ type: row.type, payload: row.payload as Record<string, unknown> }));
+        .map((row) => ({
+          type: row.type,
+          // The row holds the whole envelope (the record's value); its `payload` is the event's.
+          payload: (row.payload as { payload: Record<string, unknown> }).payload,
+        }));
     },
     [Symbol.asyncDispose]: async () => {
       await github.close();

@@ -1,6 +1,6 @@
 /**
  * Builds the smallest value a JSON schema (OpenAPI 3.0 flavour) accepts: every required property filled with a
- * plain value of its type and format, nullable ones null, the first of an enum or a `oneOf`. The fake GitHub
+ * plain value of its type and format (nullable ones too), the first of an enum, the first non-null alternative. The fake GitHub
  * answers with such a sample of the operation's response schema, overlaid with the facts the test cares about,
  * so its responses have every field GitHub's description requires.
  */
@@ -27,7 +27,11 @@ export function sampleOf(root: unknown, schema: unknown, depth = 0): unknown {
   if (s.allOf) {
     return Object.assign({}, ...s.allOf.map((part) => sampleOf(root, part, depth + 1) as object));
   }
-  const alternative = s.oneOf?.[0] ?? s.anyOf?.[0];
+  // The first alternative that is not null: a sample with content, which a test's patch can refine.
+  const alternatives = s.oneOf ?? s.anyOf ?? [];
+  const alternative =
+    alternatives.find((a) => resolve(root, a).type !== 'null' && !resolve(root, a).enum?.includes(null)) ??
+    alternatives[0];
   if (alternative) return sampleOf(root, alternative, depth + 1);
   if (s.enum) return s.enum.find((value) => value !== null) ?? s.enum[0];
   switch (s.type) {
@@ -38,8 +42,7 @@ export function sampleOf(root: unknown, schema: unknown, depth = 0): unknown {
       for (const key of s.required ?? []) {
         const property = s.properties[key];
         if (!property) continue;
-        const resolved = resolve(root, property);
-        out[key] = resolved.nullable ? null : sampleOf(root, property, depth + 1);
+        out[key] = sampleOf(root, property, depth + 1);
       }
       return out;
     }

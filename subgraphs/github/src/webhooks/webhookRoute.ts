@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Webhooks } from '@octokit/webhooks';
 import { sendJson, type Logger } from '@cap/runtime';
-import type { Prisma} from '../generated/prisma/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import { type PrismaClient } from '../generated/prisma/client.js';
 
 /** GitHub caps webhook payloads at 25 MB; anything larger is not GitHub's (413). */
