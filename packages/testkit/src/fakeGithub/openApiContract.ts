@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { overlay, sampleOf } from './schemaSample.js';
+import { sampleOf } from './schemaSample.js';
 
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM interop.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -151,7 +151,7 @@ export class OpenApiOperation {
     const response = this.#op.responses[String(status)];
     const schema = (response?.content?.['application/json'] as { schema?: unknown } | undefined)?.schema;
     if (!schema) return patch;
-    return overlay(sampleOf(spec, schema), patch);
+    return sampleOf(spec, schema, patch);
   }
 
   #problem(where: ContractViolation['where'], problem: string): ContractViolation {
@@ -178,7 +178,7 @@ export function sampleWebhookPayload(name: string, patch: unknown): unknown {
   const hook = spec['x-webhooks'][name];
   if (!hook) throw new Error(`GitHub describes no webhook ${name}`);
   const schema = (hook.post.requestBody.content['application/json'] as { schema: unknown }).schema;
-  return overlay(sampleOf(spec, schema), patch);
+  return sampleOf(spec, schema, patch);
 }
 
 /**

@@ -232,11 +232,11 @@ export function installRepositoryRoutes(fake: FakeGithub): FakeGithub {
         );
         return {
           status: 200,
-          body: pulls
-            .map((p) =>
-              fake.sample('GET /repos/{owner}/{repo}/pulls', 200, [pullFacts(fake, repo, p, heads)]),
-            )
-            .flat(),
+          body: fake.sample(
+            'GET /repos/{owner}/{repo}/pulls',
+            200,
+            pulls.map((p) => pullFacts(fake, repo, p, heads)),
+          ),
         };
       }),
     )

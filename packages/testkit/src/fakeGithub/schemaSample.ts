@@ -1,6 +1,7 @@
 /**
  * Builds the smallest value a JSON schema (OpenAPI 3.0 flavour) accepts: every required property filled with a
- * plain value of its type and format (nullable ones too), the first of an enum, the first non-null alternative. The fake GitHub
+ * plain value of its type and format (nullable ones null unless `patch` gives them), the first of an enum or of
+ * the alternatives; `patch`'s values are laid in place, objects merged key by key. The fake GitHub
  * answers with such a sample of the operation's response schema, overlaid with the facts the test cares about,
  * so its responses have every field GitHub's description requires.
  */
@@ -21,28 +22,46 @@ type Schema = {
 
 const SAMPLE_TIME = '2026-01-01T00:00:00Z';
 
-export function sampleOf(root: unknown, schema: unknown, depth = 0): unknown {
+export function sampleOf(root: unknown, schema: unknown, patch?: unknown, depth = 0): unknown {
   const s = resolve(root, schema as Schema);
-  if (depth > 12) return null;
+  if (depth > 12) return patch ?? null;
+  if (Array.isArray(patch))
+    return s.type === 'array' && s.items
+      ? patch.map((item) => sampleOf(root, s.items, item, depth + 1))
+      : patch;
+  if (patch !== undefined && !isPlainObject(patch)) return patch;
   if (s.allOf) {
-    return Object.assign({}, ...s.allOf.map((part) => sampleOf(root, part, depth + 1) as object));
+    return s.allOf
+      .map((part) => sampleOf(root, part, patch, depth + 1))
+      .reduce((merged, part) => deepMerge(merged, part), {});
   }
-  // The first alternative that is not null: a sample with content, which a test's patch can refine.
   const alternatives = s.oneOf ?? s.anyOf ?? [];
-  const alternative =
-    alternatives.find((a) => resolve(root, a).type !== 'null' && !resolve(root, a).enum?.includes(null)) ??
-    alternatives[0];
-  if (alternative) return sampleOf(root, alternative, depth + 1);
+  if (alternatives.length > 0) {
+    // With a patch to lay over, the first alternative with content; without, the first as described.
+    const nonNull = alternatives.find((a) => {
+      const r = resolve(root, a);
+      return r.type !== 'null' && !r.enum?.includes(null);
+    });
+    return sampleOf(root, (patch !== undefined ? nonNull : undefined) ?? alternatives[0], patch, depth + 1);
+  }
   if (s.enum) return s.enum.find((value) => value !== null) ?? s.enum[0];
   switch (s.type) {
     case 'object':
     case undefined: {
-      if (!s.properties) return {};
       const out: Record<string, unknown> = {};
-      for (const key of s.required ?? []) {
-        const property = s.properties[key];
-        if (!property) continue;
-        out[key] = sampleOf(root, property, depth + 1);
+      const given = (patch ?? {}) as Record<string, unknown>;
+      for (const key of new Set([...(s.required ?? []), ...Object.keys(given)])) {
+        const property = s.properties?.[key];
+        if (!property) {
+          if (given[key] !== undefined) out[key] = given[key];
+          continue;
+        }
+        const resolved = resolve(root, property);
+        // Nullable facts (merged_at, closed_at...) stay null unless the test gives them.
+        out[key] =
+          given[key] === undefined && resolved.nullable
+            ? null
+            : sampleOf(root, property, given[key], depth + 1);
       }
       return out;
     }
@@ -86,13 +105,12 @@ function resolve(root: unknown, schema: Schema): Schema {
   return current;
 }
 
-/** `base` with `overlay`'s values in place, objects merged key by key, arrays and scalars replaced. */
-export function overlay<T>(base: T, patch: unknown): T {
-  if (patch === undefined) return base;
-  if (!isPlainObject(base) || !isPlainObject(patch)) return patch as T;
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) out[key] = overlay(out[key], value);
-  return out as T;
+/** `a` and `b` merged key by key (objects recursively; otherwise `b` wins). */
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (!isPlainObject(a) || !isPlainObject(b)) return b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) out[key] = key in a ? deepMerge(a[key], value) : value;
+  return out;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
