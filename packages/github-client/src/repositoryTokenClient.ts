@@ -108,3 +108,34 @@ export function gitCredentialEnv(credentials: { username: string; token: string 
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
   };
 }
+
+/** Where a repository is cloned from and pushed to, with which credentials (the agent's `RepositoryLocation`). */
+export interface GrantedLocation {
+  url: string;
+  credentials?: { username: string; token: string } | undefined;
+}
+
+/**
+ * The agent runtime's `RepositoryAccess` port for GitHub repositories (structurally; no dependency on the
+ * agent): `owner/name` is located through the github subgraph, which grants a short-lived token per call; any
+ * other reference (a local path) goes to `fallback`. Tokens are registered with the redactor and kept in memory.
+ */
+export class GithubRepositoryAccess {
+  readonly #client: RepositoryTokenClient;
+  readonly #fallback: { locate(repository: string): Promise<GrantedLocation> };
+
+  constructor(
+    client: RepositoryTokenClient,
+    fallback: { locate(repository: string): Promise<GrantedLocation> },
+  ) {
+    this.#client = client;
+    this.#fallback = fallback;
+  }
+
+  async locate(repository: string): Promise<GrantedLocation> {
+    if (!/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/.test(repository))
+      return this.#fallback.locate(repository);
+    const grant = await this.#client.grant(repository);
+    return { url: grant.cloneUrl, credentials: { username: grant.username, token: grant.token } };
+  }
+}

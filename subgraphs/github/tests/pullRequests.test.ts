@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TaskCompleted } from '@cap/events';
-import { gitCredentialEnv, RepositoryGrantError, RepositoryTokenClient } from '@cap/github-client';
+import {
+  gitCredentialEnv,
+  GithubRepositoryAccess,
+  RepositoryGrantError,
+  RepositoryTokenClient,
+} from '@cap/github-client';
 import { toBusRecord } from '@cap/messaging';
 import { errorCodes, pullsOf, repositoriesOf, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,7 +73,11 @@ describe('a task on owner/name ends as one pull request', () => {
       baseUrl: h.github.subgraph.url,
       internalTokenSecret: h.secret,
     });
-    const grant = await client.grant('acme/widgets');
+    // The agent's RepositoryAccess port: owner/name through the github subgraph, local paths elsewhere.
+    const access = new GithubRepositoryAccess(client, { locate: async (path) => ({ url: path }) });
+    expect(await access.locate('/srv/local.git')).toEqual({ url: '/srv/local.git' });
+    const location = await access.locate('acme/widgets');
+    const grant = { cloneUrl: location.url, ...location.credentials! };
     expect(grant.token).toMatch(/^ghs_/);
     expect(grant.cloneUrl).toBe(`${h.fake.url}/acme/widgets.git`);
     const dir = join(work, 'clone');
