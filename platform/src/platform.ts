@@ -1,5 +1,6 @@
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
+import { loadGithubConfig, startGithub, type RunningGithub } from '@cap/github';
 import {
   loadConfig as loadIdentityConfig,
   saveAdminCredentials,
@@ -44,6 +45,7 @@ export interface RunningPlatform {
   identity: RunningIdentity;
   chat: RunningChat;
   orchestration: RunningOrchestration;
+  github: RunningGithub;
   database: Database;
   kv: KeyValueStore;
   bus: EventBus;
@@ -53,7 +55,7 @@ export interface RunningPlatform {
 }
 
 /**
- * Starts every subgraph (identity, chat, orchestration) and the router in one process on shared infrastructure:
+ * Starts every subgraph (identity, chat, orchestration, github) and the router in one process on shared infrastructure:
  * embedded PostgreSQL (PGlite) or DATABASE_URL, in-memory or Redis cache, in-memory or Kafka event bus. Closing
  * stops the router, then the subgraphs, then the bus, cache and database.
  */
@@ -112,6 +114,16 @@ export async function startPlatform(options: {
     });
     shutdown.add('orchestration', () => orchestration.close());
 
+    // GitHub's webhooks and OAuth returns reach it through the router's origin (forwarded unchanged).
+    const github = await startGithub({
+      config: loadGithubConfig(subgraphEnv),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'github' }),
+    });
+    shutdown.add('github', () => github.close());
+
     const routerConfig = loadRouterConfig({
       ...env,
       HOST: config.HOST,
@@ -120,6 +132,7 @@ export async function startPlatform(options: {
       SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
       SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
+      SUBGRAPH_GITHUB_URL: github.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
@@ -148,6 +161,7 @@ export async function startPlatform(options: {
       identity,
       chat,
       orchestration,
+      github,
       database,
       kv,
       bus,

@@ -134,6 +134,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       readiness: routerReadiness({ config, kv: options.kv, revocations: options.revocations }),
       development: config.nodeEnv === 'development',
       graphql: graphqlHttpHandler({ config, authenticator, apollo, currentPolicy: () => policy, logger }),
+      githubUrl: config.githubUrl,
       logger,
     }),
   );

@@ -52,11 +52,6 @@ export async function completeAuthorization(
   deps: GithubDeps,
   input: { state: string; code: string },
 ): Promise<{ userId: string; login: string }> {
-  const oauth = deps.settings.oauth;
-  if (!oauth)
-    throw codedError(ErrorCode.GITHUB_NOT_CONFIGURED, 'GitHub OAuth is not configured.', {
-      fix: GITHUB_CREDENTIALS_FIX,
-    });
   const stateHash = hash(input.state);
   const row = await deps.prisma.oAuthState.findUnique({ where: { stateHash } });
   const spent = await deps.prisma.oAuthState.updateMany({
@@ -68,6 +63,11 @@ export async function completeAuthorization(
       ErrorCode.OAUTH_STATE_INVALID,
       'This authorization link is unknown, expired or already used.',
     );
+  const oauth = deps.settings.oauth;
+  if (!oauth)
+    throw codedError(ErrorCode.GITHUB_NOT_CONFIGURED, 'GitHub OAuth is not configured.', {
+      fix: GITHUB_CREDENTIALS_FIX,
+    });
   const response = await fetch(new URL('/login/oauth/access_token', deps.settings.webUrl), {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/json' },
