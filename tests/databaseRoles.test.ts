@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { openDatabase, type Database } from '@cap/db';
+import { loadGithubConfig, startGithub } from '@cap/github';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
 import { loadConfig as loadOrchestrationConfig, startOrchestration } from '@cap/orchestration';
@@ -171,10 +172,26 @@ describe('one database role per subgraph', () => {
     );
     expect(task.errors).toBeUndefined();
 
+    const github = await startGithub({
+      config: loadGithubConfig(env),
+      database: await asRole('github'),
+      kv,
+      bus,
+      logger,
+    });
+    closers.push(() => github.close());
+    const repositories = await graphql(
+      github.subgraph.graphqlUrl,
+      '{ repositories(first: 5) { edges { node { id } } } }',
+      {},
+      headers,
+    );
+    expect(repositories.data).toEqual({ repositories: { edges: [] } });
+
     // Every table is owned by the role of its schema (created by its migrations, run as that role).
     const owners = await queryAs<{ schemaname: string; tableowner: string }>(
       'identity',
-      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration}') ORDER BY 1`,
+      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,github}') ORDER BY 1`,
     );
     expect(owners).toEqual(
       SUBGRAPH_SCHEMAS.map((schema) => ({ schemaname: schema, tableowner: roles.roles[schema] })).sort(
@@ -186,7 +203,7 @@ describe('one database role per subgraph', () => {
   it('refuses every role every other schema’s tables (permission denied), and the public schema', async () => {
     const tables = await queryAs<{ schemaname: string; tablename: string }>(
       'identity',
-      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration}')`,
+      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,github}')`,
     );
     expect(new Set(tables.map((table) => table.schemaname))).toEqual(new Set(SUBGRAPH_SCHEMAS));
     for (const reader of SUBGRAPH_SCHEMAS) {
