@@ -37,6 +37,18 @@ export interface GithubClientOptions {
   retryAfterBaseMs?: number | undefined;
   /** Told of every rate-limit hit (for the log). */
   onRateLimit?: ((notice: RateLimitNotice) => void) | undefined;
+  /**
+   * Where Octokit's own messages go (request lines such as `GET /repos/o/r - 502`, deprecations); default:
+   * nowhere. Give the service's logger: the lines carry methods, paths and statuses, never headers.
+   */
+  log?:
+    | {
+        debug(message: string): void;
+        info(message: string): void;
+        warn(message: string): void;
+        error(message: string): void;
+      }
+    | undefined;
   /** `User-Agent` (GitHub requires one). */
   userAgent?: string | undefined;
 }
@@ -74,6 +86,7 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
   const octokit = new PluggedOctokit({
     baseUrl: (options.baseUrl ?? GITHUB_API_URL).replace(/\/+$/, ''),
     userAgent: options.userAgent ?? 'cap-github',
+    log: options.log ?? { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     ...(typeof auth === 'string' ? { auth } : {}),
     request: {
       fetch: (url: string | URL, init: RequestInit = {}) => {

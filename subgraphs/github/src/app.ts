@@ -68,7 +68,17 @@ async function startInScope(
   redactor.register(config.GITHUB_WEBHOOK_SECRET);
   if (config.GITHUB_CLIENT_SECRET) redactor.register(config.GITHUB_CLIENT_SECRET);
   const cipher = CredentialCipher.fromSpec(config.GITHUB_ENCRYPTION_KEYS);
-  const client = { baseUrl: config.GITHUB_API_URL, timeoutMs: config.GITHUB_REQUEST_TIMEOUT_MS };
+  const client = {
+    baseUrl: config.GITHUB_API_URL,
+    timeoutMs: config.GITHUB_REQUEST_TIMEOUT_MS,
+    retryAfterBaseMs: config.GITHUB_RETRY_AFTER_BASE_MS,
+    log: {
+      debug: (message: string) => logger.debug({ github: message }, 'GitHub client'),
+      info: (message: string) => logger.debug({ github: message }, 'GitHub client'),
+      warn: (message: string) => logger.warn({ github: message }, 'GitHub client'),
+      error: (message: string) => logger.warn({ github: message }, 'GitHub client'),
+    },
+  };
   const access = new GithubAccess({
     app:
       config.GITHUB_APP_ID && config.GITHUB_APP_PRIVATE_KEY

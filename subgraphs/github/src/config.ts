@@ -59,6 +59,11 @@ const schema = z
     TASK_URL_TEMPLATE: z.string().url().optional(),
     /** One GitHub request's time limit, ms (default 15,000). */
     GITHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    /**
+     * Milliseconds waited per second of GitHub's `Retry-After` and of the retry backoff (default 1,000: as GitHub
+     * says). Lower only in tests.
+     */
+    GITHUB_RETRY_AFTER_BASE_MS: z.coerce.number().int().min(1).max(1_000).default(1_000),
     /** How often stored webhook deliveries that failed are retried, ms (default 5,000). */
     GITHUB_WEBHOOK_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
   })

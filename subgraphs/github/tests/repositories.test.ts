@@ -90,6 +90,27 @@ describe('connecting repositories', () => {
     expect(notInstalled.errors?.[0]?.extensions?.['fix']).toMatch(/GITHUB_APP_ID/);
   });
 
+  it('waits out a secondary rate limit, and GitHub failures reach the client coded, without a token', async () => {
+    h.fake.failNext('GET /repos/{owner}/{repo}', {
+      status: 403,
+      headers: { 'retry-after': '1' },
+      body: {
+        message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      },
+    });
+    const limited = await h.call(CONNECT, { owner: 'acme', name: 'widgets' }, developer);
+    expect(limited.errors).toBeUndefined();
+    expect(h.logs.some((line) => line.includes('GitHub rate limit hit'))).toBe(true);
+    h.fake.failNext('GET /repos/{owner}/{repo}', { status: 502, body: { message: 'Bad gateway' } }, 4);
+    const failed = await h.call(CONNECT, { owner: 'acme', name: 'widgets' }, developer);
+    expect(errorCodes(failed)).toEqual(['GITHUB_UNAVAILABLE']);
+    expect(failed.errors?.[0]?.extensions?.['status']).toBe(502);
+    const everything = JSON.stringify(failed) + h.logs.join('\n');
+    for (const [token] of h.fake.tokens) expect(everything).not.toContain(token);
+    expect(everything).not.toContain('BEGIN PRIVATE KEY');
+  }, 60_000);
+
   it('refuses malformed owners and names before any request (generated)', async () => {
     const calls = h.fake.calls.length;
     const bad = [
