@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { MemoryEventBus } from '@cap/messaging';
+import { KafkaEventBus, MemoryEventBus, type EventBus } from '@cap/messaging';
 import { createLogger, RedisKeyValueStore, type Principal } from '@cap/runtime';
 import {
   addFakeRepository,
   asRouter,
   createTestDatabase,
   graphql,
+  kafkaBrokersFromEnv,
   startFakeGithub,
   testSecret,
   type FakeGithub,
@@ -19,7 +20,7 @@ export interface GithubHarness extends AsyncDisposable {
   fake: FakeGithub;
   secret: string;
   webhookSecret: string;
-  bus: MemoryEventBus;
+  bus: EventBus;
   /** Every log line the subgraph wrote (JSON), to assert that no secret reached one. */
   logs: string[];
   call<T = Record<string, any>>(
@@ -34,10 +35,13 @@ export interface GithubHarness extends AsyncDisposable {
 }
 
 /**
- * The github subgraph on a fresh PostgreSQL database, real Redis, an in-memory bus, and the fake GitHub (App id
+ * The github subgraph on a fresh PostgreSQL database, real Redis, an in-memory bus (or Kafka), and the fake GitHub (App id
  * and key, OAuth client, a repository `acme/widgets` the App is installed on).
  */
-export async function startGithubHarness(env: Record<string, string> = {}): Promise<GithubHarness> {
+export async function startGithubHarness(
+  env: Record<string, string> = {},
+  options: { kafka?: boolean } = {},
+): Promise<GithubHarness> {
   const fake = await startFakeGithub();
   addFakeRepository(fake, { owner: 'acme', name: 'widgets', installationId: 77 });
   const db = await createTestDatabase();
@@ -46,7 +50,10 @@ export async function startGithubHarness(env: Record<string, string> = {}): Prom
   const kv = new RedisKeyValueStore(process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', {
     keyPrefix: `test:${randomUUID()}:`,
   });
-  const bus = new MemoryEventBus();
+  // The real broker when asked (KAFKA_BROKERS, default 127.0.0.1:9092), else the in-memory bus.
+  const bus: EventBus = options.kafka
+    ? new KafkaEventBus({ brokers: kafkaBrokersFromEnv(), clientId: `github-test-${randomUUID()}` })
+    : new MemoryEventBus();
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
