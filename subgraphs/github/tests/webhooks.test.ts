@@ -49,6 +49,23 @@ describe('POST /webhooks/github', () => {
     ]);
   });
 
+  it('stores a payload carrying U+0000 (which PostgreSQL jsonb refuses) without it', async () => {
+    const delivery = signed('push', 'push', {
+      ref: 'refs/heads/nul',
+      before: 'a'.repeat(40),
+      after: 'c'.repeat(40),
+      repository,
+      head_commit: null,
+      commits: [],
+      pusher: { name: 'nul\u0000byte', email: null },
+    });
+    expect(delivery.body.toString('utf8')).toContain('\\u0000');
+    expect((await h.deliver(delivery)).status).toBe(202);
+    await processed(delivery.id);
+    const pushed = await h.outbox('BranchPushed');
+    expect(pushed.some((e) => e.payload['branch'] === 'nul' && e.payload['pusher'] === 'nulbyte')).toBe(true);
+  });
+
   it('ignores a replayed delivery (same id): 200, no second event', async () => {
     const delivery = signed('issues', 'issues-opened', {
       repository,

@@ -88,7 +88,8 @@ export function webhookRoute(options: {
     if (!HANDLED_EVENTS.has(event)) return sendJson(res, HTTP_ACCEPTED, { ignored: event });
     let payload: unknown;
     try {
-      payload = JSON.parse(text);
+      // PostgreSQL's jsonb cannot hold U+0000 (a commit message may carry one): dropped after the signature check.
+      payload = JSON.parse(text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1'));
     } catch {
       return sendJson(res, HTTP_BAD_REQUEST, { error: 'the payload is not JSON' });
     }
