@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { openDatabase, type Database } from '@cap/db';
+import { loadGithubConfig, startGithub } from '@cap/github';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
 import { loadConfig as loadMlClassifierConfig, startMlClassifier } from '@cap/ml-classifier';
@@ -179,6 +180,13 @@ describe('one database role per subgraph', () => {
       bus,
       logger,
     });
+    const github = await startGithub({
+      config: loadGithubConfig(env),
+      database: await asRole('github'),
+      kv,
+      bus,
+      logger,
+    });
     closers.push(() => classifier.close());
     const classified = await graphql(
       classifier.subgraph!.graphqlUrl,
@@ -193,11 +201,19 @@ describe('one database role per subgraph', () => {
       headers,
     );
     expect(classified.errors).toBeUndefined();
+    closers.push(() => github.close());
+    const repositories = await graphql(
+      github.subgraph.graphqlUrl,
+      '{ repositories(first: 5) { edges { node { id } } } }',
+      {},
+      headers,
+    );
+    expect(repositories.data).toEqual({ repositories: { edges: [] } });
 
     // Every table is owned by the role of its schema (created by its migrations, run as that role).
     const owners = await queryAs<{ schemaname: string; tableowner: string }>(
       'identity',
-      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier}') ORDER BY 1`,
+      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier,github}') ORDER BY 1`,
     );
     expect(owners).toEqual(
       SUBGRAPH_SCHEMAS.map((schema) => ({ schemaname: schema, tableowner: roles.roles[schema] })).sort(
@@ -209,7 +225,7 @@ describe('one database role per subgraph', () => {
   it('refuses every role every other schema’s tables (permission denied), and the public schema', async () => {
     const tables = await queryAs<{ schemaname: string; tablename: string }>(
       'identity',
-      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier}')`,
+      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier,github}')`,
     );
     expect(new Set(tables.map((table) => table.schemaname))).toEqual(new Set(SUBGRAPH_SCHEMAS));
     for (const reader of SUBGRAPH_SCHEMAS) {

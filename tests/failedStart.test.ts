@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
+import { loadGithubConfig, startGithub } from '@cap/github';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
 import { loadConfig as loadMlClassifierConfig, startMlClassifier } from '@cap/ml-classifier';
@@ -139,6 +140,12 @@ describe('a subgraph whose start fails after the database opened', () => {
         logger,
         config: loadMlClassifierConfig({ ...common(port), TRAINING_CHANGELOGS: 'false' }),
       }),
+    );
+  });
+
+  it('github leaves no open connection, socket or timer', async () => {
+    await expectFailedStartReleasesEverything((port, infrastructure) =>
+      startGithub({ ...infrastructure, logger, config: loadGithubConfig(common(port)) }),
     );
   });
 });

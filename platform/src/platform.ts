@@ -1,5 +1,6 @@
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
+import { loadGithubConfig, startGithub, type RunningGithub } from '@cap/github';
 import {
   loadConfig as loadIdentityConfig,
   saveAdminCredentials,
@@ -50,6 +51,7 @@ export interface RunningPlatform {
   chat: RunningChat;
   orchestration: RunningOrchestration;
   mlClassifier: RunningMlClassifier;
+  github: RunningGithub;
   database: Database;
   kv: KeyValueStore;
   bus: EventBus;
@@ -59,7 +61,7 @@ export interface RunningPlatform {
 }
 
 /**
- * Starts every subgraph (identity, chat, ml-classifier, orchestration) and the router in one process on shared infrastructure:
+ * Starts every subgraph (identity, chat, ml-classifier, orchestration, github) and the router in one process on shared infrastructure:
  * embedded PostgreSQL (PGlite) or DATABASE_URL, in-memory or Redis cache, in-memory or Kafka event bus. Closing
  * stops the router, then the subgraphs, then the bus, cache and database.
  */
@@ -128,6 +130,16 @@ export async function startPlatform(options: {
     });
     shutdown.add('orchestration', () => orchestration.close());
 
+    // GitHub's webhooks and OAuth returns reach it through the router's origin (forwarded unchanged).
+    const github = await startGithub({
+      config: loadGithubConfig(subgraphEnv),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'github' }),
+    });
+    shutdown.add('github', () => github.close());
+
     const routerConfig = loadRouterConfig({
       ...env,
       HOST: config.HOST,
@@ -137,6 +149,7 @@ export async function startPlatform(options: {
       SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       SUBGRAPH_ML_CLASSIFIER_URL: mlClassifier.subgraph!.graphqlUrl,
+      SUBGRAPH_GITHUB_URL: github.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
@@ -166,6 +179,7 @@ export async function startPlatform(options: {
       chat,
       orchestration,
       mlClassifier,
+      github,
       database,
       kv,
       bus,

@@ -33,6 +33,8 @@ const budget = z
 /** Subgraph URL overrides: `SUBGRAPH_<NAME>_URL` (e.g. SUBGRAPH_IDENTITY_URL) beats the supergraph's routing URL. */
 const SUBGRAPH_URL_PREFIX = 'SUBGRAPH_';
 const SUBGRAPH_URL_SUFFIX = '_URL';
+/** The github subgraph's routing URL in the committed supergraph. */
+const DEFAULT_GITHUB_URL = 'http://127.0.0.1:4005/graphql';
 
 const schema = z
   .object({
@@ -232,6 +234,8 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     operationDeduplication: parsed.OPERATION_DEDUPLICATION,
     workers: parsed.ROUTER_WORKERS,
     subgraphUrls,
+    /** Where GitHub's webhooks and OAuth returns are forwarded: SUBGRAPH_GITHUB_URL's origin (default port 4005). */
+    githubUrl: new URL(subgraphUrls['github'] ?? DEFAULT_GITHUB_URL).origin,
     maxBatchSize: parsed.MAX_BATCH_SIZE,
     subscriptions: subscriptionSettingsFromEnv(parsed),
     rateLimitFailureMode: parsed.RATE_LIMIT_FAILURE_MODE,

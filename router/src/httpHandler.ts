@@ -9,6 +9,7 @@ import {
   type ReadinessChecks,
 } from '@cap/runtime';
 import { applyCors } from './cors.js';
+import { forwardToGithub, GITHUB_FORWARDED_PATHS } from './forwardToGithub.js';
 
 /** Where the router serves GraphQL (and Apollo Sandbox when it is on). */
 export const GRAPHQL_PATH = '/graphql';
@@ -16,7 +17,8 @@ const FOUND = 302;
 const NOT_FOUND = 404;
 
 /**
- * The router's HTTP routes: CORS first, then `/health`, `/ready`, `/` (redirect to GraphQL) and `/graphql`.
+ * The router's HTTP routes: CORS first, then `/health`, `/ready`, `/` (redirect to GraphQL), `/graphql`, and
+ * GitHub's webhook and OAuth return, forwarded unchanged to the github subgraph.
  * Subscriptions (graphql-ws upgrades and the SSE path) are attached to the same server beside it.
  */
 export function routerHttpHandler(options: {
@@ -25,8 +27,11 @@ export function routerHttpHandler(options: {
   /** Whether `/ready` shows every caller its details (development), not only internal callers. */
   development: boolean;
   graphql: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+  /** The github subgraph's base URL (SUBGRAPH_GITHUB_URL without `/graphql`). */
+  githubUrl: string;
   logger: Logger;
 }): (req: IncomingMessage, res: ServerResponse) => void {
+  const github = forwardToGithub({ githubUrl: options.githubUrl, logger: options.logger });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://router');
     if (applyCors(options.corsOrigins, req, res)) return;
@@ -46,6 +51,7 @@ export function routerHttpHandler(options: {
       return;
     }
     if (url.pathname === GRAPHQL_PATH) return options.graphql(req, res, url);
+    if (GITHUB_FORWARDED_PATHS.has(url.pathname)) return github(req, res, url);
     sendJson(res, NOT_FOUND, { error: 'not found' });
   };
   return answeringUnexpectedErrors(handle, options.logger, 'unhandled error in router');

@@ -159,6 +159,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
         executions,
         logger,
       }),
+      githubUrl: config.githubUrl,
       logger,
     }),
   );

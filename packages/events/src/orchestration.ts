@@ -144,20 +144,30 @@ export const TaskCompleted = defineEvent({
     changedFiles: z.number().int().nonnegative(),
     pullRequestUrl: z.string().nullable(),
     durationMs: z.number().int().nonnegative(),
-    /** Agent: the branch the work was pushed to. */
-    branch: z.string().min(1).max(300).optional(),
-    /** Agent: the pushed commit. */
-    commitSha: z.string().min(1).max(100).optional(),
-    /** What the change adds up to (the agent's diff stats). */
+    // Optional (added without a new version: older events simply lack them). What a pull request opened for the
+    // task is made of; the github subgraph reads them.
+    /** The task's repository as its creator named it (`owner/name`, or a local path). */
+    repository: z.string().max(500).nullish(),
+    /** The task's title. */
+    title: z.string().max(500).nullish(),
+    /** The branch the agent pushed its work to. */
+    branch: z.string().max(300).nullish(),
+    /** The pushed commit. */
+    commitSha: z.string().max(100).nullish(),
+    /** Lines added and deleted, files changed. */
     diffStats: z
       .object({
         filesChanged: z.number().int().nonnegative(),
         additions: z.number().int().nonnegative(),
         deletions: z.number().int().nonnegative(),
       })
-      .optional(),
-    /** LLM cost of the execution, USD. */
-    costUsd: z.number().nonnegative().optional(),
+      .nullish(),
+    /** Outcome of the verification command, when one ran. */
+    verification: z.object({ passed: z.boolean(), command: z.string().max(2_000).nullish() }).nullish(),
+    /** What the execution's model calls cost, USD. */
+    costUsd: z.number().nonnegative().nullish(),
+    /** The model that did the work. */
+    model: z.string().max(200).nullish(),
     ...chatLink,
     /** The work done, for the classifier's training examples; absent from producers before it was added. */
     outcome: TaskOutcome.optional(),

@@ -52,6 +52,12 @@ export const ErrorCode = {
   CI_LOG_ARCHIVE_INVALID: 'CI_LOG_ARCHIVE_INVALID',
   /** A run-logs archive breaks a zip-bomb limit (entries, total bytes, compression ratio); `limit`, `max`, `actual`. */
   CI_LOG_ARCHIVE_LIMIT_EXCEEDED: 'CI_LOG_ARCHIVE_LIMIT_EXCEEDED',
+  /** No GitHub credential reaches the repository (no App installation, token or OAuth grant); `extensions.fix`. */
+  GITHUB_NOT_CONFIGURED: 'GITHUB_NOT_CONFIGURED',
+  /** GitHub failed or kept refusing (5xx, rate limits beyond the retries); `extensions.status` when it answered. */
+  GITHUB_UNAVAILABLE: 'GITHUB_UNAVAILABLE',
+  /** An OAuth callback's `state` is unknown, expired, already used or another user's. */
+  OAUTH_STATE_INVALID: 'OAUTH_STATE_INVALID',
   /** Anything unexpected; details are logged server-side, never sent to the client. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -86,6 +92,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   CI_LOG_TOO_LARGE: 200,
   CI_LOG_ARCHIVE_INVALID: 200,
   CI_LOG_ARCHIVE_LIMIT_EXCEEDED: 200,
+  GITHUB_NOT_CONFIGURED: 200,
+  GITHUB_UNAVAILABLE: 503,
+  OAUTH_STATE_INVALID: 400,
   INTERNAL_SERVER_ERROR: 500,
 };
 

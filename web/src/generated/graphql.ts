@@ -120,6 +120,17 @@ export type AuthPayload = {
   user: User;
 };
 
+/** A branch of a repository, as GitHub lists it. */
+export type Branch = {
+  __typename?: 'Branch';
+  /** Branch name. */
+  name: Scalars['String']['output'];
+  /** Whether branch protection applies. */
+  protected: Scalars['Boolean']['output'];
+  /** Head commit. */
+  sha: Scalars['String']['output'];
+};
+
 /** Recent-message cache counters of the chat instance that answered, since it started. */
 export type ChatCacheStats = {
   __typename?: 'ChatCacheStats';
@@ -322,6 +333,8 @@ export type CodingTask = {
   latestExecution?: Maybe<TaskExecution>;
   /** Queue priority. */
   priority: TaskPriority;
+  /** The pull request opened for the task, once its work was pushed to a connected repository. */
+  pullRequest?: Maybe<PullRequest>;
   /** Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository. */
   repository?: Maybe<Scalars['String']['output']>;
   /** The result of the most recent finished execution, if any. */
@@ -580,6 +593,15 @@ export type ExecutionStrategy =
   /** One pass: plan, change, done (simple tasks). */
   | 'SINGLE_SHOT';
 
+/** Where to send the user to connect their GitHub account. */
+export type GithubAuthorization = {
+  __typename?: 'GithubAuthorization';
+  /** The link works until then, once. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** GitHub’s authorize page; it returns to the OAuth callback. */
+  url: Scalars['String']['output'];
+};
+
 /** The probability the classifier gives one label. */
 export type LabelProbability = {
   __typename?: 'LabelProbability';
@@ -635,6 +657,15 @@ export type LogoutPayload = {
   /** Sessions ended by this call (0 if already ended). */
   revokedSessions: Scalars['Int']['output'];
 };
+
+/** How a pull request is merged. */
+export type MergeMethod =
+  /** A merge commit. */
+  | 'MERGE'
+  /** The commits rebased onto the base branch. */
+  | 'REBASE'
+  /** One squashed commit. */
+  | 'SQUASH';
 
 /** A message in a conversation. Deleted messages stay as tombstones (no body) so their place in the order remains. */
 export type Message = {
@@ -745,6 +776,10 @@ export type Mutation = {
   cancelTask: CodingTask;
   /** Changes a user's role (admins only). Their API keys lose scopes the new role lacks; within seconds their access tokens are refused (refresh the session for the new role) and their subscriptions closed. */
   changeUserRole: User;
+  /** Closes a pull request without merging it. */
+  closePullRequest: PullRequest;
+  /** Connects a GitHub repository (GitHub is asked for it with the credential that reaches it). */
+  connectRepository: Repository;
   /** Creates an API key for the signed-in user (not with an API key); returns its secret once. Throttled per client address. */
   createApiKey: CreateApiKeyPayload;
   /** Reserves an attachment in a conversation you take part in and returns a signed upload URL. Accepted types: PNG, JPEG, GIF, WebP, PDF, plain text, Markdown, JSON; file names that look like paths are refused. */
@@ -759,20 +794,28 @@ export type Mutation = {
   deactivateUser: User;
   /** Deletes one of your messages: its body, history and attachments are removed; a tombstone remains. */
   deleteMessage: Message;
+  /** Disconnects a repository; the platform forgets its pull requests. */
+  disconnectRepository: Repository;
   /** Replaces the body of one of your messages; the previous body is kept in `edits`. */
   editMessage: Message;
+  /** Starts connecting the caller’s GitHub account (OAuth): the link to open, valid once. */
+  githubAuthorizeUrl: GithubAuthorization;
   /** Marks you online in a conversation; repeat well within 30 seconds to stay online, or pass `online: false` to leave. */
   heartbeat: PresenceEvent;
   /** Signs in with email and password. Throttled per client address. */
   login: AuthPayload;
   /** Ends a session. Access tokens already issued expire on their own (15 minutes at most). */
   logout: LogoutPayload;
+  /** Merges a pull request on GitHub. */
+  mergePullRequest: PullRequest;
   /** Posts a message as you in a conversation you take part in. */
   postMessage: Message;
   /** Answers an AWAITING_INPUT task's question and queues the task again: its creator or an admin. */
   provideTaskInput: CodingTask;
   /** Exchanges a refresh token for a new access token and a new refresh token. Throttled per client address. */
   refreshSession: AuthPayload;
+  /** Reopens a closed pull request. */
+  reopenPullRequest: PullRequest;
   /** Queues a new execution of a FAILED task: its creator or an admin. */
   retryTask: CodingTask;
   /** Revokes an API key (its owner or an admin). Within seconds the router refuses it and closes its subscriptions. */
@@ -822,6 +865,19 @@ export type MutationChangeUserRoleArgs = {
 
 
 /** Root of every write. */
+export type MutationClosePullRequestArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every write. */
+export type MutationConnectRepositoryArgs = {
+  name: Scalars['String']['input'];
+  owner: Scalars['String']['input'];
+};
+
+
+/** Root of every write. */
 export type MutationCreateApiKeyArgs = {
   input: CreateApiKeyInput;
 };
@@ -867,6 +923,12 @@ export type MutationDeleteMessageArgs = {
 
 
 /** Root of every write. */
+export type MutationDisconnectRepositoryArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every write. */
 export type MutationEditMessageArgs = {
   input: EditMessageInput;
 };
@@ -892,6 +954,13 @@ export type MutationLogoutArgs = {
 
 
 /** Root of every write. */
+export type MutationMergePullRequestArgs = {
+  id: Scalars['ID']['input'];
+  method?: InputMaybe<MergeMethod>;
+};
+
+
+/** Root of every write. */
 export type MutationPostMessageArgs = {
   input: PostMessageInput;
 };
@@ -906,6 +975,12 @@ export type MutationProvideTaskInputArgs = {
 /** Root of every write. */
 export type MutationRefreshSessionArgs = {
   input: RefreshSessionInput;
+};
+
+
+/** Root of every write. */
+export type MutationReopenPullRequestArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1003,6 +1078,48 @@ export type ProvideTaskInputInput = {
   taskId: Scalars['ID']['input'];
 };
 
+/** A pull request on a connected repository (opened by the platform for a task, or seen on GitHub). */
+export type PullRequest = {
+  __typename?: 'PullRequest';
+  /** The branch it merges into. */
+  baseBranch: Scalars['String']['output'];
+  /** Conclusion of its latest completed check suite (SUCCESS, FAILURE...); null before any. */
+  checks?: Maybe<Scalars['String']['output']>;
+  /** Whether it is a draft. */
+  draft: Scalars['Boolean']['output'];
+  /** The branch with the changes. */
+  headBranch: Scalars['String']['output'];
+  /** The head commit. */
+  headSha?: Maybe<Scalars['String']['output']>;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** Whether GitHub can merge it; null while GitHub computes it. */
+  mergeable?: Maybe<Scalars['Boolean']['output']>;
+  /** Its number on GitHub. */
+  number: Scalars['Int']['output'];
+  /** Its repository. */
+  repository: Repository;
+  /** Open, closed or merged. */
+  state: PullRequestState;
+  /** The coding task it was opened for. */
+  taskId?: Maybe<Scalars['ID']['output']>;
+  /** Title. */
+  title: Scalars['String']['output'];
+  /** Last change the platform saw. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Its page on GitHub. */
+  url: Scalars['String']['output'];
+};
+
+/** Where a pull request stands. */
+export type PullRequestState =
+  /** Closed without being merged. */
+  | 'CLOSED'
+  /** Merged. */
+  | 'MERGED'
+  /** Open for review. */
+  | 'OPEN';
+
 /** Root of every read. */
 export type Query = {
   __typename?: 'Query';
@@ -1028,6 +1145,10 @@ export type Query = {
   message: Message;
   /** A user or API key by id, or null when there is none you may see: yourself and your keys, anyone and any key for admins. */
   node?: Maybe<Node>;
+  /** Connected repositories, in connection order; pages of 20 (at most 100). */
+  repositories: QueryRepositoriesConnection;
+  /** The connected repository `owner/name`, or null. */
+  repository?: Maybe<Repository>;
   /** Every scope the platform knows. */
   scopes: Array<ScopeInfo>;
   /** Full-text search over the messages of your conversations, best match first (20 per page by default, 50 at most). Web-search syntax: words, "quoted phrases", `or`, `-excluded`. */
@@ -1109,6 +1230,22 @@ export type QueryNodeArgs = {
 
 
 /** Root of every read. */
+export type QueryRepositoriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryRepositoryArgs = {
+  name: Scalars['String']['input'];
+  owner: Scalars['String']['input'];
+};
+
+
+/** Root of every read. */
 export type QuerySearchMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -1161,6 +1298,22 @@ export type QueryUsersArgs = {
   role?: InputMaybe<Role>;
 };
 
+export type QueryRepositoriesConnection = {
+  __typename?: 'QueryRepositoriesConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<QueryRepositoriesConnectionEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+export type QueryRepositoriesConnectionEdge = {
+  __typename?: 'QueryRepositoriesConnectionEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Repository;
+};
+
 export type QueryUsersConnection = {
   __typename?: 'QueryUsersConnection';
   /** The items of this page, each with its cursor. */
@@ -1182,6 +1335,89 @@ export type RefreshSessionInput = {
   /** From login or the last refresh. */
   refreshToken: Scalars['String']['input'];
 };
+
+/** A GitHub repository connected to the platform: tasks may name it as `owner/name`. */
+export type Repository = {
+  __typename?: 'Repository';
+  /** How the platform reaches it. */
+  access: RepositoryAccess;
+  /** Its branches, from GitHub; pages of 30 (at most 100), forward only. */
+  branches: RepositoryBranchesConnection;
+  /** When it was connected. */
+  connectedAt: Scalars['DateTime']['output'];
+  /** Pull requests target this branch. */
+  defaultBranch: Scalars['String']['output'];
+  /** `owner/name`. */
+  fullName: Scalars['String']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** Its name. */
+  name: Scalars['String']['output'];
+  /** The account that owns it. */
+  owner: Scalars['String']['output'];
+  /** What the platform’s credential may do on it (asked from GitHub). */
+  permissions: RepositoryPermissions;
+  /** Pull requests the platform knows on it, newest first (at most 100). */
+  pullRequests: Array<PullRequest>;
+  /** Its page on GitHub. */
+  url: Scalars['String']['output'];
+  /** Who can see it. */
+  visibility: RepositoryVisibility;
+};
+
+
+/** A GitHub repository connected to the platform: tasks may name it as `owner/name`. */
+export type RepositoryBranchesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Which credential the platform reaches a repository with. */
+export type RepositoryAccess =
+  /** The GitHub App installation covering it. */
+  | 'APP'
+  /** The OAuth token of the user who connected it. */
+  | 'OAUTH'
+  /** The configured personal access token. */
+  | 'TOKEN';
+
+export type RepositoryBranchesConnection = {
+  __typename?: 'RepositoryBranchesConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<RepositoryBranchesConnectionEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+export type RepositoryBranchesConnectionEdge = {
+  __typename?: 'RepositoryBranchesConnectionEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Branch;
+};
+
+/** What the platform’s credential may do on a repository. */
+export type RepositoryPermissions = {
+  __typename?: 'RepositoryPermissions';
+  /** Administer it. */
+  admin: Scalars['Boolean']['output'];
+  /** Clone and read it. */
+  pull: Scalars['Boolean']['output'];
+  /** Push branches (needed for the agent’s work). */
+  push: Scalars['Boolean']['output'];
+};
+
+/** Who can see a repository on GitHub. */
+export type RepositoryVisibility =
+  /** Members of the enterprise. */
+  | 'INTERNAL'
+  /** Only people and apps given access. */
+  | 'PRIVATE'
+  /** Anyone. */
+  | 'PUBLIC';
 
 /** What a user may do. ADMIN includes DEVELOPER includes VIEWER. */
 export type Role =

@@ -242,6 +242,10 @@ function finishPlan(
                 changedFiles: result.changedFiles?.length ?? 0,
                 pullRequestUrl: result.pullRequestUrl ?? null,
                 durationMs: Math.max(0, Math.round(durationMs)),
+                // What a pull request for the task is made of (the github subgraph opens it from these).
+                repository: task.repository,
+                title: task.title,
+                model: typeof usage.model === 'string' ? usage.model : null,
                 ...completionFacts(result, usage),
                 ...chatLinkOf(task),
                 outcome: taskOutcome(result, work, tokens),

@@ -1,0 +1,5 @@
+export * from './fakeGithubServer.js';
+export * from './gitHttpBackend.js';
+export * from './openApiContract.js';
+export * from './repositoryRoutes.js';
+export * from './webhookDelivery.js';

@@ -1,0 +1,165 @@
+import type { Database } from '@cap/db';
+import { prismaExecutor } from '@cap/db';
+import {
+  AppInstallationTokenProvider,
+  CredentialCipher,
+  PersonalAccessTokenProvider,
+  SecretRedactor,
+} from '@cap/github-client';
+import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
+import {
+  optionalDependency,
+  startSubgraphServer,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+  type Shutdown,
+} from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
+import type { GithubConfig } from './config.js';
+import { keepTaskCompletedConsumer } from './consumers/taskCompleted.js';
+import type { GithubContext } from './context.js';
+import { openGithubDb, SCHEMA } from './db.js';
+import type { GithubDeps } from './domain/deps.js';
+import { GithubAccess } from './domain/githubAccess.js';
+import { resealCredentials } from './domain/oauth.js';
+import {
+  OAUTH_CALLBACK_PATH,
+  oauthCallbackRoute,
+  REPOSITORY_TOKEN_PATH,
+  repositoryTokenRoute,
+} from './routes.js';
+import { schema } from './schema/index.js';
+import { WEBHOOK_PATH, webhookRoute } from './webhooks/webhookRoute.js';
+import { WebhookProcessor } from './webhooks/webhookProcessor.js';
+
+export interface StartGithubOptions {
+  config: GithubConfig;
+  database: Database;
+  kv: KeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+}
+
+export interface RunningGithub {
+  subgraph: RunningSubgraph;
+  deps: GithubDeps;
+  webhooks: WebhookProcessor;
+  /** Resolves once the TaskCompleted consumer joined its group (it keeps retrying while Kafka is down). */
+  consumerReady: Promise<void>;
+  /** Releases everything the start opened, newest first. */
+  close(): Promise<void>;
+}
+
+/** Starts the github subgraph on shared infrastructure (its own process, or the all-in-one platform). */
+export function startGithub(options: StartGithubOptions): Promise<RunningGithub> {
+  return startScoped(options.logger, (scope) => startInScope(options, scope));
+}
+
+async function startInScope(
+  options: StartGithubOptions,
+  scope: Shutdown,
+): Promise<Omit<RunningGithub, 'close'>> {
+  const { config, logger } = options;
+  const prisma = await openGithubDb(options.database, { migrate: config.MIGRATE_ON_START });
+  scope.add('github prisma', () => prisma.$disconnect());
+  const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
+  const redactor = new SecretRedactor();
+  redactor.register(config.GITHUB_WEBHOOK_SECRET);
+  if (config.GITHUB_CLIENT_SECRET) redactor.register(config.GITHUB_CLIENT_SECRET);
+  const cipher = CredentialCipher.fromSpec(config.GITHUB_ENCRYPTION_KEYS);
+  const client = {
+    baseUrl: config.GITHUB_API_URL,
+    timeoutMs: config.GITHUB_REQUEST_TIMEOUT_MS,
+    retryAfterBaseMs: config.GITHUB_RETRY_AFTER_BASE_MS,
+    log: {
+      debug: (message: string) => logger.debug({ github: message }, 'GitHub client'),
+      info: (message: string) => logger.debug({ github: message }, 'GitHub client'),
+      warn: (message: string) => logger.warn({ github: message }, 'GitHub client'),
+      error: (message: string) => logger.warn({ github: message }, 'GitHub client'),
+    },
+  };
+  const access = new GithubAccess({
+    app:
+      config.GITHUB_APP_ID && config.GITHUB_APP_PRIVATE_KEY
+        ? new AppInstallationTokenProvider({
+            appId: config.GITHUB_APP_ID,
+            privateKey: config.GITHUB_APP_PRIVATE_KEY,
+            client,
+            redactor,
+          })
+        : null,
+    pat: config.GITHUB_TOKEN ? new PersonalAccessTokenProvider(config.GITHUB_TOKEN, redactor) : null,
+    prisma,
+    cipher,
+    redactor,
+    client,
+    logger,
+  });
+  const deps: GithubDeps = {
+    prisma,
+    access,
+    cipher,
+    redactor,
+    logger,
+    events: {
+      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
+      committed: () => relay.notify(),
+    },
+    settings: {
+      webUrl: config.GITHUB_WEB_URL,
+      oauth:
+        config.GITHUB_CLIENT_ID && config.GITHUB_CLIENT_SECRET
+          ? {
+              clientId: config.GITHUB_CLIENT_ID,
+              clientSecret: config.GITHUB_CLIENT_SECRET,
+              redirectUrl: config.GITHUB_OAUTH_REDIRECT_URL,
+            }
+          : null,
+      oauthStateTtlSeconds: config.GITHUB_OAUTH_STATE_TTL_SECONDS,
+      pullRequestDraft: config.GITHUB_PULL_REQUEST_DRAFT,
+      taskUrlTemplate: config.TASK_URL_TEMPLATE,
+    },
+  };
+  // A rotated key ring (a new key first) re-seals what the old keys sealed; the old keys can go afterwards.
+  const resealed = await resealCredentials(deps);
+  if (resealed > 0) logger.info({ resealed, key: cipher.primaryKeyId }, 'GitHub credentials re-sealed');
+  relay.start();
+  scope.add('github outbox relay', () => relay.stop());
+  const webhooks = new WebhookProcessor(deps, { intervalMs: config.GITHUB_WEBHOOK_RETRY_INTERVAL_MS });
+  webhooks.start();
+  scope.add('github webhook processor', () => webhooks.stop());
+  const consumer = keepTaskCompletedConsumer(deps, options.bus);
+  scope.add('github consumer', () => consumer.close());
+
+  const subgraph = await startSubgraphServer<GithubContext>({
+    name: 'github',
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    logger,
+    context: ({ claims, logger: requestLogger }) => ({
+      principal: claims.principal,
+      requestId: claims.requestId,
+      deps: { ...deps, logger: requestLogger },
+    }),
+    readiness: {
+      database: () => options.database.ping(),
+      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+    },
+    development: config.NODE_ENV === 'development',
+    routes: {
+      [`POST ${WEBHOOK_PATH}`]: webhookRoute({
+        prisma,
+        secret: config.GITHUB_WEBHOOK_SECRET,
+        logger,
+        onRecorded: () => webhooks.notify(),
+      }),
+      [`GET ${OAUTH_CALLBACK_PATH}`]: oauthCallbackRoute(deps),
+      [`POST ${REPOSITORY_TOKEN_PATH}`]: repositoryTokenRoute(deps, config.INTERNAL_TOKEN_SECRET),
+    },
+  });
+  scope.add('github server', () => subgraph.close());
+  return { subgraph, deps, webhooks, consumerReady: consumer.ready };
+}

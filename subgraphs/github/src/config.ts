@@ -1,0 +1,113 @@
+import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { z } from 'zod';
+
+/**
+ * The github subgraph's configuration: the only place that reads the environment (docs/CONVENTIONS.md §11). In
+ * development the internal token secret, the credential encryption key and the webhook secret are generated once
+ * and kept under DATA_DIR; in production each must be set. GitHub credentials have no default anywhere: without
+ * any of GITHUB_TOKEN, GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or a user's OAuth token, connecting a repository
+ * says so (GITHUB_NOT_CONFIGURED).
+ */
+const schema = z
+  .object({
+    NODE_ENV: nodeEnv,
+    /** Interface to bind; 0.0.0.0 in containers. */
+    HOST: z.string().default('127.0.0.1'),
+    /** HTTP port (default 4005; 0 picks a free one). */
+    PORT: port.default(4005),
+    LOG_LEVEL: logLevel,
+    /** Where embedded data and development secrets live (default `.data`). */
+    DATA_DIR: z.string().default('.data'),
+    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
+    DATABASE_URL: z.string().url().optional(),
+    /** Redis URL; unset = in-memory. */
+    REDIS_URL: z.string().url().optional(),
+    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
+    KAFKA_BROKERS: commaList.optional(),
+    /** Shared with the router and the other subgraphs: router tokens, and internal calls (repository tokens). */
+    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Run migrations at start (default true). */
+    MIGRATE_ON_START: envBoolean.default(true),
+    /** GitHub's REST API (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3). */
+    GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+    /** GitHub's web origin, for OAuth's authorize and token URLs (default https://github.com). */
+    GITHUB_WEB_URL: z.string().url().default('https://github.com'),
+    /** A personal access token: the simplest way for one user to connect repositories. */
+    GITHUB_TOKEN: z.string().min(1).optional(),
+    /** A GitHub App's id; with GITHUB_APP_PRIVATE_KEY, repositories are reached through its installations. */
+    GITHUB_APP_ID: z.string().regex(/^\d+$/, 'a numeric App id').optional(),
+    /** The App's private key (PEM; `\n` escapes accepted). */
+    GITHUB_APP_PRIVATE_KEY: z.string().min(1).optional(),
+    /** OAuth client id (a GitHub App's or an OAuth App's) for users to connect with their own account. */
+    GITHUB_CLIENT_ID: z.string().min(1).optional(),
+    /** OAuth client secret. */
+    GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Where GitHub sends users back after authorizing: the router's `/oauth/github/callback` (public URL). */
+    GITHUB_OAUTH_REDIRECT_URL: z.string().url().optional(),
+    /** How long an OAuth `state` stays valid, seconds (default 600). */
+    GITHUB_OAUTH_STATE_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(600),
+    /** Secret of the webhook (GitHub signs every delivery with it: `X-Hub-Signature-256`). */
+    GITHUB_WEBHOOK_SECRET: z.string().min(16).optional(),
+    /**
+     * Credential encryption keys, `id:base64key[,id:base64key...]`, 32 bytes each; the first seals, all open
+     * (rotation: README). Development generates one.
+     */
+    GITHUB_ENCRYPTION_KEYS: z.string().min(1).optional(),
+    /** Open pull requests for tasks as drafts (default true) or ready for review. */
+    GITHUB_PULL_REQUEST_DRAFT: envBoolean.default(true),
+    /** Link from a pull request back to its task; `{taskId}` is replaced (default: no link). */
+    TASK_URL_TEMPLATE: z.string().url().optional(),
+    /** One GitHub request's time limit, ms (default 15,000). */
+    GITHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    /**
+     * Milliseconds waited per second of GitHub's `Retry-After` and of the retry backoff (default 1,000: as GitHub
+     * says). Lower only in tests.
+     */
+    GITHUB_RETRY_AFTER_BASE_MS: z.coerce.number().int().min(1).max(1_000).default(1_000),
+    /** How often stored webhook deliveries that failed are retried, ms (default 5,000). */
+    GITHUB_WEBHOOK_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.GITHUB_APP_ID === undefined) !== (env.GITHUB_APP_PRIVATE_KEY === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.GITHUB_APP_ID ? 'GITHUB_APP_PRIVATE_KEY' : 'GITHUB_APP_ID'],
+        message: 'GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY are set together',
+      });
+    if ((env.GITHUB_CLIENT_ID === undefined) !== (env.GITHUB_CLIENT_SECRET === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.GITHUB_CLIENT_ID ? 'GITHUB_CLIENT_SECRET' : 'GITHUB_CLIENT_ID'],
+        message: 'GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set together',
+      });
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of [
+      'INTERNAL_TOKEN_SECRET',
+      'DATABASE_URL',
+      'GITHUB_WEBHOOK_SECRET',
+      'GITHUB_ENCRYPTION_KEYS',
+    ] as const) {
+      if (!env[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+    }
+  });
+
+export type GithubConfig = ReturnType<typeof resolveConfig>;
+
+/** Parses the environment once; development fills in persisted generated secrets. */
+export function loadGithubConfig(env: Record<string, string | undefined> = process.env) {
+  return resolveConfig(parseEnv('github', schema, env));
+}
+
+function resolveConfig(env: z.output<typeof schema>) {
+  return {
+    ...env,
+    GITHUB_APP_PRIVATE_KEY: env.GITHUB_APP_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+    INTERNAL_TOKEN_SECRET:
+      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    GITHUB_WEBHOOK_SECRET:
+      env.GITHUB_WEBHOOK_SECRET ?? developmentSecret(env.DATA_DIR, 'GITHUB_WEBHOOK_SECRET'),
+    GITHUB_ENCRYPTION_KEYS:
+      env.GITHUB_ENCRYPTION_KEYS ?? `dev:${developmentSecret(env.DATA_DIR, 'GITHUB_ENCRYPTION_KEY')}`,
+  };
+}

@@ -1,0 +1,182 @@
+import { RepositoryConnected, RepositoryDisconnected } from '@cap/events';
+import { codedError, ErrorCode, type Principal } from '@cap/runtime';
+import { inTransaction } from '@cap/runtime/kit';
+import type { Repository, RepositoryVisibility } from '../generated/prisma/client.js';
+import type { GithubDeps } from './deps.js';
+import { githubFailure } from './githubAccess.js';
+import { fullNameKey, repositoryCoordinates } from './validation.js';
+
+/** Events of this subgraph are produced as `github`. */
+export const EVENT_SOURCE = 'github';
+
+function userIdOf(principal: Principal): string | null {
+  return principal.kind === 'anonymous' ? null : principal.userId;
+}
+
+function visibilityOf(data: { visibility?: string | undefined; private: boolean }): RepositoryVisibility {
+  const visibility = (data.visibility ?? (data.private ? 'private' : 'public')).toUpperCase();
+  return visibility === 'PUBLIC' || visibility === 'INTERNAL' ? visibility : 'PRIVATE';
+}
+
+/**
+ * Connects `owner/name`: GitHub is asked for it with the credentials that reach it (App, token, or the caller's
+ * OAuth token), and it is stored with its default branch and visibility. Connecting again refreshes those facts
+ * and records no second event.
+ */
+export async function connectRepository(
+  deps: GithubDeps,
+  principal: Principal,
+  input: { owner: string; name: string },
+): Promise<Repository> {
+  const coordinates = repositoryCoordinates(input.owner, input.name);
+  const userId = userIdOf(principal);
+  const { client, access } = await deps.access.clientFor(coordinates, { userId });
+  let data;
+  try {
+    ({ data } = await client.rest.repos.get({ owner: coordinates.owner, repo: coordinates.name }));
+  } catch (error) {
+    throw githubFailure(error, deps.redactor);
+  }
+  const facts = {
+    githubId: BigInt(data.id),
+    owner: data.owner.login,
+    name: data.name,
+    defaultBranch: data.default_branch,
+    visibility: visibilityOf(data),
+    access,
+    htmlUrl: data.html_url,
+    cloneUrl: data.clone_url,
+  };
+  return inTransaction(deps, async ({ tx }) => {
+    const key = fullNameKey(facts.owner, facts.name);
+    const existing = await tx.repository.findUnique({ where: { fullNameKey: key } });
+    if (existing) return tx.repository.update({ where: { id: existing.id }, data: facts });
+    const created = await tx.repository.create({
+      data: { ...facts, fullNameKey: key, connectedById: userId },
+    });
+    await deps.events.record(tx, [
+      RepositoryConnected.create(
+        {
+          repositoryId: created.id,
+          owner: created.owner,
+          name: created.name,
+          connectedBy: userId,
+          defaultBranch: created.defaultBranch,
+          visibility: created.visibility,
+          access: created.access,
+        },
+        { source: EVENT_SOURCE, aggregateId: created.id },
+      ),
+    ]);
+    return created;
+  });
+}
+
+/** Disconnects a repository (its pull requests' records go with it). NOT_FOUND when it is not connected. */
+export async function disconnectRepository(
+  deps: GithubDeps,
+  principal: Principal,
+  id: string,
+): Promise<Repository> {
+  return inTransaction(deps, async ({ tx }) => {
+    const repository = await tx.repository.findUnique({ where: { id } });
+    if (!repository) throw codedError(ErrorCode.NOT_FOUND, 'No connected repository has this id.');
+    await tx.repository.delete({ where: { id } });
+    await deps.events.record(tx, [
+      RepositoryDisconnected.create(
+        {
+          repositoryId: id,
+          owner: repository.owner,
+          name: repository.name,
+          disconnectedBy: userIdOf(principal),
+        },
+        { source: EVENT_SOURCE, aggregateId: id },
+      ),
+    ]);
+    return repository;
+  });
+}
+
+/** The connected repository `owner/name`, or null. */
+export function findRepository(deps: GithubDeps, owner: string, name: string): Promise<Repository | null> {
+  const coordinates = repositoryCoordinates(owner, name);
+  return deps.prisma.repository.findUnique({
+    where: { fullNameKey: fullNameKey(coordinates.owner, coordinates.name) },
+  });
+}
+
+/** One page of connected repositories in connection order (keyset on creation time and id). */
+export function findRepositoryPage(
+  deps: GithubDeps,
+  options: { after: { at: Date; id: string } | null; limit: number },
+): Promise<Repository[]> {
+  const { after } = options;
+  return deps.prisma.repository.findMany({
+    where: after
+      ? { OR: [{ createdAt: { gt: after.at } }, { createdAt: after.at, id: { gt: after.id } }] }
+      : {},
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take: options.limit,
+  });
+}
+
+/** What the platform may do on a repository, as GitHub says now. */
+export interface RepositoryPermissions {
+  admin: boolean;
+  push: boolean;
+  pull: boolean;
+}
+
+/** The credential's permissions on `repository`, asked from GitHub. */
+export async function repositoryPermissions(
+  deps: GithubDeps,
+  repository: Repository,
+): Promise<RepositoryPermissions> {
+  const { client } = await deps.access.clientFor(repository, {
+    access: repository.access,
+    userId: repository.connectedById,
+  });
+  try {
+    const { data } = await client.rest.repos.get({ owner: repository.owner, repo: repository.name });
+    return {
+      admin: data.permissions?.admin ?? false,
+      push: data.permissions?.push ?? false,
+      pull: data.permissions?.pull ?? false,
+    };
+  } catch (error) {
+    throw githubFailure(error, deps.redactor);
+  }
+}
+
+/** A branch as GitHub lists it. */
+export interface Branch {
+  name: string;
+  sha: string;
+  protected: boolean;
+}
+
+/** One page of the repository's branches from GitHub (pages are GitHub's: 1-based page numbers). */
+export async function listBranches(
+  deps: GithubDeps,
+  repository: Repository,
+  options: { page: number; perPage: number },
+): Promise<{ branches: Branch[]; hasNextPage: boolean }> {
+  const { client } = await deps.access.clientFor(repository, {
+    access: repository.access,
+    userId: repository.connectedById,
+  });
+  try {
+    const response = await client.rest.repos.listBranches({
+      owner: repository.owner,
+      repo: repository.name,
+      per_page: options.perPage,
+      page: options.page,
+    });
+    return {
+      branches: response.data.map((b) => ({ name: b.name, sha: b.commit.sha, protected: b.protected })),
+      hasNextPage: /rel="next"/.test(response.headers.link ?? ''),
+    };
+  } catch (error) {
+    throw githubFailure(error, deps.redactor);
+  }
+}

@@ -1,0 +1,26 @@
+import { applyDirectiveAuthorization } from '@cap/runtime';
+import { builder } from '../builder.js';
+import type { GithubContext } from '../context.js';
+import './enums.js';
+import './repository.js';
+import './pullRequest.js';
+
+/**
+ * The github subgraph's federated schema (Federation 2). Access and cost are declared on the fields (README,
+ * "Router policy"): the router enforces them, and so does this subgraph (ADR 0007).
+ */
+export const schema = applyDirectiveAuthorization<GithubContext>(
+  builder.toSubGraphSchema({
+    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
+    federationDirectives: [
+      '@key',
+      '@shareable',
+      '@authenticated',
+      '@requiresScopes',
+      '@policy',
+      '@cost',
+      '@listSize',
+    ],
+  }),
+  { principal: (context) => context.principal },
+);

@@ -1,0 +1,112 @@
+import { inTransaction } from '@cap/runtime/kit';
+import type { GithubDeps } from '../domain/deps.js';
+import { eventsOfDelivery, MalformedDeliveryError } from './webhookEvents.js';
+
+/** A delivery that failed this often is left for an operator (its `last_error` says why). */
+export const MAX_DELIVERY_ATTEMPTS = 10;
+const BATCH = 20;
+
+/**
+ * Processes stored webhook deliveries after their answer: each in its own transaction with the events it
+ * produces (outbox), marked processed in the same transaction. Woken by each new delivery and by a timer (retries
+ * of failed ones, and deliveries a crashed instance left). Several instances may run: a delivery is claimed with
+ * `FOR UPDATE SKIP LOCKED`.
+ */
+export class WebhookProcessor {
+  readonly #deps: GithubDeps;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+
+  constructor(deps: GithubDeps, options: { intervalMs: number }) {
+    this.#deps = deps;
+    this.#intervalMs = options.intervalMs;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.notify(), this.#intervalMs);
+    this.#timer.unref();
+    this.notify();
+  }
+
+  /** Processes what is pending now (coalesced with a run in progress). */
+  notify(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#drain()
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'webhook processing failed'))
+      .finally(() => {
+        this.#running = null;
+        if (this.#again) {
+          this.#again = false;
+          this.notify();
+        }
+      });
+  }
+
+  /** Resolves once nothing is in progress (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.idle();
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      if (this.#stopped) return;
+      const processed = await this.#processBatch();
+      if (processed < BATCH) return;
+    }
+  }
+
+  async #processBatch(): Promise<number> {
+    const { prisma } = this.#deps;
+    const ids = await prisma.$queryRaw<{ delivery_id: string }[]>`
+      SELECT delivery_id FROM "github"."webhook_deliveries"
+      WHERE processed_at IS NULL AND attempts < ${MAX_DELIVERY_ATTEMPTS}
+      ORDER BY received_at LIMIT ${BATCH}`;
+    for (const { delivery_id: id } of ids) await this.#processOne(id);
+    return ids.length;
+  }
+
+  async #processOne(deliveryId: string): Promise<void> {
+    const deps = this.#deps;
+    try {
+      await inTransaction(deps, async ({ tx }) => {
+        const locked = await tx.$queryRaw<{ delivery_id: string }[]>`
+          SELECT delivery_id FROM "github"."webhook_deliveries"
+          WHERE delivery_id = ${deliveryId} AND processed_at IS NULL FOR UPDATE SKIP LOCKED`;
+        if (locked.length === 0) return;
+        const delivery = await tx.webhookDelivery.findUniqueOrThrow({ where: { deliveryId } });
+        const events = await eventsOfDelivery(tx, delivery.event, delivery.payload);
+        if (events.length > 0) await deps.events.record(tx, events);
+        await tx.webhookDelivery.update({
+          where: { deliveryId },
+          data: { processedAt: new Date(), attempts: { increment: 1 }, lastError: null },
+        });
+      });
+    } catch (error) {
+      const malformed = error instanceof MalformedDeliveryError;
+      const message = deps.redactor
+        .redact(error instanceof Error ? error.message : String(error))
+        .slice(0, 1_000);
+      deps.logger.warn({ deliveryId, malformed, error: message }, 'webhook delivery could not be processed');
+      await deps.prisma.webhookDelivery.update({
+        where: { deliveryId },
+        data: {
+          attempts: malformed ? MAX_DELIVERY_ATTEMPTS : { increment: 1 },
+          lastError: message,
+        },
+      });
+    }
+  }
+}
