@@ -66,7 +66,7 @@ function bodyOf(envelope: KnownEnvelope): string | null {
       );
     }
     if (pullRequestUrl) lines.push(`- Pull request: ${pullRequestUrl}`);
-    if (costUsd !== undefined) lines.push(`- Cost: ${money(costUsd)}`);
+    if (costUsd !== undefined && costUsd !== null) lines.push(`- Cost: ${money(costUsd)}`);
     return lines.join('\n').trim();
   }
   if (TaskFailed.is(envelope)) {
