@@ -15,7 +15,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import {
+  cleanCorpus,
   compare,
+  DEFAULT_CLEANING,
+  groupSplit,
+  pickValidationGroups,
   CONVENTIONAL_TYPE_MAP,
   CHANGELOG_SECTION_MAP,
   formatComparison,
@@ -43,8 +47,13 @@ const { values } = parseArgs({
     git: { type: 'string', multiple: true, default: [] },
     reproduce: { type: 'boolean', default: false },
     manifest: { type: 'string', default: join(packageDir, 'model', 'sources.json') },
-    'held-out': { type: 'string', default: 'typeorm/typeorm,semantic-release/semantic-release' },
-    'max-per-repo': { type: 'string', default: '4000' },
+    'held-out': {
+      type: 'string',
+      default:
+        'typeorm/typeorm,semantic-release/semantic-release,goreleaser/goreleaser,biomejs/biome,ant-design/ant-design',
+    },
+    'validation-repos': { type: 'string', default: '4' },
+    'max-per-repo': { type: 'string', default: '3000' },
     'max-commits': { type: 'string', default: '20000' },
     'node-modules': { type: 'string', default: join(repoRoot, 'node_modules') },
     'no-changelogs': { type: 'boolean', default: false },
@@ -90,15 +99,33 @@ const heldOut = new Set(
 );
 
 const started = Date.now();
+const maxPerRepo = Number(values['max-per-repo']);
 const gitResults = [];
+/** Held-out examples with the authors' labels as written (no cleaning), for comparison with older models. */
+const rawHeldOut: Example[] = [];
 for (const source of sources) {
-  const result = await readGitCommits(source, {
-    maxExamples: Number(values['max-per-repo']),
+  // Read twice the cap, so what cleaning drops does not shrink a repository below it.
+  const read = await readGitCommits(source, {
+    maxExamples: 2 * maxPerRepo,
     maxCommits: Number(values['max-commits']),
     maxBotShare: 0.1,
   });
+  const cleaned = cleanCorpus(read.examples, DEFAULT_CLEANING);
+  const examples = cleaned.examples.slice(0, maxPerRepo);
+  const last = examples[examples.length - 1];
+  const result = {
+    ...read,
+    examples,
+    firstSha: last?.ref,
+    commitsRead: read.examples.length,
+    cleaning: { ...cleaned.dropped, relabelled: cleaned.relabelled },
+  };
+  if (heldOut.has(source.repo)) {
+    const until = read.examples.findIndex((example) => example.ref === last?.ref);
+    rawHeldOut.push(...read.examples.slice(0, until + 1));
+  }
   log(
-    `${source.repo}: ${result.examples.length} examples from ${result.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
+    `${source.repo}: ${examples.length} examples (${read.examples.length} read; dropped ${cleaned.dropped.bots} bot, ${cleaned.dropped.dependencyUpdates} dependency updates; ${cleaned.relabelled} relabelled) from ${read.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
   );
   gitResults.push(result);
 }
@@ -116,9 +143,17 @@ const pool: Example[] = [
   ...gitResults.filter((result) => !heldOut.has(result.repo)).flatMap((result) => result.examples),
   ...changelogs.flatMap((entry) => entry.examples),
 ];
-const split = stratifiedSplit(pool, 0.1, 0.1, seed);
+// The stratified test set is cut first (report only); validation is whole training repositories, so the
+// sweep selects for text from projects the model has not seen, as the held-out report measures.
+const stratified = stratifiedSplit(pool, 0, 0.1, seed);
+const validationGroups = pickValidationGroups(
+  gitResults.filter((result) => !heldOut.has(result.repo)).map((result) => result.repo),
+  Number(values['validation-repos']),
+  seed,
+);
+const split = { ...groupSplit(stratified.train, validationGroups), test: stratified.test };
 log(
-  `pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`,
+  `pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length} from ${[...validationGroups].join(', ')}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`,
 );
 
 const base = { seed };
@@ -149,7 +184,13 @@ const provenanceSources = {
     commitRange: `${result.firstSha}..${result.lastSha}`,
     commitsScanned: result.scanned,
     examples: result.examples.length,
-    role: heldOut.has(result.repo) ? 'held-out' : 'training',
+    commitsRead: result.commitsRead,
+    cleaning: result.cleaning,
+    role: heldOut.has(result.repo)
+      ? 'held-out'
+      : validationGroups.has(result.repo)
+        ? 'training (validation)'
+        : 'training',
   })),
   changelogs: changelogs.map((entry) => ({
     package: entry.pkg,
@@ -163,7 +204,7 @@ await saveModel(outDir, model, { heuristicThreshold: chosen.threshold, provenanc
 
 // Evaluate through onnxruntime, as the platform will run it.
 const modes = { model: 'MODEL', heuristic: 'HEURISTIC', hybrid: 'HYBRID' } as const;
-const evaluateSets = async (sets: Record<string, Example[]>) => {
+const evaluateSets = async (sets: Record<string, Example[]>, only?: readonly string[]) => {
   const out: Record<string, Record<string, Evaluation>> = {};
   const classifiers = await Promise.all(
     Object.entries(modes).map(
@@ -187,21 +228,40 @@ const evaluateSets = async (sets: Record<string, Example[]>) => {
       };
     }
     byName['majority'] = majorityPredictor(trainingSet);
-    out[setName] = await compare(byName, examples);
+    out[setName] = await compare(
+      only ? Object.fromEntries(Object.entries(byName).filter(([name]) => only.includes(name))) : byName,
+      examples,
+    );
   }
   await Promise.all(classifiers.map(([, classifier]) => classifier.release()));
   return out;
 };
-const metrics = await evaluateSets({ stratifiedTest: split.test, heldOutRepositories: heldOutExamples });
+const metrics = await evaluateSets({
+  stratifiedTest: split.test,
+  heldOutRepositories: heldOutExamples,
+  // The same repositories with the authors' labels as written (no cleaning; bots capped at 10%).
+  heldOutRepositoriesRawLabels: rawHeldOut,
+});
 for (const [setName, results] of Object.entries(metrics)) {
   log('');
   log(formatComparison(`${setName}:`, results));
   log(formatConfusion(`${setName} model type confusion`, (results['model'] as Evaluation).type));
   log(formatConfusion(`${setName} model complexity confusion`, (results['model'] as Evaluation).complexity));
 }
+// Per held-out repository: how far projects differ from one another is the ceiling's best evidence.
+const perRepository = await evaluateSets(
+  Object.fromEntries(
+    [...heldOut].map((repo) => [repo, heldOutExamples.filter((example) => example.group === repo)]),
+  ),
+  ['model', 'majority'],
+);
+log('');
+for (const [repo, results] of Object.entries(perRepository)) log(formatComparison(`${repo}:`, results));
 const provenance = {
   ...provenanceSources,
   heldOutRepositories: [...heldOut],
+  validationRepositories: [...validationGroups],
+  cleaning: DEFAULT_CLEANING,
   trainingRepositories: gitResults.filter((result) => !heldOut.has(result.repo)).map((result) => result.repo),
   typeMapping: { conventionalCommits: CONVENTIONAL_TYPE_MAP, changelogSections: CHANGELOG_SECTION_MAP },
   labelling:
@@ -225,7 +285,29 @@ const sweepSummary = chosen.results.map((result) => ({
 await saveModel(outDir, model, {
   heuristicThreshold: chosen.threshold,
   provenance,
-  metrics: { ...metrics, validationSweep: sweepSummary, hybridThresholdScores: chosen.thresholdScores },
+  metrics: {
+    ...metrics,
+    heldOutPerRepository: Object.fromEntries(
+      Object.entries(perRepository).map(([repo, results]) => [
+        repo,
+        Object.fromEntries(
+          Object.entries(results).map(([name, evaluation]) => [
+            name,
+            {
+              examples: evaluation.type.examples,
+              type: { accuracy: evaluation.type.accuracy, macroF1: evaluation.type.macroF1 },
+              complexity: {
+                accuracy: evaluation.complexity.accuracy,
+                macroF1: evaluation.complexity.macroF1,
+              },
+            },
+          ]),
+        ),
+      ]),
+    ),
+    validationSweep: sweepSummary,
+    hybridThresholdScores: chosen.thresholdScores,
+  },
 });
 await writeFile(
   join(outDir, MODEL_FILES.sources),

@@ -42,6 +42,25 @@ export function stratifiedSplit(
   return split;
 }
 
+/**
+ * Picks whole groups (repositories) for validation, so model selection measures what the held-out report
+ * measures: text from a project the model never saw. Seeded shuffle of the sorted group names; `count` groups.
+ */
+export function pickValidationGroups(groups: readonly string[], count: number, seed: number): Set<string> {
+  return new Set(shuffle([...new Set(groups)].sort(), seededRandom(seed)).slice(0, count));
+}
+
+/** Splits examples into those of the validation groups and the rest (training). */
+export function groupSplit(
+  examples: readonly Example[],
+  validationGroups: ReadonlySet<string>,
+): Pick<Split, 'train' | 'validation'> {
+  const split: Pick<Split, 'train' | 'validation'> = { train: [], validation: [] };
+  for (const example of examples)
+    (validationGroups.has(example.group) ? split.validation : split.train).push(example);
+  return split;
+}
+
 /** Predictors for the side-by-side comparison, all over one TypeScript model. */
 export function predictors(
   model: TrainedModel,
