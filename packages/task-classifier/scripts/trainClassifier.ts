@@ -13,6 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import * as prettier from 'prettier';
 import {
   cleanCorpus,
@@ -37,6 +38,8 @@ import {
   type Example,
   type GitSource,
   type Predictor,
+  type Trainer,
+  type TrainedModel,
 } from '@cap/task-classifier';
 
 const packageDir = resolve(import.meta.dirname, '..');
@@ -100,16 +103,28 @@ const heldOut = new Set(
 
 const started = Date.now();
 const maxPerRepo = Number(values['max-per-repo']);
-const gitResults = [];
 /** Held-out examples with the authors' labels as written (no cleaning), for comparison with older models. */
 const rawHeldOut: Example[] = [];
-for (const source of sources) {
-  // Read twice the cap, so what cleaning drops does not shrink a repository below it.
-  const read = await readGitCommits(source, {
-    maxExamples: 2 * maxPerRepo,
-    maxCommits: Number(values['max-commits']),
-    maxBotShare: 0.1,
-  });
+// Four repositories at a time (each is a git process); results keep the sources' order.
+const reads: Awaited<ReturnType<typeof readGitCommits>>[] = [];
+for (let start = 0; start < sources.length; start += 4) {
+  reads.push(
+    ...(await Promise.all(
+      sources.slice(start, start + 4).map((source) =>
+        // Held-out repositories keep bots (at most 10%, as the authors' labels are reported too); training
+        // ones skip them while reading. Enough is read that dropped dependency updates leave the cap full.
+        readGitCommits(source, {
+          maxExamples: heldOut.has(source.repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
+          maxCommits: Number(values['max-commits']),
+          maxBotShare: heldOut.has(source.repo) || !DEFAULT_CLEANING.dropBots ? 0.1 : 0,
+        }),
+      ),
+    )),
+  );
+}
+const gitResults = [];
+for (const [index, source] of sources.entries()) {
+  const read = reads[index] as (typeof reads)[number];
   const cleaned = cleanCorpus(read.examples, DEFAULT_CLEANING);
   const examples = cleaned.examples.slice(0, maxPerRepo);
   const last = examples[examples.length - 1];
@@ -157,11 +172,29 @@ log(
 );
 
 const base = { seed };
-const candidates = [1e-5, 1e-4].flatMap((l2) =>
+const candidates = [1e-6, 1e-5].flatMap((l2) =>
   [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })),
 );
-const chosen = await sweep(split, candidates, [0.8, 0.85, 0.9, 0.95, 1.01], base, (line) =>
-  log(`  sweep ${line}`),
+// Each candidate trains in its own worker thread (training is pure and synchronous; plain data crosses).
+const inWorker: Trainer = (args) =>
+  new Promise<TrainedModel>((resolvePromise, reject) => {
+    const worker = new Worker(new URL('./trainWorker.mjs', import.meta.url), {
+      workerData: args,
+      execArgv: ['--conditions=source'],
+    });
+    worker.once('message', (model: TrainedModel) => {
+      resolvePromise(model);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+const chosen = await sweep(
+  split,
+  candidates,
+  [0.8, 0.85, 0.9, 0.95, 1.01],
+  base,
+  (line) => log(`  sweep ${line}`),
+  inWorker,
 );
 log(
   `chosen on validation: type ${JSON.stringify(chosen.type)}, complexity ${JSON.stringify(chosen.complexity)}, hybrid threshold ${chosen.threshold}`,
@@ -265,7 +298,7 @@ const provenance = {
   trainingRepositories: gitResults.filter((result) => !heldOut.has(result.repo)).map((result) => result.repo),
   typeMapping: { conventionalCommits: CONVENTIONAL_TYPE_MAP, changelogSections: CHANGELOG_SECTION_MAP },
   labelling:
-    'type from the conventional-commit prefix (scope and prefix stripped from the text, PR numbers, trailers and issue-closing lines removed); complexity from the commit numstat without lockfiles, snapshots, build output, generated files, CHANGELOG.md and binary files; merge commits, release commits and unmapped types skipped; near-duplicate texts (digits ignored) kept once; bot commits at most 10% of a repository',
+    'type from the conventional-commit prefix (scope and prefix stripped from the text, PR numbers, trailers and issue-closing lines removed), then cleaned (cleanCorpus): bot commits and dependency updates dropped, relabelled to DOCUMENTATION / TEST / CHORE by a docs, test or ci/build scope or when every counted file is documentation or tests; complexity from the commit numstat without lockfiles, go.sum, snapshots, build output, generated files, CHANGELOG.md, .changeset/ and binary files; merge commits, release commits and unmapped types skipped; near-duplicate texts (digits ignored) kept once',
   split: {
     seed,
     stratifiedTest: split.test.length,

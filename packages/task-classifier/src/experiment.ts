@@ -99,6 +99,12 @@ export function predictors(
   };
 }
 
+/** Trains one model; `train` itself, or the same call run in a worker thread. */
+export type Trainer = (args: {
+  examples: readonly Example[];
+  options: Partial<TrainOptions>;
+}) => TrainedModel | Promise<TrainedModel>;
+
 /** One hyper-parameter candidate and how it scored on validation. */
 export interface SweepResult {
   head: HeadOptions;
@@ -121,6 +127,7 @@ export async function sweep(
   thresholds: readonly number[],
   base: Partial<TrainOptions>,
   onProgress?: (message: string) => void,
+  trainer: Trainer = (args) => train(args),
 ): Promise<{
   type: HeadOptions;
   complexity: HeadOptions;
@@ -130,8 +137,14 @@ export async function sweep(
 }> {
   const results: SweepResult[] = [];
   let best: { type?: SweepResult; complexity?: SweepResult; model?: TrainedModel } = {};
-  for (const head of candidates) {
-    const model = train({ examples: split.train, options: { ...base, type: head, complexity: head } });
+  // Candidates train concurrently when the trainer runs elsewhere (worker threads); results stay in order.
+  const models = await Promise.all(
+    candidates.map((head) =>
+      trainer({ examples: split.train, options: { ...base, type: head, complexity: head } }),
+    ),
+  );
+  for (const [index, head] of candidates.entries()) {
+    const model = models[index] as TrainedModel;
     const validation = await evaluate(
       predictors(model, split.train, 1.01)['model'] as Predictor,
       split.validation,
