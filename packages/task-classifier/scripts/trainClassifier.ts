@@ -107,21 +107,22 @@ const maxPerRepo = Number(values['max-per-repo']);
 const rawHeldOut: Example[] = [];
 // Four repositories at a time (each is a git process); results keep the sources' order.
 const reads: Awaited<ReturnType<typeof readGitCommits>>[] = [];
-for (let start = 0; start < sources.length; start += 4) {
-  reads.push(
-    ...(await Promise.all(
-      sources.slice(start, start + 4).map((source) =>
-        // Held-out repositories keep bots (at most 10%, as the authors' labels are reported too); training
-        // ones skip them while reading. Enough is read that dropped dependency updates leave the cap full.
-        readGitCommits(source, {
-          maxExamples: heldOut.has(source.repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
-          maxCommits: Number(values['max-commits']),
-          maxBotShare: heldOut.has(source.repo) || !DEFAULT_CLEANING.dropBots ? 0.1 : 0,
-        }),
-      ),
-    )),
-  );
-}
+let nextSource = 0;
+const reader = async () => {
+  while (nextSource < sources.length) {
+    const index = nextSource;
+    nextSource += 1;
+    const source = sources[index] as GitSource;
+    // Held-out repositories keep bots (at most 10%, as the authors' labels are reported too); training ones
+    // skip them while reading. Enough is read that dropped dependency updates leave the cap full.
+    reads[index] = await readGitCommits(source, {
+      maxExamples: heldOut.has(source.repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
+      maxCommits: Number(values['max-commits']),
+      maxBotShare: heldOut.has(source.repo) || !DEFAULT_CLEANING.dropBots ? 0.1 : 0,
+    });
+  }
+};
+await Promise.all([reader(), reader(), reader(), reader()]);
 const gitResults = [];
 for (const [index, source] of sources.entries()) {
   const read = reads[index] as (typeof reads)[number];
