@@ -13,9 +13,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import * as prettier from 'prettier';
 import {
+  cleanCorpus,
   compare,
+  DEFAULT_CLEANING,
+  groupSplit,
+  pickValidationGroups,
   CONVENTIONAL_TYPE_MAP,
   CHANGELOG_SECTION_MAP,
   formatComparison,
@@ -33,6 +38,8 @@ import {
   type Example,
   type GitSource,
   type Predictor,
+  type Trainer,
+  type TrainedModel,
 } from '@cap/task-classifier';
 
 const packageDir = resolve(import.meta.dirname, '..');
@@ -43,8 +50,13 @@ const { values } = parseArgs({
     git: { type: 'string', multiple: true, default: [] },
     reproduce: { type: 'boolean', default: false },
     manifest: { type: 'string', default: join(packageDir, 'model', 'sources.json') },
-    'held-out': { type: 'string', default: 'typeorm/typeorm,semantic-release/semantic-release' },
-    'max-per-repo': { type: 'string', default: '4000' },
+    'held-out': {
+      type: 'string',
+      default:
+        'typeorm/typeorm,semantic-release/semantic-release,goreleaser/goreleaser,biomejs/biome,ant-design/ant-design',
+    },
+    'validation-repos': { type: 'string', default: '4' },
+    'max-per-repo': { type: 'string', default: '3000' },
     'max-commits': { type: 'string', default: '20000' },
     'node-modules': { type: 'string', default: join(repoRoot, 'node_modules') },
     'no-changelogs': { type: 'boolean', default: false },
@@ -90,15 +102,46 @@ const heldOut = new Set(
 );
 
 const started = Date.now();
+const maxPerRepo = Number(values['max-per-repo']);
+/** Held-out examples with the authors' labels as written (no cleaning), for comparison with older models. */
+const rawHeldOut: Example[] = [];
+// Four repositories at a time (each is a git process); results keep the sources' order.
+const reads: Awaited<ReturnType<typeof readGitCommits>>[] = [];
+let nextSource = 0;
+const reader = async () => {
+  while (nextSource < sources.length) {
+    const index = nextSource;
+    nextSource += 1;
+    const source = sources[index] as GitSource;
+    // Held-out repositories keep bots (at most 10%, as the authors' labels are reported too); training ones
+    // skip them while reading. Enough is read that dropped dependency updates leave the cap full.
+    reads[index] = await readGitCommits(source, {
+      maxExamples: heldOut.has(source.repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
+      maxCommits: Number(values['max-commits']),
+      maxBotShare: heldOut.has(source.repo) || !DEFAULT_CLEANING.dropBots ? 0.1 : 0,
+    });
+  }
+};
+await Promise.all([reader(), reader(), reader(), reader()]);
 const gitResults = [];
-for (const source of sources) {
-  const result = await readGitCommits(source, {
-    maxExamples: Number(values['max-per-repo']),
-    maxCommits: Number(values['max-commits']),
-    maxBotShare: 0.1,
-  });
+for (const [index, source] of sources.entries()) {
+  const read = reads[index] as (typeof reads)[number];
+  const cleaned = cleanCorpus(read.examples, DEFAULT_CLEANING);
+  const examples = cleaned.examples.slice(0, maxPerRepo);
+  const last = examples[examples.length - 1];
+  const result = {
+    ...read,
+    examples,
+    firstSha: last?.ref,
+    commitsRead: read.examples.length,
+    cleaning: { ...cleaned.dropped, relabelled: cleaned.relabelled },
+  };
+  if (heldOut.has(source.repo)) {
+    const until = read.examples.findIndex((example) => example.ref === last?.ref);
+    rawHeldOut.push(...read.examples.slice(0, until + 1));
+  }
   log(
-    `${source.repo}: ${result.examples.length} examples from ${result.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
+    `${source.repo}: ${examples.length} examples (${read.examples.length} read; dropped ${cleaned.dropped.bots} bot, ${cleaned.dropped.dependencyUpdates} dependency updates; ${cleaned.relabelled} relabelled) from ${read.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
   );
   gitResults.push(result);
 }
@@ -116,17 +159,43 @@ const pool: Example[] = [
   ...gitResults.filter((result) => !heldOut.has(result.repo)).flatMap((result) => result.examples),
   ...changelogs.flatMap((entry) => entry.examples),
 ];
-const split = stratifiedSplit(pool, 0.1, 0.1, seed);
+// The stratified test set is cut first (report only); validation is whole training repositories, so the
+// sweep selects for text from projects the model has not seen, as the held-out report measures.
+const stratified = stratifiedSplit(pool, 0, 0.1, seed);
+const validationGroups = pickValidationGroups(
+  gitResults.filter((result) => !heldOut.has(result.repo)).map((result) => result.repo),
+  Number(values['validation-repos']),
+  seed,
+);
+const split = { ...groupSplit(stratified.train, validationGroups), test: stratified.test };
 log(
-  `pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`,
+  `pool ${pool.length} (train ${split.train.length}, validation ${split.validation.length} from ${[...validationGroups].join(', ')}, stratified test ${split.test.length}); held-out repositories ${[...heldOut].join(', ')}: ${heldOutExamples.length}`,
 );
 
 const base = { seed };
-const candidates = [1e-5, 1e-4].flatMap((l2) =>
+const candidates = [1e-6, 1e-5].flatMap((l2) =>
   [0, 0.5].map((classWeightPower) => ({ l2, classWeightPower })),
 );
-const chosen = await sweep(split, candidates, [0.8, 0.85, 0.9, 0.95, 1.01], base, (line) =>
-  log(`  sweep ${line}`),
+// Each candidate trains in its own worker thread (training is pure and synchronous; plain data crosses).
+const inWorker: Trainer = (args) =>
+  new Promise<TrainedModel>((resolvePromise, reject) => {
+    const worker = new Worker(new URL('./trainWorker.mjs', import.meta.url), {
+      workerData: args,
+      execArgv: ['--conditions=source'],
+    });
+    worker.once('message', (model: TrainedModel) => {
+      resolvePromise(model);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+const chosen = await sweep(
+  split,
+  candidates,
+  [0.8, 0.85, 0.9, 0.95, 1.01],
+  base,
+  (line) => log(`  sweep ${line}`),
+  inWorker,
 );
 log(
   `chosen on validation: type ${JSON.stringify(chosen.type)}, complexity ${JSON.stringify(chosen.complexity)}, hybrid threshold ${chosen.threshold}`,
@@ -149,7 +218,13 @@ const provenanceSources = {
     commitRange: `${result.firstSha}..${result.lastSha}`,
     commitsScanned: result.scanned,
     examples: result.examples.length,
-    role: heldOut.has(result.repo) ? 'held-out' : 'training',
+    commitsRead: result.commitsRead,
+    cleaning: result.cleaning,
+    role: heldOut.has(result.repo)
+      ? 'held-out'
+      : validationGroups.has(result.repo)
+        ? 'training (validation)'
+        : 'training',
   })),
   changelogs: changelogs.map((entry) => ({
     package: entry.pkg,
@@ -163,7 +238,7 @@ await saveModel(outDir, model, { heuristicThreshold: chosen.threshold, provenanc
 
 // Evaluate through onnxruntime, as the platform will run it.
 const modes = { model: 'MODEL', heuristic: 'HEURISTIC', hybrid: 'HYBRID' } as const;
-const evaluateSets = async (sets: Record<string, Example[]>) => {
+const evaluateSets = async (sets: Record<string, Example[]>, only?: readonly string[]) => {
   const out: Record<string, Record<string, Evaluation>> = {};
   const classifiers = await Promise.all(
     Object.entries(modes).map(
@@ -187,25 +262,44 @@ const evaluateSets = async (sets: Record<string, Example[]>) => {
       };
     }
     byName['majority'] = majorityPredictor(trainingSet);
-    out[setName] = await compare(byName, examples);
+    out[setName] = await compare(
+      only ? Object.fromEntries(Object.entries(byName).filter(([name]) => only.includes(name))) : byName,
+      examples,
+    );
   }
   await Promise.all(classifiers.map(([, classifier]) => classifier.release()));
   return out;
 };
-const metrics = await evaluateSets({ stratifiedTest: split.test, heldOutRepositories: heldOutExamples });
+const metrics = await evaluateSets({
+  stratifiedTest: split.test,
+  heldOutRepositories: heldOutExamples,
+  // The same repositories with the authors' labels as written (no cleaning; bots capped at 10%).
+  heldOutRepositoriesRawLabels: rawHeldOut,
+});
 for (const [setName, results] of Object.entries(metrics)) {
   log('');
   log(formatComparison(`${setName}:`, results));
   log(formatConfusion(`${setName} model type confusion`, (results['model'] as Evaluation).type));
   log(formatConfusion(`${setName} model complexity confusion`, (results['model'] as Evaluation).complexity));
 }
+// Per held-out repository: how far projects differ from one another is the ceiling's best evidence.
+const perRepository = await evaluateSets(
+  Object.fromEntries(
+    [...heldOut].map((repo) => [repo, heldOutExamples.filter((example) => example.group === repo)]),
+  ),
+  ['model', 'majority'],
+);
+log('');
+for (const [repo, results] of Object.entries(perRepository)) log(formatComparison(`${repo}:`, results));
 const provenance = {
   ...provenanceSources,
   heldOutRepositories: [...heldOut],
+  validationRepositories: [...validationGroups],
+  cleaning: DEFAULT_CLEANING,
   trainingRepositories: gitResults.filter((result) => !heldOut.has(result.repo)).map((result) => result.repo),
   typeMapping: { conventionalCommits: CONVENTIONAL_TYPE_MAP, changelogSections: CHANGELOG_SECTION_MAP },
   labelling:
-    'type from the conventional-commit prefix (scope and prefix stripped from the text, PR numbers, trailers and issue-closing lines removed); complexity from the commit numstat without lockfiles, snapshots, build output, generated files, CHANGELOG.md and binary files; merge commits, release commits and unmapped types skipped; near-duplicate texts (digits ignored) kept once; bot commits at most 10% of a repository',
+    'type from the conventional-commit prefix (scope and prefix stripped from the text, PR numbers, trailers and issue-closing lines removed), then cleaned (cleanCorpus): bot commits and dependency updates dropped, relabelled to DOCUMENTATION / TEST / CHORE by a docs, test or ci/build scope or when every counted file is documentation or tests; complexity from the commit numstat without lockfiles, go.sum, snapshots, build output, generated files, CHANGELOG.md, .changeset/ and binary files; merge commits, release commits and unmapped types skipped; near-duplicate texts (digits ignored) kept once',
   split: {
     seed,
     stratifiedTest: split.test.length,
@@ -225,7 +319,29 @@ const sweepSummary = chosen.results.map((result) => ({
 await saveModel(outDir, model, {
   heuristicThreshold: chosen.threshold,
   provenance,
-  metrics: { ...metrics, validationSweep: sweepSummary, hybridThresholdScores: chosen.thresholdScores },
+  metrics: {
+    ...metrics,
+    heldOutPerRepository: Object.fromEntries(
+      Object.entries(perRepository).map(([repo, results]) => [
+        repo,
+        Object.fromEntries(
+          Object.entries(results).map(([name, evaluation]) => [
+            name,
+            {
+              examples: evaluation.type.examples,
+              type: { accuracy: evaluation.type.accuracy, macroF1: evaluation.type.macroF1 },
+              complexity: {
+                accuracy: evaluation.complexity.accuracy,
+                macroF1: evaluation.complexity.macroF1,
+              },
+            },
+          ]),
+        ),
+      ]),
+    ),
+    validationSweep: sweepSummary,
+    hybridThresholdScores: chosen.thresholdScores,
+  },
 });
 await writeFile(
   join(outDir, MODEL_FILES.sources),

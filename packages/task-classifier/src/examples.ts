@@ -23,4 +23,10 @@ export interface CorpusExample extends Example {
   ref: string;
   /** True for commits by dependency bots (renovate, dependabot), which are capped per source. */
   bot: boolean;
+  /** The conventional-commit type as written (`fix`, `chore`), for label cleaning; absent for changelogs. */
+  conventionalType?: string;
+  /** The conventional-commit scope (`deps`, `core`), for label cleaning; never part of the text. */
+  scope?: string;
+  /** What the commit's counted files are, when all of one kind (`docs`, `tests`), else `code` or `mixed`. */
+  changed?: 'docs' | 'tests' | 'code' | 'mixed';
 }

@@ -42,6 +42,25 @@ export function stratifiedSplit(
   return split;
 }
 
+/**
+ * Picks whole groups (repositories) for validation, so model selection measures what the held-out report
+ * measures: text from a project the model never saw. Seeded shuffle of the sorted group names; `count` groups.
+ */
+export function pickValidationGroups(groups: readonly string[], count: number, seed: number): Set<string> {
+  return new Set(shuffle([...new Set(groups)].sort(), seededRandom(seed)).slice(0, count));
+}
+
+/** Splits examples into those of the validation groups and the rest (training). */
+export function groupSplit(
+  examples: readonly Example[],
+  validationGroups: ReadonlySet<string>,
+): Pick<Split, 'train' | 'validation'> {
+  const split: Pick<Split, 'train' | 'validation'> = { train: [], validation: [] };
+  for (const example of examples)
+    (validationGroups.has(example.group) ? split.validation : split.train).push(example);
+  return split;
+}
+
 /** Predictors for the side-by-side comparison, all over one TypeScript model. */
 export function predictors(
   model: TrainedModel,
@@ -80,6 +99,12 @@ export function predictors(
   };
 }
 
+/** Trains one model; `train` itself, or the same call run in a worker thread. */
+export type Trainer = (args: {
+  examples: readonly Example[];
+  options: Partial<TrainOptions>;
+}) => TrainedModel | Promise<TrainedModel>;
+
 /** One hyper-parameter candidate and how it scored on validation. */
 export interface SweepResult {
   head: HeadOptions;
@@ -102,6 +127,7 @@ export async function sweep(
   thresholds: readonly number[],
   base: Partial<TrainOptions>,
   onProgress?: (message: string) => void,
+  trainer: Trainer = (args) => train(args),
 ): Promise<{
   type: HeadOptions;
   complexity: HeadOptions;
@@ -111,8 +137,14 @@ export async function sweep(
 }> {
   const results: SweepResult[] = [];
   let best: { type?: SweepResult; complexity?: SweepResult; model?: TrainedModel } = {};
-  for (const head of candidates) {
-    const model = train({ examples: split.train, options: { ...base, type: head, complexity: head } });
+  // Candidates train concurrently when the trainer runs elsewhere (worker threads); results stay in order.
+  const models = await Promise.all(
+    candidates.map((head) =>
+      trainer({ examples: split.train, options: { ...base, type: head, complexity: head } }),
+    ),
+  );
+  for (const [index, head] of candidates.entries()) {
+    const model = models[index] as TrainedModel;
     const validation = await evaluate(
       predictors(model, split.train, 1.01)['model'] as Predictor,
       split.validation,

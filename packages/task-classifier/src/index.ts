@@ -1,6 +1,7 @@
 export * from './classification.js';
 export * from './committedModel.js';
 export * from './corpus/changelogs.js';
+export * from './corpus/clean.js';
 export * from './corpus/conventionalCommit.js';
 export * from './corpus/gitCommits.js';
 export * from './evaluate.js';

@@ -63,12 +63,26 @@ export function complexityOf(size: ChangeSize): TaskComplexity {
 
 /**
  * Paths whose diff says nothing about the work a task needed: lockfiles, snapshots, build output, minified
- * or generated code, and changelogs written by release tooling.
+ * or generated code, and release notes written for release tooling (`CHANGELOG.md`, `.changeset/` entries).
  */
 const EXCLUDED_PATH =
-  /(^|\/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?|Cargo\.lock|composer\.lock|CHANGELOG\.md)$|(^|\/)(__snapshots__|dist|generated|vendor|node_modules)\/|\.(snap|min\.js|min\.css|map)$|\.generated\.|(^|\/)golden\//i;
+  /(^|\/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?|Cargo\.lock|composer\.lock|go\.sum|CHANGELOG\.md)$|(^|\/)(__snapshots__|dist|generated|vendor|node_modules|\.changeset)\/|\.(snap|min\.js|min\.css|map)$|\.generated\.|(^|\/)golden\//i;
 
 /** True when a changed path counts towards a change's size (see {@link EXCLUDED_PATH}). */
 export function countsTowardsSize(path: string): boolean {
   return !EXCLUDED_PATH.test(path);
+}
+
+/** What a changed file is: documentation, tests, or anything else (code, configuration). */
+export type ChangedPathKind = 'docs' | 'tests' | 'code';
+
+const DOC_PATH = /\.(md|mdx|markdown|rst|adoc|txt)$|(^|\/)(docs?|documentation|website)\//i;
+const TEST_PATH =
+  /(^|\/)(__tests__|__mocks__|tests?|specs?|e2e|fixtures?|test-?utils?)\/|\.(test|spec|e2e|bench)\.[\w]+$|_test\.(go|py|rs)$|(^|\/)test_[\w]+\.py$/i;
+
+/** Classifies a changed path (tests before docs: `test/fixtures/readme.md` is a test file). */
+export function pathKind(path: string): ChangedPathKind {
+  if (TEST_PATH.test(path)) return 'tests';
+  if (DOC_PATH.test(path)) return 'docs';
+  return 'code';
 }

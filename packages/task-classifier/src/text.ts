@@ -64,6 +64,9 @@ export const SIGNAL_NAMES = [
   'breakingChange',
   'question',
   'nonAsciiShare',
+  'titleConjunctions',
+  'inlineCodeSpans',
+  'descriptionParagraphs',
 ] as const;
 
 /**
@@ -97,5 +100,9 @@ export function signals(title: string, description: string): number[] {
     /BREAKING[ -]CHANGE/.test(all) ? 1 : 0,
     /\?/.test(title) ? 1 : 0,
     nonAscii,
+    // Several things in one task ("x and y", "a, b, c"): a hint that the change spans components.
+    log(title.match(/\band\b|&|,|\+|;/gi)?.length ?? 0, 2),
+    log(description.match(/`[^`\n]{1,200}`/g)?.length ?? 0, 3),
+    log(description.trim().length === 0 ? 0 : description.trim().split(/\n\s*\n/).length, 3),
   ];
 }

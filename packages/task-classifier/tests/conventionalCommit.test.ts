@@ -33,6 +33,7 @@ describe('parseConventionalCommit', () => {
             expect(parsed).toEqual({
               conventionalType,
               type,
+              ...(scope ? { scope: scope.slice(1, -1) } : {}),
               title: subject,
               description: index === 0 ? '' : 'Explains why the change was needed.',
             });

@@ -3,7 +3,9 @@ import {
   complexityOf,
   countsTowardsSize,
   evaluate,
+  groupSplit,
   headMetrics,
+  pickValidationGroups,
   majorityPredictor,
   stratifiedSplit,
   type Example,
@@ -87,5 +89,32 @@ describe('stratifiedSplit', () => {
     const result = await evaluate(majorityPredictor(examples), examples);
     expect(result.type.accuracy).toBeCloseTo(0.7, 10);
     expect(result.complexity.accuracy).toBeCloseTo(0.75, 10);
+  });
+});
+
+describe('repository-grouped validation', () => {
+  const groups = Array.from({ length: 12 }, (_, index) => `owner/repo-${index}`);
+  const examples: Example[] = Array.from({ length: 600 }, (_, index) => ({
+    title: `t${index}`,
+    description: '',
+    type: 'BUG_FIX',
+    group: groups[index % groups.length] as string,
+  }));
+
+  it('holds whole groups out, never splitting one, deterministically for a seed', () => {
+    for (const seed of [1, 2, 3, 42]) {
+      const picked = pickValidationGroups(
+        examples.map((example) => example.group),
+        3,
+        seed,
+      );
+      expect(picked.size).toBe(3);
+      expect(pickValidationGroups([...groups].reverse(), 3, seed)).toEqual(picked);
+      const split = groupSplit(examples, picked);
+      expect(split.train.length + split.validation.length).toBe(600);
+      expect(split.validation.every((example) => picked.has(example.group))).toBe(true);
+      expect(split.train.some((example) => picked.has(example.group))).toBe(false);
+    }
+    expect(pickValidationGroups(groups, 3, 1)).not.toEqual(pickValidationGroups(groups, 3, 2));
   });
 });

@@ -20,7 +20,7 @@ import { conventionalHistory, createFixtureRepo, type FixtureRepo } from './fixt
 function generatedTexts(model: TrainedModel, count: number): { title: string; description: string }[] {
   const random = seededRandom(7);
   const words = model.features.terms
-    .filter((term) => term.startsWith('t:') || term.startsWith('d:'))
+    .filter((term) => term.startsWith('t:') || term.startsWith('d:') || term.startsWith('e:'))
     .map((term) => term.slice(2));
   const extras = [
     'src/app.ts',
@@ -31,6 +31,8 @@ function generatedTexts(model: TrainedModel, count: number): { title: string; de
     'v1.2.3',
     '日本語のテキスト',
     'ÉÀÜ',
+    'this, that and more',
+    '\n\nsecond paragraph',
     '```ts\nconst a = 1;\n```',
     '- item',
   ];
@@ -64,7 +66,13 @@ describe('ONNX export', () => {
       options: {
         epochs: 8,
         seed: 3,
-        vocabulary: { titleWords: 300, descriptionWords: 100, titleChars: 400, minDocumentFrequency: 1 },
+        vocabulary: {
+          titleWords: 300,
+          descriptionWords: 100,
+          titleChars: 400,
+          descriptionBigrams: 100,
+          minDocumentFrequency: 1,
+        },
       },
     });
     dir = mkdtempSync(join(tmpdir(), 'task-classifier-model-'));
@@ -78,6 +86,12 @@ describe('ONNX export', () => {
   });
 
   it('gives the same probabilities in onnxruntime as the TypeScript model over many generated inputs', async () => {
+    // Every term block is in the vocabulary, so every block of the vector is compared.
+    for (const block of ['t:', 'd:', 'c:', 'e:'])
+      expect(
+        model.features.terms.some((term) => term.startsWith(block)),
+        block,
+      ).toBe(true);
     let compared = 0;
     for (const text of generatedTexts(model, 400)) {
       const onnx = await classifier.predict(text);

@@ -7,6 +7,8 @@ export interface ParsedCommit {
   conventionalType: string;
   /** The TaskType it maps to, or undefined when the type is not mapped (e.g. `wip`, `release`). */
   type: TaskType | undefined;
+  /** The scope as written (`core`, `deps`), lower-cased; kept for label cleaning, never part of the text. */
+  scope?: string;
   /** The subject without `type(scope)!:` and without PR numbers. */
   title: string;
   /** The body without trailers, issue references and PR numbers. */
@@ -14,7 +16,7 @@ export interface ParsedCommit {
 }
 
 /** `type(scope)!: subject`; the scope is dropped entirely because it often names the label (`fix(docs)`). */
-const HEADER = /^\s*([a-zA-Z]+)(?:\([^)]*\))?(!)?\s*:\s*(.+)$/;
+const HEADER = /^\s*([a-zA-Z]+)(?:\(([^)]*)\))?(!)?\s*:\s*(.+)$/;
 /** GitHub's own revert subject, `Revert "feat: x"`. */
 const GITHUB_REVERT = /^\s*Revert\s+"(.+)"\s*$/;
 /** `(#1234)`, `(#1234, #1235)`, `(fix #12)` anywhere, and bare `#1234` at the end of a subject. */
@@ -57,6 +59,7 @@ export function parseConventionalCommit(message: string): ParsedCommit | undefin
   const body = newline === -1 ? '' : message.slice(newline + 1);
   let conventionalType: string;
   let title: string;
+  let scope: string | undefined;
   const revert = GITHUB_REVERT.exec(subject);
   const header = revert ? undefined : HEADER.exec(subject);
   if (revert) {
@@ -64,7 +67,8 @@ export function parseConventionalCommit(message: string): ParsedCommit | undefin
     title = revert[1] ?? '';
   } else if (header) {
     conventionalType = (header[1] ?? '').toLowerCase();
-    title = header[3] ?? '';
+    scope = header[2]?.trim().toLowerCase() || undefined;
+    title = header[4] ?? '';
   } else {
     return undefined;
   }
@@ -73,6 +77,7 @@ export function parseConventionalCommit(message: string): ParsedCommit | undefin
   return {
     conventionalType,
     type: CONVENTIONAL_TYPE_MAP[conventionalType],
+    ...(scope ? { scope } : {}),
     title,
     description: cleanBody(body),
   };

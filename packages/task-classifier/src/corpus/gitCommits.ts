@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { complexityOf, countsTowardsSize } from '../labels.js';
+import { complexityOf, countsTowardsSize, pathKind, type ChangedPathKind } from '../labels.js';
 import type { CorpusExample } from '../examples.js';
 import { parseConventionalCommit } from './conventionalCommit.js';
 
@@ -169,12 +169,14 @@ export async function readGitCommits(source: GitSource, options: ReadGitOptions)
     if (bot && bots >= maxBots) return true;
     let files = 0;
     let lines = 0;
+    const kinds = new Set<ChangedPathKind>();
     for (const line of record.slice(end + 1).split('\n')) {
       const [added, deleted, path] = line.split('\t');
       if (path === undefined || added === '-' || deleted === '-') continue;
       if (!countsTowardsSize(path)) continue;
       files += 1;
       lines += Number(added) + Number(deleted);
+      kinds.add(pathKind(path));
     }
     if (files === 0) return true;
     const key = `${parsed.title}\n${parsed.description}`.toLowerCase().replace(/[\d.]+/g, '0');
@@ -189,6 +191,9 @@ export async function readGitCommits(source: GitSource, options: ReadGitOptions)
       group: source.repo,
       ref: sha,
       bot,
+      conventionalType: parsed.conventionalType,
+      changed: kinds.size === 1 ? [...kinds][0] : 'mixed',
+      ...(parsed.scope ? { scope: parsed.scope } : {}),
     });
     return examples.length < options.maxExamples;
   };
