@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { clientAddress, ErrorCode, type Logger, type TrustedProxies } from '@cap/runtime';
+import {
+  clientAddress,
+  ErrorCode,
+  sendWithBackPressure,
+  type Logger,
+  type TrustedProxies,
+} from '@cap/runtime';
 import {
   buildSchema,
   parse,
@@ -123,11 +129,8 @@ export class GraphQLWsEndpoint {
     const closed = this.#protocol.opened(
       {
         protocol: ws.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (ws.readyState !== ws.OPEN) return resolve();
-            ws.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+        // Bounded buffering: a burst reaches the client in a few turns of the event loop, not one event per turn.
+        send: (data) => sendWithBackPressure(ws, data),
         close: (code, reason) =>
           connection.close(code ?? SubscriptionCloseCode.INTERNAL_SERVER_ERROR, reason ?? ''),
         onMessage: (handle) =>
