@@ -18,7 +18,7 @@ import type { RevocationFeed } from './revocation/RevocationFeed.js';
 import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
 import { supergraphSource } from './supergraph.js';
-import { attachSubscriptions } from './subscriptions/attachSubscriptions.js';
+import { attachSubscriptions, type RunningSubscriptions } from './subscriptions/attachSubscriptions.js';
 import { SupergraphFeed } from './subscriptions/execution/supergraphFeed.js';
 
 export interface StartRouterOptions {
@@ -37,6 +37,8 @@ export interface RunningRouter {
   /** Whether Apollo Sandbox is served on `graphqlUrl` (SANDBOX_ENABLED). */
   sandbox: boolean;
   server: Server;
+  /** What the subscription endpoints hold open now (connections, subscriptions, upstream sockets and groups). */
+  subscriptionStats(): ReturnType<RunningSubscriptions['stats']>;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     graphqlUrl: `${base}${GRAPHQL_PATH}`,
     sandbox: config.sandboxEnabled,
     server,
+    subscriptionStats: () => subscriptions.stats(),
     close: async () => {
       await subscriptions.close();
       await closeServer(server);

@@ -24,8 +24,8 @@ export function identityKeyOf(principal: Principal): string {
     : `user|${principal.userId}|${principal.role}|${scopes}`;
 }
 
-/** Keys with sorted object keys, so `{a, b}` and `{b, a}` are the same variables. */
-function canonicalJson(value: unknown): string {
+/** JSON with sorted object keys, so `{a, b}` and `{b, a}` give the same text (sharing keys of variables). */
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const keys = Object.keys(value).sort();
