@@ -138,7 +138,10 @@ async function measure(
         `only ${progress.warm} of ${SUBSCRIBERS} subscribers started; first error: ${progress.firstError}`,
       );
     }
-    await postDirect(`warm ${Date.now()}`);
+    // While hundreds of subscriptions start (each reads the database once), a post may time out: try again.
+    await postDirect(`warm ${Date.now()}`).catch((error: unknown) =>
+      process.stderr.write(`warm-up post failed, retrying: ${String(error).slice(0, 200)}\n`),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const open = memory();

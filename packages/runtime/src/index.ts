@@ -15,3 +15,4 @@ export * from './shutdown.js';
 export * from './subgraphServer.js';
 export * from './sharedExecution.js';
 export * from './webSocketSend.js';
+export * from './graphqlRuntime.js';
