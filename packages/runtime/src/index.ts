@@ -16,3 +16,4 @@ export * from './subgraphServer.js';
 export * from './sharedExecution.js';
 export * from './webSocketSend.js';
 export * from './graphqlRuntime.js';
+export * from './sharedPayloads.js';

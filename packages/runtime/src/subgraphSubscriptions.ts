@@ -1,12 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { BaseContext } from '@apollo/server';
-import type { ExecutionArgs, ExecutionResult, FormattedExecutionResult } from 'graphql';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { graphqlRuntime } from './graphqlRuntime.js';
 import { verifyRouterToken, type RouterClaims } from './internalToken.js';
 import { SharedEventExecution } from './sharedExecution.js';
+import { SharedPayloads } from './sharedPayloads.js';
 import { maskSubscriptionError } from './subgraphErrors.js';
 import { sendWithBackPressure } from './webSocketSend.js';
 
@@ -39,14 +40,6 @@ interface ConnectionExtra {
 }
 
 /**
- * The placeholder `onNext` returns instead of a result: the socket adapter swaps it for the result's serialised
- * bytes, made once per shared result. The key cannot come from a client: it is the last member of a message
- * graphql-ws serialises itself (`{"id":…,"type":"next","payload":{…}}`, in that order).
- */
-const SHARED_PAYLOAD_KEY = '__capSharedPayload';
-const SHARED_PAYLOAD_MARK = `"payload":{"${SHARED_PAYLOAD_KEY}":`;
-
-/**
  * graphql-ws (`graphql-transport-ws`) on the GraphQL path, for the router only: `connection_init` must carry
  * `{ routerToken }`, verified like the HTTP header; anything else is closed with 4403 Forbidden. The identity in
  * the token holds for the connection's lifetime: the router re-checks its own clients' credentials and closes
@@ -64,32 +57,15 @@ export function serveSubgraphSubscriptions<TContext extends BaseContext>(
 ): SubgraphSubscriptions {
   const { logger, schema } = options;
   const execution = new SharedEventExecution(schema);
-  const serialised = new WeakMap<ExecutionResult, string>();
-  const tickets = new Map<number, string>();
-  let nextTicket = 0;
-
-  const bytesOf = (result: ExecutionResult): string => {
-    let bytes = serialised.get(result);
-    if (bytes === undefined) {
-      // Same masking as HTTP: coded errors pass, anything unexpected is logged and sent as INTERNAL_SERVER_ERROR.
-      const formatted: FormattedExecutionResult = result.errors
+  const payloads = new SharedPayloads();
+  // Same masking as HTTP: coded errors pass, anything unexpected is logged and sent as INTERNAL_SERVER_ERROR.
+  const serialise = (result: ExecutionResult): string =>
+    JSON.stringify(
+      result.errors
         ? { ...result, errors: result.errors.map((error) => maskSubscriptionError(error, logger)) }
-        : (result as FormattedExecutionResult);
-      bytes = JSON.stringify(formatted);
-      serialised.set(result, bytes);
-    }
-    return bytes;
-  };
-  /** Puts the shared bytes where graphql-ws serialised the placeholder. */
-  const expand = (data: string): string => {
-    const at = data.lastIndexOf(SHARED_PAYLOAD_MARK);
-    if (at < 0 || !data.endsWith('}}')) return data;
-    const ticket = Number(data.slice(at + SHARED_PAYLOAD_MARK.length, -2));
-    const bytes = tickets.get(ticket);
-    if (bytes === undefined) return data;
-    tickets.delete(ticket);
-    return `${data.slice(0, at)}"payload":${bytes}}`;
-  };
+        : result,
+    );
+  const expand = (data: string): string => payloads.expand(data);
 
   const protocol = makeServer<Record<string, unknown>, ConnectionExtra>({
     schema,
@@ -137,11 +113,7 @@ export function serveSubgraphSubscriptions<TContext extends BaseContext>(
     subscribe: (args) => execution.subscribe(args),
     execute: (args) => graphqlRuntime.execute(args),
     onError: (_ctx, _id, _payload, errors) => errors.map((error) => maskSubscriptionError(error, logger)),
-    onNext: (_ctx, _id, _payload, _args, result) => {
-      const ticket = (nextTicket = (nextTicket + 1) % Number.MAX_SAFE_INTEGER);
-      tickets.set(ticket, bytesOf(result));
-      return { [SHARED_PAYLOAD_KEY]: ticket } as FormattedExecutionResult;
-    },
+    onNext: (_ctx, _id, _payload, _args, result) => payloads.placeholder(result, serialise),
   });
 
   const wss = new WebSocketServer({

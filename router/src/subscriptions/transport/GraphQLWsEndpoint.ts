@@ -1,13 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { clientAddress, ErrorCode, sendWithBackPressure } from '@cap/runtime';
-import {
-  buildSchema,
-  parse,
-  type ExecutionArgs,
-  type FormattedExecutionResult,
-  type GraphQLFormattedError,
-} from 'graphql';
+import { clientAddress, ErrorCode, sendWithBackPressure, SharedPayloads } from '@cap/runtime';
+import { buildSchema, parse, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { handleProtocols, makeServer, MessageType, stringifyMessage, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { requestIdFrom } from '../../authenticate.js';
@@ -38,6 +32,7 @@ export class GraphQLWsEndpoint {
   readonly #wss: WebSocketServer;
   readonly #protocol: ReturnType<typeof makeServer<Record<string, unknown>, Extra>>;
   readonly #connections = new Set<WsConnection>();
+  readonly #payloads = new SharedPayloads();
 
   constructor(private readonly options: GraphQLWsEndpointOptions) {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, handleProtocols });
@@ -104,7 +99,7 @@ export class GraphQLWsEndpoint {
       {
         protocol: ws.protocol,
         // Bounded buffering: a burst reaches the client in a few turns of the event loop, not one event per turn.
-        send: (data) => sendWithBackPressure(ws, data),
+        send: (data) => sendWithBackPressure(ws, this.#payloads.expand(data)),
         close: (code, reason) =>
           connection.close(code ?? SubscriptionCloseCode.INTERNAL_SERVER_ERROR, reason ?? ''),
         onMessage: (handle) =>
@@ -194,8 +189,9 @@ export class GraphQLWsEndpoint {
       execute: () => {
         throw new Error('only subscriptions are accepted over WebSocket');
       },
-      // Results are formatted and masked already (FederatedSubscription).
-      onNext: (_ctx, _id, _payload, _args, result) => result as unknown as FormattedExecutionResult,
+      // Results are formatted and masked already (FederatedSubscription), and shared by the members of a group:
+      // serialised once for all of them (ADR 0021).
+      onNext: (_ctx, _id, _payload, _args, result) => this.#payloads.placeholder(result),
       onError: (_ctx, _id, _payload, errors) =>
         errors.flatMap((error) =>
           error.originalError instanceof SubscriptionFailure
