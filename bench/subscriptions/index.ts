@@ -5,8 +5,8 @@
  * upstream sharing off (every client subscription its own upstream, as before ADR 0021), and through the router.
  * Prints messages/s delivered, p50/p99 post-to-receipt latency, errors, and the servers' heap per connection:
  * idle (connections acknowledged, nothing subscribed) and subscribed. Each row runs in a fresh child process on
- * loopback holding the router and the subgraphs; the subscribers run in a worker thread (subscribers.worker.mjs),
- * on their own heap, so the main thread's heap growth is the servers' own (in the router rows: the router's
+ * loopback holding the router and the subgraphs; the subscribers run in a child process of their own
+ * (subscribers.worker.mjs), so the heap and RSS growth are the servers' own (in the router rows: the router's
  * connections plus chat's share of the upstream subscriptions).
  *
  *   npx tsx --conditions=source bench/subscriptions/index.ts
@@ -18,9 +18,9 @@
  * the router row: the capacity run with 10,000 concurrent subscribers on one router), BENCH_TIMEOUT_MS (180000).
  * Needs PostgreSQL (TEST_DATABASE_URL) and Redis (REDIS_URL); see stack.ts.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { signRouterToken } from '@cap/runtime';
 import { asRouter, graphql } from '@cap/testkit';
 import { percentile, printTable, startBenchStack, until, type BenchStack, type BenchUser } from './stack.js';
@@ -63,9 +63,9 @@ function memory(): { heap: number; rss: number } {
   return { heap: usage.heapUsed, rss: usage.rss };
 }
 
-/** What the subscribers' worker thread (subscribers.worker.mjs) reports. */
+/** What the subscribers' process (subscribers.worker.mjs) reports. */
 type WorkerMessage =
-  | { kind: 'connected'; count: number }
+  | { kind: 'connected'; count: number; failed: number; firstError?: string }
   | { kind: 'progress'; warm: number; lowest: number; errors: number; firstError?: string }
   | { kind: 'done'; receipts: Float64Array; errors: number };
 
@@ -78,25 +78,29 @@ async function measure(
 ): Promise<Row> {
   const direct = path === 'direct to chat';
   const before = memory();
-  const worker = new Worker(new URL('./subscribers.worker.mjs', import.meta.url), {
-    workerData: {
-      url: (direct ? stack.chat.subgraph.graphqlUrl : stack.router.graphqlUrl).replace(/^http/, 'ws'),
-      // One router token for every direct connection: each checks it once, in connection_init, within its 60 s.
-      connectionParams: direct
-        ? {
-            routerToken: await signRouterToken(stack.secret, {
-              principal: reader.principal,
-              requestId: randomUUID(),
-              clientIp: '127.0.0.1',
-            }),
-          }
-        : { authorization: `Bearer ${reader.token}` },
-      count: SUBSCRIBERS,
-      // Chat alone cannot resolve identity's `displayName`: the direct baseline always selects what chat owns.
-      query: subscription(WITH_ENTITY && !direct),
-      variables: { c: conversationId },
-      field: 'messagePosted',
-    },
+  const workerData = {
+    url: (direct ? stack.chat.subgraph.graphqlUrl : stack.router.graphqlUrl).replace(/^http/, 'ws'),
+    // One router token for every direct connection: each checks it once, in connection_init, within its 60 s.
+    connectionParams: direct
+      ? {
+          routerToken: await signRouterToken(stack.secret, {
+            principal: reader.principal,
+            requestId: randomUUID(),
+            clientIp: '127.0.0.1',
+          }),
+        }
+      : { authorization: `Bearer ${reader.token}` },
+    count: SUBSCRIBERS,
+    // Chat alone cannot resolve identity's `displayName`: the direct baseline always selects what chat owns.
+    query: subscription(WITH_ENTITY && !direct),
+    variables: { c: conversationId },
+    field: 'messagePosted',
+  };
+  const worker = fork(fileURLToPath(new URL('./subscribers.worker.mjs', import.meta.url)), [], {
+    env: { ...process.env, BENCH_SUBSCRIBERS_WORKER: JSON.stringify(workerData) },
+    serialization: 'advanced',
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   let progress: Extract<WorkerMessage, { kind: 'progress' }> = {
     kind: 'progress',
@@ -104,22 +108,24 @@ async function measure(
     lowest: 0,
     errors: 0,
   };
-  let connected = false;
+  let connected: Extract<WorkerMessage, { kind: 'connected' }> | undefined;
   const done = new Promise<Extract<WorkerMessage, { kind: 'done' }>>((resolve, reject) => {
     worker.on('message', (message: WorkerMessage) => {
-      if (message.kind === 'connected') connected = true;
+      if (message.kind === 'connected') connected = message;
       else if (message.kind === 'progress') progress = message;
       else resolve(message);
     });
     worker.once('error', reject);
   });
   await until(
-    () => connected,
+    () => connected !== undefined,
     TIMEOUT_MS,
     () => `${SUBSCRIBERS} connections to be acknowledged`,
   );
+  if (connected!.failed > 0)
+    throw new Error(`${connected!.failed} of ${SUBSCRIBERS} connections failed: ${connected!.firstError}`);
   const idle = memory();
-  worker.postMessage({ kind: 'subscribe' });
+  worker.send({ kind: 'subscribe' });
   const postDirect = async (body: string) => {
     const result = await graphql(
       stack.chat.subgraph.graphqlUrl,
@@ -163,9 +169,9 @@ async function measure(
   } catch {
     complete = false;
   }
-  worker.postMessage({ kind: 'finish' });
+  worker.send({ kind: 'finish' });
   const result = await done;
-  await worker.terminate();
+  worker.kill();
   const latencies: number[] = [];
   let lastReceipt = 0;
   for (let index = 0; index < result.receipts.length; index += 2) {

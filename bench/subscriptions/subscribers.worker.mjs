@@ -1,20 +1,29 @@
-// The bench's graphql-ws subscribers, in a worker thread: their sockets, parsing and bookkeeping live on another
-// heap and event loop than the servers being measured (in production the clients are elsewhere), so the main
-// thread's heap growth per connection is the servers' own.
-// Plain JavaScript: a worker thread does not inherit tsx's loader.
+// The bench's graphql-ws subscribers, in a child process: their sockets, parsing and bookkeeping live in another
+// process than the servers being measured (in production the clients are elsewhere), so the servers' heap and RSS
+// growth per connection are their own, and 10,000 connections fit each process's file descriptor limit.
+// Plain JavaScript, run by node itself (no tsx loader needed).
 //
-// workerData: { url, connectionParams: object (the same for every subscriber), count, query, variables, field }
-// 1. connects `count` clients at once and posts { kind: 'connected', count } once all are acknowledged (idle);
-// 2. on { kind: 'subscribe' }, subscribes each, and posts { kind: 'progress', warm, lowest, errors, firstError }
+// BENCH_SUBSCRIBERS_WORKER (environment, JSON): { url, connectionParams: object (the same for every subscriber),
+// count, query, variables, field }. Talks to its parent over IPC (advanced serialisation):
+// 1. connects `count` clients (200 every 50 ms) and posts { kind: 'connected', count, failed, firstError } once
+//    each is acknowledged or refused (idle);
+// 2. on { kind: 'subscribe' }, subscribes each (in the same steps), and posts { kind: 'progress', warm, lowest, errors, firstError }
 //    every 100 ms (warm = subscribers that received a `warm…` body; lowest = fewest measured messages received);
 // 3. on { kind: 'finish' }: { kind: 'done', receipts: Float64Array of (message index, Date.now() at receipt) pairs,
 //    errors }.
-import { clearInterval, setInterval } from 'node:timers';
-import { parentPort, workerData } from 'node:worker_threads';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const { url, connectionParams, count, query, variables, field } = workerData;
+const { url, connectionParams, count, query, variables, field } = JSON.parse(
+  process.env.BENCH_SUBSCRIBERS_WORKER ?? '{}',
+);
+const parentPort = {
+  postMessage: (message) => process.send(message),
+  on: (event, listener) => process.on(event, listener),
+  // The parent ends this process once it has the results.
+  close: () => undefined,
+};
 const clients = [];
 const received = new Array(count).fill(0);
 const warm = new Array(count).fill(false);
@@ -24,33 +33,48 @@ let errors = 0;
 let firstError;
 let connected = 0;
 
-for (let index = 0; index < count; index += 1) {
-  clients.push(
-    createClient({
-      url,
-      webSocketImpl: WebSocket,
-      connectionParams,
-      retryAttempts: 0,
-      lazy: false,
-      // Idle connections stay open until the subscriptions start.
-      lazyCloseTimeout: 0,
-      on: {
-        connected: () => {
-          connected += 1;
-          if (connected === count) parentPort.postMessage({ kind: 'connected', count });
-        },
+/** Clients connect and subscribe in steps of this many (every STEP_MS), as real clients arrive spread out. */
+const STEP = 200;
+const STEP_MS = 50;
+const inSteps = async (each) => {
+  for (let index = 0; index < count; index += 1) {
+    each(index);
+    if ((index + 1) % STEP === 0) await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+  }
+};
+let failedToConnect = 0;
+const reportConnected = () => {
+  if (connected + failedToConnect === count)
+    parentPort.postMessage({ kind: 'connected', count: connected, failed: failedToConnect, firstError });
+};
+
+void inSteps((index) => {
+  clients[index] = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams,
+    retryAttempts: 0,
+    lazy: false,
+    // Idle connections stay open until the subscriptions start.
+    lazyCloseTimeout: 0,
+    on: {
+      connected: () => {
+        connected += 1;
+        reportConnected();
       },
-      onNonLazyError: (error) => {
-        errors += 1;
-        firstError ??= String(error?.code ?? error?.message ?? error);
-      },
-    }),
-  );
-}
+    },
+    onNonLazyError: (error) => {
+      errors += 1;
+      failedToConnect += 1;
+      firstError ??= String(error?.code ?? error?.message ?? error);
+      reportConnected();
+    },
+  });
+});
 
 function subscribeAll() {
-  clients.forEach((client, index) =>
-    client.subscribe(
+  void inSteps((index) =>
+    clients[index].subscribe(
       { query, variables },
       {
         next: (result) => {
@@ -103,6 +127,6 @@ parentPort.on('message', async (message) => {
   clearInterval(progress);
   await Promise.allSettled(clients.map((client) => client.dispose()));
   const sample = receipts.slice(0, receiptCount * 2);
-  parentPort.postMessage({ kind: 'done', receipts: sample, errors }, [sample.buffer]);
+  parentPort.postMessage({ kind: 'done', receipts: sample, errors });
   parentPort.close();
 });
