@@ -5,7 +5,7 @@
 //
 // BENCH_SUBSCRIBERS_WORKER (environment, JSON): { url, connectionParams: object (the same for every subscriber),
 // count, query, variables, field }. Talks to its parent over IPC (advanced serialisation):
-// 1. connects `count` clients (200 every 50 ms) and posts { kind: 'connected', count, failed, firstError } once
+// 1. connects `count` clients (50 every 100 ms) and posts { kind: 'connected', count, failed, firstError } once
 //    each is acknowledged or refused (idle);
 // 2. on { kind: 'subscribe' }, subscribes each (in the same steps), and posts { kind: 'progress', warm, lowest, errors, firstError }
 //    every 100 ms (warm = subscribers that received a `warm…` body; lowest = fewest measured messages received);
@@ -18,6 +18,8 @@ import WebSocket from 'ws';
 const { url, connectionParams, count, query, variables, field } = JSON.parse(
   process.env.BENCH_SUBSCRIBERS_WORKER ?? '{}',
 );
+// Ends with the parent (a failed run must not leave thousands of sockets behind).
+process.on('disconnect', () => process.exit(0));
 const parentPort = {
   postMessage: (message) => process.send(message),
   on: (event, listener) => process.on(event, listener),
@@ -34,8 +36,8 @@ let firstError;
 let connected = 0;
 
 /** Clients connect and subscribe in steps of this many (every STEP_MS), as real clients arrive spread out. */
-const STEP = 200;
-const STEP_MS = 50;
+const STEP = 50;
+const STEP_MS = 100;
 const inSteps = async (each) => {
   for (let index = 0; index < count; index += 1) {
     each(index);
