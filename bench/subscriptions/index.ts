@@ -122,8 +122,10 @@ async function measure(
     TIMEOUT_MS,
     () => `${SUBSCRIBERS} connections to be acknowledged`,
   );
-  if (connected!.failed > 0)
-    throw new Error(`${connected!.failed} of ${SUBSCRIBERS} connections failed: ${connected!.firstError}`);
+  // Reported, not fatal: the row's `connect errors` says how many could not connect (a capacity run's answer).
+  const connectErrors = connected!.failed;
+  if (connectErrors > 0)
+    process.stderr.write(`${connectErrors} of ${SUBSCRIBERS} connections failed: ${connected!.firstError}\n`);
   const idle = memory();
   worker.send({ kind: 'subscribe' });
   const postDirect = async (body: string) => {
@@ -138,7 +140,7 @@ async function measure(
   };
   // Subscriptions start asynchronously: warm-up messages until every subscriber has seen one.
   const warmUntil = Date.now() + TIMEOUT_MS;
-  while (progress.warm < SUBSCRIBERS) {
+  while (progress.warm < SUBSCRIBERS - connectErrors) {
     if (Date.now() > warmUntil || progress.errors >= SUBSCRIBERS) {
       throw new Error(
         `only ${progress.warm} of ${SUBSCRIBERS} subscribers started; first error: ${progress.firstError}`,
@@ -185,7 +187,8 @@ async function measure(
     subscribers: SUBSCRIBERS,
     messages: MESSAGES,
     complete: complete ? 'yes' : `no (lowest ${progress.lowest})`,
-    errors: result.errors,
+    'connect errors': connectErrors,
+    errors: result.errors - connectErrors,
     'delivered/s': Math.round(latencies.length / elapsedSeconds),
     'p50 ms': percentile(latencies, 50),
     'p99 ms': percentile(latencies, 99),
