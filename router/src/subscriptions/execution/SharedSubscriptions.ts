@@ -112,8 +112,13 @@ class Group {
       settings: options.settings,
       logger: options.logger,
     });
-    // Entity fetches carry a current member's router token (all members are the same identity).
-    this.#resolution = { ...spec, context: () => this.#members.values().next().value!.context() };
+    // Entity fetches carry a current member's router token (all members are the same identity); an event still
+    // completing after the last member left uses the last one's.
+    let last: GroupMember | undefined;
+    this.#resolution = {
+      ...spec,
+      context: () => (last = this.#members.values().next().value ?? last)!.context(),
+    };
     this.#feed = new UpstreamFeed(
       {
         planned: spec.planned,
