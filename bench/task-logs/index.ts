@@ -3,7 +3,8 @@
  * graphql-ws subscribers (BENCH_SUBSCRIBERS, 200) watch its `taskLogs`. Two rows, side by side in one run: the
  * subscribers straight on the orchestration subgraph (baseline), then through the router (a fresh task each).
  * Prints lines/s delivered (all subscribers, and per subscriber), p50/p99 emit-to-receipt latency (from the
- * entry's `createdAt`, i.e. when its batch was written, to when a subscriber received it), and the writes each
+ * entry's `createdAt`, i.e. when the command printed it, to when a subscriber received it), the p99 of each line's
+ * first receipt (writing and publishing, before the fan-out), and the writes each
  * line cost, counted in the database: task_logs rows, outbox rows (= Kafka events) and SQL statements per line.
  *
  *   npx tsx --conditions=source bench/task-logs/index.ts
@@ -45,6 +46,8 @@ interface Done {
   kind: 'done';
   lines: number[];
   latencies: Float64Array;
+  /** Per line, the latency of its first receipt by any subscriber: writing and publishing, before the fan-out. */
+  first: Float64Array;
   errors: number;
   firstWritten: number;
   lastReceipt: number;
@@ -125,10 +128,11 @@ async function measure(
   await worker.terminate();
   const delivered = result.lines.reduce((sum, count) => sum + count, 0);
   const latencies = result.latencies.sort();
-  const percentileOf = (p: number) =>
-    latencies.length === 0
+  const first = result.first.sort();
+  const percentileOf = (p: number, values: Float64Array = latencies) =>
+    values.length === 0
       ? Number.NaN
-      : latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]!;
+      : values[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))]!;
   const { errors, firstWritten, lastReceipt } = result;
 
   const prisma = orchestration.deps.prisma;
@@ -148,6 +152,7 @@ async function measure(
     'lines/s per sub': Math.round(delivered / SUBSCRIBERS / seconds),
     'p50 ms': percentileOf(50),
     'p99 ms': percentileOf(99),
+    'p99 first ms': percentileOf(99, first),
     'log rows': logRows,
     'outbox rows': outboxRows,
     'log rows/line': (logRows / LINES).toFixed(4),

@@ -4,7 +4,8 @@
 //
 // workerData: { url, connectionParams: object[] (one per subscriber), query, variables, lines }
 // Posts { kind: 'progress', delivered, slowest, firstWritten, lastReceipt, errors } every 250 ms, and on
-// { kind: 'finish' } from the parent: { kind: 'done', lines: number[], latencies: Float64Array, errors, firstWritten, lastReceipt }.
+// { kind: 'finish' } from the parent: { kind: 'done', lines: number[], latencies: Float64Array, first: Float64Array (per line, the first
+// receipt's latency), errors, firstWritten, lastReceipt }.
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient } from 'graphql-ws';
@@ -19,6 +20,8 @@ let firstWritten = Number.POSITIVE_INFINITY;
 let lastReceipt = 0;
 let errors = 0;
 const clients = [];
+/** Per line (by seq), when the first subscriber received it: the write-and-publish part of the latency. */
+const firstReceipt = new Map();
 
 for (let index = 0; index < count; index += 1) {
   const client = createClient({
@@ -45,6 +48,7 @@ for (let index = 0; index < count; index += 1) {
           latencies = grown;
         }
         latencies[latencyCount] = now - written;
+        if (!firstReceipt.has(entry.seq)) firstReceipt.set(entry.seq, now - written);
         latencyCount += 1;
         lastReceipt = now;
         lines[index] += 1;
@@ -72,8 +76,10 @@ parentPort.on('message', async (message) => {
   clearInterval(progress);
   await Promise.allSettled(clients.map((client) => client.dispose()));
   const sample = latencies.slice(0, latencyCount);
-  parentPort.postMessage({ kind: 'done', lines, latencies: sample, errors, firstWritten, lastReceipt }, [
-    sample.buffer,
-  ]);
+  const first = Float64Array.from(firstReceipt.values());
+  parentPort.postMessage(
+    { kind: 'done', lines, latencies: sample, first, errors, firstWritten, lastReceipt },
+    [sample.buffer, first.buffer],
+  );
   parentPort.close();
 });

@@ -20,7 +20,7 @@ import { RouterDataSource } from './RouterDataSource.js';
 import type { RouterContext } from './routerContext.js';
 import { Inflight } from './speed/Inflight.js';
 import { supergraphSource } from './supergraph.js';
-import { attachSubscriptions } from './subscriptions/attachSubscriptions.js';
+import { attachSubscriptions, type RunningSubscriptions } from './subscriptions/attachSubscriptions.js';
 import { SupergraphFeed } from './subscriptions/execution/supergraphFeed.js';
 
 export interface StartRouterOptions {
@@ -41,6 +41,8 @@ export interface RunningRouter {
   /** How many operations and subgraph fetches joined an identical one in flight so far (ADR 0022). */
   deduplicated(): { operations: number; fetches: number };
   server: Server;
+  /** What the subscription endpoints hold open now (connections, subscriptions, upstream sockets and groups). */
+  subscriptionStats(): ReturnType<RunningSubscriptions['stats']>;
   close(): Promise<void>;
 }
 
@@ -194,6 +196,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       operations: executions.shared,
       fetches: [...dataSources.values()].reduce((sum, dataSource) => sum + dataSource.deduplicated, 0),
     }),
+    subscriptionStats: () => subscriptions.stats(),
     close: async () => {
       await subscriptions.close();
       await closeServer(server);

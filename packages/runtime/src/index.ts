@@ -13,3 +13,7 @@ export * from './resumableDirective.js';
 export * from './scopes.js';
 export * from './shutdown.js';
 export * from './subgraphServer.js';
+export * from './sharedExecution.js';
+export * from './webSocketSend.js';
+export * from './graphqlRuntime.js';
+export * from './sharedPayloads.js';

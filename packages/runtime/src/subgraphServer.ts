@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
-import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
 import { ErrorCode, httpStatusOf } from './errors.js';
 import { isInternalCaller, readinessResponse, runReadiness, type ReadinessChecks } from './health.js';
 import {
@@ -20,6 +17,9 @@ import {
   sendRefusal,
 } from './http.js';
 import { ROUTER_TOKEN_HEADER, verifyRouterToken, type RouterClaims } from './internalToken.js';
+import type { SharedEventExecution } from './sharedExecution.js';
+import { maskError } from './subgraphErrors.js';
+import { serveSubgraphSubscriptions } from './subgraphSubscriptions.js';
 
 /** An extra HTTP route a subgraph serves beside GraphQL (e.g. identity's JWKS document). */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -54,6 +54,8 @@ export interface RunningSubgraph {
   url: string;
   graphqlUrl: string;
   server: Server;
+  /** The shared per-event execution of its subscriptions (none without a Subscription type); see ADR 0021. */
+  liveExecution: SharedEventExecution | undefined;
   close(): Promise<void>;
 }
 
@@ -143,8 +145,15 @@ export async function startSubgraphServer<TContext extends BaseContext>(
   const server = createServer(
     answeringUnexpectedErrors(handle, logger, 'unhandled error in subgraph HTTP handler'),
   );
-  const closeSubscriptions = options.schema.getSubscriptionType()
-    ? serveSubscriptions(server, options, maxBodyBytes)
+  const subscriptions = options.schema.getSubscriptionType()
+    ? serveSubgraphSubscriptions(server, {
+        schema: options.schema,
+        internalTokenSecret: options.internalTokenSecret,
+        logger,
+        context: options.context,
+        path: GRAPHQL_PATH,
+        maxPayloadBytes: maxBodyBytes,
+      })
     : null;
   const url = await listen(server, options.host, options.port);
   logger.info({ url: `${url}${GRAPHQL_PATH}`, subgraph: options.name }, 'subgraph listening');
@@ -152,8 +161,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     url,
     graphqlUrl: `${url}${GRAPHQL_PATH}`,
     server,
+    liveExecution: subscriptions?.execution,
     close: async () => {
-      await closeSubscriptions?.();
+      await subscriptions?.close();
       await closeServer(server);
       await apollo.stop();
     },
@@ -165,96 +175,6 @@ async function hasRouterToken(req: IncomingMessage, secret: string): Promise<boo
   const token = req.headers[ROUTER_TOKEN_HEADER];
   if (token === undefined) return false;
   return (await verifyRouterToken(secret, Array.isArray(token) ? token[0] : token)).ok;
-}
-
-/** What a subscription connection carries once the router token in `connection_init` was verified. */
-type ConnectionExtra = {
-  claims?: RouterClaims;
-};
-
-/**
- * graphql-ws (`graphql-transport-ws`) on the GraphQL path, for the router only: `connection_init` must carry
- * `{ routerToken }`, verified like the HTTP header; anything else is closed with 4403 Forbidden. The identity in
- * the token holds for the connection's lifetime: the router re-checks its own clients' credentials and closes
- * the upstream when they lapse.
- */
-function serveSubscriptions<TContext extends BaseContext>(
-  server: Server,
-  options: SubgraphServerOptions<TContext>,
-  maxPayloadBytes: number,
-): () => Promise<void> {
-  const { logger } = options;
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: maxPayloadBytes });
-  const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
-    {
-      schema: options.schema,
-      // The router sends connection_init at once; a busy router may take longer than graphql-ws's 3 s default,
-      // and closing with 4408 then only makes it reconnect and resubscribe, adding load.
-      connectionInitWaitTimeout: 10_000,
-      onConnect: async (ctx) => {
-        const token = ctx.connectionParams?.['routerToken'];
-        const verified = await verifyRouterToken(
-          options.internalTokenSecret,
-          typeof token === 'string' ? token : undefined,
-        );
-        if (!verified.ok) {
-          logger.warn({ reason: verified.reason }, 'subscription connection without a valid router token');
-          return false;
-        }
-        ctx.extra.claims = verified.claims;
-        return true;
-      },
-      context: async (ctx) => {
-        const claims = ctx.extra.claims;
-        if (!claims) throw new Error('subscription context without verified claims');
-        const requestLogger = logger.child({ requestId: claims.requestId });
-        return options.context({ claims, logger: requestLogger, req: ctx.extra.request });
-      },
-      // Same masking as HTTP: coded errors pass, anything unexpected is logged and sent as INTERNAL_SERVER_ERROR,
-      // both when a subscription fails to start (onError) and in the errors of an event's result (onNext).
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => maskSubscriptionError(error, logger)),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors
-          ? { ...result, errors: result.errors.map((error) => maskSubscriptionError(error, logger)) }
-          : undefined,
-    },
-    wss,
-  );
-  return async () => {
-    await disposable.dispose();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
-  };
-}
-
-/**
- * {@link maskError} for graphql-ws, which (unlike Apollo Server) leaves GraphQL's own request errors uncoded:
- * those (no original error: a syntax or validation problem of the operation) get Apollo's codes and pass.
- */
-function maskSubscriptionError(error: GraphQLError, logger: Logger): GraphQLFormattedError {
-  const formatted = error.toJSON();
-  if (error.originalError === undefined && error.extensions['code'] === undefined) {
-    const code = error.message.startsWith('Syntax Error')
-      ? ApolloServerErrorCode.GRAPHQL_PARSE_FAILED
-      : ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED;
-    return { ...formatted, extensions: { ...formatted.extensions, code } };
-  }
-  return maskError(formatted, error, logger);
-}
-
-/**
- * Keeps coded errors (ours and GraphQL validation errors) and replaces anything else with a generic
- * INTERNAL_SERVER_ERROR after logging its cause.
- */
-function maskError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
-  const code = formatted.extensions?.['code'];
-  if (code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  logger.error({ err: original, path: formatted.path }, 'unexpected error in resolver');
-  const masked: GraphQLFormattedError = {
-    message: 'Internal server error.',
-    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-  };
-  return formatted.path ? { ...masked, path: formatted.path } : masked;
 }
 
 /** A fresh request id when the router did not send one. */

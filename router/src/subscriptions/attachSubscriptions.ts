@@ -47,6 +47,8 @@ export interface RunningSubscriptions {
     sseStreams: number;
     subscriptions: number;
     upstreamSockets: number;
+    /** Upstream subscriptions shared by identical client subscriptions (each on a socket of its own). */
+    sharedUpstreams: number;
   };
   /** Ends every subscription connection (1001 for WebSockets) and stops accepting new ones. */
   close(): Promise<void>;
@@ -70,6 +72,7 @@ export function attachSubscriptions(options: AttachSubscriptionsOptions): Runnin
     finishEvent: options.finishEvent,
     settings,
     logger,
+    internalTokenSecret: config.internalTokenSecret,
   });
   const limiter = new ConnectionLimiter(settings.maxConnections, settings.maxConnectionsPerAddress);
   const shared = {
@@ -141,6 +144,7 @@ export function attachSubscriptions(options: AttachSubscriptionsOptions): Runnin
       sseStreams: sse.size,
       subscriptions: webSockets.subscriptions + sse.size,
       upstreamSockets: webSockets.upstreamSockets,
+      sharedUpstreams: engine.sharing?.groups ?? 0,
     }),
     close: async () => {
       closing = true;

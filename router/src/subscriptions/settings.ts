@@ -34,6 +34,11 @@ export interface SubscriptionSettings {
   upstreamKeepAliveMs: number;
   /** A subgraph socket that does not pong within this is dropped and reconnected (ms, default 5,000). */
   upstreamPongTimeoutMs: number;
+  /**
+   * Identical client subscriptions (same plan, variables and identity) share one upstream subscription and one
+   * completion per event (default true; ADR 0021).
+   */
+  shareUpstreams: boolean;
 }
 
 export const DEFAULT_SUBSCRIPTION_SETTINGS: Readonly<SubscriptionSettings> = Object.freeze({
@@ -51,6 +56,7 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: Readonly<SubscriptionSettings> = Obj
   upstreamUnavailableAfterMs: 30_000,
   upstreamKeepAliveMs: 10_000,
   upstreamPongTimeoutMs: 5_000,
+  shareUpstreams: true,
 });
 
 const count = (min: number) => z.coerce.number().int().min(min);
@@ -72,6 +78,10 @@ export const subscriptionEnv = {
   SUBSCRIPTION_EVENT_CONCURRENCY: count(1).optional(),
   SUBSCRIPTION_KEEP_ALIVE_MS: count(0).optional(),
   SUBSCRIPTION_UPSTREAM_UNAVAILABLE_AFTER_MS: count(0).optional(),
+  SUBSCRIPTION_SHARE_UPSTREAMS: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
 } as const;
 
 type SubscriptionEnv = { [K in keyof typeof subscriptionEnv]: z.output<(typeof subscriptionEnv)[K]> };
@@ -88,6 +98,7 @@ export function subscriptionSettingsFromEnv(env: Partial<SubscriptionEnv>): Part
     eventConcurrency: env.SUBSCRIPTION_EVENT_CONCURRENCY,
     keepAliveMs: env.SUBSCRIPTION_KEEP_ALIVE_MS,
     upstreamUnavailableAfterMs: env.SUBSCRIPTION_UPSTREAM_UNAVAILABLE_AFTER_MS,
+    shareUpstreams: env.SUBSCRIPTION_SHARE_UPSTREAMS,
   };
   return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }

@@ -1,49 +1,40 @@
-import { codedError, ErrorCode, type Logger } from '@cap/runtime';
-import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
-import { maskError } from '../../maskError.js';
-import type { RouterContext } from '../../routerContext.js';
-import { UPSTREAM_RETRYABLE_CLOSE_CODES } from '../transport/closeCodes.js';
-import type { LoadedSupergraph, PlannedSubscription } from './LoadedSupergraph.js';
-import { cursorOf, RESUME_VARIABLE } from './resumableFields.js';
+import { ErrorCode, type Logger } from '@cap/runtime';
+import type { FormattedExecutionResult } from 'graphql';
 import type { SubscriptionSettings } from '../settings.js';
-import { INTERNAL_ERROR, SubscriptionFailure } from './SubscriptionFailure.js';
+import { resolveEvent, type EventResolution } from './resolveEvent.js';
+import { cursorOf } from './resumableFields.js';
+import type { GroupSpec, SharedEvent, SharedSubscriptions } from './SharedSubscriptions.js';
+import { SubscriptionFailure } from './SubscriptionFailure.js';
+import { UpstreamFeed, type UpstreamEvent } from './UpstreamFeed.js';
 import type { Upstream } from './UpstreamPool.js';
-
-/** One event as a subgraph sent it. */
-interface UpstreamEvent {
-  data?: Record<string, unknown> | null;
-  errors?: readonly GraphQLFormattedError[];
-}
 
 interface Entry {
   event: UpstreamEvent;
+  /** Set when a group received the event: its result is completed once for every member. */
+  shared?: SharedEvent;
   result?: Promise<FormattedExecutionResult>;
 }
 
-export interface FederatedSubscriptionOptions {
-  supergraph: LoadedSupergraph;
-  planned: PlannedSubscription;
-  /** The operation's variables, including the resume argument's initial value. */
-  variables: Record<string, unknown>;
-  upstream: Upstream;
-  /** Context of the HTTP fetches that resolve each event's entity fields (router token, request id). */
-  context: () => RouterContext;
-  /** Applied to each formatted result before it is sent (e.g. the policies' denials). */
-  finish?: (result: FormattedExecutionResult) => void;
+export interface FederatedSubscriptionOptions extends EventResolution {
+  /** The client connection's socket to the owning subgraph (asked for only when it subscribes on its own). */
+  upstream: () => Upstream;
+  /** Share one upstream subscription with identical ones (ADR 0021); absent = always on its own. */
+  share?: { registry: SharedSubscriptions; key: string; spec: GroupSpec };
   settings: SubscriptionSettings;
   logger: Logger;
 }
 
 /**
  * One client subscription executed across the federation (the Hive/Cosmo model): the plan's primary fetch is a
- * graphql-ws subscription to the owning subgraph, and each event it yields runs the rest of the plan (entity
- * fields of other subgraphs over HTTP), delivered in order.
+ * graphql-ws subscription to the owning subgraph ({@link UpstreamFeed}: reconnection, resumption from the
+ * cursor, SUBGRAPH_UNAVAILABLE), and each event it yields runs the rest of the plan (entity fields of other
+ * subgraphs over HTTP), delivered in order.
  *
- * When the subgraph's socket drops abnormally (instance restart, crash, network), it reconnects with backoff and,
- * for a resumable root field, resubscribes from the cursor of the last event it received, so the client sees no
- * gap and no duplicate; a subgraph down for longer than `upstreamUnavailableAfterMs` ends the subscription with
- * SUBGRAPH_UNAVAILABLE. A client slower than the subgraph pauses a resumable upstream at `maxBufferedEvents` and
- * resumes it from the cursor once caught up; other subscriptions end with OPERATION_LIMIT_EXCEEDED there.
+ * Identical subscriptions share one upstream subscription and one completion per event
+ * ({@link SharedSubscriptions}); this client's buffer, cursor and back-pressure stay its own. A client slower than
+ * the subgraph pauses at `maxBufferedEvents`: a resumable subscription leaves its group (or stops its upstream)
+ * and resumes on a subscription of its own from its cursor once caught up; other subscriptions end with
+ * OPERATION_LIMIT_EXCEEDED there.
  *
  * An async iterator of formatted results; it throws a {@link SubscriptionFailure} when the subscription ends
  * with errors (refused at subscribe time by the subgraph, or the subgraph stayed unavailable).
@@ -57,21 +48,28 @@ export class FederatedSubscription implements AsyncIterableIterator<FormattedExe
   /** Set once the upstream ended: after the queue drains, iteration completes (or throws `failure`). */
   #ended: { failure?: SubscriptionFailure } | undefined;
   #wake: (() => void) | undefined;
-  #cancelUpstream: (() => void) | undefined;
-  #stopListening: (() => void) | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
-  #downSince: number | undefined;
+  #feed: UpstreamFeed | undefined;
+  #leaveGroup: (() => void) | undefined;
   #paused = false;
+  #pauses = 0;
+  #pastFeedResubscriptions = 0;
   /** Cursor of the last event received (and queued for delivery): the resume point. */
   #cursor: unknown;
   /** Events received from the subgraph so far (for tests and logs). */
   received = 0;
-  /** Times the upstream was subscribed again after a drop or a pause. */
-  resubscriptions = 0;
 
   constructor(options: FederatedSubscriptionOptions) {
     this.#options = options;
+  }
+
+  /** Times the upstream was subscribed again after a drop or a pause. */
+  get resubscriptions(): number {
+    return this.#pauses + this.#pastFeedResubscriptions + (this.#feed?.resubscriptions ?? 0);
+  }
+
+  /** Whether this subscription currently receives its events through a shared group. */
+  get shared(): boolean {
+    return this.#leaveGroup !== undefined;
   }
 
   [Symbol.asyncIterator](): this {
@@ -90,8 +88,8 @@ export class FederatedSubscription implements AsyncIterableIterator<FormattedExe
         this.#pump();
         if (this.#paused && this.#queue.length <= Math.floor(this.#options.settings.maxBufferedEvents / 4)) {
           this.#paused = false;
-          this.resubscriptions += 1;
-          this.#subscribeUpstream();
+          this.#pauses += 1;
+          this.#subscribeAlone();
         }
         if (this.#closed) return { done: true, value: undefined };
         return { done: false, value };
@@ -118,226 +116,94 @@ export class FederatedSubscription implements AsyncIterableIterator<FormattedExe
 
   #start(): void {
     this.#started = true;
-    this.#stopListening = this.#options.upstream.onConnected(() => {
-      // The subgraph is back: the next drop starts a fresh backoff.
-      this.#attempt = 0;
-      this.#downSince = undefined;
+    const share = this.#options.share;
+    if (!share) return this.#subscribeAlone();
+    this.#leaveGroup = share.registry.join(share.key, share.spec, {
+      event: (shared) => this.#onEvent(shared.event, shared),
+      fail: (failure) => {
+        this.#leaveGroup = undefined;
+        this.#end(failure);
+      },
+      end: () => {
+        this.#leaveGroup = undefined;
+        this.#end();
+      },
+      context: this.#options.context,
     });
-    this.#subscribeUpstream();
   }
 
-  #subscribeUpstream(): void {
-    const { planned } = this.#options;
-    const variables = this.#variables();
-    const primaryVariables = Object.fromEntries(
-      (planned.primary.variableUsages ?? [])
-        .filter((name) => variables[name] !== undefined)
-        .map((name) => [name, variables[name]]),
-    );
-    let active = true;
-    let first = true;
-    const dispose = this.#options.upstream.subscribe(
+  /** Subscribes upstream on its own (not shared), from the cursor of the last event received. */
+  #subscribeAlone(): void {
+    const { planned, variables, settings, logger } = this.#options;
+    this.#pastFeedResubscriptions += this.#feed?.resubscriptions ?? 0;
+    this.#feed = new UpstreamFeed(
+      { planned, variables, upstream: this.#options.upstream(), cursor: this.#cursor, settings, logger },
       {
-        query: planned.primary.operation,
-        operationName: planned.primary.operationName ?? null,
-        variables: primaryVariables,
-      },
-      {
-        next: (event) => {
-          if (!active) return;
-          const isFirst = first;
-          first = false;
-          this.#onEvent(event as UpstreamEvent, isFirst);
-        },
-        error: (error: unknown) => {
-          if (!active) return;
-          active = false;
-          this.#onUpstreamError(error);
-        },
-        complete: () => {
-          if (!active) return;
-          active = false;
-          this.#end();
-        },
+        event: (event) => this.#onEvent(event, undefined),
+        fail: (failure) => this.#end(failure),
+        end: () => this.#end(),
       },
     );
-    this.#cancelUpstream = () => {
-      active = false;
-      dispose();
-    };
+    this.#feed.start();
   }
 
-  /** The variables to (re)subscribe with: the resume argument set to the last cursor received, once there is one. */
-  #variables(): Record<string, unknown> {
-    const { planned, variables } = this.#options;
-    return planned.resume && this.#cursor !== undefined
-      ? { ...variables, [RESUME_VARIABLE]: this.#cursor }
-      : variables;
-  }
-
-  #onEvent(event: UpstreamEvent, first: boolean): void {
-    if (this.#closed || this.#ended) return;
-    // graphql-js answers a subscription refused at subscribe time (FORBIDDEN, NOT_FOUND, bad input) with a result
-    // that has errors and no `data` at all, then completes: that is the client's `error`, not an event.
-    if (first && event.errors?.length && !('data' in event)) {
-      this.#fail(new SubscriptionFailure(event.errors.map((error) => this.#mask(error))));
-      return;
-    }
+  #onEvent(event: UpstreamEvent, shared: SharedEvent | undefined): void {
+    if (this.#closed || this.#ended || this.#paused) return;
     this.received += 1;
-    this.#attempt = 0;
-    this.#downSince = undefined;
     const { planned, settings } = this.#options;
     if (planned.resume) {
       const cursor = cursorOf(event.data, planned.resume);
       if (cursor !== undefined) this.#cursor = cursor;
     }
-    this.#queue.push({ event });
+    this.#queue.push(shared ? { event, shared } : { event });
     this.#pump();
     this.#wake?.();
-    if (this.#queue.length >= settings.maxBufferedEvents && !this.#paused) {
+    if (this.#queue.length >= settings.maxBufferedEvents) {
       if (planned.resume && this.#cursor !== undefined) {
-        // Back-pressure without loss: stop the upstream and pick it up from the cursor once the client caught up.
+        // Back-pressure without loss, and without holding anyone else up: stop receiving (leave the group or stop
+        // the upstream) and pick up from the cursor on a subscription of its own once the client caught up.
         this.#paused = true;
-        this.#cancelUpstream?.();
+        this.#stopSource();
       } else {
-        this.#fail(
+        this.#end(
           SubscriptionFailure.of(
             ErrorCode.OPERATION_LIMIT_EXCEEDED,
             'The client reads events slower than they arrive; the subscription was ended.',
-            {
-              limit: 'bufferedEvents',
-              max: settings.maxBufferedEvents,
-            },
+            { limit: 'bufferedEvents', max: settings.maxBufferedEvents },
           ),
         );
       }
     }
   }
 
-  #onUpstreamError(error: unknown): void {
-    if (this.#closed || this.#ended) return;
-    const subgraph = this.#options.planned.primary.serviceName;
-    if (Array.isArray(error)) {
-      // The subgraph's `error` message: the operation itself was refused.
-      this.#fail(new SubscriptionFailure((error as GraphQLFormattedError[]).map((item) => this.#mask(item))));
-      return;
-    }
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'number' && !UPSTREAM_RETRYABLE_CLOSE_CODES.has(code)) {
-      this.#options.logger.error(
-        { subgraph, code, reason: (error as { reason?: unknown }).reason },
-        'subgraph closed a subscription socket with a protocol error',
-      );
-      this.#fail(
-        SubscriptionFailure.of(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${subgraph} service is unavailable.`, {
-          subgraph,
-        }),
-      );
-      return;
-    }
-    this.#reconnectLater();
-  }
-
-  #reconnectLater(): void {
-    const { settings, logger, planned } = this.#options;
-    const subgraph = planned.primary.serviceName;
-    const now = Date.now();
-    this.#downSince ??= now;
-    if (now - this.#downSince >= settings.upstreamUnavailableAfterMs) {
-      logger.warn(
-        { subgraph, downForMs: now - this.#downSince },
-        'subgraph unreachable for too long; ending its subscription',
-      );
-      this.#fail(
-        SubscriptionFailure.of(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${subgraph} service is unavailable.`, {
-          subgraph,
-        }),
-      );
-      return;
-    }
-    const backoff = Math.min(
-      settings.upstreamRetryMaxMs,
-      settings.upstreamRetryInitialMs * 2 ** this.#attempt,
-    );
-    const delay = Math.min(
-      backoff * (0.5 + Math.random() / 2),
-      settings.upstreamUnavailableAfterMs - (now - this.#downSince),
-    );
-    this.#attempt += 1;
-    logger.debug(
-      { subgraph, attempt: this.#attempt, delayMs: Math.round(delay) },
-      'subgraph subscription socket dropped; reconnecting',
-    );
-    this.#retryTimer = setTimeout(() => {
-      if (this.#closed || this.#ended) return;
-      this.resubscriptions += 1;
-      this.#subscribeUpstream();
-    }, delay);
-  }
-
-  /** Starts resolving the first `eventConcurrency` queued events (they are delivered in order regardless). */
+  /** Starts completing the first `eventConcurrency` queued events (they are delivered in order regardless). */
   #pump(): void {
     const limit = Math.min(this.#queue.length, this.#options.settings.eventConcurrency);
     for (let index = 0; index < limit; index += 1) {
       const entry = this.#queue[index]!;
-      entry.result ??= this.#resolve(entry.event);
+      entry.result ??= entry.shared ? entry.shared.result() : resolveEvent(this.#options, entry.event);
     }
-  }
-
-  async #resolve(event: UpstreamEvent): Promise<FormattedExecutionResult> {
-    const { supergraph, planned, logger, finish } = this.#options;
-    try {
-      // The client's variables: only the primary fetch (already done) uses the resume argument.
-      const executed = await supergraph.executeEvent(
-        planned,
-        event as never,
-        this.#options.variables,
-        this.#options.context,
-        logger,
-      );
-      const result: FormattedExecutionResult =
-        executed.errors.length > 0
-          ? { data: executed.data, errors: executed.errors.map((error) => this.#mask(error)) }
-          : { data: executed.data };
-      finish?.(result);
-      return result;
-    } catch (error) {
-      logger.error(
-        { err: error, subgraph: planned.primary.serviceName },
-        'failed to complete a subscription event',
-      );
-      return { data: null, errors: [INTERNAL_ERROR] };
-    }
-  }
-
-  #mask(error: GraphQLFormattedError): GraphQLFormattedError {
-    return maskError(error, codedError(ErrorCode.INTERNAL_SERVER_ERROR, error.message), this.#options.logger);
-  }
-
-  #fail(failure: SubscriptionFailure): void {
-    this.#end(failure);
   }
 
   #end(failure?: SubscriptionFailure): void {
     if (this.#ended) return;
     this.#ended = failure ? { failure } : {};
-    this.#stopUpstream();
+    this.#stopSource();
     this.#wake?.();
   }
 
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopUpstream();
+    this.#stopSource();
     this.#queue.length = 0;
     this.#wake?.();
   }
 
-  #stopUpstream(): void {
-    clearTimeout(this.#retryTimer);
-    this.#cancelUpstream?.();
-    this.#cancelUpstream = undefined;
-    this.#stopListening?.();
-    this.#stopListening = undefined;
+  #stopSource(): void {
+    this.#feed?.stop();
+    const leave = this.#leaveGroup;
+    this.#leaveGroup = undefined;
+    leave?.();
   }
 }

@@ -2,7 +2,9 @@ import { codedError, ErrorCode, httpStatusOf, type Logger } from '@cap/runtime';
 import type { DocumentNode, FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { PolicyOutcome, PrepareInput, Prepared } from '../../policy/OperationPolicy.js';
 import { FederatedSubscription } from './FederatedSubscription.js';
-import { LoadedSupergraph } from './LoadedSupergraph.js';
+import { LoadedSupergraph, type PlannedSubscription } from './LoadedSupergraph.js';
+import { RESUME_VARIABLE } from './resumableFields.js';
+import { SharedSubscriptions } from './SharedSubscriptions.js';
 import type { SubscriptionSettings } from '../settings.js';
 import type { SubscriberSession } from '../session/SubscriberSession.js';
 import { INTERNAL_ERROR } from './SubscriptionFailure.js';
@@ -41,6 +43,11 @@ export interface SubscriptionEngineOptions {
   finishEvent: FinishEvent | undefined;
   settings: SubscriptionSettings;
   logger: Logger;
+  /**
+   * Signs the router tokens of shared upstream subscriptions; with `settings.shareUpstreams` identical client
+   * subscriptions share one (ADR 0021). Absent = every subscription subscribes on its client's own socket.
+   */
+  internalTokenSecret?: string;
 }
 
 /**
@@ -53,8 +60,19 @@ export class SubscriptionEngine {
   /** A supergraph that failed to build: not retried until the next one. */
   #failedSdl: string | undefined;
   readonly #stopFeed: () => void;
+  /** Upstream subscriptions shared by identical client subscriptions; undefined = sharing off. */
+  readonly sharing: SharedSubscriptions | undefined;
 
   constructor(private readonly options: SubscriptionEngineOptions) {
+    this.sharing =
+      options.internalTokenSecret !== undefined && options.settings.shareUpstreams
+        ? new SharedSubscriptions({
+            internalTokenSecret: options.internalTokenSecret,
+            urlOf: (subgraph) => this.webSocketUrlOf(subgraph),
+            settings: options.settings,
+            logger: options.logger,
+          })
+        : undefined;
     // Building takes a few hundred ms of CPU: done now, before the router listens (the gateway loaded its
     // supergraph already), and after each reload on the next turn of the event loop, not in a subscriber's way.
     this.#stopFeed = options.feed.onSupergraphChange(() => setImmediate(() => this.#tryBuild()));
@@ -143,24 +161,39 @@ export class SubscriptionEngine {
       logger.error({ err: error, requestId: session.requestId }, 'cannot plan a subscription');
       return refuse(httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR), [INTERNAL_ERROR]);
     }
-    const upstream = session.upstreams.get(plan.planned.primary.serviceName);
-    if (!upstream) {
-      logger.error(
-        { subgraph: plan.planned.primary.serviceName },
-        'the supergraph names a subgraph without a URL',
-      );
+    const serviceName = plan.planned.primary.serviceName;
+    if (!this.webSocketUrlOf(serviceName)) {
+      logger.error({ subgraph: serviceName }, 'the supergraph names a subgraph without a URL');
       return refuse(httpStatusOf(ErrorCode.INTERNAL_SERVER_ERROR), [INTERNAL_ERROR]);
     }
     const finishEvent = this.options.finishEvent;
-    const subscription = new FederatedSubscription({
+    const resolution = {
       supergraph,
       planned: plan.planned,
       variables: plan.variables,
-      upstream,
+      finish:
+        outcome && finishEvent
+          ? (result: FormattedExecutionResult) => finishEvent(outcome, result)
+          : undefined,
+      logger: logger.child({ requestId: session.requestId, subgraph: serviceName }),
+    };
+    const share = this.sharing && {
+      registry: this.sharing,
+      key: this.sharing.keyOf(plan.planned, plan.variables, session.principal),
+      spec: {
+        ...resolution,
+        logger: logger.child({ subgraph: serviceName, shared: true }),
+        principal: session.principal,
+        clientIp: session.clientIp,
+        joinableWhileRunning: startsFromNow(supergraph, plan.planned, plan.variables),
+      },
+    };
+    const subscription = new FederatedSubscription({
+      ...resolution,
       context: () => session.context(),
-      finish: outcome && finishEvent ? (result) => finishEvent(outcome, result) : undefined,
+      upstream: () => session.upstreams.get(serviceName)!,
+      share,
       settings,
-      logger: logger.child({ requestId: session.requestId, subgraph: plan.planned.primary.serviceName }),
     });
     return {
       kind: 'run',
@@ -180,6 +213,25 @@ export class SubscriptionEngine {
   close(): void {
     this.#stopFeed();
   }
+}
+
+/**
+ * Whether a subscription starts "from now" whenever it is made: a resumable field given no cursor whose resume
+ * argument has no default (`messagePosted` without `after`). A client may then join a group that already
+ * received events: a subscription of its own, made now, would start at the same point. Anything else (a cursor,
+ * a default such as `taskLogs`' `afterSeq: 0`, or a field that starts with the current state) replays or
+ * snapshots at subscribe time, so it joins only a group that has not received anything yet.
+ */
+function startsFromNow(
+  supergraph: LoadedSupergraph,
+  planned: PlannedSubscription,
+  variables: Record<string, unknown>,
+): boolean {
+  if (!planned.resume || (variables[RESUME_VARIABLE] ?? null) !== null) return false;
+  const argument = supergraph.resumableFields.get(planned.resume.field)?.argument;
+  const field = supergraph.validationSchema.getSubscriptionType()?.getFields()[planned.resume.field];
+  const definition = field?.args.find((candidate) => candidate.name === argument);
+  return definition !== undefined && (definition.defaultValue ?? null) === null;
 }
 
 function refuse(status: number, errors: GraphQLFormattedError[]): StartedSubscription {

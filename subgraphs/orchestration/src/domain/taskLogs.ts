@@ -212,7 +212,9 @@ export async function appendTaskLogs(
     if (!counter) throw new Error(`task ${taskId} has no log counter`);
     const first = counter.last_seq - batch.length + 1;
     const rows = batch.map((entry, index) => ({ ...entry, taskId, seq: first + index }));
-    await tx.taskLog.createMany({ data: rows });
+    // One INSERT over column arrays: a 1,000-line batch costs one statement and no per-row work in the client
+    // (createMany compiled and interpreted every row, ~1 ms each on a busy core: the live logs waited for it).
+    await tx.$executeRawUnsafe(INSERT_TASK_LOGS, taskId, ...taskLogColumns(rows));
     let warnings = 0;
     let errors = 0;
     for (const row of rows) {
@@ -244,6 +246,28 @@ export async function appendTaskLogs(
       createdAt: row.createdAt,
     }));
   });
+}
+
+const INSERT_TASK_LOGS = `INSERT INTO "orchestration"."task_logs"
+  ("task_id", "seq", "execution_id", "level", "kind", "message", "data", "created_at")
+  SELECT $1::uuid, r.seq, r.execution_id::uuid, r.level::"orchestration"."LogLevel", r.kind::"orchestration"."LogKind",
+    r.message, r.data::jsonb, r.created_at::timestamptz
+  FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+    AS r(seq, execution_id, level, kind, message, data, created_at)`;
+
+/** The columns of {@link INSERT_TASK_LOGS}, one array each (nulls where a row has no value). */
+function taskLogColumns(
+  rows: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'taskId'> & { createdAt: Date }>,
+): [number[], Array<string | null>, string[], string[], string[], Array<string | null>, string[]] {
+  return [
+    rows.map((row) => row.seq),
+    rows.map((row) => row.executionId ?? null),
+    rows.map((row) => row.level),
+    rows.map((row) => row.kind),
+    rows.map((row) => row.message),
+    rows.map((row) => (row.data === undefined || row.data === null ? null : JSON.stringify(row.data))),
+    rows.map((row) => row.createdAt.toISOString()),
+  ];
 }
 
 /** Log entries of a task after `afterSeq`, oldest first, at most `limit`. */

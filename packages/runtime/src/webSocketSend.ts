@@ -1,0 +1,33 @@
+import type { WebSocket } from 'ws';
+
+/**
+ * Bytes a WebSocket may hold unsent (in ws and the socket's stream, beyond the kernel's buffer) before a sender
+ * waits for its write to flush: 64 KiB, a few hundred events.
+ */
+export const SEND_HIGH_WATER_BYTES = 64 * 1024;
+
+/**
+ * Sends `data` on `ws` with bounded buffering. While the socket holds less than `highWaterBytes` unsent, the
+ * returned promise resolves at once, so a subscription can hand over many events in one turn of the event loop;
+ * beyond it, it resolves once this write has been flushed, so a slow reader holds up only its own stream.
+ *
+ * Awaiting every write's callback instead (graphql-ws' own adapter) delivers at most one event per subscription
+ * per turn of the event loop: a burst of 2,000 log lines then takes 2,000 turns, seconds on a busy process.
+ */
+export function sendWithBackPressure(
+  ws: WebSocket,
+  data: string,
+  highWaterBytes: number = SEND_HIGH_WATER_BYTES,
+): Promise<void> {
+  if (ws.readyState !== ws.OPEN) return Promise.resolve();
+  if (ws.bufferedAmount < highWaterBytes) {
+    ws.send(data, IGNORE_ERROR);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve, reject) =>
+    ws.send(data, (error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** A failed write closes the socket (ws emits `error` and `close`): the connection's own handlers act on it. */
+const IGNORE_ERROR = (): void => undefined;
