@@ -1,5 +1,5 @@
 /**
- * The executor contract, declared structurally. Orchestration (`subgraphs/orchestration/src/domain/executor.ts`)
+ * The executor contract, declared structurally. Orchestration (`subgraphs/orchestration/src/execution/executor.ts`)
  * owns the original; this package cannot import it (orchestration imports the agent, so that would be a
  * workspace cycle), so the same shapes are restated here with string unions in place of the Prisma enums.
  * An object built by {@link createAgentExecutor} is assignable to orchestration's `Executor`.

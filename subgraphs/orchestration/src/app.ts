@@ -14,16 +14,16 @@ import type { OrchestrationConfig } from './config.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
-import type { OrchestrationDeps } from './domain/deps.js';
-import { startCommandSandbox, type CommandSandbox } from './domain/commandSandbox.js';
-import { AgentTaskExecutor } from './domain/agentTaskExecutor.js';
-import { PrismaConversationStore } from './domain/conversationStore.js';
-import type { Executor } from './domain/executor.js';
-import { ShellExecutor } from './domain/shellExecutor.js';
-import { TaskLogTails } from './domain/taskLogTail.js';
-import { Sweeper } from './domain/sweeper.js';
-import { WorkerPool } from './domain/worker.js';
-import { WorkspaceJanitor } from './domain/workspaceJanitor.js';
+import type { OrchestrationDeps } from './domain/orchestrationDeps.js';
+import { startCommandSandbox, type CommandSandbox } from './execution/commandSandbox.js';
+import { AgentTaskExecutor } from './execution/agentTaskExecutor.js';
+import { PrismaConversationStore } from './execution/conversationStore.js';
+import type { Executor } from './execution/executor.js';
+import { ShellExecutor } from './execution/shellExecutor.js';
+import { TaskLogTails } from './logs/taskLogTail.js';
+import { Sweeper } from './execution/sweeper.js';
+import { WorkerPool } from './execution/worker.js';
+import { WorkspaceJanitor } from './execution/workspaceJanitor.js';
 import { schema } from './schema/index.js';
 
 /** What `startOrchestration` needs: shared infrastructure (its own process, or the all-in-one platform). */
@@ -92,11 +92,11 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
     logger,
   });
+  const logTails = new TaskLogTails({ prisma, live, logger });
   const deps: OrchestrationDeps = {
     prisma,
     statements,
     live,
-    logTails: new TaskLogTails({ prisma, live, logger }),
     logger,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
@@ -228,6 +228,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
         principal: claims.principal,
         requestId: claims.requestId,
         deps: { ...deps, logger: requestLogger },
+        logTails,
         loaders: new Loaders(deps),
       }),
       readiness: {

@@ -1,6 +1,6 @@
 import { errorCodes } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationTooLargeError, PrismaConversationStore } from '../src/domain/conversationStore.js';
+import { ConversationTooLargeError, PrismaConversationStore } from '../src/execution/conversationStore.js';
 import { BUDGET_CAPS } from '../src/domain/validation.js';
 import { createTaskVia, startCluster, user, type Cluster, type Instance } from './harness.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimExecutions, finishExecution } from '../src/domain/queue.js';
+import { claimExecutions, finishExecution } from '../src/execution/queue.js';
 import {
   createTaskVia,
   startCluster,

@@ -1,8 +1,8 @@
 import { startRedisServer, type TestRedisServer } from '@cap/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/domain/taskLogs.js';
-import { toTaskLogWire } from '../src/domain/wire.js';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
 import {
   collect,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/domain/taskLogs.js';
-import { TaskLogTails } from '../src/domain/taskLogTail.js';
-import { toTaskLogWire } from '../src/domain/wire.js';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { TaskLogTails } from '../src/logs/taskLogTail.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
 import { createTaskVia, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/domain/taskLogs.js';
-import { toTaskLogWire } from '../src/domain/wire.js';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
 import {
   collect,

@@ -7,7 +7,7 @@ import {
 } from '@cap/events';
 import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
 import { applyClassification } from '../domain/classification.js';
-import type { OrchestrationDeps } from '../domain/deps.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { SCHEMA } from '../db.js';
 import { unitOfWorkOf, unitOfWorkSql } from './unitOfWorkSql.js';
 

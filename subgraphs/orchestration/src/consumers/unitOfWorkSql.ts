@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '@cap/messaging';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from '../domain/deps.js';
+import { inTransaction, type OrchestrationDeps, type UnitOfWork } from '../domain/orchestrationDeps.js';
 
 /**
  * A SqlExecutor for `runConsumer` whose transactions are orchestration units of work: a handler gets the Prisma

@@ -3,7 +3,7 @@ import { createCursorCodec, cursorPart, pageSize, resolvePageSize } from '@cap/r
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { requireScope } from '../domain/authorization.js';
-import { watchTask, watchTasks, type TaskChange } from '../domain/taskFeeds.js';
+import { watchTask, watchTasks, type TaskChange } from '../logs/taskFeeds.js';
 import { taskFilterWhere } from '../domain/taskQueries.js';
 import { parseId } from '../domain/validation.js';
 import type { OrchestrationContext } from '../context.js';
@@ -161,7 +161,7 @@ builder.subscriptionFields((t) => ({
           received: String(afterSeq),
         });
       }
-      return ctx.deps.logTails.tail(taskId, afterSeq);
+      return ctx.logTails.tail(taskId, afterSeq);
     },
     resolve: (entry) => entry,
   }),

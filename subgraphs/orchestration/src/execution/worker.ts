@@ -4,8 +4,8 @@ import type { LiveSubscription } from '@cap/live';
 import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import type { CommandSandbox } from './commandSandbox.js';
-import type { OrchestrationDeps } from './deps.js';
-import { ExecutionErrorCode } from './errors.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import { ExecutionErrorCode } from '../domain/errors.js';
 import type { ExecutableTask, ExecutionOutcome, Executor, TaskBudgets } from './executor.js';
 import {
   claimExecutions,
@@ -16,9 +16,9 @@ import {
   type ExecutionEnd,
   type ExecutionUsage,
 } from './queue.js';
-import { Redactor } from './redaction.js';
-import { TaskLogWriter } from './taskLogs.js';
-import type { TaskWire } from './wire.js';
+import { Redactor } from '../domain/redaction.js';
+import { TaskLogWriter } from '../logs/taskLogs.js';
+import type { TaskWire } from '../domain/liveMessages.js';
 import { prepareWorkspace, type Workspace } from './workspace.js';
 
 /** Options of a {@link WorkerPool}. */

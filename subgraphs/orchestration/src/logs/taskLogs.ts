@@ -1,10 +1,10 @@
 import { TaskLogAppended } from '@cap/events';
 import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import { inTransaction, type OrchestrationDeps } from './deps.js';
-import { Redactor } from './redaction.js';
-import { EVENT_SOURCE } from './tasks.js';
-import { toTaskLogWire } from './wire.js';
+import { inTransaction, type OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import { Redactor } from '../domain/redaction.js';
+import { EVENT_SOURCE } from '../domain/tasks.js';
+import { toTaskLogWire } from '../domain/liveMessages.js';
 
 /** A JSON value, as log entries' structured data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -3,7 +3,6 @@ import type { Logger } from '@cap/runtime';
 import type { LiveBus } from '@cap/live';
 import type { SqlStatementCounter } from '../db.js';
 import type { ExecutionStrategy, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import type { TaskLogTails } from './taskLogTail.js';
 
 /** A Prisma transaction client, as passed to `$transaction(async (tx) => ...)`. */
 export type Tx = Prisma.TransactionClient;
@@ -31,8 +30,6 @@ export interface OrchestrationDeps {
   prisma: PrismaClient;
   statements: SqlStatementCounter;
   live: LiveBus;
-  /** Shared live tails of task logs, one per task with subscribers in this process. */
-  logTails: TaskLogTails;
   events: EventRecorder;
   logger: Logger;
   settings: OrchestrationSettings;

@@ -1,5 +1,5 @@
-import { queueUnclassifiedTasks } from './classification.js';
-import type { OrchestrationDeps } from './deps.js';
+import { queueUnclassifiedTasks } from '../domain/classification.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { recoverExpiredLeases } from './queue.js';
 
 /**

@@ -1,12 +1,12 @@
 import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted } from '@cap/events';
 import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../generated/prisma/client.js';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.js';
-import { ExecutionErrorCode } from './errors.js';
+import { inTransaction, type OrchestrationDeps, type UnitOfWork } from '../domain/orchestrationDeps.js';
+import { ExecutionErrorCode } from '../domain/errors.js';
 import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
-import { selectStrategy } from './strategy.js';
-import { appendTaskLogs } from './taskLogs.js';
-import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from './tasks.js';
-import { toTaskLogWire } from './wire.js';
+import { selectStrategy } from '../domain/strategy.js';
+import { appendTaskLogs } from '../logs/taskLogs.js';
+import { applyTransition, EVENT_SOURCE, queuePlan, type TransitionPlan } from '../domain/tasks.js';
+import { toTaskLogWire } from '../domain/liveMessages.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 
 /**
