@@ -8,7 +8,9 @@ import {
   type KeyValueStore,
   type Logger,
   type RunningSubgraph,
+  type Shutdown,
 } from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
@@ -75,10 +77,33 @@ export interface RunningOrchestration {
  * TaskClassified consumer, the sweeper (lost workers, classification timeouts) and WORKER_CONCURRENCY workers.
  */
 export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
+  // Running executions get this long to finish when the instance stops; `close({ graceMs })` changes it.
+  const grace = { ms: options.config.SHUTDOWN_GRACE_MS };
+  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
+  const running = await startScoped(options.logger, (scope) => startInScope(options, scope, grace));
+  const closeScope = running.close;
+  let closing: Promise<void> | undefined;
+  return Object.assign(running, {
+    close: (closeOptions: { graceMs?: number } = {}) => {
+      if (!closing) {
+        grace.ms = closeOptions.graceMs ?? grace.ms;
+        closing = closeScope();
+      }
+      return closing;
+    },
+  });
+}
+
+async function startInScope(
+  options: StartOrchestrationOptions,
+  scope: Shutdown,
+  grace: { ms: number },
+): Promise<Omit<RunningOrchestration, 'close'>> {
   const { config, logger } = options;
   const { prisma, statements } = await openOrchestrationDb(options.database, {
     migrate: config.MIGRATE_ON_START,
   });
+  scope.add('orchestration database', () => prisma.$disconnect());
   const relay = new OutboxRelay({
     sql: prismaExecutor(prisma),
     schema: SCHEMA,
@@ -92,6 +117,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
     logger,
   });
+  scope.add('orchestration live bus', () => live.close());
   const logTails = new TaskLogTails({ prisma, live, logger });
   const deps: OrchestrationDeps = {
     prisma,
@@ -113,154 +139,133 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     },
   };
 
-  const started: Array<{ name: string; stop: () => Promise<void> }> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const { name, stop } of started.reverse()) {
-      await stop().catch((error: unknown) =>
-        logger.error({ err: error, component: name }, 'orchestration: stopping failed'),
-      );
-    }
-  };
-  try {
-    started.push({ name: 'database', stop: () => prisma.$disconnect() });
-    started.push({ name: 'live bus', stop: () => live.close() });
-    relay.start();
-    started.push({ name: 'relay', stop: () => relay.stop() });
-    const consumer = keepClassificationConsumer(deps, options.bus);
-    started.push({ name: 'consumer', stop: () => consumer.close() });
-    const purger = new ProcessedEventsPurger({
-      sql: prismaExecutor(prisma),
-      schema: SCHEMA,
-      retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
-      logger,
-    }).start();
-    started.push({ name: 'processed-events purger', stop: () => purger.close() });
-    const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
-    sweeper.start();
-    started.push({ name: 'sweeper', stop: () => sweeper.stop() });
+  relay.start();
+  scope.add('orchestration outbox relay', () => relay.stop());
+  const consumer = keepClassificationConsumer(deps, options.bus);
+  scope.add('orchestration classification consumer', () => consumer.close());
+  const purger = new ProcessedEventsPurger({
+    sql: prismaExecutor(prisma),
+    schema: SCHEMA,
+    retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
+    logger,
+  }).start();
+  scope.add('orchestration processed-events purger', () => purger.close());
+  const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
+  sweeper.start();
+  scope.add('orchestration sweeper', () => sweeper.stop());
 
-    const executors: Executor[] = [...(options.executors ?? [])];
-    let workers: WorkerPool | null = null;
-    let commandSandbox: CommandSandbox | null = null;
-    let workspaceJanitor: WorkspaceJanitor | null = null;
-    let agent: RunningOrchestration['agent'] = null;
-    let agentMissing: string | null = null;
-    let graceMs = config.SHUTDOWN_GRACE_MS;
-    if (config.WORKER_CONCURRENCY > 0) {
-      const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
-      // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
-      const janitor = new WorkspaceJanitor(deps, {
-        root: workspaceRoot,
-        intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS,
-        leaseMs: config.LEASE_MS,
-      });
-      janitor.start();
-      workspaceJanitor = janitor;
-      started.push({ name: 'workspace cleanup', stop: () => janitor.stop() });
-      // Every executor runs commands (and git on workspaces) in the sandbox: detected once, here.
-      const sandbox = await startCommandSandbox({
-        mode: config.COMMAND_SANDBOX,
-        workspaceRoot,
+  const execution =
+    config.WORKER_CONCURRENCY > 0
+      ? await startExecution(options, deps, scope, grace)
+      : { workers: null, commandSandbox: null, workspaceJanitor: null, agent: null, agentMissing: null };
+
+  const subgraph = await startSubgraphServer<OrchestrationContext>({
+    name: 'orchestration',
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    logger,
+    context: ({ claims, logger: requestLogger }) => ({
+      principal: claims.principal,
+      requestId: claims.requestId,
+      deps: { ...deps, logger: requestLogger },
+      logTails,
+      loaders: new Loaders(deps),
+    }),
+    readiness: {
+      database: () => options.database.ping(),
+      // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
+      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
+    },
+    development: config.NODE_ENV === 'development',
+  });
+  scope.add('orchestration server', () => subgraph.close());
+
+  return { subgraph, deps, ...execution, sweeper, consumerReady: consumer.ready, statements };
+}
+
+type RunningExecution = Pick<
+  RunningOrchestration,
+  'workers' | 'commandSandbox' | 'workspaceJanitor' | 'agent' | 'agentMissing'
+>;
+
+/** Starts the workspace janitor, the command sandbox, the executors and the worker pool (WORKER_CONCURRENCY > 0). */
+async function startExecution(
+  options: StartOrchestrationOptions,
+  deps: OrchestrationDeps,
+  scope: Shutdown,
+  grace: { ms: number },
+): Promise<RunningExecution> {
+  const { config, logger } = options;
+  const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
+  // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
+  const workspaceJanitor = new WorkspaceJanitor(deps, {
+    root: workspaceRoot,
+    intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS,
+    leaseMs: config.LEASE_MS,
+  });
+  workspaceJanitor.start();
+  scope.add('orchestration workspace cleanup', () => workspaceJanitor.stop());
+  // Every executor runs commands (and git on workspaces) in the sandbox: detected once, here.
+  const commandSandbox = await startCommandSandbox({
+    mode: config.COMMAND_SANDBOX,
+    workspaceRoot,
+    path: config.shellBaseEnv.PATH,
+    rootHostUser: { uid: config.COMMAND_SANDBOX_UID, gid: config.COMMAND_SANDBOX_GID },
+    readOnlyPaths: config.COMMAND_SANDBOX_READONLY_PATHS,
+    network: config.COMMAND_SANDBOX_NETWORK,
+    limits: config.commandLimits,
+    killGraceMs: config.SHELL_KILL_GRACE_MS,
+    logger,
+  });
+  const executors: Executor[] = [...(options.executors ?? [])];
+  if (config.SHELL_EXECUTOR_ENABLED) {
+    executors.push(
+      new ShellExecutor({ sandbox: commandSandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
+    );
+  }
+  let agent: RunningOrchestration['agent'] = null;
+  let agentMissing: string | null = null;
+  if (config.AGENT_EXECUTOR_ENABLED) {
+    executors.push(
+      new AgentTaskExecutor({
+        config: config.agent,
+        conversations: new PrismaConversationStore(deps.prisma, {
+          maxBytes: config.AGENT_CONVERSATION_MAX_BYTES,
+        }),
         path: config.shellBaseEnv.PATH,
-        rootHostUser: { uid: config.COMMAND_SANDBOX_UID, gid: config.COMMAND_SANDBOX_GID },
-        readOnlyPaths: config.COMMAND_SANDBOX_READONLY_PATHS,
-        network: config.COMMAND_SANDBOX_NETWORK,
         limits: config.commandLimits,
         killGraceMs: config.SHELL_KILL_GRACE_MS,
-        logger,
-      });
-      commandSandbox = sandbox;
-      if (config.SHELL_EXECUTOR_ENABLED) {
-        executors.push(
-          new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
-        );
-      }
-      if (config.AGENT_EXECUTOR_ENABLED) {
-        executors.push(
-          new AgentTaskExecutor({
-            config: config.agent,
-            conversations: new PrismaConversationStore(prisma, {
-              maxBytes: config.AGENT_CONVERSATION_MAX_BYTES,
-            }),
-            path: config.shellBaseEnv.PATH,
-            limits: config.commandLimits,
-            killGraceMs: config.SHELL_KILL_GRACE_MS,
-          }),
-        );
-        if (config.agent.provider && config.agent.models) {
-          agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
-          logger.info(
-            { provider: config.agent.provider.kind, model: config.agent.models.default },
-            'agent executor: tasks without a command run with the LLM agent',
-          );
-        } else {
-          agentMissing = config.agent.missing;
-          logger.warn(
-            { missing: config.agent.missing },
-            `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`,
-          );
-        }
-      }
-      const pool = new WorkerPool(deps, {
-        concurrency: config.WORKER_CONCURRENCY,
-        pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
-        leaseMs: config.LEASE_MS,
-        heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
-        executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
-        workspaceRoot,
-        path: config.shellBaseEnv.PATH,
-        sandbox,
-        executors,
-      });
-      await pool.start();
-      workers = pool;
-      started.push({ name: 'workers', stop: () => pool.stop(graceMs) });
-    }
-
-    const subgraph = await startSubgraphServer<OrchestrationContext>({
-      name: 'orchestration',
-      schema,
-      host: config.HOST,
-      port: config.PORT,
-      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
-      logger,
-      context: ({ claims, logger: requestLogger }) => ({
-        principal: claims.principal,
-        requestId: claims.requestId,
-        deps: { ...deps, logger: requestLogger },
-        logTails,
-        loaders: new Loaders(deps),
       }),
-      readiness: {
-        database: () => options.database.ping(),
-        // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
-        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-        [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-      },
-      development: config.NODE_ENV === 'development',
-    });
-    started.push({ name: 'subgraph', stop: () => subgraph.close() });
-
-    let closing: Promise<void> | undefined;
-    return {
-      subgraph,
-      deps,
-      workers,
-      commandSandbox,
-      agent,
-      agentMissing,
-      workspaceJanitor,
-      sweeper,
-      consumerReady: consumer.ready,
-      statements,
-      close: (closeOptions = {}) =>
-        (closing ??= (async () => {
-          graceMs = closeOptions.graceMs ?? graceMs;
-          await stopAll();
-        })()),
-    };
-  } catch (error) {
-    await stopAll();
-    throw error;
+    );
+    if (config.agent.provider && config.agent.models) {
+      agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
+      logger.info(
+        { provider: config.agent.provider.kind, model: config.agent.models.default },
+        'agent executor: tasks without a command run with the LLM agent',
+      );
+    } else {
+      agentMissing = config.agent.missing;
+      logger.warn(
+        { missing: config.agent.missing },
+        `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`,
+      );
+    }
   }
+  const workers = new WorkerPool(deps, {
+    concurrency: config.WORKER_CONCURRENCY,
+    pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
+    leaseMs: config.LEASE_MS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
+    workspaceRoot,
+    path: config.shellBaseEnv.PATH,
+    sandbox: commandSandbox,
+    executors,
+  });
+  await workers.start();
+  scope.add('orchestration workers', () => workers.stop(grace.ms));
+  return { workers, commandSandbox, workspaceJanitor, agent, agentMissing };
 }

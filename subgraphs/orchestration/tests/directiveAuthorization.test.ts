@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ANONYMOUS } from '@cap/runtime';
+import { ANONYMOUS, type Principal } from '@cap/runtime';
 import { errorCodes } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, CREATE_TASK, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';
@@ -69,6 +69,111 @@ describe('orchestration enforces its schema directives', () => {
       expect(JSON.stringify(errors)).toContain('Subscription.tasksChanged');
     } finally {
       subscription.dispose();
+    }
+  });
+
+  // The resolvers of these fields no longer repeat the scope check: the directive alone refuses, for every field.
+  // An API key of a DEVELOPER that was given chat scopes only, so ownership would allow the task mutations.
+  const ownerId = randomUUID();
+  const chatOnlyKey: Principal = {
+    kind: 'apiKey',
+    userId: ownerId,
+    apiKeyId: randomUUID(),
+    role: 'DEVELOPER',
+    scopes: ['chat:read', 'chat:write'],
+    tier: 'FREE',
+  };
+  const taskOperations: Array<{ requirement: string; operation: string; field: string; scope: string }> = [
+    {
+      requirement: 'Query.task',
+      field: 'task',
+      scope: 'tasks:read',
+      operation: `query($id: ID!) { task(id: $id) { id title } }`,
+    },
+    {
+      requirement: 'Query.tasks',
+      field: 'tasks',
+      scope: 'tasks:read',
+      operation: `query { tasks { edges { node { id } } } }`,
+    },
+    {
+      requirement: 'Query.taskLogs',
+      field: 'taskLogs',
+      scope: 'tasks:read',
+      operation: `query($id: ID!) { taskLogs(taskId: $id) { edges { node { seq } } } }`,
+    },
+    {
+      requirement: 'Mutation.cancelTask',
+      field: 'cancelTask',
+      scope: 'tasks:write',
+      operation: `mutation($id: ID!) { cancelTask(id: $id) { id status } }`,
+    },
+    {
+      requirement: 'Mutation.retryTask',
+      field: 'retryTask',
+      scope: 'tasks:write',
+      operation: `mutation($id: ID!) { retryTask(id: $id) { id } }`,
+    },
+    {
+      requirement: 'Mutation.provideTaskInput',
+      field: 'provideTaskInput',
+      scope: 'tasks:write',
+      operation: `mutation($id: ID!) { provideTaskInput(input: { taskId: $id, answer: "yes" }) { id } }`,
+    },
+  ];
+
+  it('refuses every task field to an under-scoped API key calling the subgraph directly (FORBIDDEN), and changes nothing', async () => {
+    const created = await api.call<{ createTask: { id: string } }>(
+      CREATE_TASK,
+      { input: { title: 'owned by the key holder', strategy: 'SINGLE_SHOT' } },
+      user('DEVELOPER', ownerId),
+    );
+    const id = created.data!.createTask.id;
+    for (const { requirement, operation, field, scope } of taskOperations) {
+      const result = await api.call(operation, { id }, chatOnlyKey);
+      expect(errorCodes(result), requirement).toEqual(['FORBIDDEN']);
+      expect(result.errors?.[0]?.extensions, requirement).toMatchObject({
+        requirement,
+        requiredScope: scope,
+      });
+      expect(result.data?.[field] ?? null, requirement).toBeNull();
+    }
+    const task = await api.orchestration.deps.prisma.codingTask.findUniqueOrThrow({ where: { id } });
+    expect(task.status).toBe('QUEUED');
+    expect(task.attempts).toBe(1);
+  });
+
+  it('refuses every task subscription at its start to an under-scoped API key (FORBIDDEN)', async () => {
+    const created = await api.call<{ createTask: { id: string } }>(
+      CREATE_TASK,
+      { input: { title: 'watched by the key holder', strategy: 'SINGLE_SHOT' } },
+      user('DEVELOPER', ownerId),
+    );
+    const id = created.data!.createTask.id;
+    const subscriptions = [
+      {
+        requirement: 'Subscription.taskLogs',
+        query: `subscription($id: ID!) { taskLogs(taskId: $id) { seq } }`,
+      },
+      {
+        requirement: 'Subscription.taskUpdated',
+        query: `subscription($id: ID!) { taskUpdated(taskId: $id) { id } }`,
+      },
+      { requirement: 'Subscription.tasksChanged', query: `subscription { tasksChanged { task { id } } }` },
+    ];
+    for (const { requirement, query } of subscriptions) {
+      const field = requirement.split('.')[1]!;
+      const subscription = collect(api.wsClient(chatOnlyKey), query, { id }, field);
+      try {
+        const errors = await waitFor(() =>
+          subscription.errors.length > 0 ? subscription.errors : undefined,
+        );
+        expect(JSON.stringify(errors), requirement).toContain('FORBIDDEN');
+        expect(JSON.stringify(errors), requirement).toContain(requirement);
+        expect(subscription.events, requirement).toEqual([]);
+      } finally {
+        subscription.dispose();
+      }
     }
   });
 });

@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '@cap/messaging';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from '../domain/orchestrationDeps.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
 
 /**
  * A SqlExecutor for `runConsumer` whose transactions are orchestration units of work: a handler gets the Prisma

@@ -1,6 +1,7 @@
 import type { EnvelopeOf, TaskClassified } from '@cap/events';
 import type { CodingTask } from '../generated/prisma/client.js';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './orchestrationDeps.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps, UnitOfWork } from './orchestrationDeps.js';
 import { STRATEGY_BY_COMPLEXITY, selectStrategy } from './strategy.js';
 import { applyTransition, queuePlan } from './tasks.js';
 import { publishTaskChanged } from './liveMessages.js';

@@ -1,6 +1,7 @@
 import { TaskCompleted, TaskFailed, TaskInputRequested, TaskStarted } from '@cap/events';
 import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../generated/prisma/client.js';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from '../domain/orchestrationDeps.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
 import { ExecutionErrorCode } from '../domain/errors.js';
 import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { selectStrategy } from '../domain/strategy.js';

@@ -1,7 +1,8 @@
 import { TaskLogAppended } from '@cap/events';
 import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import { inTransaction, type OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { Redactor } from '../domain/redaction.js';
 import { EVENT_SOURCE } from '../domain/tasks.js';
 import { toTaskLogWire } from '../domain/liveMessages.js';

@@ -2,7 +2,6 @@ import { hasScope, policyDirectives } from '@cap/runtime';
 import { pageSize, resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
-import { requireScope } from '../domain/authorization.js';
 import { Redactor } from '../domain/redaction.js';
 import { nextStatuses } from '../domain/taskStateMachine.js';
 import { DEFAULT_TASK_ORDER, encodeTaskCursor, findTaskPage, type TaskOrder } from '../domain/taskQueries.js';
@@ -334,10 +333,7 @@ builder.queryFields((t) => ({
     description: 'A task by id, or null when there is none (needs `tasks:read`).',
     directives: policyDirectives.requiresScopes('tasks:read'),
     args: { id: t.arg.id({ required: true, description: 'The task id.' }) },
-    resolve: (_root, args, ctx) => {
-      requireScope(ctx.principal, 'tasks:read');
-      return ctx.loaders.task.load(parseId(String(args.id)));
-    },
+    resolve: (_root, args, ctx) => ctx.loaders.task.load(parseId(String(args.id))),
   }),
   tasks: t.connection(
     {
@@ -356,7 +352,6 @@ builder.queryFields((t) => ({
         }),
       },
       resolve: (_root, args, ctx) => {
-        requireScope(ctx.principal, 'tasks:read');
         resolvePageSize(args, PAGE);
         const order: TaskOrder = args.orderBy ?? DEFAULT_TASK_ORDER;
         return resolveCursorConnection(
