@@ -4,6 +4,7 @@ import type { OrchestrationContext } from '../context.js';
 import './enums.js';
 import './user.js';
 import './task.js';
+import './taskMutations.js';
 import './execution.js';
 import './taskLog.js';
 
