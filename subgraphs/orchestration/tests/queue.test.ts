@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimExecutions, finishExecution } from '../src/execution/queue.js';
+import { finishExecution } from '../src/execution/executionEnd.js';
+import { claimExecutions } from '../src/execution/queue.js';
 import {
   createTaskVia,
   startCluster,

@@ -261,3 +261,21 @@ export function readTaskLogs(
     take: limit,
   });
 }
+
+/** Writes one line from orchestration itself (not an executor) into a task's log and streams it live. */
+export async function logSystemNote(
+  deps: OrchestrationDeps,
+  taskId: string,
+  executionId: string | null,
+  level: 'INFO' | 'WARN' | 'ERROR',
+  message: string,
+): Promise<void> {
+  try {
+    const entries = await appendTaskLogs(deps, taskId, executionId, [
+      { executionId, level, kind: 'STEP', message, createdAt: new Date() },
+    ]);
+    await deps.live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+  } catch (error) {
+    deps.logger.warn({ err: error, taskId }, 'could not write a note to the task log');
+  }
+}
