@@ -9,3 +9,4 @@ export * from './gitFixture.js';
 export * from './childProcessRunner.js';
 export * from './principals.js';
 export * from './waitFor.js';
+export * from './graphqlWs.js';

@@ -2,13 +2,19 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFixture, FakeModelServer, git, type Fixture, type ScriptStep } from '@cap/testkit';
+import {
+  createFixture,
+  FakeModelServer,
+  git,
+  type Fixture,
+  type ScriptStep,
+  userPrincipal,
+  collectSubscription,
+} from '@cap/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collect,
   createTaskVia,
   startCluster,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -18,7 +24,7 @@ import {
 /** The key the fake server is configured with: it must appear in no log line and in no sandboxed command's environment. */
 const API_KEY = 'sk-test-orchestration-9c4e2a7f1b3d5e60';
 const MODEL = 'gpt-4o-mini';
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 /** The scripted turns that fix the fixture: read, edit, dump the environment, run the tests, finish. */
 const FIX: ScriptStep[] = [
@@ -209,7 +215,7 @@ describe('the agent executor', { timeout: 120_000 }, () => {
       repository: fixture.origin,
       strategy: 'ITERATIVE',
     });
-    const live = collect<Line>(node.wsClient(alice), TASK_LOGS, { taskId: id }, 'taskLogs');
+    const live = collectSubscription<Line>(node.wsClient(alice), TASK_LOGS, { taskId: id }, 'taskLogs');
     // The model's steps arrive live, while the task is still running.
     await live.until(
       (events) =>
@@ -217,7 +223,7 @@ describe('the agent executor', { timeout: 120_000 }, () => {
       30_000,
     );
     await waitForStatus(node, id, ['SUCCEEDED', 'FAILED'], 60_000);
-    live.dispose();
+    live.stop();
 
     const task = await readTask(node, id);
     expect(task.result.error).toBeNull();

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '@cap/runtime';
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelTask, transitionTask } from '../src/domain/tasks.js';
-import { CREATE_TASK, createTaskVia, startCluster, user, type Cluster, type Instance } from './harness.js';
+import { CREATE_TASK, createTaskVia, startCluster, type Cluster, type Instance } from './harness.js';
 
 // One API-only instance (no workers): tasks stay where the API puts them. Classification waits a minute, so
 // tasks without a strategy override stay CLASSIFYING.
 let cluster: Cluster;
 let api: Instance;
-const alice = user('DEVELOPER');
-const bob = user('DEVELOPER');
-const admin = user('ADMIN');
-const viewer = user('VIEWER');
+const alice = userPrincipal('DEVELOPER');
+const bob = userPrincipal('DEVELOPER');
+const admin = userPrincipal('ADMIN');
+const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
   cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '60000' } });
@@ -328,7 +328,7 @@ describe('listing tasks', () => {
   let owner: Principal & { userId: string };
   let ids: string[];
   beforeAll(async () => {
-    owner = user('DEVELOPER');
+    owner = userPrincipal('DEVELOPER');
     ids = [];
     const priorities = ['LOW', 'URGENT', 'NORMAL', 'HIGH', 'NORMAL', 'LOW', 'URGENT'];
     for (const [index, priority] of priorities.entries()) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { userPrincipal } from '@cap/testkit';
 import { TaskClassified } from '@cap/events';
 import { DlqHeader, toBusRecord, type BusRecord } from '@cap/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +7,6 @@ import { CLASSIFICATION_CONSUMER_GROUP } from '../src/consumers/taskClassified.j
 import {
   createTaskVia,
   startCluster,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -17,7 +17,7 @@ import {
 let cluster: Cluster;
 let node: Instance;
 let dead: BusRecord[];
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   cluster = await startCluster({

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ANONYMOUS, type Principal } from '@cap/runtime';
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal, collectSubscription } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, CREATE_TASK, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';
+import { CREATE_TASK, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
 
 // Calls with a valid router token, as if the router had let them through: the subgraph itself enforces the
 // directives declared in its schema (ADR 0007). An API-only instance (no workers).
@@ -21,7 +21,7 @@ describe('orchestration enforces its schema directives', () => {
     const result = await api.call(
       CREATE_TASK,
       { input: { title: 'not mine to ask', strategy: 'SINGLE_SHOT' } },
-      user('VIEWER'),
+      userPrincipal('VIEWER'),
     );
     expect(errorCodes(result)).toEqual(['FORBIDDEN']);
     expect(result.errors?.[0]?.extensions).toMatchObject({
@@ -37,7 +37,7 @@ describe('orchestration enforces its schema directives', () => {
     const result = await api.call(
       `mutation($id: ID!) { cancelTask(id: $id) { id } }`,
       { id: randomUUID() },
-      user('VIEWER'),
+      userPrincipal('VIEWER'),
     );
     expect(result.errors?.[0]?.extensions).toMatchObject({
       code: 'FORBIDDEN',
@@ -52,12 +52,12 @@ describe('orchestration enforces its schema directives', () => {
       requirement: 'Query.tasks',
     });
     expect(
-      (await api.call(`{ tasks { edges { node { id } } } }`, {}, user('VIEWER'))).errors,
+      (await api.call(`{ tasks { edges { node { id } } } }`, {}, userPrincipal('VIEWER'))).errors,
     ).toBeUndefined();
   });
 
   it('refuses a subscription at its start over graphql-ws to anonymous callers', async () => {
-    const subscription = collect(
+    const subscription = collectSubscription(
       api.wsClient(ANONYMOUS),
       `subscription { tasksChanged { task { id } } }`,
       {},
@@ -68,7 +68,7 @@ describe('orchestration enforces its schema directives', () => {
       expect(JSON.stringify(errors)).toContain('UNAUTHENTICATED');
       expect(JSON.stringify(errors)).toContain('Subscription.tasksChanged');
     } finally {
-      subscription.dispose();
+      subscription.stop();
     }
   });
 
@@ -126,7 +126,7 @@ describe('orchestration enforces its schema directives', () => {
     const created = await api.call<{ createTask: { id: string } }>(
       CREATE_TASK,
       { input: { title: 'owned by the key holder', strategy: 'SINGLE_SHOT' } },
-      user('DEVELOPER', ownerId),
+      userPrincipal('DEVELOPER', ownerId),
     );
     const id = created.data!.createTask.id;
     for (const { requirement, operation, field, scope } of taskOperations) {
@@ -147,7 +147,7 @@ describe('orchestration enforces its schema directives', () => {
     const created = await api.call<{ createTask: { id: string } }>(
       CREATE_TASK,
       { input: { title: 'watched by the key holder', strategy: 'SINGLE_SHOT' } },
-      user('DEVELOPER', ownerId),
+      userPrincipal('DEVELOPER', ownerId),
     );
     const id = created.data!.createTask.id;
     const subscriptions = [
@@ -163,7 +163,7 @@ describe('orchestration enforces its schema directives', () => {
     ];
     for (const { requirement, query } of subscriptions) {
       const field = requirement.split('.')[1]!;
-      const subscription = collect(api.wsClient(chatOnlyKey), query, { id }, field);
+      const subscription = collectSubscription(api.wsClient(chatOnlyKey), query, { id }, field);
       try {
         const errors = await waitFor(() =>
           subscription.errors.length > 0 ? subscription.errors : undefined,
@@ -172,7 +172,7 @@ describe('orchestration enforces its schema directives', () => {
         expect(JSON.stringify(errors), requirement).toContain(requirement);
         expect(subscription.events, requirement).toEqual([]);
       } finally {
-        subscription.dispose();
+        subscription.stop();
       }
     }
   });
