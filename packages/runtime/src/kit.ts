@@ -5,4 +5,5 @@
 export * from './keysetPagination.js';
 export * from './startScoped.js';
 export * from './subgraphBuilder.js';
+export * from './subgraphSchema.js';
 export * from './unitOfWork.js';

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
-import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -124,10 +124,7 @@ async function startInScope(
     statements,
     live,
     logger,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     settings: {
       classificationTimeoutMs: config.CLASSIFICATION_TIMEOUT_MS,
       defaultStrategy: config.DEFAULT_STRATEGY,

@@ -24,6 +24,8 @@ beforeAll(async () => {
     env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '1500', DEFAULT_STRATEGY: 'ITERATIVE' },
   });
   node = await cluster.start();
+  // The 1.5 s classification timeout runs from each task's creation: the consumer must be in its group first.
+  await node.orchestration.consumerReady;
   dead = [];
   await cluster.bus.subscribe({
     groupId: 'classification-test-dlq',
