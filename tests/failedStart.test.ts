@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
+import { loadConfig as loadOrchestrationConfig, startOrchestration } from '@cap/orchestration';
 import { createLogger, RedisKeyValueStore, type KeyValueStore } from '@cap/runtime';
 import { createTestDatabase, testSecret } from '@cap/testkit';
 import type { Database } from '@cap/db';
@@ -126,6 +127,22 @@ describe('a subgraph whose start fails after the database opened', () => {
           ATTACHMENT_SIGNING_SECRET: testSecret(),
           REDIS_URL,
           REDIS_KEY_PREFIX: `test:${randomUUID()}:`,
+        }),
+      }),
+    );
+  });
+
+  it('orchestration (with Redis and a worker) leaves no open connection, socket or timer', async () => {
+    await expectFailedStartReleasesEverything((port, infrastructure) =>
+      startOrchestration({
+        ...infrastructure,
+        logger,
+        config: loadOrchestrationConfig({
+          ...common(port),
+          REDIS_URL,
+          LIVE_CHANNEL_PREFIX: `test:${randomUUID()}:`,
+          WORKER_CONCURRENCY: '1',
+          SHUTDOWN_GRACE_MS: '0',
         }),
       }),
     );
