@@ -5,6 +5,7 @@ import { loadGithubConfig, startGithub } from '@cap/github';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
 import { loadConfig as loadMlClassifierConfig, startMlClassifier } from '@cap/ml-classifier';
+import { loadConfig as loadOrchestrationConfig, startOrchestration } from '@cap/orchestration';
 import { createLogger, RedisKeyValueStore, type KeyValueStore } from '@cap/runtime';
 import { createTestDatabase, testSecret } from '@cap/testkit';
 import type { Database } from '@cap/db';
@@ -146,6 +147,22 @@ describe('a subgraph whose start fails after the database opened', () => {
   it('github leaves no open connection, socket or timer', async () => {
     await expectFailedStartReleasesEverything((port, infrastructure) =>
       startGithub({ ...infrastructure, logger, config: loadGithubConfig(common(port)) }),
+    );
+  });
+
+  it('orchestration (with Redis and a worker) leaves no open connection, socket or timer', async () => {
+    await expectFailedStartReleasesEverything((port, infrastructure) =>
+      startOrchestration({
+        ...infrastructure,
+        logger,
+        config: loadOrchestrationConfig({
+          ...common(port),
+          REDIS_URL,
+          LIVE_CHANNEL_PREFIX: `test:${randomUUID()}:`,
+          WORKER_CONCURRENCY: '1',
+          SHUTDOWN_GRACE_MS: '0',
+        }),
+      }),
     );
   });
 });

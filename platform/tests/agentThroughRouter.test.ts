@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@cap/runtime';
-import { createFixture, FakeModelServer, git, graphql, type Fixture } from '@cap/testkit';
+import { createFixture, FakeModelServer, git, graphql, type Fixture, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
 
@@ -23,16 +23,6 @@ const TASK = `query($id: ID!) {
   }
 }`;
 const TASK_LOGS = `query($id: ID!) { taskLogs(taskId: $id, first: 500) { edges { node { seq kind message data } } } }`;
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('the agent through the router (embedded platform)', { timeout: 120_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-platform-agent-'));
@@ -114,12 +104,15 @@ describe('the agent through the router (embedded platform)', { timeout: 120_000 
     expect(created.errors).toBeUndefined();
     const id = created.data!['createTask'].id as string;
 
-    const task = await until(async () => {
-      const result = await graphql(url, TASK, { id }, auth);
-      expect(result.errors).toBeUndefined();
-      const current = result.data!['task'];
-      return ['SUCCEEDED', 'FAILED'].includes(current.status) ? current : undefined;
-    }, 'the agent task to end');
+    const task = await waitFor(
+      async () => {
+        const result = await graphql(url, TASK, { id }, auth);
+        expect(result.errors).toBeUndefined();
+        const current = result.data!['task'];
+        return ['SUCCEEDED', 'FAILED'].includes(current.status) ? current : undefined;
+      },
+      { message: 'the agent task to end', timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(task.result.error).toBeNull();
     expect(task.status).toBe('SUCCEEDED');
     server.assertDone();

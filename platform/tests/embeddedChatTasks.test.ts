@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@cap/runtime';
-import { createTestDatabase, errorCodes, graphql } from '@cap/testkit';
+import { createTestDatabase, errorCodes, graphql, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
 
@@ -25,17 +25,6 @@ const TASK = `query($id: ID!) { task(id: $id) { status attempts result { exitCod
 const CLASSIFICATION = `query($id: ID!) { task(id: $id) { strategySource complexity classification { complexity modelVersion } } }`;
 const TASK_LOGS = `query($id: ID!) { taskLogs(taskId: $id) { edges { node { seq kind message data } } } }`;
 const CANCEL_TASK = `mutation($id: ID!) { cancelTask(id: $id) { id status } }`;
-
-/** Bounded polling: returns the first value `probe` gives that is not undefined. */
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface Mode {
   name: string;
@@ -175,13 +164,16 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     expect(created.data!['createTask']).toMatchObject({ status: 'CLASSIFYING', strategy: null });
     const id = created.data!['createTask'].id as string;
 
-    const task = await until(async () => {
-      const result = await graphql(url, TASK, { id }, auth);
-      expect(result.errors).toBeUndefined();
-      const current = result.data!['task'];
-      expect(current.status).not.toBe('FAILED');
-      return current.status === 'SUCCEEDED' ? current : undefined;
-    }, 'the task to succeed');
+    const task = await waitFor(
+      async () => {
+        const result = await graphql(url, TASK, { id }, auth);
+        expect(result.errors).toBeUndefined();
+        const current = result.data!['task'];
+        expect(current.status).not.toBe('FAILED');
+        return current.status === 'SUCCEEDED' ? current : undefined;
+      },
+      { message: 'the task to succeed', timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(task).toEqual({ status: 'SUCCEEDED', attempts: 1, result: { exitCode: 0 } });
     // The strategy came from the classification, which the router joins from the classifier's subgraph.
     const classified = await graphql(url, CLASSIFICATION, { id }, auth);
@@ -210,7 +202,7 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     });
 
     // Log lines are written in batches; the last batch may land just after the status changed.
-    const output = await until(
+    const output = await waitFor(
       async () => {
         const logs = await graphql(url, TASK_LOGS, { id }, auth);
         expect(logs.errors).toBeUndefined();
@@ -218,8 +210,7 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
         const lines = nodes.filter((node: any) => node.kind === 'COMMAND_OUTPUT');
         return lines.length >= 2 ? { nodes, lines } : undefined;
       },
-      'the command output in taskLogs',
-      10_000,
+      { message: 'the command output in taskLogs', timeoutMs: 10_000, intervalMs: 100 },
     );
     expect(output.lines.map((line: any) => [line.data.stream, line.message]).sort()).toEqual([
       ['stderr', 'to stderr'],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
@@ -7,15 +8,29 @@ import {
   startOrchestration,
   type RunningOrchestration,
 } from '@cap/orchestration';
-import { createLogger, RedisKeyValueStore } from '@cap/runtime';
-import { createTestDatabase, graphql, testSecret } from '@cap/testkit';
+import { createLogger, RedisKeyValueStore, type Logger } from '@cap/runtime';
+import { createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
 import { loadConfig, RevocationFeed, startRouter, type RunningRouter } from '../src/index.js';
+import type { SubscriptionSettings } from '../src/subscriptions/settings.js';
 
+/**
+ * Identity, chat, orchestration and the router on real PostgreSQL and Redis: the one stack of the router's tests
+ * ({@link startStack}).
+ */
 export interface Stack extends AsyncDisposable {
   router: RunningRouter;
   identity: RunningIdentity;
   chat: RunningChat;
   orchestration: RunningOrchestration;
+  /** The shared infrastructure, for tests that start more subgraph instances on it. */
+  db: TestDatabase;
+  kv: RedisKeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+  /** DATA_DIR of every component (removed with the stack). */
+  dataDir: string;
+  /** The environment chat was started with (another instance with it shares chat's database and Redis). */
+  chatEnv: Record<string, string>;
   secret: string;
   /** Identity's SIGNING_KEY_SECRET, so tests can sign tokens with the real stored keys. */
   signingKeySecret: string;
@@ -28,7 +43,11 @@ export interface Stack extends AsyncDisposable {
    * Another router over the same subgraphs (e.g. to share a budget across instances); `revocations` replaces the
    * feed `StackOptions.revocationBus` would give it.
    */
-  startRouter(routerEnv?: Record<string, string>, revocations?: RevocationFeed): Promise<RunningRouter>;
+  startRouter(
+    routerEnv?: Record<string, string>,
+    revocations?: RevocationFeed,
+    subscriptions?: Partial<SubscriptionSettings>,
+  ): Promise<RunningRouter>;
   query<T = Record<string, any>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -51,9 +70,13 @@ export interface StackOptions {
    * stops and starts; otherwise only the shared cache is on `TEST_REDIS_URL`.
    */
   redisUrl?: string;
+  /** Extra environment of chat and orchestration (e.g. their own Redis key prefixes, fast worker polls). */
+  subgraphEnv?: Record<string, string>;
+  /** Subscription settings of every router (defaults from the environment otherwise). */
+  subscriptions?: Partial<SubscriptionSettings>;
 }
 
-/** Identity and the router on real PostgreSQL and Redis; the router's env can be overridden per test file. */
+/** Starts a {@link Stack}; the router's env can be overridden per test file. The one way router tests start one. */
 export async function startStack(
   routerEnv: Record<string, string> = {},
   options: StackOptions = {},
@@ -90,6 +113,7 @@ export async function startStack(
     DATA_DIR: dataDir,
     INTERNAL_TOKEN_SECRET: secret,
     ...everywhere,
+    ...options.subgraphEnv,
   };
   const chat = await startChat({
     config: loadChatConfig(subgraphEnv),
@@ -120,8 +144,11 @@ export async function startStack(
     });
   }
   const extraRouters: RunningRouter[] = [];
-  const routerConfig = (overrides: Record<string, string>) =>
-    loadConfig({
+  const routerConfig = (
+    overrides: Record<string, string>,
+    subscriptions: Partial<SubscriptionSettings> | undefined = options.subscriptions,
+  ) => {
+    const config = loadConfig({
       NODE_ENV: 'development',
       PORT: '0',
       DATA_DIR: dataDir,
@@ -134,6 +161,8 @@ export async function startStack(
       ...everywhere,
       ...overrides,
     });
+    return subscriptions ? Object.assign(config, { subscriptions }) : config;
+  };
   const feeds: Array<{ feed: RevocationFeed; bus: EventBus }> = [];
   const revocations = async (): Promise<{ revocations?: RevocationFeed }> => {
     if (!options.revocationBus) return {};
@@ -151,14 +180,20 @@ export async function startStack(
     identity,
     chat,
     orchestration,
+    db,
+    kv,
+    bus,
+    logger,
+    dataDir,
+    chatEnv: subgraphEnv,
     secret,
     signingKeySecret,
     admin,
     identityGraphQLRequests: () => graphQLRequests,
     subgraphGraphQLRequests: () => allGraphQLRequests,
-    startRouter: async (overrides = routerEnv, feed) => {
+    startRouter: async (overrides = routerEnv, feed, subscriptions) => {
       const another = await startRouter({
-        config: routerConfig(overrides),
+        config: routerConfig(overrides, subscriptions),
         kv,
         logger,
         ...(feed ? { revocations: feed } : await revocations()),
@@ -190,6 +225,7 @@ export async function startStack(
       await bus.close();
       await kv.close();
       await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return stack;

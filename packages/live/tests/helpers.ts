@@ -1,18 +1,5 @@
 import type { Redis } from 'ioredis';
 
-/** Polls `probe` until it holds (at most `timeoutMs`), or fails naming what was awaited. */
-export async function waitFor(
-  probe: () => boolean | Promise<boolean>,
-  message: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Subscribers Redis counts on `channel` (0 while nobody is subscribed). */
 export async function subscribers(redis: Redis, channel: string): Promise<number> {
   const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '@cap/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLiveBus, MemoryLiveBus, RedisLiveBus, type LiveBus } from '../src/index.js';
-import { killSubscriberConnections, subscribers, waitFor } from './helpers.js';
+import { killSubscriberConnections, subscribers } from './helpers.js';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const admin = new Redis(REDIS_URL);
@@ -41,11 +42,17 @@ describe('Redis live bus', () => {
       expect(await subscribers(admin, `${prefix}topic`)).toBe(2);
       for (let n = 0; n < 20; n += 1)
         await (n % 2 === 0 ? one : two).publish('topic', { n, at: new Date(0) });
-      await waitFor(() => Object.values(got).every((messages) => messages.length === 20), '20 messages each');
+      await waitFor(() => Object.values(got).every((messages) => messages.length === 20), {
+        message: '20 messages each',
+        intervalMs: 20,
+      });
       const expected = Array.from({ length: 20 }, (_, n) => ({ n, at: '1970-01-01T00:00:00.000Z' }));
       for (const messages of Object.values(got)) expect(messages).toEqual(expected);
       for (const subscription of subscriptions) await subscription.close();
-      await waitFor(async () => (await subscribers(admin, `${prefix}topic`)) === 0, 'unsubscribed');
+      await waitFor(async () => (await subscribers(admin, `${prefix}topic`)) === 0, {
+        message: 'unsubscribed',
+        intervalMs: 20,
+      });
     } finally {
       await Promise.all([one.close(), two.close()]);
     }
@@ -92,10 +99,16 @@ describe('Redis live bus', () => {
       );
       await bus.subscribe('topic', () => (withoutGap += 1));
       expect(await killSubscriberConnections(admin, `${prefix}live`)).toBe(1);
-      await waitFor(() => gaps >= 1, 'a gap notice');
-      await waitFor(async () => (await subscribers(admin, `${prefix}topic`)) === 1, 'resubscribed');
+      await waitFor(() => gaps >= 1, { message: 'a gap notice', intervalMs: 20 });
+      await waitFor(async () => (await subscribers(admin, `${prefix}topic`)) === 1, {
+        message: 'resubscribed',
+        intervalMs: 20,
+      });
       await bus.publish('topic', { after: true });
-      await waitFor(() => got.length === 1 && withoutGap === 1, 'delivery after the reconnect');
+      await waitFor(() => got.length === 1 && withoutGap === 1, {
+        message: 'delivery after the reconnect',
+        intervalMs: 20,
+      });
       expect(got).toEqual([{ after: true }]);
     } finally {
       await bus.close();
@@ -125,7 +138,10 @@ describe('Redis live bus', () => {
       expect(buses.map((bus) => bus.kind)).toEqual(['redis', 'redis', 'memory']);
       // A new bus fails fast until its connection is up (nothing waits for Redis), then answers.
       for (const bus of buses)
-        await waitFor(async () => (await bus.ping().catch(() => -1)) >= 0, `${bus.kind} ping`);
+        await waitFor(async () => (await bus.ping().catch(() => -1)) >= 0, {
+          message: `${bus.kind} ping`,
+          intervalMs: 20,
+        });
     } finally {
       await Promise.all(buses.map((bus) => bus.close()));
       await shared.quit();

@@ -1,8 +1,8 @@
-import { startRedisServer, type TestRedisServer } from '@cap/testkit';
+import { startRedisServer, type TestRedisServer, waitFor } from '@cap/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveFeed, RedisLiveBus } from '../src/index.js';
-import { seeded, subscribers, waitFor } from './helpers.js';
+import { seeded, subscribers } from './helpers.js';
 
 /** Subscribers are told to re-read this often while Redis is down (short, so a test sees several ticks). */
 const POLL_MS = 100;
@@ -53,7 +53,7 @@ describe('live bus through a Redis outage', () => {
         await expect(bus.publish(topic, { n: 1 })).rejects.toThrow();
         // Generous: "at once" means a command timeout, not Redis's reconnect backoff or an offline queue.
         expect(Date.now() - before).toBeLessThan(2_000);
-        await waitFor(() => gaps >= 2, `poll ticks on ${topic}`);
+        await waitFor(() => gaps >= 2, { message: `poll ticks on ${topic}`, intervalMs: 20 });
         await subscription.close();
       }
       await expect(bus.ping()).rejects.toThrow();
@@ -84,16 +84,22 @@ describe('live bus through a Redis outage', () => {
       expect(await subscribersOf('resync:topic')).toBe(1);
 
       await redis.stop();
-      await waitFor(() => gapsAt.length >= 3, 'gaps every poll interval while Redis is down');
+      await waitFor(() => gapsAt.length >= 3, {
+        message: 'gaps every poll interval while Redis is down',
+        intervalMs: 20,
+      });
       await redis.start();
-      await waitFor(async () => (await subscribersOf('resync:topic')) === 1, 'subscribed again');
+      await waitFor(async () => (await subscribersOf('resync:topic')) === 1, {
+        message: 'subscribed again',
+        intervalMs: 20,
+      });
       const gapsWhenBack = gapsAt.length;
       // Polling stops once subscribed: no gap for several intervals from now on.
       await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
       expect(gapsAt.length).toBe(gapsWhenBack);
       expect(await subscribedAtGap.at(-1)).toBe(1);
       await publisher.publish('resync:topic', JSON.stringify({ live: true }));
-      await waitFor(() => got.length === 1, 'a live message after the outage');
+      await waitFor(() => got.length === 1, { message: 'a live message after the outage', intervalMs: 20 });
       expect(got).toEqual([{ live: true }]);
     } finally {
       publisher.disconnect();

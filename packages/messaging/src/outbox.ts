@@ -151,3 +151,19 @@ export async function purgeProcessed(
   );
   return rows.length;
 }
+
+/**
+ * The outbox side of a subgraph's unit of work (the kit's `EventRecorder`): `record` enqueues envelopes with the
+ * caller's transaction (`sql(tx)` reads it as a {@link SqlExecutor}), `committed` wakes the relay so it publishes
+ * at once instead of at its next poll.
+ */
+export function outboxRecorder<Tx>(options: {
+  schema: string;
+  relay: { notify(): void };
+  sql: (tx: Tx) => SqlExecutor;
+}): { record(tx: Tx, envelopes: readonly AnyEnvelope[]): Promise<void>; committed(): void } {
+  return {
+    record: (tx, envelopes) => enqueue(options.sql(tx), options.schema, envelopes),
+    committed: () => options.relay.notify(),
+  };
+}

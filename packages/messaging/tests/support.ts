@@ -37,27 +37,8 @@ export async function createTestSchema(prefix = 'msg'): Promise<TestSchema> {
   };
 }
 
-/** Polls `check` until it returns a truthy value, failing with `message` after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => Promise<T> | T,
-  {
-    timeoutMs = 10_000,
-    intervalMs = 25,
-    message = 'condition',
-  }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await check();
-    if (last) return last as NonNullable<T>;
-    if (Date.now() > deadline)
-      throw new Error(
-        `Timed out after ${timeoutMs} ms waiting for ${message} (last: ${JSON.stringify(last)})`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+/** The test kit's polling helper, which these tests have always imported from here. */
+export { waitFor } from '@cap/testkit';
 
 /** A logger that keeps entries, to assert on what an operator would see. */
 export function recordingLogger(): {

@@ -5,5 +5,6 @@
 export * from './keysetPagination.js';
 export * from './startScoped.js';
 export * from './subgraphBuilder.js';
+export * from './subgraphSchema.js';
 export * from './unitOfWork.js';
 export * from './unitOfWorkSql.js';

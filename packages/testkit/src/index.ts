@@ -10,3 +10,4 @@ export * from './childProcessRunner.js';
 export * from './principals.js';
 export * from './waitFor.js';
 export * from './fakeGithub/index.js';
+export * from './graphqlWs.js';

@@ -3,7 +3,7 @@ import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { ChatTopic } from '@cap/events';
 import { MemoryLiveBus, RedisLiveBus, type LiveBus } from '@cap/live';
-import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
+import { outboxRecorder, OutboxRelay, type EventBus } from '@cap/messaging';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
   LogThrottle,
@@ -187,10 +187,7 @@ async function startInScope(
     recent: new RecentMessages({ cache: realtime.cache, capacity: config.CACHE_RECENT_MESSAGES, logger }),
     storage,
     logger,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     settings: {
       messageMaxBytes: config.MESSAGE_MAX_BYTES,
       attachmentMaxBytes: config.ATTACHMENT_MAX_BYTES,

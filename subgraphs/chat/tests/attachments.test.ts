@@ -3,13 +3,13 @@ import { request, type IncomingMessage } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '@cap/testkit';
-import { createConversation, post, startChatHarness, user, type ChatHarness } from './harness.js';
+import { errorCodes, userPrincipal } from '@cap/testkit';
+import { createConversation, post, startChatHarness, type ChatHarness } from './harness.js';
 import { signAttachmentUrl } from '../src/attachments/signedUrl.js';
 
 let h: ChatHarness;
-const alice = user();
-const bob = user();
+const alice = userPrincipal();
+const bob = userPrincipal();
 let conversationId: string;
 beforeAll(async () => {
   h = await startChatHarness({ env: { ATTACHMENT_MAX_BYTES: String(5 * 1024 * 1024) } });
@@ -220,7 +220,7 @@ describe('attachments', () => {
         await h.call(
           CREATE_UPLOAD,
           { conversationId, fileName: 'a.png', contentType: 'image/png', size: 10 },
-          user(),
+          userPrincipal(),
         ),
       ),
     ).toEqual(['FORBIDDEN']);

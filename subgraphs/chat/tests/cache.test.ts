@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal } from '@cap/testkit';
 import { loadMessageViews } from '../src/domain/messages.js';
-import { createConversation, post, startChatHarness, user, type ChatHarness } from './harness.js';
+import { createConversation, post, startChatHarness, type ChatHarness } from './harness.js';
 
 const PAGE = /* GraphQL */ `
   query ($id: ID!, $first: Int, $after: String) {
@@ -59,7 +59,7 @@ describe.each([
   });
 
   it('serves a realistic read mix with a hit rate above 80%, and every page equals the database', async () => {
-    const people = [user(), user(), user()];
+    const people = [userPrincipal(), userPrincipal(), userPrincipal()];
     const conversations: string[] = [];
     for (let index = 0; index < 8; index += 1) {
       const id = await createConversation(h, people[0]!, people.slice(1));
@@ -76,7 +76,7 @@ describe.each([
       await h.chat.deps.prisma.conversation.update({ where: { id }, data: { lastSeq: 70 } });
       conversations.push(id);
     }
-    const start = (await h.call(STATS, {}, user('ADMIN'))).data!['chatCacheStats'];
+    const start = (await h.call(STATS, {}, userPrincipal('ADMIN'))).data!['chatCacheStats'];
     const next = random(42);
     const mine = new Map<string, string[]>();
     for (let operation = 0; operation < 250; operation += 1) {
@@ -108,7 +108,7 @@ describe.each([
         }
       }
     }
-    const end = (await h.call(STATS, {}, user('ADMIN'))).data!['chatCacheStats'];
+    const end = (await h.call(STATS, {}, userPrincipal('ADMIN'))).data!['chatCacheStats'];
     const hits = end.hits - start.hits;
     const misses = end.misses - start.misses;
     expect(end.backend).toBe(backend);
@@ -133,7 +133,7 @@ describe.each([
   });
 
   it('keeps pages right across window trimming, and never lets a stale fill overwrite a newer change', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const id = await createConversation(h, alice);
     for (let index = 1; index <= 120; index += 1) await post(h, alice, id, `m${index}`);
     // The window holds the newest 100: a page reaching below it comes from the database, still right.
@@ -173,7 +173,7 @@ describe.each([
   });
 
   it('exports its counters to admins only', async () => {
-    expect(errorCodes(await h.call(STATS, {}, user('DEVELOPER')))).toEqual(['FORBIDDEN']);
-    expect((await h.call(STATS, {}, user('ADMIN'))).data!['chatCacheStats'].backend).toBe(backend);
+    expect(errorCodes(await h.call(STATS, {}, userPrincipal('DEVELOPER')))).toEqual(['FORBIDDEN']);
+    expect((await h.call(STATS, {}, userPrincipal('ADMIN'))).data!['chatCacheStats'].backend).toBe(backend);
   });
 });

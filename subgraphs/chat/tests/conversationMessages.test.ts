@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userPrincipal } from '@cap/testkit';
 import { encodeMessageCursor } from '../src/domain/validation.js';
-import { createConversation, post, startChatHarness, user, type ChatHarness } from './harness.js';
+import { createConversation, post, startChatHarness, type ChatHarness } from './harness.js';
 
 /**
  * N+1 guard for `conversations { messages }`: listing 50 conversations with a page of messages each (and their
@@ -50,8 +51,8 @@ const LIST = /* GraphQL */ `
 `;
 
 /** A user taking part in `count` conversations of 3 messages each (an attachment on every first message). */
-async function userWithConversations(count: number): Promise<ReturnType<typeof user>> {
-  const owner = user();
+async function userWithConversations(count: number): Promise<ReturnType<typeof userPrincipal>> {
+  const owner = userPrincipal();
   for (let index = 0; index < count; index += 1) {
     const id = await createConversation(h, owner);
     for (let seq = 1; seq <= 3; seq += 1) await post(h, owner, id, `${id} message ${seq}`);
@@ -76,7 +77,7 @@ async function userWithConversations(count: number): Promise<ReturnType<typeof u
 }
 
 async function measure(
-  owner: ReturnType<typeof user>,
+  owner: ReturnType<typeof userPrincipal>,
   variables: Record<string, unknown>,
 ): Promise<{ statements: number; data: any }> {
   const before = h.statements();
@@ -87,7 +88,7 @@ async function measure(
 
 /** The fewest statements of three identical reads (a read the relay's poll overlapped counts two more). */
 async function fewest(
-  owner: ReturnType<typeof user>,
+  owner: ReturnType<typeof userPrincipal>,
   variables: Record<string, unknown>,
 ): Promise<{ statements: number; data: any }> {
   const attempts = [];

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal } from '@cap/testkit';
 import {
   CREATE_CONVERSATION,
   createConversation,
   post,
   startChatHarness,
-  user,
   type ChatHarness,
 } from './harness.js';
 
@@ -40,9 +39,9 @@ const CONVERSATION = /* GraphQL */ `
 
 describe('conversations', () => {
   it('creates a conversation with users and the agent, and shows it only to its participants', async () => {
-    const alice = user();
-    const bob = user();
-    const mallory = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
+    const mallory = userPrincipal();
     const created = await h.call(
       CREATE_CONVERSATION,
       {
@@ -89,8 +88,8 @@ describe('conversations', () => {
   });
 
   it('adds participants, who then see the whole history', async () => {
-    const alice = user();
-    const carol = user();
+    const alice = userPrincipal();
+    const carol = userPrincipal();
     const id = await createConversation(h, alice);
     await post(h, alice, id, 'before carol joined');
     expect(errorCodes(await h.call(CONVERSATION, { id }, carol))).toEqual(['FORBIDDEN']);
@@ -111,13 +110,13 @@ describe('conversations', () => {
     const outsider = await h.call(
       `mutation($input: AddParticipantsInput!) { addParticipants(input: $input) { id } }`,
       { input: { conversationId: id, userIds: [randomUUID()] } },
-      user(),
+      userPrincipal(),
     );
     expect(errorCodes(outsider)).toEqual(['FORBIDDEN']);
   });
 
   it('lists my conversations, most recently active first, in pages', async () => {
-    const dana = user();
+    const dana = userPrincipal();
     const ids: string[] = [];
     for (let index = 0; index < 5; index += 1) ids.push(await createConversation(h, dana));
     await post(h, dana, ids[1]!, 'bump');
@@ -138,7 +137,7 @@ describe('conversations', () => {
   });
 
   it('refuses bad input and missing scopes with coded errors, creating nothing', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const before = await h.chat.deps.prisma.conversation.count();
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ title: '' }, 'BAD_USER_INPUT'],
@@ -153,9 +152,9 @@ describe('conversations', () => {
         JSON.stringify(input).slice(0, 60),
       ).toEqual([code]);
     }
-    expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }, user('VIEWER')))).toEqual(
-      ['FORBIDDEN'],
-    );
+    expect(
+      errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }, userPrincipal('VIEWER'))),
+    ).toEqual(['FORBIDDEN']);
     expect(errorCodes(await h.call(CREATE_CONVERSATION, { input: { title: 'ok' } }))).toEqual([
       'UNAUTHENTICATED',
     ]);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ANONYMOUS, type Principal } from '@cap/runtime';
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal, collectSubscription } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConversation, startChatHarness, subscribe, user, type ChatHarness } from './harness.js';
+import { createConversation, startChatHarness, type ChatHarness } from './harness.js';
 
 // Calls with a valid router token, as if the router had let them through: the subgraph itself enforces the
 // directives declared in its schema (ADR 0007).
@@ -26,8 +26,8 @@ const tasksOnlyKey: Principal = {
 
 describe('chat enforces its schema directives', () => {
   it('refuses postMessage (chat:write) to a VIEWER participant with FORBIDDEN naming the declaration, and posts nothing', async () => {
-    const viewer = user('VIEWER');
-    const conversationId = await createConversation(h, user('DEVELOPER'), [viewer]);
+    const viewer = userPrincipal('VIEWER');
+    const conversationId = await createConversation(h, userPrincipal('DEVELOPER'), [viewer]);
     const result = await h.call(
       `mutation($input: PostMessageInput!) { postMessage(input: $input) { id } }`,
       { input: { conversationId, body: 'hello' } },
@@ -67,22 +67,27 @@ describe('chat enforces its schema directives', () => {
   });
 
   it('refuses chatCacheStats (users:manage) to a DEVELOPER', async () => {
-    const result = await h.call(`{ chatCacheStats { hits } }`, {}, user('DEVELOPER'));
+    const result = await h.call(`{ chatCacheStats { hits } }`, {}, userPrincipal('DEVELOPER'));
     expect(result.errors?.[0]?.extensions).toMatchObject({
       code: 'FORBIDDEN',
       requirement: 'Query.chatCacheStats',
     });
-    expect((await h.call(`{ chatCacheStats { backend } }`, {}, user('ADMIN'))).data).toEqual({
+    expect((await h.call(`{ chatCacheStats { backend } }`, {}, userPrincipal('ADMIN'))).data).toEqual({
       chatCacheStats: { backend: 'memory' },
     });
   });
 
   it('refuses a subscription at its start over graphql-ws to callers without chat:read', async () => {
-    const conversationId = await createConversation(h, user('DEVELOPER'));
+    const conversationId = await createConversation(h, userPrincipal('DEVELOPER'));
     const query = `subscription($id: ID!) { messagePosted(conversationId: $id) { id } }`;
-    const anonymous = subscribe(h.wsClient(ANONYMOUS), query, { id: conversationId }, 'messagePosted');
+    const anonymous = collectSubscription(
+      h.wsClient(ANONYMOUS),
+      query,
+      { id: conversationId },
+      'messagePosted',
+    );
     expect(await anonymous.failure()).toEqual(['UNAUTHENTICATED']);
-    const key = subscribe(h.wsClient(tasksOnlyKey), query, { id: conversationId }, 'messagePosted');
+    const key = collectSubscription(h.wsClient(tasksOnlyKey), query, { id: conversationId }, 'messagePosted');
     expect(await key.failure()).toEqual(['FORBIDDEN']);
     expect(JSON.stringify(key.errors)).toContain('Subscription.messagePosted');
   });

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '@cap/db';
 import { MemoryEventBus } from '@cap/messaging';
 import { createLogger, MemoryKeyValueStore, signRouterToken } from '@cap/runtime';
-import { asRouter, graphql, testSecret } from '@cap/testkit';
+import { asRouter, graphql, testSecret, userPrincipal } from '@cap/testkit';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig, startChat, type RunningChat } from '../src/index.js';
-import { user } from './harness.js';
+import {} from './harness.js';
 
 /**
  * The embedded mode of `npm start`: PGlite instead of PostgreSQL, no Redis (in-process cache, fan-out and
@@ -49,7 +49,7 @@ afterAll(async () => {
 
 describe('embedded mode (PGlite, no Redis)', () => {
   it('creates, posts, searches and streams messages', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const call = async (query: string, variables: Record<string, unknown> = {}) =>
       graphql(chat.subgraph.graphqlUrl, query, variables, await asRouter(secret, alice));
     const created = await call(

@@ -7,8 +7,8 @@ import {
   parseEnvelope,
 } from '@cap/events';
 import { KafkaEventBus } from '@cap/messaging';
-import { consumeUntil, errorCodes, kafkaBrokersFromEnv } from '@cap/testkit';
-import { createConversation, post, POST, startChatHarness, user, type ChatHarness } from './harness.js';
+import { consumeUntil, errorCodes, kafkaBrokersFromEnv, userPrincipal } from '@cap/testkit';
+import { createConversation, post, POST, startChatHarness, type ChatHarness } from './harness.js';
 
 let h: ChatHarness;
 /** Chat's contracts: every published record must validate against them. */
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe('domain events', () => {
   it('writes ChatMessagePosted in the same transaction as the message: no event without the message, no message without the event', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
     await post(h, alice, conversationId, 'first');
 
@@ -75,7 +75,7 @@ describe('domain events', () => {
       },
     });
     try {
-      const alice = user();
+      const alice = userPrincipal();
       const conversationId = await createConversation(h, alice, [], { agentIds: ['coding-agent'] });
       const message = await post(h, alice, conversationId, '@agent please fix the flaky test');
       await h.call(
@@ -119,7 +119,7 @@ describe('domain events on Kafka', () => {
       env: { AGENT_REPLIES_ENABLED: 'false' },
     });
     try {
-      const alice = user();
+      const alice = userPrincipal();
       const conversationId = await createConversation(kafka, alice);
       const message = await post(kafka, alice, conversationId, 'over kafka');
       const records = await consumeUntil({

@@ -1,35 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
-import {
-  createLogger,
-  MemoryKeyValueStore,
-  scopesForRole,
-  signRouterToken,
-  type Principal,
-  type Role,
-} from '@cap/runtime';
+import { createLogger, MemoryKeyValueStore, type Principal } from '@cap/runtime';
 import {
   asRouter,
   countingDatabase,
   createTestDatabase,
   graphql,
   testSecret,
+  subgraphWsClient,
   type TestDatabase,
 } from '@cap/testkit';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { loadConfig, startChat, type RunningChat } from '../src/index.js';
 
 export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
-/** A user principal with the scopes of `role` (DEVELOPER by default) and a fresh id. */
-export function user(
-  role: Role = 'DEVELOPER',
-  userId: string = randomUUID(),
-): Principal & { kind: 'user'; userId: string } {
-  return { kind: 'user', userId, role, scopes: [...scopesForRole(role)] };
-}
 
 /** Options of {@link startChatHarness}. */
 export interface ChatHarnessOptions {
@@ -111,19 +96,7 @@ export async function startChatHarness(options: ChatHarnessOptions = {}): Promis
       graphql(chat.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
     startInstance: start,
     wsClient: (principal, instance = chat) => {
-      const client = createClient({
-        url: instance.subgraph.graphqlUrl.replace(/^http/, 'ws'),
-        webSocketImpl: WebSocket,
-        connectionParams: async () => ({
-          routerToken: await signRouterToken(secret, {
-            principal,
-            requestId: randomUUID(),
-            clientIp: '198.51.100.7',
-          }),
-        }),
-        retryAttempts: 0,
-        lazy: true,
-      });
+      const client = subgraphWsClient(instance.subgraph.graphqlUrl, secret, principal);
       clients.push(client);
       return client;
     },
@@ -135,106 +108,6 @@ export async function startChatHarness(options: ChatHarnessOptions = {}): Promis
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
-  };
-}
-
-/** A subscription's received events, with a way to wait for them. */
-export interface Subscription<T> {
-  events: T[];
-  errors: unknown[];
-  /** Resolves when the server completed the subscription (or it failed). */
-  done: Promise<void>;
-  /** Waits until at least `count` events arrived (fails after `timeoutMs`). */
-  waitFor(count: number, timeoutMs?: number): Promise<T[]>;
-  /** Waits until the subscription ended with an error, and returns the error codes. */
-  failure(timeoutMs?: number): Promise<string[]>;
-  unsubscribe(): void;
-}
-
-/** Subscribes with `client` and collects what arrives under `field`. */
-export function subscribe<T = any>(
-  client: Client,
-  query: string,
-  variables: Record<string, unknown>,
-  field: string,
-): Subscription<T> {
-  const events: T[] = [];
-  const errors: unknown[] = [];
-  let notify: () => void = () => {};
-  let finished = false;
-  let resolveDone: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    resolveDone = resolve;
-  });
-  const changed = (): void => notify();
-  const unsubscribe = client.subscribe<Record<string, T>>(
-    { query, variables },
-    {
-      next: (result) => {
-        if (result.errors) errors.push(...result.errors);
-        if (result.data?.[field] !== undefined) events.push(result.data[field]!);
-        changed();
-      },
-      error: (error) => {
-        errors.push(error);
-        finished = true;
-        resolveDone();
-        changed();
-      },
-      complete: () => {
-        finished = true;
-        resolveDone();
-        changed();
-      },
-    },
-  );
-  const until = async (condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out waiting for ${what()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(remaining, 100));
-        notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  };
-  return {
-    events,
-    errors,
-    done,
-    waitFor: async (count, timeoutMs = 10_000) => {
-      await until(
-        () => events.length >= count || (finished && events.length < count),
-        timeoutMs,
-        () => `${count} events (have ${events.length}, errors ${JSON.stringify(errors)})`,
-      );
-      if (events.length < count)
-        throw new Error(
-          `subscription ended after ${events.length} of ${count} events: ${JSON.stringify(errors)}`,
-        );
-      return events.slice(0, count);
-    },
-    failure: async (timeoutMs = 10_000) => {
-      await until(
-        () => finished || errors.length > 0,
-        timeoutMs,
-        () => 'the subscription to fail',
-      );
-      return errors.flatMap((error) => {
-        const list = Array.isArray(error) ? error : [error];
-        return list.map((item) =>
-          String(
-            (item as { extensions?: { code?: unknown } }).extensions?.code ??
-              (item as { code?: unknown }).code,
-          ),
-        );
-      });
-    },
-    unsubscribe,
   };
 }
 

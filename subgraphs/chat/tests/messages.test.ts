@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '@cap/testkit';
-import { createConversation, post, POST, startChatHarness, user, type ChatHarness } from './harness.js';
+import { errorCodes, userPrincipal } from '@cap/testkit';
+import { createConversation, post, POST, startChatHarness, type ChatHarness } from './harness.js';
 
 let h: ChatHarness;
 beforeAll(async () => {
@@ -34,7 +34,7 @@ const PAGE = /* GraphQL */ `
 
 async function postMany(
   conversationId: string,
-  author: ReturnType<typeof user>,
+  author: ReturnType<typeof userPrincipal>,
   count: number,
   prefix = 'message',
 ): Promise<void> {
@@ -43,8 +43,8 @@ async function postMany(
 
 describe('messages', () => {
   it('posts, edits with history, and deletes to a tombstone; only the author may change a message', async () => {
-    const alice = user();
-    const bob = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
     const id = await createConversation(h, alice, [bob]);
     const posted = await post(h, alice, id, '# Hello\n\nFirst **draft**');
     expect(posted).toMatchObject({
@@ -84,7 +84,7 @@ describe('messages', () => {
   });
 
   it('pages newest first, 50 at most, forward with first/after and backward with last/before', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const id = await createConversation(h, alice);
     await postMany(id, alice, 60);
     const first = await h.call(PAGE, { id }, alice);
@@ -111,7 +111,7 @@ describe('messages', () => {
   });
 
   it('refuses hostile bodies with coded errors and stores nothing', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const id = await createConversation(h, alice);
     await post(h, alice, id, 'only this one');
     const cases: Array<[string, string]> = [
@@ -139,17 +139,17 @@ describe('messages', () => {
     const conversation = await h.chat.deps.prisma.conversation.findUniqueOrThrow({ where: { id } });
     expect(conversation.lastSeq).toBe(2);
 
-    expect(errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, user()))).toEqual([
-      'FORBIDDEN',
-    ]);
     expect(
-      errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, user('VIEWER'))),
+      errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, userPrincipal())),
+    ).toEqual(['FORBIDDEN']);
+    expect(
+      errorCodes(await h.call(POST, { input: { conversationId: id, body: 'hi' } }, userPrincipal('VIEWER'))),
     ).toEqual(['FORBIDDEN']);
   });
 
   it('lists messages with authors, attachments and edits in a constant number of SQL statements (no N+1)', async () => {
-    const alice = user();
-    const bob = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
     const query = /* GraphQL */ `
       query ($id: ID!, $first: Int) {
         conversation(id: $id) {

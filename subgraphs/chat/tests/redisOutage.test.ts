@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { startRedisServer, type TestRedisServer } from '@cap/testkit';
+import { startRedisServer, type TestRedisServer, userPrincipal, collectSubscription } from '@cap/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createConversation, post, startChatHarness, subscribe, user, type ChatHarness } from './harness.js';
+import { createConversation, post, startChatHarness, type ChatHarness } from './harness.js';
 
 const POLL_MS = 200;
 
@@ -87,14 +87,14 @@ describe('chat through a Redis outage', () => {
   });
 
   it('serves a messagePosted subscription opened during the outage from the database, then live, without gap or duplicate', async () => {
-    const alice = user();
-    const bob = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
     const conversationId = await createConversation(h, alice, [bob]);
     const before = await post(h, alice, conversationId, 'before the outage');
     await redis.stop();
     try {
       // From the last message read (a client's cursor), so the test need not know when the subscription is active.
-      const events = subscribe<{ seq: number; body: string }>(
+      const events = collectSubscription<{ seq: number; body: string }>(
         h.wsClient(bob),
         `subscription($id: ID!, $after: String) { messagePosted(conversationId: $id, after: $after) { seq body } }`,
         { id: conversationId, after: before.cursor },
@@ -117,14 +117,14 @@ describe('chat through a Redis outage', () => {
           (body, index) => ({ seq: index + 2, body }),
         ),
       );
-      events.unsubscribe();
+      events.stop();
     } finally {
       if (!redis.running) await redis.start();
     }
   });
 
   it('answers onlineUsers and typingUsers with empty lists, not an error, while Redis is down', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
     const heartbeat = await h.call(
       `mutation($id: ID!) { heartbeat(conversationId: $id, online: true) { online } }`,
@@ -153,7 +153,7 @@ describe('chat through a Redis outage', () => {
     const monitor = new Redis(redis.url);
     try {
       for (const n of [1, 4, 13]) {
-        const alice = user();
+        const alice = userPrincipal();
         const ids: string[] = [];
         for (let i = 0; i < n; i += 1) ids.push(await createConversation(h, alice));
         // Someone is online in every other conversation, so the answer is not trivially empty.

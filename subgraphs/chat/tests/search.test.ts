@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '@cap/testkit';
-import { createConversation, post, startChatHarness, user, type ChatHarness } from './harness.js';
+import { errorCodes, userPrincipal } from '@cap/testkit';
+import { createConversation, post, startChatHarness, type ChatHarness } from './harness.js';
 
 let h: ChatHarness;
-const alice = user();
-const bob = user();
+const alice = userPrincipal();
+const bob = userPrincipal();
 let shared: string;
 let private_: string;
 beforeAll(async () => {
@@ -129,7 +129,7 @@ describe('full-text search', () => {
     expect(errorCodes(await h.call(SEARCH, { query: 'test', conversationId: private_ }, alice))).toEqual([
       'FORBIDDEN',
     ]);
-    expect(errorCodes(await h.call(SEARCH, { query: 'test' }, user('VIEWER')))).toEqual([]);
+    expect(errorCodes(await h.call(SEARCH, { query: 'test' }, userPrincipal('VIEWER')))).toEqual([]);
     expect(errorCodes(await h.call(SEARCH, { query: 'test' }))).toEqual(['UNAUTHENTICATED']);
     const doomed = await post(h, alice, shared, 'Ephemeral zebra crossing');
     expect((await search('zebra')).length).toBe(1);

@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userPrincipal, collectSubscription } from '@cap/testkit';
 import { Redis } from 'ioredis';
-import {
-  createConversation,
-  post,
-  REDIS_URL,
-  startChatHarness,
-  subscribe,
-  user,
-  type ChatHarness,
-} from './harness.js';
+import { createConversation, post, REDIS_URL, startChatHarness, type ChatHarness } from './harness.js';
 import { encodeMessageCursor } from '../src/domain/validation.js';
 
 let h: ChatHarness;
@@ -38,8 +31,8 @@ const MESSAGE_POSTED = /* GraphQL */ `
 
 /** A conversation and the cursor to subscribe from so that nothing posted after its creation is missed. */
 async function conversationWithCursor(
-  creator: ReturnType<typeof user>,
-  others: Array<ReturnType<typeof user>> = [],
+  creator: ReturnType<typeof userPrincipal>,
+  others: Array<ReturnType<typeof userPrincipal>> = [],
 ): Promise<{ conversationId: string; start: string }> {
   const created = await h.call(
     `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id latestCursor } }`,
@@ -56,19 +49,24 @@ const seqs = (events: Array<{ seq: number }>): number[] => events.map((event) =>
 
 describe('messagePosted', () => {
   it('delivers to two graphql-ws clients, and replays exactly what a reconnecting client missed, then tails live', async () => {
-    const alice = user();
-    const bob = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const aliceClient = h.wsClient(alice);
     const bobClient = h.wsClient(bob);
     // From the cursor read at creation: whatever happens between that read and the subscription is replayed.
-    const aliceStream = subscribe(
+    const aliceStream = collectSubscription(
       aliceClient,
       MESSAGE_POSTED,
       { conversationId, after: start },
       'messagePosted',
     );
-    const bobStream = subscribe(bobClient, MESSAGE_POSTED, { conversationId, after: start }, 'messagePosted');
+    const bobStream = collectSubscription(
+      bobClient,
+      MESSAGE_POSTED,
+      { conversationId, after: start },
+      'messagePosted',
+    );
     await post(h, alice, conversationId, 'hello 1');
     await Promise.all([aliceStream.waitFor(1), bobStream.waitFor(1)]);
     expect(bobStream.events[0]).toMatchObject({
@@ -84,7 +82,7 @@ describe('messagePosted', () => {
     await aliceStream.waitFor(4);
 
     // Bob comes back with the last cursor he saw: the missed messages once, in order, then live ones.
-    const again = subscribe(
+    const again = collectSubscription(
       h.wsClient(bob),
       MESSAGE_POSTED,
       { conversationId, after: lastSeen },
@@ -108,10 +106,15 @@ describe('messagePosted', () => {
   });
 
   it('without a cursor, starts with the next message posted', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
     await post(h, alice, conversationId, 'before');
-    const stream = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId }, 'messagePosted');
+    const stream = collectSubscription(
+      h.wsClient(alice),
+      MESSAGE_POSTED,
+      { conversationId },
+      'messagePosted',
+    );
     // The subscription becomes active asynchronously; keep posting until it reports.
     for (let attempt = 0; attempt < 50 && stream.events.length === 0; attempt += 1) {
       await post(h, alice, conversationId, `after ${attempt}`);
@@ -126,25 +129,30 @@ describe('messagePosted', () => {
   });
 
   it('refuses non-participants with FORBIDDEN at subscribe time, and unknown conversations with NOT_FOUND', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
-    const intruder = subscribe(h.wsClient(user()), MESSAGE_POSTED, { conversationId }, 'messagePosted');
+    const intruder = collectSubscription(
+      h.wsClient(userPrincipal()),
+      MESSAGE_POSTED,
+      { conversationId },
+      'messagePosted',
+    );
     expect(await intruder.failure()).toEqual(['FORBIDDEN']);
-    const unknown = subscribe(
+    const unknown = collectSubscription(
       h.wsClient(alice),
       MESSAGE_POSTED,
       { conversationId: crypto.randomUUID() },
       'messagePosted',
     );
     expect(await unknown.failure()).toEqual(['NOT_FOUND']);
-    const bad = subscribe(
+    const bad = collectSubscription(
       h.wsClient(alice),
       MESSAGE_POSTED,
       { conversationId, after: 'not a cursor' },
       'messagePosted',
     );
     expect(await bad.failure()).toEqual(['BAD_USER_INPUT']);
-    const ahead = subscribe(
+    const ahead = collectSubscription(
       h.wsClient(alice),
       MESSAGE_POSTED,
       { conversationId, after: encodeMessageCursor(99) },
@@ -152,7 +160,7 @@ describe('messagePosted', () => {
     );
     expect(await ahead.failure()).toEqual(['BAD_USER_INPUT']);
     // GraphQL's own errors keep their meaning (and Apollo's codes) over graphql-ws too.
-    const invalid = subscribe(
+    const invalid = collectSubscription(
       h.wsClient(alice),
       `subscription($id: ID!) { messagePosted(conversationId: $id) { nope } }`,
       { id: conversationId },
@@ -163,13 +171,18 @@ describe('messagePosted', () => {
   });
 
   it('masks unexpected failures at subscribe time as INTERNAL_SERVER_ERROR, without details', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
     await h.chat.deps.prisma.$executeRawUnsafe(
       'ALTER TABLE "chat"."participants" RENAME TO "participants_away"',
     );
     try {
-      const broken = subscribe(h.wsClient(alice), MESSAGE_POSTED, { conversationId }, 'messagePosted');
+      const broken = collectSubscription(
+        h.wsClient(alice),
+        MESSAGE_POSTED,
+        { conversationId },
+        'messagePosted',
+      );
       expect(await broken.failure()).toEqual(['INTERNAL_SERVER_ERROR']);
       expect(JSON.stringify(broken.errors)).not.toMatch(/participants|prisma|table|relation/i);
     } finally {
@@ -180,7 +193,7 @@ describe('messagePosted', () => {
   });
 
   it('replays from the start with the empty-conversation cursor and fills gaps when a live hint was lost', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const created = await h.call(
       `mutation { createConversation(input: { title: "gaps" }) { id latestCursor } }`,
       {},
@@ -188,7 +201,7 @@ describe('messagePosted', () => {
     );
     const { id: conversationId, latestCursor } = created.data!['createConversation'];
     await post(h, alice, conversationId, 'one');
-    const stream = subscribe(
+    const stream = collectSubscription(
       h.wsClient(alice),
       MESSAGE_POSTED,
       { conversationId, after: latestCursor },
@@ -217,9 +230,9 @@ describe('messagePosted', () => {
   });
 
   it('catches up after the Redis subscriber connection drops (messages published meanwhile are lost to it)', async () => {
-    const alice = user();
+    const alice = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice);
-    const stream = subscribe(
+    const stream = collectSubscription(
       h.wsClient(alice),
       MESSAGE_POSTED,
       { conversationId, after: start },
@@ -261,11 +274,11 @@ describe('messagePosted', () => {
   });
 
   it('reaches a subscriber on another instance, and survives a restart of that instance without gap or duplicate', async () => {
-    const alice = user();
-    const bob = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const instanceB = await h.startInstance();
-    const onB = subscribe(
+    const onB = collectSubscription(
       h.wsClient(bob, instanceB),
       MESSAGE_POSTED,
       { conversationId, after: start },
@@ -283,7 +296,7 @@ describe('messagePosted', () => {
     const resumeAfter = onB.events.at(-1)!.cursor as string;
     for (const body of ['during restart 3', 'during restart 4']) await post(h, alice, conversationId, body);
     const instanceB2 = await h.startInstance();
-    const resumed = subscribe(
+    const resumed = collectSubscription(
       h.wsClient(bob, instanceB2),
       MESSAGE_POSTED,
       { conversationId, after: resumeAfter },
@@ -297,11 +310,11 @@ describe('messagePosted', () => {
   });
 
   it('keeps order and completeness under concurrent posting through two instances', async () => {
-    const alice = user();
-    const bob = user();
+    const alice = userPrincipal();
+    const bob = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const instanceB = await h.startInstance();
-    const watcher = subscribe(
+    const watcher = collectSubscription(
       h.wsClient(alice),
       MESSAGE_POSTED,
       { conversationId, after: start },
@@ -331,101 +344,5 @@ describe('messagePosted', () => {
     await watcher.waitFor(21);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(seqs(watcher.events)).toEqual(Array.from({ length: 21 }, (_, index) => index + 1));
-  });
-});
-
-describe('messageUpdated, typing and presence', () => {
-  it('announces edits, deletions and attachments as they happen', async () => {
-    const alice = user();
-    const bob = user();
-    const conversationId = await createConversation(h, alice, [bob]);
-    const message = await post(h, alice, conversationId, 'draft');
-    const updates = subscribe(
-      h.wsClient(bob),
-      `subscription($id: ID!) { messageUpdated(conversationId: $id) { id body deletedAt edits { body } } }`,
-      { id: conversationId },
-      'messageUpdated',
-    );
-    // The subscription starts asynchronously: edit until the first announcement arrives.
-    for (let attempt = 0; attempt < 50 && updates.events.length === 0; attempt += 1) {
-      await h.call(
-        `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
-        { input: { messageId: message.id, body: `final ${attempt}` } },
-        alice,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await updates.waitFor(1);
-    expect(updates.events[0]).toMatchObject({ id: message.id, body: expect.stringMatching(/^final/) });
-    const count = updates.events.length;
-    await h.call(`mutation($id: ID!) { deleteMessage(messageId: $id) { id } }`, { id: message.id }, alice);
-    const [, deleted] = [count, (await updates.waitFor(count + 1)).at(-1)];
-    expect(deleted).toMatchObject({ id: message.id, body: null, edits: [] });
-  });
-
-  it('shows who types (lapsing after the TTL) and who is online', async () => {
-    const alice = user();
-    const bob = user();
-    const conversationId = await createConversation(h, alice, [bob]);
-    const typing = subscribe(
-      h.wsClient(bob),
-      `subscription($id: ID!) { typing(conversationId: $id) { user { id } typing } }`,
-      { id: conversationId },
-      'typing',
-    );
-    const SET_TYPING = `mutation($id: ID!, $typing: Boolean) { setTyping(conversationId: $id, typing: $typing) { typing } }`;
-    for (let attempt = 0; attempt < 50 && typing.events.length === 0; attempt += 1) {
-      await h.call(SET_TYPING, { id: conversationId }, alice);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await typing.waitFor(1);
-    expect(typing.events[0]).toEqual({ user: { id: alice.userId }, typing: true });
-    expect(
-      (
-        await h.call(
-          `query($id: ID!) { conversation(id: $id) { typingUsers { id } } }`,
-          { id: conversationId },
-          bob,
-        )
-      ).data!['conversation'].typingUsers,
-    ).toEqual([{ id: alice.userId }]);
-    await h.call(SET_TYPING, { id: conversationId, typing: false }, alice);
-    await typing.waitFor(2);
-    expect(typing.events[1]).toEqual({ user: { id: alice.userId }, typing: false });
-    // Bob's own typing is not echoed to him; Alice typing again lapses on its own after TYPING_TTL_SECONDS (2 s here).
-    await h.call(SET_TYPING, { id: conversationId }, bob);
-    await h.call(SET_TYPING, { id: conversationId }, alice);
-    await typing.waitFor(3);
-    const started = Date.now();
-    await typing.waitFor(4, 10_000);
-    expect(typing.events.slice(2)).toEqual([
-      { user: { id: alice.userId }, typing: true },
-      { user: { id: alice.userId }, typing: false },
-    ]);
-    expect(Date.now() - started).toBeGreaterThan(1_500);
-
-    const HEARTBEAT = `mutation($id: ID!, $online: Boolean) { heartbeat(conversationId: $id, online: $online) { online expiresAt } }`;
-    const beat = await h.call(HEARTBEAT, { id: conversationId }, alice);
-    expect(beat.data!['heartbeat'].online).toBe(true);
-    const presence = subscribe(
-      h.wsClient(bob),
-      `subscription($id: ID!) { presence(conversationId: $id) { user { id } online } }`,
-      { id: conversationId },
-      'presence',
-    );
-    await presence.waitFor(1);
-    expect(presence.events[0]).toEqual({ user: { id: alice.userId }, online: true });
-    await h.call(HEARTBEAT, { id: conversationId, online: false }, alice);
-    await presence.waitFor(2);
-    expect(presence.events[1]).toEqual({ user: { id: alice.userId }, online: false });
-    expect(
-      (
-        await h.call(
-          `query($id: ID!) { conversation(id: $id) { onlineUsers { id } } }`,
-          { id: conversationId },
-          bob,
-        )
-      ).data!['conversation'].onlineUsers,
-    ).toEqual([]);
   });
 });

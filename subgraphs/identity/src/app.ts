@@ -1,7 +1,7 @@
 import type { Database } from '@cap/db';
 import { type EventBus, OutboxRelay } from '@cap/messaging';
 import { prismaExecutor } from '@cap/db';
-import { enqueue } from '@cap/messaging';
+import { outboxRecorder } from '@cap/messaging';
 import {
   optionalDependency,
   readBody,
@@ -76,10 +76,7 @@ async function startInScope(
     kv: options.kv,
     rateLimits,
     logger,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     settings: {
       accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,

@@ -1,30 +1,32 @@
 import { tmpdir } from 'node:os';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
-import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
   type KeyValueStore,
   type Logger,
   type RunningSubgraph,
+  type Shutdown,
 } from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
-import type { OrchestrationDeps } from './domain/deps.js';
-import { startCommandSandbox, type CommandSandbox } from './domain/commandSandbox.js';
-import { AgentTaskExecutor } from './domain/agentTaskExecutor.js';
-import { PrismaConversationStore } from './domain/conversationStore.js';
-import type { Executor } from './domain/executor.js';
-import { ShellExecutor } from './domain/shellExecutor.js';
-import { TaskLogTails } from './domain/taskLogTail.js';
-import { Sweeper } from './domain/sweeper.js';
-import { WorkerPool } from './domain/worker.js';
-import { WorkspaceJanitor } from './domain/workspaceJanitor.js';
+import type { OrchestrationDeps } from './domain/orchestrationDeps.js';
+import { startCommandSandbox, type CommandSandbox } from './execution/commandSandbox.js';
+import { AgentTaskExecutor } from './execution/agentTaskExecutor.js';
+import { PrismaConversationStore } from './execution/conversationStore.js';
+import type { Executor } from './execution/executor.js';
+import { ShellExecutor } from './execution/shellExecutor.js';
+import { TaskLogTails } from './logs/taskLogTail.js';
+import { Sweeper } from './execution/sweeper.js';
+import { WorkerPool } from './execution/worker.js';
+import { WorkspaceJanitor } from './execution/workspaceJanitor.js';
 import { schema } from './schema/index.js';
 
 /** What `startOrchestration` needs: shared infrastructure (its own process, or the all-in-one platform). */
@@ -78,10 +80,33 @@ export interface RunningOrchestration {
  * TaskClassified consumer, the sweeper (lost workers, classification timeouts) and WORKER_CONCURRENCY workers.
  */
 export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
+  // Running executions get this long to finish when the instance stops; `close({ graceMs })` changes it.
+  const grace = { ms: options.config.SHUTDOWN_GRACE_MS };
+  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
+  const running = await startScoped(options.logger, (scope) => startInScope(options, scope, grace));
+  const closeScope = running.close;
+  let closing: Promise<void> | undefined;
+  return Object.assign(running, {
+    close: (closeOptions: { graceMs?: number } = {}) => {
+      if (!closing) {
+        grace.ms = closeOptions.graceMs ?? grace.ms;
+        closing = closeScope();
+      }
+      return closing;
+    },
+  });
+}
+
+async function startInScope(
+  options: StartOrchestrationOptions,
+  scope: Shutdown,
+  grace: { ms: number },
+): Promise<Omit<RunningOrchestration, 'close'>> {
   const { config, logger } = options;
   const { prisma, statements } = await openOrchestrationDb(options.database, {
     migrate: config.MIGRATE_ON_START,
   });
+  scope.add('orchestration database', () => prisma.$disconnect());
   const relay = new OutboxRelay({
     sql: prismaExecutor(prisma),
     schema: SCHEMA,
@@ -95,16 +120,14 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
     logger,
   });
+  scope.add('orchestration live bus', () => live.close());
+  const logTails = new TaskLogTails({ prisma, live, logger });
   const deps: OrchestrationDeps = {
     prisma,
     statements,
     live,
-    logTails: new TaskLogTails({ prisma, live, logger }),
     logger,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     settings: {
       classificationTimeoutMs: config.CLASSIFICATION_TIMEOUT_MS,
       defaultStrategy: config.DEFAULT_STRATEGY,
@@ -116,156 +139,143 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     },
   };
 
-  const started: Array<{ name: string; stop: () => Promise<void> }> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const { name, stop } of started.reverse()) {
-      await stop().catch((error: unknown) =>
-        logger.error({ err: error, component: name }, 'orchestration: stopping failed'),
-      );
-    }
-  };
-  try {
-    started.push({ name: 'database', stop: () => prisma.$disconnect() });
-    started.push({ name: 'live bus', stop: () => live.close() });
-    relay.start();
-    started.push({ name: 'relay', stop: () => relay.stop() });
-    const consumer = keepClassificationConsumer(deps, options.bus);
-    started.push({ name: 'consumer', stop: () => consumer.close() });
-    const chatConsumer = config.CHAT_AGENT_ENABLED ? keepChatMessagesConsumer(deps, options.bus) : null;
-    if (chatConsumer) started.push({ name: 'chat consumer', stop: () => chatConsumer.close() });
-    const purger = new ProcessedEventsPurger({
-      sql: prismaExecutor(prisma),
-      schema: SCHEMA,
-      retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
-      logger,
-    }).start();
-    started.push({ name: 'processed-events purger', stop: () => purger.close() });
-    const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
-    sweeper.start();
-    started.push({ name: 'sweeper', stop: () => sweeper.stop() });
+  relay.start();
+  scope.add('orchestration outbox relay', () => relay.stop());
+  const consumer = keepClassificationConsumer(deps, options.bus);
+  scope.add('orchestration classification consumer', () => consumer.close());
+  const chatConsumer = config.CHAT_AGENT_ENABLED ? keepChatMessagesConsumer(deps, options.bus) : null;
+  if (chatConsumer) scope.add('orchestration chat consumer', () => chatConsumer.close());
+  const purger = new ProcessedEventsPurger({
+    sql: prismaExecutor(prisma),
+    schema: SCHEMA,
+    retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
+    logger,
+  }).start();
+  scope.add('orchestration processed-events purger', () => purger.close());
+  const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
+  sweeper.start();
+  scope.add('orchestration sweeper', () => sweeper.stop());
 
-    const executors: Executor[] = [...(options.executors ?? [])];
-    let workers: WorkerPool | null = null;
-    let commandSandbox: CommandSandbox | null = null;
-    let workspaceJanitor: WorkspaceJanitor | null = null;
-    let agent: RunningOrchestration['agent'] = null;
-    let agentMissing: string | null = null;
-    let graceMs = config.SHUTDOWN_GRACE_MS;
-    if (config.WORKER_CONCURRENCY > 0) {
-      const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
-      // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
-      const janitor = new WorkspaceJanitor(deps, {
-        root: workspaceRoot,
-        intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS,
-        leaseMs: config.LEASE_MS,
-      });
-      janitor.start();
-      workspaceJanitor = janitor;
-      started.push({ name: 'workspace cleanup', stop: () => janitor.stop() });
-      // Every executor runs commands (and git on workspaces) in the sandbox: detected once, here.
-      const sandbox = await startCommandSandbox({
-        mode: config.COMMAND_SANDBOX,
-        workspaceRoot,
+  const execution =
+    config.WORKER_CONCURRENCY > 0
+      ? await startExecution(options, deps, scope, grace)
+      : { workers: null, commandSandbox: null, workspaceJanitor: null, agent: null, agentMissing: null };
+
+  const subgraph = await startSubgraphServer<OrchestrationContext>({
+    name: 'orchestration',
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    logger,
+    context: ({ claims, logger: requestLogger }) => ({
+      principal: claims.principal,
+      requestId: claims.requestId,
+      deps: { ...deps, logger: requestLogger },
+      logTails,
+      loaders: new Loaders(deps),
+    }),
+    readiness: {
+      database: () => options.database.ping(),
+      // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
+      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
+    },
+    development: config.NODE_ENV === 'development',
+  });
+  scope.add('orchestration server', () => subgraph.close());
+
+  return {
+    subgraph,
+    deps,
+    ...execution,
+    sweeper,
+    consumerReady: consumer.ready,
+    chatConsumerReady: chatConsumer?.ready ?? Promise.resolve(),
+    statements,
+  };
+}
+
+type RunningExecution = Pick<
+  RunningOrchestration,
+  'workers' | 'commandSandbox' | 'workspaceJanitor' | 'agent' | 'agentMissing'
+>;
+
+/** Starts the workspace janitor, the command sandbox, the executors and the worker pool (WORKER_CONCURRENCY > 0). */
+async function startExecution(
+  options: StartOrchestrationOptions,
+  deps: OrchestrationDeps,
+  scope: Shutdown,
+  grace: { ms: number },
+): Promise<RunningExecution> {
+  const { config, logger } = options;
+  const workspaceRoot = config.WORKSPACE_ROOT ?? tmpdir();
+  // Workspaces of killed workers are removed before this worker adds its own, and then periodically.
+  const workspaceJanitor = new WorkspaceJanitor(deps, {
+    root: workspaceRoot,
+    intervalMs: config.WORKSPACE_CLEANUP_INTERVAL_MS,
+    leaseMs: config.LEASE_MS,
+  });
+  workspaceJanitor.start();
+  scope.add('orchestration workspace cleanup', () => workspaceJanitor.stop());
+  // Every executor runs commands (and git on workspaces) in the sandbox: detected once, here.
+  const commandSandbox = await startCommandSandbox({
+    mode: config.COMMAND_SANDBOX,
+    workspaceRoot,
+    path: config.shellBaseEnv.PATH,
+    rootHostUser: { uid: config.COMMAND_SANDBOX_UID, gid: config.COMMAND_SANDBOX_GID },
+    readOnlyPaths: config.COMMAND_SANDBOX_READONLY_PATHS,
+    network: config.COMMAND_SANDBOX_NETWORK,
+    limits: config.commandLimits,
+    killGraceMs: config.SHELL_KILL_GRACE_MS,
+    logger,
+  });
+  const executors: Executor[] = [...(options.executors ?? [])];
+  if (config.SHELL_EXECUTOR_ENABLED) {
+    executors.push(
+      new ShellExecutor({ sandbox: commandSandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
+    );
+  }
+  let agent: RunningOrchestration['agent'] = null;
+  let agentMissing: string | null = null;
+  if (config.AGENT_EXECUTOR_ENABLED) {
+    executors.push(
+      new AgentTaskExecutor({
+        config: config.agent,
+        conversations: new PrismaConversationStore(deps.prisma, {
+          maxBytes: config.AGENT_CONVERSATION_MAX_BYTES,
+        }),
         path: config.shellBaseEnv.PATH,
-        rootHostUser: { uid: config.COMMAND_SANDBOX_UID, gid: config.COMMAND_SANDBOX_GID },
-        readOnlyPaths: config.COMMAND_SANDBOX_READONLY_PATHS,
-        network: config.COMMAND_SANDBOX_NETWORK,
         limits: config.commandLimits,
         killGraceMs: config.SHELL_KILL_GRACE_MS,
-        logger,
-      });
-      commandSandbox = sandbox;
-      if (config.SHELL_EXECUTOR_ENABLED) {
-        executors.push(
-          new ShellExecutor({ sandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
-        );
-      }
-      if (config.AGENT_EXECUTOR_ENABLED) {
-        executors.push(
-          new AgentTaskExecutor({
-            config: config.agent,
-            conversations: new PrismaConversationStore(prisma, {
-              maxBytes: config.AGENT_CONVERSATION_MAX_BYTES,
-            }),
-            path: config.shellBaseEnv.PATH,
-            limits: config.commandLimits,
-            killGraceMs: config.SHELL_KILL_GRACE_MS,
-          }),
-        );
-        if (config.agent.provider && config.agent.models) {
-          agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
-          logger.info(
-            { provider: config.agent.provider.kind, model: config.agent.models.default },
-            'agent executor: tasks without a command run with the LLM agent',
-          );
-        } else {
-          agentMissing = config.agent.missing;
-          logger.warn(
-            { missing: config.agent.missing },
-            `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`,
-          );
-        }
-      }
-      const pool = new WorkerPool(deps, {
-        concurrency: config.WORKER_CONCURRENCY,
-        pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
-        leaseMs: config.LEASE_MS,
-        heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
-        executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
-        workspaceRoot,
-        path: config.shellBaseEnv.PATH,
-        sandbox,
-        executors,
-      });
-      await pool.start();
-      workers = pool;
-      started.push({ name: 'workers', stop: () => pool.stop(graceMs) });
-    }
-
-    const subgraph = await startSubgraphServer<OrchestrationContext>({
-      name: 'orchestration',
-      schema,
-      host: config.HOST,
-      port: config.PORT,
-      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
-      logger,
-      context: ({ claims, logger: requestLogger }) => ({
-        principal: claims.principal,
-        requestId: claims.requestId,
-        deps: { ...deps, logger: requestLogger },
-        loaders: new Loaders(deps),
       }),
-      readiness: {
-        database: () => options.database.ping(),
-        // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
-        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-        [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-      },
-      development: config.NODE_ENV === 'development',
-    });
-    started.push({ name: 'subgraph', stop: () => subgraph.close() });
-
-    let closing: Promise<void> | undefined;
-    return {
-      subgraph,
-      deps,
-      workers,
-      commandSandbox,
-      agent,
-      agentMissing,
-      workspaceJanitor,
-      sweeper,
-      consumerReady: consumer.ready,
-      chatConsumerReady: chatConsumer?.ready ?? Promise.resolve(),
-      statements,
-      close: (closeOptions = {}) =>
-        (closing ??= (async () => {
-          graceMs = closeOptions.graceMs ?? graceMs;
-          await stopAll();
-        })()),
-    };
-  } catch (error) {
-    await stopAll();
-    throw error;
+    );
+    if (config.agent.provider && config.agent.models) {
+      agent = { provider: config.agent.provider.kind, model: config.agent.models.default };
+      logger.info(
+        { provider: config.agent.provider.kind, model: config.agent.models.default },
+        'agent executor: tasks without a command run with the LLM agent',
+      );
+    } else {
+      agentMissing = config.agent.missing;
+      logger.warn(
+        { missing: config.agent.missing },
+        `agent executor: no model configured; tasks without a command fail with AGENT_NOT_CONFIGURED. ${config.agent.missing ?? ''}`,
+      );
+    }
   }
+  const workers = new WorkerPool(deps, {
+    concurrency: config.WORKER_CONCURRENCY,
+    pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
+    leaseMs: config.LEASE_MS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
+    workspaceRoot,
+    path: config.shellBaseEnv.PATH,
+    sandbox: commandSandbox,
+    executors,
+  });
+  await workers.start();
+  scope.add('orchestration workers', () => workers.stop(grace.ms));
+  return { workers, commandSandbox, workspaceJanitor, agent, agentMissing };
 }

@@ -1,13 +1,16 @@
 import type { Principal } from '@cap/runtime';
 import DataLoader from 'dataloader';
 import type { CodingTask, ExecutionResult, TaskExecution, TaskInput } from './generated/prisma/client.js';
-import type { OrchestrationDeps } from './domain/deps.js';
+import type { OrchestrationDeps } from './domain/orchestrationDeps.js';
+import type { TaskLogTails } from './logs/taskLogTail.js';
 
 /** Per-request context: who is calling (from the router's token), the use cases' deps, and batch loaders. */
 export interface OrchestrationContext {
   principal: Principal;
   requestId: string;
   deps: OrchestrationDeps;
+  /** Shared live tails of task logs, one per task with subscribers in this process. */
+  logTails: TaskLogTails;
   loaders: Loaders;
 }
 

@@ -7,9 +7,9 @@ export type {
   ExecutableTask,
   ExecutionSuccess,
   UsageRecorder,
-} from './domain/executor.js';
-export type { TaskLogSink, LogEntryInput } from './domain/taskLogs.js';
-export type { Workspace, WorkspaceChanges } from './domain/workspace.js';
+} from './execution/executor.js';
+export type { TaskLogSink, LogEntryInput } from './logs/taskLogs.js';
+export type { Workspace, WorkspaceChanges } from './execution/workspace.js';
 export {
   TASK_TRANSITIONS,
   canTransition,

@@ -1,12 +1,12 @@
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationTooLargeError, PrismaConversationStore } from '../src/domain/conversationStore.js';
+import { ConversationTooLargeError, PrismaConversationStore } from '../src/execution/conversationStore.js';
 import { BUDGET_CAPS } from '../src/domain/validation.js';
-import { createTaskVia, startCluster, user, type Cluster, type Instance } from './harness.js';
+import { createTaskVia, startCluster, type Cluster, type Instance } from './harness.js';
 
 let cluster: Cluster;
 let node: Instance;
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   // No workers: these tests read what createTask stored.

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { openDatabase, type Database } from '@cap/db';
 import { MemoryEventBus } from '@cap/messaging';
 import { createLogger, MemoryKeyValueStore } from '@cap/runtime';
-import { asRouter, graphql, testSecret } from '@cap/testkit';
+import { asRouter, graphql, testSecret, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startOrchestration, type RunningOrchestration } from '../src/index.js';
-import { user, waitFor } from './harness.js';
+import { waitFor } from './harness.js';
 
 // The embedded mode of `npm start`: PGlite (one session for everything), in-process live bus and event bus.
 let database: Database;
@@ -17,7 +17,7 @@ let bus: MemoryEventBus;
 let kv: MemoryKeyValueStore;
 let dir: string;
 const secret = testSecret();
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cap-orch-embedded-'));

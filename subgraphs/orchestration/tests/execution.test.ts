@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BusRecord } from '@cap/messaging';
-import { errorCodes } from '@cap/testkit';
+import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTaskVia,
@@ -11,7 +11,6 @@ import {
   processExists,
   startCluster,
   uniqueMarker,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -21,8 +20,8 @@ import {
 let cluster: Cluster;
 let node: Instance;
 let published: BusRecord[];
-const alice = user('DEVELOPER');
-const bob = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
+const bob = userPrincipal('DEVELOPER');
 const SECRET = 's3cr3t-deploy-value-42';
 
 beforeAll(async () => {

@@ -4,17 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBus } from '@cap/messaging';
 import { MemoryEventBus } from '@cap/messaging';
+import { createLogger, MemoryKeyValueStore, type Principal } from '@cap/runtime';
 import {
-  createLogger,
-  MemoryKeyValueStore,
-  scopesForRole,
-  signRouterToken,
-  type Principal,
-  type Role,
-} from '@cap/runtime';
-import { asRouter, createTestDatabase, graphql, testSecret, waitFor, type TestDatabase } from '@cap/testkit';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+  asRouter,
+  createTestDatabase,
+  graphql,
+  testSecret,
+  waitFor,
+  type TestDatabase,
+  subgraphWsClient,
+} from '@cap/testkit';
+import type { Client } from 'graphql-ws';
 import { loadConfig, startOrchestration, type RunningOrchestration } from '../src/index.js';
 
 /** Where tests find Redis. */
@@ -31,14 +31,6 @@ const FAST: Record<string, string> = {
   SHELL_KILL_GRACE_MS: '1000',
   SHUTDOWN_GRACE_MS: '0',
 };
-
-/** A user principal with the scopes of `role`. */
-export function user(
-  role: Role,
-  userId: string = randomUUID(),
-): Principal & { kind: 'user'; userId: string } {
-  return { kind: 'user', userId, role, scopes: scopesForRole(role) };
-}
 
 /** One orchestration instance of a cluster. */
 export interface Instance {
@@ -117,26 +109,17 @@ export async function startCluster(
         bus: startOptions.bus ?? bus,
         logger: createLogger({ service: 'orchestration-test', level: config.LOG_LEVEL }),
       });
-      const wsUrl = orchestration.subgraph.graphqlUrl.replace(/^http/, 'ws');
       const instance: Instance = {
         orchestration,
         call: async (query, variables = {}, principal) =>
           graphql(orchestration.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
         wsClient: (principal, clientOptions = {}) => {
-          const client = createClient({
-            url: wsUrl,
-            webSocketImpl: WebSocket,
-            // A fresh router token per connection, as the router signs one per upstream connection.
-            connectionParams: async () => ({
-              routerToken: await signRouterToken(secret, {
-                principal,
-                requestId: randomUUID(),
-                clientIp: '198.51.100.7',
-              }),
-            }),
-            retryAttempts: clientOptions.retryAttempts ?? 0,
-            lazy: true,
-          });
+          const client = subgraphWsClient(
+            orchestration.subgraph.graphqlUrl,
+            secret,
+            principal,
+            clientOptions,
+          );
           clients.add(client);
           return client;
         },
@@ -152,58 +135,6 @@ export async function startCluster(
       await db.drop();
       rmSync(workspaceRoot, { recursive: true, force: true });
     },
-  };
-}
-
-/** Collects a subscription's events until disposed. */
-export interface Subscription<T> {
-  events: T[];
-  errors: unknown[];
-  completed: boolean;
-  /** Resolves once `predicate` holds for the events so far; fails after `timeoutMs` with what arrived. */
-  until(predicate: (events: T[]) => boolean, timeoutMs?: number): Promise<T[]>;
-  dispose(): void;
-}
-
-/** Subscribes with a graphql-ws client and collects `data[field]` of every event. */
-export function collect<T = any>(
-  client: Client,
-  query: string,
-  variables: Record<string, unknown>,
-  field: string,
-): Subscription<T> {
-  const events: T[] = [];
-  const errors: unknown[] = [];
-  const state = { completed: false };
-  const dispose = client.subscribe<Record<string, T>>(
-    { query, variables },
-    {
-      next: (result) => {
-        if (result.errors) errors.push(...result.errors);
-        const value = result.data?.[field];
-        if (value !== undefined) events.push(value);
-      },
-      error: (error) => {
-        errors.push(error);
-      },
-      complete: () => {
-        state.completed = true;
-      },
-    },
-  );
-  return {
-    events,
-    errors,
-    get completed() {
-      return state.completed;
-    },
-    until: (predicate, timeoutMs = 15_000) =>
-      waitFor(() => (predicate(events) ? events : undefined), {
-        timeoutMs,
-        message: () =>
-          `subscription condition not met; ${events.length} events, errors ${JSON.stringify(errors).slice(0, 500)}`,
-      }),
-    dispose,
   };
 }
 

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { TaskClassified } from '@cap/events';
 import { DlqHeader, EventHeader, KafkaEventBus, toBusRecord, type BusRecord } from '@cap/messaging';
-import { consumeUntil, kafkaBrokersFromEnv } from '@cap/testkit';
+import { consumeUntil, kafkaBrokersFromEnv, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTaskVia,
   startCluster,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -21,7 +20,7 @@ import {
 const brokers = kafkaBrokersFromEnv();
 let cluster: Cluster;
 let node: Instance;
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   const bus = new KafkaEventBus({ brokers, clientId: 'orchestration-e2e' });

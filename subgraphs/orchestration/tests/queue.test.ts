@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimExecutions, finishExecution } from '../src/domain/queue.js';
+import { userPrincipal } from '@cap/testkit';
+import { finishExecution } from '../src/execution/executionEnd.js';
+import { claimExecutions } from '../src/execution/queue.js';
 import {
   createTaskVia,
   startCluster,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -12,7 +13,7 @@ import {
 
 let cluster: Cluster;
 let api: Instance;
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   cluster = await startCluster();

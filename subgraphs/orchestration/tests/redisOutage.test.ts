@@ -1,14 +1,12 @@
-import { startRedisServer, type TestRedisServer } from '@cap/testkit';
+import { startRedisServer, type TestRedisServer, userPrincipal, collectSubscription } from '@cap/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/domain/taskLogs.js';
-import { toTaskLogWire } from '../src/domain/wire.js';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
 import {
-  collect,
   createTaskVia,
   startCluster,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -55,7 +53,7 @@ describe('orchestration through a Redis outage', () => {
   });
 
   it('runs a task created during the outage to SUCCEEDED; its log is served by polling, then live once Redis returns, without gap or duplicate', async () => {
-    const alice = user('DEVELOPER');
+    const alice = userPrincipal('DEVELOPER');
     await redis.stop();
     const started = Date.now();
     const taskId = await createTaskVia(node, alice, {
@@ -65,8 +63,8 @@ describe('orchestration through a Redis outage', () => {
     // Nothing waits for Redis: the mutation answers promptly (generous bound, not a speed claim).
     expect(Date.now() - started).toBeLessThan(5_000);
 
-    const lines = collect<{ seq: number; message: string }>(
-      node.wsClient(user('VIEWER')),
+    const lines = collectSubscription<{ seq: number; message: string }>(
+      node.wsClient(userPrincipal('VIEWER')),
       `subscription($id: ID!) { taskLogs(taskId: $id) { seq message } }`,
       { id: taskId },
       'taskLogs',
@@ -115,7 +113,7 @@ describe('orchestration through a Redis outage', () => {
       { seq: silent[0]!.seq, message: 'stored, not announced' },
       { seq: announced[0]!.seq, message: 'announced' },
     ]);
-    lines.dispose();
+    lines.stop();
   });
 
   it('answers /ready with 200 degraded naming Redis while it is down, details only for internal callers', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { detectSandbox, grantWorkspace, unsandboxed, type Sandbox } from '@cap/sandbox';
 import { createFixture, git, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SandboxCommandRunner } from '../src/domain/sandboxCommandRunner.js';
+import { SandboxCommandRunner } from '../src/execution/sandboxCommandRunner.js';
 
 const LIMITS = {
   cpuSeconds: 60,

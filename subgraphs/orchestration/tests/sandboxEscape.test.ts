@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { userPrincipal } from '@cap/testkit';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import {
   processesWith,
   startCluster,
   uniqueMarker,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -27,7 +27,7 @@ const OUTPUT_LIMIT = 16_384;
 let cluster: Cluster;
 let node: Instance;
 let dataDir: string;
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 const ADMIN_PASSWORD = `admin-password-${randomUUID()}`;
 const WORKER_ONLY = `worker-only-${randomUUID()}`;
 

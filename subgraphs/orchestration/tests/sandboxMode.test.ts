@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { userPrincipal } from '@cap/testkit';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskVia, startCluster, user, waitForStatus, type Cluster, type Instance } from './harness.js';
+import { createTaskVia, startCluster, waitForStatus, type Cluster, type Instance } from './harness.js';
 
 /**
  * COMMAND_SANDBOX and what happens without a sandbox, and the cleanup of abandoned workspaces. Each case has its
  * own cluster (its own queue), so a worker without a sandbox never picks up another case's task.
  */
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 async function messages(instance: Instance, taskId: string): Promise<string[]> {
   const { prisma } = instance.orchestration.deps;

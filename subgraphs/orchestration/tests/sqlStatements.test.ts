@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskVia, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';
+import { userPrincipal } from '@cap/testkit';
+import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
 
 // N+1 guard: listing tasks with their creator, executions, results and inputs costs the same number of SQL
 // statements for 5 tasks as for 50.
 let cluster: Cluster;
 let reader: Instance;
 let ids: string[];
-const alice = user('DEVELOPER');
-const viewer = user('VIEWER');
+const alice = userPrincipal('DEVELOPER');
+const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
   cluster = await startCluster();

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { userPrincipal, collectSubscription } from '@cap/testkit';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
-  collect,
   createTaskVia,
   REDIS_URL,
   startCluster,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -20,8 +19,8 @@ import {
 let cluster: Cluster;
 let a: Instance;
 let b: Instance;
-const alice = user('DEVELOPER');
-const viewer = user('VIEWER');
+const alice = userPrincipal('DEVELOPER');
+const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
   cluster = await startCluster();
@@ -52,20 +51,25 @@ describe('taskLogs subscription', () => {
       command: 'for i in $(seq 1 60); do echo "line $i"; sleep 0.04; done',
     });
 
-    const first = collect<Line>(b.wsClient(viewer), TASK_LOGS, { taskId: id, afterSeq: 0 }, 'taskLogs');
+    const first = collectSubscription<Line>(
+      b.wsClient(viewer),
+      TASK_LOGS,
+      { taskId: id, afterSeq: 0 },
+      'taskLogs',
+    );
     await first.until((events) => events.filter((event) => event.kind === 'COMMAND_OUTPUT').length >= 10);
     const redis = new Redis(REDIS_URL);
     const channel = `${cluster.env['LIVE_CHANNEL_PREFIX']}task-logs:${id}`;
     const subscribers = async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1];
     // B holds one Redis subscription for the channel, however many local subscribers it has.
     expect(await subscribers()).toBe(1);
-    first.dispose();
+    first.stop();
     const received = [...first.events];
     const lastSeq = received.at(-1)!.seq;
     // Lines keep coming while nobody listens.
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const second = collect<Line>(
+    const second = collectSubscription<Line>(
       b.wsClient(viewer),
       TASK_LOGS,
       { taskId: id, afterSeq: lastSeq },
@@ -74,7 +78,7 @@ describe('taskLogs subscription', () => {
     await second.until((events) => events.some((event) => /exited with code 0/.test(event.message)), 20_000);
     await waitForStatus(a, id, ['SUCCEEDED']);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    second.dispose();
+    second.stop();
 
     const all = [...received, ...second.events];
     const stored = await a.orchestration.deps.prisma.taskLog.findMany({
@@ -102,11 +106,11 @@ describe('taskLogs subscription', () => {
     await waitForStatus(a, id, ['SUCCEEDED']);
     const total = await a.orchestration.deps.prisma.taskLog.count({ where: { taskId: id } });
     expect(total).toBeGreaterThan(700);
-    const whole = collect<Line>(b.wsClient(viewer), TASK_LOGS, { taskId: id }, 'taskLogs');
+    const whole = collectSubscription<Line>(b.wsClient(viewer), TASK_LOGS, { taskId: id }, 'taskLogs');
     await whole.until((events) => events.length === total);
     expect(whole.events.map((line) => line.seq)).toEqual(Array.from({ length: total }, (_, n) => n + 1));
-    whole.dispose();
-    const tail = collect<Line>(
+    whole.stop();
+    const tail = collectSubscription<Line>(
       b.wsClient(viewer),
       TASK_LOGS,
       { taskId: id, afterSeq: total - 3 },
@@ -114,14 +118,24 @@ describe('taskLogs subscription', () => {
     );
     await tail.until((events) => events.length === 3);
     expect(tail.events.map((line) => line.seq)).toEqual([total - 2, total - 1, total]);
-    tail.dispose();
+    tail.stop();
   });
 
   it('refuses callers without tasks:read, unknown tasks and negative afterSeq with coded errors', async () => {
     const id = await createTaskVia(b, alice, { title: 'Guarded', command: 'true' });
-    const anonymous = collect(b.wsClient({ kind: 'anonymous' }), TASK_LOGS, { taskId: id }, 'taskLogs');
-    const unknown = collect(b.wsClient(viewer), TASK_LOGS, { taskId: randomUUID() }, 'taskLogs');
-    const negative = collect(b.wsClient(viewer), TASK_LOGS, { taskId: id, afterSeq: -1 }, 'taskLogs');
+    const anonymous = collectSubscription(
+      b.wsClient({ kind: 'anonymous' }),
+      TASK_LOGS,
+      { taskId: id },
+      'taskLogs',
+    );
+    const unknown = collectSubscription(b.wsClient(viewer), TASK_LOGS, { taskId: randomUUID() }, 'taskLogs');
+    const negative = collectSubscription(
+      b.wsClient(viewer),
+      TASK_LOGS,
+      { taskId: id, afterSeq: -1 },
+      'taskLogs',
+    );
     const code = (subscription: { errors: unknown[] }) =>
       (subscription.errors.flat() as Array<{ extensions?: { code?: string } }>).map(
         (error) => error.extensions?.code,
@@ -157,14 +171,18 @@ describe('taskLogs subscription', () => {
 describe('task change subscriptions', () => {
   it('taskUpdated emits the current state, then every change in version order with fresh nested data', async () => {
     const id = await createTaskVia(b, alice, { title: 'Watched', command: 'sleep 0.3; echo done' });
-    const updates = collect<{ status: string; version: number; executions: Array<{ status: string }> }>(
+    const updates = collectSubscription<{
+      status: string;
+      version: number;
+      executions: Array<{ status: string }>;
+    }>(
       b.wsClient(viewer),
       `subscription($id: ID!) { taskUpdated(taskId: $id) { status version executions { status } } }`,
       { id },
       'taskUpdated',
     );
     await updates.until((events) => events.some((event) => event.status === 'SUCCEEDED'));
-    updates.dispose();
+    updates.stop();
     const versions = updates.events.map((event) => event.version);
     expect(versions).toEqual([...versions].sort((x, y) => x - y));
     expect(new Set(versions).size).toBe(versions.length);
@@ -174,8 +192,8 @@ describe('task change subscriptions', () => {
   });
 
   it('tasksChanged reports tasks entering and leaving a filter', async () => {
-    const bob = user('DEVELOPER');
-    const changes = collect<{
+    const bob = userPrincipal('DEVELOPER');
+    const changes = collectSubscription<{
       task: { id: string; status: string };
       previousStatus: string | null;
       inFilter: boolean;
@@ -191,13 +209,13 @@ describe('task change subscriptions', () => {
     const others = await createTaskVia(b, alice, { title: 'Not Bob', command: 'true' });
     await changes.until((events) => events.some((event) => event.task.id === id && !event.inFilter));
     await waitForStatus(a, others, ['SUCCEEDED']);
-    changes.dispose();
+    changes.stop();
     expect(changes.events.map((event) => [event.task.status, event.previousStatus, event.inFilter])).toEqual([
       ['RUNNING', 'QUEUED', true],
       ['SUCCEEDED', 'RUNNING', false],
     ]);
     expect(changes.events.every((event) => event.task.id === id)).toBe(true);
-    const invalid = collect(
+    const invalid = collectSubscription(
       b.wsClient(viewer),
       `subscription { tasksChanged(filter: { creatorId: "nope" }) { inFilter } }`,
       {},

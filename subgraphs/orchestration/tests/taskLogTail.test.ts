@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/domain/taskLogs.js';
-import { TaskLogTails } from '../src/domain/taskLogTail.js';
-import { toTaskLogWire } from '../src/domain/wire.js';
+import { userPrincipal } from '@cap/testkit';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { TaskLogTails } from '../src/logs/taskLogTail.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
-import { createTaskVia, startCluster, user, waitFor, type Cluster, type Instance } from './harness.js';
+import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
 
 // The shared tail on real PostgreSQL and Redis pub/sub: live batches are published by hand, in the orders that
 // happen between several writers (crossed, lost), to check that every subscriber still sees each entry once, in
 // order, and that the database is read once per hole, not once per subscriber.
 let cluster: Cluster;
 let instance: Instance;
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   cluster = await startCluster();

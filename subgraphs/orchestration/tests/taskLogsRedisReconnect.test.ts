@@ -1,17 +1,10 @@
 import { Redis } from 'ioredis';
+import { userPrincipal, collectSubscription } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/domain/taskLogs.js';
-import { toTaskLogWire } from '../src/domain/wire.js';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
-import {
-  collect,
-  createTaskVia,
-  REDIS_URL,
-  startCluster,
-  user,
-  type Cluster,
-  type Instance,
-} from './harness.js';
+import { createTaskVia, REDIS_URL, startCluster, type Cluster, type Instance } from './harness.js';
 
 const admin = new Redis(REDIS_URL);
 afterAll(() => admin.disconnect());
@@ -41,7 +34,7 @@ describe('taskLogs across a Redis reconnect', () => {
   });
 
   it('re-reads the lines published while the subscriber’s Redis connection was down', async () => {
-    const alice = user('DEVELOPER');
+    const alice = userPrincipal('DEVELOPER');
     const taskId = await createTaskVia(a, alice, { title: 'Logged by hand' });
     const write = async (messages: string[]) => {
       const entries = await appendTaskLogs(
@@ -61,8 +54,8 @@ describe('taskLogs across a Redis reconnect', () => {
       });
     };
     await write(['one', 'two']);
-    const lines = collect<{ seq: number; message: string }>(
-      b.wsClient(user('VIEWER')),
+    const lines = collectSubscription<{ seq: number; message: string }>(
+      b.wsClient(userPrincipal('VIEWER')),
       `subscription($id: ID!) { taskLogs(taskId: $id) { seq message } }`,
       { id: taskId },
       'taskLogs',
@@ -78,6 +71,6 @@ describe('taskLogs across a Redis reconnect', () => {
     expect(lines.events).toEqual(
       ['one', 'two', 'three', 'four', 'five'].map((message, index) => ({ seq: index + 1, message })),
     );
-    lines.dispose();
+    lines.stop();
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { userPrincipal } from '@cap/testkit';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,6 @@ import {
   processesWith,
   startCluster,
   uniqueMarker,
-  user,
   waitFor,
   waitForStatus,
   type Cluster,
@@ -25,7 +25,7 @@ let cluster: Cluster;
 let api: Instance;
 let child: ChildProcess | null = null;
 let output = '';
-const alice = user('DEVELOPER');
+const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   cluster = await startCluster({

@@ -1,4 +1,4 @@
-import { applyDirectiveAuthorization, resumableSubgraphOptions } from '@cap/runtime';
+import { buildSubgraphSchema } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import type { ChatContext } from '../context.js';
 import './enums.js';
@@ -15,19 +15,7 @@ import './admin.js';
  * authorization and demand-control directives (README, "Access and cost"): the router enforces them, and so does
  * this subgraph (ADR 0007). Membership of conversations stays in the domain code.
  */
-export const schema = applyDirectiveAuthorization<ChatContext>(
-  builder.toSubGraphSchema({
-    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: [
-      '@key',
-      '@shareable',
-      '@authenticated',
-      '@requiresScopes',
-      '@policy',
-      '@cost',
-      '@listSize',
-    ],
-    ...resumableSubgraphOptions,
-  }),
-  { principal: (context) => context.principal },
-);
+export const schema = buildSubgraphSchema<ChatContext>(builder, {
+  principal: (context) => context.principal,
+  resumable: true,
+});

@@ -1,4 +1,4 @@
-import { applyDirectiveAuthorization } from '@cap/runtime';
+import { buildSubgraphSchema } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import type { IdentityContext } from '../context.js';
 import './enums.js';
@@ -13,18 +13,6 @@ import './node.js';
  * Federation authorization and demand-control directives (README, "Router policy"): the router enforces them,
  * and so does this subgraph (ADR 0007).
  */
-export const schema = applyDirectiveAuthorization<IdentityContext>(
-  builder.toSubGraphSchema({
-    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: [
-      '@key',
-      '@shareable',
-      '@authenticated',
-      '@requiresScopes',
-      '@policy',
-      '@cost',
-      '@listSize',
-    ],
-  }),
-  { principal: (context) => context.principal },
-);
+export const schema = buildSubgraphSchema<IdentityContext>(builder, {
+  principal: (context) => context.principal,
+});

@@ -1,7 +1,7 @@
 import { ChatRequestDeclined, type ChatMessagePosted, type EventMetadata } from '@cap/events';
 import { codedError, ErrorCode, isCodedError, type Principal } from '@cap/runtime';
 import type { CodingTask } from '../generated/prisma/client.js';
-import type { OrchestrationDeps, UnitOfWork } from '../domain/deps.js';
+import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
 import { answerPlan, applyTransition, createTask, EVENT_SOURCE } from '../domain/tasks.js';
 import { LIMITS, parseText } from '../domain/validation.js';
 import {

@@ -1,6 +1,7 @@
 import { TaskProgressed } from '@cap/events';
-import { inTransaction, type OrchestrationDeps } from '../domain/deps.js';
-import type { ProgressReporter } from '../domain/executor.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import type { ProgressReporter } from '../execution/executor.js';
 import type { Redactor } from '../domain/redaction.js';
 import { EVENT_SOURCE } from '../domain/tasks.js';
 import { chatLinkOf, type ChatLinked } from './chatLink.js';

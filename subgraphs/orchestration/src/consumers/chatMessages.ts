@@ -7,7 +7,7 @@ import {
   type RunningConsumer,
 } from '@cap/messaging';
 import { answerChatMessage } from '../chat/answerChatMessage.js';
-import type { OrchestrationDeps } from '../domain/deps.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { SCHEMA } from '../db.js';
 import { unitOfWorkOf, unitOfWorkSql } from './unitOfWorkSql.js';
 

@@ -13,7 +13,7 @@ import {
   type RunningConsumer,
 } from '@cap/messaging';
 import { applyClassification } from '../domain/classification.js';
-import type { OrchestrationDeps } from '../domain/deps.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { SCHEMA } from '../db.js';
 import { unitOfWorkOf, unitOfWorkSql } from './unitOfWorkSql.js';
 

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '@cap/messaging';
 import { unitOfWorkOf as kitUnitOfWorkOf, unitOfWorkSql as kitUnitOfWorkSql } from '@cap/runtime/kit';
-import type { OrchestrationDeps, Tx, UnitOfWork } from '../domain/deps.js';
+import type { OrchestrationDeps, Tx, UnitOfWork } from '../domain/orchestrationDeps.js';
 
 /**
  * A SqlExecutor for `runConsumer` whose transactions are orchestration units of work (the kit's

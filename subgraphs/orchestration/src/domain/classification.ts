@@ -1,9 +1,10 @@
 import type { EnvelopeOf, TaskClassified } from '@cap/events';
 import type { CodingTask } from '../generated/prisma/client.js';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps, UnitOfWork } from './orchestrationDeps.js';
 import { STRATEGY_BY_COMPLEXITY, selectStrategy } from './strategy.js';
 import { applyTransition, queuePlan } from './tasks.js';
-import { publishTaskChanged } from './wire.js';
+import { publishTaskChanged } from './liveMessages.js';
 
 /** A classification arrived for a task orchestration does not know: it can never apply (dead-lettered). */
 export class UnknownTaskError extends Error {

@@ -1,6 +1,6 @@
 import { createCursorCodec, cursorPart, type CursorCodec } from '@cap/runtime/kit';
 import type { CodingTask, Prisma, TaskPriority } from '../generated/prisma/client.js';
-import type { OrchestrationDeps } from './deps.js';
+import type { OrchestrationDeps } from './orchestrationDeps.js';
 import type { TaskStatus } from './taskStateMachine.js';
 import { parseId } from './validation.js';
 

@@ -2,7 +2,8 @@ import { TaskCancelled, TaskCreated, type EventMetadata } from '@cap/events';
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
 import type { CodingTask, ExecutionStrategy, Prisma, TaskPriority } from '../generated/prisma/client.js';
 import { requireScope, requireTaskWriter } from './authorization.js';
-import { inTransaction, type OrchestrationDeps, type UnitOfWork } from './deps.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps, UnitOfWork } from './orchestrationDeps.js';
 import { parseRepositoryRef } from './repositoryRef.js';
 import { selectStrategy, type StrategyChoice } from './strategy.js';
 import { assertTransition, type TaskEvent, type TaskStatus } from './taskStateMachine.js';
@@ -15,7 +16,7 @@ import {
   parseText,
   type BudgetsInput,
 } from './validation.js';
-import { publishTaskChanged, publishWorkQueued } from './wire.js';
+import { publishTaskChanged, publishWorkQueued } from './liveMessages.js';
 import { chatLinkOf } from '../chat/chatLink.js';
 
 /** The producing service of orchestration's events. */

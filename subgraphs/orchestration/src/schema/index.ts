@@ -1,9 +1,10 @@
-import { applyDirectiveAuthorization, resumableSubgraphOptions } from '@cap/runtime';
+import { buildSubgraphSchema } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import type { OrchestrationContext } from '../context.js';
 import './enums.js';
 import './user.js';
 import './task.js';
+import './taskMutations.js';
 import './execution.js';
 import './taskLog.js';
 
@@ -12,20 +13,8 @@ import './taskLog.js';
  * Federation authorization and demand-control directives (README, "Access and cost"): the router enforces them,
  * and so does this subgraph (ADR 0007). Who may change which task (creator or admin) stays in the domain code.
  */
-export const schema = applyDirectiveAuthorization<OrchestrationContext>(
-  builder.toSubGraphSchema({
-    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: [
-      '@key',
-      '@shareable',
-      '@extends',
-      '@authenticated',
-      '@requiresScopes',
-      '@policy',
-      '@cost',
-      '@listSize',
-    ],
-    ...resumableSubgraphOptions,
-  }),
-  { principal: (context) => context.principal },
-);
+export const schema = buildSubgraphSchema<OrchestrationContext>(builder, {
+  principal: (context) => context.principal,
+  extraFederationDirectives: ['@extends'],
+  resumable: true,
+});

@@ -1,9 +1,9 @@
 import { codedError, ErrorCode, policyDirectives, resumable } from '@cap/runtime';
-import { createCursorCodec, cursorPart, pageSize, resolvePageSize } from '@cap/runtime/kit';
+import { pageSize, resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
-import { requireScope } from '../domain/authorization.js';
-import { watchTask, watchTasks, type TaskChange } from '../domain/taskFeeds.js';
+import { watchTask, watchTasks, type TaskChange } from '../logs/taskFeeds.js';
+import { encodeTaskLogCursor, findTaskLogPage } from '../logs/taskLogQueries.js';
 import { taskFilterWhere } from '../domain/taskQueries.js';
 import { parseId } from '../domain/validation.js';
 import type { OrchestrationContext } from '../context.js';
@@ -66,24 +66,11 @@ const TaskChangeRef = builder.objectRef<TaskChange>('TaskChange').implement({
   }),
 });
 
-const taskLogCursor = createCursorCodec<number>({
-  kind: 'taskLog',
-  expected: 'a cursor from taskLogs',
-  toParts: (seq) => [seq],
-  fromParts: ([seq, ...rest]) => (rest.length === 0 ? cursorPart.integer(seq, 0, 9_999_999_999) : null),
-});
-
-function encodeSeq(seq: number): string {
-  return taskLogCursor.encode(seq);
-}
-
-function decodeSeq(cursor: string | undefined, field: string): number | undefined {
-  return cursor === undefined ? undefined : taskLogCursor.decode(cursor, field);
-}
-
-/** The task must exist (and the caller may read tasks). */
+/**
+ * The task must exist. That the caller may read tasks is the fields' `@requiresScopes(tasks:read)`, enforced
+ * before any resolver runs (ADR 0007).
+ */
 async function requireTask(ctx: OrchestrationContext, rawId: string | number): Promise<string> {
-  requireScope(ctx.principal, 'tasks:read');
   const taskId = parseId(String(rawId), 'taskId');
   if (!(await ctx.loaders.task.load(taskId)))
     throw codedError(ErrorCode.NOT_FOUND, 'Task not found.', { id: taskId });
@@ -108,27 +95,10 @@ builder.queryFields((t) => ({
             args,
             defaultSize: PAGE.default,
             maxSize: PAGE.max,
-            toCursor: (entry: TaskLog) => encodeSeq(entry.seq),
+            toCursor: (entry: TaskLog) => encodeTaskLogCursor(entry),
           },
-          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-            const afterSeq = decodeSeq(after, 'after');
-            const beforeSeq = decodeSeq(before, 'before');
-            return ctx.deps.prisma.taskLog.findMany({
-              where: {
-                taskId,
-                ...(afterSeq !== undefined || beforeSeq !== undefined
-                  ? {
-                      seq: {
-                        ...(afterSeq !== undefined ? { gt: afterSeq } : {}),
-                        ...(beforeSeq !== undefined ? { lt: beforeSeq } : {}),
-                      },
-                    }
-                  : {}),
-              },
-              orderBy: { seq: inverted ? 'desc' : 'asc' },
-              take: limit,
-            });
-          },
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+            findTaskLogPage(ctx.deps, { taskId, after, before, limit, inverted }),
         );
       },
     },
@@ -161,7 +131,7 @@ builder.subscriptionFields((t) => ({
           received: String(afterSeq),
         });
       }
-      return ctx.deps.logTails.tail(taskId, afterSeq);
+      return ctx.logTails.tail(taskId, afterSeq);
     },
     resolve: (entry) => entry,
   }),
@@ -191,7 +161,6 @@ builder.subscriptionFields((t) => ({
       }),
     },
     subscribe: (_root, args, ctx) => {
-      requireScope(ctx.principal, 'tasks:read');
       taskFilterWhere(args.filter); // validates it (a malformed creatorId is BAD_USER_INPUT, not a silent miss)
       return watchTasks(ctx.deps, args.filter);
     },

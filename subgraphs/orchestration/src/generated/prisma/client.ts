@@ -64,7 +64,7 @@ export type TaskInput = Prisma.TaskInputModel
 /**
  * Model AgentConversation
  * The agent's conversation of a task that asked a question (`ask_user`), kept until the next attempt resumes it.
- * One JSON blob per task, size-capped by the store (src/domain/conversationStore.ts).
+ * One JSON blob per task, size-capped by the store (src/execution/conversationStore.ts).
  */
 export type AgentConversation = Prisma.AgentConversationModel
 /**

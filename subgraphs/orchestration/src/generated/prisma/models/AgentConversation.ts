@@ -15,7 +15,7 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 /**
  * Model AgentConversation
  * The agent's conversation of a task that asked a question (`ask_user`), kept until the next attempt resumes it.
- * One JSON blob per task, size-capped by the store (src/domain/conversationStore.ts).
+ * One JSON blob per task, size-capped by the store (src/execution/conversationStore.ts).
  */
 export type AgentConversationModel = runtime.Types.Result.DefaultSelection<Prisma.$AgentConversationPayload>
 

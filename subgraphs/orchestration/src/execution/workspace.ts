@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { grantWorkspace, removeWorkspaceTree, runInSandbox, type Sandbox } from '@cap/sandbox';
 import type { CommandSandbox } from './commandSandbox.js';
-import type { TaskLogSink } from './taskLogs.js';
+import type { TaskLogSink } from '../logs/taskLogs.js';
 
 /**
  * The temporary checkout an execution works in. A task whose repository is a local git repository (absolute

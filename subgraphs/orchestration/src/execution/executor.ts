@@ -6,7 +6,7 @@ import type {
   TaskType,
 } from '../generated/prisma/client.js';
 import type { CommandSandbox } from './commandSandbox.js';
-import type { TaskLogSink } from './taskLogs.js';
+import type { TaskLogSink } from '../logs/taskLogs.js';
 import type { Workspace } from './workspace.js';
 
 /**

@@ -1,9 +1,9 @@
 import { interruptible, LiveFeed } from '@cap/live';
 import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import type { OrchestrationDeps } from './deps.js';
-import { taskMatchesFilter, type TaskFilter } from './taskQueries.js';
-import { fromTaskWire, type TaskChangedMessage } from './wire.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import { taskMatchesFilter, type TaskFilter } from '../domain/taskQueries.js';
+import { fromTaskWire, type TaskChangedMessage } from '../domain/liveMessages.js';
 
 /** One change of a task, as list subscribers see it. */
 export interface TaskChange {

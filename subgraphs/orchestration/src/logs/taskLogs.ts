@@ -1,10 +1,11 @@
 import { TaskLogAppended } from '@cap/events';
 import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import { inTransaction, type OrchestrationDeps } from './deps.js';
-import { Redactor } from './redaction.js';
-import { EVENT_SOURCE } from './tasks.js';
-import { toTaskLogWire } from './wire.js';
+import { inTransaction } from '@cap/runtime/kit';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import { Redactor } from '../domain/redaction.js';
+import { EVENT_SOURCE } from '../domain/tasks.js';
+import { toTaskLogWire } from '../domain/liveMessages.js';
 
 /** A JSON value, as log entries' structured data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -283,4 +284,22 @@ export function readTaskLogs(
     orderBy: { seq: 'asc' },
     take: limit,
   });
+}
+
+/** Writes one line from orchestration itself (not an executor) into a task's log and streams it live. */
+export async function logSystemNote(
+  deps: OrchestrationDeps,
+  taskId: string,
+  executionId: string | null,
+  level: 'INFO' | 'WARN' | 'ERROR',
+  message: string,
+): Promise<void> {
+  try {
+    const entries = await appendTaskLogs(deps, taskId, executionId, [
+      { executionId, level, kind: 'STEP', message, createdAt: new Date() },
+    ]);
+    await deps.live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+  } catch (error) {
+    deps.logger.warn({ err: error, taskId }, 'could not write a note to the task log');
+  }
 }

@@ -1,6 +1,6 @@
-import { queueUnclassifiedTasks } from './classification.js';
-import type { OrchestrationDeps } from './deps.js';
-import { recoverExpiredLeases } from './queue.js';
+import { queueUnclassifiedTasks } from '../domain/classification.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
+import { recoverExpiredLeases } from './leaseRecovery.js';
 
 /**
  * The periodic housekeeping every instance runs (safe concurrently, `SKIP LOCKED`): re-queues executions whose

@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeWorkspaceTree } from '@cap/sandbox';
-import type { OrchestrationDeps } from './deps.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { WORKSPACE_MARKER, WORKSPACE_PREFIX } from './workspace.js';
 
 /** Sandbox probes (`detectSandbox`) last seconds; one older than this was left by a killed process, ms. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { runInSandbox, SANDBOX_WORKSPACE, type OutputStream } from '@cap/sandbox';
 import type { CommandSandbox } from './commandSandbox.js';
-import { ExecutionErrorCode } from './errors.js';
+import { ExecutionErrorCode } from '../domain/errors.js';
 import type { ExecutableTask, ExecutionContext, ExecutionOutcome, Executor } from './executor.js';
 
 /** Options of the {@link ShellExecutor}. */

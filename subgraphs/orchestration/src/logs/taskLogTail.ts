@@ -1,9 +1,9 @@
 import { interruptible, type LiveSubscription } from '@cap/live';
 import type { TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import type { OrchestrationDeps } from './deps.js';
+import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { readTaskLogs } from './taskLogs.js';
-import { fromTaskLogWire, type TaskLogWire } from './wire.js';
+import { fromTaskLogWire, type TaskLogWire } from '../domain/liveMessages.js';
 
 /** Entries read from the database per query while replaying or filling a gap. */
 const PAGE = 500;

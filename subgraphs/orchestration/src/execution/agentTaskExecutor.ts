@@ -6,7 +6,7 @@ import {
   type ConversationStore,
 } from '@cap/agent';
 import type { SandboxLimits } from '@cap/sandbox';
-import { ExecutionErrorCode } from './errors.js';
+import { ExecutionErrorCode } from '../domain/errors.js';
 import type { ExecutableTask, ExecutionContext, ExecutionOutcome, Executor } from './executor.js';
 import { SandboxCommandRunner } from './sandboxCommandRunner.js';
 

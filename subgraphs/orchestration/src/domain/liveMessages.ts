@@ -1,6 +1,6 @@
 import type { CodingTask, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import type { OrchestrationDeps } from './deps.js';
+import type { OrchestrationDeps } from './orchestrationDeps.js';
 
 /** A task as it travels on the live bus: the row, dates as ISO strings. */
 export type TaskWire = Omit<
