@@ -186,13 +186,12 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
     });
     // TaskCompleted carried the outcome; the classifier keeps it as a training example (a command measures no
     // lines, so it has no complexity label).
-    const example = await until(
+    const example = await waitFor(
       () =>
         platform.mlClassifier.deps.prisma.outcomeExample
           .findUnique({ where: { taskId: id } })
           .then((row) => row ?? undefined),
-      'the outcome example',
-      10_000,
+      { message: 'the outcome example', timeoutMs: 10_000 },
     );
     expect(example).toMatchObject({
       outcome: 'COMPLETED',

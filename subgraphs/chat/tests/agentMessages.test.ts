@@ -8,10 +8,10 @@ import {
   TaskProgressed,
 } from '@cap/events';
 import { MemoryEventBus, toBusRecord } from '@cap/messaging';
-import { waitFor } from '@cap/testkit';
+import { userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBody } from '../src/domain/agentMessages.js';
-import { createConversation, POST, startChatHarness, user, type ChatHarness } from './harness.js';
+import { createConversation, POST, startChatHarness, type ChatHarness } from './harness.js';
 
 /**
  * The agent's messages: posted from orchestration's events by chat's own consumer (once per event, as the AGENT,
@@ -20,7 +20,7 @@ import { createConversation, POST, startChatHarness, user, type ChatHarness } fr
 const AGENT = 'coding-agent';
 let h: ChatHarness;
 let bus: MemoryEventBus;
-const alice = user();
+const alice = userPrincipal();
 
 beforeAll(async () => {
   bus = new MemoryEventBus();

@@ -1,5 +1,5 @@
 import type { TaskOutcome } from '@cap/events';
-import type { ExecutionSuccess } from './executor.js';
+import type { ExecutionSuccess } from '../execution/executor.js';
 
 /**
  * What an execution did, as `TaskCompleted`/`TaskFailed` carry it for the classifier's training examples: lines only
