@@ -50,6 +50,14 @@ export const ErrorCode = {
   GITHUB_UNAVAILABLE: 'GITHUB_UNAVAILABLE',
   /** An OAuth callback's `state` is unknown, expired, already used or another user's. */
   OAUTH_STATE_INVALID: 'OAUTH_STATE_INVALID',
+  /** A CI log is not text (NUL bytes, mostly control characters or invalid UTF-8); `extensions.offset`. */
+  CI_LOG_NOT_TEXT: 'CI_LOG_NOT_TEXT',
+  /** A CI log (or one archive entry, or a line) is over its size limit; `extensions.limit`, `max`, `actual`. */
+  CI_LOG_TOO_LARGE: 'CI_LOG_TOO_LARGE',
+  /** A run-logs archive is not a readable ZIP (truncated, corrupt, encrypted, unsupported compression). */
+  CI_LOG_ARCHIVE_INVALID: 'CI_LOG_ARCHIVE_INVALID',
+  /** A run-logs archive breaks a zip-bomb limit (entries, total bytes, compression ratio); `limit`, `max`, `actual`. */
+  CI_LOG_ARCHIVE_LIMIT_EXCEEDED: 'CI_LOG_ARCHIVE_LIMIT_EXCEEDED',
   /** Anything unexpected; details are logged server-side, never sent to the client. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -83,6 +91,10 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   GITHUB_NOT_CONFIGURED: 200,
   GITHUB_UNAVAILABLE: 503,
   OAUTH_STATE_INVALID: 400,
+  CI_LOG_NOT_TEXT: 200,
+  CI_LOG_TOO_LARGE: 200,
+  CI_LOG_ARCHIVE_INVALID: 200,
+  CI_LOG_ARCHIVE_LIMIT_EXCEEDED: 200,
   INTERNAL_SERVER_ERROR: 500,
 };
 
