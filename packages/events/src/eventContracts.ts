@@ -1,4 +1,5 @@
 import { chatContracts } from './chat.js';
+import { cicdContracts } from './cicd.js';
 import { githubContracts } from './github.js';
 import { identityContracts } from './identity.js';
 import { orchestrationContracts } from './orchestration.js';
@@ -13,6 +14,7 @@ export const eventContracts = createContractRegistry([
   ...chatContracts,
   ...orchestrationContracts,
   ...githubContracts,
+  ...cicdContracts,
 ]);
 
 /** Any event the platform knows; switch on `type` (and `version`) to narrow the payload. */

@@ -6,6 +6,7 @@ export * from './identity.js';
 export * from './chat.js';
 export * from './orchestration.js';
 export * from './github.js';
+export * from './cicd.js';
 export * from './eventContracts.js';
 /**
  * The zod instance contracts are declared with. Declare payloads with this `z`, not another install's: two

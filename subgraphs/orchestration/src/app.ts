@@ -11,6 +11,7 @@ import {
 } from '@cap/runtime';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
+import { keepFixRequestConsumer } from './consumers/fixRequested.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
@@ -61,6 +62,8 @@ export interface RunningOrchestration {
   sweeper: Sweeper;
   /** Resolves once the TaskClassified consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
+  /** Resolves once the cicd FixRequested consumer joined its group (it keeps retrying while Kafka is down). */
+  fixRequestConsumerReady: Promise<void>;
   /** SQL statements sent through Prisma so far (N+1 tests, benchmarks). */
   statements: SqlStatementCounter;
   /**
@@ -128,6 +131,8 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
     started.push({ name: 'relay', stop: () => relay.stop() });
     const consumer = keepClassificationConsumer(deps, options.bus);
     started.push({ name: 'consumer', stop: () => consumer.close() });
+    const fixConsumer = keepFixRequestConsumer(deps, options.bus);
+    started.push({ name: 'fix-request consumer', stop: () => fixConsumer.close() });
     const purger = new ProcessedEventsPurger({
       sql: prismaExecutor(prisma),
       schema: SCHEMA,
@@ -251,6 +256,7 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       workspaceJanitor,
       sweeper,
       consumerReady: consumer.ready,
+      fixRequestConsumerReady: fixConsumer.ready,
       statements,
       close: (closeOptions = {}) =>
         (closing ??= (async () => {
