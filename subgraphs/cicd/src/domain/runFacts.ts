@@ -42,7 +42,7 @@ export function factsOfEvent(payload: EnvelopeOf<typeof WorkflowRunCompleted>['p
     headSha: payload.headSha,
     status: (payload.status ?? 'queued').toLowerCase(),
     conclusion: payload.conclusion,
-    htmlUrl: payload.htmlUrl,
+    htmlUrl: safeRunUrl(payload.htmlUrl, payload.owner, payload.name, payload.runId),
     pullRequests: payload.pullRequestNumbers,
     taskIds: payload.taskIds,
     startedAt: payload.startedAt ? new Date(payload.startedAt) : null,
@@ -62,11 +62,25 @@ export function factsOfApiRun(repository: string, run: ApiRun): RunFacts {
     headSha: run.head_sha,
     status: (run.status ?? 'queued').toLowerCase(),
     conclusion: run.conclusion ? run.conclusion.toUpperCase() : null,
-    htmlUrl: run.html_url,
+    htmlUrl: safeRunUrl(run.html_url, ...(repository.split('/') as [string, string]), run.id),
     pullRequests: (run.pull_requests ?? []).map((pull) => pull.number),
     // The API does not know the platform's tasks; the webhook path (and pull requests' events) fill them in.
     taskIds: [],
     startedAt: run.run_started_at ? new Date(run.run_started_at) : null,
     updatedAt: new Date(run.updated_at),
   };
+}
+
+/**
+ * The run's web address as given when it is http(s), else GitHub's address of the run: the graph hands it to
+ * browsers, so a `javascript:` or `data:` URL from a hostile producer never reaches one.
+ */
+export function safeRunUrl(url: string, owner: string, name: string, runId: number): string {
+  try {
+    const parsed = new URL(url);
+    if ((parsed.protocol === 'https:' || parsed.protocol === 'http:') && url.length <= 2_000) return url;
+  } catch {
+    // Falls through to GitHub's address.
+  }
+  return `https://github.com/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/actions/runs/${runId}`;
 }
