@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
+import { loadConfig as loadCicdConfig, startCicd } from '@cap/cicd';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
 import { createLogger, RedisKeyValueStore, type KeyValueStore } from '@cap/runtime';
@@ -127,6 +128,16 @@ describe('a subgraph whose start fails after the database opened', () => {
           REDIS_URL,
           REDIS_KEY_PREFIX: `test:${randomUUID()}:`,
         }),
+      }),
+    );
+  });
+
+  it('cicd (consumer, poller, log processor) leaves no open connection, socket or timer', async () => {
+    await expectFailedStartReleasesEverything((port, infrastructure) =>
+      startCicd({
+        ...infrastructure,
+        logger,
+        config: loadCicdConfig({ ...common(port), CI_POLL_INTERVAL_MS: '1000' }),
       }),
     );
   });

@@ -7,14 +7,14 @@
 #
 # Environment:
 #   POSTGRES_USER, POSTGRES_DB              the superuser to run as and the platform's database
-#   IDENTITY_DB_PASSWORD, CHAT_DB_PASSWORD, ORCHESTRATION_DB_PASSWORD   required, one per subgraph role
+#   IDENTITY_DB_PASSWORD, CHAT_DB_PASSWORD, ORCHESTRATION_DB_PASSWORD, CICD_DB_PASSWORD   required, one per subgraph role
 #   SUBGRAPH_ROLE_PREFIX                    optional prefix of the role names (tests: roles are cluster-wide)
 # psql also reads PGHOST, PGPORT and PGPASSWORD when they are set.
 set -euo pipefail
 
 : "${POSTGRES_USER:?}" "${POSTGRES_DB:?}"
 prefix="${SUBGRAPH_ROLE_PREFIX:-}"
-subgraphs=(identity chat orchestration)
+subgraphs=(identity chat orchestration cicd)
 
 run_psql() {
   psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" "$@"

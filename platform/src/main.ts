@@ -23,7 +23,7 @@ const lines = [
   ...(platform.router.sandbox ? [`  (Apollo Sandbox opens at that URL in a browser)`] : []),
   `  Running on ${modes.join(', ')}.`,
   `  Subgraphs on loopback: identity ${platform.identity.subgraph.url}, chat ${platform.chat.subgraph.url},`,
-  `  orchestration ${platform.orchestration.subgraph.url}, github ${platform.github.subgraph.url}.`,
+  `  orchestration ${platform.orchestration.subgraph.url}, github ${platform.github.subgraph.url}, cicd ${platform.cicd.subgraph.url}.`,
 ];
 const sandbox = platform.orchestration.commandSandbox;
 if (sandbox && !sandbox.available) {

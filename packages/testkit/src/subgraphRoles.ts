@@ -11,7 +11,7 @@ export const SUBGRAPH_ROLES_SCRIPT = fileURLToPath(
 );
 
 /** The subgraphs with a role of their own, each owning the schema of the same name. */
-export const SUBGRAPH_SCHEMAS = ['identity', 'chat', 'orchestration'] as const;
+export const SUBGRAPH_SCHEMAS = ['identity', 'chat', 'orchestration', 'cicd'] as const;
 export type SubgraphSchema = (typeof SUBGRAPH_SCHEMAS)[number];
 
 export interface SubgraphRoles extends AsyncDisposable {
@@ -46,6 +46,7 @@ export async function provisionSubgraphRoles(db: TestDatabase): Promise<Subgraph
       IDENTITY_DB_PASSWORD: passwords.identity,
       CHAT_DB_PASSWORD: passwords.chat,
       ORCHESTRATION_DB_PASSWORD: passwords.orchestration,
+      CICD_DB_PASSWORD: passwords.cicd,
     },
   });
   const roles = Object.fromEntries(
