@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BranchPushed, PullRequestMerged, PullRequestOpened, WorkflowRunCompleted } from '@cap/events';
+import {
+  BranchPushed,
+  PullRequestMerged,
+  PullRequestOpened,
+  TaskCompleted,
+  WorkflowRunCompleted,
+} from '@cap/events';
 import { KafkaEventBus } from '@cap/messaging';
 import { kafkaBrokersFromEnv, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,6 +221,28 @@ describe('the CI fix loop', () => {
       taskId: task!.id,
     };
     await h.publish(PullRequestOpened.create(pull, { source: 'github', aggregateId: REPOSITORY_ID }));
+    // What the fix's execution cost (orchestration's TaskCompleted).
+    await h.publish(
+      TaskCompleted.create(
+        {
+          taskId: task!.id,
+          executionId: randomUUID(),
+          attempt: 1,
+          summary: 'fixed the type',
+          changedFiles: 1,
+          pullRequestUrl: pull.url,
+          durationMs: 1_000,
+          costUsd: 0.42,
+        },
+        { source: 'orchestration', aggregateId: task!.id },
+      ),
+    );
+    await waitFor(
+      async () =>
+        (await h.cicd.deps.prisma.fixAttempt.findUnique({ where: { taskId: task!.id } }))?.costUsd === 0.42 ||
+        undefined,
+      { timeoutMs: 30_000, message: "the fix's cost" },
+    );
     await fixChecks(task!.id, 'success');
     await h.publish(
       PullRequestMerged.create(
