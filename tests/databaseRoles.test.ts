@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
+import { loadConfig as loadCicdConfig, startCicd } from '@cap/cicd';
 import { openDatabase, type Database } from '@cap/db';
 import { loadGithubConfig, startGithub } from '@cap/github';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
@@ -209,11 +210,32 @@ describe('one database role per subgraph', () => {
       headers,
     );
     expect(repositories.data).toEqual({ repositories: { edges: [] } });
+    const cicd = await startCicd({
+      config: loadCicdConfig({ ...env, CI_POLL_INTERVAL_MS: '0' }),
+      database: await asRole('cicd'),
+      kv,
+      bus,
+      logger,
+    });
+    closers.push(() => cicd.close());
+    const policy = await graphql(
+      cicd.subgraph.graphqlUrl,
+      `
+        mutation {
+          setFixPolicy(input: { repository: "acme/roles", mode: SUGGEST }) {
+            mode
+          }
+        }
+      `,
+      {},
+      headers,
+    );
+    expect(policy.data).toEqual({ setFixPolicy: { mode: 'SUGGEST' } });
 
     // Every table is owned by the role of its schema (created by its migrations, run as that role).
     const owners = await queryAs<{ schemaname: string; tableowner: string }>(
       'identity',
-      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier,github}') ORDER BY 1`,
+      `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier,github,cicd}') ORDER BY 1`,
     );
     expect(owners).toEqual(
       SUBGRAPH_SCHEMAS.map((schema) => ({ schemaname: schema, tableowner: roles.roles[schema] })).sort(
@@ -225,7 +247,7 @@ describe('one database role per subgraph', () => {
   it('refuses every role every other schema’s tables (permission denied), and the public schema', async () => {
     const tables = await queryAs<{ schemaname: string; tablename: string }>(
       'identity',
-      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier,github}')`,
+      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY('{identity,chat,orchestration,ml_classifier,github,cicd}')`,
     );
     expect(new Set(tables.map((table) => table.schemaname))).toEqual(new Set(SUBGRAPH_SCHEMAS));
     for (const reader of SUBGRAPH_SCHEMAS) {

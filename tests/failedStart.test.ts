@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { loadGithubConfig, startGithub } from '@cap/github';
+import { loadConfig as loadCicdConfig, startCicd } from '@cap/cicd';
 import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
 import { MemoryEventBus } from '@cap/messaging';
 import { loadConfig as loadMlClassifierConfig, startMlClassifier } from '@cap/ml-classifier';
@@ -162,6 +163,16 @@ describe('a subgraph whose start fails after the database opened', () => {
           WORKER_CONCURRENCY: '1',
           SHUTDOWN_GRACE_MS: '0',
         }),
+      }),
+    );
+  });
+
+  it('cicd (consumer, poller, log processor) leaves no open connection, socket or timer', async () => {
+    await expectFailedStartReleasesEverything((port, infrastructure) =>
+      startCicd({
+        ...infrastructure,
+        logger,
+        config: loadCicdConfig({ ...common(port), CI_POLL_INTERVAL_MS: '1000' }),
       }),
     );
   });

@@ -7,7 +7,8 @@
 #
 # Environment:
 #   POSTGRES_USER, POSTGRES_DB              the superuser to run as and the platform's database
-#   IDENTITY_DB_PASSWORD, CHAT_DB_PASSWORD, ORCHESTRATION_DB_PASSWORD, ML_CLASSIFIER_DB_PASSWORD, GITHUB_DB_PASSWORD
+#   IDENTITY_DB_PASSWORD, CHAT_DB_PASSWORD, ORCHESTRATION_DB_PASSWORD, ML_CLASSIFIER_DB_PASSWORD, GITHUB_DB_PASSWORD,
+#   CICD_DB_PASSWORD
 #                                           required, one per subgraph role
 #   SUBGRAPH_ROLE_PREFIX                    optional prefix of the role names (tests: roles are cluster-wide)
 # psql also reads PGHOST, PGPORT and PGPASSWORD when they are set.
@@ -15,7 +16,7 @@ set -euo pipefail
 
 : "${POSTGRES_USER:?}" "${POSTGRES_DB:?}"
 prefix="${SUBGRAPH_ROLE_PREFIX:-}"
-subgraphs=(identity chat orchestration ml_classifier github)
+subgraphs=(identity chat orchestration ml_classifier github cicd)
 
 run_psql() {
   psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" "$@"

@@ -24,7 +24,7 @@ const lines = [
   `  Running on ${modes.join(', ')}.`,
   `  Subgraphs on loopback: identity ${platform.identity.subgraph.url}, chat ${platform.chat.subgraph.url},`,
   `  orchestration ${platform.orchestration.subgraph.url}, ml-classifier ${platform.mlClassifier.subgraph?.url ?? '-'},`,
-  `  github ${platform.github.subgraph.url}.`,
+  `  github ${platform.github.subgraph.url}, cicd ${platform.cicd.subgraph.url}.`,
 ];
 const sandbox = platform.orchestration.commandSandbox;
 if (sandbox && !sandbox.available) {

@@ -1,4 +1,5 @@
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
+import { loadConfig as loadCicdConfig, startCicd, type RunningCicd } from '@cap/cicd';
 import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
 import { loadGithubConfig, startGithub, type RunningGithub } from '@cap/github';
 import {
@@ -52,6 +53,7 @@ export interface RunningPlatform {
   orchestration: RunningOrchestration;
   mlClassifier: RunningMlClassifier;
   github: RunningGithub;
+  cicd: RunningCicd;
   database: Database;
   kv: KeyValueStore;
   bus: EventBus;
@@ -61,7 +63,7 @@ export interface RunningPlatform {
 }
 
 /**
- * Starts every subgraph (identity, chat, ml-classifier, orchestration, github) and the router in one process on shared infrastructure:
+ * Starts every subgraph (identity, chat, ml-classifier, orchestration, github, cicd) and the router in one process on shared infrastructure:
  * embedded PostgreSQL (PGlite) or DATABASE_URL, in-memory or Redis cache, in-memory or Kafka event bus. Closing
  * stops the router, then the subgraphs, then the bus, cache and database.
  */
@@ -140,6 +142,16 @@ export async function startPlatform(options: {
     });
     shutdown.add('github', () => github.close());
 
+    // The cicd subgraph asks the github subgraph (the custodian of credentials) for repository tokens.
+    const cicd = await startCicd({
+      config: loadCicdConfig({ GITHUB_SUBGRAPH_URL: github.subgraph.url, ...subgraphEnv }),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'cicd' }),
+    });
+    shutdown.add('cicd', () => cicd.close());
+
     const routerConfig = loadRouterConfig({
       ...env,
       HOST: config.HOST,
@@ -150,6 +162,7 @@ export async function startPlatform(options: {
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
       SUBGRAPH_ML_CLASSIFIER_URL: mlClassifier.subgraph!.graphqlUrl,
       SUBGRAPH_GITHUB_URL: github.subgraph.graphqlUrl,
+      SUBGRAPH_CICD_URL: cicd.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).
@@ -180,6 +193,7 @@ export async function startPlatform(options: {
       orchestration,
       mlClassifier,
       github,
+      cicd,
       database,
       kv,
       bus,

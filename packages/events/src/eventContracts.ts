@@ -1,4 +1,5 @@
 import { chatContracts } from './chat.js';
+import { cicdContracts } from './cicd.js';
 import { githubContracts } from './github.js';
 import { identityContracts } from './identity.js';
 import { mlClassifierContracts } from './mlClassifier.js';
@@ -15,6 +16,7 @@ export const eventContracts = createContractRegistry([
   ...orchestrationContracts,
   ...mlClassifierContracts,
   ...githubContracts,
+  ...cicdContracts,
 ]);
 
 /** Any event the platform knows; switch on `type` (and `version`) to narrow the payload. */

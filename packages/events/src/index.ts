@@ -7,6 +7,7 @@ export * from './chat.js';
 export * from './orchestration.js';
 export * from './mlClassifier.js';
 export * from './github.js';
+export * from './cicd.js';
 export * from './eventContracts.js';
 /**
  * The zod instance contracts are declared with. Declare payloads with this `z`, not another install's: two

@@ -11,7 +11,14 @@ export const SUBGRAPH_ROLES_SCRIPT = fileURLToPath(
 );
 
 /** The subgraphs with a role of their own, each owning the schema of the same name. */
-export const SUBGRAPH_SCHEMAS = ['identity', 'chat', 'orchestration', 'ml_classifier', 'github'] as const;
+export const SUBGRAPH_SCHEMAS = [
+  'identity',
+  'chat',
+  'orchestration',
+  'ml_classifier',
+  'github',
+  'cicd',
+] as const;
 export type SubgraphSchema = (typeof SUBGRAPH_SCHEMAS)[number];
 
 export interface SubgraphRoles extends AsyncDisposable {
@@ -48,6 +55,7 @@ export async function provisionSubgraphRoles(db: TestDatabase): Promise<Subgraph
       ORCHESTRATION_DB_PASSWORD: passwords.orchestration,
       ML_CLASSIFIER_DB_PASSWORD: passwords.ml_classifier,
       GITHUB_DB_PASSWORD: passwords.github,
+      CICD_DB_PASSWORD: passwords.cicd,
     },
   });
   const roles = Object.fromEntries(

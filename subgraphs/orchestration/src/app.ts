@@ -14,6 +14,7 @@ import { startScoped } from '@cap/runtime/kit';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
+import { keepFixRequestConsumer } from './consumers/fixRequested.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
 import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
@@ -66,6 +67,8 @@ export interface RunningOrchestration {
   consumerReady: Promise<void>;
   /** Resolves once the ChatMessagePosted consumer joined its group (at once with CHAT_AGENT_ENABLED=false). */
   chatConsumerReady: Promise<void>;
+  /** Resolves once the cicd FixRequested consumer joined its group (it keeps retrying while Kafka is down). */
+  fixRequestConsumerReady: Promise<void>;
   /** SQL statements sent through Prisma so far (N+1 tests, benchmarks). */
   statements: SqlStatementCounter;
   /**
@@ -145,6 +148,8 @@ async function startInScope(
   scope.add('orchestration classification consumer', () => consumer.close());
   const chatConsumer = config.CHAT_AGENT_ENABLED ? keepChatMessagesConsumer(deps, options.bus) : null;
   if (chatConsumer) scope.add('orchestration chat consumer', () => chatConsumer.close());
+  const fixConsumer = keepFixRequestConsumer(deps, options.bus);
+  scope.add('orchestration fix-request consumer', () => fixConsumer.close());
   const purger = new ProcessedEventsPurger({
     sql: prismaExecutor(prisma),
     schema: SCHEMA,
@@ -192,6 +197,7 @@ async function startInScope(
     sweeper,
     consumerReady: consumer.ready,
     chatConsumerReady: chatConsumer?.ready ?? Promise.resolve(),
+    fixRequestConsumerReady: fixConsumer.ready,
     statements,
   };
 }

@@ -131,6 +131,142 @@ export type Branch = {
   sha: Scalars['String']['output'];
 };
 
+/** One attempt of a GitHub Actions workflow run. */
+export type Build = {
+  __typename?: 'Build';
+  /** When it ended. */
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** SUCCESS, FAILURE, ... (upper case). */
+  conclusion?: Maybe<Scalars['String']['output']>;
+  /** Run time, ms. */
+  durationMs?: Maybe<Scalars['Int']['output']>;
+  /** What triggered it (push, pull_request...). */
+  event: Scalars['String']['output'];
+  /** The failures parsed from its logs. */
+  failures: Array<BuildFailure>;
+  /** What was decided about fixing it. */
+  fix?: Maybe<FixAttempt>;
+  /** The branch. */
+  headBranch?: Maybe<Scalars['String']['output']>;
+  /** The commit. */
+  headSha: Scalars['String']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** Its jobs (read when it failed). */
+  jobs: Array<BuildJob>;
+  /** Whether its logs were read. */
+  logState: BuildLogState;
+  /** The parse error, for people. */
+  parseError?: Maybe<Scalars['String']['output']>;
+  /** Why a log could not be read (CI_LOG_NOT_TEXT, CI_LOG_TOO_LARGE, GITHUB_UNAVAILABLE...). */
+  parseErrorCode?: Maybe<Scalars['String']['output']>;
+  /** `owner/name`, lower case. */
+  repository: Scalars['String']['output'];
+  /** The attempt (re-runs count up). */
+  runAttempt: Scalars['Int']['output'];
+  /** GitHub's run id. */
+  runId: Scalars['String']['output'];
+  /** Which path saw it first: WEBHOOK or POLL. */
+  source: Scalars['String']['output'];
+  /** When it started. */
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** GitHub's status (lower case). */
+  status: Scalars['String']['output'];
+  /** The run on GitHub. */
+  url: Scalars['String']['output'];
+  /** The workflow. */
+  workflowName?: Maybe<Scalars['String']['output']>;
+};
+
+/** A failure parsed from a job log. */
+export type BuildFailure = {
+  __typename?: 'BuildFailure';
+  /** 1-based column. */
+  column?: Maybe<Scalars['Int']['output']>;
+  /** The relevant log lines. */
+  excerpt: Scalars['String']['output'];
+  /** Repository-relative file. */
+  file?: Maybe<Scalars['String']['output']>;
+  /** Stable across runs: tool + normalised message + place. */
+  fingerprint: Scalars['String']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** The job it was printed in. */
+  job?: Maybe<Scalars['String']['output']>;
+  /** 1-based line. */
+  line?: Maybe<Scalars['Int']['output']>;
+  /** What the tool said. */
+  message: Scalars['String']['output'];
+  /** How often it appeared in the job. */
+  occurrences: Scalars['Int']['output'];
+  /** The failing test. */
+  testName?: Maybe<Scalars['String']['output']>;
+  /** The tool that reported it (tsc, eslint, vitest, ... generic). */
+  tool: Scalars['String']['output'];
+};
+
+/** A job of a build. */
+export type BuildJob = {
+  __typename?: 'BuildJob';
+  /** When it ended. */
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** GitHub's conclusion (lower case). */
+  conclusion?: Maybe<Scalars['String']['output']>;
+  /** Run time, ms. */
+  durationMs?: Maybe<Scalars['Int']['output']>;
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** GitHub's job id. */
+  jobId: Scalars['String']['output'];
+  /** The job name. */
+  name: Scalars['String']['output'];
+  /** When it started. */
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** GitHub's status (lower case). */
+  status: Scalars['String']['output'];
+  /** Its steps in order. */
+  steps: Array<BuildStep>;
+};
+
+/** Whether a build's logs were read. */
+export type BuildLogState =
+  /** No log could be read: see `parseErrorCode`. */
+  | 'FAILED'
+  /** The build did not fail (or is still running). */
+  | 'NOT_NEEDED'
+  /** Failures parsed (some logs may still have a parse error). */
+  | 'PARSED'
+  /** Failed; its logs are being fetched and parsed. */
+  | 'PENDING';
+
+/** A filter on builds. */
+export type BuildState =
+  /** Concluded FAILURE or TIMED_OUT. */
+  | 'FAILED'
+  /** Concluded otherwise (cancelled, skipped, neutral...). */
+  | 'OTHER'
+  /** Not completed yet. */
+  | 'RUNNING'
+  /** Concluded SUCCESS. */
+  | 'SUCCEEDED';
+
+/** A step of a job, as GitHub lists it. */
+export type BuildStep = {
+  __typename?: 'BuildStep';
+  /** ISO time. */
+  completedAt?: Maybe<Scalars['String']['output']>;
+  /** GitHub's conclusion. */
+  conclusion?: Maybe<Scalars['String']['output']>;
+  /** The step name. */
+  name: Scalars['String']['output'];
+  /** 1-based position in the job. */
+  number: Scalars['Int']['output'];
+  /** ISO time. */
+  startedAt?: Maybe<Scalars['String']['output']>;
+  /** GitHub's status (lower case). */
+  status: Scalars['String']['output'];
+};
+
 /** Recent-message cache counters of the chat instance that answered, since it started. */
 export type ChatCacheStats = {
   __typename?: 'ChatCacheStats';
@@ -144,6 +280,29 @@ export type ChatCacheStats = {
   hits: Scalars['Int']['output'];
   /** Message pages read from the database. */
   misses: Scalars['Int']['output'];
+};
+
+/** How well fixing failing builds works. */
+export type CiFixStats = {
+  __typename?: 'CiFixStats';
+  /** Fixes merged. */
+  accepted: Scalars['Int']['output'];
+  /** Model cost per fixed build, USD. */
+  costPerFixUsd?: Maybe<Scalars['Float']['output']>;
+  /** Failures handed to a person. */
+  escalated: Scalars['Int']['output'];
+  /** Fixes whose checks or task failed. */
+  failed: Scalars['Int']['output'];
+  /** fixed / (fixed + failed). */
+  fixRate?: Maybe<Scalars['Float']['output']>;
+  /** Fixes whose checks passed (accepted included). */
+  fixed: Scalars['Int']['output'];
+  /** Mean time from the failing run to the fix's green checks, ms. */
+  meanTimeToGreenMs?: Maybe<Scalars['Float']['output']>;
+  /** Null = every repository. */
+  repository?: Maybe<Scalars['String']['output']>;
+  /** Fixes asked of the agent. */
+  requested: Scalars['Int']['output'];
 };
 
 /** Which path of the hybrid classifier decided an answer. */
@@ -593,6 +752,84 @@ export type ExecutionStrategy =
   /** One pass: plan, change, done (simple tasks). */
   | 'SINGLE_SHOT';
 
+/** A decision about fixing one failed build, and its outcome. */
+export type FixAttempt = {
+  __typename?: 'FixAttempt';
+  /** When it was merged. */
+  acceptedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The failing branch. */
+  branch: Scalars['String']['output'];
+  /** The failed build. */
+  buildId: Scalars['ID']['output'];
+  /** The fix task's model cost, USD. */
+  costUsd?: Maybe<Scalars['Float']['output']>;
+  /** When the build failed. */
+  failedAt: Scalars['DateTime']['output'];
+  /** The failures' fingerprints. */
+  fingerprints: Array<Scalars['String']['output']>;
+  /** The fix's pull request. */
+  fixPullRequest?: Maybe<Scalars['Int']['output']>;
+  /** When the fix's checks passed. */
+  fixedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The failing commit. */
+  headSha: Scalars['String']['output'];
+  /** Stable identifier. */
+  id: Scalars['ID']['output'];
+  /** Why it was superseded, escalated or failed. */
+  reason?: Maybe<Scalars['String']['output']>;
+  /** `owner/name`. */
+  repository: Scalars['String']['output'];
+  /** Where it stands. */
+  status: FixStatus;
+  /** The fix task (orchestration), once created. */
+  taskId?: Maybe<Scalars['ID']['output']>;
+};
+
+/** What happens when a repository's build fails. */
+export type FixMode =
+  /** A fix task is created at once. */
+  | 'AUTO'
+  /** Nothing: failures are recorded and parsed only. */
+  | 'OFF'
+  /** A fix is suggested and waits for a person's go (`approveFix`). */
+  | 'SUGGEST';
+
+/** A repository's fix policy. */
+export type FixPolicy = {
+  __typename?: 'FixPolicy';
+  /** Branch patterns it applies to (`*` matches any characters). */
+  branches: Array<Scalars['String']['output']>;
+  /** The accountable user fix tasks are created for. */
+  enabledBy: Scalars['ID']['output'];
+  /** Fix attempts per failure fingerprint at most. */
+  maxAttemptsPerFingerprint: Scalars['Int']['output'];
+  /** Fix attempts per pull request at most. */
+  maxAttemptsPerPullRequest: Scalars['Int']['output'];
+  /** OFF, SUGGEST or AUTO. */
+  mode: FixMode;
+  /** `owner/name`, lower case. */
+  repository: Scalars['String']['output'];
+  /** Last change. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Where a fix stands. */
+export type FixStatus =
+  /** The fix's pull request was merged. */
+  | 'ACCEPTED'
+  /** Handed to a person: the failure failed to be fixed twice, or a cap was reached. */
+  | 'ESCALATED'
+  /** The fix's checks failed, or its task failed. */
+  | 'FAILED'
+  /** The fix's pull request passed its checks. */
+  | 'FIXED'
+  /** A fix task was asked of orchestration. */
+  | 'REQUESTED'
+  /** Waits for a person's go. */
+  | 'SUGGESTED'
+  /** A newer commit on the branch made it moot. */
+  | 'SUPERSEDED';
+
 /** Where to send the user to connect their GitHub account. */
 export type GithubAuthorization = {
   __typename?: 'GithubAuthorization';
@@ -770,6 +1007,8 @@ export type Mutation = {
   activateModel: ClassifierModel;
   /** Adds users and agents to a conversation you take part in; they can read its whole history. */
   addParticipants: Conversation;
+  /** A person's go for a SUGGESTED fix: the fix task is created on their behalf (`repos:write`). */
+  approveFix: FixAttempt;
   /** Attaches an uploaded file (from `createAttachmentUpload`) to one of your messages in the same conversation. */
   attachToMessage: Message;
   /** Cancels a task: its creator or an admin. A running execution is stopped within seconds. */
@@ -824,6 +1063,8 @@ export type Mutation = {
   rollbackModel: ClassifierModel;
   /** Starts signing access tokens with a new key (admins only); the old key verifies until its tokens expire. */
   rotateSigningKey: SigningKeyRotation;
+  /** Sets a repository's fix policy; the caller becomes the accountable user of its fix tasks (`repos:write`). */
+  setFixPolicy: FixPolicy;
   /** Shows (or hides) your typing indicator; it lapses after a few seconds unless repeated. */
   setTyping: TypingEvent;
   /** Starts a retrain from the stored outcome examples and the corpus (admins), in a worker thread; returns at once. The new version is activated only if it beats the active one on the same held-out set. CONFLICT while another retrain runs. */
@@ -840,6 +1081,12 @@ export type MutationActivateModelArgs = {
 /** Root of every write. */
 export type MutationAddParticipantsArgs = {
   input: AddParticipantsInput;
+};
+
+
+/** Root of every write. */
+export type MutationApproveFixArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -997,6 +1244,12 @@ export type MutationRevokeApiKeyArgs = {
 
 
 /** Root of every write. */
+export type MutationSetFixPolicyArgs = {
+  input: SetFixPolicyInput;
+};
+
+
+/** Root of every write. */
 export type MutationSetTypingArgs = {
   conversationId: Scalars['ID']['input'];
   typing?: InputMaybe<Scalars['Boolean']['input']>;
@@ -1125,8 +1378,14 @@ export type Query = {
   __typename?: 'Query';
   /** The signed-in user's API keys, newest first. */
   apiKeys: Array<ApiKey>;
+  /** A build by id, with its jobs and parsed failures (`repos:read`). */
+  build?: Maybe<Build>;
+  /** A repository's builds, newest first; pages of 50 (at most 100). */
+  builds: QueryBuildsConnection;
   /** Hit rate of the recent-message cache (admins only). */
   chatCacheStats: ChatCacheStats;
+  /** Fix rate, time to green and cost per fix, of one repository or (no argument) overall (`repos:read`). */
+  ciFixStats: CiFixStats;
   /** Classifier model versions, newest first, with their metrics and which is active (at most 100 per page). */
   classifierModels: ClassifierModelConnection;
   /** One retrain and its progress (admins); NOT_FOUND when there is none. */
@@ -1139,6 +1398,8 @@ export type Query = {
   conversation: Conversation;
   /** Conversations you take part in, most recently active first (at most 50 per page, also the default). */
   conversations: ConversationConnection;
+  /** A repository's fix policy (null = OFF) (`repos:read`). */
+  fixPolicy?: Maybe<FixPolicy>;
   /** The signed-in user, or null for anonymous callers. */
   me?: Maybe<User>;
   /** A message in a conversation you take part in (FORBIDDEN for others, NOT_FOUND when it does not exist). */
@@ -1169,6 +1430,30 @@ export type Query = {
 /** Root of every read. */
 export type QueryApiKeysArgs = {
   includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryBuildArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Root of every read. */
+export type QueryBuildsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  branch?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  repository: Scalars['String']['input'];
+  status?: InputMaybe<BuildState>;
+};
+
+
+/** Root of every read. */
+export type QueryCiFixStatsArgs = {
+  repository?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1214,6 +1499,12 @@ export type QueryConversationsArgs = {
   before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Root of every read. */
+export type QueryFixPolicyArgs = {
+  repository: Scalars['String']['input'];
 };
 
 
@@ -1296,6 +1587,22 @@ export type QueryUsersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   role?: InputMaybe<Role>;
+};
+
+export type QueryBuildsConnection = {
+  __typename?: 'QueryBuildsConnection';
+  /** The items of this page, each with its cursor. */
+  edges: Array<QueryBuildsConnectionEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+};
+
+export type QueryBuildsConnectionEdge = {
+  __typename?: 'QueryBuildsConnectionEdge';
+  /** Opaque position of this item; pass it as `after` or `before`. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Build;
 };
 
 export type QueryRepositoriesConnection = {
@@ -1435,6 +1742,20 @@ export type ScopeInfo = {
   description: Scalars['String']['output'];
   /** Scope name, e.g. `tasks:write`. */
   name: Scalars['String']['output'];
+};
+
+/** A repository's fix policy. */
+export type SetFixPolicyInput = {
+  /** Branch patterns, 1-20 (default `*`). */
+  branches?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** 1-20 (default 3). */
+  maxAttemptsPerFingerprint?: InputMaybe<Scalars['Int']['input']>;
+  /** 1-20 (default 3). */
+  maxAttemptsPerPullRequest?: InputMaybe<Scalars['Int']['input']>;
+  /** OFF, SUGGEST or AUTO. */
+  mode: FixMode;
+  /** `owner/name`. */
+  repository: Scalars['String']['input'];
 };
 
 /** Result of a signing-key rotation. */

@@ -3,3 +3,4 @@ export * from './gitHttpBackend.js';
 export * from './openApiContract.js';
 export * from './repositoryRoutes.js';
 export * from './webhookDelivery.js';
+export * from './actionsRoutes.js';

@@ -1,0 +1,116 @@
+import { prismaExecutor, type Database } from '@cap/db';
+import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import {
+  startSubgraphServer,
+  type KeyValueStore,
+  type Logger,
+  type RunningSubgraph,
+  type Shutdown,
+} from '@cap/runtime';
+import { startScoped } from '@cap/runtime/kit';
+import type { CicdConfig } from './config.js';
+import { keepCicdConsumer } from './consumers/cicdConsumer.js';
+import type { CicdContext } from './context.js';
+import { openCicdDb, SCHEMA } from './db.js';
+import type { CicdDeps } from './domain/deps.js';
+import { createGithubActions, type GithubActions } from './domain/githubActions.js';
+import { LogProcessor } from './domain/logProcessor.js';
+import { RunPoller } from './domain/poller.js';
+import { schema } from './schema/index.js';
+
+export interface StartCicdOptions {
+  config: CicdConfig;
+  database: Database;
+  kv: KeyValueStore;
+  bus: EventBus;
+  logger: Logger;
+  /** Overrides the Actions API client (built from the configuration otherwise). */
+  github?: GithubActions;
+}
+
+export interface RunningCicd {
+  subgraph: RunningSubgraph;
+  deps: CicdDeps;
+  logs: LogProcessor;
+  poller: RunPoller;
+  /** Resolves once the event consumer has joined its group. */
+  consumerReady: Promise<void>;
+  /** Releases everything the start opened, newest first. */
+  close(): Promise<void>;
+}
+
+/** Processed-event marks are kept this long (a redelivery after that is not deduplicated), ms. */
+const PROCESSED_EVENTS_RETENTION_MS = 7 * 24 * 3_600_000;
+/** Builds still waiting for their logs are retried this often (a wake after a failed pass), ms. */
+const LOG_RETRY_INTERVAL_MS = 60_000;
+
+/** Starts the cicd subgraph on shared infrastructure (its own process, or the all-in-one platform). */
+export function startCicd(options: StartCicdOptions): Promise<RunningCicd> {
+  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
+  return startScoped(options.logger, (scope) => startInScope(options, scope));
+}
+
+async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise<Omit<RunningCicd, 'close'>> {
+  const { config, logger } = options;
+  const prisma = await openCicdDb(options.database, { migrate: config.MIGRATE_ON_START });
+  scope.add('cicd prisma', () => prisma.$disconnect());
+  const sql = prismaExecutor(prisma);
+  const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const deps: CicdDeps = {
+    prisma,
+    logger,
+    events: {
+      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
+      committed: () => relay.notify(),
+    },
+    github:
+      options.github ??
+      createGithubActions({
+        apiUrl: config.GITHUB_API_URL,
+        githubSubgraphUrl: config.GITHUB_SUBGRAPH_URL,
+        token: config.GITHUB_TOKEN,
+        internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+      }),
+    settings: { logMaxBytes: config.CI_LOG_MAX_BYTES, maxJobsPerRun: config.CI_MAX_JOBS_PER_RUN },
+  };
+  relay.start();
+  scope.add('cicd outbox relay', () => relay.stop());
+  const logs = new LogProcessor(deps);
+  scope.add('cicd log processor', () => logs.close());
+  const wakeLogs = () => void logs.wake();
+  const retry = setInterval(wakeLogs, LOG_RETRY_INTERVAL_MS);
+  retry.unref();
+  scope.add('cicd log retry', () => clearInterval(retry));
+  const poller = new RunPoller(deps, { intervalMs: config.CI_POLL_INTERVAL_MS, onFailedRun: wakeLogs });
+  poller.start();
+  scope.add('cicd poller', () => poller.stop());
+  const consumer = keepCicdConsumer(deps, options.bus, wakeLogs);
+  scope.add('cicd consumer', () => consumer.close());
+  const purger = new ProcessedEventsPurger({
+    sql,
+    schema: SCHEMA,
+    retentionMs: PROCESSED_EVENTS_RETENTION_MS,
+    logger,
+  }).start();
+  scope.add('cicd processed-events purger', () => purger.close());
+  // Builds left waiting by a previous instance.
+  wakeLogs();
+
+  const subgraph = await startSubgraphServer<CicdContext>({
+    name: 'cicd',
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    logger,
+    context: ({ claims, logger: requestLogger }) => ({
+      principal: claims.principal,
+      requestId: claims.requestId,
+      deps: { ...deps, logger: requestLogger },
+    }),
+    readiness: { database: () => options.database.ping() },
+    development: config.NODE_ENV === 'development',
+  });
+  scope.add('cicd server', () => subgraph.close());
+  return { subgraph, deps, logs, poller, consumerReady: consumer.ready };
+}

@@ -1,0 +1,65 @@
+import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { z } from 'zod';
+
+/**
+ * The cicd subgraph's configuration: the only place that reads the environment (docs/CONVENTIONS.md §11). In
+ * development the shared secret is generated once and kept under DATA_DIR; in production it must be set.
+ */
+const schema = z
+  .object({
+    NODE_ENV: nodeEnv,
+    /** Interface to bind; 0.0.0.0 in containers. */
+    HOST: z.string().default('127.0.0.1'),
+    /** HTTP port (default 4006; 0 picks a free one). */
+    PORT: port.default(4006),
+    LOG_LEVEL: logLevel,
+    /** Where embedded data and development secrets live (default `.data`). */
+    DATA_DIR: z.string().default('.data'),
+    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
+    DATABASE_URL: z.string().url().optional(),
+    /** Redis URL; unset = in-memory. */
+    REDIS_URL: z.string().url().optional(),
+    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
+    KAFKA_BROKERS: commaList.optional(),
+    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
+    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Run migrations at start (default true). */
+    MIGRATE_ON_START: envBoolean.default(true),
+    /** GitHub REST base URL (default GitHub's; GitHub Enterprise Server: `https://<host>/api/v3`). */
+    GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+    /**
+     * The github subgraph's base URL: repository tokens are asked from it (the custodian of GitHub credentials).
+     * Unset = GITHUB_TOKEN is used for every repository.
+     */
+    GITHUB_SUBGRAPH_URL: z.string().url().optional(),
+    /** A token that reads Actions runs and logs, when no github subgraph is configured. */
+    GITHUB_TOKEN: z.string().min(1).optional(),
+    /** Safety-net polling of the Actions API per repository with a fix policy, ms (default 60,000; 0 = off). */
+    CI_POLL_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    /** Largest job log downloaded and parsed, bytes (default 50 MiB). */
+    CI_LOG_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_073_741_824).default(52_428_800),
+    /** Jobs of one failed run whose logs are fetched (default 20). */
+    CI_MAX_JOBS_PER_RUN: z.coerce.number().int().min(1).max(200).default(20),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of ['INTERNAL_TOKEN_SECRET', 'DATABASE_URL'] as const) {
+      if (!env[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
+    }
+  });
+
+export type CicdConfig = ReturnType<typeof resolveConfig>;
+
+/** Parses the environment once; development fills in the persisted generated secret. */
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  return resolveConfig(parseEnv('cicd', schema, env));
+}
+
+function resolveConfig(env: z.output<typeof schema>) {
+  return {
+    ...env,
+    INTERNAL_TOKEN_SECRET:
+      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+  };
+}

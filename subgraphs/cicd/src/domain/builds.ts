@@ -1,0 +1,123 @@
+import { inTransaction } from '@cap/runtime/kit';
+import type { Build } from '../generated/prisma/client.js';
+import type { CicdDeps, Tx } from './deps.js';
+import { concludeFixesOfTasks, supersedeOlderSuggestions } from './fixOutcomes.js';
+import { FAILED_CONCLUSIONS, type RunFacts } from './runFacts.js';
+
+/** Which path saw a run. */
+export type RunSource = 'WEBHOOK' | 'POLL';
+
+/** What recording a run did. */
+export interface RecordedRun {
+  build: Build;
+  /** True when this call saw the run complete as failed for the first time (its logs are now to be parsed). */
+  newlyFailed: boolean;
+}
+
+/**
+ * Records a run ONCE per repository + run id + attempt, whichever path reports it (and however often): a second
+ * report only moves a running build forward; a completed build is final. A run seen failing for the first time
+ * gets its logs queued for parsing; a run on a fix's pull request concludes that fix.
+ */
+export async function recordRun(deps: CicdDeps, facts: RunFacts, source: RunSource): Promise<RecordedRun> {
+  try {
+    return await recordOnce(deps, facts, source);
+  } catch (error) {
+    // Both paths inserted the same run at once: the loser's transaction rolled back; the row exists now.
+    if ((error as { code?: string }).code !== 'P2002') throw error;
+    return recordOnce(deps, facts, source);
+  }
+}
+
+function recordOnce(deps: CicdDeps, facts: RunFacts, source: RunSource): Promise<RecordedRun> {
+  const completed = facts.status === 'completed' && facts.conclusion !== null;
+  const failed = completed && FAILED_CONCLUSIONS.has(facts.conclusion ?? '');
+  const completedAt = completed ? (facts.updatedAt ?? new Date()) : null;
+  return inTransaction(deps, async (uow) => {
+    const key = { repository: facts.repository, runId: BigInt(facts.runId), runAttempt: facts.runAttempt };
+    const existing = await uow.tx.build.findUnique({ where: { repository_runId_runAttempt: key } });
+    let build: Build;
+    let newlyFailed = false;
+    if (!existing) {
+      build = await uow.tx.build.create({
+        data: {
+          ...key,
+          workflowName: facts.workflowName,
+          event: facts.event,
+          headBranch: facts.headBranch,
+          headSha: facts.headSha,
+          status: facts.status,
+          conclusion: completed ? facts.conclusion : null,
+          htmlUrl: facts.htmlUrl,
+          pullRequests: facts.pullRequests,
+          taskIds: facts.taskIds,
+          source,
+          startedAt: facts.startedAt,
+          completedAt,
+          logState: failed ? 'PENDING' : 'NOT_NEEDED',
+        },
+      });
+      newlyFailed = failed;
+    } else if (existing.completedAt === null) {
+      // Conditional: of two concurrent reports of the completion, one moves the build.
+      const moved = await uow.tx.build.updateMany({
+        where: { id: existing.id, completedAt: null },
+        data: {
+          status: facts.status,
+          conclusion: completed ? facts.conclusion : null,
+          completedAt,
+          startedAt: existing.startedAt ?? facts.startedAt,
+          taskIds: mergeIds(existing.taskIds, facts.taskIds),
+          logState: failed ? 'PENDING' : 'NOT_NEEDED',
+        },
+      });
+      newlyFailed = failed && moved.count === 1;
+      build = await uow.tx.build.findUniqueOrThrow({ where: { id: existing.id } });
+    } else {
+      build = existing;
+      if (facts.taskIds.some((id) => !existing.taskIds.includes(id)))
+        build = await uow.tx.build.update({
+          where: { id: existing.id },
+          data: { taskIds: mergeIds(existing.taskIds, facts.taskIds) },
+        });
+    }
+    if (facts.headBranch)
+      await noteBranchHead(deps, uow.tx, facts.repository, facts.headBranch, facts.headSha, facts.startedAt);
+    if (completed && facts.taskIds.length > 0 && (newlyFailed || !existing?.completedAt))
+      await concludeFixesOfTasks(
+        deps,
+        uow.tx,
+        facts.taskIds,
+        facts.conclusion ?? '',
+        completedAt ?? new Date(),
+      );
+    return { build, newlyFailed };
+  });
+}
+
+function mergeIds(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].slice(0, 100);
+}
+
+/**
+ * Remembers the newest commit seen on a branch (pushes, runs): a fix is asked only for it, and suggestions for an
+ * older commit are superseded.
+ */
+export async function noteBranchHead(
+  deps: CicdDeps,
+  tx: Tx,
+  repository: string,
+  branch: string,
+  headSha: string,
+  seenAt: Date | null,
+): Promise<void> {
+  const at = seenAt ?? new Date();
+  const current = await tx.branchHead.findUnique({ where: { repository_branch: { repository, branch } } });
+  if (current && (current.headSha === headSha || current.seenAt > at)) return;
+  await tx.branchHead.upsert({
+    where: { repository_branch: { repository, branch } },
+    create: { repository, branch, headSha, seenAt: at },
+    update: { headSha, seenAt: at },
+  });
+  await supersedeOlderSuggestions(deps, tx, repository, branch, headSha);
+}

@@ -1,0 +1,25 @@
+import type { Envelope } from '@cap/events';
+import type { Logger } from '@cap/runtime';
+import type { EventRecorder as KitEventRecorder } from '@cap/runtime/kit';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { GithubActions } from './githubActions.js';
+
+export type Tx = Prisma.TransactionClient;
+
+export type EventRecorder = KitEventRecorder<Tx, Envelope>;
+
+/** What the cicd use cases need; built once by `startCicd`. */
+export interface CicdDeps {
+  prisma: PrismaClient;
+  events: EventRecorder;
+  logger: Logger;
+  /** GitHub's Actions API for one repository at a time (tokens from the github subgraph or GITHUB_TOKEN). */
+  github: GithubActions;
+  settings: {
+    logMaxBytes: number;
+    maxJobsPerRun: number;
+  };
+}
+
+/** Where events say they come from. */
+export const EVENT_SOURCE = 'cicd';

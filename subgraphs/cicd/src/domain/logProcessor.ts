@@ -1,0 +1,172 @@
+import { isCiLogError, parseJobLog, type CiFailure } from '@cap/ci-logs';
+import { ErrorCode } from '@cap/runtime';
+import { inTransaction } from '@cap/runtime/kit';
+import type { Build } from '../generated/prisma/client.js';
+import type { CicdDeps } from './deps.js';
+import { decideFix } from './fixDecisions.js';
+import { GithubLogUnavailableError, GithubNotConfiguredError, type ApiJob } from './githubActions.js';
+
+/** Builds whose logs are parsed per pass. */
+const BATCH = 10;
+
+/** A failure as stored, with the job it came from. */
+type JobFailure = CiFailure & { job: string };
+
+/** A coded reason a build's logs could not be read (stored on the build; the build stays visible). */
+interface ParseProblem {
+  code: string;
+  message: string;
+}
+
+/**
+ * Understands failed builds: lists the run's jobs, downloads the failed jobs' logs, parses them with @cap/ci-logs
+ * and stores the failures, then decides the fix, in one transaction conditional on the build still waiting
+ * (`log_state = PENDING`), so two processors (or two instances) store and decide once. A log that cannot be read
+ * (binary, over the size limit, GitHub refusing) is a coded parse error on the build, never a crash.
+ */
+export class LogProcessor {
+  #running: Promise<void> | null = null;
+  #again = false;
+  #closed = false;
+
+  constructor(private readonly deps: CicdDeps) {}
+
+  /** Processes the waiting builds now (coalesced: a wake while running runs one more pass). */
+  wake(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          while (!this.#closed && (await this.#pass()) === BATCH);
+        } while (this.#again && !this.#closed);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'cicd: log processing failed');
+      } finally {
+        this.#running = null;
+      }
+    })();
+    return this.#running;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#running;
+  }
+
+  async #pass(): Promise<number> {
+    const builds = await this.deps.prisma.build.findMany({
+      where: { logState: 'PENDING' },
+      orderBy: { completedAt: 'asc' },
+      take: BATCH,
+    });
+    for (const build of builds) await this.process(build);
+    return builds.length;
+  }
+
+  /** Parses one build's logs and decides its fix. */
+  async process(build: Build): Promise<void> {
+    const { deps } = this;
+    const failures: JobFailure[] = [];
+    let jobs: ApiJob[] = [];
+    let problem: ParseProblem | null = null;
+    try {
+      jobs = await deps.github.listJobs(
+        build.repository,
+        Number(build.runId),
+        build.runAttempt,
+        deps.settings.maxJobsPerRun,
+      );
+      for (const job of jobs) {
+        if (job.conclusion !== 'failure' && job.conclusion !== 'timed_out') continue;
+        try {
+          const log = await deps.github.jobLog(build.repository, job.id);
+          const report = await parseJobLog(log, {
+            job: job.name,
+            limits: { maxLogBytes: deps.settings.logMaxBytes },
+          });
+          failures.push(...report.failures.map((failure) => ({ ...failure, job: job.name })));
+        } catch (error) {
+          problem ??= problemOf(error, job.name);
+          if (!isCiLogError(error) && !(error instanceof GithubLogUnavailableError)) throw error;
+        }
+      }
+    } catch (error) {
+      problem ??= problemOf(error, null);
+      deps.logger.warn({ err: error, buildId: build.id }, 'cicd: logs of a failed build not read');
+    }
+    await inTransaction(deps, async (uow) => {
+      const moved = await uow.tx.build.updateMany({
+        where: { id: build.id, logState: 'PENDING' },
+        data: {
+          logState: problem && failures.length === 0 ? 'FAILED' : 'PARSED',
+          parseErrorCode: problem?.code ?? null,
+          parseError: problem?.message ?? null,
+        },
+      });
+      if (moved.count === 0) return;
+      for (const job of jobs)
+        await uow.tx.buildJob.upsert({
+          where: { buildId_jobId: { buildId: build.id, jobId: BigInt(job.id) } },
+          create: { buildId: build.id, jobId: BigInt(job.id), ...jobFields(job) },
+          update: jobFields(job),
+        });
+      if (failures.length > 0)
+        await uow.tx.buildFailure.createMany({
+          data: failures.map((failure) => ({
+            buildId: build.id,
+            job: failure.job.slice(0, 500),
+            tool: failure.tool,
+            file: failure.file ?? null,
+            line: failure.line ?? null,
+            column: failure.column ?? null,
+            testName: failure.testName ?? null,
+            message: failure.message,
+            excerpt: failure.excerpt,
+            fingerprint: failure.fingerprint,
+            occurrences: failure.occurrences,
+          })),
+        });
+      const stored = await uow.tx.buildFailure.findMany({
+        where: { buildId: build.id },
+        orderBy: { id: 'asc' },
+      });
+      const fresh = await uow.tx.build.findUniqueOrThrow({ where: { id: build.id } });
+      await decideFix(deps, uow.tx, fresh, stored);
+    });
+  }
+}
+
+function jobFields(job: ApiJob) {
+  return {
+    name: job.name.slice(0, 500),
+    status: job.status,
+    conclusion: job.conclusion,
+    startedAt: job.started_at ? new Date(job.started_at) : null,
+    completedAt: job.completed_at ? new Date(job.completed_at) : null,
+    steps: (job.steps ?? []).slice(0, 200).map((step) => ({
+      name: step.name.slice(0, 500),
+      number: step.number,
+      status: step.status,
+      conclusion: step.conclusion,
+      startedAt: step.started_at ?? null,
+      completedAt: step.completed_at ?? null,
+    })),
+  };
+}
+
+function problemOf(error: unknown, job: string | null): ParseProblem {
+  const where = job ? ` (job ${job.slice(0, 100)})` : '';
+  if (isCiLogError(error)) return { code: error.code, message: `${error.message}${where}` };
+  if (error instanceof GithubNotConfiguredError)
+    return { code: ErrorCode.GITHUB_NOT_CONFIGURED, message: error.message };
+  const status = (error as { status?: unknown }).status;
+  return {
+    code: ErrorCode.GITHUB_UNAVAILABLE,
+    message: `GitHub did not hand out the run's jobs or logs${typeof status === 'number' ? ` (${status})` : ''}${where}.`,
+  };
+}

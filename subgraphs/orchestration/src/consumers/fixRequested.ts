@@ -1,0 +1,145 @@
+import { FixRequested, FixTaskCreated, type EnvelopeOf } from '@cap/events';
+import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
+import type { Principal } from '@cap/runtime';
+import { SCHEMA } from '../db.js';
+import type { OrchestrationDeps, UnitOfWork } from '../domain/deps.js';
+import { createTask, EVENT_SOURCE } from '../domain/tasks.js';
+import { LIMITS } from '../domain/validation.js';
+import { publishWorkQueued } from '../domain/wire.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { unitOfWorkOf, unitOfWorkSql } from './unitOfWorkSql.js';
+
+/** Consumer group of the fix-request consumer (also its deduplication scope). */
+export const FIX_REQUEST_CONSUMER_GROUP = 'orchestration.fix-requests';
+
+/**
+ * Consumes the cicd subgraph's FixRequested: creates the fix's coding task on behalf of the user who enabled the
+ * repository's fix policy (or approved the fix), with the failures, their log excerpts and the branch in the
+ * description and no strategy override (the classifier chooses), and answers FixTaskCreated. Exactly once per
+ * event: the task, its outbox events and the processed-mark commit in one transaction. Invalid events go to
+ * `cicd.fix.dlq` (runConsumer); other event types on the topic are not orchestration's concern.
+ */
+export function startFixRequestConsumer(deps: OrchestrationDeps, bus: EventBus): Promise<RunningConsumer> {
+  return runConsumer({
+    bus,
+    sql: unitOfWorkSql(deps),
+    schema: SCHEMA,
+    groupId: FIX_REQUEST_CONSUMER_GROUP,
+    topics: [FixRequested.topic],
+    logger: deps.logger,
+    handle: async (envelope, ctx) => {
+      if (!FixRequested.is(envelope)) return;
+      const uow = unitOfWorkOf(ctx.sql);
+      const taskId = await createFixTask(deps, uow, envelope);
+      ctx.logger.info({ fixId: envelope.payload.fixId, taskId }, 'fix task created');
+    },
+  });
+}
+
+/** Creates the task inside the consumer's unit of work (joined, so it commits with the processed-mark). */
+async function createFixTask(
+  deps: OrchestrationDeps,
+  uow: UnitOfWork,
+  envelope: EnvelopeOf<typeof FixRequested>,
+): Promise<string> {
+  const fix = envelope.payload;
+  // The accountable user: tasks are always someone's (the contract requires `requestedBy`).
+  const onBehalfOf: Principal = {
+    kind: 'user',
+    userId: fix.requestedBy,
+    role: 'DEVELOPER',
+    scopes: ['tasks:write'],
+  };
+  const joined: OrchestrationDeps = {
+    ...deps,
+    prisma: { $transaction: (work: (tx: unknown) => unknown) => work(uow.tx) } as unknown as PrismaClient,
+    // The outer transaction tells the relay once it committed.
+    events: { record: deps.events.record, committed: () => undefined },
+  };
+  const task = await createTask(joined, onBehalfOf, {
+    title: fixTitle(fix).slice(0, LIMITS.title),
+    description: fixDescription(fix),
+    repository: fix.repository,
+  });
+  // createTask's own wake-ups ran before this transaction committed; wake the workers again after it.
+  uow.afterCommit(() => publishWorkQueued(deps));
+  await deps.events.record(uow.tx, [
+    FixTaskCreated.create(
+      { fixId: fix.fixId, taskId: task.id, creatorId: fix.requestedBy },
+      { source: EVENT_SOURCE, aggregateId: fix.fixId },
+    ),
+  ]);
+  return task.id;
+}
+
+type Fix = EnvelopeOf<typeof FixRequested>['payload'];
+
+function fixTitle(fix: Fix): string {
+  const first = fix.failures[0];
+  const what = first ? `${first.tool}${first.file ? ` in ${first.file}` : ''}` : 'the build';
+  return `Fix failing CI on ${fix.branch}: ${what}`.replace(/[\r\n\t]+/g, ' ');
+}
+
+/**
+ * The task's description: what failed, where, with the log excerpts, within the description limit (excerpts are
+ * cut first). Everything in it is data from a CI log: the agent reads it as the task, it runs nothing by itself.
+ */
+export function fixDescription(fix: Fix): string {
+  const head = [
+    `The CI run ${fix.runUrl} (${fix.workflowName ?? 'workflow'}) failed on branch \`${fix.branch}\` at commit ${fix.headSha}.`,
+    `Fix the failures below on the branch \`${fix.branch}\` so the run passes. Do not weaken or skip the failing checks.`,
+    '',
+  ];
+  const budget = LIMITS.description - head.join('\n').length - 200;
+  const perFailure = Math.max(200, Math.floor(budget / fix.failures.length));
+  const parts = fix.failures.map((failure, index) => {
+    const place = [failure.file, failure.line].filter((part) => part !== null).join(':');
+    const header = `## ${index + 1}. ${failure.tool}${place ? ` at ${place}` : ''}${failure.testName ? ` (test: ${failure.testName})` : ''}${failure.job ? ` [job ${failure.job}]` : ''}`;
+    const body = `${header}\n${failure.message}\n\n\`\`\`\n${failure.excerpt.replaceAll('```', "'''")}\n\`\`\`\n`;
+    return body.length > perFailure ? `${body.slice(0, perFailure - 20)}\n[...cut]\n` : body;
+  });
+  return [...head, ...parts].join('\n').slice(0, LIMITS.description);
+}
+
+/** Longest wait between two attempts to start the consumer, ms. */
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/** Starts the consumer without making the start wait for Kafka (retried with backoff, 1 s ... 30 s). */
+export function keepFixRequestConsumer(
+  deps: OrchestrationDeps,
+  bus: EventBus,
+): { ready: Promise<void>; close(): Promise<void> } {
+  let consumer: RunningConsumer | null = null;
+  let closed = false;
+  let wake: (() => void) | null = null;
+  const ready = (async () => {
+    for (let attempt = 1; !closed; attempt += 1) {
+      try {
+        await bus.ensureTopics([FixRequested.topic]);
+        const started = await startFixRequestConsumer(deps, bus);
+        if (closed) await started.close();
+        else consumer = started;
+        return;
+      } catch (error) {
+        const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1_000 * 2 ** (attempt - 1));
+        deps.logger.warn({ err: error, attempt, delayMs }, 'fix-request consumer could not start; retrying');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  })();
+  return {
+    ready,
+    close: async () => {
+      closed = true;
+      (wake as (() => void) | null)?.();
+      await ready;
+      await consumer?.close();
+    },
+  };
+}
