@@ -85,7 +85,8 @@ export class LogProcessor {
         if (job.conclusion !== 'failure' && job.conclusion !== 'timed_out') continue;
         try {
           const log = await deps.github.jobLog(build.repository, job.id);
-          const report = await parseJobLog(log, {
+          // Node's web streams are async iterables of their chunks (the DOM typing of ReadableStream omits it).
+          const report = await parseJobLog(log as unknown as AsyncIterable<Uint8Array>, {
             job: job.name,
             limits: { maxLogBytes: deps.settings.logMaxBytes },
           });

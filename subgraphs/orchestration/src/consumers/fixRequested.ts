@@ -2,10 +2,10 @@ import { FixRequested, FixTaskCreated, type EnvelopeOf } from '@cap/events';
 import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
 import type { Principal } from '@cap/runtime';
 import { SCHEMA } from '../db.js';
-import type { OrchestrationDeps, UnitOfWork } from '../domain/deps.js';
+import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
 import { createTask, EVENT_SOURCE } from '../domain/tasks.js';
 import { LIMITS } from '../domain/validation.js';
-import { publishWorkQueued } from '../domain/wire.js';
+import { publishWorkQueued } from '../domain/liveMessages.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { unitOfWorkOf, unitOfWorkSql } from './unitOfWorkSql.js';
 
