@@ -36,6 +36,10 @@ const PHRASES = [
   'Improve {} handling',
   'Adjust {} behaviour when idle',
   'Tweak the {} settings',
+  'Rework the {} component',
+  'Revisit {} edge cases',
+  'Polish {} for the release',
+  'Refresh the {} implementation',
 ];
 const SIZE = {
   SIMPLE: { filesChanged: 1, linesChanged: 6 },
@@ -43,6 +47,8 @@ const SIZE = {
   COMPLEX: { filesChanged: 14, linesChanged: 1_400 },
 } as const;
 type Complexity = keyof typeof SIZE;
+/** One outcome example per (area, phrase). */
+const OUTCOME_EXAMPLES = Object.values(AREAS).flat().length * PHRASES.length;
 const INVERTED: Record<Complexity, Complexity> = { SIMPLE: 'COMPLEX', MEDIUM: 'SIMPLE', COMPLEX: 'MEDIUM' };
 
 /**
@@ -125,7 +131,7 @@ const MODELS = /* GraphQL */ `
   }
 `;
 
-async function trainToEnd(epochs = 6): Promise<Record<string, any>> {
+async function trainToEnd(epochs = 20): Promise<Record<string, any>> {
   const started = await harness.call(TRAIN, { epochs }, admin);
   expect(started.errors).toBeUndefined();
   const id = started.data!['trainClassifier'].id as string;
@@ -219,7 +225,7 @@ describe('versions and retrains', () => {
     expect(training).toMatchObject({
       status: 'SUCCEEDED',
       activated: true,
-      outcomeExamples: 72,
+      outcomeExamples: OUTCOME_EXAMPLES,
       corpusExamples: 72,
     });
     expect(training.heldOutExamples).toBeGreaterThan(0);
