@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
+import { loadConfig as loadCicdConfig, startCicd, type RunningCicd } from '@cap/cicd';
+import { loadGithubConfig, startGithub, type RunningGithub } from '@cap/github';
 import { loadConfig as loadIdentityConfig, startIdentity, type RunningIdentity } from '@cap/identity';
+import {
+  loadConfig as loadMlClassifierConfig,
+  startMlClassifier,
+  type RunningMlClassifier,
+} from '@cap/ml-classifier';
 import {
   loadConfig as loadOrchestrationConfig,
   startOrchestration,
@@ -14,14 +21,18 @@ import { loadConfig, RevocationFeed, startRouter, type RunningRouter } from '../
 import type { SubscriptionSettings } from '../src/subscriptions/settings.js';
 
 /**
- * Identity, chat, orchestration and the router on real PostgreSQL and Redis: the one stack of the router's tests
- * ({@link startStack}).
+ * Every subgraph of the supergraph (identity, chat, orchestration, ml-classifier, github, cicd) and the router on
+ * real PostgreSQL and Redis: the one stack of the router's tests ({@link startStack}). The router is ready only
+ * when every subgraph it routes to answers, so the stack starts them all.
  */
 export interface Stack extends AsyncDisposable {
   router: RunningRouter;
   identity: RunningIdentity;
   chat: RunningChat;
   orchestration: RunningOrchestration;
+  mlClassifier: RunningMlClassifier;
+  github: RunningGithub;
+  cicd: RunningCicd;
   /** The shared infrastructure, for tests that start more subgraph instances on it. */
   db: TestDatabase;
   kv: RedisKeyValueStore;
@@ -133,6 +144,27 @@ export async function startStack(
     bus,
     logger,
   });
+  const mlClassifier = await startMlClassifier({
+    config: loadMlClassifierConfig({ ...subgraphEnv, TRAINING_CHANGELOGS: 'false' }),
+    database: db.database,
+    kv,
+    bus,
+    logger,
+  });
+  const github = await startGithub({
+    config: loadGithubConfig(subgraphEnv),
+    database: db.database,
+    kv,
+    bus,
+    logger,
+  });
+  const cicd = await startCicd({
+    config: loadCicdConfig({ ...subgraphEnv, CI_POLL_INTERVAL_MS: '0' }),
+    database: db.database,
+    kv,
+    bus,
+    logger,
+  });
   let graphQLRequests = 0;
   identity.subgraph.server.on('request', (req: { url?: string }) => {
     if (req.url?.startsWith('/graphql')) graphQLRequests += 1;
@@ -156,6 +188,9 @@ export async function startStack(
       SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
       SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
       SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
+      SUBGRAPH_ML_CLASSIFIER_URL: mlClassifier.subgraph!.graphqlUrl,
+      SUBGRAPH_GITHUB_URL: github.subgraph.graphqlUrl,
+      SUBGRAPH_CICD_URL: cicd.subgraph.graphqlUrl,
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
       SUPERGRAPH_POLL_INTERVAL_MS: '0',
       ...everywhere,
@@ -180,6 +215,9 @@ export async function startStack(
     identity,
     chat,
     orchestration,
+    mlClassifier,
+    github,
+    cicd,
     db,
     kv,
     bus,
@@ -215,6 +253,9 @@ export async function startStack(
     [Symbol.asyncDispose]: async () => {
       for (const another of extraRouters) await another.close();
       await router.close();
+      await cicd.close();
+      await github.close();
+      await mlClassifier.close();
       await orchestration.close();
       await chat.close();
       await identity.close();
