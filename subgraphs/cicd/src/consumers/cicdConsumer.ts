@@ -12,12 +12,17 @@ import {
   WorkflowRunCompleted,
   WorkflowRunUpdated,
 } from '@cap/events';
-import { prismaExecutor } from '@cap/db';
-import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
-import { inTransaction } from '@cap/runtime/kit';
+import {
+  keepConsumer,
+  runConsumer,
+  type EventBus,
+  type ResilientConsumer,
+  type RunningConsumer,
+} from '@cap/messaging';
+import { unitOfWorkOf, unitOfWorkSql } from '@cap/runtime/kit';
 import { SCHEMA } from '../db.js';
-import { noteBranchHead, recordRun } from '../domain/builds.js';
-import type { CicdDeps } from '../domain/deps.js';
+import { noteBranchHead, recordRunIn } from '../domain/builds.js';
+import type { CicdDeps, Tx } from '../domain/deps.js';
 import {
   acceptFixOfTask,
   addFixCost,
@@ -54,109 +59,79 @@ export function startCicdConsumer(
 ): Promise<RunningConsumer> {
   return runConsumer({
     bus,
-    sql: prismaExecutor(deps.prisma),
+    // Handlers run in the consumer's own transaction (the kit's unit of work), so an event's effects commit with
+    // its processed-mark, and a single-session database (embedded PGlite) never waits on a second transaction.
+    sql: unitOfWorkSql<Tx>(deps),
     schema: SCHEMA,
     groupId: CICD_CONSUMER_GROUP,
     topics: CICD_TOPICS,
     logger: deps.logger,
-    handle: async (envelope) => {
+    handle: async (envelope, ctx) => {
+      const uow = unitOfWorkOf<Tx>(ctx.sql);
+      const { tx } = uow;
       if (WorkflowRunCompleted.is(envelope) || WorkflowRunUpdated.is(envelope)) {
-        const recorded = await recordRun(deps, factsOfEvent(envelope.payload), 'WEBHOOK');
-        if (recorded.newlyFailed) onFailedRun();
+        const recorded = await recordRunIn(deps, uow, factsOfEvent(envelope.payload), 'WEBHOOK');
+        if (recorded.newlyFailed) uow.afterCommit(onFailedRun);
         return;
       }
       if (FixTaskCreated.is(envelope)) {
         const { fixId, taskId } = envelope.payload;
-        await inTransaction(deps, ({ tx }) => noteFixTask(tx, fixId, taskId));
+        await noteFixTask(tx, fixId, taskId);
         return;
       }
       if (ChecksCompleted.is(envelope)) {
         const { taskIds, conclusion } = envelope.payload;
         if (taskIds.length === 0 || !conclusion) return;
-        await inTransaction(deps, ({ tx }) =>
-          concludeFixesOfTasks(deps, tx, taskIds, conclusion, new Date(envelope.occurredAt)),
-        );
+        await concludeFixesOfTasks(deps, tx, taskIds, conclusion, new Date(envelope.occurredAt));
         return;
       }
       if (PullRequestOpened.is(envelope)) {
         const { taskId, number } = envelope.payload;
-        if (taskId) await inTransaction(deps, ({ tx }) => noteFixPullRequest(tx, taskId, number));
+        if (taskId) await noteFixPullRequest(tx, taskId, number);
         return;
       }
       if (PullRequestMerged.is(envelope)) {
         const { taskId } = envelope.payload;
-        if (taskId)
-          await inTransaction(deps, ({ tx }) =>
-            acceptFixOfTask(deps, tx, taskId, new Date(envelope.occurredAt)),
-          );
+        if (taskId) await acceptFixOfTask(deps, tx, taskId, new Date(envelope.occurredAt));
         return;
       }
       if (BranchPushed.is(envelope)) {
         const { owner, name, branch, after, deleted } = envelope.payload;
         if (deleted) return;
-        await inTransaction(deps, ({ tx }) =>
-          noteBranchHead(deps, tx, repositoryKey(owner, name), branch, after, new Date(envelope.occurredAt)),
+        await noteBranchHead(
+          deps,
+          tx,
+          repositoryKey(owner, name),
+          branch,
+          after,
+          new Date(envelope.occurredAt),
         );
         return;
       }
       if (TaskCompleted.is(envelope)) {
         const { taskId, costUsd } = envelope.payload;
-        if (costUsd) await inTransaction(deps, ({ tx }) => addFixCost(tx, taskId, costUsd));
+        if (costUsd) await addFixCost(tx, taskId, costUsd);
         return;
       }
       if (TaskFailed.is(envelope)) {
         const { taskId, error } = envelope.payload;
-        await inTransaction(deps, ({ tx }) =>
-          failFixOfTask(deps, tx, taskId, `the fix task failed: ${error.message}`),
-        );
+        await failFixOfTask(deps, tx, taskId, `the fix task failed: ${error.message}`);
       }
     },
   });
 }
 
-/** Longest wait between two attempts to start the consumer, ms. */
-const MAX_RETRY_DELAY_MS = 30_000;
-
 /**
- * Creates the topics and starts the consumer without making the start wait for Kafka (retried with exponential
- * backoff, 1 s ... 30 s, as the siblings' consumers are): the graph and the poller keep working meanwhile.
+ * Creates the topics and starts the consumer without making the start wait for Kafka (`keepConsumer`: retried
+ * with exponential backoff, 1 s ... 30 s): the graph and the poller keep working meanwhile.
  */
-export function keepCicdConsumer(
-  deps: CicdDeps,
-  bus: EventBus,
-  onFailedRun: () => void,
-): { ready: Promise<void>; close(): Promise<void> } {
-  let consumer: RunningConsumer | null = null;
-  let closed = false;
-  let wake: (() => void) | null = null;
-  const ready = (async () => {
-    for (let attempt = 1; !closed; attempt += 1) {
-      try {
-        await bus.ensureTopics(CICD_TOPICS);
-        const started = await startCicdConsumer(deps, bus, onFailedRun);
-        if (closed) await started.close();
-        else consumer = started;
-        return;
-      } catch (error) {
-        const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1_000 * 2 ** (attempt - 1));
-        deps.logger.warn({ err: error, attempt, delayMs }, 'cicd consumer could not start; retrying');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
-  })();
-  return {
-    ready,
-    close: async () => {
-      closed = true;
-      (wake as (() => void) | null)?.();
-      await ready;
-      await consumer?.close();
+export function keepCicdConsumer(deps: CicdDeps, bus: EventBus, onFailedRun: () => void): ResilientConsumer {
+  return keepConsumer({
+    name: 'cicd consumer',
+    logger: deps.logger,
+    start: async () => {
+      await bus.ensureTopics(CICD_TOPICS);
+      return startCicdConsumer(deps, bus, onFailedRun);
     },
-  };
+  });
 }

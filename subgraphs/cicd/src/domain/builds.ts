@@ -1,4 +1,4 @@
-import { inTransaction } from '@cap/runtime/kit';
+import { inTransaction, type UnitOfWork } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
 import type { CicdDeps, Tx } from './deps.js';
 import { concludeFixesOfTasks, supersedeOlderSuggestions } from './fixOutcomes.js';
@@ -20,20 +20,31 @@ export interface RecordedRun {
  * gets its logs queued for parsing; a run on a fix's pull request concludes that fix.
  */
 export async function recordRun(deps: CicdDeps, facts: RunFacts, source: RunSource): Promise<RecordedRun> {
+  const once = () => inTransaction(deps, (uow) => recordRunIn(deps, uow, facts, source));
   try {
-    return await recordOnce(deps, facts, source);
+    return await once();
   } catch (error) {
     // Both paths inserted the same run at once: the loser's transaction rolled back; the row exists now.
     if ((error as { code?: string }).code !== 'P2002') throw error;
-    return recordOnce(deps, facts, source);
+    return once();
   }
 }
 
-function recordOnce(deps: CicdDeps, facts: RunFacts, source: RunSource): Promise<RecordedRun> {
+/**
+ * {@link recordRun} inside a unit of work the caller owns (the consumer's, so the run commits with the event's
+ * processed-mark). A concurrent insert of the same run fails the unit of work (P2002); the consumer's retry then
+ * finds the row.
+ */
+export async function recordRunIn(
+  deps: CicdDeps,
+  uow: UnitOfWork<Tx>,
+  facts: RunFacts,
+  source: RunSource,
+): Promise<RecordedRun> {
   const completed = facts.status === 'completed' && facts.conclusion !== null;
   const failed = completed && FAILED_CONCLUSIONS.has(facts.conclusion ?? '');
   const completedAt = completed ? (facts.updatedAt ?? new Date()) : null;
-  return inTransaction(deps, async (uow) => {
+  {
     const key = { repository: facts.repository, runId: BigInt(facts.runId), runAttempt: facts.runAttempt };
     const existing = await uow.tx.build.findUnique({ where: { repository_runId_runAttempt: key } });
     let build: Build;
@@ -92,7 +103,7 @@ function recordOnce(deps: CicdDeps, facts: RunFacts, source: RunSource): Promise
         completedAt ?? new Date(),
       );
     return { build, newlyFailed };
-  });
+  }
 }
 
 function mergeIds(a: readonly string[], b: readonly string[]): string[] {
