@@ -56,6 +56,8 @@ describe('npm start', () => {
           .sort(),
       ).toEqual([
         'subgraph:chat up',
+        'subgraph:cicd up',
+        'subgraph:github up',
         'subgraph:identity up',
         'subgraph:ml-classifier up',
         'subgraph:orchestration up',
