@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   LocalRepositoryAccess,
@@ -240,10 +241,27 @@ describe('secrets', () => {
           FIX_TURNS[3]!,
         ]);
         const local = new LocalRepositoryAccess();
+        // A remote repository's branch is published by the host, which alone holds the token: the agent only
+        // hands it a bundle written in the sandbox.
+        const published: Array<{ branch: string; commit: string; bundle: string | null }> = [];
         const repositories = {
           locate: async (repository: string) => ({
             ...(await local.locate(repository)),
-            credentials: { username: 'x-access-token', token },
+            publisher: {
+              publish: async (request: { branch: string; commit: string; bundle: string | null }) => {
+                published.push({ branch: request.branch, commit: request.commit, bundle: request.bundle });
+                expect(token).toMatch(/^ghp_/);
+                if (request.bundle)
+                  execFileSync(
+                    'git',
+                    ['fetch', '--quiet', request.bundle, `+HEAD:refs/heads/${request.branch}`],
+                    {
+                      cwd: fixture!.origin,
+                      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1' },
+                    },
+                  );
+              },
+            },
           }),
         };
         const { executor, runner } = makeExecutor(testConfig(server), undefined, { repositories });
@@ -257,14 +275,20 @@ describe('secrets', () => {
 
         expect(outcome.kind).toBe('succeeded');
         server.assertDone();
-        expect(run.log.secrets).toEqual(expect.arrayContaining([key, token]));
+        expect(run.log.secrets).toEqual(expect.arrayContaining([key]));
+        expect(published).toEqual([
+          { branch: BRANCH, commit: expect.any(String), bundle: expect.any(String) },
+        ]);
+        expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
         for (const line of run.log.lines()) {
           expect(line).not.toContain(key);
           expect(line).not.toContain(token);
         }
         for (const request of runner.requests) {
-          expect(JSON.stringify(request.env)).not.toContain(key);
-          expect(JSON.stringify(request.env)).not.toContain(token);
+          expect(JSON.stringify(request)).not.toContain(key);
+          expect(JSON.stringify(request)).not.toContain(token);
+          expect(JSON.stringify(request)).not.toContain('extraHeader');
+          expect(request.argv ?? []).not.toContain('push');
         }
         // The command really ran and printed its environment.
         expect(

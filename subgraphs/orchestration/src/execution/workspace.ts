@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { grantWorkspace, removeWorkspaceTree, runInSandbox, type Sandbox } from '@cap/sandbox';
 import type { CommandSandbox } from './commandSandbox.js';
+import { gitEnv, hostGit } from './hostGit.js';
 import type { TaskLogSink } from '../logs/taskLogs.js';
 
 /**
@@ -49,63 +49,6 @@ export const WORKSPACE_MARKER = 'cap-workspace.json';
 const CLONE_TIMEOUT_MS = 10 * 60_000;
 /** Longest the checkout and the diff may take in the sandbox, ms. */
 const SANDBOXED_GIT_TIMEOUT_MS = 5 * 60_000;
-
-/**
- * Configuration that would make git run a program, neutralised on the command line (which wins over every file).
- * Host-side git also reads no system or global configuration (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL).
- */
-const SAFE_GIT_CONFIG = [
-  'core.hooksPath=/dev/null',
-  'core.fsmonitor=false',
-  'core.sshCommand=/bin/false',
-  'core.pager=cat',
-  'core.editor=/bin/false',
-  'core.askPass=/bin/false',
-  'credential.helper=',
-  'diff.external=',
-  'gpg.program=/bin/false',
-  'gpg.ssh.program=/bin/false',
-  'gpg.x509.program=/bin/false',
-  'protocol.ext.allow=never',
-  'core.attributesFile=/dev/null',
-].flatMap((setting) => ['-c', setting]);
-
-/** The environment of every git the worker runs: no system or global configuration, no prompts, no pager. */
-function gitEnv(path: string): Record<string, string> {
-  return {
-    PATH: path,
-    HOME: '/nonexistent',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_ATTR_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_PAGER: 'cat',
-  };
-}
-
-/** Runs git on the host with {@link SAFE_GIT_CONFIG}; only for the clone (nothing of the workspace exists yet) and in `none` mode. */
-function hostGit(
-  args: string[],
-  options: { path: string; cwd?: string; signal?: AbortSignal; timeoutMs?: number },
-): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      [...SAFE_GIT_CONFIG, ...args],
-      {
-        ...(options.cwd ? { cwd: options.cwd } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        timeout: options.timeoutMs ?? 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        env: gitEnv(options.path),
-      },
-      (error, stdout, stderr) => {
-        if (error) reject(Object.assign(error, { stderr }));
-        else resolve({ stdout, stderr });
-      },
-    );
-  });
-}
 
 /**
  * Runs a git script in the workspace inside the sandbox: whatever the task's command put in `.git` (hooks,
