@@ -1,0 +1,241 @@
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '@cap/runtime';
+import {
+  addFakeRepository,
+  createFixture,
+  createTestDatabase,
+  FakeModelServer,
+  git,
+  graphql,
+  pullsOf,
+  repositoriesOf,
+  startFakeGithub,
+  waitFor,
+  type FakeGithub,
+  type Fixture,
+  type TestDatabase,
+} from '@cap/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+
+/**
+ * A task on a GitHub repository, end to end in the one-process platform (real PostgreSQL, the in-memory bus): the
+ * fake GitHub (REST checked against GitHub's OpenAPI description, git over `git http-backend` behind token
+ * authentication) holds `acme/widgets` with a failing test; orchestration clones it on the host with a token the
+ * github subgraph grants, the agent (a scripted model) asks a question, then on its second attempt fixes the test;
+ * its branch is published from the host twice, and the github subgraph opens one pull request, read back through
+ * the router. The token never reaches a log line, a task log, a workspace's `.git/config` or the sandbox.
+ */
+
+const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
+const CREATE_TASK = `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`;
+const ANSWER = `mutation($id: ID!, $a: String!) { provideTaskInput(input: { taskId: $id, answer: $a }) { id } }`;
+const TASK = `query($id: ID!) {
+  task(id: $id) {
+    status
+    result { summary branch commitSha error { code message cause } }
+    pullRequest { number url state headBranch baseBranch taskId }
+  }
+}`;
+const TASK_LOGS = `query($id: ID!) { taskLogs(taskId: $id, first: 500) { edges { node { kind message data } } } }`;
+
+/** Every `.git/config`-like file under the workspace root while an execution is live. */
+function gitConfigsUnder(root: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(root)) {
+    if (!entry.startsWith('cap-task-')) continue;
+    for (const path of [
+      join(root, entry, 'workspace', '.git', 'config'),
+      join(root, entry, 'remote.git', 'config'),
+    ])
+      found.push(readFileSync(path, 'utf8'));
+  }
+  return found;
+}
+
+describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cap-platform-agent-github-'));
+  // Task sandboxes of a root worker run as another user, which must be able to reach WORKSPACE_ROOT (search only).
+  chmodSync(dataDir, 0o711);
+  const logLines: string[] = [];
+  let fake: FakeGithub;
+  let fixture: Fixture;
+  let db: TestDatabase;
+  let server: FakeModelServer;
+  let platform: RunningPlatform;
+  let url: string;
+  let auth: Record<string, string>;
+  let token: string;
+  const configsSeen: string[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeGithub();
+    addFakeRepository(fake, { owner: 'acme', name: 'widgets' });
+    addFakeRepository(fake, { owner: 'acme', name: 'gadgets' });
+    // acme/widgets on the fake GitHub becomes the fixture's Node project with its failing test.
+    fixture = createFixture();
+    git(fixture.origin, 'push', '--quiet', '--force', join(fake.gitRoot, 'acme', 'widgets.git'), 'main:main');
+    token = fake.issueToken({ kind: 'pat', login: 'dev' });
+    server = await FakeModelServer.start('openai', [
+      // First attempt: look at what the sandbox sees of git and the environment, then ask.
+      { toolCalls: [{ name: 'run_command', arguments: { command: 'cat .git/config; git remote -v; env' } }] },
+      () => {
+        configsSeen.push(...gitConfigsUnder(dataDir));
+        return { toolCalls: [{ name: 'ask_user', arguments: { question: 'Should sum() add?' } }] };
+      },
+      // Second attempt (the answer appended): fix, verify, finish.
+      {
+        toolCalls: [
+          {
+            name: 'edit_file',
+            arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a + b;' },
+          },
+        ],
+      },
+      { toolCalls: [{ name: 'run_command', arguments: { command: 'node --test' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'Fix sum() to add its arguments' } }] },
+    ]);
+    db = await createTestDatabase();
+    const env = {
+      NODE_ENV: 'development',
+      DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      SUPERGRAPH_POLL_INTERVAL_MS: '0',
+      WORKSPACE_ROOT: dataDir,
+      PATH: process.env['PATH'],
+      OPENAI_BASE_URL: server.baseUrl,
+      OPENAI_API_KEY: 'sk-test-github-agent-5c1e9a',
+      AGENT_MODEL: 'gpt-4.1-mini',
+      GITHUB_API_URL: fake.apiUrl,
+      GITHUB_TOKEN: token,
+    };
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        callback();
+      },
+    });
+    const logger = createLogger({ service: 'platform-test', level: 'debug', destination });
+    platform = await startPlatform({ config: loadConfig(env), env, logger });
+    url = platform.router.graphqlUrl;
+    const admin = platform.identity.bootstrappedAdmin!;
+    const login = await graphql(url, LOGIN, { e: admin.email, p: admin.password });
+    auth = { authorization: `Bearer ${login.data!['login'].accessToken as string}` };
+    const connected = await graphql(
+      url,
+      'mutation { connectRepository(owner: "acme", name: "widgets") { fullName } }',
+      {},
+      auth,
+    );
+    expect(connected.errors).toBeUndefined();
+  }, 180_000);
+
+  afterAll(async () => {
+    await platform?.close();
+    await server?.close();
+    await fake?.close();
+    await db?.drop();
+    fixture?.remove();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function taskUntil(id: string, statuses: string[]): Promise<any> {
+    return waitFor(
+      async () => {
+        const result = await graphql(url, TASK, { id }, auth);
+        expect(result.errors).toBeUndefined();
+        const task = result.data!['task'];
+        return statuses.includes(task.status) ? task : undefined;
+      },
+      { message: `the task to reach ${statuses.join('/')}`, timeoutMs: 90_000, intervalMs: 200 },
+    );
+  }
+
+  it('clones owner/name with a granted token, pushes agent/<id> twice, and ends as one pull request', async () => {
+    const created = await graphql(
+      url,
+      CREATE_TASK,
+      { input: { title: 'Make the tests pass', repository: 'acme/widgets' } },
+      auth,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data!['createTask'].id as string;
+    const branch = `agent/${id.replaceAll('-', '').slice(0, 8)}`;
+
+    const waiting = await taskUntil(id, ['AWAITING_INPUT', 'FAILED', 'SUCCEEDED']);
+    expect(waiting.result?.error ?? null).toBeNull();
+    expect(waiting.status).toBe('AWAITING_INPUT');
+    // The first attempt's work is on GitHub already (published from the host), and no pull request yet.
+    const main = fake.branchesOf('acme', 'widgets').get('main');
+    expect(fake.branchesOf('acme', 'widgets').get(branch)).toBe(main);
+
+    const answered = await graphql(url, ANSWER, { id, a: 'Yes, it should add.' }, auth);
+    expect(answered.errors).toBeUndefined();
+    const done = await taskUntil(id, ['SUCCEEDED', 'FAILED']);
+    expect(done.result.error).toBeNull();
+    expect(done.status).toBe('SUCCEEDED');
+    server.assertDone();
+    // The second attempt continued the pushed branch and updated it (lease on the first push).
+    const head = fake.branchesOf('acme', 'widgets').get(branch);
+    expect(done.result).toMatchObject({ branch, commitSha: head });
+    expect(head).not.toBe(main);
+
+    const task = await waitFor(
+      async () => {
+        const result = await graphql(url, TASK, { id }, auth);
+        expect(result.errors).toBeUndefined();
+        return result.data!['task'].pullRequest ? result.data!['task'] : undefined;
+      },
+      { message: 'the pull request to be opened', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(task.pullRequest).toMatchObject({
+      state: 'OPEN',
+      headBranch: branch,
+      baseBranch: 'main',
+      taskId: id,
+    });
+    const repo = repositoriesOf(fake).get('acme/widgets')!;
+    expect(pullsOf(fake, repo)).toHaveLength(1);
+    expect(fake.violations).toEqual([]);
+
+    // The token: in no captured log line, no task log (the sandbox printed its .git/config and environment), no
+    // configuration file of a live workspace or mirror.
+    const logs = await graphql(url, TASK_LOGS, { id }, auth);
+    expect(logs.errors).toBeUndefined();
+    const nodes = logs.data!['taskLogs'].edges.map((edge: any) => edge.node);
+    const printed = JSON.stringify(nodes);
+    expect(printed).toContain('remote.git');
+    expect(configsSeen.length).toBeGreaterThanOrEqual(2);
+    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+    for (const text of [printed, ...configsSeen, ...logLines]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(basic);
+      expect(text.toLowerCase()).not.toContain('extraheader');
+    }
+    expect(logLines.length).toBeGreaterThan(0);
+  });
+
+  it('fails REPOSITORY_ACCESS_DENIED when no token is granted for the repository', async () => {
+    // acme/gadgets exists on GitHub but is not connected: the github subgraph grants nothing.
+    const created = await graphql(
+      url,
+      CREATE_TASK,
+      { input: { title: 'Touch gadgets', repository: 'acme/gadgets' } },
+      auth,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data!['createTask'].id as string;
+    const task = await taskUntil(id, ['SUCCEEDED', 'FAILED']);
+    expect(task.status).toBe('FAILED');
+    expect(task.result.error.code).toBe('REPOSITORY_ACCESS_DENIED');
+    expect(task.result.error.message).toContain('acme/gadgets');
+    expect(task.result.error.message).toContain('connectRepository');
+    expect(fake.branchesOf('acme', 'gadgets').size).toBe(1);
+    for (const line of logLines) expect(line).not.toContain(token);
+  });
+});
