@@ -1,7 +1,18 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { GithubRepositories } from '@cap/orchestration';
 import { createLogger } from '@cap/runtime';
 import {
   addFakeRepository,
@@ -30,6 +41,7 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  * the router. The token never reaches a log line, a task log, a workspace's `.git/config` or the sandbox.
  */
 
+const INTERNAL_TOKEN_SECRET = 'internal-secret-of-the-github-agent-test-0123456789';
 const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const CREATE_TASK = `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`;
 const ANSWER = `mutation($id: ID!, $a: String!) { provideTaskInput(input: { taskId: $id, answer: $a }) { id } }`;
@@ -111,6 +123,7 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
       OPENAI_BASE_URL: server.baseUrl,
       OPENAI_API_KEY: 'sk-test-github-agent-5c1e9a',
       AGENT_MODEL: 'gpt-4.1-mini',
+      INTERNAL_TOKEN_SECRET,
       GITHUB_API_URL: fake.apiUrl,
       GITHUB_TOKEN: token,
     };
@@ -237,5 +250,92 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
     expect(task.result.error.message).toContain('connectRepository');
     expect(fake.branchesOf('acme', 'gadgets').size).toBe(1);
     for (const line of logLines) expect(line).not.toContain(token);
+  });
+
+  it('publishes only what the host checked: hostile branches, commits and bundles, and a moved branch, are refused', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'cap-publish-'));
+    try {
+      const secrets: string[] = [];
+      const signal = new AbortController().signal;
+      const repositories = new GithubRepositories({
+        baseUrl: platform.github.subgraph.url,
+        internalTokenSecret: INTERNAL_TOKEN_SECRET,
+        path: process.env['PATH'] ?? '/usr/bin:/bin',
+      });
+      const workspace = join(work, 'workspace');
+      const mirror = await repositories.mirror({
+        repository: 'acme/widgets',
+        dir: join(work, 'remote.git'),
+        workspace,
+        signal,
+        secrets: { registerSecret: (value) => secrets.push(value) },
+      });
+      expect(secrets).toContain(token);
+      expect(readFileSync(join(mirror.dir, 'config'), 'utf8')).not.toContain(token);
+      git(work, 'clone', '--quiet', mirror.dir, workspace);
+      const main = git(workspace, 'rev-parse', 'HEAD');
+      const commitAll = (text: string): string => {
+        writeFileSync(join(workspace, 'note.txt'), text);
+        git(workspace, 'add', 'note.txt');
+        git(workspace, 'commit', '--quiet', '-m', text);
+        return git(workspace, 'rev-parse', 'HEAD');
+      };
+      const commit = commitAll('one');
+      const bundle = join(workspace, 'publish.bundle');
+      git(workspace, 'bundle', 'create', '--quiet', bundle, 'HEAD', '--not', '--remotes');
+      const before = fake.branchesOf('acme', 'widgets');
+
+      const hostileBranches = [
+        'main',
+        'refs/heads/main',
+        '--upload-pack=touch /tmp/pwned',
+        '-f',
+        '../main',
+        'agent/../main',
+        'agent/x..y',
+        'agent/x.lock',
+        'agent/x:refs/heads/main',
+        'agent/x^',
+        'agent/x y',
+        'agent/x\n',
+        'agent/x\u0000',
+        '',
+        `agent/${'a'.repeat(101)}`,
+      ];
+      for (const branch of hostileBranches)
+        await expect(mirror.publish({ branch, commit, bundle, signal })).rejects.toThrow(/Refusing/);
+      for (const bad of ['HEAD', 'main', '--all', commit.slice(0, 39), `${commit}z`, commit.toUpperCase()])
+        await expect(mirror.publish({ branch: 'agent/x', commit: bad, bundle, signal })).rejects.toThrow(
+          /Refusing/,
+        );
+      // The bundle is the sandbox's: a link to a host file, a link out of the workspace, or a directory is refused.
+      symlinkSync('/etc/passwd', join(workspace, 'passwd.bundle'));
+      copyFileSync(bundle, join(work, 'outside.bundle'));
+      symlinkSync(join(work, 'outside.bundle'), join(workspace, 'outside.bundle'));
+      mkdirSync(join(workspace, 'dir.bundle'));
+      for (const name of ['passwd.bundle', 'outside.bundle', 'dir.bundle'])
+        await expect(
+          mirror.publish({ branch: 'agent/x', commit, bundle: join(workspace, name), signal }),
+        ).rejects.toThrow(/not a regular file of the workspace/);
+      // A bundle whose head is not the commit announced, and a commit the mirror does not have without a bundle.
+      await expect(mirror.publish({ branch: 'agent/x', commit, bundle: null, signal })).rejects.toThrow();
+      await expect(mirror.publish({ branch: 'agent/x', commit: main, bundle, signal })).rejects.toThrow(
+        /holds/,
+      );
+      expect(fake.branchesOf('acme', 'widgets')).toEqual(before);
+
+      // What passes the checks is published; a branch someone else moved since is not overwritten (lease).
+      await mirror.publish({ branch: 'agent/lease', commit, bundle, signal });
+      expect(fake.branchesOf('acme', 'widgets').get('agent/lease')).toBe(commit);
+      git(join(fake.gitRoot, 'acme', 'widgets.git'), 'update-ref', 'refs/heads/agent/lease', main);
+      const next = commitAll('two');
+      git(workspace, 'bundle', 'create', '--quiet', bundle, 'HEAD', '--not', '--remotes');
+      await expect(mirror.publish({ branch: 'agent/lease', commit: next, bundle, signal })).rejects.toThrow(
+        /git push of agent\/lease to acme\/widgets failed/,
+      );
+      expect(fake.branchesOf('acme', 'widgets').get('agent/lease')).toBe(main);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -13,8 +13,11 @@ import { hostGit } from '../execution/hostGit.js';
 const NETWORK_TIMEOUT_MS = 10 * 60_000;
 /** Largest bundle the sandbox may hand over for publishing, bytes. */
 const MAX_BUNDLE_BYTES = 2 * 1024 ** 3;
-/** What the agent's branches and commits look like; anything else is refused before git sees it. */
-const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
+/**
+ * What the agent's branches (`agent/<short task id>`) and commits look like; anything else is refused before git
+ * sees it, so the publisher can never move another branch (`main`) or pass git an option.
+ */
+const BRANCH = /^agent\/[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const COMMIT = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /** Why a GitHub repository could not be reached: `code` becomes the task's error code. */
@@ -152,7 +155,7 @@ export class GithubMirror implements BranchPublisher {
     signal: AbortSignal;
   }): Promise<void> {
     const { branch, commit } = request;
-    if (!BRANCH.test(branch) || branch.includes('..') || branch.endsWith('.lock') || !COMMIT.test(commit))
+    if (!BRANCH.test(branch) || !COMMIT.test(commit))
       throw new Error(`Refusing to publish ${JSON.stringify(branch)} at ${JSON.stringify(commit)}.`);
     const git = (args: string[], env?: Record<string, string>) =>
       hostGit(args, {
