@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentError, AgentErrorCode } from './errors.js';
@@ -159,8 +159,7 @@ export class GitWorkspace {
       return;
     }
     const commit = await this.head();
-    await mkdir(join(this.dir, '.cap-agent'), { recursive: true });
-    await rm(join(this.dir, BUNDLE), { force: true });
+    await this.#removeBundle();
     const bundled = await this.git(['bundle', 'create', '--quiet', BUNDLE, 'HEAD', '--not', '--remotes']);
     // git refuses an empty bundle: the remote already has every commit of the branch.
     const empty = bundled.exitCode !== 0 && /empty bundle/i.test(bundled.output);
@@ -182,8 +181,21 @@ export class GitWorkspace {
         cause: error,
       });
     } finally {
-      await rm(join(this.dir, BUNDLE), { force: true });
+      await this.#removeBundle();
     }
+  }
+
+  /**
+   * Removes a previous bundle on the host, and makes sure its directory exists, only while that directory really is
+   * inside the workspace: the agent's commands could have replaced it with a link to anywhere.
+   */
+  async #removeBundle(): Promise<void> {
+    const parent = join(this.dir, '.cap-agent');
+    await mkdir(parent, { recursive: true });
+    const [root, real] = await Promise.all([realpath(this.dir), realpath(parent)]);
+    if (real !== join(root, '.cap-agent'))
+      throw new AgentError(AgentErrorCode.GIT_FAILED, "The workspace's .cap-agent directory is not its own.");
+    await rm(join(real, 'publish.bundle'), { force: true });
   }
 
   /** Unified diff of the work tree (uncommitted work included) against the base, capped. */
