@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   LocalRepositoryAccess,
@@ -241,8 +244,7 @@ describe('secrets', () => {
           FIX_TURNS[3]!,
         ]);
         const local = new LocalRepositoryAccess();
-        // A remote repository's branch is published by the host, which alone holds the token: the agent only
-        // hands it a bundle written in the sandbox.
+        // The host publishes a remote branch (it alone holds the token) from the bundle the agent hands it.
         const published: Array<{ branch: string; commit: string; bundle: string | null }> = [];
         const repositories = {
           locate: async (repository: string) => ({
@@ -300,6 +302,52 @@ describe('secrets', () => {
       }
     },
   );
+});
+
+describe('publishing a remote branch', () => {
+  it('refuses a .cap-agent replaced by a link out of the workspace: nothing there is touched, GIT_FAILED', async () => {
+    fixture = createFixture();
+    const outside = mkdtempSync(join(tmpdir(), 'cap-agent-outside-'));
+    try {
+      writeFileSync(join(outside, 'publish.bundle'), 'a host file the agent points at');
+      server = await FakeModelServer.start('openai', [
+        FIX_TURNS[0]!,
+        FIX_TURNS[1]!,
+        {
+          toolCalls: [
+            {
+              name: 'run_command',
+              arguments: { command: `rm -rf .cap-agent && ln -s ${outside} .cap-agent` },
+            },
+          ],
+        },
+        FIX_TURNS[3]!,
+      ]);
+      const published: string[] = [];
+      const local = new LocalRepositoryAccess();
+      const repositories = {
+        locate: async (repository: string) => ({
+          ...(await local.locate(repository)),
+          publisher: { publish: async (request: { branch: string }) => void published.push(request.branch) },
+        }),
+      };
+      const { executor } = makeExecutor(testConfig(server), undefined, { repositories });
+      const run = makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      });
+      const outcome = await executor.execute(run.ctx);
+      expect(outcome).toMatchObject({
+        kind: 'failed',
+        error: { code: 'GIT_FAILED', message: expect.stringContaining('not its own') },
+      });
+      expect(published).toEqual([]);
+      expect(readFileSync(join(outside, 'publish.bundle'), 'utf8')).toBe('a host file the agent points at');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('setup', () => {
