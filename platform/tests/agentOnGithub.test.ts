@@ -35,10 +35,10 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
 /**
  * A task on a GitHub repository, end to end in the one-process platform (real PostgreSQL, the in-memory bus): the
  * fake GitHub (REST checked against GitHub's OpenAPI description, git over `git http-backend` behind token
- * authentication) holds `acme/widgets` with a failing test; orchestration clones it on the host with a token the
- * github subgraph grants, the agent (a scripted model) asks a question, then on its second attempt fixes the test;
+ * authentication) holds `acme/widgets`, where the GitHub App is installed, with a failing test; orchestration
+ * clones it on the host with an installation token the github subgraph grants, the agent (a scripted model) asks a question, then on its second attempt fixes the test;
  * its branch is published from the host twice, and the github subgraph opens one pull request, read back through
- * the router. The token never reaches a log line, a task log, a workspace's `.git/config` or the sandbox.
+ * the router. No token ever reaches a log line, a task log, a workspace's `.git/config` or the sandbox.
  */
 
 const INTERNAL_TOKEN_SECRET = 'internal-secret-of-the-github-agent-test-0123456789';
@@ -80,17 +80,18 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
   let platform: RunningPlatform;
   let url: string;
   let auth: Record<string, string>;
-  let token: string;
+  /** Every token the fake GitHub issued (installation tokens minted for the App). */
+  const tokens = (): string[] => [...fake.tokens.keys()];
   const configsSeen: string[] = [];
 
   beforeAll(async () => {
     fake = await startFakeGithub();
-    addFakeRepository(fake, { owner: 'acme', name: 'widgets' });
+    // The App is installed on acme/widgets only.
+    addFakeRepository(fake, { owner: 'acme', name: 'widgets', installationId: 7 });
     addFakeRepository(fake, { owner: 'acme', name: 'gadgets' });
     // acme/widgets on the fake GitHub becomes the fixture's Node project with its failing test.
     fixture = createFixture();
     git(fixture.origin, 'push', '--quiet', '--force', join(fake.gitRoot, 'acme', 'widgets.git'), 'main:main');
-    token = fake.issueToken({ kind: 'pat', login: 'dev' });
     server = await FakeModelServer.start('openai', [
       // First attempt: look at what the sandbox sees of git and the environment, then ask.
       { toolCalls: [{ name: 'run_command', arguments: { command: 'cat .git/config; git remote -v; env' } }] },
@@ -125,7 +126,8 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
       AGENT_MODEL: 'gpt-4.1-mini',
       INTERNAL_TOKEN_SECRET,
       GITHUB_API_URL: fake.apiUrl,
-      GITHUB_TOKEN: token,
+      GITHUB_APP_ID: String(fake.app.id),
+      GITHUB_APP_PRIVATE_KEY: fake.app.privateKey,
     };
     const destination = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -224,17 +226,29 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
     const printed = JSON.stringify(nodes);
     expect(printed).toContain('remote.git');
     expect(configsSeen.length).toBeGreaterThanOrEqual(2);
-    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
-    for (const text of [printed, ...configsSeen, ...logLines]) {
-      expect(text).not.toContain(token);
-      expect(text).not.toContain(basic);
-      expect(text.toLowerCase()).not.toContain('extraheader');
+    expect(tokens().length).toBeGreaterThanOrEqual(1);
+    for (const token of tokens()) {
+      const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+      for (const text of [printed, ...configsSeen, ...logLines]) {
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(basic);
+      }
     }
+    for (const text of [printed, ...configsSeen, ...logLines])
+      expect(text.toLowerCase()).not.toContain('extraheader');
     expect(logLines.length).toBeGreaterThan(0);
   });
 
-  it('fails REPOSITORY_ACCESS_DENIED when no token is granted for the repository', async () => {
-    // acme/gadgets exists on GitHub but is not connected: the github subgraph grants nothing.
+  it('fails REPOSITORY_ACCESS_DENIED for a repository the App installation does not cover', async () => {
+    // acme/gadgets exists on GitHub, but the App is not installed on it: it cannot be connected, and the github
+    // subgraph grants no token for it.
+    const connect = await graphql(
+      url,
+      'mutation { connectRepository(owner: "acme", name: "gadgets") { fullName } }',
+      {},
+      auth,
+    );
+    expect(connect.errors?.[0]?.extensions?.['code']).toBe('GITHUB_NOT_CONFIGURED');
     const created = await graphql(
       url,
       CREATE_TASK,
@@ -249,7 +263,7 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
     expect(task.result.error.message).toContain('acme/gadgets');
     expect(task.result.error.message).toContain('connectRepository');
     expect(fake.branchesOf('acme', 'gadgets').size).toBe(1);
-    for (const line of logLines) expect(line).not.toContain(token);
+    for (const token of tokens()) for (const line of logLines) expect(line).not.toContain(token);
   });
 
   it('publishes only what the host checked: hostile branches, commits and bundles, and a moved branch, are refused', async () => {
@@ -270,8 +284,9 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
         signal,
         secrets: { registerSecret: (value) => secrets.push(value) },
       });
-      expect(secrets).toContain(token);
-      expect(readFileSync(join(mirror.dir, 'config'), 'utf8')).not.toContain(token);
+      expect(secrets.some((secret) => fake.tokens.has(secret))).toBe(true);
+      for (const token of tokens())
+        expect(readFileSync(join(mirror.dir, 'config'), 'utf8')).not.toContain(token);
       git(work, 'clone', '--quiet', mirror.dir, workspace);
       const main = git(workspace, 'rev-parse', 'HEAD');
       const commitAll = (text: string): string => {
