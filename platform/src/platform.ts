@@ -123,16 +123,8 @@ export async function startPlatform(options: {
     });
     shutdown.add('ml-classifier', () => mlClassifier.close());
 
-    const orchestration = await startOrchestration({
-      config: loadOrchestrationConfig({ ...subgraphEnv, ...orchestrationDefaults(config, env) }),
-      database,
-      kv,
-      bus,
-      logger: logger.child({ service: 'orchestration' }),
-    });
-    shutdown.add('orchestration', () => orchestration.close());
-
-    // GitHub's webhooks and OAuth returns reach it through the router's origin (forwarded unchanged).
+    // GitHub's webhooks and OAuth returns reach it through the router's origin (forwarded unchanged). Started before
+    // orchestration, whose workers clone and push GitHub repositories with the tokens it grants.
     const github = await startGithub({
       config: loadGithubConfig(subgraphEnv),
       database,
@@ -141,6 +133,19 @@ export async function startPlatform(options: {
       logger: logger.child({ service: 'github' }),
     });
     shutdown.add('github', () => github.close());
+
+    const orchestration = await startOrchestration({
+      config: loadOrchestrationConfig({
+        GITHUB_SUBGRAPH_URL: github.subgraph.url,
+        ...subgraphEnv,
+        ...orchestrationDefaults(config, env),
+      }),
+      database,
+      kv,
+      bus,
+      logger: logger.child({ service: 'orchestration' }),
+    });
+    shutdown.add('orchestration', () => orchestration.close());
 
     // The cicd subgraph asks the github subgraph (the custodian of credentials) for repository tokens.
     const cicd = await startCicd({

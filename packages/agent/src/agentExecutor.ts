@@ -131,12 +131,6 @@ async function execute(
   let tracker: BudgetTracker | null = null;
   try {
     const location = await options.repositories.locate(ctx.task.repository);
-    if (location.credentials) {
-      ctx.log.registerSecret(location.credentials.token);
-      ctx.log.registerSecret(
-        Buffer.from(`${location.credentials.username}:${location.credentials.token}`).toString('base64'),
-      );
-    }
     git = new GitWorkspace({
       dir: root,
       branch: `agent/${ctx.task.id.replace(/[^A-Za-z0-9]/g, '').slice(0, 8) || 'task'}`,

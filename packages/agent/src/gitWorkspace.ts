@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentError, AgentErrorCode } from './errors.js';
@@ -22,6 +22,8 @@ const SAFE_GIT = [
 
 /** Paths setup creates that must never be committed (kept out through `.git/info/exclude`). */
 const EXCLUDE_MARK = '# coding agent: setup artefacts';
+/** Where the sandbox writes the bundle a remote branch is published from (relative to the workspace; excluded). */
+const BUNDLE = '.cap-agent/publish.bundle';
 const SETUP_ARTEFACTS = [
   'node_modules/',
   '.venv/',
@@ -79,15 +81,8 @@ export class GitWorkspace {
     args: readonly string[],
     options: { maxOutputBytes?: number; network?: boolean } = {},
   ): Promise<CommandResult> {
-    const credentials = this.#location.credentials;
-    const auth = credentials
-      ? [
-          '-c',
-          `http.extraHeader=Authorization: Basic ${Buffer.from(`${credentials.username}:${credentials.token}`).toString('base64')}`,
-        ]
-      : [];
     return this.#runner.run({
-      argv: ['git', ...SAFE_GIT, ...auth, ...args],
+      argv: ['git', ...SAFE_GIT, ...args],
       cwd: this.dir,
       env: this.#env,
       timeoutMs: this.#timeoutMs,
@@ -148,13 +143,59 @@ export class GitWorkspace {
     return this.#must(['rev-parse', 'HEAD'], 'rev-parse');
   }
 
-  /** Pushes the branch, replacing what an earlier attempt pushed (the branch is the agent's own). */
+  /**
+   * Pushes the branch, replacing what an earlier attempt pushed (the branch is the agent's own). A remote
+   * repository's branch is published from the host: here, in the sandbox, git only writes a bundle of the commits
+   * the remote lacks (everything reachable from HEAD but from no remote-tracking ref) into `.cap-agent/`.
+   */
   async push(): Promise<void> {
-    await this.#must(
-      ['push', '--quiet', '--force', this.#location.url, `HEAD:refs/heads/${this.branch}`],
-      'push',
-      { network: true },
-    );
+    const publisher = this.#location.publisher;
+    if (!publisher) {
+      await this.#must(
+        ['push', '--quiet', '--force', this.#location.url, `HEAD:refs/heads/${this.branch}`],
+        'push',
+        { network: true },
+      );
+      return;
+    }
+    const commit = await this.head();
+    await this.#removeBundle();
+    const bundled = await this.git(['bundle', 'create', '--quiet', BUNDLE, 'HEAD', '--not', '--remotes']);
+    // git refuses an empty bundle: the remote already has every commit of the branch.
+    const empty = bundled.exitCode !== 0 && /empty bundle/i.test(bundled.output);
+    if (bundled.exitCode !== 0 && !empty) {
+      throw new AgentError(AgentErrorCode.GIT_FAILED, 'git bundle failed.', {
+        detail: bundled.output.slice(-2_000),
+      });
+    }
+    try {
+      await publisher.publish({
+        branch: this.branch,
+        commit,
+        bundle: empty ? null : join(this.dir, BUNDLE),
+        signal: this.#signal,
+      });
+    } catch (error) {
+      throw new AgentError(AgentErrorCode.GIT_FAILED, `Publishing ${this.branch} failed.`, {
+        detail: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    } finally {
+      await this.#removeBundle();
+    }
+  }
+
+  /**
+   * Removes a previous bundle on the host, and makes sure its directory exists, only while that directory really is
+   * inside the workspace: the agent's commands could have replaced it with a link to anywhere.
+   */
+  async #removeBundle(): Promise<void> {
+    const parent = join(this.dir, '.cap-agent');
+    await mkdir(parent, { recursive: true });
+    const [root, real] = await Promise.all([realpath(this.dir), realpath(parent)]);
+    if (real !== join(root, '.cap-agent'))
+      throw new AgentError(AgentErrorCode.GIT_FAILED, "The workspace's .cap-agent directory is not its own.");
+    await rm(join(real, 'publish.bundle'), { force: true });
   }
 
   /** Unified diff of the work tree (uncommitted work included) against the base, capped. */
@@ -188,7 +229,7 @@ export class GitWorkspace {
 
 /**
  * {@link RepositoryAccess} for repositories on the worker's filesystem: an absolute path or a file:// URL.
- * No credentials. (The GitHub implementation comes with the GitHub integration.)
+ * No credentials (GitHub repositories come through orchestration's host-side mirror and a `BranchPublisher`).
  */
 export class LocalRepositoryAccess implements RepositoryAccess {
   async locate(repository: string): Promise<RepositoryLocation> {

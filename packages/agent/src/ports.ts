@@ -44,15 +44,38 @@ export interface CommandRunner {
   run(request: CommandRequest): Promise<CommandResult>;
 }
 
-/** Where to clone a repository from and with which credentials. */
-export interface RepositoryLocation {
-  /** A URL or absolute path `git` understands. */
-  url: string;
-  /** Credentials to register for redaction and hand to git, never to the agent's commands. */
-  credentials?: { username: string; token: string } | undefined;
+/**
+ * Publishes the agent's branch to a remote repository from the host (GitHub): the sandbox only writes a git
+ * bundle of the branch into the workspace, and the host, which alone holds the credentials, checks it, imports it
+ * into a repository nothing sandboxed ever wrote to, and pushes from there (ADR 0019). No token ever enters the
+ * sandbox, git's arguments or a file.
+ */
+export interface BranchPublisher {
+  /**
+   * Publishes `commit` as `branch`, replacing what an earlier attempt published. `bundle` is the host path of a
+   * bundle (written by the sandbox, so untrusted: checked before use) holding the commits the remote lacks, or
+   * null when it has them all already.
+   */
+  publish(request: {
+    branch: string;
+    commit: string;
+    bundle: string | null;
+    signal: AbortSignal;
+  }): Promise<void>;
 }
 
-/** Reaches the repositories tasks name (local paths today; GitHub later). */
+/** Where a repository is fetched from, and how the agent's branch is published. */
+export interface RepositoryLocation {
+  /** A local path `git` in the sandbox fetches from (and pushes to, without a publisher). */
+  url: string;
+  /**
+   * Set for remote repositories: the branch is published from the host through it instead of `git push` in the
+   * sandbox. Credentials never reach the agent.
+   */
+  publisher?: BranchPublisher | undefined;
+}
+
+/** Reaches the repositories tasks name (local paths; GitHub's through orchestration's host-side mirror). */
 export interface RepositoryAccess {
   /** Where `repository` (a task's canonical reference) is fetched from and pushed to. */
   locate(repository: string): Promise<RepositoryLocation>;

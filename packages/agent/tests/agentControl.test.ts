@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   LocalRepositoryAccess,
@@ -240,10 +244,26 @@ describe('secrets', () => {
           FIX_TURNS[3]!,
         ]);
         const local = new LocalRepositoryAccess();
+        // The host publishes a remote branch (it alone holds the token) from the bundle the agent hands it.
+        const published: Array<{ branch: string; commit: string; bundle: string | null }> = [];
         const repositories = {
           locate: async (repository: string) => ({
             ...(await local.locate(repository)),
-            credentials: { username: 'x-access-token', token },
+            publisher: {
+              publish: async (request: { branch: string; commit: string; bundle: string | null }) => {
+                published.push({ branch: request.branch, commit: request.commit, bundle: request.bundle });
+                expect(token).toMatch(/^ghp_/);
+                if (request.bundle)
+                  execFileSync(
+                    'git',
+                    ['fetch', '--quiet', request.bundle, `+HEAD:refs/heads/${request.branch}`],
+                    {
+                      cwd: fixture!.origin,
+                      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1' },
+                    },
+                  );
+              },
+            },
           }),
         };
         const { executor, runner } = makeExecutor(testConfig(server), undefined, { repositories });
@@ -257,14 +277,20 @@ describe('secrets', () => {
 
         expect(outcome.kind).toBe('succeeded');
         server.assertDone();
-        expect(run.log.secrets).toEqual(expect.arrayContaining([key, token]));
+        expect(run.log.secrets).toEqual(expect.arrayContaining([key]));
+        expect(published).toEqual([
+          { branch: BRANCH, commit: expect.any(String), bundle: expect.any(String) },
+        ]);
+        expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
         for (const line of run.log.lines()) {
           expect(line).not.toContain(key);
           expect(line).not.toContain(token);
         }
         for (const request of runner.requests) {
-          expect(JSON.stringify(request.env)).not.toContain(key);
-          expect(JSON.stringify(request.env)).not.toContain(token);
+          expect(JSON.stringify(request)).not.toContain(key);
+          expect(JSON.stringify(request)).not.toContain(token);
+          expect(JSON.stringify(request)).not.toContain('extraHeader');
+          expect(request.argv ?? []).not.toContain('push');
         }
         // The command really ran and printed its environment.
         expect(
@@ -276,6 +302,52 @@ describe('secrets', () => {
       }
     },
   );
+});
+
+describe('publishing a remote branch', () => {
+  it('refuses a .cap-agent replaced by a link out of the workspace: nothing there is touched, GIT_FAILED', async () => {
+    fixture = createFixture();
+    const outside = mkdtempSync(join(tmpdir(), 'cap-agent-outside-'));
+    try {
+      writeFileSync(join(outside, 'publish.bundle'), 'a host file the agent points at');
+      server = await FakeModelServer.start('openai', [
+        FIX_TURNS[0]!,
+        FIX_TURNS[1]!,
+        {
+          toolCalls: [
+            {
+              name: 'run_command',
+              arguments: { command: `rm -rf .cap-agent && ln -s ${outside} .cap-agent` },
+            },
+          ],
+        },
+        FIX_TURNS[3]!,
+      ]);
+      const published: string[] = [];
+      const local = new LocalRepositoryAccess();
+      const repositories = {
+        locate: async (repository: string) => ({
+          ...(await local.locate(repository)),
+          publisher: { publish: async (request: { branch: string }) => void published.push(request.branch) },
+        }),
+      };
+      const { executor } = makeExecutor(testConfig(server), undefined, { repositories });
+      const run = makeContext({
+        task: { id: TASK_ID, repository: fixture.origin },
+        workspace: fixture.clone(),
+        strategy: 'ITERATIVE',
+      });
+      const outcome = await executor.execute(run.ctx);
+      expect(outcome).toMatchObject({
+        kind: 'failed',
+        error: { code: 'GIT_FAILED', message: expect.stringContaining('not its own') },
+      });
+      expect(published).toEqual([]);
+      expect(readFileSync(join(outside, 'publish.bundle'), 'utf8')).toBe('a host file the agent points at');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('setup', () => {

@@ -41,8 +41,16 @@ export const ExecutionErrorCode = {
   GIT_FAILED: 'GIT_FAILED',
   /** The agent's execution was stopped (cancel, timeout, shutdown) while it worked. */
   AGENT_CANCELLED: 'AGENT_CANCELLED',
-  /** The task has no repository the agent can work on (none, or a GitHub `owner/name` before the GitHub integration). */
+  /**
+   * The task has no repository the agent can work on (none, or a GitHub `owner/name` on a worker without the github
+   * subgraph, GITHUB_SUBGRAPH_URL).
+   */
   NO_REPOSITORY: 'NO_REPOSITORY',
+  /**
+   * The github subgraph granted no token for the task's GitHub repository: not connected, or no credential covers it
+   * (a GitHub App not installed on it). The message names the subgraph's code and the fix.
+   */
+  REPOSITORY_ACCESS_DENIED: 'REPOSITORY_ACCESS_DENIED',
 } as const;
 /** A code of a failed execution. */
 export type ExecutionErrorCode = (typeof ExecutionErrorCode)[keyof typeof ExecutionErrorCode];

@@ -116,9 +116,10 @@ export interface GrantedLocation {
 }
 
 /**
- * The agent runtime's `RepositoryAccess` port for GitHub repositories (structurally; no dependency on the
- * agent): `owner/name` is located through the github subgraph, which grants a short-lived token per call; any
- * other reference (a local path) goes to `fallback`. Tokens are registered with the redactor and kept in memory.
+ * Resolves a repository reference for git run on the host: `owner/name` through the github subgraph, which grants a
+ * short-lived token per call (hand it to git with {@link gitCredentialEnv} only); any other reference (a local
+ * path) goes to `fallback`. Tokens are registered with the redactor and kept in memory. The agent itself never gets
+ * credentials: orchestration clones and publishes on the host (`GithubRepositories`, ADR 0019).
  */
 export class GithubRepositoryAccess {
   readonly #client: RepositoryTokenClient;

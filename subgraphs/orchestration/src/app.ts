@@ -21,6 +21,7 @@ import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
 import type { OrchestrationDeps } from './domain/orchestrationDeps.js';
 import { startCommandSandbox, type CommandSandbox } from './execution/commandSandbox.js';
 import { AgentTaskExecutor } from './execution/agentTaskExecutor.js';
+import { GithubRepositories } from './github/githubMirror.js';
 import { PrismaConversationStore } from './execution/conversationStore.js';
 import type { Executor } from './execution/executor.js';
 import { ShellExecutor } from './execution/shellExecutor.js';
@@ -237,6 +238,14 @@ async function startExecution(
     logger,
   });
   const executors: Executor[] = [...(options.executors ?? [])];
+  // GitHub repositories: cloned and pushed on the host with tokens the github subgraph grants per call (ADR 0019).
+  const github = config.GITHUB_SUBGRAPH_URL
+    ? new GithubRepositories({
+        baseUrl: config.GITHUB_SUBGRAPH_URL,
+        internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+        path: config.shellBaseEnv.PATH,
+      })
+    : null;
   if (config.SHELL_EXECUTOR_ENABLED) {
     executors.push(
       new ShellExecutor({ sandbox: commandSandbox, baseEnv: config.shellBaseEnv, passEnv: config.shellEnv }),
@@ -254,6 +263,7 @@ async function startExecution(
         path: config.shellBaseEnv.PATH,
         limits: config.commandLimits,
         killGraceMs: config.SHELL_KILL_GRACE_MS,
+        github: github !== null,
       }),
     );
     if (config.agent.provider && config.agent.models) {
@@ -280,6 +290,7 @@ async function startExecution(
     path: config.shellBaseEnv.PATH,
     sandbox: commandSandbox,
     executors,
+    github,
   });
   await workers.start();
   scope.add('orchestration workers', () => workers.stop(grace.ms));

@@ -42,6 +42,12 @@ const schema = z
     INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
     /** Run migrations at start (default true). */
     MIGRATE_ON_START: envBoolean.default(true),
+    /**
+     * The github subgraph's base URL (e.g. `http://127.0.0.1:4005`; the platform sets it). With it, tasks on
+     * `owner/name` are cloned on the host with short-lived tokens it grants (`POST /internal/repository-token`,
+     * authenticated with INTERNAL_TOKEN_SECRET) and the agent's branch is pushed back; unset = local repositories only.
+     */
+    GITHUB_SUBGRAPH_URL: z.string().url().optional(),
 
     /** Executions this instance runs at once (default 2); 0 = serve the API only, run no worker. */
     WORKER_CONCURRENCY: int(0, 256).default(2),

@@ -17,3 +17,4 @@ export {
   type TaskStatus,
 } from './domain/taskStateMachine.js';
 export { ExecutionErrorCode } from './domain/errors.js';
+export { GithubMirror, GithubMirrorError, GithubRepositories } from './github/githubMirror.js';

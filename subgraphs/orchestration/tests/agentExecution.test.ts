@@ -157,14 +157,14 @@ describe('the agent executor', { timeout: 120_000 }, () => {
     expect(task.executions[0].executor).toBe('agent');
   });
 
-  it('refuses a GitHub repository with NO_REPOSITORY until the GitHub integration exists', async () => {
+  it('refuses a GitHub repository with NO_REPOSITORY on a worker without the github subgraph (GITHUB_SUBGRAPH_URL)', async () => {
     server = await FakeModelServer.start('openai', []);
     node = await agentNode(server);
     const id = await createTaskVia(node, alice, { title: 'Remote', repository: 'acme/widgets' });
     await waitForStatus(node, id, ['FAILED']);
     const task = await readTask(node, id);
     expect(task.result.error.code).toBe('NO_REPOSITORY');
-    expect(task.result.error.message).toMatch(/GitHub integration/);
+    expect(task.result.error.message).toMatch(/GITHUB_SUBGRAPH_URL/);
     server.assertDone();
   });
 

@@ -639,7 +639,7 @@ export type CreateTaskInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** Queue priority (default NORMAL). */
   priority?: InputMaybe<TaskPriority>;
-  /** `owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the worker clones (the agent pushes its branch back there). */
+  /** `owner/name` on GitHub (connected through the github subgraph: cloned with a short-lived token, the agent's branch pushed back and a pull request opened), or the absolute path or file:// URL of a local git repository the worker clones (the agent pushes its branch back there). */
   repository?: InputMaybe<Scalars['String']['input']>;
   /** Agent: shell command that installs the dependencies, up to 10,000 characters (default: detected, e.g. `npm ci`). */
   setupCommand?: InputMaybe<Scalars['String']['input']>;
@@ -689,7 +689,7 @@ export type ExecutionError = {
   __typename?: 'ExecutionError';
   /** Underlying detail, e.g. the last lines of stderr (redacted). */
   cause?: Maybe<Scalars['String']['output']>;
-  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE, OUTPUT_LIMIT_EXCEEDED, AGENT_NOT_CONFIGURED, LLM_UNAVAILABLE, LLM_REJECTED, AGENT_STUCK, BUDGET_EXCEEDED, VERIFICATION_FAILED, SETUP_FAILED, GIT_FAILED, AGENT_CANCELLED, NO_REPOSITORY (see the error-code table of the README). */
+  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE, OUTPUT_LIMIT_EXCEEDED, AGENT_NOT_CONFIGURED, LLM_UNAVAILABLE, LLM_REJECTED, AGENT_STUCK, BUDGET_EXCEEDED, VERIFICATION_FAILED, SETUP_FAILED, GIT_FAILED, AGENT_CANCELLED, NO_REPOSITORY, REPOSITORY_ACCESS_DENIED (see the error-code table of the README). */
   code: Scalars['String']['output'];
   /** What happened, for people. */
   message: Scalars['String']['output'];

@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { codedError, ErrorCode } from '@cap/runtime';
 
 /**
- * A task's repository reference. There is no GitHub subgraph yet, so a GitHub reference is checked for its
- * format only; a local reference (for the shell executor) must name an existing git repository on the worker's
+ * A task's repository reference. A GitHub reference is checked for its format only here (whether it is connected
+ * and covered by a credential is the github subgraph's to say when the worker asks it for a token); a local reference (for the shell executor) must name an existing git repository on the worker's
  * filesystem.
  */
 export type RepositoryRef =
-  /** `owner/name` on GitHub; cloned once the GitHub context exists (until then the workspace is empty). */
+  /** `owner/name` on GitHub; cloned on the host through the github subgraph (GITHUB_SUBGRAPH_URL; else an empty workspace). */
   | { kind: 'github'; owner: string; name: string; canonical: string }
   /** An absolute path (given as a path or a file:// URL) to a git repository the worker can `git clone`. */
   | { kind: 'local'; path: string; canonical: string };

@@ -1,10 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import {
-  createAgentExecutor,
-  LocalRepositoryAccess,
-  type AgentConfig,
-  type ConversationStore,
-} from '@cap/agent';
+import { createAgentExecutor, type AgentConfig, type ConversationStore } from '@cap/agent';
 import type { SandboxLimits } from '@cap/sandbox';
 import { ExecutionErrorCode } from '../domain/errors.js';
 import type { ExecutableTask, ExecutionContext, ExecutionOutcome, Executor } from './executor.js';
@@ -22,14 +17,17 @@ export interface AgentTaskExecutorOptions {
   limits: SandboxLimits;
   /** After SIGTERM, how long a stopped command's processes have before SIGKILL, ms. */
   killGraceMs: number;
+  /** Whether workspaces of GitHub repositories are cloned here (GITHUB_SUBGRAPH_URL is set). */
+  github?: boolean;
 }
 
 /**
  * Runs tasks without a shell `command` with the LLM agent (`@cap/agent`): per execution it binds the agent to the
  * execution's sandbox and workspace (a {@link SandboxCommandRunner} that may reach the task's local origin only
  * for git's fetch and push) and hands over. What the agent cannot do is refused first, with a code that says why:
- * no model (AGENT_NOT_CONFIGURED, naming the variables), no sandbox (SANDBOX_UNAVAILABLE), no local repository
- * (NO_REPOSITORY).
+ * no model (AGENT_NOT_CONFIGURED, naming the variables), no sandbox (SANDBOX_UNAVAILABLE), no repository the
+ * workspace could clone (NO_REPOSITORY). GitHub repositories come cloned from the host-side mirror the workspace
+ * made (`GithubRepositories`); their branch is published from the host, never pushed from the sandbox.
  */
 export class AgentTaskExecutor implements Executor {
   readonly name = 'agent';
@@ -69,21 +67,24 @@ export class AgentTaskExecutor implements Executor {
         'The agent works on a git repository and this task names none: set `repository` to the absolute path of a local git repository, or give the task a `command`.',
       );
     }
-    if (!repository.startsWith('/')) {
+    if (!repository.startsWith('/') && !this.#options.github) {
       return failed(
         ExecutionErrorCode.NO_REPOSITORY,
-        `The agent cannot reach ${repository}: GitHub repositories (owner/name) become available with the GitHub integration. Use the absolute path of a local git repository.`,
+        `The agent cannot reach ${repository}: this worker has no github subgraph (set GITHUB_SUBGRAPH_URL). Use the absolute path of a local git repository, or connect GitHub.`,
       );
     }
-    if (!ctx.workspace.cloned) {
+    if (!ctx.workspace.cloned || !ctx.workspace.origin) {
       return failed(
         ExecutionErrorCode.NO_REPOSITORY,
         `${repository} could not be cloned into the workspace (see the task log).`,
       );
     }
-    const origin = await realpath(repository).catch(() => null);
+    // A local repository, or the host-side mirror of a GitHub one: the sandbox fetches from it; the agent's branch
+    // goes back through git push (local) or the mirror's publisher (GitHub, credentials on the host only).
+    const origin = await realpath(ctx.workspace.origin).catch(() => null);
     if (!origin)
       return failed(ExecutionErrorCode.NO_REPOSITORY, `${repository} does not exist on this worker.`);
+    const publisher = ctx.workspace.publisher;
     const runner = new SandboxCommandRunner({
       sandbox: ctx.sandbox.sandbox,
       workspace: await realpath(ctx.workspace.dir),
@@ -95,7 +96,9 @@ export class AgentTaskExecutor implements Executor {
     const agent = createAgentExecutor({
       config,
       runner,
-      repositories: new LocalRepositoryAccess(),
+      repositories: {
+        locate: async () => ({ url: origin, ...(publisher ? { publisher } : {}) }),
+      },
       conversations: this.#options.conversations,
       path: this.#options.path,
     });

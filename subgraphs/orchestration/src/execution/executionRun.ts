@@ -16,7 +16,8 @@ import type {
 } from './executor.js';
 import { ChatProgressNotes } from '../chat/progressNotes.js';
 import { releaseExecution, type ClaimedExecution } from './queue.js';
-import { prepareWorkspace, type Workspace } from './workspace.js';
+import { prepareWorkspace, WorkspaceError, type Workspace } from './workspace.js';
+import type { GithubRepositories } from '../github/githubMirror.js';
 
 /** What running one execution needs of the worker pool's options. */
 export interface ExecutionRunOptions {
@@ -30,6 +31,8 @@ export interface ExecutionRunOptions {
   sandbox: CommandSandbox;
   /** Tried in order; the first whose `canExecute` accepts the task runs it. */
   executors: readonly Executor[];
+  /** Clones GitHub repositories (`owner/name`) through the github subgraph; null/absent: local ones only. */
+  github?: GithubRepositories | null;
 }
 
 /** The worker a run belongs to. */
@@ -185,8 +188,14 @@ async function runExecutor(
       sandbox: env.options.sandbox,
       signal: run.controller.signal,
       log: writer,
+      github: env.options.github ?? null,
     });
   } catch (error) {
+    // A refused repository says so in the message itself (the subgraph's code and the fix).
+    if (error instanceof WorkspaceError && error.code !== ExecutionErrorCode.WORKSPACE_FAILED) {
+      writer.log({ level: 'ERROR', kind: 'STEP', message: `${error.code}: ${error.message}` });
+      return failure(error.code, error.message);
+    }
     return failure(
       ExecutionErrorCode.WORKSPACE_FAILED,
       'The workspace could not be prepared.',

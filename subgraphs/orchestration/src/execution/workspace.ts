@@ -1,14 +1,19 @@
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BranchPublisher } from '@cap/agent';
 import { grantWorkspace, removeWorkspaceTree, runInSandbox, type Sandbox } from '@cap/sandbox';
 import type { CommandSandbox } from './commandSandbox.js';
+import { gitEnv, hostGit } from './hostGit.js';
+import { ExecutionErrorCode } from '../domain/errors.js';
+import { GithubMirrorError, type GithubMirror, type GithubRepositories } from '../github/githubMirror.js';
 import type { TaskLogSink } from '../logs/taskLogs.js';
 
 /**
  * The temporary checkout an execution works in. A task whose repository is a local git repository (absolute
- * path or file:// URL, stored as a path) gets a `git clone` of it; a GitHub `owner/name` cannot be cloned until
- * the GitHub context exists, so such tasks (and tasks without a repository) get an empty directory.
+ * path or file:// URL, stored as a path) gets a `git clone` of it; a GitHub `owner/name` is first cloned bare on
+ * the host through the github subgraph (`remote.git`, see `GithubRepositories`), then the checkout is cloned from
+ * that mirror the same way. Without the github subgraph (GITHUB_SUBGRAPH_URL) such tasks, and tasks without a
+ * repository, get an empty directory.
  *
  * On disk: `<WORKSPACE_ROOT>/cap-task-<task>-<random>/` holds a marker (`cap-workspace.json`: execution, task,
  * worker; what the cleanup of abandoned workspaces goes by), `workspace/` (the checkout, `/workspace` in the
@@ -22,6 +27,10 @@ export interface Workspace {
   readonly controlDir: string;
   /** True when `dir` is a git clone of the task's repository. */
   readonly cloned: boolean;
+  /** The local repository the checkout was cloned from (the task's path, or a GitHub repository's mirror). */
+  readonly origin: string | null;
+  /** For a GitHub repository: publishes the agent's branch from the host. Null for local repositories. */
+  readonly publisher: BranchPublisher | null;
   /** Files changed in the clone since checkout, with line counts; null when the workspace is not a clone. */
   changes(): Promise<WorkspaceChanges | null>;
   /** Removes the directory. Idempotent. */
@@ -38,6 +47,12 @@ export interface WorkspaceChanges {
 /** Why a workspace could not be prepared. */
 export class WorkspaceError extends Error {
   override readonly name = 'WorkspaceError';
+  /** The task's error code; WORKSPACE_FAILED unless the cause says better (e.g. REPOSITORY_ACCESS_DENIED). */
+  readonly code: ExecutionErrorCode;
+  constructor(message: string, options: { cause?: unknown; code?: ExecutionErrorCode } = {}) {
+    super(message, { cause: options.cause });
+    this.code = options.code ?? ExecutionErrorCode.WORKSPACE_FAILED;
+  }
 }
 
 /** Prefix of the directories this platform creates under WORKSPACE_ROOT. */
@@ -49,63 +64,6 @@ export const WORKSPACE_MARKER = 'cap-workspace.json';
 const CLONE_TIMEOUT_MS = 10 * 60_000;
 /** Longest the checkout and the diff may take in the sandbox, ms. */
 const SANDBOXED_GIT_TIMEOUT_MS = 5 * 60_000;
-
-/**
- * Configuration that would make git run a program, neutralised on the command line (which wins over every file).
- * Host-side git also reads no system or global configuration (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL).
- */
-const SAFE_GIT_CONFIG = [
-  'core.hooksPath=/dev/null',
-  'core.fsmonitor=false',
-  'core.sshCommand=/bin/false',
-  'core.pager=cat',
-  'core.editor=/bin/false',
-  'core.askPass=/bin/false',
-  'credential.helper=',
-  'diff.external=',
-  'gpg.program=/bin/false',
-  'gpg.ssh.program=/bin/false',
-  'gpg.x509.program=/bin/false',
-  'protocol.ext.allow=never',
-  'core.attributesFile=/dev/null',
-].flatMap((setting) => ['-c', setting]);
-
-/** The environment of every git the worker runs: no system or global configuration, no prompts, no pager. */
-function gitEnv(path: string): Record<string, string> {
-  return {
-    PATH: path,
-    HOME: '/nonexistent',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_ATTR_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_PAGER: 'cat',
-  };
-}
-
-/** Runs git on the host with {@link SAFE_GIT_CONFIG}; only for the clone (nothing of the workspace exists yet) and in `none` mode. */
-function hostGit(
-  args: string[],
-  options: { path: string; cwd?: string; signal?: AbortSignal; timeoutMs?: number },
-): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      [...SAFE_GIT_CONFIG, ...args],
-      {
-        ...(options.cwd ? { cwd: options.cwd } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        timeout: options.timeoutMs ?? 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        env: gitEnv(options.path),
-      },
-      (error, stdout, stderr) => {
-        if (error) reject(Object.assign(error, { stderr }));
-        else resolve({ stdout, stderr });
-      },
-    );
-  });
-}
 
 /**
  * Runs a git script in the workspace inside the sandbox: whatever the task's command put in `.git` (hooks,
@@ -182,6 +140,8 @@ export async function prepareWorkspace(options: {
   sandbox: CommandSandbox;
   signal: AbortSignal;
   log: TaskLogSink;
+  /** Reaches GitHub repositories through the github subgraph; null when GITHUB_SUBGRAPH_URL is not set. */
+  github?: GithubRepositories | null;
 }): Promise<Workspace> {
   const container = await mkdtemp(join(options.root, `${WORKSPACE_PREFIX}${options.taskId.slice(0, 8)}-`));
   let disposed = false;
@@ -215,19 +175,28 @@ export async function prepareWorkspace(options: {
   }
 
   const local = options.repository?.startsWith('/') ?? false;
-  if (options.repository && !local) {
+  const github = options.github ?? null;
+  if (options.repository && !local && !github) {
     options.log.log({
       level: 'INFO',
       kind: 'STEP',
-      message: `Repository ${options.repository} is not cloned: GitHub repositories become available with the GitHub integration. Working in an empty directory.`,
+      message: `Repository ${options.repository} is not cloned: this worker has no github subgraph (GITHUB_SUBGRAPH_URL). Working in an empty directory.`,
     });
   }
   const empty = async (): Promise<Workspace> => {
     await mkdir(dir, { mode: 0o700 });
     if (sandbox) await grantWorkspace(sandbox, dir);
-    return { dir, controlDir, cloned: false, changes: async () => null, dispose };
+    return {
+      dir,
+      controlDir,
+      cloned: false,
+      origin: null,
+      publisher: null,
+      changes: async () => null,
+      dispose,
+    };
   };
-  if (!local || !options.repository) return empty();
+  if (!options.repository || (!local && !github)) return empty();
   if (!sandbox) {
     // The executor refuses to run anything without a sandbox; checking out here would run git on its content.
     options.log.log({
@@ -241,10 +210,28 @@ export async function prepareWorkspace(options: {
   options.log.log({
     level: 'INFO',
     kind: 'STEP',
-    message: `Cloning ${options.repository} into the workspace.`,
+    message: `Cloning ${options.repository} into the workspace${local ? '' : ' (from GitHub, on the host)'}.`,
   });
+  let origin = options.repository;
+  let mirror: GithubMirror | null = null;
+  if (!local && github) {
+    try {
+      mirror = await github.mirror({
+        repository: options.repository,
+        dir: join(container, 'remote.git'),
+        workspace: dir,
+        signal: options.signal,
+        secrets: options.log,
+      });
+      origin = mirror.dir;
+    } catch (error) {
+      await dispose();
+      const code = error instanceof GithubMirrorError ? error.code : undefined;
+      throw new WorkspaceError((error as Error).message, { cause: error, ...(code ? { code } : {}) });
+    }
+  }
   try {
-    await hostGit(['clone', '--quiet', '--no-local', '--no-checkout', '--', options.repository, dir], {
+    await hostGit(['clone', '--quiet', '--no-local', '--no-checkout', '--', origin, dir], {
       path: options.path,
       signal: options.signal,
       timeoutMs: CLONE_TIMEOUT_MS,
@@ -271,6 +258,8 @@ export async function prepareWorkspace(options: {
     dir,
     controlDir,
     cloned: true,
+    origin,
+    publisher: mirror,
     dispose,
     changes: async () => {
       // Stage everything (untracked files included) in the throwaway clone, then count against HEAD.

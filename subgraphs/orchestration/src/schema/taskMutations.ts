@@ -44,7 +44,7 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
     repository: t.string({
       required: false,
       description:
-        '`owner/name` on GitHub (format checked; cloned once the GitHub integration exists), or the absolute path or file:// URL of a local git repository the worker clones (the agent pushes its branch back there).',
+        "`owner/name` on GitHub (connected through the github subgraph: cloned with a short-lived token, the agent's branch pushed back and a pull request opened), or the absolute path or file:// URL of a local git repository the worker clones (the agent pushes its branch back there).",
     }),
     command: t.string({
       required: false,
