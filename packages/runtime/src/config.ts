@@ -83,6 +83,34 @@ export const logLevel = z
   .default('info');
 
 /**
+ * The variables every subgraph reads, with the same meaning everywhere (docs/adding-a-subgraph.md §2): spread
+ * into a subgraph's own `z.object({...})` before its own variables. Subgraph-specific notes on these variables
+ * (what Redis carries there, for example) belong in that subgraph's README.
+ */
+export function subgraphEnvShape(defaultPort: number) {
+  return {
+    NODE_ENV: nodeEnv,
+    /** Interface to bind; 0.0.0.0 in containers. */
+    HOST: z.string().default('127.0.0.1'),
+    /** HTTP port (0 picks a free one). */
+    PORT: port.default(defaultPort),
+    LOG_LEVEL: logLevel,
+    /** Where embedded data and development secrets live (default `.data`). */
+    DATA_DIR: z.string().default('.data'),
+    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
+    DATABASE_URL: z.string().url().optional(),
+    /** Redis URL; unset = in-memory (one instance). */
+    REDIS_URL: z.string().url().optional(),
+    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
+    KAFKA_BROKERS: commaList.optional(),
+    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
+    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Run migrations at start (default true). */
+    MIGRATE_ON_START: envBoolean.default(true),
+  };
+}
+
+/**
  * Reads (or on first use creates) a random development secret persisted under `dataDir`, so tokens stay valid
  * across restarts in development. Never used when NODE_ENV=production: config schemas require the variable.
  */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 
 const MIB = 1024 * 1024;
@@ -12,30 +12,13 @@ const S3_MAX_BYTES = 64 * MIB;
  */
 const schema = z
   .object({
-    NODE_ENV: nodeEnv,
-    /** Interface to bind; 0.0.0.0 in containers. */
-    HOST: z.string().default('127.0.0.1'),
-    /** HTTP port (default 4002; 0 picks a free one). */
-    PORT: port.default(4002),
-    LOG_LEVEL: logLevel,
-    /** Where embedded data, development secrets and (local storage) attachments live (default `.data`). */
-    DATA_DIR: z.string().default('.data'),
-    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
-    DATABASE_URL: z.string().url().optional(),
-    /** Redis URL: recent-message cache, typing/presence and live fan-out across instances; unset = in-process. */
-    REDIS_URL: z.string().url().optional(),
+    ...subgraphEnvShape(4002),
     /** Prefix of every Redis key and pub/sub channel chat uses (default `cap:chat:`). Instances that share it meet. */
     REDIS_KEY_PREFIX: z.string().min(1).max(100).default('cap:chat:'),
-    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
-    KAFKA_BROKERS: commaList.optional(),
-    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
-    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
     /** Signs attachment upload and download URLs (HMAC-SHA256). >= 32 characters. */
     ATTACHMENT_SIGNING_SECRET: z.string().min(32).optional(),
     /** Base URL clients reach this service at, for attachment URLs; default: the address it listens on. */
     PUBLIC_URL: z.string().url().optional(),
-    /** Run migrations at start (default true). */
-    MIGRATE_ON_START: envBoolean.default(true),
     /** Largest message body, UTF-8 bytes (default 32,768). */
     MESSAGE_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(32_768),
     /** Largest attachment, bytes (default 10 MiB). */

@@ -1,4 +1,4 @@
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { developmentSecret, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -7,24 +7,7 @@ import { z } from 'zod';
  */
 const schema = z
   .object({
-    NODE_ENV: nodeEnv,
-    /** Interface to bind; 0.0.0.0 in containers. */
-    HOST: z.string().default('127.0.0.1'),
-    /** HTTP port (default 4006; 0 picks a free one). */
-    PORT: port.default(4006),
-    LOG_LEVEL: logLevel,
-    /** Where embedded data and development secrets live (default `.data`). */
-    DATA_DIR: z.string().default('.data'),
-    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
-    DATABASE_URL: z.string().url().optional(),
-    /** Redis URL; unset = in-memory. */
-    REDIS_URL: z.string().url().optional(),
-    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
-    KAFKA_BROKERS: commaList.optional(),
-    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
-    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
-    /** Run migrations at start (default true). */
-    MIGRATE_ON_START: envBoolean.default(true),
+    ...subgraphEnvShape(4006),
     /** GitHub REST base URL (default GitHub's; GitHub Enterprise Server: `https://<host>/api/v3`). */
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /**

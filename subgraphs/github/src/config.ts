@@ -1,4 +1,4 @@
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -10,24 +10,7 @@ import { z } from 'zod';
  */
 const schema = z
   .object({
-    NODE_ENV: nodeEnv,
-    /** Interface to bind; 0.0.0.0 in containers. */
-    HOST: z.string().default('127.0.0.1'),
-    /** HTTP port (default 4005; 0 picks a free one). */
-    PORT: port.default(4005),
-    LOG_LEVEL: logLevel,
-    /** Where embedded data and development secrets live (default `.data`). */
-    DATA_DIR: z.string().default('.data'),
-    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
-    DATABASE_URL: z.string().url().optional(),
-    /** Redis URL; unset = in-memory. */
-    REDIS_URL: z.string().url().optional(),
-    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
-    KAFKA_BROKERS: commaList.optional(),
-    /** Shared with the router and the other subgraphs: router tokens, and internal calls (repository tokens). */
-    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
-    /** Run migrations at start (default true). */
-    MIGRATE_ON_START: envBoolean.default(true),
+    ...subgraphEnvShape(4005),
     /** GitHub's REST API (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3). */
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /** GitHub's web origin, for OAuth's authorize and token URLs (default https://github.com). */

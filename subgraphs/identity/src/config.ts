@@ -1,4 +1,4 @@
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { developmentSecret, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -7,22 +7,7 @@ import { z } from 'zod';
  */
 const schema = z
   .object({
-    NODE_ENV: nodeEnv,
-    /** Interface to bind; 0.0.0.0 in containers. */
-    HOST: z.string().default('127.0.0.1'),
-    /** HTTP port (default 4001; 0 picks a free one). */
-    PORT: port.default(4001),
-    LOG_LEVEL: logLevel,
-    /** Where embedded data and development secrets live (default `.data`). */
-    DATA_DIR: z.string().default('.data'),
-    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
-    DATABASE_URL: z.string().url().optional(),
-    /** Redis URL for throttles; unset = in-memory. */
-    REDIS_URL: z.string().url().optional(),
-    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
-    KAFKA_BROKERS: commaList.optional(),
-    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
-    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+    ...subgraphEnvShape(4001),
     /** Encrypts the private signing keys stored in the database. >= 32 characters. */
     SIGNING_KEY_SECRET: z.string().min(32).optional(),
     /** `iss` of access tokens. */
@@ -48,8 +33,6 @@ const schema = z
     ADMIN_EMAIL: z.string().email().optional(),
     /** First admin's password; required in production when no user exists yet. */
     ADMIN_PASSWORD: z.string().min(12).max(1024).optional(),
-    /** Run migrations at start (default true). */
-    MIGRATE_ON_START: envBoolean.default(true),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

@@ -1,5 +1,5 @@
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { commaList, developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { COMMITTED_MODEL_PATH } from '@cap/task-classifier';
 import { z } from 'zod';
 
@@ -14,24 +14,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
  */
 const schema = z
   .object({
-    NODE_ENV: nodeEnv,
-    /** Interface to bind; 0.0.0.0 in containers. */
-    HOST: z.string().default('127.0.0.1'),
-    /** HTTP port (default 4004; 0 picks a free one). */
-    PORT: port.default(4004),
-    LOG_LEVEL: logLevel,
-    /** Where embedded data and development secrets live (default `.data`). */
-    DATA_DIR: z.string().default('.data'),
-    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
-    DATABASE_URL: z.string().url().optional(),
-    /** Redis URL (reported in `/ready` only; the classifier keeps nothing in Redis); unset = in-memory. */
-    REDIS_URL: z.string().url().optional(),
-    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
-    KAFKA_BROKERS: commaList.optional(),
-    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
-    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
-    /** Run migrations at start (default true). */
-    MIGRATE_ON_START: envBoolean.default(true),
+    ...subgraphEnvShape(4004),
     /** How long processed-event marks are kept for deduplication, ms (default 7 days; keep it above the topics' retention). */
     PROCESSED_EVENTS_RETENTION_MS: int(60_000, 31_536_000_000).default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
     /** `HYBRID` (default: a confident heuristic decides, the model otherwise), `MODEL` or `HEURISTIC`. */

@@ -1,5 +1,5 @@
 import { agentConfigFromEnv, agentEnvSchema } from '@cap/agent';
-import { commaList, developmentSecret, envBoolean, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { commaList, developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 
@@ -17,18 +17,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
  */
 const schema = z
   .object({
-    NODE_ENV: nodeEnv,
-    /** Interface to bind; 0.0.0.0 in containers. */
-    HOST: z.string().default('127.0.0.1'),
-    /** HTTP port (default 4003; 0 picks a free one). */
-    PORT: port.default(4003),
-    LOG_LEVEL: logLevel,
-    /** Where embedded data and development secrets live (default `.data`). */
-    DATA_DIR: z.string().default('.data'),
-    /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
-    DATABASE_URL: z.string().url().optional(),
-    /** Redis URL; fans live task logs and updates out across instances. Unset = in-process (one instance). */
-    REDIS_URL: z.string().url().optional(),
+    ...subgraphEnvShape(4003),
     /** Prefix of the live channels on Redis, so environments can share one Redis (default `cap:orchestration:`). */
     LIVE_CHANNEL_PREFIX: z.string().default('cap:orchestration:'),
     /**
@@ -36,12 +25,6 @@ const schema = z
      * ms (default 1000).
      */
     LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
-    /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */
-    KAFKA_BROKERS: commaList.optional(),
-    /** Shared with the router; verifies router-signed identity tokens. >= 32 characters. */
-    INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
-    /** Run migrations at start (default true). */
-    MIGRATE_ON_START: envBoolean.default(true),
     /**
      * The github subgraph's base URL (e.g. `http://127.0.0.1:4005`; the platform sets it). With it, tasks on
      * `owner/name` are cloned on the host with short-lived tokens it grants (`POST /internal/repository-token`,
