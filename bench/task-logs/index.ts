@@ -1,7 +1,10 @@
 /**
  * Live task logs through the router. One task runs `seq 1 N` (BENCH_LINES, 10,000) in the shell executor while S
- * graphql-ws subscribers (BENCH_SUBSCRIBERS, 200) watch its `taskLogs`. Two rows, side by side in one run: the
- * subscribers straight on the orchestration subgraph (baseline), then through the router (a fresh task each).
+ * graphql-ws subscribers (BENCH_SUBSCRIBERS, 200) watch its `taskLogs`. Four rows per round, side by side in one
+ * run, a fresh task each: the subscribers straight on the orchestration subgraph and through the router, each
+ * with the log writer before ADR 0028 (baseline: publish after the batch commits, LOG_PUBLISH_BEFORE_COMMIT=false)
+ * and after it (candidate: publish once the seqs are reserved). Rounds (BENCH_ROUNDS, 1) interleave the rows so
+ * that a machine whose load drifts treats both alike; a second table prints candidate / baseline ratios.
  * Prints lines/s delivered (all subscribers, and per subscriber), p50/p99 emit-to-receipt latency (from the
  * entry's `createdAt`, i.e. when the command printed it, to when a subscriber received it), the p99 of each line's
  * first receipt (writing and publishing, before the fan-out), and the writes each
@@ -10,14 +13,18 @@
  *   npx tsx --conditions=source bench/task-logs/index.ts
  *   BENCH_LINES=2000 BENCH_SUBSCRIBERS=20 npx tsx --conditions=source bench/task-logs/index.ts
  *
- * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_TIMEOUT_MS (300000). Needs PostgreSQL
+ * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_ROUNDS (1), BENCH_WRITERS (baseline,candidate),
+ * BENCH_TIMEOUT_MS (300000). Each row prints the load average (1 min) at its start and end: on a shared machine
+ * compare the ratios, not the absolute numbers. Needs PostgreSQL
  * (TEST_DATABASE_URL) and Redis (REDIS_URL); the servers run in this process on loopback, the subscribers in a
  * worker thread (subscribers.worker.mjs), so that receiving is not counted as the servers' time.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { signRouterToken } from '@cap/runtime';
+import { LiveTopic } from '@cap/orchestration';
 import {
   printTable,
   startBenchStack,
@@ -30,6 +37,11 @@ const LINES = Number(process.env['BENCH_LINES'] ?? 10_000);
 const SUBSCRIBERS = Number(process.env['BENCH_SUBSCRIBERS'] ?? 200);
 /** Per row: a row that does not finish in time is printed with how far it got. */
 const TIMEOUT_MS = Number(process.env['BENCH_TIMEOUT_MS'] ?? 300_000);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
+/** Which writer paths to run: `baseline,candidate` (default), or one of them. */
+const WRITERS = (process.env['BENCH_WRITERS'] ?? 'baseline,candidate').split(',') as Writer[];
+type Writer = 'baseline' | 'candidate';
+type Path = 'direct to orchestration' | 'through the router';
 /** The subscribers attach during this pause before the command starts printing. */
 const START_DELAY_SECONDS = 3;
 
@@ -56,17 +68,21 @@ interface Done {
 const TASK_LOGS = `subscription($t: ID!) { taskLogs(taskId: $t, afterSeq: 0) { seq kind message createdAt } }`;
 
 async function measure(
-  path: 'direct to orchestration' | 'through the router',
+  path: Path,
+  writer: Writer,
   stack: BenchStack,
   user: BenchUser,
 ): Promise<Record<string, string | number>> {
   const orchestration = stack.orchestration!;
+  // Read when the execution opens its log writer: this row's task gets this writer.
+  orchestration.deps.settings.logPublishBeforeCommit = writer === 'candidate';
+  const loadBefore = loadavg()[0]!;
   const statementsBefore = orchestration.statements.count;
   const { createTask } = await stack.call(
     `mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }`,
     {
       input: {
-        title: `bench ${path}`,
+        title: `bench ${path} ${writer}`,
         command: `sleep ${START_DELAY_SECONDS}; seq 1 ${LINES}`,
         strategy: 'SINGLE_SHOT',
         timeoutSeconds: 3_600,
@@ -75,6 +91,34 @@ async function measure(
     user.token,
   );
   const taskId = createTask.id as string;
+  // Stages inside the server process, from the line's createdAt: on the live bus (written and published, before
+  // any GraphQL work), and stored (the candidate's `{ stored }` note; the baseline publishes only once stored).
+  const onBus: number[] = [];
+  const createdAt = new Map<number, number>();
+  const stored: number[] = [];
+  let storedUpTo = 0;
+  const tap = await orchestration.deps.live.subscribe(LiveTopic.taskLogs(taskId), (message) => {
+    const now = Date.now();
+    const live = message as {
+      entries?: Array<{ seq: number; kind: string; createdAt: string }>;
+      stored?: number;
+    };
+    for (const entry of live.entries ?? []) {
+      if (entry.kind !== 'COMMAND_OUTPUT') continue;
+      const at = Date.parse(entry.createdAt);
+      onBus.push(now - at);
+      if (writer === 'baseline') stored.push(now - at);
+      else createdAt.set(entry.seq, at);
+    }
+    if (live.stored !== undefined) {
+      for (let seq = storedUpTo + 1; seq <= live.stored; seq += 1) {
+        const at = createdAt.get(seq);
+        if (at !== undefined) stored.push(now - at);
+        createdAt.delete(seq);
+      }
+      storedUpTo = Math.max(storedUpTo, live.stored);
+    }
+  });
   const url = (
     path === 'direct to orchestration' ? orchestration.subgraph.graphqlUrl : stack.router.graphqlUrl
   ).replace(/^http/, 'ws');
@@ -126,6 +170,7 @@ async function measure(
   worker.postMessage({ kind: 'finish' });
   const result = await done;
   await worker.terminate();
+  await tap.close();
   const delivered = result.lines.reduce((sum, count) => sum + count, 0);
   const latencies = result.latencies.sort();
   const first = result.first.sort();
@@ -145,6 +190,8 @@ async function measure(
   if (errors > 0) process.stdout.write(`${path}: ${errors} subscription errors\n`);
   return {
     path,
+    writer,
+    load: `${loadBefore.toFixed(1)}–${loadavg()[0]!.toFixed(1)}`,
     subscribers: SUBSCRIBERS,
     lines: LINES,
     complete: complete ? 'yes' : `no (slowest ${Math.min(...result.lines)})`,
@@ -153,6 +200,8 @@ async function measure(
     'p50 ms': percentileOf(50),
     'p99 ms': percentileOf(99),
     'p99 first ms': percentileOf(99, first),
+    'p99 on bus ms': percentileOf(99, Float64Array.from(onBus).sort()),
+    'p99 stored ms': percentileOf(99, Float64Array.from(stored).sort()),
     'log rows': logRows,
     'outbox rows': outboxRows,
     'log rows/line': (logRows / LINES).toFixed(4),
@@ -171,20 +220,57 @@ async function main(): Promise<void> {
   const stack = await startBenchStack({ orchestration: true });
   try {
     const user = await stack.createUser('Bench');
-    const rows = [
-      await measure('direct to orchestration', stack, user),
-      await measure('through the router', stack, user),
-    ];
+    const rows: Array<Record<string, string | number>> = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const path of ['direct to orchestration', 'through the router'] as const) {
+        for (const writer of WRITERS)
+          rows.push({ round: round + 1, ...(await measure(path, writer, stack, user)) });
+      }
+    }
     process.stdout.write(
       `\nbench/task-logs: one task printing ${LINES} lines (seq 1 ${LINES}) watched by ${SUBSCRIBERS} graphql-ws subscribers\n\n`,
     );
     printTable(rows);
+    const ratios = ratioRows(rows);
+    if (ratios.length > 0) {
+      process.stdout.write('\ncandidate / baseline (same round, same path; < 1 is better for latency):\n\n');
+      printTable(ratios);
+    }
     process.stdout.write(
       "\nlog rows include the executor's own entries; Kafka events = TaskLogAppended outbox rows (one per batch); SQL statements/line counts every statement orchestration sent during the run (claims, heartbeats, log batches, outbox relay).\n",
     );
   } finally {
     await stack.close();
   }
+}
+
+/** Candidate / baseline per round and path. */
+function ratioRows(
+  rows: ReadonlyArray<Record<string, string | number>>,
+): Array<Record<string, string | number>> {
+  const ratios: Array<Record<string, string | number>> = [];
+  for (const candidate of rows.filter((row) => row['writer'] === 'candidate')) {
+    const baseline = rows.find(
+      (row) =>
+        row['writer'] === 'baseline' &&
+        row['round'] === candidate['round'] &&
+        row['path'] === candidate['path'],
+    );
+    if (!baseline) continue;
+    const ratio = (key: string) => (Number(candidate[key]) / Number(baseline[key])).toFixed(3);
+    ratios.push({
+      round: candidate['round']!,
+      path: candidate['path']!,
+      'p50 ms': ratio('p50 ms'),
+      'p99 ms': ratio('p99 ms'),
+      'p99 first ms': ratio('p99 first ms'),
+      'p99 on bus ms': ratio('p99 on bus ms'),
+      'lines/s delivered': ratio('lines/s delivered'),
+      'SQL stmts/line': ratio('SQL stmts/line'),
+      'load (baseline; candidate)': `${baseline['load']}; ${candidate['load']}`,
+    });
+  }
+  return ratios;
 }
 
 main().then(

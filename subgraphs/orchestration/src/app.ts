@@ -139,6 +139,7 @@ async function startInScope(
       shellExecutorEnabled: config.SHELL_EXECUTOR_ENABLED,
       logFlushIntervalMs: config.LOG_FLUSH_INTERVAL_MS,
       logFlushMaxLines: config.LOG_FLUSH_MAX_LINES,
+      logPublishBeforeCommit: config.LOG_PUBLISH_BEFORE_COMMIT,
       logLineMaxChars: config.LOG_LINE_MAX_CHARS,
     },
   };

@@ -105,6 +105,12 @@ const schema = z
     LOG_FLUSH_INTERVAL_MS: int(1, 10_000).default(50),
     /** ... or as soon as this many lines are pending (default 100). */
     LOG_FLUSH_MAX_LINES: int(1, 5_000).default(100),
+    /**
+     * Live task-log lines go to subscribers as soon as the task's writer has assigned their `seq`, before the
+     * batch's transaction commits (default true; ADR 0028). `false` keeps the earlier path: publish after the
+     * commit, batches every `LOG_FLUSH_INTERVAL_MS` or `LOG_FLUSH_MAX_LINES` (the benchmark's baseline).
+     */
+    LOG_PUBLISH_BEFORE_COMMIT: envBoolean.default(true),
     /** Longer log lines are cut, characters (default 8_192). */
     LOG_LINE_MAX_CHARS: int(80, 1_000_000).default(8_192),
 

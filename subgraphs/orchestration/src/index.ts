@@ -9,6 +9,7 @@ export type {
   UsageRecorder,
 } from './execution/executor.js';
 export type { TaskLogSink, LogEntryInput } from './logs/taskLogs.js';
+export { LiveTopic } from './live/LiveTopic.js';
 export type { Workspace, WorkspaceChanges } from './execution/workspace.js';
 export {
   TASK_TRANSITIONS,

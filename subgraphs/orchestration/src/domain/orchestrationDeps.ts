@@ -22,6 +22,8 @@ export interface OrchestrationSettings {
   shellExecutorEnabled: boolean;
   logFlushIntervalMs: number;
   logFlushMaxLines: number;
+  /** Publish live log lines once their seqs are reserved, before the write commits (ADR 0028). */
+  logPublishBeforeCommit?: boolean;
   logLineMaxChars: number;
 }
 

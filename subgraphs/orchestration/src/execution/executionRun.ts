@@ -4,7 +4,7 @@ import type { TaskWire } from '../domain/liveMessages.js';
 import { Redactor } from '../domain/redaction.js';
 import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import { TaskLogWriter } from '../logs/taskLogs.js';
+import { openTaskLogWriter, type ExecutionLogWriter } from '../logs/taskLogWriter.js';
 import type { CommandSandbox } from './commandSandbox.js';
 import { finishExecution, type ExecutionEnd, type ExecutionUsage } from './executionEnd.js';
 import type {
@@ -72,7 +72,7 @@ export async function executeRun(env: RunEnvironment, run: Run): Promise<void> {
   const { execution, task } = run.claimed;
   const deps = env.deps;
   const redactor = new Redactor();
-  const writer = new TaskLogWriter(deps, { taskId: task.id, executionId: execution.id, redactor });
+  const writer = openTaskLogWriter(deps, { taskId: task.id, executionId: execution.id, redactor });
   const progress = new ChatProgressNotes(deps, { task, executionId: execution.id, redactor });
   const usage: ExecutionUsage = { model: null, tokensIn: 0, tokensOut: 0, costUsd: 0 };
   const started = performance.now();
@@ -169,7 +169,7 @@ async function runExecutor(
   run: Run,
   executor: Executor,
   task: ExecutableTask,
-  writer: TaskLogWriter,
+  writer: ExecutionLogWriter,
   usage: ExecutionUsage,
   timeoutMs: number,
   onWorkspace: (workspace: Workspace) => void,

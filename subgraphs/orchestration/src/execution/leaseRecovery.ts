@@ -5,7 +5,8 @@ import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { selectStrategy } from '../domain/strategy.js';
 import { applyTransition, EVENT_SOURCE, queuePlan } from '../domain/tasks.js';
 import type { ExecutionStatus } from '../generated/prisma/client.js';
-import { logSystemNote } from '../logs/taskLogs.js';
+import { logSystemNote, type TaskLogLiveMessage } from '../logs/taskLogs.js';
+import { LiveTopic } from '../live/LiveTopic.js';
 import { endExecution } from './executionEnd.js';
 import { chatLinkOf } from '../chat/chatLink.js';
 
@@ -26,6 +27,7 @@ const EXPIRED_SQL = `SELECT e."id" FROM "orchestration"."task_executions" e
  */
 export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50): Promise<number> {
   const notes: Array<{ taskId: string; executionId: string; message: string }> = [];
+  const ended = new Set<string>();
   const recovered = await inTransaction(deps, async (uow) => {
     const rows = await uow.tx.$queryRawUnsafe<Array<{ id: string }>>(EXPIRED_SQL, limit);
     if (rows.length === 0) return 0;
@@ -35,6 +37,7 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
     });
     for (const execution of executions) {
       const { task } = execution;
+      ended.add(task.id);
       const lostWhy = `its worker ${execution.workerId ?? '?'} stopped renewing the lease`;
       if (task.status !== 'RUNNING') {
         const status: ExecutionStatus = task.status === 'CANCELLED' ? 'CANCELLED' : 'LOST';
@@ -112,6 +115,13 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
     }
     return executions.length;
   });
+  // Ending an execution stored placeholders for the lines its worker published and never stored
+  // (`endExecution`): live readers waiting on that hole look again.
+  for (const taskId of ended) {
+    await deps.live
+      .publish(LiveTopic.taskLogs(taskId), { stored: 0 } satisfies TaskLogLiveMessage)
+      .catch((error: unknown) => deps.logger.warn({ err: error, taskId }, 'live task-log publish failed'));
+  }
   for (const note of notes) await logSystemNote(deps, note.taskId, note.executionId, 'WARN', note.message);
   if (recovered > 0) deps.logger.warn({ recovered }, 'recovered executions whose worker was lost');
   return recovered;

@@ -2,7 +2,7 @@ import { interruptible, type LiveSubscription } from '@cap/live';
 import type { TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
-import { readTaskLogs } from './taskLogs.js';
+import { readTaskLogs, type TaskLogLiveMessage } from './taskLogs.js';
 import { fromTaskLogWire, type TaskLogWire } from '../domain/liveMessages.js';
 
 /** Entries read from the database per query while replaying or filling a gap. */
@@ -34,8 +34,10 @@ type TailDeps = Pick<OrchestrationDeps, 'prisma' | 'live' | 'logger'>;
  * the connection pool dry and starve the worker writing the log. Now, per task and process:
  *
  * - one live subscription feeds a window of the most recent entries, contiguous by `seq` (seqs are dense:
- *   ranges are handed out under the counter row's lock, held until the writing transaction commits, so every
- *   entry below a published one is already stored);
+ *   ranges are handed out under the counter row's lock and never twice). A writer publishes lines as soon as
+ *   their seqs are reserved, before they are stored (ADR 0028), then `{ stored }` once they are: an entry below
+ *   a published one may still be in flight, so every read from the database stops at the first missing seq and
+ *   looks again on the next message;
  * - a hole before a live batch (batches of several writers crossed, or the Redis connection came back) is read
  *   from the database once, by the tail, not by each subscriber;
  * - subscribers replay older entries from the database page by page, identical reads in flight are shared
@@ -108,8 +110,15 @@ async function* read(shared: SharedTail, reader: Reader, afterSeq: number): Asyn
         // Older than the window (or no window yet): the database, a page at a time.
         const page = await shared.readStored(last);
         if (reader.isAborted) return;
+        let dense = true;
         for (const entry of page) {
           if (entry.seq <= last) continue;
+          // A missing seq is published and not stored yet (or lost with its worker, until recovery fills it):
+          // never skipped, waited for.
+          if (entry.seq !== last + 1) {
+            dense = false;
+            break;
+          }
           last = entry.seq;
           yield entry;
           if (++sinceYield >= YIELD_EVERY) {
@@ -117,7 +126,7 @@ async function* read(shared: SharedTail, reader: Reader, afterSeq: number): Asyn
             await macrotask();
           }
         }
-        if (page.length === PAGE) continue;
+        if (dense && page.length === PAGE) continue;
         // Caught up with what is stored; if the window has moved on meanwhile, take it from there.
         if (shared.windowAfter(last) !== 'behind' || shared.changed !== changed) continue;
       } else if (window.length > 0) {
@@ -194,7 +203,11 @@ class SharedTail {
     this.#readers += 1;
     this.#subscription ??= this.#deps.live.subscribe(
       LiveTopic.taskLogs(this.#taskId),
-      (message) => this.#onBatch((message as { entries: TaskLogWire[] }).entries),
+      (message) => {
+        const live = message as TaskLogLiveMessage;
+        if ('entries' in live) this.#onBatch(live.entries);
+        else this.#onStored();
+      },
       () => this.#onGap(),
     );
     try {
@@ -282,6 +295,13 @@ class SharedTail {
     this.#advance();
   }
 
+  /** A writer stored what it had published: readers and fills waiting on a hole in the database look again. */
+  #onStored(): void {
+    if (this.#closed) return;
+    this.#advance();
+    this.#notify();
+  }
+
   #onGap(): void {
     if (this.#closed) return;
     // Live entries may have been missed: read everything stored after the window. Without a window yet,
@@ -345,8 +365,12 @@ class SharedTail {
         // Pending entries the fill read past are already in the window.
         for (const seq of this.#pending.keys()) if (seq <= this.#high!) this.#pending.delete(seq);
         if (this.#pending.size > 0 && Math.min(...this.#pending.keys()) === before) {
-          // The hole is still there (not stored yet? never, by the seq invariant): try again later, not in a loop.
-          throw new Error(`task ${this.#taskId}: log entries before seq ${before} are not stored`);
+          // The hole is published and not stored yet: the writer's `{ stored }` message calls `#advance` again.
+          // A fallback read, in case that message is lost (the bus is a hint).
+          setTimeout(() => {
+            if (!this.#closed) this.#advance();
+          }, RETRY_MS).unref();
+          return;
         }
       }
     } catch (error) {

@@ -2,10 +2,9 @@ import { TaskLogAppended } from '@cap/events';
 import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import { inTransaction } from '@cap/runtime/kit';
-import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
-import { Redactor } from '../domain/redaction.js';
+import type { OrchestrationDeps, Tx } from '../domain/orchestrationDeps.js';
 import { EVENT_SOURCE } from '../domain/tasks.js';
-import { toTaskLogWire } from '../domain/liveMessages.js';
+import { toTaskLogWire, type TaskLogWire } from '../domain/liveMessages.js';
 
 /** A JSON value, as log entries' structured data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -31,167 +30,18 @@ export interface TaskLogSink {
   waitForCapacity(): Promise<void>;
 }
 
-/** Beyond this many pending entries, {@link TaskLogWriter.waitForCapacity} makes producers wait. */
-const HIGH_WATER = 5_000;
-/** Retry delay of a failed batch write, ms. */
-const RETRY_DELAY_MS = 500;
-/** Most entries written in one transaction: a backlog (a chatty command) drains in a few large batches. */
-const MAX_BATCH = 1_000;
-/** Once closed, a batch that keeps failing is given up after this many tries (the database is down). */
-const RETRIES_WHEN_CLOSED = 10;
+/** An entry redacted and queued, before its `seq` is assigned. */
+export type QueuedLogEntry = Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date };
 
 /**
- * Writes one execution's logs in batches: entries are redacted and queued by `log`, then written every
- * `flushIntervalMs` or as soon as `maxLines` are pending, whichever comes first; a flush writes everything
- * pending, up to 1,000 entries per transaction, so a backlog drains in few round trips. One batch is one transaction:
- * the task's counter row hands out a dense `seq` range (`UPDATE ... RETURNING`, which also serialises concurrent
- * writers of the same task), the entries are inserted with one multi-row INSERT, and ONE TaskLogAppended event
- * describes the whole batch. After the commit the batch goes to live subscribers on every instance.
+ * What the task-log topic carries: stored or about-to-be-stored entries (`entries`), or a note that everything
+ * up to `stored` a writer published ahead of its commit is now stored (ADR 0028), so readers waiting on a hole
+ * in the database look again.
  */
-export class TaskLogWriter implements TaskLogSink {
-  readonly #deps: OrchestrationDeps;
-  readonly #taskId: string;
-  readonly #executionId: string | null;
-  readonly #redactor: Redactor;
-  readonly #pending: Array<Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date }> = [];
-  #timer: NodeJS.Timeout | null = null;
-  #flushing: Promise<void> | null = null;
-  #capacityWaiters: Array<() => void> = [];
-  #closed = false;
-  /** Entries written so far. */
-  written = 0;
+export type TaskLogLiveMessage = { entries: TaskLogWire[] } | { stored: number };
 
-  constructor(
-    deps: OrchestrationDeps,
-    options: { taskId: string; executionId: string | null; redactor?: Redactor },
-  ) {
-    this.#deps = deps;
-    this.#taskId = options.taskId;
-    this.#executionId = options.executionId;
-    this.#redactor = options.redactor ?? new Redactor();
-  }
-
-  /** Entries queued and not yet written. */
-  get pending(): number {
-    return this.#pending.length;
-  }
-
-  registerSecret(value: string): void {
-    this.#redactor.register(value);
-  }
-
-  log(entry: LogEntryInput): void {
-    if (this.#closed) {
-      // An executor writing after its execution ended: dropped, never thrown (it may be in an event handler).
-      this.#deps.logger.warn(
-        { taskId: this.#taskId, message: entry.message.slice(0, 200) },
-        'log entry after the execution ended; dropped',
-      );
-      return;
-    }
-    const max = this.#deps.settings.logLineMaxChars;
-    let message = this.#redactor.redact(entry.message, entry.stream);
-    if (message.length > max) message = `${message.slice(0, max)}… [${message.length - max} characters cut]`;
-    const data =
-      entry.data === undefined
-        ? undefined
-        : (this.#redactor.redactValue(entry.data) as Prisma.InputJsonValue);
-    this.#pending.push({
-      executionId: this.#executionId,
-      level: entry.level,
-      kind: entry.kind,
-      message,
-      ...(data === undefined || data === null ? {} : { data }),
-      createdAt: new Date(),
-    });
-    if (this.#pending.length >= this.#deps.settings.logFlushMaxLines) this.#startFlush();
-    else this.#timer ??= setTimeout(() => this.#startFlush(), this.#deps.settings.logFlushIntervalMs);
-  }
-
-  waitForCapacity(): Promise<void> {
-    if (this.#pending.length < HIGH_WATER) return Promise.resolve();
-    return new Promise((resolve) => this.#capacityWaiters.push(resolve));
-  }
-
-  /** Writes everything queued so far; resolves once it is stored (or failed and was retried until closed). */
-  async flush(): Promise<void> {
-    while (this.#pending.length > 0 || this.#flushing) {
-      this.#startFlush();
-      await this.#flushing;
-    }
-  }
-
-  /** Writes what is pending and refuses further entries. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.flush();
-  }
-
-  #startFlush(): void {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (this.#flushing || this.#pending.length === 0) return;
-    this.#flushing = this.#writeBatches().finally(() => {
-      this.#flushing = null;
-    });
-  }
-
-  async #writeBatches(): Promise<void> {
-    let failures = 0;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.slice(0, MAX_BATCH);
-      try {
-        await this.#write(batch);
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        if (this.#closed && failures >= RETRIES_WHEN_CLOSED) {
-          this.#deps.logger.error(
-            { err: error, taskId: this.#taskId, entries: batch.length },
-            'task logs could not be written; dropped',
-          );
-          this.#pending.splice(0, batch.length);
-          continue;
-        }
-        this.#deps.logger.warn(
-          { err: error, taskId: this.#taskId, entries: batch.length },
-          'writing task logs failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-        continue;
-      }
-      this.#pending.splice(0, batch.length);
-      this.written += batch.length;
-      if (this.#pending.length < HIGH_WATER) {
-        const waiters = this.#capacityWaiters;
-        this.#capacityWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
-      // Lines that arrived during the write wait for the interval again unless a full batch is ready.
-      if (
-        this.#pending.length > 0 &&
-        this.#pending.length < this.#deps.settings.logFlushMaxLines &&
-        !this.#closed
-      ) {
-        this.#timer ??= setTimeout(() => this.#startFlush(), this.#deps.settings.logFlushIntervalMs);
-        return;
-      }
-    }
-  }
-
-  async #write(
-    batch: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date }>,
-  ): Promise<void> {
-    const entries = await appendTaskLogs(this.#deps, this.#taskId, this.#executionId, batch);
-    void this.#deps.live
-      .publish(LiveTopic.taskLogs(this.#taskId), { entries: entries.map(toTaskLogWire) })
-      .catch((error: unknown) =>
-        this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'live task-log publish failed'),
-      );
-  }
-}
+/** The message of a line lost with its worker (published live, never stored): what a resumed reader sees. */
+export const LOST_LINE_MESSAGE = '[log line lost: its worker stopped before the line was stored]';
 
 /**
  * Appends entries (already redacted) to a task's log in one transaction: a dense `seq` range from the task's
@@ -202,7 +52,7 @@ export async function appendTaskLogs(
   deps: OrchestrationDeps,
   taskId: string,
   executionId: string | null,
-  batch: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date }>,
+  batch: ReadonlyArray<QueuedLogEntry>,
 ): Promise<TaskLog[]> {
   return inTransaction(deps, async ({ tx }) => {
     const [counter] = await tx.$queryRawUnsafe<Array<{ last_seq: number }>>(
@@ -216,37 +66,133 @@ export async function appendTaskLogs(
     // One INSERT over column arrays: a 1,000-line batch costs one statement and no per-row work in the client
     // (createMany compiled and interpreted every row, ~1 ms each on a busy core: the live logs waited for it).
     await tx.$executeRawUnsafe(INSERT_TASK_LOGS, taskId, ...taskLogColumns(rows));
+    await deps.events.record(tx, appendedEvents(taskId, executionId, rows));
+    return rows.map((row) => storedRow(taskId, row));
+  });
+}
+
+/**
+ * Hands out `count` seqs of a task's log, committed at once (one statement, no transaction around it): they are
+ * never handed out again, whether or not the entries are ever stored (ADR 0028).
+ * @returns the first seq of the dense range
+ */
+export async function reserveTaskLogSeqs(
+  deps: Pick<OrchestrationDeps, 'prisma'>,
+  taskId: string,
+  count: number,
+): Promise<number> {
+  const [counter] = await deps.prisma.$queryRawUnsafe<Array<{ last_seq: number }>>(
+    RESERVE_SQL,
+    taskId,
+    count,
+  );
+  if (!counter) throw new Error(`task ${taskId} has no log counter`);
+  return counter.last_seq - count + 1;
+}
+
+/**
+ * Stores entries whose seqs were reserved (and which may already be live) in one transaction with their
+ * TaskLogAppended events (one per contiguous range). Idempotent: a seq already stored (an earlier try that
+ * committed, or a lost-line placeholder) is left as it is.
+ */
+export async function storeReservedTaskLogs(
+  deps: OrchestrationDeps,
+  taskId: string,
+  executionId: string | null,
+  rows: ReadonlyArray<QueuedLogEntry & { seq: number }>,
+): Promise<void> {
+  await inTransaction(deps, async ({ tx }) => {
+    await tx.$executeRawUnsafe(`${INSERT_TASK_LOGS} ON CONFLICT DO NOTHING`, taskId, ...taskLogColumns(rows));
+    await deps.events.record(tx, appendedEvents(taskId, executionId, rows));
+  });
+}
+
+/**
+ * Stores a placeholder ({@link LOST_LINE_MESSAGE}) for every seq of a task handed out and never stored, so the
+ * log stays dense and resumed readers pass the hole. Call it once the execution's writer is closed or lost, in
+ * the transaction that ends the execution: every seq up to the counter this statement sees was handed out by a
+ * committed reservation, and is stored, in flight in a transaction that also stores it (`appendTaskLogs`), or
+ * lost. No lock is taken (a lock on the counter row would order against `appendTaskLogs`' and deadlock).
+ * @returns the seqs filled
+ */
+export async function fillLostTaskLogs(
+  tx: Tx,
+  taskId: string,
+  executionId: string | null,
+): Promise<number[]> {
+  const rows = await tx.$queryRawUnsafe<Array<{ seq: number }>>(
+    FILL_LOST_SQL,
+    taskId,
+    executionId,
+    LOST_LINE_MESSAGE,
+  );
+  return rows.map((row) => row.seq).sort((a, b) => a - b);
+}
+
+const RESERVE_SQL =
+  'UPDATE "orchestration"."task_log_counters" SET "last_seq" = "last_seq" + $2 WHERE "task_id" = $1::uuid RETURNING "last_seq"';
+
+const FILL_LOST_SQL = `WITH counter AS (
+    SELECT "last_seq" FROM "orchestration"."task_log_counters" WHERE "task_id" = $1::uuid
+  )
+  INSERT INTO "orchestration"."task_logs"
+    ("task_id", "seq", "execution_id", "level", "kind", "message", "data", "created_at")
+  SELECT $1::uuid, s.seq, $2::uuid, 'WARN'::"orchestration"."LogLevel", 'STEP'::"orchestration"."LogKind", $3, NULL, now()
+  FROM counter, generate_series(1, counter."last_seq") AS s(seq)
+  WHERE NOT EXISTS (
+    SELECT 1 FROM "orchestration"."task_logs" l WHERE l."task_id" = $1::uuid AND l."seq" = s.seq
+  )
+  ON CONFLICT DO NOTHING
+  RETURNING "seq"`;
+
+/** One TaskLogAppended per contiguous seq range of `rows` (sorted by seq). */
+function appendedEvents(
+  taskId: string,
+  executionId: string | null,
+  rows: ReadonlyArray<{ seq: number; level: LogLevel }>,
+): Array<ReturnType<typeof TaskLogAppended.create>> {
+  const events: Array<ReturnType<typeof TaskLogAppended.create>> = [];
+  let start = 0;
+  for (let index = 1; index <= rows.length; index += 1) {
+    if (index < rows.length && rows[index]!.seq === rows[index - 1]!.seq + 1) continue;
+    const range = rows.slice(start, index);
     let warnings = 0;
     let errors = 0;
-    for (const row of rows) {
+    for (const row of range) {
       if (row.level === 'WARN') warnings += 1;
       else if (row.level === 'ERROR') errors += 1;
     }
-    await deps.events.record(tx, [
+    events.push(
       TaskLogAppended.create(
         {
           taskId,
           executionId,
-          fromSeq: first,
-          toSeq: counter.last_seq,
-          count: rows.length,
+          fromSeq: range[0]!.seq,
+          toSeq: range[range.length - 1]!.seq,
+          count: range.length,
           warnings,
           errors,
         },
         { source: EVENT_SOURCE, aggregateId: taskId },
       ),
-    ]);
-    return rows.map((row) => ({
-      taskId,
-      seq: row.seq,
-      executionId: row.executionId ?? null,
-      level: row.level,
-      kind: row.kind,
-      message: row.message,
-      data: (row.data ?? null) as TaskLog['data'],
-      createdAt: row.createdAt,
-    }));
-  });
+    );
+    start = index;
+  }
+  return events;
+}
+
+/** A queued entry as the row it becomes. */
+export function storedRow(taskId: string, row: QueuedLogEntry & { seq: number }): TaskLog {
+  return {
+    taskId,
+    seq: row.seq,
+    executionId: row.executionId ?? null,
+    level: row.level,
+    kind: row.kind,
+    message: row.message,
+    data: (row.data ?? null) as TaskLog['data'],
+    createdAt: row.createdAt,
+  };
 }
 
 const INSERT_TASK_LOGS = `INSERT INTO "orchestration"."task_logs"
