@@ -3,7 +3,7 @@
  * graphql-ws subscribers (BENCH_SUBSCRIBERS, 200) watch its `taskLogs`. Four rows per round, side by side in one
  * run, a fresh task each: the subscribers straight on the orchestration subgraph and through the router, each
  * with the log writer before ADR 0028 (baseline: publish after the batch commits, LOG_PUBLISH_BEFORE_COMMIT=false)
- * and after it (candidate: publish once the seqs are reserved). Rounds (BENCH_ROUNDS, 1) interleave the rows so
+ * and after it (candidate: publish once the seqs are reserved, and WebSocket frames corked per tick). Rounds (BENCH_ROUNDS, 1) interleave the rows so
  * that a machine whose load drifts treats both alike; a second table prints candidate / baseline ratios.
  * Prints lines/s delivered (all subscribers, and per subscriber), p50/p99 emit-to-receipt latency (from the
  * entry's `createdAt`, i.e. when the command printed it, to when a subscriber received it), the p99 of each line's
@@ -14,6 +14,7 @@
  *   BENCH_LINES=2000 BENCH_SUBSCRIBERS=20 npx tsx --conditions=source bench/task-logs/index.ts
  *
  * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_ROUNDS (1), BENCH_WRITERS (baseline,candidate),
+ * BENCH_PATHS (direct,router), BENCH_CORK (1: the candidate corks WebSocket writes per tick; 0: it does not),
  * BENCH_TIMEOUT_MS (300000). Each row prints the load average (1 min) at its start and end: on a shared machine
  * compare the ratios, not the absolute numbers. Needs PostgreSQL
  * (TEST_DATABASE_URL) and Redis (REDIS_URL); the servers run in this process on loopback, the subscribers in a
@@ -23,7 +24,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { signRouterToken } from '@cap/runtime';
+import { signRouterToken, webSocketSendOptions } from '@cap/runtime';
 import { LiveTopic } from '@cap/orchestration';
 import {
   printTable,
@@ -41,6 +42,11 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
 /** Which writer paths to run: `baseline,candidate` (default), or one of them. */
 const WRITERS = (process.env['BENCH_WRITERS'] ?? 'baseline,candidate').split(',') as Writer[];
 type Writer = 'baseline' | 'candidate';
+const CORK = process.env['BENCH_CORK'] !== '0';
+/** Which paths to run: `direct,router` (default), or one of them. */
+const PATHS = (process.env['BENCH_PATHS'] ?? 'direct,router')
+  .split(',')
+  .map((name) => (name === 'direct' ? 'direct to orchestration' : 'through the router') as Path);
 type Path = 'direct to orchestration' | 'through the router';
 /** The subscribers attach during this pause before the command starts printing. */
 const START_DELAY_SECONDS = 3;
@@ -76,6 +82,8 @@ async function measure(
   const orchestration = stack.orchestration!;
   // Read when the execution opens its log writer: this row's task gets this writer.
   orchestration.deps.settings.logPublishBeforeCommit = writer === 'candidate';
+  // Frames to one socket in one tick in one writev (ADR 0028); BENCH_CORK=0 leaves it out of the candidate.
+  webSocketSendOptions.corkPerTick = writer === 'candidate' && CORK;
   const loadBefore = loadavg()[0]!;
   const statementsBefore = orchestration.statements.count;
   const { createTask } = await stack.call(
@@ -222,7 +230,7 @@ async function main(): Promise<void> {
     const user = await stack.createUser('Bench');
     const rows: Array<Record<string, string | number>> = [];
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const path of ['direct to orchestration', 'through the router'] as const) {
+      for (const path of PATHS) {
         for (const writer of WRITERS)
           rows.push({ round: round + 1, ...(await measure(path, writer, stack, user)) });
       }
