@@ -102,7 +102,9 @@ describe('task logs published before they are stored', () => {
     });
     for (const one of pumps) {
       expect(one.entries.map((entry) => entry.seq)).toEqual(range(base + 1, base + total));
-      expect(one.entries.map((entry) => entry.message)).toEqual(range(1, total).map((index) => `line ${index}`));
+      expect(one.entries.map((entry) => entry.message)).toEqual(
+        range(1, total).map((index) => `line ${index}`),
+      );
     }
     const stored = await deps().prisma.taskLog.findMany({ where: { taskId }, orderBy: { seq: 'asc' } });
     expect(stored.map((entry) => entry.seq)).toEqual(range(1, base + total));
@@ -119,7 +121,11 @@ describe('task logs published before they are stored', () => {
       const shared = new TaskLogTails(deps(), { window: 1 + next(40) });
       // Never pulled until every other subscriber is done: it must hold nobody up.
       const slowTail = await shared.tail(taskId, base);
-      const subscribers: Array<{ from: number; tail: AsyncGenerator<TaskLog>; pump: ReturnType<typeof pump> }> = [];
+      const subscribers: Array<{
+        from: number;
+        tail: AsyncGenerator<TaskLog>;
+        pump: ReturnType<typeof pump>;
+      }> = [];
       let unstored: Array<Array<QueuedLogEntry & { seq: number }>> = [];
       let high = base;
       for (let step = 0; step < 30; step += 1) {
@@ -164,7 +170,9 @@ describe('task logs published before they are stored', () => {
       const slow = pump(slowTail);
       await waitFor(() => slow.entries.at(-1)?.seq === high, { message: 'the slow subscriber caught up' });
       expect(slow.entries.map((entry) => entry.seq)).toEqual(range(base + 1, high));
-      await Promise.all([slowTail, ...subscribers.map((one) => one.tail)].map((tail) => tail.return(undefined)));
+      await Promise.all(
+        [slowTail, ...subscribers.map((one) => one.tail)].map((tail) => tail.return(undefined)),
+      );
     },
   );
 
@@ -210,12 +218,16 @@ describe('task logs published before they are stored', () => {
     expect(live.entries.map((entry) => entry.seq)).toEqual(range(base + 1, end));
     expect(resumed.entries.map((entry) => entry.seq)).toEqual(range(base + 1, end));
     expect(live.entries.slice(3, 8).map((entry) => entry.message)).toEqual(lost.map((row) => row.message));
-    expect(resumed.entries.slice(3, 8).map((entry) => entry.message)).toEqual(Array(5).fill(LOST_LINE_MESSAGE));
+    expect(resumed.entries.slice(3, 8).map((entry) => entry.message)).toEqual(
+      Array(5).fill(LOST_LINE_MESSAGE),
+    );
     const rows = await prisma.taskLog.findMany({ where: { taskId }, orderBy: { seq: 'asc' } });
     expect(rows.map((row) => row.seq)).toEqual(range(1, end));
     // A late writer of the lost execution (a zombie) cannot overwrite the placeholders.
     await storeReservedTaskLogs(deps(), taskId, execution.id, lost);
-    const after = await prisma.taskLog.findMany({ where: { taskId, seq: { in: lost.map((row) => row.seq) } } });
+    const after = await prisma.taskLog.findMany({
+      where: { taskId, seq: { in: lost.map((row) => row.seq) } },
+    });
     expect(after.map((row) => row.message)).toEqual(Array(5).fill(LOST_LINE_MESSAGE));
   });
 });

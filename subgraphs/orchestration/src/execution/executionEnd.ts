@@ -6,7 +6,6 @@ import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../gene
 import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { taskOutcome } from '../domain/taskOutcome.js';
 import { chatLinkOf, completionFacts } from '../chat/chatLink.js';
-import { fillLostTaskLogs } from '../logs/taskLogs.js';
 
 /** Usage an executor reported for an execution. */
 export interface ExecutionUsage {
@@ -228,7 +227,4 @@ export async function endExecution(
   await uow.tx.executionResult.create({
     data: { ...result, executionId: execution.id, taskId: execution.taskId },
   });
-  // Lines published live but never stored (the worker died, or the database stayed down while it closed) get
-  // placeholders, so the log stays dense and a reader resuming before them passes the hole (ADR 0028).
-  await fillLostTaskLogs(uow.tx, execution.taskId, execution.id);
 }

@@ -5,6 +5,8 @@ import { Redactor } from '../domain/redaction.js';
 import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import { openTaskLogWriter, type ExecutionLogWriter } from '../logs/taskLogWriter.js';
+import { fillLostTaskLogs, type TaskLogLiveMessage } from '../logs/taskLogs.js';
+import { inTransaction } from '@cap/runtime/kit';
 import type { CommandSandbox } from './commandSandbox.js';
 import { finishExecution, type ExecutionEnd, type ExecutionUsage } from './executionEnd.js';
 import type {
@@ -147,6 +149,7 @@ export async function executeRun(env: RunEnvironment, run: Run): Promise<void> {
   end = redactEnd(end, redactor);
   // Logs and progress notes first, so subscribers see every line and note before the task's final state.
   await writer.close();
+  if (writer.lostAfterPublish > 0) await fillLostLines(deps, task.id, execution.id);
   await progress.flush();
   await held.workspace?.dispose().catch(() => undefined);
 
@@ -317,5 +320,19 @@ function redactEnd(end: ExecutionEnd, redactor: Redactor): ExecutionEnd {
       return { ...end, question: redact(end.question) };
     case 'cancelled':
       return end;
+  }
+}
+
+/**
+ * Placeholders for lines the writer published and could not store (the database stayed down while it closed), so
+ * the log stays dense and readers waiting on the hole move on (ADR 0028). If this fails too, the hole stays
+ * until the task's next execution ends through lease recovery; readers resuming before it wait there.
+ */
+async function fillLostLines(deps: OrchestrationDeps, taskId: string, executionId: string): Promise<void> {
+  try {
+    await inTransaction(deps, ({ tx }) => fillLostTaskLogs(tx, taskId, executionId));
+    await deps.live.publish(LiveTopic.taskLogs(taskId), { stored: 0 } satisfies TaskLogLiveMessage);
+  } catch (error) {
+    deps.logger.error({ err: error, taskId }, 'could not store placeholders for lost task-log lines');
   }
 }

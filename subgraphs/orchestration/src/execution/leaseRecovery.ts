@@ -5,7 +5,7 @@ import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { selectStrategy } from '../domain/strategy.js';
 import { applyTransition, EVENT_SOURCE, queuePlan } from '../domain/tasks.js';
 import type { ExecutionStatus } from '../generated/prisma/client.js';
-import { logSystemNote, type TaskLogLiveMessage } from '../logs/taskLogs.js';
+import { fillLostTaskLogs, logSystemNote, type TaskLogLiveMessage } from '../logs/taskLogs.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import { endExecution } from './executionEnd.js';
 import { chatLinkOf } from '../chat/chatLink.js';
@@ -38,6 +38,8 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
     for (const execution of executions) {
       const { task } = execution;
       ended.add(task.id);
+      // Lines its worker published and never stored get placeholders, so the log stays dense (ADR 0028).
+      await fillLostTaskLogs(uow.tx, task.id, execution.id);
       const lostWhy = `its worker ${execution.workerId ?? '?'} stopped renewing the lease`;
       if (task.status !== 'RUNNING') {
         const status: ExecutionStatus = task.status === 'CANCELLED' ? 'CANCELLED' : 'LOST';
@@ -115,8 +117,7 @@ export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50):
     }
     return executions.length;
   });
-  // Ending an execution stored placeholders for the lines its worker published and never stored
-  // (`endExecution`): live readers waiting on that hole look again.
+  // Live readers waiting on a hole the placeholders filled look again.
   for (const taskId of ended) {
     await deps.live
       .publish(LiveTopic.taskLogs(taskId), { stored: 0 } satisfies TaskLogLiveMessage)

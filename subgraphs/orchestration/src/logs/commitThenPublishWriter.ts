@@ -33,6 +33,8 @@ export interface ExecutionLogWriter extends TaskLogSink {
   readonly pending: number;
   /** Entries stored so far. */
   readonly written: number;
+  /** Entries published live and then given up (the database stayed down while closing): holes in the log. */
+  readonly lostAfterPublish: number;
   /** Resolves once everything queued so far is stored (or given up after the database stayed down). */
   flush(): Promise<void>;
   /** Stores what is pending and refuses further entries. */
@@ -69,6 +71,8 @@ export class CommitThenPublishWriter implements ExecutionLogWriter {
   #closed = false;
   /** Entries written so far. */
   written = 0;
+  /** This writer publishes only what is stored. */
+  readonly lostAfterPublish = 0;
 
   constructor(
     deps: OrchestrationDeps,

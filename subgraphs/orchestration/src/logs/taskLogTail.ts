@@ -3,6 +3,7 @@ import type { TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { readTaskLogs, type TaskLogLiveMessage } from './taskLogs.js';
+import { ReadGate } from './readGate.js';
 import { fromTaskLogWire, type TaskLogWire } from '../domain/liveMessages.js';
 
 /** Entries read from the database per query while replaying or filling a gap. */
@@ -385,36 +386,6 @@ class SharedTail {
       }, RETRY_MS).unref();
     } finally {
       this.#filling = false;
-    }
-  }
-}
-
-/** Runs at most `limit` reads at once; the rest wait in order. */
-class ReadGate {
-  readonly #limit: number;
-  #running = 0;
-  #count = 0;
-  readonly #queue: Array<() => void> = [];
-
-  constructor(limit: number) {
-    this.#limit = Math.max(1, limit);
-  }
-
-  /** Reads run so far. */
-  get count(): number {
-    return this.#count;
-  }
-
-  async run<T>(read: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.#limit) await new Promise<void>((resolve) => this.#queue.push(resolve));
-    else this.#running += 1;
-    try {
-      this.#count += 1;
-      return await read();
-    } finally {
-      const next = this.#queue.shift();
-      if (next) next();
-      else this.#running -= 1;
     }
   }
 }

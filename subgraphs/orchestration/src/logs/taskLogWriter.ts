@@ -72,6 +72,7 @@ export class TaskLogWriter implements ExecutionLogWriter {
   #capacityWaiters: Array<() => void> = [];
   #closed = false;
   #written = 0;
+  #lostAfterPublish = 0;
 
   constructor(
     deps: OrchestrationDeps,
@@ -90,6 +91,10 @@ export class TaskLogWriter implements ExecutionLogWriter {
 
   get written(): number {
     return this.#written;
+  }
+
+  get lostAfterPublish(): number {
+    return this.#lostAfterPublish;
   }
 
   registerSecret(value: string): void {
@@ -195,12 +200,13 @@ export class TaskLogWriter implements ExecutionLogWriter {
       } catch (error) {
         failures += 1;
         if (this.#closed && failures >= RETRIES_WHEN_CLOSED) {
-          // Live subscribers saw these; the execution's end (or its recovery) stores placeholders in their place.
+          // Live subscribers saw these; placeholders take their seqs (`fillLostTaskLogs`, after `close`).
           this.#deps.logger.error(
             { err: error, taskId: this.#taskId, entries: batch.length },
             'task logs could not be stored after they were published; dropped',
           );
           this.#unstored.splice(0, batch.length);
+          this.#lostAfterPublish += batch.length;
           this.#releaseCapacity();
           continue;
         }
