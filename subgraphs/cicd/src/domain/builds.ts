@@ -1,7 +1,7 @@
 import { inTransaction, type UnitOfWork } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
 import type { CicdDeps, Tx } from './deps.js';
-import { concludeFixesOfTasks, supersedeOlderSuggestions } from './fixOutcomes.js';
+import { concludeFixesOfTasks, supersedePendingFixes } from './fixOutcomes.js';
 import { FAILED_CONCLUSIONS, type RunFacts } from './runFacts.js';
 
 /** Which path saw a run. */
@@ -111,8 +111,8 @@ function mergeIds(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /**
- * Remembers the newest commit seen on a branch (pushes, runs): a fix is asked only for it, and suggestions for an
- * older commit are superseded.
+ * Remembers the newest commit seen on a branch (pushes, runs): a fix is asked only for it, and pending fixes for
+ * an older commit are superseded (their tasks cancelled through FixSuperseded).
  */
 export async function noteBranchHead(
   deps: CicdDeps,
@@ -130,5 +130,5 @@ export async function noteBranchHead(
     create: { repository, branch, headSha, seenAt: at },
     update: { headSha, seenAt: at },
   });
-  await supersedeOlderSuggestions(deps, tx, repository, branch, headSha);
+  await supersedePendingFixes(deps, tx, repository, branch, headSha);
 }
