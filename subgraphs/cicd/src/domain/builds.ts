@@ -1,5 +1,6 @@
 import { inTransaction, type UnitOfWork } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
+import { publishBuildChanged } from './buildFeed.js';
 import type { CicdDeps, Tx } from './deps.js';
 import { concludeFixesOfTasks, supersedePendingFixes } from './fixOutcomes.js';
 import { FAILED_CONCLUSIONS, type RunFacts } from './runFacts.js';
@@ -102,6 +103,9 @@ export async function recordRunIn(
         facts.conclusion ?? '',
         completedAt ?? new Date(),
       );
+    const changed = build;
+    if (!existing || changed.updatedAt.getTime() !== existing.updatedAt.getTime())
+      uow.afterCommit(() => publishBuildChanged(deps, changed));
     return { build, newlyFailed };
   }
 }

@@ -2,6 +2,7 @@ import { isCiLogError, parseJobLog, type CiFailure } from '@cap/ci-logs';
 import { ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
+import { publishBuildChanged } from './buildFeed.js';
 import type { CicdDeps } from './deps.js';
 import { decideFix } from './fixDecisions.js';
 import { GithubLogUnavailableError, GithubNotConfiguredError, type ApiJob } from './githubActions.js';
@@ -110,6 +111,7 @@ export class LogProcessor {
         },
       });
       if (moved.count === 0) return;
+      uow.afterCommit(() => publishBuildChanged(deps, build));
       for (const job of jobs)
         await uow.tx.buildJob.upsert({
           where: { buildId_jobId: { buildId: build.id, jobId: BigInt(job.id) } },
