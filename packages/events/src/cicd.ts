@@ -90,5 +90,26 @@ export const FixEscalated = defineEvent({
   }),
 });
 
+export const FixSuperseded = defineEvent({
+  type: 'FixSuperseded',
+  version: 1,
+  topic: CicdTopic.fix,
+  description:
+    "A newer commit reached a fix's branch before its task finished: orchestration cancels the task the fix created (only that one).",
+  payload: fixFacts.extend({
+    /** The task the fix's FixRequested created (FixTaskCreated); orchestration checks it belongs to `fixId`. */
+    taskId: z.uuid(),
+    /** The newer commit on the branch. */
+    supersededBy: z.string().min(1).max(64),
+  }),
+});
+
 /** Every cicd contract, for the registry. */
-export const cicdContracts = [FixRequested, FixTaskCreated, FixSucceeded, FixFailed, FixEscalated] as const;
+export const cicdContracts = [
+  FixRequested,
+  FixTaskCreated,
+  FixSucceeded,
+  FixFailed,
+  FixEscalated,
+  FixSuperseded,
+] as const;

@@ -1,6 +1,8 @@
 import { prismaExecutor, type Database } from '@cap/db';
+import { createLiveBus } from '@cap/live';
 import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import {
+  optionalDependency,
   startSubgraphServer,
   type KeyValueStore,
   type Logger,
@@ -56,9 +58,17 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
   scope.add('cicd prisma', () => prisma.$disconnect());
   const sql = prismaExecutor(prisma);
   const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const live = createLiveBus({
+    redis: config.REDIS_URL,
+    prefix: config.LIVE_CHANNEL_PREFIX,
+    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+    logger,
+  });
+  scope.add('cicd live bus', () => live.close());
   const deps: CicdDeps = {
     prisma,
     logger,
+    live,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
       committed: () => relay.notify(),
@@ -108,7 +118,11 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
       requestId: claims.requestId,
       deps: { ...deps, logger: requestLogger },
     }),
-    readiness: { database: () => options.database.ping() },
+    readiness: {
+      database: () => options.database.ping(),
+      // Without Redis, builds are still recorded; subscribers read the database by polling (ADR 0012).
+      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
+    },
     development: config.NODE_ENV === 'development',
   });
   scope.add('cicd server', () => subgraph.close());

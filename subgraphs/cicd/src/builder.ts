@@ -1,5 +1,5 @@
 import { createSubgraphBuilder } from '@cap/runtime/kit';
 import type { CicdContext } from './context.js';
 
-/** The cicd subgraph's one Pothos builder (the subgraph kit's). */
-export const builder = createSubgraphBuilder<CicdContext>({ subscriptions: false });
+/** The cicd subgraph's one Pothos builder (the subgraph kit's, with live streams: `buildStatusChanged`). */
+export const builder = createSubgraphBuilder<CicdContext>({ subscriptions: true });

@@ -8,6 +8,10 @@ import { z } from 'zod';
 const schema = z
   .object({
     ...subgraphEnvShape(4006),
+    /** Prefix of the live channels on Redis (build changes), so environments can share one Redis (default `cap:cicd:`). */
+    LIVE_CHANNEL_PREFIX: z.string().max(100).default('cap:cicd:'),
+    /** While Redis is unreachable, how often `buildStatusChanged` subscribers read the database instead, ms (default 1000). */
+    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
     /** GitHub REST base URL (default GitHub's; GitHub Enterprise Server: `https://<host>/api/v3`). */
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Client } from 'graphql-ws';
 import { toBusRecord, type EventBus } from '@cap/messaging';
 import type { AnyEnvelope } from '@cap/events';
 import {
@@ -12,6 +13,7 @@ import {
   createTestDatabase,
   graphql,
   installActionsRoutes,
+  subgraphWsClient,
   startFakeGithub,
   testSecret,
   type FakeActions,
@@ -35,6 +37,8 @@ export interface CicdHarness extends AsyncDisposable {
     variables?: Record<string, unknown>,
     principal?: Principal,
   ): ReturnType<typeof graphql<T>>;
+  /** A graphql-ws client of cicd as the router would connect (disposed with the harness). */
+  wsClient(principal: Principal): Client;
 }
 
 /**
@@ -112,6 +116,11 @@ export async function startCicdHarness(options: {
       actions,
       bus: options.bus,
       publish: (...envelopes) => options.bus.publish(envelopes.map((envelope) => toBusRecord(envelope))),
+      wsClient: (principal) => {
+        const client = subgraphWsClient(cicd.subgraph.graphqlUrl, secret, principal);
+        closers.push(async () => client.dispose());
+        return client;
+      },
       call: async (query, variables = {}, principal) =>
         graphql(cicd.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
       [Symbol.asyncDispose]: closeAll,

@@ -1784,6 +1784,8 @@ export type StrategySource =
 /** Root of every live stream (graphql-ws, through the router). */
 export type Subscription = {
   __typename?: 'Subscription';
+  /** A repository's builds (of one branch, when given) after every change from now on: recorded, running, completed, logs parsed (`repos:read`). Never an older state of a build than one already sent. */
+  buildStatusChanged: Build;
   /** New messages of a conversation you take part in, in order, each once. With `after` (a message cursor or `Conversation.latestCursor`) it first replays everything posted since, then continues live: resubscribe with the last cursor you received to resume without gaps or duplicates. */
   messagePosted: Message;
   /** Messages of a conversation as they are edited, deleted or get attachments. */
@@ -1798,6 +1800,13 @@ export type Subscription = {
   tasksChanged: TaskChange;
   /** Who starts and stops typing in a conversation (others than you), starting with who is typing now. */
   typing: TypingEvent;
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionBuildStatusChangedArgs = {
+  branch?: InputMaybe<Scalars['String']['input']>;
+  repository: Scalars['String']['input'];
 };
 
 

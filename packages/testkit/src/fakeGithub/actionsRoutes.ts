@@ -13,7 +13,8 @@ export interface FakeJob {
   status: 'queued' | 'in_progress' | 'completed';
   conclusion: 'success' | 'failure' | 'cancelled' | 'skipped' | 'timed_out' | null;
   steps?: Array<{ name: string; number: number; conclusion: 'success' | 'failure' | 'skipped' | null }>;
-  log: FakeLog;
+  /** Its plain-text log; `{ gone: 404 | 410 }` when GitHub no longer hands it out (expired, deleted). */
+  log: FakeLog | { gone: 404 | 410 };
 }
 
 /** A fake workflow run (one attempt). */
@@ -31,15 +32,20 @@ export interface FakeRun {
   startedAt: string;
   updatedAt: string;
   jobs: FakeJob[];
+  /** The attempt's run-logs archive (a ZIP, or any bytes a test wants served); 404 when absent. */
+  logArchive?: FakeLog;
 }
 
 const NOT_FOUND: FakeResponse = { status: 404, body: { message: 'Not Found', documentation_url: '' } };
+const GONE: FakeResponse = { status: 410, body: { message: 'Gone', documentation_url: '' } };
 
 /**
  * GitHub Actions on the fake GitHub: list runs (with the ETag conditional requests GitHub answers 304 to), get a
  * run, list an attempt's jobs, and download a job's log the way GitHub does: a 302 to short-lived log storage on
- * another origin (a second local server here), which serves the plain text. Responses are checked against GitHub's
- * OpenAPI description like every route of the fake. Runs are added with {@link FakeActions.addRun}.
+ * another origin (a second local server here), which serves the plain text; and download an attempt's run-logs
+ * archive the same way (a ZIP). Logs of `{ bytes }` are generated as a stream, never held in memory. Responses are
+ * checked against GitHub's OpenAPI description like every route of the fake. Runs are added with
+ * {@link FakeActions.addRun}.
  */
 export class FakeActions {
   readonly #runs = new Map<string, FakeRun[]>();
@@ -48,6 +54,8 @@ export class FakeActions {
   #storageUrl = '';
   /** Log downloads served by the storage (for assertions). */
   downloads = 0;
+  /** Run-logs archive requests answered with a redirect (for assertions). */
+  archiveRequests = 0;
 
   constructor(private readonly fake: FakeGithub) {}
 
@@ -58,7 +66,8 @@ export class FakeActions {
       const log = this.#blobs.get(key);
       if (!log) return void res.writeHead(404).end();
       this.downloads += 1;
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      const archive = key.endsWith('.zip');
+      res.writeHead(200, { 'content-type': archive ? 'application/zip' : 'text/plain; charset=utf-8' });
       if (typeof log === 'string' || Buffer.isBuffer(log)) return void res.end(log);
       const line = Buffer.from(log.line ?? '2026-01-01T00:00:00.0000000Z just a line of output\n');
       let left = log.bytes;
@@ -130,10 +139,19 @@ export class FakeActions {
           .flatMap((run) => run.jobs)
           .find((j) => j.id === jobId);
         if (!job) return NOT_FOUND;
-        const key = randomBytes(12).toString('hex');
-        this.#blobs.set(key, job.log);
-        return { status: 302, headers: { location: `${this.#storageUrl}/${key}` } };
-      });
+        if (typeof job.log === 'object' && 'gone' in job.log) return job.log.gone === 410 ? GONE : NOT_FOUND;
+        return this.#redirect(job.log, '');
+      })
+      .route(
+        'GET',
+        '/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs',
+        (request) => {
+          const run = runOf(request).find((r) => r.runAttempt === Number(request.params['attempt_number']));
+          if (!authorized(request) || !run?.logArchive) return NOT_FOUND;
+          this.archiveRequests += 1;
+          return this.#redirect(run.logArchive, '.zip');
+        },
+      );
     return this;
   }
 
@@ -157,6 +175,13 @@ export class FakeActions {
       this.#storage.closeAllConnections();
       this.#storage.close(() => resolve());
     });
+  }
+
+  /** GitHub's answer for a log: a 302 to a short-lived address on the log storage. */
+  #redirect(log: FakeLog, suffix: string): FakeResponse {
+    const key = `${randomBytes(12).toString('hex')}${suffix}`;
+    this.#blobs.set(key, log);
+    return { status: 302, headers: { location: `${this.#storageUrl}/${key}` } };
   }
 
   #runFacts(repository: string, run: FakeRun): Record<string, unknown> {

@@ -7,6 +7,7 @@ import {
   OrchestrationTopic,
   PullRequestMerged,
   PullRequestOpened,
+  TaskCancelled,
   TaskCompleted,
   TaskFailed,
   WorkflowRunCompleted,
@@ -30,6 +31,7 @@ import {
   failFixOfTask,
   noteFixPullRequest,
   noteFixTask,
+  noteFixTaskFinished,
 } from '../domain/fixOutcomes.js';
 import { factsOfEvent, repositoryKey } from '../domain/runFacts.js';
 
@@ -48,7 +50,7 @@ export const CICD_TOPICS = [
 
 /**
  * Consumes the github subgraph's workflow runs, checks, pull requests and pushes, and orchestration's task
- * outcomes, and orchestration's FixTaskCreated. Idempotent twice over: the processed-mark skips a redelivered event, and every effect is keyed (a run
+ * outcomes (completed, failed, cancelled), and orchestration's FixTaskCreated. Idempotent twice over: the processed-mark skips a redelivered event, and every effect is keyed (a run
  * once per repository + run id + attempt; fix outcomes move only from REQUESTED). Invalid events go to the
  * topic's dead-letter queue (runConsumer). `onFailedRun` is told when a run was seen failing for the first time.
  */
@@ -76,7 +78,7 @@ export function startCicdConsumer(
       }
       if (FixTaskCreated.is(envelope)) {
         const { fixId, taskId } = envelope.payload;
-        await noteFixTask(tx, fixId, taskId);
+        await noteFixTask(deps, tx, fixId, taskId);
         return;
       }
       if (ChecksCompleted.is(envelope)) {
@@ -86,8 +88,8 @@ export function startCicdConsumer(
         return;
       }
       if (PullRequestOpened.is(envelope)) {
-        const { taskId, number } = envelope.payload;
-        if (taskId) await noteFixPullRequest(tx, taskId, number);
+        const { taskId, number, headSha } = envelope.payload;
+        if (taskId) await noteFixPullRequest(tx, taskId, number, headSha);
         return;
       }
       if (PullRequestMerged.is(envelope)) {
@@ -110,13 +112,18 @@ export function startCicdConsumer(
       }
       if (TaskCompleted.is(envelope)) {
         const { taskId, costUsd } = envelope.payload;
+        await noteFixTaskFinished(tx, taskId, new Date(envelope.occurredAt));
         if (costUsd) await addFixCost(tx, taskId, costUsd);
         return;
       }
       if (TaskFailed.is(envelope)) {
         const { taskId, error } = envelope.payload;
+        await noteFixTaskFinished(tx, taskId, new Date(envelope.occurredAt));
         await failFixOfTask(deps, tx, taskId, `the fix task failed: ${error.message}`);
+        return;
       }
+      if (TaskCancelled.is(envelope))
+        await noteFixTaskFinished(tx, envelope.payload.taskId, new Date(envelope.occurredAt));
     },
   });
 }

@@ -1,7 +1,8 @@
 import { inTransaction, type UnitOfWork } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
+import { publishBuildChanged } from './buildFeed.js';
 import type { CicdDeps, Tx } from './deps.js';
-import { concludeFixesOfTasks, supersedeOlderSuggestions } from './fixOutcomes.js';
+import { concludeFixesOfTasks, supersedePendingFixes } from './fixOutcomes.js';
 import { FAILED_CONCLUSIONS, type RunFacts } from './runFacts.js';
 
 /** Which path saw a run. */
@@ -102,6 +103,9 @@ export async function recordRunIn(
         facts.conclusion ?? '',
         completedAt ?? new Date(),
       );
+    const changed = build;
+    if (!existing || changed.updatedAt.getTime() !== existing.updatedAt.getTime())
+      uow.afterCommit(() => publishBuildChanged(deps, changed));
     return { build, newlyFailed };
   }
 }
@@ -111,8 +115,8 @@ function mergeIds(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /**
- * Remembers the newest commit seen on a branch (pushes, runs): a fix is asked only for it, and suggestions for an
- * older commit are superseded.
+ * Remembers the newest commit seen on a branch (pushes, runs): a fix is asked only for it, and pending fixes for
+ * an older commit are superseded (their tasks cancelled through FixSuperseded).
  */
 export async function noteBranchHead(
   deps: CicdDeps,
@@ -130,5 +134,5 @@ export async function noteBranchHead(
     create: { repository, branch, headSha, seenAt: at },
     update: { headSha, seenAt: at },
   });
-  await supersedeOlderSuggestions(deps, tx, repository, branch, headSha);
+  await supersedePendingFixes(deps, tx, repository, branch, headSha);
 }

@@ -1,4 +1,5 @@
 import type { Envelope } from '@cap/events';
+import type { LiveBus } from '@cap/live';
 import type { Logger } from '@cap/runtime';
 import type { EventRecorder as KitEventRecorder } from '@cap/runtime/kit';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
@@ -13,6 +14,8 @@ export interface CicdDeps {
   prisma: PrismaClient;
   events: EventRecorder;
   logger: Logger;
+  /** Live fan-out of build changes to subscribers on every instance (Redis, or in process without REDIS_URL). */
+  live: LiveBus;
   /** GitHub's Actions API for one repository at a time (tokens from the github subgraph or GITHUB_TOKEN). */
   github: GithubActions;
   settings: {

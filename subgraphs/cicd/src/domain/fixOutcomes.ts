@@ -1,4 +1,4 @@
-import { FixFailed, FixSucceeded } from '@cap/events';
+import { FixFailed, FixSucceeded, FixSuperseded } from '@cap/events';
 import type { FixAttempt } from '../generated/prisma/client.js';
 import { EVENT_SOURCE, type CicdDeps, type Tx } from './deps.js';
 
@@ -104,26 +104,83 @@ export async function addFixCost(tx: Tx, taskId: string, costUsd: number): Promi
   await tx.fixAttempt.updateMany({ where: { taskId, costUsd: null }, data: { costUsd } });
 }
 
-/** Orchestration created the fix's task (the first answer counts). */
-export async function noteFixTask(tx: Tx, fixId: string, taskId: string): Promise<void> {
-  await tx.fixAttempt.updateMany({ where: { id: fixId, taskId: null }, data: { taskId } });
+/**
+ * Orchestration created the fix's task (the first answer counts). A fix superseded while its task was being
+ * created asks for that task to be cancelled now.
+ */
+export async function noteFixTask(deps: CicdDeps, tx: Tx, fixId: string, taskId: string): Promise<void> {
+  const moved = await tx.fixAttempt.updateMany({ where: { id: fixId, taskId: null }, data: { taskId } });
+  if (moved.count === 0) return;
+  const attempt = await tx.fixAttempt.findUnique({ where: { id: fixId } });
+  if (attempt?.status === 'SUPERSEDED' && attempt.taskFinishedAt === null)
+    await recordSuperseded(deps, tx, attempt, taskId, attempt.supersededBy ?? attempt.headSha);
 }
 
-/** The fix's pull request was opened. */
-export async function noteFixPullRequest(tx: Tx, taskId: string, number: number): Promise<void> {
-  await tx.fixAttempt.updateMany({ where: { taskId }, data: { fixPullRequest: number } });
+/** The fix's pull request was opened (its head commit is the fix's own, never a newer commit). */
+export async function noteFixPullRequest(
+  tx: Tx,
+  taskId: string,
+  number: number,
+  headSha: string | null,
+): Promise<void> {
+  await tx.fixAttempt.updateMany({
+    where: { taskId },
+    data: { fixPullRequest: number, ...(headSha ? { fixHeadSha: headSha } : {}) },
+  });
 }
 
-/** A newer commit on the branch supersedes suggestions (not yet approved) for older commits. */
-export async function supersedeOlderSuggestions(
-  _deps: CicdDeps,
+/** The fix's task finished (completed, failed or cancelled): from now on only its checks conclude it. */
+export async function noteFixTaskFinished(tx: Tx, taskId: string, at: Date): Promise<void> {
+  await tx.fixAttempt.updateMany({ where: { taskId, taskFinishedAt: null }, data: { taskFinishedAt: at } });
+}
+
+/**
+ * A newer commit (`headSha`) on the branch supersedes its pending fixes for older commits: SUGGESTED ones, and
+ * REQUESTED ones whose task has not finished. A push of a fix's own commit (its pull request's head) does not. A
+ * superseded fix whose task exists asks orchestration to cancel it (FixSuperseded); one whose task is still being
+ * created asks when FixTaskCreated arrives ({@link noteFixTask}). Conditional updates: a redelivery changes nothing.
+ */
+export async function supersedePendingFixes(
+  deps: CicdDeps,
   tx: Tx,
   repository: string,
   branch: string,
   headSha: string,
 ): Promise<void> {
-  await tx.fixAttempt.updateMany({
-    where: { repository, branch, status: 'SUGGESTED', headSha: { not: headSha } },
-    data: { status: 'SUPERSEDED', reason: `superseded by ${headSha.slice(0, 12)}` },
+  const pending = await tx.fixAttempt.findMany({
+    where: {
+      repository,
+      branch,
+      headSha: { not: headSha },
+      OR: [{ status: 'SUGGESTED' }, { status: 'REQUESTED', taskFinishedAt: null }],
+    },
   });
+  for (const attempt of pending) {
+    if (attempt.fixHeadSha === headSha) continue;
+    const moved = await tx.fixAttempt.updateMany({
+      where: { id: attempt.id, status: attempt.status, taskFinishedAt: null },
+      data: {
+        status: 'SUPERSEDED',
+        supersededBy: headSha,
+        reason: `superseded by ${headSha.slice(0, 12)}`,
+      },
+    });
+    if (moved.count === 1 && attempt.taskId)
+      await recordSuperseded(deps, tx, attempt, attempt.taskId, headSha);
+  }
+}
+
+async function recordSuperseded(
+  deps: CicdDeps,
+  tx: Tx,
+  attempt: FixAttempt,
+  taskId: string,
+  supersededBy: string,
+): Promise<void> {
+  await deps.events.record(tx, [
+    FixSuperseded.create(
+      { ...facts(attempt), taskId, supersededBy },
+      { source: EVENT_SOURCE, aggregateId: attempt.id },
+    ),
+  ]);
 }

@@ -50,6 +50,8 @@ export interface GithubActions {
   listJobs(repository: string, runId: number, attempt: number, max: number): Promise<ApiJob[]>;
   /** A job's plain-text log as a byte stream (GitHub redirects to its log storage; the redirect is followed). */
   jobLog(repository: string, jobId: number): Promise<ReadableStream<Uint8Array>>;
+  /** An attempt's run-logs archive (a ZIP) as a byte stream (redirect followed, like {@link jobLog}). */
+  runLogArchive(repository: string, runId: number, attempt: number): Promise<ReadableStream<Uint8Array>>;
 }
 
 /**
@@ -116,25 +118,45 @@ export function createGithubActions(options: {
       return (response.data.jobs as ApiJob[]).slice(0, max);
     },
     async jobLog(repository, jobId) {
-      const { owner, repo, token } = await client(repository);
-      // GitHub answers 302 to short-lived log storage; fetch follows it and drops the Authorization header
-      // across origins. Streamed: the parser reads it line by line under its byte limit.
-      const response = await fetch(
-        `${options.apiUrl.replace(/\/+$/, '')}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/actions/jobs/${jobId}/logs`,
-        {
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/vnd.github+json',
-            'user-agent': 'cap-cicd',
-          },
-          signal: AbortSignal.timeout(60_000),
-        },
+      return download(await client(repository), `actions/jobs/${jobId}/logs`, 'a job log');
+    },
+    async runLogArchive(repository, runId, attempt) {
+      return download(
+        await client(repository),
+        `actions/runs/${runId}/attempts/${attempt}/logs`,
+        "a run's log archive",
       );
-      if (!response.ok || !response.body) throw new GithubLogUnavailableError(response.status);
-      return response.body;
     },
   };
+
+  async function download(
+    target: { owner: string; repo: string; token: string },
+    path: string,
+    what: string,
+  ): Promise<ReadableStream<Uint8Array>> {
+    // GitHub answers 302 to short-lived log storage; fetch follows it and drops the Authorization header
+    // across origins. Streamed: the reader bounds what it reads.
+    const response = await fetch(
+      `${options.apiUrl.replace(/\/+$/, '')}/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/${path}`,
+      {
+        headers: {
+          authorization: `Bearer ${target.token}`,
+          accept: 'application/vnd.github+json',
+          'user-agent': 'cap-cicd',
+        },
+        signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
+      },
+    );
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      throw new GithubLogUnavailableError(response.status, what);
+    }
+    return response.body;
+  }
 }
+
+/** Longest a log download may take, ms (GitHub's storage is fast; a stalled one must not hold the processor). */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /** No credential reaches the repository. */
 export class GithubNotConfiguredError extends Error {
@@ -144,10 +166,18 @@ export class GithubNotConfiguredError extends Error {
   }
 }
 
-/** GitHub did not hand out a job's log. */
+/** GitHub did not hand out a log (a job's, or a run's archive). */
 export class GithubLogUnavailableError extends Error {
   override readonly name = 'GithubLogUnavailableError';
-  constructor(readonly status: number) {
-    super(`GitHub answered ${status} for a job log.`);
+  constructor(
+    readonly status: number,
+    what = 'a job log',
+  ) {
+    super(`GitHub answered ${status} for ${what}.`);
+  }
+
+  /** 404/410: the log is gone (expired, deleted, never kept), not a passing outage. */
+  get gone(): boolean {
+    return this.status === 404 || this.status === 410;
   }
 }

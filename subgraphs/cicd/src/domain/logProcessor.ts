@@ -1,9 +1,11 @@
-import { isCiLogError, parseJobLog, type CiFailure } from '@cap/ci-logs';
+import { isCiLogError, parseJobLog, type CiFailure, type JobLogReport } from '@cap/ci-logs';
 import { ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
+import { publishBuildChanged } from './buildFeed.js';
 import type { CicdDeps } from './deps.js';
 import { decideFix } from './fixDecisions.js';
+import { readRunLogArchive } from './runLogArchive.js';
 import { GithubLogUnavailableError, GithubNotConfiguredError, type ApiJob } from './githubActions.js';
 
 /** Builds whose logs are parsed per pass. */
@@ -74,6 +76,9 @@ export class LogProcessor {
     const failures: JobFailure[] = [];
     let jobs: ApiJob[] = [];
     let problem: ParseProblem | null = null;
+    // Failed jobs whose plain log GitHub no longer hands out (404/410): read from the run's archive instead.
+    const gone: string[] = [];
+    const read = new Set<string>();
     try {
       jobs = await deps.github.listJobs(
         build.repository,
@@ -90,9 +95,24 @@ export class LogProcessor {
             job: job.name,
             limits: { maxLogBytes: deps.settings.logMaxBytes },
           });
+          read.add(job.name);
           failures.push(...report.failures.map((failure) => ({ ...failure, job: job.name })));
         } catch (error) {
+          if (error instanceof GithubLogUnavailableError && error.gone) {
+            gone.push(job.name);
+            continue;
+          }
           problem ??= problemOf(error, job.name);
+          if (!isCiLogError(error) && !(error instanceof GithubLogUnavailableError)) throw error;
+        }
+      }
+      if (jobs.length === 0 || gone.length > 0) {
+        try {
+          const archive = await readRunLogArchive(deps, build);
+          for (const report of archiveJobs(archive.jobs, gone, read))
+            failures.push(...report.failures.map((failure) => ({ ...failure, job: report.job ?? 'run' })));
+        } catch (error) {
+          problem ??= problemOf(error, null);
           if (!isCiLogError(error) && !(error instanceof GithubLogUnavailableError)) throw error;
         }
       }
@@ -110,6 +130,7 @@ export class LogProcessor {
         },
       });
       if (moved.count === 0) return;
+      uow.afterCommit(() => publishBuildChanged(deps, build));
       for (const job of jobs)
         await uow.tx.buildJob.upsert({
           where: { buildId_jobId: { buildId: build.id, jobId: BigInt(job.id) } },
@@ -142,6 +163,17 @@ export class LogProcessor {
   }
 }
 
+/**
+ * The archive's jobs to take failures from: every job when the run listed none; else the failed jobs whose plain
+ * log was gone (GitHub names the archive's folders after the jobs), or, when no folder carries such a name (GitHub
+ * shortens and sanitises them), every job not already read from its plain log.
+ */
+function archiveJobs(reports: JobLogReport[], gone: readonly string[], read: ReadonlySet<string>) {
+  if (gone.length === 0) return reports;
+  const named = reports.filter((report) => report.job !== undefined && gone.includes(report.job));
+  return named.length > 0 ? named : reports.filter((report) => !read.has(report.job ?? ''));
+}
+
 function jobFields(job: ApiJob) {
   return {
     name: job.name.slice(0, 500),
@@ -165,6 +197,8 @@ function problemOf(error: unknown, job: string | null): ParseProblem {
   if (isCiLogError(error)) return { code: error.code, message: `${error.message}${where}` };
   if (error instanceof GithubNotConfiguredError)
     return { code: ErrorCode.GITHUB_NOT_CONFIGURED, message: error.message };
+  if (error instanceof GithubLogUnavailableError)
+    return { code: ErrorCode.GITHUB_UNAVAILABLE, message: `${error.message}${where}` };
   const status = (error as { status?: unknown }).status;
   return {
     code: ErrorCode.GITHUB_UNAVAILABLE,

@@ -67,6 +67,23 @@ function parseAttempts(value: number | null | undefined, field: string, fallback
   return value;
 }
 
+/** A branch name argument (git's ref-name rules, loosely; no glob). @throws BAD_USER_INPUT */
+export function parseBranch(value: string, field = 'branch'): string {
+  if (
+    value.length === 0 ||
+    value.length > POLICY_LIMITS.branch ||
+    hasForbiddenRefCharacter(value) ||
+    value.includes('..') ||
+    value.includes('*')
+  )
+    throw codedError(ErrorCode.BAD_USER_INPUT, `${field} is not a valid branch name.`, {
+      field,
+      expected: `a branch name (1-${POLICY_LIMITS.branch} characters; no spaces, control characters, .., ~^:?*[ or backslash)`,
+      received: value.length > 50 ? `${value.length} characters` : value,
+    });
+  return value;
+}
+
 function parseBranches(branches: readonly string[] | null | undefined): string[] {
   if (branches === null || branches === undefined) return ['*'];
   if (branches.length > POLICY_LIMITS.branches)

@@ -2,8 +2,9 @@ import { policyDirectives } from '@cap/runtime';
 import { resolvePageSize } from '@cap/runtime/kit';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { watchBuilds } from '../domain/buildFeed.js';
 import { BUILDS_PAGE, encodeBuildCursor, findBuildPage } from '../domain/buildQueries.js';
-import { parseId, parseRepository, requireRepoReader } from '../domain/policies.js';
+import { parseBranch, parseId, parseRepository, requireRepoReader } from '../domain/policies.js';
 import type { Build } from '../generated/prisma/client.js';
 import { BuildStateEnum, LogStateEnum } from './enums.js';
 import { BuildFailureRef, BuildJobRef, BuildRef, FixAttemptRef } from './refs.js';
@@ -192,5 +193,25 @@ builder.queryFields((t) => ({
           ),
       );
     },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  buildStatusChanged: t.field({
+    type: BuildRef,
+    description:
+      "A repository's builds (of one branch, when given) after every change from now on: recorded, running, completed, logs parsed (`repos:read`). Never an older state of a build than one already sent.",
+    directives: policyDirectives.requiresScopes('repos:read'),
+    args: {
+      repository: t.arg.string({ required: true, description: '`owner/name`.' }),
+      branch: t.arg.string({ required: false, description: 'Only this branch.' }),
+    },
+    subscribe: (_root, args, ctx) => {
+      requireRepoReader(ctx.principal);
+      const repository = parseRepository(args.repository);
+      const branch = args.branch === null || args.branch === undefined ? null : parseBranch(args.branch);
+      return watchBuilds(ctx.deps, { repository, branch });
+    },
+    resolve: (build) => build,
   }),
 }));

@@ -1,9 +1,10 @@
-import { FixRequested, FixTaskCreated, type EnvelopeOf } from '@cap/events';
+import { FixRequested, FixSuperseded, FixTaskCreated, type EnvelopeOf } from '@cap/events';
 import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
 import type { Principal } from '@cap/runtime';
 import { SCHEMA } from '../db.js';
 import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
-import { createTask, EVENT_SOURCE } from '../domain/tasks.js';
+import { applyTransition, cancelPlan, createTask, EVENT_SOURCE } from '../domain/tasks.js';
+import { canTransition } from '../domain/taskStateMachine.js';
 import { LIMITS } from '../domain/validation.js';
 import { publishWorkQueued } from '../domain/liveMessages.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
@@ -16,8 +17,10 @@ export const FIX_REQUEST_CONSUMER_GROUP = 'orchestration.fix-requests';
  * Consumes the cicd subgraph's FixRequested: creates the fix's coding task on behalf of the user who enabled the
  * repository's fix policy (or approved the fix), with the failures, their log excerpts and the branch in the
  * description and no strategy override (the classifier chooses), and answers FixTaskCreated. Exactly once per
- * event: the task, its outbox events and the processed-mark commit in one transaction. Invalid events go to
- * `cicd.fix.dlq` (runConsumer); other event types on the topic are not orchestration's concern.
+ * event: the task, its outbox events and the processed-mark commit in one transaction (and the task carries the
+ * fix's id, unique). A FixSuperseded cancels the task its fix created, exactly as cancelTask does, and only that
+ * task. Invalid events go to `cicd.fix.dlq` (runConsumer); other event types on the topic are not orchestration's
+ * concern.
  */
 export function startFixRequestConsumer(deps: OrchestrationDeps, bus: EventBus): Promise<RunningConsumer> {
   return runConsumer({
@@ -28,8 +31,17 @@ export function startFixRequestConsumer(deps: OrchestrationDeps, bus: EventBus):
     topics: [FixRequested.topic],
     logger: deps.logger,
     handle: async (envelope, ctx) => {
+      if (FixSuperseded.is(envelope)) {
+        await cancelSupersededFix(deps, unitOfWorkOf(ctx.sql), envelope, ctx.logger);
+        return;
+      }
       if (!FixRequested.is(envelope)) return;
       const uow = unitOfWorkOf(ctx.sql);
+      const existing = await uow.tx.codingTask.findUnique({ where: { fixId: envelope.payload.fixId } });
+      if (existing) {
+        ctx.logger.info({ fixId: envelope.payload.fixId, taskId: existing.id }, 'fix task exists already');
+        return;
+      }
       const taskId = await createFixTask(deps, uow, envelope);
       ctx.logger.info({ fixId: envelope.payload.fixId, taskId }, 'fix task created');
     },
@@ -56,11 +68,17 @@ async function createFixTask(
     // The outer transaction tells the relay once it committed.
     events: { record: deps.events.record, committed: () => undefined },
   };
-  const task = await createTask(joined, onBehalfOf, {
-    title: fixTitle(fix).slice(0, LIMITS.title),
-    description: fixDescription(fix),
-    repository: fix.repository,
-  });
+  const task = await createTask(
+    joined,
+    onBehalfOf,
+    {
+      title: fixTitle(fix).slice(0, LIMITS.title),
+      description: fixDescription(fix),
+      repository: fix.repository,
+    },
+    {},
+    { fixId: fix.fixId },
+  );
   // createTask's own wake-ups ran before this transaction committed; wake the workers again after it.
   uow.afterCommit(() => publishWorkQueued(deps));
   await deps.events.record(uow.tx, [
@@ -70,6 +88,36 @@ async function createFixTask(
     ),
   ]);
   return task.id;
+}
+
+/**
+ * A newer commit superseded a fix: its task is cancelled on behalf of its creator (the fix's accountable user),
+ * if the task is the one this fix created and it is not finished. Anything else is a no-op (a redelivery, a task
+ * already finished or cancelled, a task id that belongs to another fix or to a person).
+ */
+async function cancelSupersededFix(
+  deps: OrchestrationDeps,
+  uow: UnitOfWork,
+  envelope: EnvelopeOf<typeof FixSuperseded>,
+  logger: Pick<OrchestrationDeps['logger'], 'info' | 'warn'>,
+): Promise<void> {
+  const { fixId, taskId, supersededBy } = envelope.payload;
+  const task = await uow.tx.codingTask.findUnique({ where: { id: taskId } });
+  if (!task || task.fixId !== fixId) {
+    logger.warn({ fixId, taskId }, 'FixSuperseded names a task its fix did not create; nothing cancelled');
+    return;
+  }
+  if (!canTransition(task.status, 'CANCELLED', 'CANCEL')) return;
+  const reason = `The CI fix was superseded by a newer commit (${supersededBy.slice(0, 12)}) on ${envelope.payload.branch}.`;
+  const cancelled = await applyTransition(
+    deps,
+    uow,
+    task,
+    cancelPlan(deps, { taskId, cancelledBy: task.creatorId, reason: reason.slice(0, LIMITS.reason) }),
+  );
+  // Changed since it was read (a worker claimed it): the consumer retries the event on the fresh state.
+  if (!cancelled) throw new Error(`task ${taskId} changed while its superseded fix was being cancelled`);
+  logger.info({ fixId, taskId }, 'superseded fix task cancelled');
 }
 
 type Fix = EnvelopeOf<typeof FixRequested>['payload'];

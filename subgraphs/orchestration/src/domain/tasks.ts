@@ -172,7 +172,7 @@ export async function createTask(
   principal: Principal,
   input: CreateTaskInput,
   meta: RequestMeta = {},
-  options: { uow?: UnitOfWork; chat?: ChatOrigin } = {},
+  options: { uow?: UnitOfWork; chat?: ChatOrigin; fixId?: string } = {},
 ): Promise<CodingTask> {
   const caller = requireScope(principal, 'tasks:write');
   const title = parseLine(input.title, 'title', LIMITS.title);
@@ -222,6 +222,7 @@ export async function createTask(
         ...(chat
           ? { conversationId: chat.conversationId, chatAgentId: chat.agentId, chatMessageId: chat.messageId }
           : {}),
+        ...(options.fixId ? { fixId: options.fixId } : {}),
         title,
         description,
         repository,
@@ -280,35 +281,45 @@ export async function cancelTask(
   const reason = input.reason ? parseLine(input.reason, 'reason', LIMITS.reason) : null;
   return transitionTask(deps, taskId, (task) => {
     const caller = requireTaskWriter(principal, task);
-    return {
-      to: 'CANCELLED',
-      on: 'CANCEL',
-      data: { finishedAt: new Date(), classificationDeadlineAt: null },
-      apply: async (uow, before) => {
-        const now = new Date();
-        await uow.tx.taskExecution.updateMany({
-          where: { taskId, status: 'QUEUED' },
-          data: { status: 'CANCELLED', endedAt: now },
-        });
-        await uow.tx.taskExecution.updateMany({
-          where: { taskId, status: 'RUNNING' },
-          data: { cancelRequestedAt: now },
-        });
-        await deps.events.record(uow.tx, [
-          TaskCancelled.create(
-            {
-              taskId,
-              previousStatus: before.status,
-              cancelledBy: caller.userId,
-              reason,
-              ...chatLinkOf(before),
-            },
-            { source: EVENT_SOURCE, aggregateId: taskId, metadata: eventMetadata(caller.userId, meta) },
-          ),
-        ]);
-      },
-    };
+    return cancelPlan(deps, { taskId, cancelledBy: caller.userId, reason, meta });
   });
+}
+
+/**
+ * The plan that cancels a task: a queued execution is withdrawn, a running one flagged (its worker kills the
+ * process), TaskCancelled recorded. Shared by cancelTask and the cancellation of a superseded CI fix's task.
+ */
+export function cancelPlan(
+  deps: OrchestrationDeps,
+  options: { taskId: string; cancelledBy: string; reason: string | null; meta?: RequestMeta },
+): TransitionPlan {
+  const { taskId, cancelledBy, reason } = options;
+  return {
+    to: 'CANCELLED',
+    on: 'CANCEL',
+    data: { finishedAt: new Date(), classificationDeadlineAt: null },
+    apply: async (uow, before) => {
+      const now = new Date();
+      await uow.tx.taskExecution.updateMany({
+        where: { taskId, status: 'QUEUED' },
+        data: { status: 'CANCELLED', endedAt: now },
+      });
+      await uow.tx.taskExecution.updateMany({
+        where: { taskId, status: 'RUNNING' },
+        data: { cancelRequestedAt: now },
+      });
+      await deps.events.record(uow.tx, [
+        TaskCancelled.create(
+          { taskId, previousStatus: before.status, cancelledBy, reason, ...chatLinkOf(before) },
+          {
+            source: EVENT_SOURCE,
+            aggregateId: taskId,
+            metadata: eventMetadata(cancelledBy, options.meta ?? {}),
+          },
+        ),
+      ]);
+    },
+  };
 }
 
 /**

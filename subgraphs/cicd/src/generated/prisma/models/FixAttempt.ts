@@ -50,6 +50,9 @@ export type FixAttemptMinAggregateOutputType = {
   requestedBy: string | null
   taskId: string | null
   fixPullRequest: number | null
+  fixHeadSha: string | null
+  taskFinishedAt: Date | null
+  supersededBy: string | null
   costUsd: number | null
   failedAt: Date | null
   fixedAt: Date | null
@@ -70,6 +73,9 @@ export type FixAttemptMaxAggregateOutputType = {
   requestedBy: string | null
   taskId: string | null
   fixPullRequest: number | null
+  fixHeadSha: string | null
+  taskFinishedAt: Date | null
+  supersededBy: string | null
   costUsd: number | null
   failedAt: Date | null
   fixedAt: Date | null
@@ -91,6 +97,9 @@ export type FixAttemptCountAggregateOutputType = {
   requestedBy: number
   taskId: number
   fixPullRequest: number
+  fixHeadSha: number
+  taskFinishedAt: number
+  supersededBy: number
   costUsd: number
   failedAt: number
   fixedAt: number
@@ -125,6 +134,9 @@ export type FixAttemptMinAggregateInputType = {
   requestedBy?: true
   taskId?: true
   fixPullRequest?: true
+  fixHeadSha?: true
+  taskFinishedAt?: true
+  supersededBy?: true
   costUsd?: true
   failedAt?: true
   fixedAt?: true
@@ -145,6 +157,9 @@ export type FixAttemptMaxAggregateInputType = {
   requestedBy?: true
   taskId?: true
   fixPullRequest?: true
+  fixHeadSha?: true
+  taskFinishedAt?: true
+  supersededBy?: true
   costUsd?: true
   failedAt?: true
   fixedAt?: true
@@ -166,6 +181,9 @@ export type FixAttemptCountAggregateInputType = {
   requestedBy?: true
   taskId?: true
   fixPullRequest?: true
+  fixHeadSha?: true
+  taskFinishedAt?: true
+  supersededBy?: true
   costUsd?: true
   failedAt?: true
   fixedAt?: true
@@ -274,6 +292,9 @@ export type FixAttemptGroupByOutputType = {
   requestedBy: string | null
   taskId: string | null
   fixPullRequest: number | null
+  fixHeadSha: string | null
+  taskFinishedAt: Date | null
+  supersededBy: string | null
   costUsd: number | null
   failedAt: Date
   fixedAt: Date | null
@@ -318,6 +339,9 @@ export type FixAttemptWhereInput = {
   requestedBy?: Prisma.UuidNullableFilter<"FixAttempt"> | string | null
   taskId?: Prisma.UuidNullableFilter<"FixAttempt"> | string | null
   fixPullRequest?: Prisma.IntNullableFilter<"FixAttempt"> | number | null
+  fixHeadSha?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
+  taskFinishedAt?: Prisma.DateTimeNullableFilter<"FixAttempt"> | Date | string | null
+  supersededBy?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   costUsd?: Prisma.FloatNullableFilter<"FixAttempt"> | number | null
   failedAt?: Prisma.DateTimeFilter<"FixAttempt"> | Date | string
   fixedAt?: Prisma.DateTimeNullableFilter<"FixAttempt"> | Date | string | null
@@ -339,6 +363,9 @@ export type FixAttemptOrderByWithRelationInput = {
   requestedBy?: Prisma.SortOrderInput | Prisma.SortOrder
   taskId?: Prisma.SortOrderInput | Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrderInput | Prisma.SortOrder
+  fixHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  taskFinishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  supersededBy?: Prisma.SortOrderInput | Prisma.SortOrder
   costUsd?: Prisma.SortOrderInput | Prisma.SortOrder
   failedAt?: Prisma.SortOrder
   fixedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -363,6 +390,9 @@ export type FixAttemptWhereUniqueInput = Prisma.AtLeast<{
   reason?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   requestedBy?: Prisma.UuidNullableFilter<"FixAttempt"> | string | null
   fixPullRequest?: Prisma.IntNullableFilter<"FixAttempt"> | number | null
+  fixHeadSha?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
+  taskFinishedAt?: Prisma.DateTimeNullableFilter<"FixAttempt"> | Date | string | null
+  supersededBy?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   costUsd?: Prisma.FloatNullableFilter<"FixAttempt"> | number | null
   failedAt?: Prisma.DateTimeFilter<"FixAttempt"> | Date | string
   fixedAt?: Prisma.DateTimeNullableFilter<"FixAttempt"> | Date | string | null
@@ -384,6 +414,9 @@ export type FixAttemptOrderByWithAggregationInput = {
   requestedBy?: Prisma.SortOrderInput | Prisma.SortOrder
   taskId?: Prisma.SortOrderInput | Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrderInput | Prisma.SortOrder
+  fixHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  taskFinishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  supersededBy?: Prisma.SortOrderInput | Prisma.SortOrder
   costUsd?: Prisma.SortOrderInput | Prisma.SortOrder
   failedAt?: Prisma.SortOrder
   fixedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -413,6 +446,9 @@ export type FixAttemptScalarWhereWithAggregatesInput = {
   requestedBy?: Prisma.UuidNullableWithAggregatesFilter<"FixAttempt"> | string | null
   taskId?: Prisma.UuidNullableWithAggregatesFilter<"FixAttempt"> | string | null
   fixPullRequest?: Prisma.IntNullableWithAggregatesFilter<"FixAttempt"> | number | null
+  fixHeadSha?: Prisma.StringNullableWithAggregatesFilter<"FixAttempt"> | string | null
+  taskFinishedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"FixAttempt"> | Date | string | null
+  supersededBy?: Prisma.StringNullableWithAggregatesFilter<"FixAttempt"> | string | null
   costUsd?: Prisma.FloatNullableWithAggregatesFilter<"FixAttempt"> | number | null
   failedAt?: Prisma.DateTimeWithAggregatesFilter<"FixAttempt"> | Date | string
   fixedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"FixAttempt"> | Date | string | null
@@ -434,6 +470,9 @@ export type FixAttemptCreateInput = {
   requestedBy?: string | null
   taskId?: string | null
   fixPullRequest?: number | null
+  fixHeadSha?: string | null
+  taskFinishedAt?: Date | string | null
+  supersededBy?: string | null
   costUsd?: number | null
   failedAt: Date | string
   fixedAt?: Date | string | null
@@ -455,6 +494,9 @@ export type FixAttemptUncheckedCreateInput = {
   requestedBy?: string | null
   taskId?: string | null
   fixPullRequest?: number | null
+  fixHeadSha?: string | null
+  taskFinishedAt?: Date | string | null
+  supersededBy?: string | null
   costUsd?: number | null
   failedAt: Date | string
   fixedAt?: Date | string | null
@@ -476,6 +518,9 @@ export type FixAttemptUpdateInput = {
   requestedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   failedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   fixedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -497,6 +542,9 @@ export type FixAttemptUncheckedUpdateInput = {
   requestedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   failedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   fixedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -518,6 +566,9 @@ export type FixAttemptCreateManyInput = {
   requestedBy?: string | null
   taskId?: string | null
   fixPullRequest?: number | null
+  fixHeadSha?: string | null
+  taskFinishedAt?: Date | string | null
+  supersededBy?: string | null
   costUsd?: number | null
   failedAt: Date | string
   fixedAt?: Date | string | null
@@ -539,6 +590,9 @@ export type FixAttemptUpdateManyMutationInput = {
   requestedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   failedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   fixedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -560,6 +614,9 @@ export type FixAttemptUncheckedUpdateManyInput = {
   requestedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   failedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   fixedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -581,6 +638,9 @@ export type FixAttemptCountOrderByAggregateInput = {
   requestedBy?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrder
+  fixHeadSha?: Prisma.SortOrder
+  taskFinishedAt?: Prisma.SortOrder
+  supersededBy?: Prisma.SortOrder
   costUsd?: Prisma.SortOrder
   failedAt?: Prisma.SortOrder
   fixedAt?: Prisma.SortOrder
@@ -607,6 +667,9 @@ export type FixAttemptMaxOrderByAggregateInput = {
   requestedBy?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrder
+  fixHeadSha?: Prisma.SortOrder
+  taskFinishedAt?: Prisma.SortOrder
+  supersededBy?: Prisma.SortOrder
   costUsd?: Prisma.SortOrder
   failedAt?: Prisma.SortOrder
   fixedAt?: Prisma.SortOrder
@@ -627,6 +690,9 @@ export type FixAttemptMinOrderByAggregateInput = {
   requestedBy?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrder
+  fixHeadSha?: Prisma.SortOrder
+  taskFinishedAt?: Prisma.SortOrder
+  supersededBy?: Prisma.SortOrder
   costUsd?: Prisma.SortOrder
   failedAt?: Prisma.SortOrder
   fixedAt?: Prisma.SortOrder
@@ -677,6 +743,9 @@ export type FixAttemptSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   requestedBy?: boolean
   taskId?: boolean
   fixPullRequest?: boolean
+  fixHeadSha?: boolean
+  taskFinishedAt?: boolean
+  supersededBy?: boolean
   costUsd?: boolean
   failedAt?: boolean
   fixedAt?: boolean
@@ -698,6 +767,9 @@ export type FixAttemptSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   requestedBy?: boolean
   taskId?: boolean
   fixPullRequest?: boolean
+  fixHeadSha?: boolean
+  taskFinishedAt?: boolean
+  supersededBy?: boolean
   costUsd?: boolean
   failedAt?: boolean
   fixedAt?: boolean
@@ -719,6 +791,9 @@ export type FixAttemptSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   requestedBy?: boolean
   taskId?: boolean
   fixPullRequest?: boolean
+  fixHeadSha?: boolean
+  taskFinishedAt?: boolean
+  supersededBy?: boolean
   costUsd?: boolean
   failedAt?: boolean
   fixedAt?: boolean
@@ -740,6 +815,9 @@ export type FixAttemptSelectScalar = {
   requestedBy?: boolean
   taskId?: boolean
   fixPullRequest?: boolean
+  fixHeadSha?: boolean
+  taskFinishedAt?: boolean
+  supersededBy?: boolean
   costUsd?: boolean
   failedAt?: boolean
   fixedAt?: boolean
@@ -748,7 +826,7 @@ export type FixAttemptSelectScalar = {
   updatedAt?: boolean
 }
 
-export type FixAttemptOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "buildId" | "repository" | "branch" | "headSha" | "pullRequest" | "fingerprints" | "status" | "reason" | "requestedBy" | "taskId" | "fixPullRequest" | "costUsd" | "failedAt" | "fixedAt" | "acceptedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["fixAttempt"]>
+export type FixAttemptOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "buildId" | "repository" | "branch" | "headSha" | "pullRequest" | "fingerprints" | "status" | "reason" | "requestedBy" | "taskId" | "fixPullRequest" | "fixHeadSha" | "taskFinishedAt" | "supersededBy" | "costUsd" | "failedAt" | "fixedAt" | "acceptedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["fixAttempt"]>
 
 export type $FixAttemptPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "FixAttempt"
@@ -766,6 +844,18 @@ export type $FixAttemptPayload<ExtArgs extends runtime.Types.Extensions.Internal
     requestedBy: string | null
     taskId: string | null
     fixPullRequest: number | null
+    /**
+     * The head commit of the fix's pull request: a push of it to the branch is the fix's own, not a newer commit.
+     */
+    fixHeadSha: string | null
+    /**
+     * When the fix's task finished (completed, failed or cancelled): a finished fix is no longer superseded.
+     */
+    taskFinishedAt: Date | null
+    /**
+     * The newer commit that superseded the fix.
+     */
+    supersededBy: string | null
     costUsd: number | null
     failedAt: Date
     fixedAt: Date | null
@@ -1207,6 +1297,9 @@ export interface FixAttemptFieldRefs {
   readonly requestedBy: Prisma.FieldRef<"FixAttempt", 'String'>
   readonly taskId: Prisma.FieldRef<"FixAttempt", 'String'>
   readonly fixPullRequest: Prisma.FieldRef<"FixAttempt", 'Int'>
+  readonly fixHeadSha: Prisma.FieldRef<"FixAttempt", 'String'>
+  readonly taskFinishedAt: Prisma.FieldRef<"FixAttempt", 'DateTime'>
+  readonly supersededBy: Prisma.FieldRef<"FixAttempt", 'String'>
   readonly costUsd: Prisma.FieldRef<"FixAttempt", 'Float'>
   readonly failedAt: Prisma.FieldRef<"FixAttempt", 'DateTime'>
   readonly fixedAt: Prisma.FieldRef<"FixAttempt", 'DateTime'>

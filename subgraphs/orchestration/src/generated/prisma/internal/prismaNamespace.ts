@@ -1159,7 +1159,8 @@ export const CodingTaskScalarFieldEnum = {
   finishedAt: 'finishedAt',
   conversationId: 'conversationId',
   chatAgentId: 'chatAgentId',
-  chatMessageId: 'chatMessageId'
+  chatMessageId: 'chatMessageId',
+  fixId: 'fixId'
 } as const
 
 export type CodingTaskScalarFieldEnum = (typeof CodingTaskScalarFieldEnum)[keyof typeof CodingTaskScalarFieldEnum]

@@ -69,6 +69,7 @@ export type CodingTaskMinAggregateOutputType = {
   conversationId: string | null
   chatAgentId: string | null
   chatMessageId: string | null
+  fixId: string | null
 }
 
 export type CodingTaskMaxAggregateOutputType = {
@@ -100,6 +101,7 @@ export type CodingTaskMaxAggregateOutputType = {
   conversationId: string | null
   chatAgentId: string | null
   chatMessageId: string | null
+  fixId: string | null
 }
 
 export type CodingTaskCountAggregateOutputType = {
@@ -132,6 +134,7 @@ export type CodingTaskCountAggregateOutputType = {
   conversationId: number
   chatAgentId: number
   chatMessageId: number
+  fixId: number
   _all: number
 }
 
@@ -179,6 +182,7 @@ export type CodingTaskMinAggregateInputType = {
   conversationId?: true
   chatAgentId?: true
   chatMessageId?: true
+  fixId?: true
 }
 
 export type CodingTaskMaxAggregateInputType = {
@@ -210,6 +214,7 @@ export type CodingTaskMaxAggregateInputType = {
   conversationId?: true
   chatAgentId?: true
   chatMessageId?: true
+  fixId?: true
 }
 
 export type CodingTaskCountAggregateInputType = {
@@ -242,6 +247,7 @@ export type CodingTaskCountAggregateInputType = {
   conversationId?: true
   chatAgentId?: true
   chatMessageId?: true
+  fixId?: true
   _all?: true
 }
 
@@ -361,6 +367,7 @@ export type CodingTaskGroupByOutputType = {
   conversationId: string | null
   chatAgentId: string | null
   chatMessageId: string | null
+  fixId: string | null
   _count: CodingTaskCountAggregateOutputType | null
   _avg: CodingTaskAvgAggregateOutputType | null
   _sum: CodingTaskSumAggregateOutputType | null
@@ -416,6 +423,7 @@ export type CodingTaskWhereInput = {
   conversationId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
   chatAgentId?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   chatMessageId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
+  fixId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
   executions?: Prisma.TaskExecutionListRelationFilter
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
@@ -453,6 +461,7 @@ export type CodingTaskOrderByWithRelationInput = {
   conversationId?: Prisma.SortOrderInput | Prisma.SortOrder
   chatAgentId?: Prisma.SortOrderInput | Prisma.SortOrder
   chatMessageId?: Prisma.SortOrderInput | Prisma.SortOrder
+  fixId?: Prisma.SortOrderInput | Prisma.SortOrder
   executions?: Prisma.TaskExecutionOrderByRelationAggregateInput
   inputs?: Prisma.TaskInputOrderByRelationAggregateInput
   logs?: Prisma.TaskLogOrderByRelationAggregateInput
@@ -463,6 +472,7 @@ export type CodingTaskOrderByWithRelationInput = {
 export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   id?: string
   chatMessageId?: string
+  fixId?: string
   AND?: Prisma.CodingTaskWhereInput | Prisma.CodingTaskWhereInput[]
   OR?: Prisma.CodingTaskWhereInput[]
   NOT?: Prisma.CodingTaskWhereInput | Prisma.CodingTaskWhereInput[]
@@ -498,7 +508,7 @@ export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   logs?: Prisma.TaskLogListRelationFilter
   logCounter?: Prisma.XOR<Prisma.TaskLogCounterNullableScalarRelationFilter, Prisma.TaskLogCounterWhereInput> | null
   conversation?: Prisma.XOR<Prisma.AgentConversationNullableScalarRelationFilter, Prisma.AgentConversationWhereInput> | null
-}, "id" | "chatMessageId">
+}, "id" | "chatMessageId" | "fixId">
 
 export type CodingTaskOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
@@ -530,6 +540,7 @@ export type CodingTaskOrderByWithAggregationInput = {
   conversationId?: Prisma.SortOrderInput | Prisma.SortOrder
   chatAgentId?: Prisma.SortOrderInput | Prisma.SortOrder
   chatMessageId?: Prisma.SortOrderInput | Prisma.SortOrder
+  fixId?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.CodingTaskCountOrderByAggregateInput
   _avg?: Prisma.CodingTaskAvgOrderByAggregateInput
   _max?: Prisma.CodingTaskMaxOrderByAggregateInput
@@ -570,6 +581,7 @@ export type CodingTaskScalarWhereWithAggregatesInput = {
   conversationId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
   chatAgentId?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
   chatMessageId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
+  fixId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
 }
 
 export type CodingTaskCreateInput = {
@@ -602,6 +614,7 @@ export type CodingTaskCreateInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -639,6 +652,7 @@ export type CodingTaskUncheckedCreateInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -676,6 +690,7 @@ export type CodingTaskUpdateInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -713,6 +728,7 @@ export type CodingTaskUncheckedUpdateInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -750,6 +766,7 @@ export type CodingTaskCreateManyInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
 }
 
 export type CodingTaskUpdateManyMutationInput = {
@@ -782,6 +799,7 @@ export type CodingTaskUpdateManyMutationInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CodingTaskUncheckedUpdateManyInput = {
@@ -814,6 +832,7 @@ export type CodingTaskUncheckedUpdateManyInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CodingTaskCountOrderByAggregateInput = {
@@ -846,6 +865,7 @@ export type CodingTaskCountOrderByAggregateInput = {
   conversationId?: Prisma.SortOrder
   chatAgentId?: Prisma.SortOrder
   chatMessageId?: Prisma.SortOrder
+  fixId?: Prisma.SortOrder
 }
 
 export type CodingTaskAvgOrderByAggregateInput = {
@@ -884,6 +904,7 @@ export type CodingTaskMaxOrderByAggregateInput = {
   conversationId?: Prisma.SortOrder
   chatAgentId?: Prisma.SortOrder
   chatMessageId?: Prisma.SortOrder
+  fixId?: Prisma.SortOrder
 }
 
 export type CodingTaskMinOrderByAggregateInput = {
@@ -915,6 +936,7 @@ export type CodingTaskMinOrderByAggregateInput = {
   conversationId?: Prisma.SortOrder
   chatAgentId?: Prisma.SortOrder
   chatMessageId?: Prisma.SortOrder
+  fixId?: Prisma.SortOrder
 }
 
 export type CodingTaskSumOrderByAggregateInput = {
@@ -1089,6 +1111,7 @@ export type CodingTaskCreateWithoutExecutionsInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1125,6 +1148,7 @@ export type CodingTaskUncheckedCreateWithoutExecutionsInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1177,6 +1201,7 @@ export type CodingTaskUpdateWithoutExecutionsInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1213,6 +1238,7 @@ export type CodingTaskUncheckedUpdateWithoutExecutionsInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1249,6 +1275,7 @@ export type CodingTaskCreateWithoutInputsInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1285,6 +1312,7 @@ export type CodingTaskUncheckedCreateWithoutInputsInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1337,6 +1365,7 @@ export type CodingTaskUpdateWithoutInputsInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1373,6 +1402,7 @@ export type CodingTaskUncheckedUpdateWithoutInputsInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1409,6 +1439,7 @@ export type CodingTaskCreateWithoutConversationInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -1445,6 +1476,7 @@ export type CodingTaskUncheckedCreateWithoutConversationInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -1497,6 +1529,7 @@ export type CodingTaskUpdateWithoutConversationInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -1533,6 +1566,7 @@ export type CodingTaskUncheckedUpdateWithoutConversationInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -1569,6 +1603,7 @@ export type CodingTaskCreateWithoutLogsInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1605,6 +1640,7 @@ export type CodingTaskUncheckedCreateWithoutLogsInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1657,6 +1693,7 @@ export type CodingTaskUpdateWithoutLogsInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1693,6 +1730,7 @@ export type CodingTaskUncheckedUpdateWithoutLogsInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1729,6 +1767,7 @@ export type CodingTaskCreateWithoutLogCounterInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -1765,6 +1804,7 @@ export type CodingTaskUncheckedCreateWithoutLogCounterInput = {
   conversationId?: string | null
   chatAgentId?: string | null
   chatMessageId?: string | null
+  fixId?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -1817,6 +1857,7 @@ export type CodingTaskUpdateWithoutLogCounterInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -1853,6 +1894,7 @@ export type CodingTaskUncheckedUpdateWithoutLogCounterInput = {
   conversationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -1938,6 +1980,7 @@ export type CodingTaskSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   conversationId?: boolean
   chatAgentId?: boolean
   chatMessageId?: boolean
+  fixId?: boolean
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
   logs?: boolean | Prisma.CodingTask$logsArgs<ExtArgs>
@@ -1976,6 +2019,7 @@ export type CodingTaskSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   conversationId?: boolean
   chatAgentId?: boolean
   chatMessageId?: boolean
+  fixId?: boolean
 }, ExtArgs["result"]["codingTask"]>
 
 export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -2008,6 +2052,7 @@ export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   conversationId?: boolean
   chatAgentId?: boolean
   chatMessageId?: boolean
+  fixId?: boolean
 }, ExtArgs["result"]["codingTask"]>
 
 export type CodingTaskSelectScalar = {
@@ -2040,9 +2085,10 @@ export type CodingTaskSelectScalar = {
   conversationId?: boolean
   chatAgentId?: boolean
   chatMessageId?: boolean
+  fixId?: boolean
 }
 
-export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "conversationId" | "chatAgentId" | "chatMessageId", ExtArgs["result"]["codingTask"]>
+export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "conversationId" | "chatAgentId" | "chatMessageId" | "fixId", ExtArgs["result"]["codingTask"]>
 export type CodingTaskInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
@@ -2135,6 +2181,11 @@ export type $CodingTaskPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * Chat: the message that created the task; unique, so one message never creates two tasks.
      */
     chatMessageId: string | null
+    /**
+     * CI fix: the cicd fix (FixRequested's `fixId`) this task was created for; unique, so one fix makes one task,
+     * and a FixSuperseded cancels only the task of its own fix.
+     */
+    fixId: string | null
   }, ExtArgs["result"]["codingTask"]>
   composites: {}
 }
@@ -2592,6 +2643,7 @@ export interface CodingTaskFieldRefs {
   readonly conversationId: Prisma.FieldRef<"CodingTask", 'String'>
   readonly chatAgentId: Prisma.FieldRef<"CodingTask", 'String'>
   readonly chatMessageId: Prisma.FieldRef<"CodingTask", 'String'>
+  readonly fixId: Prisma.FieldRef<"CodingTask", 'String'>
 }
     
 
