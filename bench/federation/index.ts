@@ -5,6 +5,8 @@
  *      authorization, cost, the budget charged per request),
  *   2. a bare `@apollo/gateway` (Apollo Server, no authentication or policies),
  *   3. Hive Gateway (`@graphql-hive/gateway`, its defaults).
+ * The router runs twice: with whole-operation deduplication (its default) and without it (`router, dedup off`:
+ * every request executed, the row the targets are about).
  * Every target must answer the query with the same response before it is measured. Prints requests/s, p50 and
  * p99 latency of each and the ratios against both baselines (targets: >= 1.2x Hive Gateway, >= 3x bare gateway).
  *
@@ -13,7 +15,9 @@
  *
  * Knobs: BENCH_SECONDS (10 per target and round), BENCH_CONNECTIONS (50, the benchmark's constant VUs),
  * BENCH_ROUNDS (2, targets interleaved), BENCH_ROUTER_VARIANT (JSON object of router env, e.g.
- * `{"SUBGRAPH_DEDUPLICATION":"false"}`: adds a second router with those settings, to measure one lever).
+ * `{"SUBGRAPH_DEDUPLICATION":"false"}`: adds a router with those settings, to measure one lever),
+ * BENCH_VARIANT_NODE_FLAGS (Node flags of that router's process), BENCH_ROUTER_NODE_FLAGS (Node flags of the
+ * `router, dedup off` process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +36,9 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const VARIANT = process.env['BENCH_ROUTER_VARIANT'];
-/** Node flags for the router's process, e.g. `--cpu-prof` to profile it. */
+/** Node flags for the variant router's process (BENCH_ROUTER_VARIANT, which may then be `{}`). */
+const VARIANT_NODE_FLAGS = (process.env['BENCH_VARIANT_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+/** Node flags for the process of the router without whole-operation deduplication, e.g. `--cpu-prof`. */
 const ROUTER_NODE_FLAGS = (process.env['BENCH_ROUTER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 const BODY = JSON.stringify({ query: BENCH_QUERY, operationName: 'TestQuery' });
 
@@ -128,14 +134,23 @@ async function main(): Promise<void> {
     return { name, url: started.announced.url, headers, process: started };
   };
   const targets: Target[] = [
-    await start('router, every policy on', 'router', routerEnv, auth, ROUTER_NODE_FLAGS),
+    await start('router, every policy on', 'router', routerEnv, auth),
+    // The same router executing every request (no whole-operation deduplication): the figure the targets are for.
+    await start(
+      'router, dedup off',
+      'router',
+      { ...routerEnv, OPERATION_DEDUPLICATION: 'false' },
+      auth,
+      ROUTER_NODE_FLAGS,
+    ),
     ...(VARIANT
       ? [
           await start(
-            `router ${VARIANT}`,
+            `router ${VARIANT} ${VARIANT_NODE_FLAGS.join(' ')}`.trim(),
             'router',
             { ...routerEnv, ...(JSON.parse(VARIANT) as object) },
             auth,
+            VARIANT_NODE_FLAGS,
           ),
         ]
       : []),
