@@ -34,8 +34,10 @@ export async function requestPathMicroseconds(options: {
   logger: Logger;
 }): Promise<StepCost[]> {
   const { responseJson, accessToken, identityUrl, secret, logger } = options;
-  // Apollo answers JSON.stringify(result) + '\n': a rope string, as `executeHttp` receives it.
-  const rope = () => `${responseJson}\n`;
+  // Apollo answers JSON.stringify(result) + '\n': a fresh rope string, as `executeHttp` receives it (the
+  // serialisation is in both columns).
+  const result = JSON.parse(responseJson) as unknown;
+  const rope = () => `${JSON.stringify(result)}\n`;
   const encoding = {
     step: 'encode the response (rope string to UTF-8)',
     before: await cpuMicroseconds(() => Buffer.from(rope())),

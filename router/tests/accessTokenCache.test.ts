@@ -77,7 +77,7 @@ describe('remembered access tokens', () => {
       const principals = await Promise.all(order.map(({ caller }) => authenticate(caller.token)));
       principals.forEach((principal, index) => expect(principal).toEqual(order[index]!.caller.principal));
       // What a caller does with its principal never reaches the next request with the same token.
-      (principals[0] as { scopes: string[] }).scopes.push('users:manage');
+      (principals[0] as unknown as { scopes: string[] }).scopes.push('users:manage');
     }
   });
 

@@ -52,7 +52,9 @@ function keyFrom(secret: string): Uint8Array {
 }
 
 /** The encoded protected header of every router token: HS256, a JWT. */
-const ROUTER_TOKEN_HEADER_SEGMENT = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+const ROUTER_TOKEN_HEADER_SEGMENT = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString(
+  'base64url',
+);
 
 /**
  * Signs the router's token for one request: a compact HS256 JWT (RFC 7519) with the claims, issuer, audience,

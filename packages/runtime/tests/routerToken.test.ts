@@ -43,7 +43,11 @@ function generatedClaims(random: () => number, index: number): RouterClaims {
             scopes,
             tier: pick(random, Object.values(ApiKeyTier)),
           };
-  return { principal, requestId: `req-${index}-"quoted"`, clientIp: index % 2 ? '::1' : `10.0.0.${index % 255}` };
+  return {
+    principal,
+    requestId: `req-${index}-"quoted"`,
+    clientIp: index % 2 ? '::1' : `10.0.0.${index % 255}`,
+  };
 }
 
 function base64url(value: unknown): string {
