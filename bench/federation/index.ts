@@ -5,6 +5,8 @@
  *      authorization, cost, the budget charged per request),
  *   2. a bare `@apollo/gateway` (Apollo Server, no authentication or policies),
  *   3. Hive Gateway (`@graphql-hive/gateway`, its defaults).
+ * The router runs twice: with whole-operation deduplication (its default) and without it (`router, dedup off`:
+ * every request executed, the row the targets are about).
  * Every target must answer the query with the same response before it is measured. Prints requests/s, p50 and
  * p99 latency of each and the ratios against both baselines (targets: >= 1.2x Hive Gateway, >= 3x bare gateway).
  *
@@ -12,8 +14,11 @@
  *   REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- federation
  *
  * Knobs: BENCH_SECONDS (10 per target and round), BENCH_CONNECTIONS (50, the benchmark's constant VUs),
- * BENCH_ROUNDS (2, targets interleaved), BENCH_ROUTER_VARIANT (JSON object of router env, e.g.
- * `{"SUBGRAPH_DEDUPLICATION":"false"}`: adds a second router with those settings, to measure one lever).
+ * BENCH_ROUNDS (2, targets interleaved), BENCH_REQUESTS (a number of requests per target and round instead of a
+ * duration, for crowded machines), BENCH_ROUTER_VARIANT (JSON object of router env, e.g.
+ * `{"SUBGRAPH_DEDUPLICATION":"false"}`: adds a router with those settings, to measure one lever),
+ * BENCH_VARIANT_NODE_FLAGS (Node flags of that router's process), BENCH_ROUTER_NODE_FLAGS (Node flags of the
+ * `router, dedup off` process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,13 +31,18 @@ import { BENCH_QUERY } from './data.js';
 import { startBenchIdentity } from './identity.js';
 import { policyMicroseconds } from './policyCpu.js';
 import { startBenchProcess, type BenchProcess } from './processes.js';
+import { requestPathMicroseconds } from './requestPathCpu.js';
 import { composeBenchSupergraph } from './subgraphs.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+/** Requests per target and round instead of BENCH_SECONDS (0: measure for BENCH_SECONDS). */
+const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 0);
 const VARIANT = process.env['BENCH_ROUTER_VARIANT'];
-/** Node flags for the router's process, e.g. `--cpu-prof` to profile it. */
+/** Node flags for the variant router's process (BENCH_ROUTER_VARIANT, which may then be `{}`). */
+const VARIANT_NODE_FLAGS = (process.env['BENCH_VARIANT_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+/** Node flags for the process of the router without whole-operation deduplication, e.g. `--cpu-prof`. */
 const ROUTER_NODE_FLAGS = (process.env['BENCH_ROUTER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 const BODY = JSON.stringify({ query: BENCH_QUERY, operationName: 'TestQuery' });
 
@@ -54,20 +64,27 @@ interface Run {
   subgraphCpuPerRequest: number;
 }
 
-async function measure(target: Target, subgraphs: BenchProcess<unknown>, seconds: number): Promise<Run> {
+async function measure(
+  target: Target,
+  subgraphs: BenchProcess<unknown>,
+  seconds: number,
+  amount = REQUESTS,
+): Promise<Run> {
   const cpuBefore = target.process.cpuMs();
   const subgraphCpuBefore = subgraphs.cpuMs();
   const result = await autocannon({
     url: target.url,
     method: 'POST',
     connections: CONNECTIONS,
-    duration: seconds,
+    // A fixed number of requests (BENCH_REQUESTS) rather than a duration: on a crowded machine every target still
+    // completes enough requests for its CPU per request to mean something.
+    ...(amount > 0 ? { amount } : { duration: seconds }),
     headers: { 'content-type': 'application/json', ...target.headers },
     body: BODY,
   });
   const requests = Math.max(1, result.requests.total);
   return {
-    rps: result.requests.average,
+    rps: result.requests.total / Math.max(0.001, result.duration),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
@@ -128,14 +145,23 @@ async function main(): Promise<void> {
     return { name, url: started.announced.url, headers, process: started };
   };
   const targets: Target[] = [
-    await start('router, every policy on', 'router', routerEnv, auth, ROUTER_NODE_FLAGS),
+    await start('router, every policy on', 'router', routerEnv, auth),
+    // The same router executing every request (no whole-operation deduplication): the figure the targets are for.
+    await start(
+      'router, dedup off',
+      'router',
+      { ...routerEnv, OPERATION_DEDUPLICATION: 'false' },
+      auth,
+      ROUTER_NODE_FLAGS,
+    ),
     ...(VARIANT
       ? [
           await start(
-            `router ${VARIANT}`,
+            `router ${VARIANT} ${VARIANT_NODE_FLAGS.join(' ')}`.trim(),
             'router',
             { ...routerEnv, ...(JSON.parse(VARIANT) as object) },
             auth,
+            VARIANT_NODE_FLAGS,
           ),
         ]
       : []),
@@ -152,10 +178,10 @@ async function main(): Promise<void> {
 
   process.stdout.write(
     `federation: The Guild's gateway benchmark query (${bytes} bytes of response), responses equal across targets\n` +
-      `${CONNECTIONS} connections, ${SECONDS}s per target, ${ROUNDS} rounds interleaved, budgets in ${process.env['REDIS_URL'] ? 'Redis' : 'memory'}; ` +
+      `${CONNECTIONS} connections, ${REQUESTS > 0 ? `${REQUESTS} requests` : `${SECONDS}s`} per target, ${ROUNDS} rounds interleaved, budgets in ${process.env['REDIS_URL'] ? 'Redis' : 'memory'}; ` +
       `each target and the subgraphs in a process of their own\n`,
   );
-  for (const target of targets) await measure(target, subgraphs, 2); // warm-up: JIT, caches, pools
+  for (const target of targets) await measure(target, subgraphs, 2, 0); // warm-up: JIT, caches, pools
   const runs = new Map<string, Run[]>(targets.map((target) => [target.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const target of targets) {
@@ -206,6 +232,20 @@ async function main(): Promise<void> {
     `policy CPU per request for this query, measured alone: ${policy.uncached.toFixed(1)} µs without the ` +
       `decision cache, ${policy.cached.toFixed(1)} µs with it (${(policy.uncached / policy.cached).toFixed(1)}x)\n`,
   );
+
+  const steps = await requestPathMicroseconds({
+    responseJson: JSON.stringify({ data: expected }),
+    // A fresh one: on a crowded machine the run can outlast the first token's 15 minutes.
+    accessToken: await identity.accessToken(),
+    identityUrl: identity.url,
+    secret: identity.secret,
+    logger,
+  });
+  process.stdout.write('per-request steps changed by ADR 0029, CPU measured alone (before -> after):\n');
+  for (const { step, before, after } of steps)
+    process.stdout.write(
+      `  ${step.padEnd(46)}${before.toFixed(1).padStart(8)} µs -> ${after.toFixed(1).padStart(7)} µs (${(before / after).toFixed(1)}x)\n`,
+    );
 
   for (const target of targets) await target.process.stop();
   await identity.close();

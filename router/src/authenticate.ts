@@ -16,6 +16,7 @@ import {
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import type { RevocationFeed } from './revocation/RevocationFeed.js';
+import { Lru } from './speed/Lru.js';
 
 /** Only the algorithm identity signs with; `none`, HS256 with the public key and friends are refused. */
 const ACCESS_TOKEN_ALGORITHMS = ['ES256'];
@@ -26,6 +27,15 @@ const API_KEY_PREFIX = 'cap_';
  * token, so forged `kid`s cost identity at most one fetch per second.
  */
 const JWKS_COOLDOWN_MS = 1_000;
+/**
+ * An access token whose signature and claims were verified is remembered (by its exact text) for at most this
+ * long, never past its `exp`: the same token sent again skips the ES256 verification (the costliest step of a
+ * request's authentication). Revocations are checked on every request whatever is remembered; the bound keeps a
+ * key identity withdraws from its JWKS from being trusted for long (docs/adr/0029-router-per-request-path.md).
+ */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** How many verified access tokens are remembered (least recently used forgotten first; about 1 KiB each). */
+const VERIFIED_TOKEN_CAPACITY = 10_000;
 /** A rejected API key is remembered briefly so a flood of bad keys does not hammer identity. */
 const NEGATIVE_CACHE_MS = 5_000;
 
@@ -65,6 +75,15 @@ const verifiedKey = z.object({
   expiresAt: z.string().nullable(),
 });
 
+/** What a verified access token said, kept by its text (`Authenticator`). */
+interface VerifiedAccessToken {
+  principal: Extract<Principal, { kind: 'user' }>;
+  /** `iat`, for the revocation check each request still makes. */
+  issuedAtMs: number;
+  /** The earlier of `exp` and VERIFIED_TOKEN_TTL_MS after verification. */
+  trustedUntilMs: number;
+}
+
 export interface AuthenticatorOptions {
   identityUrl: string;
   issuer: string;
@@ -88,6 +107,8 @@ export interface AuthenticatorOptions {
  */
 export class Authenticator {
   readonly #jwks: JWTVerifyGetKey;
+  /** Access tokens verified lately: what each one says and until when it may be trusted without verifying. */
+  readonly #verified = new Lru<VerifiedAccessToken>(VERIFIED_TOKEN_CAPACITY);
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.#jwks = createRemoteJWKSet(new URL(`${options.identityUrl}/.well-known/jwks.json`), {
@@ -126,6 +147,11 @@ export class Authenticator {
   }
 
   async #verifyAccessToken(token: string): Promise<Principal> {
+    const remembered = this.#verified.get(token);
+    if (remembered && Date.now() < remembered.trustedUntilMs) {
+      this.#assertNotRevoked(remembered.principal, remembered.issuedAtMs);
+      return { ...remembered.principal, scopes: [...remembered.principal.scopes] };
+    }
     const verify = () =>
       jwtVerify(token, this.#jwks, {
         algorithms: ACCESS_TOKEN_ALGORITHMS,
@@ -146,13 +172,21 @@ export class Authenticator {
       const { payload } = verified;
       const claims = accessClaims.safeParse(payload);
       if (!claims.success) throw new AuthenticationError('token_invalid', 'Access token is invalid.');
-      const principal: Principal = {
+      const principal: VerifiedAccessToken['principal'] = {
         kind: 'user',
         userId: claims.data.sub,
         role: claims.data.role,
         scopes: claims.data.scopes,
       };
-      this.#assertNotRevoked(principal, (payload.iat ?? 0) * 1000);
+      const issuedAtMs = (payload.iat ?? 0) * 1000;
+      this.#assertNotRevoked(principal, issuedAtMs);
+      // jose refuses a token once the clock reaches `exp` (seconds): trusted strictly before that, as jose would.
+      const trustedUntilMs = Math.min((payload.exp ?? 0) * 1000, Date.now() + VERIFIED_TOKEN_TTL_MS);
+      this.#verified.set(token, {
+        principal: { ...principal, scopes: [...principal.scopes] },
+        issuedAtMs,
+        trustedUntilMs,
+      });
       return principal;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
