@@ -139,24 +139,26 @@ export function vectorize(
   // Squared norms of the title block and of the description block (`d:`, `e:`).
   let titleNorm = 0;
   let descriptionNorm = 0;
+  // Summed in term order, as before blocks were scaled apart, so older specs give bit-identical vectors.
+  let jointNorm = 0;
   for (const [term, count] of termCounts(text, spec.charNgram)) {
     const column = index.get(term);
     if (column === undefined) continue;
     const weight = (1 + Math.log(count)) * (spec.idf[column] ?? 0);
     const inDescription = term.charCodeAt(0) === 100 || term.charCodeAt(0) === 101; // 'd', 'e'
     entries.push([column, weight, inDescription]);
+    jointNorm += weight * weight;
     if (inDescription) descriptionNorm += weight * weight;
     else titleNorm += weight * weight;
   }
   const knownTerms = entries.length;
   const separate = spec.descriptionWeight !== undefined;
-  const joint = titleNorm + descriptionNorm;
   const titleScale = separate
     ? titleNorm > 0
       ? 1 / Math.sqrt(titleNorm)
       : 0
-    : joint > 0
-      ? 1 / Math.sqrt(joint)
+    : jointNorm > 0
+      ? 1 / Math.sqrt(jointNorm)
       : 0;
   const descriptionScale = separate
     ? descriptionNorm > 0
