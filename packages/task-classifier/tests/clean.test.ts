@@ -118,13 +118,15 @@ describe('isMultiTypeSquash', () => {
       expect(isMultiTypeSquash({ description: body, conventionalType: 'feat' }), body).toBe(true);
     }
     // One listed subject of another type than the commit's own is already two kinds of work.
-    expect(isMultiTypeSquash({ description: '* test: cover the parser', conventionalType: 'fix' })).toBe(true);
+    expect(isMultiTypeSquash({ description: '* test: cover the parser', conventionalType: 'fix' })).toBe(
+      true,
+    );
   });
 
   it('keeps bodies whose listed subjects are all of the commit type, and prose', () => {
-    expect(
-      isMultiTypeSquash({ description: '* fix: a\n* fix(core): b', conventionalType: 'fix' }),
-    ).toBe(false);
+    expect(isMultiTypeSquash({ description: '* fix: a\n* fix(core): b', conventionalType: 'fix' })).toBe(
+      false,
+    );
     for (const body of [
       '',
       'This fixes the crash: the cache was empty.',

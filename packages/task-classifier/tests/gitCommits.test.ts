@@ -152,7 +152,11 @@ describe('readGitCommits', () => {
       expect(fewer.cached).toBe(false);
       expect(fewer.examples).toHaveLength(2);
       // A source without a full SHA is read from git every time (its head could move).
-      const moving = await readGitCommitsCached({ repo: 'acme/widgets', gitDir: repo.gitDir }, options, cacheDir);
+      const moving = await readGitCommitsCached(
+        { repo: 'acme/widgets', gitDir: repo.gitDir },
+        options,
+        cacheDir,
+      );
       expect(moving.cached).toBe(false);
       const none = await readGitCommitsCached(source, options, undefined);
       expect(none.cached).toBe(false);
