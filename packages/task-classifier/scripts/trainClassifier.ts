@@ -2,15 +2,19 @@
  * Trains the task classifier from public, author-labelled text and writes `model/` (the .onnx, metadata.json
  * and the sources manifest). Third-party text is only read here, never committed.
  *
- *   npm run train:classifier -- --mirror-dir <dir> [--git owner/name=<git dir>[@sha]]... [--reproduce]
- *     [--manifest <sources.json>] [--held-out owner/name,...] [--max-per-repo N] [--node-modules <dir>|--no-changelogs] [--seed N] [--out <dir>]
+ *   npm run train:classifier [-- --mirror-dir <dir>] [--git owner/name=<git dir>[@sha]]... [--latest]
+ *     [--manifest <sources.json>] [--held-out owner/name,...] [--max-per-repo N] [--node-modules <dir>|--no-changelogs]
+ *     [--seed N] [--out <dir>] [--corpus-cache <dir>|--no-cache]
  *
- * `--mirror-dir` takes every `<owner>+<name>/repo` git directory under it. `--reproduce` reads each repository
- * from the head recorded in `--manifest` (default the committed model/sources.json), so newer history does
- * not change the result; the weights then come out identical (training is seeded), only the date differs.
+ * `--mirror-dir` (default `$TRAINING_MIRROR_DIR` or /work/.mirror) takes every `<owner>+<name>/repo` git
+ * directory under it. Each repository is read from the head recorded in `--manifest` (default the committed
+ * model/sources.json), so newer history does not change the result and the weights come out identical
+ * (training is seeded), only the date differs; `--latest` reads the mirrors' heads instead. Reads are cached
+ * per repository, head, read options and reader code in `--corpus-cache` (outside the repository).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -29,7 +33,7 @@ import {
   majorityPredictor,
   MODEL_FILES,
   readChangelogs,
-  readGitCommits,
+  readGitCommitsCached,
   saveModel,
   stratifiedSplit,
   sweep,
@@ -46,9 +50,13 @@ const packageDir = resolve(import.meta.dirname, '..');
 const repoRoot = resolve(packageDir, '../..');
 const { values } = parseArgs({
   options: {
-    'mirror-dir': { type: 'string' },
+    'mirror-dir': { type: 'string', default: process.env['TRAINING_MIRROR_DIR'] ?? '/work/.mirror' },
     git: { type: 'string', multiple: true, default: [] },
+    // Reading from the manifest's heads is the default; `--reproduce` is kept for older instructions.
     reproduce: { type: 'boolean', default: false },
+    latest: { type: 'boolean', default: false },
+    'corpus-cache': { type: 'string', default: join(tmpdir(), 'cap-task-classifier-corpus') },
+    'no-cache': { type: 'boolean', default: false },
     manifest: { type: 'string', default: join(packageDir, 'model', 'sources.json') },
     'held-out': {
       type: 'string',
@@ -69,7 +77,7 @@ const seed = Number(values.seed);
 const outDir = resolve(values.out);
 
 const sources: GitSource[] = [];
-if (values['mirror-dir']) {
+if (values['mirror-dir'] && existsSync(values['mirror-dir'])) {
   for (const entry of readdirSync(values['mirror-dir']).sort()) {
     const gitDir = join(values['mirror-dir'], entry, 'repo');
     if (entry.includes('+') && existsSync(join(gitDir, 'HEAD')))
@@ -87,7 +95,7 @@ for (const spec of values.git) {
 }
 if (sources.length === 0)
   throw new Error('no sources: pass --mirror-dir or --git (see the header of this script)');
-if (values.reproduce) {
+if (!values.latest && existsSync(values.manifest)) {
   const manifest = JSON.parse(await readFile(values.manifest, 'utf8')) as {
     repositories: { repo: string; head: string }[];
   };
@@ -106,7 +114,8 @@ const maxPerRepo = Number(values['max-per-repo']);
 /** Held-out examples with the authors' labels as written (no cleaning), for comparison with older models. */
 const rawHeldOut: Example[] = [];
 // Four repositories at a time (each is a git process); results keep the sources' order.
-const reads: Awaited<ReturnType<typeof readGitCommits>>[] = [];
+const reads: Awaited<ReturnType<typeof readGitCommitsCached>>[] = [];
+const cacheDir = values['no-cache'] ? undefined : resolve(values['corpus-cache']);
 let nextSource = 0;
 const reader = async () => {
   while (nextSource < sources.length) {
@@ -115,11 +124,15 @@ const reader = async () => {
     const source = sources[index] as GitSource;
     // Held-out repositories keep bots (at most 10%, as the authors' labels are reported too); training ones
     // skip them while reading. Enough is read that dropped dependency updates leave the cap full.
-    reads[index] = await readGitCommits(source, {
-      maxExamples: heldOut.has(source.repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
-      maxCommits: Number(values['max-commits']),
-      maxBotShare: heldOut.has(source.repo) || !DEFAULT_CLEANING.dropBots ? 0.1 : 0,
-    });
+    reads[index] = await readGitCommitsCached(
+      source,
+      {
+        maxExamples: heldOut.has(source.repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
+        maxCommits: Number(values['max-commits']),
+        maxBotShare: heldOut.has(source.repo) || !DEFAULT_CLEANING.dropBots ? 0.1 : 0,
+      },
+      cacheDir,
+    );
   }
 };
 await Promise.all([reader(), reader(), reader(), reader()]);
@@ -129,8 +142,9 @@ for (const [index, source] of sources.entries()) {
   const cleaned = cleanCorpus(read.examples, DEFAULT_CLEANING);
   const examples = cleaned.examples.slice(0, maxPerRepo);
   const last = examples[examples.length - 1];
+  const { cached, ...readResult } = read;
   const result = {
-    ...read,
+    ...readResult,
     examples,
     firstSha: last?.ref,
     commitsRead: read.examples.length,
@@ -141,7 +155,7 @@ for (const [index, source] of sources.entries()) {
     rawHeldOut.push(...read.examples.slice(0, until + 1));
   }
   log(
-    `${source.repo}: ${examples.length} examples (${read.examples.length} read; dropped ${cleaned.dropped.bots} bot, ${cleaned.dropped.dependencyUpdates} dependency updates; ${cleaned.relabelled} relabelled) from ${read.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})`,
+    `${source.repo}: ${examples.length} examples (${read.examples.length} read; dropped ${cleaned.dropped.bots} bot, ${cleaned.dropped.dependencyUpdates} dependency updates, ${cleaned.dropped.multiType} multi-type squashes; ${cleaned.relabelled} relabelled) from ${read.scanned} commits (${result.firstSha?.slice(0, 10)}..${result.lastSha?.slice(0, 10)})${cached ? ', cached' : ''}`,
   );
   gitResults.push(result);
 }

@@ -16,6 +16,12 @@ export interface FeatureSpec {
   signals: string[];
   /** Character n-gram sizes used for the title. */
   charNgram: [number, number];
+  /**
+   * When set, the title terms (`t:`, `c:`) and the description terms (`d:`, `e:`) are scaled to unit length
+   * each, and the description block then multiplied by this weight: the subject carries most of the signal,
+   * so a long body cannot drown it. Absent (older specs): all terms scaled to unit length together.
+   */
+  descriptionWeight?: number;
 }
 
 /** Caps on the vocabulary, per block; the most frequent terms (by document frequency) are kept. */
@@ -27,6 +33,8 @@ export interface VocabularyOptions {
   descriptionBigrams?: number;
   /** Terms in fewer training documents than this are dropped. */
   minDocumentFrequency: number;
+  /** See {@link FeatureSpec.descriptionWeight}; undefined scales every term together. */
+  descriptionWeight?: number;
 }
 
 /**
@@ -96,7 +104,13 @@ export function fitFeatures(
   }
   const n = texts.length;
   const idf = terms.map((term) => Math.log((1 + n) / (1 + (documentFrequency.get(term) ?? 0))) + 1);
-  return { terms, idf, signals: [...SIGNAL_NAMES], charNgram: CHAR_NGRAM };
+  return {
+    terms,
+    idf,
+    signals: [...SIGNAL_NAMES],
+    charNgram: CHAR_NGRAM,
+    ...(options.descriptionWeight === undefined ? {} : { descriptionWeight: options.descriptionWeight }),
+  };
 }
 
 /** Number of input columns the spec produces. */
@@ -121,30 +135,50 @@ export function vectorize(
   index: TermIndex,
   text: TaskText,
 ): { vector: SparseVector; knownTerms: number } {
-  const entries: [number, number][] = [];
-  let norm = 0;
+  const entries: [number, number, boolean][] = [];
+  // Squared norms of the title block and of the description block (`d:`, `e:`).
+  let titleNorm = 0;
+  let descriptionNorm = 0;
+  // Summed in term order, as before blocks were scaled apart, so older specs give bit-identical vectors.
+  let jointNorm = 0;
   for (const [term, count] of termCounts(text, spec.charNgram)) {
     const column = index.get(term);
     if (column === undefined) continue;
     const weight = (1 + Math.log(count)) * (spec.idf[column] ?? 0);
-    entries.push([column, weight]);
-    norm += weight * weight;
+    const inDescription = term.charCodeAt(0) === 100 || term.charCodeAt(0) === 101; // 'd', 'e'
+    entries.push([column, weight, inDescription]);
+    jointNorm += weight * weight;
+    if (inDescription) descriptionNorm += weight * weight;
+    else titleNorm += weight * weight;
   }
   const knownTerms = entries.length;
-  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-  for (const entry of entries) entry[1] *= scale;
+  const separate = spec.descriptionWeight !== undefined;
+  const titleScale = separate
+    ? titleNorm > 0
+      ? 1 / Math.sqrt(titleNorm)
+      : 0
+    : jointNorm > 0
+      ? 1 / Math.sqrt(jointNorm)
+      : 0;
+  const descriptionScale = separate
+    ? descriptionNorm > 0
+      ? (spec.descriptionWeight ?? 1) / Math.sqrt(descriptionNorm)
+      : 0
+    : titleScale;
+  for (const entry of entries) entry[1] *= entry[2] ? descriptionScale : titleScale;
   const base = spec.terms.length;
+  const out: [number, number][] = entries.map(([column, value]) => [column, value]);
   // Signals are only ever appended, so a spec from an older model reads the prefix it was trained with.
   for (const [offset, value] of signals(text.title, text.description)
     .slice(0, spec.signals.length)
     .entries()) {
-    if (value !== 0) entries.push([base + offset, value]);
+    if (value !== 0) out.push([base + offset, value]);
   }
-  entries.sort((a, b) => a[0] - b[0]);
+  out.sort((a, b) => a[0] - b[0]);
   return {
     vector: {
-      indices: Int32Array.from(entries, (entry) => entry[0]),
-      values: Float32Array.from(entries, (entry) => entry[1]),
+      indices: Int32Array.from(out, (entry) => entry[0]),
+      values: Float32Array.from(out, (entry) => entry[1]),
     },
     knownTerms,
   };

@@ -1,5 +1,6 @@
 export * from './classification.js';
 export * from './committedModel.js';
+export * from './corpus/cache.js';
 export * from './corpus/changelogs.js';
 export * from './corpus/clean.js';
 export * from './corpus/conventionalCommit.js';

@@ -3,6 +3,7 @@ import {
   cleanCorpus,
   DEFAULT_CLEANING,
   isDependencyUpdate,
+  isMultiTypeSquash,
   pathKind,
   relabelled,
   type CorpusExample,
@@ -95,7 +96,7 @@ describe('cleanCorpus', () => {
       example({ type: 'OTHER', conventionalType: 'revert' }),
     ];
     const result = cleanCorpus(examples, DEFAULT_CLEANING);
-    expect(result.dropped).toEqual({ bots: 1, dependencyUpdates: 1, reverts: 0 });
+    expect(result.dropped).toEqual({ bots: 1, dependencyUpdates: 1, reverts: 0, multiType: 0 });
     expect(result.relabelled).toBe(1);
     expect(result.examples.map((kept) => kept.type)).toEqual(['BUG_FIX', 'DOCUMENTATION', 'OTHER']);
     expect(examples[3]?.type).toBe('BUG_FIX');
@@ -107,5 +108,41 @@ describe('cleanCorpus', () => {
     });
     expect(off.examples).toHaveLength(4);
     expect(off.dropped.reverts).toBe(1);
+  });
+});
+
+describe('isMultiTypeSquash', () => {
+  it('recognises bodies that list subjects of several types, in every list style', () => {
+    for (const bullet of ['* ', '- ', '']) {
+      const body = `${bullet}feat(core): add a cache\n${bullet}fix: handle empty keys\n${bullet}docs: explain it`;
+      expect(isMultiTypeSquash({ description: body, conventionalType: 'feat' }), body).toBe(true);
+    }
+    // One listed subject of another type than the commit's own is already two kinds of work.
+    expect(isMultiTypeSquash({ description: '* test: cover the parser', conventionalType: 'fix' })).toBe(
+      true,
+    );
+  });
+
+  it('keeps bodies whose listed subjects are all of the commit type, and prose', () => {
+    expect(isMultiTypeSquash({ description: '* fix: a\n* fix(core): b', conventionalType: 'fix' })).toBe(
+      false,
+    );
+    for (const body of [
+      '',
+      'This fixes the crash: the cache was empty.',
+      'Note: feature flags are read once.',
+      'prefix: fix: nested',
+    ])
+      expect(isMultiTypeSquash({ description: body, conventionalType: 'fix' }), body).toBe(false);
+  });
+
+  it('is dropped by cleanCorpus only when asked', () => {
+    const squash = example({ description: '* feat: a\n* fix: b' });
+    expect(cleanCorpus([squash], DEFAULT_CLEANING).dropped.multiType).toBe(
+      DEFAULT_CLEANING.dropMultiType ? 1 : 0,
+    );
+    const result = cleanCorpus([squash, example({})], { ...DEFAULT_CLEANING, dropMultiType: true });
+    expect(result.dropped.multiType).toBe(1);
+    expect(result.examples).toHaveLength(1);
   });
 });

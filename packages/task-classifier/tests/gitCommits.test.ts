@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readGitCommits } from '@cap/task-classifier';
+import { readGitCommits, readGitCommitsCached } from '@cap/task-classifier';
 import { createFixtureRepo, type FixtureRepo } from './fixtureRepo.js';
 
 describe('readGitCommits on a mirror with missing blobs', () => {
@@ -132,5 +133,36 @@ describe('readGitCommits', () => {
       { maxExamples: 100, maxCommits: 100, maxBotShare: 1 },
     );
     expect(older.examples.map((example) => example.ref)).toEqual([repo.shas[2], repo.shas[1], repo.shas[0]]);
+  });
+
+  it('caches a read by repository, head and options, and reads again for other options', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'classifier-cache-'));
+    try {
+      const head = repo.shas.at(-1) as string;
+      const source = { repo: 'acme/widgets', gitDir: repo.gitDir, head };
+      const options = { maxExamples: 100, maxCommits: 100, maxBotShare: 1 };
+      const first = await readGitCommitsCached(source, options, cacheDir);
+      expect(first.cached).toBe(false);
+      expect(readdirSync(cacheDir)).toHaveLength(1);
+      const second = await readGitCommitsCached(source, options, cacheDir);
+      expect(second.cached).toBe(true);
+      expect(second.examples).toEqual(first.examples);
+      expect(second.head).toBe(head);
+      const fewer = await readGitCommitsCached(source, { ...options, maxExamples: 2 }, cacheDir);
+      expect(fewer.cached).toBe(false);
+      expect(fewer.examples).toHaveLength(2);
+      // A source without a full SHA is read from git every time (its head could move).
+      const moving = await readGitCommitsCached(
+        { repo: 'acme/widgets', gitDir: repo.gitDir },
+        options,
+        cacheDir,
+      );
+      expect(moving.cached).toBe(false);
+      const none = await readGitCommitsCached(source, options, undefined);
+      expect(none.cached).toBe(false);
+      expect(none.examples).toEqual(first.examples);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { TaskType } from '@cap/events';
 import type { CorpusExample } from '../examples.js';
+import { CONVENTIONAL_TYPE_MAP } from '../labels.js';
 
 /**
  * Label cleaning applied to corpus examples before training and before evaluation (the same rules on both
@@ -15,6 +16,11 @@ export interface CleaningOptions {
   dropDependencyUpdates: boolean;
   /** Drop reverts (their text is the reverted change's subject, whatever type that was). */
   dropReverts: boolean;
+  /**
+   * Drop squash commits whose body lists conventional subjects of more than one type (`* feat: a`,
+   * `* fix: b`): the one label on the subject describes only part of the work the diff measures.
+   */
+  dropMultiType?: boolean;
   /**
    * Relabel by scope and by what the diff touched: a `fix(docs)` or a `feat` that only changed documentation
    * files is DOCUMENTATION, one that only changed test files is TEST, `fix(ci)` / `fix(build)` is CHORE.
@@ -38,6 +44,23 @@ const DOC_SCOPE = /^(docs?|readme|documentation|website|typo|examples?|guide|jsd
 const TEST_SCOPE = /^(tests?|testing|e2e|specs?|unit[- ]tests?|test-?utils?|jest|vitest)$/;
 const CHORE_SCOPE =
   /^(ci|build|release|workflows?|actions|github|gh-actions|lint|eslint|prettier|tooling|scripts)$/;
+
+/** A body line that is itself a conventional-commit subject (`* fix(core): x`, `feat: y`). */
+const LISTED_SUBJECT =
+  /^\s*(?:[*-]\s+)?(feat|feature|fix|docs?|chore|refactor|perf|tests?|build|ci|style|revert)(?:\([^)\n]{0,60}\))?!?:\s/gim;
+
+/** True when a body lists conventional subjects of at least two different types (a multi-type squash). */
+export function isMultiTypeSquash(example: Pick<CorpusExample, 'description' | 'conventionalType'>): boolean {
+  const types = new Set<string>();
+  for (const match of example.description.matchAll(LISTED_SUBJECT)) {
+    const listed = (match[1] ?? '').toLowerCase();
+    types.add(CONVENTIONAL_TYPE_MAP[listed] ?? listed);
+  }
+  if (types.size === 0) return false;
+  if (example.conventionalType !== undefined)
+    types.add(CONVENTIONAL_TYPE_MAP[example.conventionalType] ?? example.conventionalType);
+  return types.size >= 2;
+}
 
 /** True when a commit is a dependency update by its scope or its wording. */
 export function isDependencyUpdate(example: Pick<CorpusExample, 'scope' | 'title'>): boolean {
@@ -68,10 +91,10 @@ export function cleanCorpus(
   options: CleaningOptions = DEFAULT_CLEANING,
 ): {
   examples: CorpusExample[];
-  dropped: Record<'bots' | 'dependencyUpdates' | 'reverts', number>;
+  dropped: Record<'bots' | 'dependencyUpdates' | 'reverts' | 'multiType', number>;
   relabelled: number;
 } {
-  const dropped = { bots: 0, dependencyUpdates: 0, reverts: 0 };
+  const dropped = { bots: 0, dependencyUpdates: 0, reverts: 0, multiType: 0 };
   let changed = 0;
   const kept: CorpusExample[] = [];
   for (const example of examples) {
@@ -89,6 +112,10 @@ export function cleanCorpus(
     }
     if (options.dropReverts && example.type === 'OTHER') {
       dropped.reverts += 1;
+      continue;
+    }
+    if (options.dropMultiType && isMultiTypeSquash(example)) {
+      dropped.multiType += 1;
       continue;
     }
     const type = options.relabel ? relabelled(example) : example.type;
