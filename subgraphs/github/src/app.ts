@@ -23,6 +23,7 @@ import { openGithubDb, SCHEMA } from './db.js';
 import type { GithubDeps } from './domain/deps.js';
 import { GithubAccess } from './domain/githubAccess.js';
 import { resealCredentials } from './domain/oauth.js';
+import { PullRequestWorker } from './jobs/pullRequestWorker.js';
 import {
   OAUTH_CALLBACK_PATH,
   oauthCallbackRoute,
@@ -45,6 +46,8 @@ export interface RunningGithub {
   subgraph: RunningSubgraph;
   deps: GithubDeps;
   webhooks: WebhookProcessor;
+  /** Opens and updates tasks' pull requests after the consumer recorded the jobs. */
+  pullRequests: PullRequestWorker;
   /** Resolves once the TaskCompleted consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
   /** Releases everything the start opened, newest first. */
@@ -129,7 +132,15 @@ async function startInScope(
   const webhooks = new WebhookProcessor(deps, { intervalMs: config.GITHUB_WEBHOOK_RETRY_INTERVAL_MS });
   webhooks.start();
   scope.add('github webhook processor', () => webhooks.stop());
-  const consumer = keepTaskCompletedConsumer(deps, options.bus);
+  const pullRequests = new PullRequestWorker(deps, {
+    intervalMs: config.GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS,
+    retryBaseMs: config.GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS,
+    // A job's GitHub work is a handful of requests, each bounded by the request timeout (and its retries).
+    leaseMs: 10 * config.GITHUB_REQUEST_TIMEOUT_MS,
+  });
+  pullRequests.start();
+  scope.add('github pull-request worker', () => pullRequests.stop());
+  const consumer = keepTaskCompletedConsumer(deps, options.bus, () => pullRequests.notify());
   scope.add('github consumer', () => consumer.close());
 
   const subgraph = await startSubgraphServer<GithubContext>({
@@ -161,5 +172,5 @@ async function startInScope(
     },
   });
   scope.add('github server', () => subgraph.close());
-  return { subgraph, deps, webhooks, consumerReady: consumer.ready };
+  return { subgraph, deps, webhooks, pullRequests, consumerReady: consumer.ready };
 }

@@ -78,6 +78,7 @@ export async function startGithubHarness(
     GITHUB_WEBHOOK_SECRET: webhookSecret,
     GITHUB_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     GITHUB_WEBHOOK_RETRY_INTERVAL_MS: '200',
+    GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: '100',
     GITHUB_RETRY_AFTER_BASE_MS: '10',
     TASK_URL_TEMPLATE: 'http://127.0.0.1:4000/tasks/{taskId}',
     ...env,

@@ -494,6 +494,8 @@ export type CodingTask = {
   priority: TaskPriority;
   /** The pull request opened for the task, once its work was pushed to a connected repository. */
   pullRequest?: Maybe<PullRequest>;
+  /** The platform’s work on the task’s pull request (null when the task needs none: a local repository or nothing pushed). */
+  pullRequestJob?: Maybe<PullRequestJob>;
   /** Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository. */
   repository?: Maybe<Scalars['String']['output']>;
   /** The result of the most recent finished execution, if any. */
@@ -1363,6 +1365,32 @@ export type PullRequest = {
   /** Its page on GitHub. */
   url: Scalars['String']['output'];
 };
+
+/** The platform’s work on a task’s pull request: pending, done, or failed with the reason. */
+export type PullRequestJob = {
+  __typename?: 'PullRequestJob';
+  /** Attempts made for the task’s latest run. */
+  attempts: Scalars['Int']['output'];
+  /** The coded error of the last failure (NOT_FOUND, GITHUB_NOT_CONFIGURED, GITHUB_UNAVAILABLE). */
+  errorCode?: Maybe<Scalars['String']['output']>;
+  /** Why the last attempt failed (or why nothing was opened); null after a success. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** When a pending job is tried next. */
+  nextAttemptAt: Scalars['DateTime']['output'];
+  /** Where it stands. */
+  status: PullRequestJobStatus;
+  /** Last change. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Where the platform stands with opening or updating a task’s pull request. */
+export type PullRequestJobStatus =
+  /** The pull request is open or updated. */
+  | 'DONE'
+  /** Given up: `lastError` says why (a permanent failure, or out of attempts). */
+  | 'FAILED'
+  /** Waiting for its (next) attempt. */
+  | 'PENDING';
 
 /** Where a pull request stands. */
 export type PullRequestState =

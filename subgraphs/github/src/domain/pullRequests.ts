@@ -1,20 +1,15 @@
-import {
-  PullRequestClosed,
-  PullRequestMerged,
-  PullRequestOpened,
-  PullRequestUpdated,
-  type TaskCompleted,
-} from '@cap/events';
+import { PullRequestClosed, PullRequestMerged, PullRequestOpened, PullRequestUpdated } from '@cap/events';
 import { codedError, ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { PullRequest, PullRequestState, Repository } from '../generated/prisma/client.js';
 import type { GithubDeps, Tx } from './deps.js';
 import { githubFailure } from './githubAccess.js';
+import type { CompletedTask } from './pullRequestJobs.js';
 import { pullRequestBody, pullRequestTitle } from './pullRequestTemplate.js';
 import { EVENT_SOURCE } from './repositories.js';
 import { fullNameKey, parseRepositoryReference } from './validation.js';
 
-type Completed = ReturnType<typeof TaskCompleted.parse>['payload'];
+type Completed = CompletedTask;
 
 /** GitHub's pull request as the REST API returns it (the fields this subgraph keeps). */
 interface GithubPull {
@@ -78,12 +73,15 @@ export type TaskPullRequestOutcome =
 
 /**
  * Opens the task's pull request, or updates it: one per task whatever happens (a redelivered event, a re-run
- * of the task, a crash between GitHub's answer and our commit). It is found by task first, then on GitHub by its
- * head branch (open or closed), and created only when neither has it.
+ * of the task, a job run twice, a crash between GitHub's answer and our commit). It is found by task first, then
+ * on GitHub by its head branch (open or closed), and created only when neither has it. `onSaved` runs in the
+ * transaction that stores it (the pull-request worker completes its job there).
+ * @throws GraphQLError NOT_FOUND when the repository is not connected; what {@link githubFailure} says of GitHub
  */
 export async function openPullRequestForTask(
   deps: GithubDeps,
   task: Completed,
+  onSaved?: (tx: Tx, pullRequest: PullRequest) => Promise<void>,
 ): Promise<TaskPullRequestOutcome> {
   const coordinates = task.repository ? parseRepositoryReference(task.repository) : null;
   if (!coordinates) return { kind: 'skipped', reason: 'the task names no GitHub repository' };
@@ -92,7 +90,10 @@ export async function openPullRequestForTask(
     where: { fullNameKey: fullNameKey(coordinates.owner, coordinates.name) },
   });
   if (!repository)
-    return { kind: 'skipped', reason: `${coordinates.owner}/${coordinates.name} is not connected` };
+    throw codedError(
+      ErrorCode.NOT_FOUND,
+      `${coordinates.owner}/${coordinates.name} is not connected to the platform (connectRepository).`,
+    );
   const { client } = await deps.access.clientFor(repository, {
     access: repository.access,
     userId: repository.connectedById,
@@ -150,6 +151,7 @@ export async function openPullRequestForTask(
         ? PullRequestOpened.create(facts, aggregate)
         : PullRequestUpdated.create({ ...facts, action: 'task_rerun' }, aggregate),
     ]);
+    if (onSaved) await onSaved(tx, saved);
     return saved;
   });
   return { kind, pullRequest };
