@@ -6,6 +6,7 @@ import {
   PersonalAccessTokenProvider,
   SecretRedactor,
 } from '@cap/github-client';
+import { createLiveBus } from '@cap/live';
 import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
@@ -67,6 +68,14 @@ async function startInScope(
   const prisma = await openGithubDb(options.database, { migrate: config.MIGRATE_ON_START });
   scope.add('github prisma', () => prisma.$disconnect());
   const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
+  // Pull-request changes fan out to `pullRequestUpdated` subscribers on every instance (Redis; in process without).
+  const live = createLiveBus({
+    redis: config.REDIS_URL,
+    prefix: config.LIVE_CHANNEL_PREFIX,
+    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+    logger,
+  });
+  scope.add('github live bus', () => live.close());
   const redactor = new SecretRedactor();
   redactor.register(config.GITHUB_WEBHOOK_SECRET);
   if (config.GITHUB_CLIENT_SECRET) redactor.register(config.GITHUB_CLIENT_SECRET);
@@ -105,6 +114,7 @@ async function startInScope(
     cipher,
     redactor,
     logger,
+    live,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
       committed: () => relay.notify(),
@@ -158,6 +168,7 @@ async function startInScope(
     readiness: {
       database: () => options.database.ping(),
       [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
     },
     development: config.NODE_ENV === 'development',
     routes: {

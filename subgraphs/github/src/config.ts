@@ -54,6 +54,10 @@ const schema = z
      * most 5 minutes; default 5,000).
      */
     GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+    /** Prefix of the Redis channels of `pullRequestUpdated` (default `cap:github:`). */
+    LIVE_CHANNEL_PREFIX: z.string().default('cap:github:'),
+    /** While Redis is unreachable, how often live subscribers re-read the database, ms (default 1,000). */
+    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   })
   .superRefine((env, ctx) => {
     if ((env.GITHUB_APP_ID === undefined) !== (env.GITHUB_APP_PRIVATE_KEY === undefined))

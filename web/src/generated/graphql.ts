@@ -1366,6 +1366,21 @@ export type PullRequest = {
   url: Scalars['String']['output'];
 };
 
+/** What happened to a pull request. */
+export type PullRequestAction =
+  /** Its check suite completed (`checks`). */
+  | 'CHECKS'
+  /** Closed without being merged. */
+  | 'CLOSED'
+  /** Merged. */
+  | 'MERGED'
+  /** Opened (by the platform for a task, or on GitHub). */
+  | 'OPENED'
+  /** A review was submitted. */
+  | 'REVIEWED'
+  /** Title, body, head or state changed (also: reopened). */
+  | 'UPDATED';
+
 /** The platform’s work on a task’s pull request: pending, done, or failed with the reason. */
 export type PullRequestJob = {
   __typename?: 'PullRequestJob';
@@ -1400,6 +1415,15 @@ export type PullRequestState =
   | 'MERGED'
   /** Open for review. */
   | 'OPEN';
+
+/** A change of a pull request, with its state after the change. */
+export type PullRequestUpdate = {
+  __typename?: 'PullRequestUpdate';
+  /** What happened. */
+  action: PullRequestAction;
+  /** The pull request as it is after the change. */
+  pullRequest: PullRequest;
+};
 
 /** Root of every read. */
 export type Query = {
@@ -1818,6 +1842,8 @@ export type Subscription = {
   messageUpdated: Message;
   /** Who comes online and goes offline in a conversation, starting with who is online now. */
   presence: PresenceEvent;
+  /** Live changes of the pull requests of a repository (`owner` and `name`) or of a task (`taskId`): opened, updated, checks completed, reviewed, merged, closed; each with the pull request’s state after the change. */
+  pullRequestUpdated: PullRequestUpdate;
   /** A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received. */
   taskLogs: TaskLog;
   /** A task's current state when subscribed, then its new state after every change (never an older one). */
@@ -1845,6 +1871,14 @@ export type SubscriptionMessageUpdatedArgs = {
 /** Root of every live stream (graphql-ws, through the router). */
 export type SubscriptionPresenceArgs = {
   conversationId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionPullRequestUpdatedArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  owner?: InputMaybe<Scalars['String']['input']>;
+  taskId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 

@@ -5,6 +5,7 @@ import type { PullRequest, PullRequestState, Repository } from '../generated/pri
 import type { GithubDeps, Tx } from './deps.js';
 import { githubFailure } from './githubAccess.js';
 import type { CompletedTask } from './pullRequestJobs.js';
+import { publishPullRequestChanges } from '../live/pullRequestLive.js';
 import { pullRequestBody, pullRequestTitle } from './pullRequestTemplate.js';
 import { EVENT_SOURCE } from './repositories.js';
 import { fullNameKey, parseRepositoryReference } from './validation.js';
@@ -142,15 +143,17 @@ export async function openPullRequestForTask(
   } catch (error) {
     throw githubFailure(error, deps.redactor);
   }
-  const pullRequest = await inTransaction(deps, async ({ tx }) => {
+  const pullRequest = await inTransaction(deps, async ({ tx, afterCommit }) => {
     const saved = await savePull(tx, repository, pull, task.taskId);
     const facts = pullRequestFacts(repository, saved);
     const aggregate = { source: EVENT_SOURCE, aggregateId: repository.id };
-    await deps.events.record(tx, [
+    const events = [
       kind === 'opened' || !known
         ? PullRequestOpened.create(facts, aggregate)
         : PullRequestUpdated.create({ ...facts, action: 'task_rerun' }, aggregate),
-    ]);
+    ];
+    await deps.events.record(tx, events);
+    afterCommit(() => publishPullRequestChanges(deps, events));
     if (onSaved) await onSaved(tx, saved);
     return saved;
   });
@@ -201,17 +204,19 @@ export async function changePullRequest(
       throw codedError(ErrorCode.CONFLICT, 'GitHub says the pull request cannot be merged now.');
     throw githubFailure(error, deps.redactor);
   }
-  return inTransaction(deps, async ({ tx }) => {
+  return inTransaction(deps, async ({ tx, afterCommit }) => {
     const saved = await savePull(tx, repository, pull);
     const facts = pullRequestFacts(repository, saved);
     const aggregate = { source: EVENT_SOURCE, aggregateId: repository.id };
-    await deps.events.record(tx, [
+    const events = [
       saved.state === 'MERGED'
         ? PullRequestMerged.create({ ...facts, mergeCommitSha: saved.mergeCommitSha }, aggregate)
         : saved.state === 'CLOSED'
           ? PullRequestClosed.create(facts, aggregate)
           : PullRequestUpdated.create({ ...facts, action: 'reopened' }, aggregate),
-    ]);
+    ];
+    await deps.events.record(tx, events);
+    afterCommit(() => publishPullRequestChanges(deps, events));
     return saved;
   });
 }

@@ -1,6 +1,7 @@
 import { inTransaction } from '@cap/runtime/kit';
 import type { GithubDeps } from '../domain/deps.js';
 import { WakeableLoop } from '../jobs/wakeableLoop.js';
+import { publishPullRequestChanges } from '../live/pullRequestLive.js';
 import { eventsOfDelivery, MalformedDeliveryError } from './webhookEvents.js';
 
 /** A delivery that failed this often is left for an operator (its `last_error` says why). */
@@ -66,14 +67,17 @@ export class WebhookProcessor {
   async #processOne(deliveryId: string): Promise<void> {
     const deps = this.#deps;
     try {
-      await inTransaction(deps, async ({ tx }) => {
+      await inTransaction(deps, async ({ tx, afterCommit }) => {
         const locked = await tx.$queryRaw<{ delivery_id: string }[]>`
           SELECT delivery_id FROM "github"."webhook_deliveries"
           WHERE delivery_id = ${deliveryId} AND processed_at IS NULL FOR UPDATE SKIP LOCKED`;
         if (locked.length === 0) return;
         const delivery = await tx.webhookDelivery.findUniqueOrThrow({ where: { deliveryId } });
         const events = await eventsOfDelivery(tx, delivery.event, delivery.payload);
-        if (events.length > 0) await deps.events.record(tx, events);
+        if (events.length > 0) {
+          await deps.events.record(tx, events);
+          afterCommit(() => publishPullRequestChanges(deps, events));
+        }
         await tx.webhookDelivery.update({
           where: { deliveryId },
           data: { processedAt: new Date(), attempts: { increment: 1 }, lastError: null },
