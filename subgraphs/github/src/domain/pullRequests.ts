@@ -2,6 +2,7 @@ import { PullRequestClosed, PullRequestMerged, PullRequestOpened, PullRequestUpd
 import { codedError, ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { PullRequest, PullRequestState, Repository } from '../generated/prisma/client.js';
+import { postAgentReview, type ReviewOutcome } from './agentReview.js';
 import type { GithubDeps, Tx } from './deps.js';
 import { githubFailure } from './githubAccess.js';
 import type { CompletedTask } from './pullRequestJobs.js';
@@ -69,14 +70,15 @@ export function pullRequestFacts(repository: Repository, pr: PullRequest) {
 
 /** What {@link openPullRequestForTask} did. */
 export type TaskPullRequestOutcome =
-  | { kind: 'opened' | 'updated'; pullRequest: PullRequest }
+  | { kind: 'opened' | 'updated'; pullRequest: PullRequest; review: ReviewOutcome }
   | { kind: 'skipped'; reason: string };
 
 /**
  * Opens the task's pull request, or updates it: one per task whatever happens (a redelivered event, a re-run
  * of the task, a job run twice, a crash between GitHub's answer and our commit). It is found by task first, then
  * on GitHub by its head branch (open or closed), and created only when neither has it. `onSaved` runs in the
- * transaction that stores it (the pull-request worker completes its job there).
+ * transaction that stores it. Then the agent's own review is posted on it, once per head commit
+ * ({@link postAgentReview}).
  * @throws GraphQLError NOT_FOUND when the repository is not connected; what {@link githubFailure} says of GitHub
  */
 export async function openPullRequestForTask(
@@ -157,7 +159,8 @@ export async function openPullRequestForTask(
     if (onSaved) await onSaved(tx, saved);
     return saved;
   });
-  return { kind, pullRequest };
+  const review = await postAgentReview(deps, client, repository, pullRequest, task);
+  return { kind, pullRequest, review };
 }
 
 /** Stores GitHub's pull request (by repository and number), linking it to `taskId` when given. */

@@ -66,16 +66,28 @@ export class PullRequestWorker {
   async #run(job: LeasedJob): Promise<void> {
     const deps = this.#deps;
     try {
-      const outcome = await openPullRequestForTask(deps, job.payload, (tx, pr) =>
-        completeJob(tx, job, pr.id),
+      // The pull request and its review first (both idempotent), then the job is done: a failure in either
+      // leaves the job to be retried.
+      const outcome = await openPullRequestForTask(deps, job.payload);
+      await deps.prisma.$transaction((tx) =>
+        completeJob(
+          tx,
+          job,
+          outcome.kind === 'skipped' ? null : outcome.pullRequest.id,
+          outcome.kind === 'skipped' ? outcome.reason : null,
+        ),
       );
       if (outcome.kind === 'skipped') {
-        await deps.prisma.$transaction((tx) => completeJob(tx, job, null, outcome.reason));
         deps.logger.info({ taskId: job.taskId, reason: outcome.reason }, 'task pull request skipped');
         return;
       }
       deps.logger.info(
-        { taskId: job.taskId, outcome: outcome.kind, number: outcome.pullRequest.number },
+        {
+          taskId: job.taskId,
+          outcome: outcome.kind,
+          number: outcome.pullRequest.number,
+          review: outcome.review,
+        },
         'task pull request',
       );
     } catch (error) {

@@ -1089,6 +1089,7 @@ export const PullRequestScalarFieldEnum = {
   mergeable: 'mergeable',
   checksConclusion: 'checksConclusion',
   mergeCommitSha: 'mergeCommitSha',
+  reviewedHeadSha: 'reviewedHeadSha',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const

@@ -111,6 +111,7 @@ export const PullRequestScalarFieldEnum = {
   mergeable: 'mergeable',
   checksConclusion: 'checksConclusion',
   mergeCommitSha: 'mergeCommitSha',
+  reviewedHeadSha: 'reviewedHeadSha',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
