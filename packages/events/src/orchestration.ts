@@ -164,6 +164,20 @@ export const TaskCompleted = defineEvent({
       .nullish(),
     /** Outcome of the verification command, when one ran. */
     verification: z.object({ passed: z.boolean(), command: z.string().max(2_000).nullish() }).nullish(),
+    /**
+     * Notes the agent attached to lines of its change (its own review), for line comments on the pull request.
+     * Optional (added in place: producers before it omit it); `line` is the line in the new version of `path`.
+     */
+    reviewNotes: z
+      .array(
+        z.object({
+          path: z.string().min(1).max(500),
+          line: z.number().int().positive(),
+          body: z.string().min(1).max(5_000),
+        }),
+      )
+      .max(50)
+      .nullish(),
     /** What the execution's model calls cost, USD. */
     costUsd: z.number().nonnegative().nullish(),
     /** The model that did the work. */

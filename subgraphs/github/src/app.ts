@@ -6,6 +6,7 @@ import {
   PersonalAccessTokenProvider,
   SecretRedactor,
 } from '@cap/github-client';
+import { createLiveBus } from '@cap/live';
 import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
@@ -23,6 +24,7 @@ import { openGithubDb, SCHEMA } from './db.js';
 import type { GithubDeps } from './domain/deps.js';
 import { GithubAccess } from './domain/githubAccess.js';
 import { resealCredentials } from './domain/oauth.js';
+import { PullRequestWorker } from './jobs/pullRequestWorker.js';
 import {
   OAUTH_CALLBACK_PATH,
   oauthCallbackRoute,
@@ -45,6 +47,8 @@ export interface RunningGithub {
   subgraph: RunningSubgraph;
   deps: GithubDeps;
   webhooks: WebhookProcessor;
+  /** Opens and updates tasks' pull requests after the consumer recorded the jobs. */
+  pullRequests: PullRequestWorker;
   /** Resolves once the TaskCompleted consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
   /** Releases everything the start opened, newest first. */
@@ -64,6 +68,14 @@ async function startInScope(
   const prisma = await openGithubDb(options.database, { migrate: config.MIGRATE_ON_START });
   scope.add('github prisma', () => prisma.$disconnect());
   const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
+  // Pull-request changes fan out to `pullRequestUpdated` subscribers on every instance (Redis; in process without).
+  const live = createLiveBus({
+    redis: config.REDIS_URL,
+    prefix: config.LIVE_CHANNEL_PREFIX,
+    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+    logger,
+  });
+  scope.add('github live bus', () => live.close());
   const redactor = new SecretRedactor();
   redactor.register(config.GITHUB_WEBHOOK_SECRET);
   if (config.GITHUB_CLIENT_SECRET) redactor.register(config.GITHUB_CLIENT_SECRET);
@@ -102,6 +114,7 @@ async function startInScope(
     cipher,
     redactor,
     logger,
+    live,
     events: {
       record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
       committed: () => relay.notify(),
@@ -129,7 +142,15 @@ async function startInScope(
   const webhooks = new WebhookProcessor(deps, { intervalMs: config.GITHUB_WEBHOOK_RETRY_INTERVAL_MS });
   webhooks.start();
   scope.add('github webhook processor', () => webhooks.stop());
-  const consumer = keepTaskCompletedConsumer(deps, options.bus);
+  const pullRequests = new PullRequestWorker(deps, {
+    intervalMs: config.GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS,
+    retryBaseMs: config.GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS,
+    // A job's GitHub work is a handful of requests, each bounded by the request timeout (and its retries).
+    leaseMs: 10 * config.GITHUB_REQUEST_TIMEOUT_MS,
+  });
+  pullRequests.start();
+  scope.add('github pull-request worker', () => pullRequests.stop());
+  const consumer = keepTaskCompletedConsumer(deps, options.bus, () => pullRequests.notify());
   scope.add('github consumer', () => consumer.close());
 
   const subgraph = await startSubgraphServer<GithubContext>({
@@ -147,6 +168,7 @@ async function startInScope(
     readiness: {
       database: () => options.database.ping(),
       [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
+      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
     },
     development: config.NODE_ENV === 'development',
     routes: {
@@ -161,5 +183,5 @@ async function startInScope(
     },
   });
   scope.add('github server', () => subgraph.close());
-  return { subgraph, deps, webhooks, consumerReady: consumer.ready };
+  return { subgraph, deps, webhooks, pullRequests, consumerReady: consumer.ready };
 }

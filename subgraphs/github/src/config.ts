@@ -49,6 +49,15 @@ const schema = z
     GITHUB_RETRY_AFTER_BASE_MS: z.coerce.number().int().min(1).max(1_000).default(1_000),
     /** How often stored webhook deliveries that failed are retried, ms (default 5,000). */
     GITHUB_WEBHOOK_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+    /**
+     * How often the pull-request worker looks for due jobs, ms, and the base of its retry backoff (base × 2^n, at
+     * most 5 minutes; default 5,000).
+     */
+    GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+    /** Prefix of the Redis channels of `pullRequestUpdated` (default `cap:github:`). */
+    LIVE_CHANNEL_PREFIX: z.string().default('cap:github:'),
+    /** While Redis is unreachable, how often live subscribers re-read the database, ms (default 1,000). */
+    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   })
   .superRefine((env, ctx) => {
     if ((env.GITHUB_APP_ID === undefined) !== (env.GITHUB_APP_PRIVATE_KEY === undefined))

@@ -9,10 +9,14 @@ import {
   graphql,
   kafkaBrokersFromEnv,
   startFakeGithub,
+  subgraphWsClient,
   testSecret,
+  waitFor,
   type FakeGithub,
   type WebhookDelivery,
 } from '@cap/testkit';
+import type { Client } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import { loadGithubConfig, startGithub, type RunningGithub } from '../src/index.js';
 
 export interface GithubHarness extends AsyncDisposable {
@@ -28,6 +32,10 @@ export interface GithubHarness extends AsyncDisposable {
     variables?: Record<string, unknown>,
     principal?: Principal,
   ): ReturnType<typeof graphql<T>>;
+  /** A graphql-ws client of the subgraph as the router connects (released with the harness). */
+  ws(principal: Principal): Client;
+  /** Waits until the subgraph holds a Redis subscription of the live `topic` (a subscriber is listening). */
+  listening(topic: string): Promise<void>;
   /** Posts a webhook delivery to the subgraph. */
   deliver(delivery: WebhookDelivery | { body: Buffer; headers: Record<string, string> }): Promise<Response>;
   /** Outbox events of `type` recorded so far. */
@@ -61,6 +69,8 @@ export async function startGithubHarness(
       done();
     },
   });
+  const livePrefix = `test:${randomUUID()}:`;
+  const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const config = loadGithubConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -78,6 +88,10 @@ export async function startGithubHarness(
     GITHUB_WEBHOOK_SECRET: webhookSecret,
     GITHUB_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     GITHUB_WEBHOOK_RETRY_INTERVAL_MS: '200',
+    GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: '100',
+    // Live fan-out through the real Redis, on channels of this harness only.
+    REDIS_URL: redisUrl,
+    LIVE_CHANNEL_PREFIX: livePrefix,
     GITHUB_RETRY_AFTER_BASE_MS: '10',
     TASK_URL_TEMPLATE: 'http://127.0.0.1:4000/tasks/{taskId}',
     ...env,
@@ -95,15 +109,32 @@ export async function startGithubHarness(
     await Promise.allSettled([bus.close(), kv.close(), db.drop(), fake.close()]);
     throw error;
   }
+  const clients: Client[] = [];
   return {
     github,
     fake,
+    ws: (principal) => {
+      const client = subgraphWsClient(github.subgraph.graphqlUrl, secret, principal);
+      clients.push(client);
+      return client;
+    },
     secret,
     webhookSecret,
     bus,
     logs,
     call: async (query, variables = {}, principal) =>
       graphql(github.subgraph.graphqlUrl, query, variables, await asRouter(secret, principal)),
+    listening: async (topic) => {
+      const redis = new Redis(redisUrl);
+      try {
+        await waitFor(
+          async () => ((await redis.pubsub('NUMSUB', `${livePrefix}${topic}`)) as [string, number])[1] > 0,
+          { message: `a subscriber of ${topic}` },
+        );
+      } finally {
+        redis.disconnect();
+      }
+    },
     deliver: (delivery) =>
       fetch(`${github.subgraph.url}/webhooks/github`, {
         method: 'POST',
@@ -121,6 +152,7 @@ export async function startGithubHarness(
         }));
     },
     [Symbol.asyncDispose]: async () => {
+      await Promise.all(clients.map((client) => client.dispose()));
       await github.close();
       await bus.close();
       await kv.close();

@@ -140,7 +140,7 @@ describe('a task on owner/name ends as one pull request', () => {
     for (const [token] of h.fake.tokens) expect(logs).not.toContain(token);
   });
 
-  it('skips tasks on local paths, unconnected repositories and without a pushed branch', async () => {
+  it('skips tasks on local paths and without a pushed branch; an unconnected repository fails its job', async () => {
     const opened = (await h.outbox('PullRequestOpened')).length;
     const local = TaskCompleted.create(
       { ...completed(randomUUID(), 1, 'x').payload, repository: '/srv/repo' },
@@ -162,6 +162,15 @@ describe('a task on owner/name ends as one pull request', () => {
         })) === 3,
     );
     expect((await h.outbox('PullRequestOpened')).length).toBe(opened);
+    const jobs = await h.github.deps.prisma.pullRequestJob.findMany({
+      where: { taskId: { in: [local, other, noBranch].map((e) => e.payload.taskId) } },
+    });
+    expect(jobs.map((j) => j.taskId)).toEqual([other.payload.taskId]);
+    await waitFor(
+      async () =>
+        (await h.github.deps.prisma.pullRequestJob.findUnique({ where: { taskId: other.payload.taskId } }))
+          ?.status === 'FAILED',
+    );
   });
 
   it('hands repository tokens to internal services only, for connected repositories only', async () => {

@@ -494,6 +494,8 @@ export type CodingTask = {
   priority: TaskPriority;
   /** The pull request opened for the task, once its work was pushed to a connected repository. */
   pullRequest?: Maybe<PullRequest>;
+  /** The platform’s work on the task’s pull request (null when the task needs none: a local repository or nothing pushed). */
+  pullRequestJob?: Maybe<PullRequestJob>;
   /** Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository. */
   repository?: Maybe<Scalars['String']['output']>;
   /** The result of the most recent finished execution, if any. */
@@ -1364,6 +1366,47 @@ export type PullRequest = {
   url: Scalars['String']['output'];
 };
 
+/** What happened to a pull request. */
+export type PullRequestAction =
+  /** Its check suite completed (`checks`). */
+  | 'CHECKS'
+  /** Closed without being merged. */
+  | 'CLOSED'
+  /** Merged. */
+  | 'MERGED'
+  /** Opened (by the platform for a task, or on GitHub). */
+  | 'OPENED'
+  /** A review was submitted. */
+  | 'REVIEWED'
+  /** Title, body, head or state changed (also: reopened). */
+  | 'UPDATED';
+
+/** The platform’s work on a task’s pull request: pending, done, or failed with the reason. */
+export type PullRequestJob = {
+  __typename?: 'PullRequestJob';
+  /** Attempts made for the task’s latest run. */
+  attempts: Scalars['Int']['output'];
+  /** The coded error of the last failure (NOT_FOUND, GITHUB_NOT_CONFIGURED, GITHUB_UNAVAILABLE). */
+  errorCode?: Maybe<Scalars['String']['output']>;
+  /** Why the last attempt failed (or why nothing was opened); null after a success. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** When a pending job is tried next. */
+  nextAttemptAt: Scalars['DateTime']['output'];
+  /** Where it stands. */
+  status: PullRequestJobStatus;
+  /** Last change. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Where the platform stands with opening or updating a task’s pull request. */
+export type PullRequestJobStatus =
+  /** The pull request is open or updated. */
+  | 'DONE'
+  /** Given up: `lastError` says why (a permanent failure, or out of attempts). */
+  | 'FAILED'
+  /** Waiting for its (next) attempt. */
+  | 'PENDING';
+
 /** Where a pull request stands. */
 export type PullRequestState =
   /** Closed without being merged. */
@@ -1372,6 +1415,15 @@ export type PullRequestState =
   | 'MERGED'
   /** Open for review. */
   | 'OPEN';
+
+/** A change of a pull request, with its state after the change. */
+export type PullRequestUpdate = {
+  __typename?: 'PullRequestUpdate';
+  /** What happened. */
+  action: PullRequestAction;
+  /** The pull request as it is after the change. */
+  pullRequest: PullRequest;
+};
 
 /** Root of every read. */
 export type Query = {
@@ -1792,6 +1844,8 @@ export type Subscription = {
   messageUpdated: Message;
   /** Who comes online and goes offline in a conversation, starting with who is online now. */
   presence: PresenceEvent;
+  /** Live changes of the pull requests of a repository (`owner` and `name`) or of a task (`taskId`): opened, updated, checks completed, reviewed, merged, closed; each with the pull request’s state after the change. */
+  pullRequestUpdated: PullRequestUpdate;
   /** A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received. */
   taskLogs: TaskLog;
   /** A task's current state when subscribed, then its new state after every change (never an older one). */
@@ -1826,6 +1880,14 @@ export type SubscriptionMessageUpdatedArgs = {
 /** Root of every live stream (graphql-ws, through the router). */
 export type SubscriptionPresenceArgs = {
   conversationId: Scalars['ID']['input'];
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionPullRequestUpdatedArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  owner?: InputMaybe<Scalars['String']['input']>;
+  taskId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 

@@ -4,3 +4,5 @@ export * from './openApiContract.js';
 export * from './repositoryRoutes.js';
 export * from './webhookDelivery.js';
 export * from './actionsRoutes.js';
+export * from './pullRequestReviewRoutes.js';
+export * from './startFakeGithub.js';

@@ -1,4 +1,4 @@
-import { FakeGithub, type FakeCaller, type FakeRequest, type FakeResponse } from './fakeGithubServer.js';
+import type { FakeGithub, FakeCaller, FakeRequest, FakeResponse } from './fakeGithubServer.js';
 
 /** A repository the fake holds. */
 export interface FakeRepository {
@@ -316,11 +316,4 @@ export function installRepositoryRoutes(fake: FakeGithub): FakeGithub {
         return { status: 401, body: { message: 'Requires authentication' } };
       return { status: 200, body: fake.sample('GET /user', 200, user(fake, request.caller.grant.login)) };
     });
-}
-
-/** A started fake GitHub with the repository routes installed. */
-export async function startFakeGithub(): Promise<FakeGithub> {
-  const fake = new FakeGithub();
-  installRepositoryRoutes(fake);
-  return fake.start();
 }

@@ -1,5 +1,4 @@
 import { GithubTopic, OrchestrationTopic, TaskCompleted } from '@cap/events';
-import { prismaExecutor } from '@cap/db';
 import {
   keepConsumer,
   runConsumer,
@@ -7,40 +6,43 @@ import {
   type ResilientConsumer,
   type RunningConsumer,
 } from '@cap/messaging';
+import { unitOfWorkOf, unitOfWorkSql } from '@cap/runtime/kit';
 import { SCHEMA } from '../db.js';
-import type { GithubDeps } from '../domain/deps.js';
-import { openPullRequestForTask } from '../domain/pullRequests.js';
+import type { GithubDeps, Tx } from '../domain/deps.js';
+import { pullRequestSkipReason, recordPullRequestJob } from '../domain/pullRequestJobs.js';
 
 /** Consumer group of the pull-request consumer (also its deduplication scope). */
 export const PULL_REQUEST_CONSUMER_GROUP = 'github.pull-requests';
 
 /**
- * Consumes orchestration's TaskCompleted and opens (or updates) the task's pull request. Idempotent twice over:
- * the processed-mark skips a redelivered event, and {@link openPullRequestForTask} finds the task's pull request
- * by task and by head branch, so a re-run of the task updates it. Tasks on local repositories, without a pushed
- * branch or on repositories not connected are skipped (logged).
+ * Consumes orchestration's TaskCompleted and records the intent to open (or update) the task's pull request: a
+ * `pull_request_jobs` row written in the consumer's own transaction (the kit's unit of work), committed with the
+ * processed-mark. No GitHub call happens here: the pull-request worker does the work after the commit (`onRecorded`
+ * wakes it), so a slow GitHub never holds the consumer's transaction open. Tasks on local repositories or without
+ * a pushed branch are skipped (logged).
  */
-export function startTaskCompletedConsumer(deps: GithubDeps, bus: EventBus): Promise<RunningConsumer> {
+export function startTaskCompletedConsumer(
+  deps: GithubDeps,
+  bus: EventBus,
+  onRecorded: () => void,
+): Promise<RunningConsumer> {
   return runConsumer({
     bus,
-    sql: prismaExecutor(deps.prisma),
+    sql: unitOfWorkSql<Tx>(deps),
     schema: SCHEMA,
     groupId: PULL_REQUEST_CONSUMER_GROUP,
     topics: [TaskCompleted.topic],
     logger: deps.logger,
     handle: async (envelope, ctx) => {
       if (!TaskCompleted.is(envelope)) return;
-      const outcome = await openPullRequestForTask(deps, envelope.payload);
-      ctx.logger.info(
-        {
-          taskId: envelope.payload.taskId,
-          outcome: outcome.kind,
-          ...(outcome.kind === 'skipped'
-            ? { reason: outcome.reason }
-            : { number: outcome.pullRequest.number }),
-        },
-        'task pull request',
-      );
+      const task = envelope.payload;
+      const skip = pullRequestSkipReason(task);
+      if (skip) {
+        ctx.logger.info({ taskId: task.taskId, reason: skip }, 'task pull request skipped');
+        return;
+      }
+      const uow = unitOfWorkOf<Tx>(ctx.sql);
+      if (await recordPullRequestJob(uow.tx, task)) uow.afterCommit(onRecorded);
     },
   });
 }
@@ -50,13 +52,17 @@ export function startTaskCompletedConsumer(deps: GithubDeps, bus: EventBus): Pro
  * while the broker is down, the graph and the webhooks keep working (events wait in the outbox), and the start is
  * retried with exponential backoff (1 s, 2 s, ... 30 s).
  */
-export function keepTaskCompletedConsumer(deps: GithubDeps, bus: EventBus): ResilientConsumer {
+export function keepTaskCompletedConsumer(
+  deps: GithubDeps,
+  bus: EventBus,
+  onRecorded: () => void,
+): ResilientConsumer {
   return keepConsumer({
     name: 'github consumer',
     logger: deps.logger,
     start: async () => {
       await bus.ensureTopics([...Object.values(GithubTopic), OrchestrationTopic.task]);
-      return startTaskCompletedConsumer(deps, bus);
+      return startTaskCompletedConsumer(deps, bus, onRecorded);
     },
   });
 }

@@ -1,5 +1,6 @@
 import type { Envelope } from '@cap/events';
 import type { CredentialCipher, SecretRedactor } from '@cap/github-client';
+import type { LiveBus } from '@cap/live';
 import type { Logger } from '@cap/runtime';
 import type { EventRecorder as KitEventRecorder } from '@cap/runtime/kit';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
@@ -18,6 +19,8 @@ export interface GithubDeps {
   cipher: CredentialCipher;
   redactor: SecretRedactor;
   events: EventRecorder;
+  /** Live fan-out of pull-request changes to `pullRequestUpdated` subscribers (Redis, or in process). */
+  live: LiveBus;
   logger: Logger;
   settings: {
     webUrl: string;

@@ -6,7 +6,7 @@ type Completed = ReturnType<typeof TaskCompleted.parse>['payload'];
 const MAX_BODY = 60_000;
 
 /** Neutralises text a task wrote before it lands in Markdown: no HTML, no mentions that would notify people. */
-function plain(text: string): string {
+export function plainMarkdown(text: string): string {
   return text
     .replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))
     .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
@@ -24,7 +24,14 @@ export function pullRequestTitle(task: Completed): string {
  * cost and model, a link back to the task). Text the task produced is escaped (no HTML, no @-mentions).
  */
 export function pullRequestBody(task: Completed, options: { taskUrlTemplate: string | undefined }): string {
-  const lines = ['## Summary', '', plain(task.summary.trim() || 'No summary.'), '', '## What changed', ''];
+  const lines = [
+    '## Summary',
+    '',
+    plainMarkdown(task.summary.trim() || 'No summary.'),
+    '',
+    '## What changed',
+    '',
+  ];
   const stats = task.diffStats;
   lines.push(
     stats
@@ -35,13 +42,13 @@ export function pullRequestBody(task: Completed, options: { taskUrlTemplate: str
   lines.push('', '## Verification', '');
   lines.push(
     task.verification
-      ? `${task.verification.passed ? '✅ Passed' : '❌ Failed'}${task.verification.command ? `: \`${plain(task.verification.command).replace(/`/g, "'")}\`` : ''}`
+      ? `${task.verification.passed ? '✅ Passed' : '❌ Failed'}${task.verification.command ? `: \`${plainMarkdown(task.verification.command).replace(/`/g, "'")}\`` : ''}`
       : 'No verification command ran.',
   );
   lines.push('', '## Cost and model', '');
   const cost = typeof task.costUsd === 'number' ? `$${task.costUsd.toFixed(4)}` : 'not recorded';
   lines.push(
-    `Cost: ${cost}. Model: ${task.model ? plain(task.model) : 'not recorded'}. Attempt ${task.attempt}.`,
+    `Cost: ${cost}. Model: ${task.model ? plainMarkdown(task.model) : 'not recorded'}. Attempt ${task.attempt}.`,
   );
   lines.push('', '---', '');
   const link = options.taskUrlTemplate?.replace('{taskId}', task.taskId);

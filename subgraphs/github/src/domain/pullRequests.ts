@@ -1,20 +1,17 @@
-import {
-  PullRequestClosed,
-  PullRequestMerged,
-  PullRequestOpened,
-  PullRequestUpdated,
-  type TaskCompleted,
-} from '@cap/events';
+import { PullRequestClosed, PullRequestMerged, PullRequestOpened, PullRequestUpdated } from '@cap/events';
 import { codedError, ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { PullRequest, PullRequestState, Repository } from '../generated/prisma/client.js';
+import { postAgentReview, type ReviewOutcome } from './agentReview.js';
 import type { GithubDeps, Tx } from './deps.js';
 import { githubFailure } from './githubAccess.js';
+import type { CompletedTask } from './pullRequestJobs.js';
+import { publishPullRequestChanges } from '../live/pullRequestLive.js';
 import { pullRequestBody, pullRequestTitle } from './pullRequestTemplate.js';
 import { EVENT_SOURCE } from './repositories.js';
 import { fullNameKey, parseRepositoryReference } from './validation.js';
 
-type Completed = ReturnType<typeof TaskCompleted.parse>['payload'];
+type Completed = CompletedTask;
 
 /** GitHub's pull request as the REST API returns it (the fields this subgraph keeps). */
 interface GithubPull {
@@ -73,17 +70,21 @@ export function pullRequestFacts(repository: Repository, pr: PullRequest) {
 
 /** What {@link openPullRequestForTask} did. */
 export type TaskPullRequestOutcome =
-  | { kind: 'opened' | 'updated'; pullRequest: PullRequest }
+  | { kind: 'opened' | 'updated'; pullRequest: PullRequest; review: ReviewOutcome }
   | { kind: 'skipped'; reason: string };
 
 /**
  * Opens the task's pull request, or updates it: one per task whatever happens (a redelivered event, a re-run
- * of the task, a crash between GitHub's answer and our commit). It is found by task first, then on GitHub by its
- * head branch (open or closed), and created only when neither has it.
+ * of the task, a job run twice, a crash between GitHub's answer and our commit). It is found by task first, then
+ * on GitHub by its head branch (open or closed), and created only when neither has it. `onSaved` runs in the
+ * transaction that stores it. Then the agent's own review is posted on it, once per head commit
+ * ({@link postAgentReview}).
+ * @throws GraphQLError NOT_FOUND when the repository is not connected; what {@link githubFailure} says of GitHub
  */
 export async function openPullRequestForTask(
   deps: GithubDeps,
   task: Completed,
+  onSaved?: (tx: Tx, pullRequest: PullRequest) => Promise<void>,
 ): Promise<TaskPullRequestOutcome> {
   const coordinates = task.repository ? parseRepositoryReference(task.repository) : null;
   if (!coordinates) return { kind: 'skipped', reason: 'the task names no GitHub repository' };
@@ -92,7 +93,10 @@ export async function openPullRequestForTask(
     where: { fullNameKey: fullNameKey(coordinates.owner, coordinates.name) },
   });
   if (!repository)
-    return { kind: 'skipped', reason: `${coordinates.owner}/${coordinates.name} is not connected` };
+    throw codedError(
+      ErrorCode.NOT_FOUND,
+      `${coordinates.owner}/${coordinates.name} is not connected to the platform (connectRepository).`,
+    );
   const { client } = await deps.access.clientFor(repository, {
     access: repository.access,
     userId: repository.connectedById,
@@ -141,18 +145,22 @@ export async function openPullRequestForTask(
   } catch (error) {
     throw githubFailure(error, deps.redactor);
   }
-  const pullRequest = await inTransaction(deps, async ({ tx }) => {
+  const pullRequest = await inTransaction(deps, async ({ tx, afterCommit }) => {
     const saved = await savePull(tx, repository, pull, task.taskId);
     const facts = pullRequestFacts(repository, saved);
     const aggregate = { source: EVENT_SOURCE, aggregateId: repository.id };
-    await deps.events.record(tx, [
+    const events = [
       kind === 'opened' || !known
         ? PullRequestOpened.create(facts, aggregate)
         : PullRequestUpdated.create({ ...facts, action: 'task_rerun' }, aggregate),
-    ]);
+    ];
+    await deps.events.record(tx, events);
+    afterCommit(() => publishPullRequestChanges(deps, events));
+    if (onSaved) await onSaved(tx, saved);
     return saved;
   });
-  return { kind, pullRequest };
+  const review = await postAgentReview(deps, client, repository, pullRequest, task);
+  return { kind, pullRequest, review };
 }
 
 /** Stores GitHub's pull request (by repository and number), linking it to `taskId` when given. */
@@ -199,17 +207,19 @@ export async function changePullRequest(
       throw codedError(ErrorCode.CONFLICT, 'GitHub says the pull request cannot be merged now.');
     throw githubFailure(error, deps.redactor);
   }
-  return inTransaction(deps, async ({ tx }) => {
+  return inTransaction(deps, async ({ tx, afterCommit }) => {
     const saved = await savePull(tx, repository, pull);
     const facts = pullRequestFacts(repository, saved);
     const aggregate = { source: EVENT_SOURCE, aggregateId: repository.id };
-    await deps.events.record(tx, [
+    const events = [
       saved.state === 'MERGED'
         ? PullRequestMerged.create({ ...facts, mergeCommitSha: saved.mergeCommitSha }, aggregate)
         : saved.state === 'CLOSED'
           ? PullRequestClosed.create(facts, aggregate)
           : PullRequestUpdated.create({ ...facts, action: 'reopened' }, aggregate),
-    ]);
+    ];
+    await deps.events.record(tx, events);
+    afterCommit(() => publishPullRequestChanges(deps, events));
     return saved;
   });
 }

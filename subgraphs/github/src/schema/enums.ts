@@ -35,3 +35,12 @@ export const MergeMethodEnum = builder.enumType('MergeMethod', {
     REBASE: { value: 'rebase', description: 'The commits rebased onto the base branch.' },
   } as const,
 });
+
+export const PullRequestJobStatusEnum = builder.enumType('PullRequestJobStatus', {
+  description: 'Where the platform stands with opening or updating a task’s pull request.',
+  values: {
+    PENDING: { description: 'Waiting for its (next) attempt.' },
+    DONE: { description: 'The pull request is open or updated.' },
+    FAILED: { description: 'Given up: `lastError` says why (a permanent failure, or out of attempts).' },
+  } as const,
+});

@@ -4,6 +4,7 @@ import type { GithubContext } from '../context.js';
 import './enums.js';
 import './repository.js';
 import './pullRequest.js';
+import './pullRequestUpdated.js';
 
 /**
  * The github subgraph's federated schema (Federation 2). Access and cost are declared on the fields (README,

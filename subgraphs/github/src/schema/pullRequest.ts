@@ -2,8 +2,8 @@ import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { cursorPart } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import { changePullRequest } from '../domain/pullRequests.js';
-import { MergeMethodEnum, PullRequestStateEnum } from './enums.js';
-import { PullRequestRef, RepositoryRef } from './refs.js';
+import { MergeMethodEnum, PullRequestJobStatusEnum, PullRequestStateEnum } from './enums.js';
+import { PullRequestJobRef, PullRequestRef, RepositoryRef } from './refs.js';
 
 PullRequestRef.implement({
   description:
@@ -42,6 +42,28 @@ builder.asEntity(PullRequestRef, {
   resolveReference: ({ id }, ctx) => ctx.deps.prisma.pullRequest.findUnique({ where: { id } }),
 });
 
+PullRequestJobRef.implement({
+  description: 'The platform’s work on a task’s pull request: pending, done, or failed with the reason.',
+  fields: (t) => ({
+    status: t.expose('status', { type: PullRequestJobStatusEnum, description: 'Where it stands.' }),
+    attempts: t.exposeInt('attempts', { description: 'Attempts made for the task’s latest run.' }),
+    lastError: t.exposeString('lastError', {
+      nullable: true,
+      description: 'Why the last attempt failed (or why nothing was opened); null after a success.',
+    }),
+    errorCode: t.exposeString('errorCode', {
+      nullable: true,
+      description:
+        'The coded error of the last failure (NOT_FOUND, GITHUB_NOT_CONFIGURED, GITHUB_UNAVAILABLE).',
+    }),
+    nextAttemptAt: t.expose('nextAttemptAt', {
+      type: 'DateTime',
+      description: 'When a pending job is tried next.',
+    }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last change.' }),
+  }),
+});
+
 /** Orchestration's `CodingTask`: this subgraph adds the task's pull request. */
 const CodingTaskRef = builder.objectRef<{ id: string }>('CodingTask');
 CodingTaskRef.implement({
@@ -56,6 +78,17 @@ CodingTaskRef.implement({
         'The pull request opened for the task, once its work was pushed to a connected repository.',
       directives: policyDirectives.requiresScopes('repos:read'),
       resolve: (task, _args, ctx) => ctx.deps.prisma.pullRequest.findUnique({ where: { taskId: task.id } }),
+    }),
+    pullRequestJob: t.field({
+      type: PullRequestJobRef,
+      nullable: true,
+      description:
+        'The platform’s work on the task’s pull request (null when the task needs none: a local repository or nothing pushed).',
+      directives: policyDirectives.requiresScopes('repos:read'),
+      resolve: (task, _args, ctx) =>
+        cursorPart.uuid(task.id)
+          ? ctx.deps.prisma.pullRequestJob.findUnique({ where: { taskId: task.id } })
+          : null,
     }),
   }),
 });

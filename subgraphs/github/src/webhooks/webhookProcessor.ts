@@ -1,5 +1,7 @@
 import { inTransaction } from '@cap/runtime/kit';
 import type { GithubDeps } from '../domain/deps.js';
+import { WakeableLoop } from '../jobs/wakeableLoop.js';
+import { publishPullRequestChanges } from '../live/pullRequestLive.js';
 import { eventsOfDelivery, MalformedDeliveryError } from './webhookEvents.js';
 
 /** A delivery that failed this often is left for an operator (its `last_error` says why). */
@@ -14,55 +16,39 @@ const BATCH = 20;
  */
 export class WebhookProcessor {
   readonly #deps: GithubDeps;
-  readonly #intervalMs: number;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #again = false;
-  #stopped = false;
+  readonly #loop: WakeableLoop;
 
   constructor(deps: GithubDeps, options: { intervalMs: number }) {
     this.#deps = deps;
-    this.#intervalMs = options.intervalMs;
+    this.#loop = new WakeableLoop({
+      name: 'webhook processing',
+      intervalMs: options.intervalMs,
+      logger: deps.logger,
+      drain: () => this.#drain(),
+    });
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.notify(), this.#intervalMs);
-    this.#timer.unref();
-    this.notify();
+    this.#loop.start();
   }
 
   /** Processes what is pending now (coalesced with a run in progress). */
   notify(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#drain()
-      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'webhook processing failed'))
-      .finally(() => {
-        this.#running = null;
-        if (this.#again) {
-          this.#again = false;
-          this.notify();
-        }
-      });
+    this.#loop.notify();
   }
 
   /** Resolves once nothing is in progress (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+  idle(): Promise<void> {
+    return this.#loop.idle();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    await this.idle();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #drain(): Promise<void> {
     for (;;) {
-      if (this.#stopped) return;
+      if (this.#loop.stopped) return;
       const processed = await this.#processBatch();
       if (processed < BATCH) return;
     }
@@ -81,14 +67,17 @@ export class WebhookProcessor {
   async #processOne(deliveryId: string): Promise<void> {
     const deps = this.#deps;
     try {
-      await inTransaction(deps, async ({ tx }) => {
+      await inTransaction(deps, async ({ tx, afterCommit }) => {
         const locked = await tx.$queryRaw<{ delivery_id: string }[]>`
           SELECT delivery_id FROM "github"."webhook_deliveries"
           WHERE delivery_id = ${deliveryId} AND processed_at IS NULL FOR UPDATE SKIP LOCKED`;
         if (locked.length === 0) return;
         const delivery = await tx.webhookDelivery.findUniqueOrThrow({ where: { deliveryId } });
         const events = await eventsOfDelivery(tx, delivery.event, delivery.payload);
-        if (events.length > 0) await deps.events.record(tx, events);
+        if (events.length > 0) {
+          await deps.events.record(tx, events);
+          afterCommit(() => publishPullRequestChanges(deps, events));
+        }
         await tx.webhookDelivery.update({
           where: { deliveryId },
           data: { processedAt: new Date(), attempts: { increment: 1 }, lastError: null },

@@ -53,6 +53,14 @@ export type Repository = Prisma.RepositoryModel
  */
 export type PullRequest = Prisma.PullRequestModel
 /**
+ * Model PullRequestJob
+ * The intent to open or update a task's pull request, recorded by the TaskCompleted consumer in its own
+ * transaction and carried out after the commit by the pull-request worker (retried with backoff, leased so that
+ * one instance works on a task at a time). `version` grows with every newer TaskCompleted of the task, so a
+ * worker that finished an older version leaves the job pending.
+ */
+export type PullRequestJob = Prisma.PullRequestJobModel
+/**
  * Model UserCredential
  * A user's GitHub OAuth token, sealed with GITHUB_ENCRYPTION_KEYS (bound to the user id).
  */

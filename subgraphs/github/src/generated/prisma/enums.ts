@@ -34,3 +34,12 @@ export const PullRequestState = {
 } as const
 
 export type PullRequestState = (typeof PullRequestState)[keyof typeof PullRequestState]
+
+
+export const PullRequestJobStatus = {
+  PENDING: 'PENDING',
+  DONE: 'DONE',
+  FAILED: 'FAILED'
+} as const
+
+export type PullRequestJobStatus = (typeof PullRequestJobStatus)[keyof typeof PullRequestJobStatus]

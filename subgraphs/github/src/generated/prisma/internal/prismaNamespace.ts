@@ -399,6 +399,7 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 export const ModelName = {
   Repository: 'Repository',
   PullRequest: 'PullRequest',
+  PullRequestJob: 'PullRequestJob',
   UserCredential: 'UserCredential',
   OAuthState: 'OAuthState',
   WebhookDelivery: 'WebhookDelivery',
@@ -419,7 +420,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "repository" | "pullRequest" | "userCredential" | "oAuthState" | "webhookDelivery" | "outboxEvent" | "processedEvent"
+    modelProps: "repository" | "pullRequest" | "pullRequestJob" | "userCredential" | "oAuthState" | "webhookDelivery" | "outboxEvent" | "processedEvent"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -568,6 +569,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.PullRequestCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.PullRequestCountAggregateOutputType> | number
+        }
+      }
+    }
+    PullRequestJob: {
+      payload: Prisma.$PullRequestJobPayload<ExtArgs>
+      fields: Prisma.PullRequestJobFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PullRequestJobFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PullRequestJobFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>
+        }
+        findFirst: {
+          args: Prisma.PullRequestJobFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PullRequestJobFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>
+        }
+        findMany: {
+          args: Prisma.PullRequestJobFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>[]
+        }
+        create: {
+          args: Prisma.PullRequestJobCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>
+        }
+        createMany: {
+          args: Prisma.PullRequestJobCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PullRequestJobCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>[]
+        }
+        delete: {
+          args: Prisma.PullRequestJobDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>
+        }
+        update: {
+          args: Prisma.PullRequestJobUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>
+        }
+        deleteMany: {
+          args: Prisma.PullRequestJobDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PullRequestJobUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PullRequestJobUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>[]
+        }
+        upsert: {
+          args: Prisma.PullRequestJobUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestJobPayload>
+        }
+        aggregate: {
+          args: Prisma.PullRequestJobAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePullRequestJob>
+        }
+        groupBy: {
+          args: Prisma.PullRequestJobGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PullRequestJobGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PullRequestJobCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PullRequestJobCountAggregateOutputType> | number
         }
       }
     }
@@ -1014,11 +1089,31 @@ export const PullRequestScalarFieldEnum = {
   mergeable: 'mergeable',
   checksConclusion: 'checksConclusion',
   mergeCommitSha: 'mergeCommitSha',
+  reviewedHeadSha: 'reviewedHeadSha',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
 
 export type PullRequestScalarFieldEnum = (typeof PullRequestScalarFieldEnum)[keyof typeof PullRequestScalarFieldEnum]
+
+
+export const PullRequestJobScalarFieldEnum = {
+  taskId: 'taskId',
+  taskAttempt: 'taskAttempt',
+  payload: 'payload',
+  version: 'version',
+  status: 'status',
+  attempts: 'attempts',
+  lastError: 'lastError',
+  errorCode: 'errorCode',
+  nextAttemptAt: 'nextAttemptAt',
+  leaseUntil: 'leaseUntil',
+  pullRequestId: 'pullRequestId',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type PullRequestJobScalarFieldEnum = (typeof PullRequestJobScalarFieldEnum)[keyof typeof PullRequestJobScalarFieldEnum]
 
 
 export const UserCredentialScalarFieldEnum = {
@@ -1251,6 +1346,20 @@ export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$Prisma
 
 
 /**
+ * Reference to a field of type 'PullRequestJobStatus'
+ */
+export type EnumPullRequestJobStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'PullRequestJobStatus'>
+    
+
+
+/**
+ * Reference to a field of type 'PullRequestJobStatus[]'
+ */
+export type ListEnumPullRequestJobStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'PullRequestJobStatus[]'>
+    
+
+
+/**
  * Reference to a field of type 'Float'
  */
 export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float'>
@@ -1416,6 +1525,7 @@ export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaC
 export type GlobalOmitConfig = {
   repository?: Prisma.RepositoryOmit
   pullRequest?: Prisma.PullRequestOmit
+  pullRequestJob?: Prisma.PullRequestJobOmit
   userCredential?: Prisma.UserCredentialOmit
   oAuthState?: Prisma.OAuthStateOmit
   webhookDelivery?: Prisma.WebhookDeliveryOmit

@@ -53,6 +53,7 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   Repository: 'Repository',
   PullRequest: 'PullRequest',
+  PullRequestJob: 'PullRequestJob',
   UserCredential: 'UserCredential',
   OAuthState: 'OAuthState',
   WebhookDelivery: 'WebhookDelivery',
@@ -110,11 +111,31 @@ export const PullRequestScalarFieldEnum = {
   mergeable: 'mergeable',
   checksConclusion: 'checksConclusion',
   mergeCommitSha: 'mergeCommitSha',
+  reviewedHeadSha: 'reviewedHeadSha',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
 
 export type PullRequestScalarFieldEnum = (typeof PullRequestScalarFieldEnum)[keyof typeof PullRequestScalarFieldEnum]
+
+
+export const PullRequestJobScalarFieldEnum = {
+  taskId: 'taskId',
+  taskAttempt: 'taskAttempt',
+  payload: 'payload',
+  version: 'version',
+  status: 'status',
+  attempts: 'attempts',
+  lastError: 'lastError',
+  errorCode: 'errorCode',
+  nextAttemptAt: 'nextAttemptAt',
+  leaseUntil: 'leaseUntil',
+  pullRequestId: 'pullRequestId',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type PullRequestJobScalarFieldEnum = (typeof PullRequestJobScalarFieldEnum)[keyof typeof PullRequestJobScalarFieldEnum]
 
 
 export const UserCredentialScalarFieldEnum = {

@@ -49,6 +49,7 @@ export type PullRequestMinAggregateOutputType = {
   mergeable: boolean | null
   checksConclusion: string | null
   mergeCommitSha: string | null
+  reviewedHeadSha: string | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -68,6 +69,7 @@ export type PullRequestMaxAggregateOutputType = {
   mergeable: boolean | null
   checksConclusion: string | null
   mergeCommitSha: string | null
+  reviewedHeadSha: string | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -87,6 +89,7 @@ export type PullRequestCountAggregateOutputType = {
   mergeable: number
   checksConclusion: number
   mergeCommitSha: number
+  reviewedHeadSha: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -116,6 +119,7 @@ export type PullRequestMinAggregateInputType = {
   mergeable?: true
   checksConclusion?: true
   mergeCommitSha?: true
+  reviewedHeadSha?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -135,6 +139,7 @@ export type PullRequestMaxAggregateInputType = {
   mergeable?: true
   checksConclusion?: true
   mergeCommitSha?: true
+  reviewedHeadSha?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -154,6 +159,7 @@ export type PullRequestCountAggregateInputType = {
   mergeable?: true
   checksConclusion?: true
   mergeCommitSha?: true
+  reviewedHeadSha?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -260,6 +266,7 @@ export type PullRequestGroupByOutputType = {
   mergeable: boolean | null
   checksConclusion: string | null
   mergeCommitSha: string | null
+  reviewedHeadSha: string | null
   createdAt: Date
   updatedAt: Date
   _count: PullRequestCountAggregateOutputType | null
@@ -302,6 +309,7 @@ export type PullRequestWhereInput = {
   mergeable?: Prisma.BoolNullableFilter<"PullRequest"> | boolean | null
   checksConclusion?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
@@ -322,6 +330,7 @@ export type PullRequestOrderByWithRelationInput = {
   mergeable?: Prisma.SortOrderInput | Prisma.SortOrder
   checksConclusion?: Prisma.SortOrderInput | Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  reviewedHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   repository?: Prisma.RepositoryOrderByWithRelationInput
@@ -346,6 +355,7 @@ export type PullRequestWhereUniqueInput = Prisma.AtLeast<{
   mergeable?: Prisma.BoolNullableFilter<"PullRequest"> | boolean | null
   checksConclusion?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
@@ -366,6 +376,7 @@ export type PullRequestOrderByWithAggregationInput = {
   mergeable?: Prisma.SortOrderInput | Prisma.SortOrder
   checksConclusion?: Prisma.SortOrderInput | Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  reviewedHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.PullRequestCountOrderByAggregateInput
@@ -393,6 +404,7 @@ export type PullRequestScalarWhereWithAggregatesInput = {
   mergeable?: Prisma.BoolNullableWithAggregatesFilter<"PullRequest"> | boolean | null
   checksConclusion?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
+  reviewedHeadSha?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
 }
@@ -411,6 +423,7 @@ export type PullRequestCreateInput = {
   mergeable?: boolean | null
   checksConclusion?: string | null
   mergeCommitSha?: string | null
+  reviewedHeadSha?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   repository: Prisma.RepositoryCreateNestedOneWithoutPullRequestsInput
@@ -431,6 +444,7 @@ export type PullRequestUncheckedCreateInput = {
   mergeable?: boolean | null
   checksConclusion?: string | null
   mergeCommitSha?: string | null
+  reviewedHeadSha?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -449,6 +463,7 @@ export type PullRequestUpdateInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   repository?: Prisma.RepositoryUpdateOneRequiredWithoutPullRequestsNestedInput
@@ -469,6 +484,7 @@ export type PullRequestUncheckedUpdateInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -488,6 +504,7 @@ export type PullRequestCreateManyInput = {
   mergeable?: boolean | null
   checksConclusion?: string | null
   mergeCommitSha?: string | null
+  reviewedHeadSha?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -506,6 +523,7 @@ export type PullRequestUpdateManyMutationInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -525,6 +543,7 @@ export type PullRequestUncheckedUpdateManyInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -559,6 +578,7 @@ export type PullRequestCountOrderByAggregateInput = {
   mergeable?: Prisma.SortOrder
   checksConclusion?: Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrder
+  reviewedHeadSha?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -582,6 +602,7 @@ export type PullRequestMaxOrderByAggregateInput = {
   mergeable?: Prisma.SortOrder
   checksConclusion?: Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrder
+  reviewedHeadSha?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -601,6 +622,7 @@ export type PullRequestMinOrderByAggregateInput = {
   mergeable?: Prisma.SortOrder
   checksConclusion?: Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrder
+  reviewedHeadSha?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -685,6 +707,7 @@ export type PullRequestCreateWithoutRepositoryInput = {
   mergeable?: boolean | null
   checksConclusion?: string | null
   mergeCommitSha?: string | null
+  reviewedHeadSha?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -703,6 +726,7 @@ export type PullRequestUncheckedCreateWithoutRepositoryInput = {
   mergeable?: boolean | null
   checksConclusion?: string | null
   mergeCommitSha?: string | null
+  reviewedHeadSha?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -751,6 +775,7 @@ export type PullRequestScalarWhereInput = {
   mergeable?: Prisma.BoolNullableFilter<"PullRequest"> | boolean | null
   checksConclusion?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
 }
@@ -769,6 +794,7 @@ export type PullRequestCreateManyRepositoryInput = {
   mergeable?: boolean | null
   checksConclusion?: string | null
   mergeCommitSha?: string | null
+  reviewedHeadSha?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -787,6 +813,7 @@ export type PullRequestUpdateWithoutRepositoryInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -805,6 +832,7 @@ export type PullRequestUncheckedUpdateWithoutRepositoryInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -823,6 +851,7 @@ export type PullRequestUncheckedUpdateManyWithoutRepositoryInput = {
   mergeable?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -844,6 +873,7 @@ export type PullRequestSelect<ExtArgs extends runtime.Types.Extensions.InternalA
   mergeable?: boolean
   checksConclusion?: boolean
   mergeCommitSha?: boolean
+  reviewedHeadSha?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -864,6 +894,7 @@ export type PullRequestSelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   mergeable?: boolean
   checksConclusion?: boolean
   mergeCommitSha?: boolean
+  reviewedHeadSha?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -884,6 +915,7 @@ export type PullRequestSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   mergeable?: boolean
   checksConclusion?: boolean
   mergeCommitSha?: boolean
+  reviewedHeadSha?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -904,11 +936,12 @@ export type PullRequestSelectScalar = {
   mergeable?: boolean
   checksConclusion?: boolean
   mergeCommitSha?: boolean
+  reviewedHeadSha?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type PullRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repositoryId" | "number" | "taskId" | "title" | "url" | "state" | "draft" | "headBranch" | "headSha" | "baseBranch" | "mergeable" | "checksConclusion" | "mergeCommitSha" | "createdAt" | "updatedAt", ExtArgs["result"]["pullRequest"]>
+export type PullRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repositoryId" | "number" | "taskId" | "title" | "url" | "state" | "draft" | "headBranch" | "headSha" | "baseBranch" | "mergeable" | "checksConclusion" | "mergeCommitSha" | "reviewedHeadSha" | "createdAt" | "updatedAt", ExtArgs["result"]["pullRequest"]>
 export type PullRequestInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }
@@ -942,6 +975,10 @@ export type $PullRequestPayload<ExtArgs extends runtime.Types.Extensions.Interna
     mergeable: boolean | null
     checksConclusion: string | null
     mergeCommitSha: string | null
+    /**
+     * The head commit the agent's review was posted for (one review per pushed head).
+     */
+    reviewedHeadSha: string | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["pullRequest"]>
@@ -1382,6 +1419,7 @@ export interface PullRequestFieldRefs {
   readonly mergeable: Prisma.FieldRef<"PullRequest", 'Boolean'>
   readonly checksConclusion: Prisma.FieldRef<"PullRequest", 'String'>
   readonly mergeCommitSha: Prisma.FieldRef<"PullRequest", 'String'>
+  readonly reviewedHeadSha: Prisma.FieldRef<"PullRequest", 'String'>
   readonly createdAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
 }
