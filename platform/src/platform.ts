@@ -1,6 +1,6 @@
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { loadConfig as loadCicdConfig, startCicd, type RunningCicd } from '@cap/cicd';
-import { databaseTargetFromEnv, openDatabase, type Database } from '@cap/db';
+import type { Database } from '@cap/db';
 import { loadGithubConfig, startGithub, type RunningGithub } from '@cap/github';
 import {
   loadConfig as loadIdentityConfig,
@@ -8,7 +8,8 @@ import {
   startIdentity,
   type RunningIdentity,
 } from '@cap/identity';
-import { createEventBus, type EventBus } from '@cap/messaging';
+import { openInfrastructure } from '@cap/host';
+import type { EventBus } from '@cap/messaging';
 import {
   loadConfig as loadMlClassifierConfig,
   startMlClassifier,
@@ -20,7 +21,7 @@ import {
   type RunningOrchestration,
 } from '@cap/orchestration';
 import { loadConfig as loadRouterConfig, RevocationFeed, startRouter, type RunningRouter } from '@cap/router';
-import { createKeyValueStore, Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
+import { Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
 import type { PlatformConfig } from './config.js';
 
 /**
@@ -75,19 +76,12 @@ export async function startPlatform(options: {
   const { config, env, logger } = options;
   const shutdown = new Shutdown(logger);
   try {
-    const database = await openDatabase(
-      databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
-      { logger: logger.child({ component: 'database' }) },
-    );
-    shutdown.add('database', () => database.close());
-    const kv = createKeyValueStore(config.REDIS_URL);
-    shutdown.add('cache', () => kv.close());
-    const bus = createEventBus({
-      brokers: config.KAFKA_BROKERS,
+    const { database, kv, bus } = await openInfrastructure({
+      config,
       clientId: 'platform',
-      logger: logger.child({ component: 'bus' }),
+      logger,
+      shutdown,
     });
-    shutdown.add('event bus', () => bus.close());
 
     // Subgraphs listen on ephemeral loopback ports; only the router faces clients. They share DATA_DIR, so the
     // development secrets they generate (INTERNAL_TOKEN_SECRET above all) are the same for every component.

@@ -15,3 +15,4 @@ export type { MigrationFile } from './readMigrations.js';
 export { prismaExecutor, type PrismaSqlExecutor } from './prismaExecutor.js';
 export { isPgliteEntry, relocateLegacyPglite } from './relocateLegacyPglite.js';
 export { PGLITE_FOLDER } from './databaseTargetFromEnv.js';
+export * from './openSubgraphClient.js';

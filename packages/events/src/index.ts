@@ -5,6 +5,7 @@ export * from './registry.js';
 export * from './identity.js';
 export * from './chat.js';
 export * from './orchestration.js';
+export * from './taskLabels.js';
 export * from './mlClassifier.js';
 export * from './github.js';
 export * from './cicd.js';

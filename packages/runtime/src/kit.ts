@@ -3,6 +3,7 @@
  * A separate entry point so processes without a GraphQL schema (the router) do not load Pothos.
  */
 export * from './keysetPagination.js';
+export * from './serveSubgraph.js';
 export * from './startScoped.js';
 export * from './subgraphBuilder.js';
 export * from './subgraphSchema.js';

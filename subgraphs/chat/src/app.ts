@@ -14,7 +14,7 @@ import {
   type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
-import { startScoped } from '@cap/runtime/kit';
+import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
 import { Redis } from 'ioredis';
 import { attachmentRoutes } from './attachments/routes.js';
 import type { ChatCache } from './cache/ChatCache.js';
@@ -215,18 +215,11 @@ async function startInScope(
   const subgraph = await startSubgraphServer<ChatContext>({
     name: 'chat',
     schema,
-    host: config.HOST,
-    port: config.PORT,
-    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    ...subgraphServerSettings(config),
     logger,
-    context: ({ claims, logger: requestLogger }) => {
-      const requestDeps = { ...deps, logger: requestLogger };
-      return {
-        principal: claims.principal,
-        requestId: claims.requestId,
-        deps: requestDeps,
-        loaders: createLoaders(requestDeps, claims.principal),
-      };
+    context: (request) => {
+      const base = baseRequestContext(deps, request);
+      return { ...base, loaders: createLoaders(base.deps, request.claims.principal) };
     },
     readiness: {
       database: () => options.database.ping(),
@@ -236,7 +229,6 @@ async function startInScope(
       [`storage:${storage.kind}`]: () => storage.ping(),
     },
     routes: attachmentRoutes(deps),
-    development: config.NODE_ENV === 'development',
   });
   scope.add('chat server', () => subgraph.close());
   publicUrl ??= subgraph.url;

@@ -1,4 +1,4 @@
-import type { Database } from '@cap/db';
+import { openSubgraphClient, type Database } from '@cap/db';
 import { PrismaClient } from './generated/prisma/client.js';
 
 /** Chat's PostgreSQL schema: every table it owns lives here, in either database mode. */
@@ -8,11 +8,10 @@ export const SCHEMA = 'chat';
 export const MIGRATIONS_DIR = new URL('../prisma/migrations', import.meta.url).pathname;
 
 /** Applies pending migrations, then returns a Prisma client bound to chat's schema. */
-export async function openChatDb(database: Database, options: { migrate: boolean }): Promise<PrismaClient> {
-  if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
-  // Embedded PostgreSQL has one session: transactions queue, so their start may wait longer there.
-  return new PrismaClient({
-    adapter: database.adapterFor(SCHEMA),
-    transactionOptions: database.transactionOptions,
-  });
+export function openChatDb(database: Database, options: { migrate: boolean }): Promise<PrismaClient> {
+  return openSubgraphClient(
+    database,
+    { schema: SCHEMA, migrationsDir: MIGRATIONS_DIR, migrate: options.migrate },
+    (clientOptions) => new PrismaClient(clientOptions),
+  );
 }

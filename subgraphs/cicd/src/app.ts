@@ -9,7 +9,7 @@ import {
   type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
-import { startScoped } from '@cap/runtime/kit';
+import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
 import type { CicdConfig } from './config.js';
 import { keepCicdConsumer } from './consumers/cicdConsumer.js';
 import type { CicdContext } from './context.js';
@@ -109,21 +109,14 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
   const subgraph = await startSubgraphServer<CicdContext>({
     name: 'cicd',
     schema,
-    host: config.HOST,
-    port: config.PORT,
-    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    ...subgraphServerSettings(config),
     logger,
-    context: ({ claims, logger: requestLogger }) => ({
-      principal: claims.principal,
-      requestId: claims.requestId,
-      deps: { ...deps, logger: requestLogger },
-    }),
+    context: (request) => baseRequestContext(deps, request),
     readiness: {
       database: () => options.database.ping(),
       // Without Redis, builds are still recorded; subscribers read the database by polling (ADR 0012).
       [`live:${live.kind}`]: optionalDependency(() => live.ping()),
     },
-    development: config.NODE_ENV === 'development',
   });
   scope.add('cicd server', () => subgraph.close());
   return { subgraph, deps, logs, poller, consumerReady: consumer.ready };

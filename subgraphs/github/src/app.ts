@@ -16,7 +16,7 @@ import {
   type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
-import { startScoped } from '@cap/runtime/kit';
+import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
 import type { GithubConfig } from './config.js';
 import { keepTaskCompletedConsumer } from './consumers/taskCompleted.js';
 import type { GithubContext } from './context.js';
@@ -156,21 +156,14 @@ async function startInScope(
   const subgraph = await startSubgraphServer<GithubContext>({
     name: 'github',
     schema,
-    host: config.HOST,
-    port: config.PORT,
-    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    ...subgraphServerSettings(config),
     logger,
-    context: ({ claims, logger: requestLogger }) => ({
-      principal: claims.principal,
-      requestId: claims.requestId,
-      deps: { ...deps, logger: requestLogger },
-    }),
+    context: (request) => baseRequestContext(deps, request),
     readiness: {
       database: () => options.database.ping(),
       [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
       [`live:${live.kind}`]: optionalDependency(() => live.ping()),
     },
-    development: config.NODE_ENV === 'development',
     routes: {
       [`POST ${WEBHOOK_PATH}`]: webhookRoute({
         prisma,

@@ -14,7 +14,7 @@ import {
   type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
-import { startScoped } from '@cap/runtime/kit';
+import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
 import type { IdentityConfig } from './config.js';
 import { createLoaders, type IdentityContext } from './context.js';
 import { openIdentityDb, SCHEMA } from './db.js';
@@ -97,16 +97,12 @@ async function startInScope(
   const subgraph = await startSubgraphServer<IdentityContext>({
     name: 'identity',
     schema,
-    host: config.HOST,
-    port: config.PORT,
-    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    ...subgraphServerSettings(config),
     logger,
-    context: ({ claims, logger: requestLogger, req }) => ({
-      principal: claims.principal,
-      requestId: claims.requestId,
-      clientIp: claims.clientIp,
-      userAgent: req.headers['user-agent'],
-      deps: { ...deps, logger: requestLogger },
+    context: (request) => ({
+      ...baseRequestContext(deps, request),
+      clientIp: request.claims.clientIp,
+      userAgent: request.req.headers['user-agent'],
       loaders: createLoaders(deps),
     }),
     readiness: {
@@ -114,7 +110,6 @@ async function startInScope(
       // Throttles fall back to an in-process limiter without Redis (ADR 0012): degraded, not down.
       [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
     },
-    development: config.NODE_ENV === 'development',
     routes: {
       // Public: the router (and anyone) verifies access tokens with these keys.
       'GET /.well-known/jwks.json': async (_req, res) => {

@@ -11,7 +11,7 @@ import {
   type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
-import { startScoped } from '@cap/runtime/kit';
+import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
 import type { MlClassifierConfig } from './config.js';
 import { keepTasksConsumer, type TasksConsumerOptions } from './consumers/orchestrationTasks.js';
 import { createLoaders, type MlClassifierContext } from './context.js';
@@ -137,22 +137,14 @@ async function startInScope(
     const server = await startSubgraphServer<MlClassifierContext>({
       name: 'ml-classifier',
       schema,
-      host: config.HOST,
-      port: config.PORT,
-      internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+      ...subgraphServerSettings(config),
       logger,
-      context: ({ claims, logger: requestLogger }) => ({
-        principal: claims.principal,
-        requestId: claims.requestId,
-        deps: { ...deps, logger: requestLogger },
-        loaders: createLoaders(deps),
-      }),
+      context: (request) => ({ ...baseRequestContext(deps, request), loaders: createLoaders(deps) }),
       readiness: {
         database: () => options.database.ping(),
         // The classifier keeps nothing in the cache: degraded at worst, never down.
         [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
       },
-      development: config.NODE_ENV === 'development',
     });
     subgraph = server;
     scope.add('ml-classifier server', () => server.close());

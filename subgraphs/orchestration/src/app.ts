@@ -10,7 +10,7 @@ import {
   type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
-import { startScoped } from '@cap/runtime/kit';
+import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
@@ -171,14 +171,10 @@ async function startInScope(
   const subgraph = await startSubgraphServer<OrchestrationContext>({
     name: 'orchestration',
     schema,
-    host: config.HOST,
-    port: config.PORT,
-    internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
+    ...subgraphServerSettings(config),
     logger,
-    context: ({ claims, logger: requestLogger }) => ({
-      principal: claims.principal,
-      requestId: claims.requestId,
-      deps: { ...deps, logger: requestLogger },
+    context: (request) => ({
+      ...baseRequestContext(deps, request),
       logTails,
       loaders: new Loaders(deps),
     }),
@@ -188,7 +184,6 @@ async function startInScope(
       [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
       [`live:${live.kind}`]: optionalDependency(() => live.ping()),
     },
-    development: config.NODE_ENV === 'development',
   });
   scope.add('orchestration server', () => subgraph.close());
 

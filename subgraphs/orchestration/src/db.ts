@@ -1,4 +1,4 @@
-import type { Database } from '@cap/db';
+import { openSubgraphClient, type Database } from '@cap/db';
 import { PrismaClient } from './generated/prisma/client.js';
 
 /** Orchestration's PostgreSQL schema: every table it owns lives here, in either database mode. */
@@ -34,13 +34,11 @@ export async function openOrchestrationDb(
   database: Database,
   options: { migrate: boolean },
 ): Promise<OrchestrationDb> {
-  if (options.migrate) await database.migrate({ schema: SCHEMA, migrationsDir: MIGRATIONS_DIR });
-  const prisma = new PrismaClient({
-    adapter: database.adapterFor(SCHEMA),
-    // Embedded PostgreSQL has one session: transactions queue, so their start may wait longer there.
-    transactionOptions: database.transactionOptions,
-    log: [{ emit: 'event', level: 'query' }],
-  });
+  const prisma = await openSubgraphClient(
+    database,
+    { schema: SCHEMA, migrationsDir: MIGRATIONS_DIR, migrate: options.migrate },
+    (clientOptions) => new PrismaClient({ ...clientOptions, log: [{ emit: 'event', level: 'query' }] }),
+  );
   const statements = new SqlStatementCounter();
   prisma.$on('query', () => statements.increment());
   return { prisma, statements };

@@ -1,31 +1,12 @@
+import { TASK_COMPLEXITY_ENUM, TASK_TYPE_ENUM } from '@cap/events';
 import { builder } from '../builder.js';
 
-// TaskType and TaskComplexity are orchestration's enums too: the same values and descriptions, so
-// composition merges them into one.
-
-/** The GraphQL enum `TaskType`. */
-export const TaskTypeEnum = builder.enumType('TaskType', {
-  description: 'What kind of change a task asks for, as the classifier labels it.',
-  values: {
-    BUG_FIX: { description: 'Fix a defect.' },
-    FEATURE: { description: 'Add a capability.' },
-    REFACTOR: { description: 'Restructure without changing behaviour.' },
-    TEST: { description: 'Add or fix tests.' },
-    DOCUMENTATION: { description: 'Write or fix documentation.' },
-    CHORE: { description: 'Maintenance: dependencies, build, configuration.' },
-    OTHER: { description: 'None of the above.' },
-  } as const,
-});
-
-/** The GraphQL enum `TaskComplexity`. */
-export const TaskComplexityEnum = builder.enumType('TaskComplexity', {
-  description: 'How hard the classifier judges a task; selects the execution strategy.',
-  values: {
-    SIMPLE: { description: 'Selects SINGLE_SHOT.' },
-    MEDIUM: { description: 'Selects ITERATIVE.' },
-    COMPLEX: { description: 'Selects MULTI_AGENT.' },
-  } as const,
-});
+/**
+ * The GraphQL enums `TaskType` and `TaskComplexity`, declared once in @cap/events for every subgraph that has
+ * them (federation merges them only when identical).
+ */
+export const TaskTypeEnum = builder.enumType(TASK_TYPE_ENUM.name, TASK_TYPE_ENUM);
+export const TaskComplexityEnum = builder.enumType(TASK_COMPLEXITY_ENUM.name, TASK_COMPLEXITY_ENUM);
 
 /** Which path of the hybrid classifier decided an answer. */
 export const DecidedByEnum = builder.enumType('ClassificationPath', {
