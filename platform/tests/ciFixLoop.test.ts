@@ -54,7 +54,7 @@ const BUILD = `query($id: ID!) {
 }`;
 const TASKS = `query { tasks(first: 100) { edges { node { id status title repository } } } }`;
 const TASK = `query($id: ID!) {
-  task(id: $id) { status result { branch commitSha error { code message } } pullRequest { number state headBranch baseBranch } }
+  task(id: $id) { status description result { branch commitSha error { code message } } pullRequest { number state headBranch baseBranch } }
 }`;
 const STATS = `query($r: String) { ciFixStats(repository: $r) { requested fixed failed escalated fixRate } }`;
 
@@ -136,7 +136,10 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
     return result.data!;
   };
 
-  /** Posts a `workflow_run` delivery of `run`, signed exactly as GitHub signs it, to the router. */
+  /**
+   * Posts a `workflow_run` delivery of `run`, signed exactly as GitHub signs it, to the router; resolves when the
+   * github subgraph has turned it into its event.
+   */
   async function deliver(fakeRun: FakeRun): Promise<void> {
     const delivery = githubWebhookDelivery({
       event: 'workflow_run',
@@ -154,6 +157,26 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
       body: delivery.body,
     });
     expect(response.status).toBe(202);
+    await waitFor(
+      async () =>
+        (await platform.github.deps.prisma.webhookDelivery.findUnique({ where: { deliveryId: delivery.id } }))
+          ?.processedAt != null || undefined,
+      { message: `delivery ${delivery.id} processed`, timeoutMs: 30_000, intervalMs: 100 },
+    );
+  }
+
+  /** Resolves once the poller has listed the runs after call `since` (GitHub answering `statuses`). */
+  async function polledSince(since: number, statuses = [200]): Promise<void> {
+    await waitFor(
+      () =>
+        fake.calls
+          .slice(since)
+          .some(
+            (call) =>
+              call.route === 'GET /repos/{owner}/{repo}/actions/runs' && statuses.includes(call.status),
+          ) || undefined,
+      { message: 'the poller to list the runs', timeoutMs: 30_000, intervalMs: 100 },
+    );
   }
 
   /** The build of `fakeRun` once cicd decided about it (one row, whichever path saw it first). */
@@ -172,8 +195,7 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
     );
   }
 
-  const tasks = async (): Promise<any[]> =>
-    (await call(TASKS)).tasks.edges.map((edge: any) => edge.node);
+  const tasks = async (): Promise<any[]> => (await call(TASKS)).tasks.edges.map((edge: any) => edge.node);
   const stats = async (): Promise<any> => (await call(STATS, { r: REPOSITORY })).ciFixStats;
 
   beforeAll(async () => {
@@ -255,9 +277,10 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
   it('a failing run seen by the webhook and the poll gets ONE fix task; its pull request goes green: fixed', async () => {
     const main = fake.branchesOf(OWNER, NAME).get('main')!;
     const failing = run({ branch: 'main', sha: main, conclusion: 'failure' });
-    // The poller lists it (every 250 ms) while the webhook delivers it.
+    // The poller lists it (every 250 ms) while the webhook delivers it: both paths see the run.
+    const since = fake.calls.length;
     actions.addRun(REPOSITORY, failing);
-    await deliver(failing);
+    await Promise.all([deliver(failing), polledSince(since)]);
 
     const build = await decided(failing, (fix) => fix.taskId !== null);
     expect(build).toMatchObject({
@@ -269,9 +292,17 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
     });
     expect(build.failures[0].message).toContain("Type 'string' is not assignable to type 'number'.");
     const taskId = build.fix.taskId as string;
+    // Recorded once, decided once, one task, also after another poll.
+    await polledSince(fake.calls.length, [200, 304]);
+    const where = { repository: REPOSITORY, runId: BigInt(failing.id) };
+    expect(await platform.cicd.deps.prisma.build.count({ where })).toBe(1);
+    expect(await platform.cicd.deps.prisma.fixAttempt.count({ where: { buildId: build.id } })).toBe(1);
     const [task, ...others] = await tasks();
     expect(others).toEqual([]);
     expect(task).toMatchObject({ id: taskId, repository: REPOSITORY });
+    const described = (await call(TASK, { id: taskId })).task.description as string;
+    expect(described).toContain('`main`');
+    expect(described).toContain("Type 'string' is not assignable to type 'number'.");
 
     // The agent fixes the file; its branch is pushed to the fake's git server and its pull request opened.
     const done = await waitFor(
@@ -313,7 +344,8 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
   });
 
   it('a failure that failed to be fixed twice is escalated to a person, and no third task is created', async () => {
-    const log = jobLog("src/index.ts(7,3): error TS2304: Cannot find name 'answr'.");
+    // What `tsc --noEmit --pretty false` prints once `export const twice = answr * 2;` follows the fixed line.
+    const log = jobLog("src/index.ts(2,22): error TS2552: Cannot find name 'answr'. Did you mean 'answer'?");
     const sha = (n: number) => `${String(n).repeat(40)}`.slice(0, 40);
     let fingerprint: string | null = null;
     for (const n of [1, 2]) {
