@@ -331,6 +331,16 @@ describe('the CI fix loop (platform, through the router)', { timeout: 120_000 },
       pullRequests: [done.pullRequest.number],
       event: 'pull_request',
     });
+    // GitHub lists it too, and the poll records it first (GitHub's run list knows no task ids); the webhook's
+    // event of the same run names the fix's task (its pull request's) after.
+    actions.addRun(REPOSITORY, green);
+    await waitFor(
+      async () =>
+        (await call(BUILDS, { r: REPOSITORY })).builds.edges.some(
+          (edge: any) => edge.node.runId === String(green.id) && edge.node.source === 'POLL',
+        ) || undefined,
+      { message: "the poll to record the fix's green run", timeoutMs: 30_000, intervalMs: 200 },
+    );
     await deliver(green);
     const fixed = await decided(failing, (fix) => fix.status !== 'REQUESTED');
     expect(fixed.fix).toMatchObject({
