@@ -116,7 +116,7 @@ function run(options: {
   };
 }
 
-describe('the CI fix loop (platform, through the router)', { timeout: 120_000 }, () => {
+describe('the CI fix loop (platform, through the router)', { timeout: 180_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-platform-ci-fix-'));
   // Task sandboxes of a root worker run as another user, which must be able to reach WORKSPACE_ROOT (search only).
   chmodSync(dataDir, 0o711);
