@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChecksCompleted, FixTaskCreated } from '@cap/events';
+import { ChecksCompleted, FixTaskCreated, WorkflowRunCompleted } from '@cap/events';
 import { MemoryEventBus } from '@cap/messaging';
 import { userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,5 +113,47 @@ describe('ChecksCompleted on a fix pull request', () => {
       where: { taskId: { in: [green.taskId, red.taskId] } },
     });
     expect(fixes.map((fix) => fix.status).sort()).toEqual(['FAILED', 'FIXED']);
+  });
+
+  it("concludes the fix when the poll recorded its pull request's green run first and the webhook names the task after", async () => {
+    const { taskId } = await requestedFix();
+    const run = fakeRun({ branch: 'agent/fix', sha: sha(), conclusion: 'success', pullRequests: [7] });
+    h.actions.addRun(REPOSITORY, run);
+    // The poll sees the completed run first: GitHub's run list knows no task ids.
+    const polled = await recordRun(
+      h.cicd.deps,
+      factsOfApiRun(REPOSITORY, h.actions.runPayload(REPOSITORY, run) as never),
+      'POLL',
+    );
+    expect(polled.build.taskIds).toEqual([]);
+    // The github subgraph's event of the same run names the fix's task (its pull request's).
+    await h.publish(
+      WorkflowRunCompleted.create(
+        {
+          repositoryId: REPOSITORY_ID,
+          owner: OWNER,
+          name: NAME,
+          runId: run.id,
+          runAttempt: run.runAttempt,
+          workflowId: run.workflowId,
+          workflowName: run.name,
+          event: run.event,
+          headBranch: run.headBranch,
+          headSha: run.headSha,
+          status: 'completed',
+          conclusion: 'SUCCESS',
+          htmlUrl: `https://github.example/${REPOSITORY}/actions/runs/${run.id}`,
+          pullRequestNumbers: run.pullRequests,
+          taskIds: [taskId],
+          startedAt: run.startedAt,
+          updatedAt: run.updatedAt,
+        },
+        { source: 'github', aggregateId: REPOSITORY_ID },
+      ),
+    );
+    expect(await concluded(taskId)).toMatchObject({ status: 'FIXED' });
+    expect(
+      await h.cicd.deps.prisma.build.count({ where: { repository: REPOSITORY, runId: BigInt(run.id) } }),
+    ).toBe(1);
   });
 });

@@ -48,6 +48,8 @@ export async function recordRunIn(
   {
     const key = { repository: facts.repository, runId: BigInt(facts.runId), runAttempt: facts.runAttempt };
     const existing = await uow.tx.build.findUnique({ where: { repository_runId_runAttempt: key } });
+    // Tasks this report names that the build did not know (the poll, which knows no task ids, saw the run first).
+    const newTaskIds = facts.taskIds.filter((id) => !existing?.taskIds.includes(id));
     let build: Build;
     let newlyFailed = false;
     if (!existing) {
@@ -87,7 +89,7 @@ export async function recordRunIn(
       build = await uow.tx.build.findUniqueOrThrow({ where: { id: existing.id } });
     } else {
       build = existing;
-      if (facts.taskIds.some((id) => !existing.taskIds.includes(id)))
+      if (newTaskIds.length > 0)
         build = await uow.tx.build.update({
           where: { id: existing.id },
           data: { taskIds: mergeIds(existing.taskIds, facts.taskIds) },
@@ -95,13 +97,17 @@ export async function recordRunIn(
     }
     if (facts.headBranch)
       await noteBranchHead(deps, uow.tx, facts.repository, facts.headBranch, facts.headSha, facts.startedAt);
-    if (completed && facts.taskIds.length > 0 && (newlyFailed || !existing?.completedAt))
+    // A run concludes its tasks' fixes when it completes (every task the build knows, also from an earlier report
+    // when the poll, which knows no task ids, reports the completion), and a task learnt after that (the webhook's
+    // event of a run the poll recorded first) with the run's final conclusion.
+    const concluding = !existing?.completedAt ? (completed ? build.taskIds : []) : newTaskIds;
+    if (concluding.length > 0)
       await concludeFixesOfTasks(
         deps,
         uow.tx,
-        facts.taskIds,
-        facts.conclusion ?? '',
-        completedAt ?? new Date(),
+        concluding,
+        build.conclusion ?? '',
+        build.completedAt ?? completedAt ?? new Date(),
       );
     const changed = build;
     if (!existing || changed.updatedAt.getTime() !== existing.updatedAt.getTime())
