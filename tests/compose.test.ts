@@ -5,9 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 /**
- * docker-compose.yml and the Dockerfiles against the workspace: every deployable has a service that builds
- * from its own Dockerfile, is health-checked and wired to the infrastructure, and every image starts the
- * file the package's build emits. Static checks only: tests never need Docker.
+ * docker-compose.yml and the root Dockerfile against the workspace: every deployable has a service that builds
+ * the one Dockerfile with its own package's build arguments, is health-checked and wired to the infrastructure,
+ * and every image starts the file the package's build emits. The Dockerfile is read as Docker would read it for
+ * that service: `$NAME` and `${NAME}` resolved from the stage's ARG (the service's build arg, else its default;
+ * an ARG not declared in the stage is empty, as in Docker) and ENV lines. Static checks only: tests never need
+ * Docker.
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -136,12 +139,88 @@ function instructions(path: string): Instruction[] {
     });
 }
 
-/** The instructions of a Dockerfile's last stage (what the image runs), continuation lines joined. */
-function finalStage(path: string): Instruction[] {
-  const all = instructions(path);
-  const lastFrom = all.map((instruction) => instruction.keyword).lastIndexOf('FROM');
-  if (lastFrom < 0) throw new Error(`${path} has no FROM`);
-  return all.slice(lastFrom);
+const DOCKERFILE = 'Dockerfile';
+
+/** A service's `build.args` as a map (Compose accepts a map or a `KEY=value` list). */
+function buildArgs(name: string): Record<string, string> {
+  const args = record(service(name)['build'], `services.${name}.build`)['args'] ?? {};
+  const entries: [string, string][] = Array.isArray(args)
+    ? args.map((item) => {
+        const [key = '', ...rest] = String(item).split('=');
+        return [key, rest.join('=')];
+      })
+    : Object.entries(record(args, `services.${name}.build.args`)).map(([key, value]) => [key, String(value)]);
+  return Object.fromEntries(entries);
+}
+
+/** Every name the Dockerfile declares with ARG or ENV: only these are substituted (the rest are shell variables). */
+function declaredNames(all: Instruction[]): Set<string> {
+  const names = new Set<string>();
+  for (const { keyword, args } of all) {
+    if (keyword !== 'ARG' && keyword !== 'ENV') continue;
+    for (const pair of args.split(/\s+/)) names.add(pair.split('=')[0] ?? '');
+  }
+  return names;
+}
+
+/**
+ * The Dockerfile's stages as built for one service: each instruction's `$NAME` / `${NAME}` replaced by the value
+ * the stage gives it (ARG: the service's build arg, else the default; ENV; undeclared in this stage: empty).
+ */
+function resolvedStages(deployable: Deployable): Instruction[][] {
+  const all = instructions(DOCKERFILE);
+  const declared = declaredNames(all);
+  const given = buildArgs(deployable.service);
+  const stages: Instruction[][] = [];
+  let values = new Map<string, string>();
+  const substitute = (text: string): string =>
+    text.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+      (match, braced?: string, bare?: string) => {
+        const name = braced ?? bare ?? '';
+        return declared.has(name) ? (values.get(name) ?? '') : match;
+      },
+    );
+  for (const { keyword, args } of all) {
+    if (keyword === 'FROM') {
+      values = new Map();
+      stages.push([]);
+    }
+    if (keyword === 'ARG') {
+      const [name = '', ...rest] = args.split('=');
+      const fallback = rest.length > 0 ? rest.join('=').replace(/^"(.*)"$/, '$1') : '';
+      values.set(name, given[name] ?? fallback);
+    }
+    if (keyword === 'ENV') {
+      for (const pair of args.split(/\s+/)) {
+        const [name = '', ...rest] = pair.split('=');
+        values.set(name, substitute(rest.join('=')));
+      }
+    }
+    stages.at(-1)?.push({ keyword, args: substitute(args) });
+  }
+  return stages;
+}
+
+/** The instructions of the last stage (what the image runs), resolved for one service. */
+function finalStage(deployable: Deployable): Instruction[] {
+  const last = resolvedStages(deployable).at(-1);
+  if (!last) throw new Error(`${DOCKERFILE} has no FROM`);
+  return last;
+}
+
+/** Every instruction of the Dockerfile as built for one service. */
+function resolvedDockerfile(deployable: Deployable): Instruction[] {
+  return resolvedStages(deployable).flat();
+}
+
+/** The script a `CMD ["/bin/sh", "-c", script]` runs, or the argv of an exec-form CMD. */
+function startCommand(deployable: Deployable): string {
+  const cmd = finalStage(deployable).find((instruction) => instruction.keyword === 'CMD');
+  if (!cmd) throw new Error('final stage has no CMD');
+  const argv = JSON.parse(cmd.args) as unknown;
+  if (!Array.isArray(argv)) throw new Error(`CMD is not in exec form: ${cmd.args}`);
+  return argv[0] === '/bin/sh' && argv[1] === '-c' ? String(argv[2]) : argv.map(String).join(' ');
 }
 
 /** The image the final stage is based on, following `FROM <earlier stage>` back to a real image. */
@@ -155,11 +234,6 @@ function baseImage(path: string): string {
     if (as?.toUpperCase() === 'AS' && alias) stages.set(alias.toLowerCase(), image);
   }
   return image;
-}
-
-function dockerfileOf(deployable: Deployable): string {
-  const build = record(service(deployable.service)['build'], `services.${deployable.service}.build`);
-  return String(build['dockerfile']);
 }
 
 describe('docker-compose.yml infrastructure', () => {
@@ -197,11 +271,19 @@ describe('docker-compose.yml deployables', () => {
   });
 
   describe.each(deployables)('$service', (deployable) => {
-    it('builds from its own Dockerfile with the repository root as context', () => {
+    it('builds the root Dockerfile for its own package with the repository root as context', () => {
       const build = record(service(deployable.service)['build'], `services.${deployable.service}.build`);
       expect(build['context']).toBe('.');
-      expect(build['dockerfile']).toBe(`${deployable.dir}/Dockerfile`);
-      expect(existsSync(join(ROOT, String(build['dockerfile'])))).toBe(true);
+      expect(build['dockerfile']).toBe(DOCKERFILE);
+      expect(existsSync(join(ROOT, DOCKERFILE))).toBe(true);
+      const args = buildArgs(deployable.service);
+      expect(args['PACKAGE']).toBe(deployable.packageName);
+      expect(args['SERVICE_DIR']).toBe(deployable.dir);
+      expect(args['PORT']).toBe(environment(deployable.service)['PORT']);
+      // The build-time checks name paths that exist (migrations, the committed model).
+      for (const path of (args['REQUIRED_PATHS'] ?? '').split(/\s+/).filter(Boolean)) {
+        expect(existsSync(join(ROOT, path)), `${path} exists`).toBe(true);
+      }
     });
 
     it('is health-checked on GET /health of its own port', () => {
@@ -222,11 +304,10 @@ describe('docker-compose.yml deployables', () => {
     });
 
     it('starts the file its package builds from src/main.ts', () => {
-      const stage = finalStage(dockerfileOf(deployable));
-      const cmd = stage.find((instruction) => instruction.keyword === 'CMD');
-      expect(cmd, 'final stage has a CMD').toBeDefined();
-      const argv = JSON.parse(cmd?.args ?? '[]') as unknown;
-      expect(argv).toEqual(['node', `${deployable.dir}/dist/main.js`]);
+      // `exec` keeps node as PID 1 (it gets docker stop's SIGTERM), as an exec-form CMD would.
+      expect(startCommand(deployable)).toMatch(
+        new RegExp(`^(exec )?node "?${deployable.dir.replaceAll('/', '\\/')}\\/dist\\/main\\.js"?$`),
+      );
       // dist/main.js is main.ts only if the build maps src/ to dist/.
       const build = record(
         readJson(`${deployable.dir}/tsconfig.build.json`)['compilerOptions'],
@@ -240,25 +321,30 @@ describe('docker-compose.yml deployables', () => {
     });
 
     it('builds only its own package graph and runs as a non-root user on node:20-slim', () => {
-      const dockerfile = readFileSync(join(ROOT, dockerfileOf(deployable)), 'utf8');
-      expect(dockerfile).toContain(`--filter=${deployable.packageName}...`);
+      const runs = resolvedDockerfile(deployable)
+        .filter((instruction) => instruction.keyword === 'RUN')
+        .map((instruction) => instruction.args);
+      expect(runs.join('\n')).toContain(`prune "${deployable.packageName}" --docker`);
+      expect(runs.join('\n')).toContain(`--filter=${deployable.packageName}...`);
+      const dockerfile = readFileSync(join(ROOT, DOCKERFILE), 'utf8');
       expect(dockerfile).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip/);
       expect(dockerfile).toMatch(/npm (ci --omit=dev|prune --omit=dev)/);
-      const stage = finalStage(dockerfileOf(deployable));
-      expect(baseImage(dockerfileOf(deployable))).toBe('node:20-slim');
+      const stage = finalStage(deployable);
+      expect(baseImage(DOCKERFILE)).toBe('node:20-slim');
       const user = stage.filter((instruction) => instruction.keyword === 'USER').at(-1);
       expect(user?.args).toBeDefined();
       expect(user?.args).not.toMatch(/^(root|0)(:|$)/);
     });
 
     it('exposes and health-checks the port compose gives it', () => {
-      const stage = finalStage(dockerfileOf(deployable));
+      const stage = finalStage(deployable);
       const port = environment(deployable.service)['PORT'];
       expect(
         stage
           .filter((instruction) => instruction.keyword === 'EXPOSE')
           .map((instruction) => instruction.args),
       ).toContain(port);
+      expect(stage.find((instruction) => instruction.keyword === 'ENV')?.args).toContain(`PORT=${port}`);
       expect(stage.find((instruction) => instruction.keyword === 'HEALTHCHECK')?.args).toMatch(/\/health\b/);
     });
   });
@@ -322,9 +408,32 @@ describe('docker-compose.yml deployables', () => {
   it('serves the committed supergraph from the router image', () => {
     const path = environment('router')['SUPERGRAPH_PATH'];
     expect(path).toBe('/app/schema/supergraph.graphql');
-    expect(readFileSync(join(ROOT, 'router/Dockerfile'), 'utf8')).toMatch(
-      /COPY\s+schema\/supergraph\.graphql\s/,
+    // The router's build copies it from the context to the same path under WORKDIR /app.
+    expect(buildArgs('router')['EXTRA_FILES']?.split(/\s+/)).toContain('schema/supergraph.graphql');
+    expect(existsSync(join(ROOT, 'schema/supergraph.graphql'))).toBe(true);
+    const copies = resolvedDockerfile(router).filter(
+      (instruction) =>
+        instruction.keyword === 'RUN' &&
+        /for path in schema\/supergraph\.graphql;.*cp -R "\/repo\/\$path" "\$path"/.test(instruction.args),
     );
+    expect(copies).toHaveLength(1);
+    expect(resolvedDockerfile(router).find((instruction) => instruction.keyword === 'WORKDIR')?.args).toBe(
+      '/app',
+    );
+  });
+
+  it('installs the runtime packages and writable folders the services ask for', () => {
+    const orchestration = subgraphs.find((subgraph) => subgraph.service === 'orchestration')!;
+    const chat = subgraphs.find((subgraph) => subgraph.service === 'chat')!;
+    const runs = (deployable: Deployable): string =>
+      finalStage(deployable)
+        .filter((instruction) => instruction.keyword === 'RUN')
+        .map((instruction) => instruction.args)
+        .join('\n');
+    expect(runs(orchestration)).toMatch(
+      /apt-get install -y --no-install-recommends git ca-certificates bubblewrap/,
+    );
+    expect(runs(chat)).toContain('mkdir -p .data .data/attachments && chown -R node:node .data');
   });
 
   it('shares one issuer and audience between identity and the router', () => {

@@ -180,3 +180,34 @@ export function createInstantIdCursorCodec(
     },
   });
 }
+
+/** A Relay connection's page: its edges and page info. */
+export interface ConnectionPage<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
+}
+
+/**
+ * A forward keyset page as a Relay connection: one edge per item with its cursor; there is a previous page when
+ * this one started after a cursor.
+ */
+export function connectionPage<T>(
+  items: readonly T[],
+  options: { hasNextPage: boolean; after?: string | null | undefined; cursor: (item: T) => string },
+): ConnectionPage<T> {
+  const edges = items.map((node) => ({ cursor: options.cursor(node), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: options.hasNextPage,
+      hasPreviousPage: Boolean(options.after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
+  connectionPage,
   createCursorCodec,
   createInstantIdCursorCodec,
   type InstantIdPosition,
@@ -103,6 +104,38 @@ describe('page size rule', () => {
       const valid = Number.isInteger(requested) && requested >= 1 && requested <= 50;
       if (valid) expect(resolvePageSize({ [field]: requested }, size)).toBe(requested);
       else expect(codeOf(() => resolvePageSize({ [field]: requested }, size))).toBe('BAD_USER_INPUT');
+    }
+  });
+});
+
+describe('connectionPage', () => {
+  it('gives each item its cursor and the page its bounds', () => {
+    const page = connectionPage(['a', 'b', 'c'], {
+      hasNextPage: true,
+      after: 'x',
+      cursor: (item) => `c:${item}`,
+    });
+    expect(page.edges).toEqual([
+      { cursor: 'c:a', node: 'a' },
+      { cursor: 'c:b', node: 'b' },
+      { cursor: 'c:c', node: 'c' },
+    ]);
+    expect(page.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: true,
+      startCursor: 'c:a',
+      endCursor: 'c:c',
+    });
+  });
+
+  it('has no bounds when empty and no previous page without `after`', () => {
+    for (const after of [undefined, null, '']) {
+      expect(connectionPage([], { hasNextPage: false, after, cursor: String }).pageInfo).toEqual({
+        hasNextPage: false,
+        hasPreviousPage: false,
+        startCursor: null,
+        endCursor: null,
+      });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { prismaExecutor, type Database } from '@cap/db';
 import { createLiveBus } from '@cap/live';
-import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -69,10 +69,7 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
     prisma,
     logger,
     live,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     github:
       options.github ??
       createGithubActions({

@@ -7,7 +7,7 @@ import {
   SecretRedactor,
 } from '@cap/github-client';
 import { createLiveBus } from '@cap/live';
-import { enqueue, OutboxRelay, type EventBus } from '@cap/messaging';
+import { outboxRecorder, OutboxRelay, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -115,10 +115,7 @@ async function startInScope(
     redactor,
     logger,
     live,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     settings: {
       webUrl: config.GITHUB_WEB_URL,
       oauth:

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Database } from '@cap/db';
 import { prismaExecutor } from '@cap/db';
 import { ClassifierTopic, OrchestrationTopic } from '@cap/events';
-import { enqueue, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -81,10 +81,7 @@ async function startInScope(
     model,
     trainer,
     logger,
-    events: {
-      record: (tx, envelopes) => enqueue(prismaExecutor(tx), SCHEMA, envelopes),
-      committed: () => relay.notify(),
-    },
+    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
     settings: {
       mode: config.CLASSIFIER_MODE,
       heuristicThreshold: config.CLASSIFIER_HEURISTIC_THRESHOLD,

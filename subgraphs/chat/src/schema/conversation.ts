@@ -1,4 +1,5 @@
 import { policyDirectives } from '@cap/runtime';
+import { connectionPage } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import { activityKey } from '../domain/activity.js';
 import {
@@ -165,19 +166,11 @@ builder.queryFields((t) => ({
       },
       resolve: async (_root, args, ctx) => {
         const page = await listConversations(ctx.deps, ctx.principal, args);
-        const edges = page.conversations.map((conversation) => ({
-          cursor: encodeConversationCursor(conversation),
-          node: conversation,
-        }));
-        return {
-          edges,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: Boolean(args.after),
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return connectionPage(page.conversations, {
+          hasNextPage: page.hasNextPage,
+          after: args.after,
+          cursor: encodeConversationCursor,
+        });
       },
     },
     { name: 'ConversationConnection', description: 'A page of conversations.' },

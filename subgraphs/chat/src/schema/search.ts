@@ -1,4 +1,5 @@
 import { policyDirectives } from '@cap/runtime';
+import { connectionPage } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import { encodeSearchCursor, searchMessages, SEARCH_PAGE, type SearchHit } from '../domain/search.js';
 import { MessageRef } from './refs.js';
@@ -55,16 +56,11 @@ builder.queryFields((t) => ({
           last: args.last,
           before: args.before,
         });
-        const edges = result.hits.map((hit) => ({ cursor: encodeSearchCursor(hit.offset), node: hit }));
-        return {
-          edges,
-          pageInfo: {
-            hasNextPage: result.hasNextPage,
-            hasPreviousPage: Boolean(args.after),
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return connectionPage(result.hits, {
+          hasNextPage: result.hasNextPage,
+          after: args.after,
+          cursor: (hit) => encodeSearchCursor(hit.offset),
+        });
       },
     },
     { name: 'MessageSearchConnection', description: 'A page of search hits.' },

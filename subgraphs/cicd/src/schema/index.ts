@@ -1,4 +1,4 @@
-import { applyDirectiveAuthorization } from '@cap/runtime';
+import { buildSubgraphSchema } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import type { CicdContext } from '../context.js';
 import './enums.js';
@@ -10,18 +10,6 @@ import './fix.js';
  * Federation authorization and demand-control directives (README, "Router policy"): the router enforces them,
  * and so does this subgraph (ADR 0007).
  */
-export const schema = applyDirectiveAuthorization<CicdContext>(
-  builder.toSubGraphSchema({
-    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: [
-      '@key',
-      '@shareable',
-      '@authenticated',
-      '@requiresScopes',
-      '@policy',
-      '@cost',
-      '@listSize',
-    ],
-  }),
-  { principal: (context) => context.principal },
-);
+export const schema = buildSubgraphSchema<CicdContext>(builder, {
+  principal: (context) => context.principal,
+});

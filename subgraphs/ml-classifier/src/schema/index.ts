@@ -1,4 +1,4 @@
-import { applyDirectiveAuthorization } from '@cap/runtime';
+import { buildSubgraphSchema } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import type { MlClassifierContext } from '../context.js';
 import './enums.js';
@@ -11,18 +11,6 @@ import './training.js';
  * the Federation authorization and demand-control directives: the router enforces them, and so does this
  * subgraph (ADR 0007).
  */
-export const schema = applyDirectiveAuthorization<MlClassifierContext>(
-  builder.toSubGraphSchema({
-    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
-    federationDirectives: [
-      '@key',
-      '@shareable',
-      '@authenticated',
-      '@requiresScopes',
-      '@policy',
-      '@cost',
-      '@listSize',
-    ],
-  }),
-  { principal: (context) => context.principal },
-);
+export const schema = buildSubgraphSchema<MlClassifierContext>(builder, {
+  principal: (context) => context.principal,
+});

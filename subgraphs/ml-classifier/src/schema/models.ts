@@ -1,4 +1,5 @@
 import { policyDirectives, principalUserId } from '@cap/runtime';
+import { connectionPage } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import { activateModel, evaluationOf, rollbackModel, type EvaluationSummary } from '../domain/models.js';
 import { listModels, modelCursor, MODELS_PAGE, parseId } from '../domain/queries.js';
@@ -71,19 +72,11 @@ builder.queryFields((t) => ({
       },
       resolve: async (_root, args, ctx) => {
         const page = await listModels(ctx.deps, args);
-        const edges = page.items.map((node) => ({
-          cursor: modelCursor.encode({ at: node.createdAt, id: node.id }),
-          node,
-        }));
-        return {
-          edges,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: Boolean(args.after),
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return connectionPage(page.items, {
+          hasNextPage: page.hasNextPage,
+          after: args.after,
+          cursor: (node) => modelCursor.encode({ at: node.createdAt, id: node.id }),
+        });
       },
     },
     { name: 'ClassifierModelConnection', description: 'A page of classifier model versions.' },

@@ -1,4 +1,5 @@
 import { codedError, ErrorCode, policyDirectives, principalUserId } from '@cap/runtime';
+import { connectionPage } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
 import { listTrainings, parseId, trainingCursor, TRAININGS_PAGE } from '../domain/queries.js';
 import { startTraining } from '../domain/training.js';
@@ -70,19 +71,11 @@ builder.queryFields((t) => ({
       },
       resolve: async (_root, args, ctx) => {
         const page = await listTrainings(ctx.deps, args);
-        const edges = page.items.map((node) => ({
-          cursor: trainingCursor.encode({ at: node.createdAt, id: node.id }),
-          node,
-        }));
-        return {
-          edges,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: Boolean(args.after),
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return connectionPage(page.items, {
+          hasNextPage: page.hasNextPage,
+          after: args.after,
+          cursor: (node) => trainingCursor.encode({ at: node.createdAt, id: node.id }),
+        });
       },
     },
     { name: 'ClassifierTrainingConnection', description: 'A page of retrains.' },
