@@ -148,6 +148,10 @@ describe('a newer push supersedes the pending fix', () => {
         { source: 'github', aggregateId: REPOSITORY_ID },
       ),
     );
+    // The pull request and the push travel on different topics: wait until cicd knows the fix's head first.
+    await waitFor(async () => ((await fixOf(fix.id)).fixHeadSha === fixHead ? true : undefined), {
+      message: "the fix's pull request head noted",
+    });
     await publishAndSettle(pushed('release', fixHead));
     expect(await fixOf(fix.id)).toMatchObject({ status: 'REQUESTED', fixHeadSha: fixHead });
 
