@@ -229,8 +229,10 @@ describe('messages', () => {
       expect(result.data!['conversation'].messages.edges).toHaveLength(count);
       return h.statements() - before;
     };
-    const five = await measure(5);
-    const fifty = await measure(50);
+    // The counter sees the whole client, background relays and polls included: each of those can only add
+    // statements, so the smaller of two cold reads is the request's own count.
+    const five = Math.min(await measure(5), await measure(5));
+    const fifty = Math.min(await measure(50), await measure(50));
     expect(fifty).toBe(five);
     expect(five).toBeLessThanOrEqual(8);
   });
