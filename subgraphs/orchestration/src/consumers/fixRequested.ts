@@ -6,8 +6,6 @@ import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.
 import { applyTransition, cancelPlan, createTask, EVENT_SOURCE } from '../domain/tasks.js';
 import { canTransition } from '../domain/taskStateMachine.js';
 import { LIMITS } from '../domain/validation.js';
-import { publishWorkQueued } from '../domain/liveMessages.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
 import { unitOfWorkOf, unitOfWorkSql } from './unitOfWorkSql.js';
 
 /** Consumer group of the fix-request consumer (also its deduplication scope). */
@@ -62,14 +60,10 @@ async function createFixTask(
     role: 'DEVELOPER',
     scopes: ['tasks:write'],
   };
-  const joined: OrchestrationDeps = {
-    ...deps,
-    prisma: { $transaction: (work: (tx: unknown) => unknown) => work(uow.tx) } as unknown as PrismaClient,
-    // The outer transaction tells the relay once it committed.
-    events: { record: deps.events.record, committed: () => undefined },
-  };
+  // In the consumer's unit of work: the task, its events and the processed-mark commit together, and the
+  // task's wake-ups run after that commit.
   const task = await createTask(
-    joined,
+    deps,
     onBehalfOf,
     {
       title: fixTitle(fix).slice(0, LIMITS.title),
@@ -77,10 +71,8 @@ async function createFixTask(
       repository: fix.repository,
     },
     {},
-    { fixId: fix.fixId },
+    { uow, fixId: fix.fixId },
   );
-  // createTask's own wake-ups ran before this transaction committed; wake the workers again after it.
-  uow.afterCommit(() => publishWorkQueued(deps));
   await deps.events.record(uow.tx, [
     FixTaskCreated.create(
       { fixId: fix.fixId, taskId: task.id, creatorId: fix.requestedBy },
