@@ -98,8 +98,18 @@ describe('ChecksCompleted on a fix pull request', () => {
     expect(await concluded(green.taskId)).toMatchObject({ status: 'FIXED' });
     expect(await concluded(red.taskId)).toMatchObject({ status: 'FAILED' });
     // A redelivered suite changes nothing: a concluded fix stays concluded.
-    await h.publish(checks([green.taskId], 'FAILURE'));
-    await h.publish(checks([red.taskId], 'SUCCESS'));
+    const redelivered = [checks([green.taskId], 'FAILURE'), checks([red.taskId], 'SUCCESS')];
+    await h.publish(...redelivered);
+    // Only once cicd has consumed both (their processed-marks exist) does what follows prove anything.
+    await waitFor(
+      async () =>
+        (await h.cicd.deps.prisma.processedEvent.count({
+          where: { eventId: { in: redelivered.map((event) => event.id) } },
+        })) === redelivered.length
+          ? true
+          : undefined,
+      { message: 'the redelivered suites consumed' },
+    );
     const stats = await waitFor(async () => {
       const result = await h.call(
         `query ($r: String) { ciFixStats(repository: $r) { requested fixed failed fixRate } }`,
