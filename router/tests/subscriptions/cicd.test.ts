@@ -14,6 +14,8 @@ useSubscriptionStack();
 
 const OWNER = 'acme';
 const NAME = `router-live-${randomUUID().slice(0, 8)}`;
+// One repository, one aggregate: its runs' events share a partition key and so keep their order on the bus.
+const REPOSITORY_ID = randomUUID();
 const BUILD_STATUS_CHANGED = /* GraphQL */ `
   subscription ($repository: String!, $branch: String) {
     buildStatusChanged(repository: $repository, branch: $branch) {
@@ -38,7 +40,7 @@ type Event = {
 
 function runEvent(runId: number, branch: string, status: 'in_progress' | 'completed') {
   const contract = status === 'completed' ? WorkflowRunCompleted : WorkflowRunUpdated;
-  const repositoryId = randomUUID();
+  const repositoryId = REPOSITORY_ID;
   return contract.create(
     {
       repositoryId,
