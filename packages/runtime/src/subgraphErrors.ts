@@ -29,6 +29,10 @@ export function maskError(
  */
 export function maskSubscriptionError(error: GraphQLError, logger: Logger): GraphQLFormattedError {
   const formatted = error.toJSON();
+  // A variable the operation's types refuse (an Int beyond 32 bits, a string for an Int): graphql-js wraps the
+  // scalar's own error, so it has an original error, yet it is the client's input, as Apollo Server codes it.
+  if (error.path === undefined && error.message.startsWith('Variable "$'))
+    return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
   if (error.originalError === undefined && error.extensions['code'] === undefined) {
     const code = error.message.startsWith('Syntax Error')
       ? ApolloServerErrorCode.GRAPHQL_PARSE_FAILED

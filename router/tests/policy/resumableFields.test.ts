@@ -13,10 +13,11 @@ function sdl(links: string, field: string): string {
 }
 
 describe('resumable subscription fields, declared by the subgraphs with @resumable', () => {
-  it('are read from the composed supergraph: chat messagePosted(after) and orchestration taskLogs(afterSeq)', () => {
+  it('are read from the composed supergraph: chat messagePosted(after) and orchestration taskLogs(afterSeq) and taskLogBatches(afterSeq)', () => {
     expect(Object.fromEntries(loadSupergraphPolicy(supergraphSdl).resumableFields)).toEqual({
       messagePosted: { argument: 'after', cursorField: 'cursor' },
       taskLogs: { argument: 'afterSeq', cursorField: 'seq' },
+      taskLogBatches: { argument: 'afterSeq', cursorField: 'lastSeq' },
     });
   });
 

@@ -125,7 +125,7 @@ async function startInScope(
     logger,
   });
   scope.add('orchestration live bus', () => live.close());
-  const logTails = new TaskLogTails({ prisma, live, logger });
+  const logTails = new TaskLogTails({ prisma, live, logger }, { maxBatch: config.TASK_LOG_BATCH_MAX });
   const deps: OrchestrationDeps = {
     prisma,
     statements,

@@ -113,6 +113,11 @@ const schema = z
     LOG_PUBLISH_BEFORE_COMMIT: envBoolean.default(true),
     /** Longer log lines are cut, characters (default 8_192). */
     LOG_LINE_MAX_CHARS: int(80, 1_000_000).default(8_192),
+    /**
+     * Entries per event of the `taskLogBatches` subscription at most (default 500): a subscriber that fell behind
+     * gets batches this large; one that keeps up gets what is ready, never waiting to fill a batch.
+     */
+    TASK_LOG_BATCH_MAX: int(1, 5_000).default(500),
 
     /**
      * The agent executor (tasks without a `command`): whether workers run it (default true). Without a model

@@ -1846,6 +1846,8 @@ export type Subscription = {
   presence: PresenceEvent;
   /** Live changes of the pull requests of a repository (`owner` and `name`) or of a task (`taskId`): opened, updated, checks completed, reviewed, merged, closed; each with the pull request’s state after the change. */
   pullRequestUpdated: PullRequestUpdate;
+  /** A task's log entries after `afterSeq`, like `taskLogs` (stored ones first, then live ones, each exactly once and in `seq` order) but several per event: a subscriber that keeps up receives each entry as soon as it is ready (often one per batch), one that falls behind receives larger batches (up to the server's `TASK_LOG_BATCH_MAX`) instead of a backlog of events. To resume after a disconnect, subscribe again with the last `lastSeq` received. */
+  taskLogBatches: TaskLogBatch;
   /** A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received. */
   taskLogs: TaskLog;
   /** A task's current state when subscribed, then its new state after every change (never an older one). */
@@ -1888,6 +1890,13 @@ export type SubscriptionPullRequestUpdatedArgs = {
   name?: InputMaybe<Scalars['String']['input']>;
   owner?: InputMaybe<Scalars['String']['input']>;
   taskId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** Root of every live stream (graphql-ws, through the router). */
+export type SubscriptionTaskLogBatchesArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
+  taskId: Scalars['ID']['input'];
 };
 
 
@@ -2072,6 +2081,15 @@ export type TaskLog = {
   seq: Scalars['Int']['output'];
   /** The task the entry belongs to. */
   taskId: Scalars['ID']['output'];
+};
+
+/** Consecutive entries of a task’s log delivered at once: whatever was ready when the subscriber could take more. */
+export type TaskLogBatch = {
+  __typename?: 'TaskLogBatch';
+  /** The entries in `seq` order, contiguous (no hole) and following the previous batch’s `lastSeq`; never empty. */
+  entries: Array<TaskLog>;
+  /** The `seq` of the last entry: subscribe again with `afterSeq` set to it to resume after it. */
+  lastSeq: Scalars['Int']['output'];
 };
 
 /** A page of task log entries. */

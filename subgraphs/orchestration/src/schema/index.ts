@@ -7,6 +7,7 @@ import './task.js';
 import './taskMutations.js';
 import './execution.js';
 import './taskLog.js';
+import './taskLogBatches.js';
 
 /**
  * Orchestration's federated subgraph schema (Federation 2). Access and cost are declared on the fields with the

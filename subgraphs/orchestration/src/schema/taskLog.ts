@@ -70,11 +70,24 @@ const TaskChangeRef = builder.objectRef<TaskChange>('TaskChange').implement({
  * The task must exist. That the caller may read tasks is the fields' `@requiresScopes(tasks:read)`, enforced
  * before any resolver runs (ADR 0007).
  */
-async function requireTask(ctx: OrchestrationContext, rawId: string | number): Promise<string> {
+export async function requireTask(ctx: OrchestrationContext, rawId: string | number): Promise<string> {
   const taskId = parseId(String(rawId), 'taskId');
   if (!(await ctx.loaders.task.load(taskId)))
     throw codedError(ErrorCode.NOT_FOUND, 'Task not found.', { id: taskId });
   return taskId;
+}
+
+/** The `afterSeq` argument of the task-log subscriptions: absent is 0, negative is BAD_USER_INPUT. */
+export function parseAfterSeq(value: number | null | undefined): number {
+  const afterSeq = value ?? 0;
+  if (!Number.isInteger(afterSeq) || afterSeq < 0) {
+    throw codedError(ErrorCode.BAD_USER_INPUT, 'afterSeq must not be negative.', {
+      field: 'afterSeq',
+      expected: 'an integer >= 0',
+      received: String(afterSeq),
+    });
+  }
+  return afterSeq;
 }
 
 builder.queryFields((t) => ({
@@ -123,15 +136,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const taskId = await requireTask(ctx, args.taskId);
-      const afterSeq = args.afterSeq ?? 0;
-      if (!Number.isInteger(afterSeq) || afterSeq < 0) {
-        throw codedError(ErrorCode.BAD_USER_INPUT, 'afterSeq must not be negative.', {
-          field: 'afterSeq',
-          expected: 'an integer >= 0',
-          received: String(afterSeq),
-        });
-      }
-      return ctx.logTails.tail(taskId, afterSeq);
+      return ctx.logTails.tail(taskId, parseAfterSeq(args.afterSeq));
     },
     resolve: (entry) => entry,
   }),

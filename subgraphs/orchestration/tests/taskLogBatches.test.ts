@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { collectSubscription, userPrincipal } from '@cap/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendTaskLogs } from '../src/logs/taskLogs.js';
+import { TaskLogTails, type TaskLogBatch } from '../src/logs/taskLogTail.js';
+import { toTaskLogWire } from '../src/domain/liveMessages.js';
+import type { TaskLog } from '../src/generated/prisma/client.js';
+import { LiveTopic } from '../src/live/LiveTopic.js';
+import {
+  createTaskVia,
+  startCluster,
+  waitFor,
+  waitForStatus,
+  type Cluster,
+  type Instance,
+} from './harness.js';
+
+// `taskLogBatches`: the shared tail's batched reader (every entry once, in order, contiguous batches that grow
+// for a subscriber that does not pull and stay small for one that does), and the subscription over GraphQL with
+// the same authorization and argument checks as `taskLogs`.
+let cluster: Cluster;
+let instance: Instance;
+const alice = userPrincipal('DEVELOPER');
+const viewer = userPrincipal('VIEWER');
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  instance = await cluster.start({ WORKER_CONCURRENCY: '1', TASK_LOG_BATCH_MAX: '50' });
+});
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+function deps() {
+  return instance.orchestration.deps;
+}
+
+function store(taskId: string, count: number, label: string): Promise<TaskLog[]> {
+  const batch = Array.from({ length: count }, (_, index) => ({
+    level: 'INFO' as const,
+    kind: 'COMMAND_OUTPUT' as const,
+    message: `${label} ${index + 1}`,
+    createdAt: new Date(),
+  }));
+  return appendTaskLogs(deps(), taskId, null, batch);
+}
+
+function publish(taskId: string, entries: TaskLog[]): Promise<void> {
+  return deps().live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
+}
+
+/** Pulls batches until `count` entries arrived; fails after a bound instead of hanging. */
+async function take(
+  tail: AsyncGenerator<TaskLogBatch>,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<TaskLogBatch[]> {
+  const batches: TaskLogBatch[] = [];
+  let entries = 0;
+  const deadline = Date.now() + timeoutMs;
+  while (entries < count) {
+    let timer: NodeJS.Timeout | undefined;
+    const next = await Promise.race([
+      tail.next(),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), Math.max(1, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (next === 'timeout') throw new Error(`timed out after ${entries} of ${count} entries`);
+    if (next.done) throw new Error(`tail ended after ${entries} of ${count} entries`);
+    batches.push(next.value);
+    entries += next.value.entries.length;
+  }
+  return batches;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+const seqsOf = (batches: TaskLogBatch[]) =>
+  batches.flatMap((batch) => batch.entries.map((entry) => entry.seq));
+
+/** Every batch is non-empty, contiguous, ends at its `lastSeq`, and starts right after the previous one. */
+function expectWellFormed(batches: TaskLogBatch[], afterSeq: number, max: number): void {
+  let last = afterSeq;
+  for (const batch of batches) {
+    expect(batch.entries.length).toBeGreaterThan(0);
+    expect(batch.entries.length).toBeLessThanOrEqual(max);
+    expect(batch.entries.map((entry) => entry.seq)).toEqual(range(last + 1, batch.lastSeq));
+    last = batch.lastSeq;
+  }
+}
+
+describe('batched task log tail', () => {
+  it('gives 20 subscribers every entry once in contiguous batches, shares batch objects, and reads each hole once', async () => {
+    const taskId = await createTaskVia(instance, alice, { title: 'Batched', command: 'true' });
+    await waitForStatus(instance, taskId, ['SUCCEEDED']);
+    const base = await deps().prisma.taskLog.count({ where: { taskId } });
+    const tails = new TaskLogTails(deps(), { maxBatch: 7 });
+    const subscribers = await Promise.all(Array.from({ length: 20 }, () => tails.tailBatches(taskId, 0)));
+    const replayed = await Promise.all(subscribers.map((tail) => take(tail, base)));
+    for (const batches of replayed) {
+      expectWellFormed(batches, 0, 7);
+      expect(seqsOf(batches)).toEqual(range(1, base));
+    }
+    const readsBefore = tails.stats().reads;
+
+    const [one, two, three] = [
+      await store(taskId, 10, 'a'),
+      await store(taskId, 10, 'b'),
+      await store(taskId, 10, 'c'),
+    ];
+    // Crossed batches: the hole before the third is read from the database once, by the shared tail.
+    await publish(taskId, three!);
+    await publish(taskId, one!);
+    await publish(taskId, two!);
+    const live = await Promise.all(subscribers.map((tail) => take(tail, 30)));
+    for (const batches of live) {
+      expectWellFormed(batches, base, 7);
+      expect(seqsOf(batches)).toEqual(range(base + 1, base + 30));
+    }
+    expect(tails.stats().reads - readsBefore).toBeLessThanOrEqual(4);
+    // Subscribers at the same position received the very same batch objects (executed once per operation).
+    const firstBatches = new Set(live.map((batches) => batches[0]));
+    expect(firstBatches.size).toBeLessThan(live.length);
+
+    await Promise.all(subscribers.map((tail) => tail.return(undefined)));
+    await waitFor(() => tails.stats().tails === 0, { message: 'the shared tail closed' });
+  });
+
+  it('hands a subscriber that did not pull one large batch (up to the cap), and one that keeps up what is ready', async () => {
+    const taskId = await createTaskVia(instance, alice, { title: 'Slow and fast', command: 'true' });
+    await waitForStatus(instance, taskId, ['SUCCEEDED']);
+    const base = await deps().prisma.taskLog.count({ where: { taskId } });
+    const tails = new TaskLogTails(deps(), { maxBatch: 25, window: 1_000 });
+    const slow = await tails.tailBatches(taskId, base);
+    const fast = await tails.tailBatches(taskId, base);
+    for (let round = 0; round < 6; round += 1) {
+      await publish(taskId, await store(taskId, 5, `round ${round}`));
+      // The fast subscriber takes each published batch as soon as it is there: 5 entries, never more.
+      const batches = await take(fast, 5);
+      expect(batches.map((batch) => batch.entries.length)).toEqual([5]);
+    }
+    // 30 entries went by while the slow one did not pull: it gets them as a 25-entry batch and the remaining 5.
+    const caughtUp = await take(slow, 30);
+    expect(caughtUp.map((batch) => batch.entries.length)).toEqual([25, 5]);
+    expectWellFormed(caughtUp, base, 25);
+    // A late subscriber far behind the window replays from the database in capped batches, from its afterSeq.
+    const late = await new TaskLogTails(deps(), { maxBatch: 4 }).tailBatches(taskId, base + 3);
+    const replay = await take(late, 27);
+    expectWellFormed(replay, base + 3, 4);
+    expect(seqsOf(replay)).toEqual(range(base + 4, base + 30));
+    await Promise.all([slow, fast, late].map((tail) => tail.return(undefined)));
+  });
+});
+
+const BATCHES = /* GraphQL */ `
+  subscription ($taskId: ID!, $afterSeq: Int) {
+    taskLogBatches(taskId: $taskId, afterSeq: $afterSeq) {
+      lastSeq
+      entries {
+        seq
+        kind
+        message
+      }
+    }
+  }
+`;
+
+type Batch = { lastSeq: number; entries: Array<{ seq: number; kind: string; message: string }> };
+
+describe('taskLogBatches subscription', () => {
+  it('delivers a running task’s whole log in order in batches of at most TASK_LOG_BATCH_MAX, and resumes after lastSeq', async () => {
+    const id = await createTaskVia(instance, alice, { title: 'Burst', command: 'seq 1 400' });
+    const first = collectSubscription<Batch>(
+      instance.wsClient(viewer),
+      BATCHES,
+      { taskId: id },
+      'taskLogBatches',
+    );
+    await first.until(
+      (batches) => batches.reduce((sum, batch) => sum + batch.entries.length, 0) >= 100,
+      30_000,
+    );
+    first.stop();
+    const lastSeq = first.events.at(-1)!.lastSeq;
+    await waitForStatus(instance, id, ['SUCCEEDED']);
+    const total = await deps().prisma.taskLog.count({ where: { taskId: id } });
+    const second = collectSubscription<Batch>(
+      instance.wsClient(viewer),
+      BATCHES,
+      { taskId: id, afterSeq: lastSeq },
+      'taskLogBatches',
+    );
+    await second.until((batches) => batches.at(-1)?.lastSeq === total, 30_000);
+    second.stop();
+    const batches = [...first.events, ...second.events];
+    let last = 0;
+    for (const batch of batches) {
+      expect(batch.entries.length).toBeGreaterThan(0);
+      expect(batch.entries.length).toBeLessThanOrEqual(50);
+      expect(batch.entries.map((entry) => entry.seq)).toEqual(range(last + 1, batch.lastSeq));
+      last = batch.lastSeq;
+    }
+    expect(last).toBe(total);
+    const output = batches
+      .flatMap((batch) => batch.entries)
+      .filter((entry) => entry.kind === 'COMMAND_OUTPUT')
+      .map((entry) => entry.message);
+    expect(output).toEqual(range(1, 400).map(String));
+    expect([...first.errors, ...second.errors]).toEqual([]);
+  }, 90_000);
+
+  it('refuses exactly as taskLogs does: no tasks:read, unknown or malformed task, negative or non-integer afterSeq', async () => {
+    const id = await createTaskVia(instance, alice, { title: 'Guarded batches', command: 'true' });
+    const cases: Array<[string, ReturnType<typeof instance.wsClient>, Record<string, unknown>]> = [
+      ['anonymous', instance.wsClient({ kind: 'anonymous' }), { taskId: id }],
+      ['unknown task', instance.wsClient(viewer), { taskId: randomUUID() }],
+      ['malformed id', instance.wsClient(viewer), { taskId: 'x'.repeat(10_000) }],
+      ['negative afterSeq', instance.wsClient(viewer), { taskId: id, afterSeq: -1 }],
+      ['afterSeq beyond Int', instance.wsClient(viewer), { taskId: id, afterSeq: 2 ** 40 }],
+      ['afterSeq not a number', instance.wsClient(viewer), { taskId: id, afterSeq: '1; DROP TABLE x' }],
+    ];
+    const codesOf = async (query: string, field: string) => {
+      const subscriptions = cases.map(([, client, variables]) =>
+        collectSubscription(client, query, variables, field),
+      );
+      await waitFor(() => subscriptions.every((subscription) => subscription.errors.length > 0), {
+        message: `${field}: every hostile subscription refused`,
+        timeoutMs: 20_000,
+      });
+      return subscriptions.map((subscription) =>
+        (subscription.errors.flat() as Array<{ extensions?: { code?: string } }>).map(
+          (error) => error.extensions?.code,
+        ),
+      );
+    };
+    const batched = await codesOf(BATCHES, 'taskLogBatches');
+    expect(batched).toEqual([
+      ['UNAUTHENTICATED'],
+      ['NOT_FOUND'],
+      ['BAD_USER_INPUT'],
+      ['BAD_USER_INPUT'],
+      ['BAD_USER_INPUT'],
+      ['BAD_USER_INPUT'],
+    ]);
+    const perLine = await codesOf(
+      `subscription ($taskId: ID!, $afterSeq: Int) { taskLogs(taskId: $taskId, afterSeq: $afterSeq) { seq } }`,
+      'taskLogs',
+    );
+    expect(batched).toEqual(perLine);
+  }, 60_000);
+});
