@@ -25,6 +25,7 @@ import {
 } from './ports.js';
 import { detectSetupCommand, detectVerifyCommand } from './projectDetection.js';
 import { RetryingModel } from './retryingModel.js';
+import { ReviewNotebook } from './reviewNotes.js';
 import { iterative, multiAgent, singleShot, type StrategyEnd } from './strategies.js';
 
 /** What {@link createAgentExecutor} needs. */
@@ -129,6 +130,7 @@ async function execute(
   let git: GitWorkspace | null = null;
   let state: AgentState = newAgentState(strategy);
   let tracker: BudgetTracker | null = null;
+  let session: AgentSession | null = null;
   try {
     const location = await options.repositories.locate(ctx.task.repository);
     git = new GitWorkspace({
@@ -159,7 +161,7 @@ async function execute(
       });
     const budgets = { ...config.budgets[strategy], ...definedOnly(ctx.task.budgets ?? {}) };
     tracker = new BudgetTracker(budgets, clock, state.spent);
-    const session = new AgentSession({
+    session = new AgentSession({
       ctx,
       config,
       model: buildModel(options, clock, ctx),
@@ -175,6 +177,7 @@ async function execute(
         commandTimeoutMs: config.commandTimeoutMs,
         maxOutputBytes: config.commandOutputMaxBytes,
         signal: ctx.signal,
+        reviewNotes: new ReviewNotebook({ root, changes: git, notes: state.reviewNotes }),
       },
     });
     const end: StrategyEnd =
@@ -203,7 +206,13 @@ async function execute(
     });
     return {
       kind: 'succeeded',
-      result: { ...result, summary: end.summary, stopReason: 'finished', usage: usageOf(tracker) },
+      result: {
+        ...result,
+        summary: end.summary,
+        stopReason: 'finished',
+        usage: usageOf(tracker),
+        ...ownReview(session, state),
+      },
     };
   } catch (error) {
     // Once stopped, whatever failed next (a killed git push, an aborted read) is a consequence of the stop.
@@ -240,7 +249,12 @@ async function execute(
     return {
       kind: 'failed',
       error: failure,
-      result: { ...kept, stopReason: agentError.code, ...(tracker ? { usage: usageOf(tracker) } : {}) },
+      result: {
+        ...kept,
+        stopReason: agentError.code,
+        ...(tracker ? { usage: usageOf(tracker) } : {}),
+        ...ownReview(session, state),
+      },
     };
   }
 }
@@ -306,6 +320,18 @@ async function keepWork(
     diff: diff.diff,
     changedFiles: diff.files,
     diffStats: { filesChanged: diff.files.length, additions: diff.additions, deletions: diff.deletions },
+  };
+}
+
+/** The agent's own review: its last verification run and the notes it left on its change. */
+function ownReview(
+  session: AgentSession | null,
+  state: AgentState,
+): Pick<AgentExecutionResult, 'verification' | 'reviewNotes'> {
+  const last = session?.lastVerification;
+  return {
+    ...(last && session ? { verification: { passed: last.passed, command: session.verifyCommand } } : {}),
+    ...(state.reviewNotes.length > 0 ? { reviewNotes: state.reviewNotes.map((note) => ({ ...note })) } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ const message = z.discriminatedUnion('role', [
   }),
 ]);
 const subtask = z.object({ title: z.string(), description: z.string() });
+const reviewNote = z.object({ path: z.string(), line: z.number().int(), body: z.string() });
 
 /** The persisted state of a task's agent (one JSON blob per task in the {@link ConversationStore}). */
 export const agentStateSchema = z.object({
@@ -31,6 +32,8 @@ export const agentStateSchema = z.object({
   /** Changes the reviewer asked for that the coder has not yet finished. */
   reviewRequest: z.string().nullable(),
   summaries: z.array(z.string()),
+  /** Notes the agent attached to lines of its change (`add_review_note`); absent from states saved before them. */
+  reviewNotes: z.array(reviewNote).default([]),
   spent: z.object({
     tokensIn: z.number(),
     tokensOut: z.number(),
@@ -59,6 +62,7 @@ export function newAgentState(strategy: ExecutionStrategy): AgentState {
     reviewRound: 0,
     reviewRequest: null,
     summaries: [],
+    reviewNotes: [],
     spent: { ...NOTHING_SPENT },
   };
 }

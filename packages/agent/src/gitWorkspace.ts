@@ -207,6 +207,37 @@ export class GitWorkspace {
     return result.output.trim().length > 0 ? result.output : '(no changes)';
   }
 
+  /** Paths the work tree changes against the base (uncommitted work included), as git names them. */
+  async changedPaths(): Promise<string[]> {
+    await this.#must(['add', '--all'], 'add');
+    const result = await this.git(['diff', '--cached', '--name-only', '--no-renames', '-z', this.base], {
+      maxOutputBytes: 4 * 1024 * 1024,
+    });
+    if (result.exitCode !== 0)
+      throw new AgentError(AgentErrorCode.GIT_FAILED, 'git diff --name-only failed.', {
+        detail: result.output.slice(-2_000),
+      });
+    return result.output.split('\0').filter((path) => path.length > 0);
+  }
+
+  /** The work tree's diff of one path against the base, 3 lines of context (as GitHub shows it), capped. */
+  async filePatch(path: string): Promise<string> {
+    const result = await this.git(
+      [
+        'diff',
+        '--cached',
+        '--no-color',
+        '--no-ext-diff',
+        '--no-renames',
+        this.base,
+        '--',
+        `:(literal)${path}`,
+      ],
+      { maxOutputBytes: 4 * 1024 * 1024 },
+    );
+    return result.exitCode === 0 ? result.output : '';
+  }
+
   /** Unified diff of the branch against the base, capped, with stats. */
   async diff(
     maxChars: number,

@@ -24,6 +24,14 @@ export {
 } from './toolHandlers.js';
 export { resolveWorkspacePath, PathRefusedError } from './workspacePaths.js';
 export {
+  ReviewNotebook,
+  ReviewNoteRefusal,
+  commentableLines,
+  pathProblem,
+  type ChangeSource,
+  type NoteResult,
+} from './reviewNotes.js';
+export {
   searchFiles,
   SearchError,
   DEFAULT_SEARCH_LIMITS,

@@ -23,6 +23,10 @@ const RULES = [
   'Commands run without network access unless the task allows it; the platform commits and pushes your work, so do not run git commit or git push.',
 ].join('\n');
 
+/** The final step of SINGLE_SHOT and ITERATIVE: the agent reviews its own diff before it finishes. */
+const OWN_REVIEW =
+  'Before finishing, review your own diff: where a human reviewer should know something about a specific changed line (a trade-off, a risk, why it is safe), attach it with add_review_note (path of a file you changed, line of its new version). Notes are optional; do not restate the summary.';
+
 function taskText(session: AgentSession): string {
   const task = session.ctx.task;
   const answers = session.ctx.answers.map((qa) => `Q: ${qa.question}\nA: ${qa.answer}`).join('\n');
@@ -90,7 +94,7 @@ export async function singleShot(session: AgentSession, state: AgentState): Prom
   if (messages.length === 0) {
     messages.push({
       role: 'user',
-      content: `${taskText(session)}\n\n# Repository map\n${await repositoryMap(session)}\n\nMake the change in a few steps, then call finish.`,
+      content: `${taskText(session)}\n\n# Repository map\n${await repositoryMap(session)}\n\nMake the change in a few steps. ${OWN_REVIEW} Then call finish.`,
     });
   }
   const budget = session.tracker.budgets.toolRounds;
@@ -126,7 +130,7 @@ export async function iterative(session: AgentSession, state: AgentState): Promi
   if (messages.length === 0)
     messages.push({
       role: 'user',
-      content: `${taskText(session)}\n\nExplore the repository, make the change, run the checks, then call finish.`,
+      content: `${taskText(session)}\n\nExplore the repository, make the change, run the checks. ${OWN_REVIEW} Then call finish.`,
     });
   const end = await runLoop(session, {
     role: 'agent',
@@ -225,7 +229,7 @@ export async function multiAgent(
     const reviewer: ConversationMessage[] = [
       {
         role: 'user',
-        content: `${taskText(session)}\n\n# The combined diff\n${await git.workingDiff(60_000)}\n\nReview it (read files if needed), then call submit_review.`,
+        content: `${taskText(session)}\n\n# The combined diff\n${await git.workingDiff(60_000)}\n\nReview it (read files if needed). Attach what a human reviewer should know about a specific line to it with add_review_note (lines of the diff's new side). Then call submit_review.`,
       },
     ];
     state.conversations['reviewer'] = reviewer;
@@ -233,7 +237,7 @@ export async function multiAgent(
       role: 'reviewer',
       model: models.reviewer,
       system: `${RULES}\nYou are the reviewer: you read, you do not edit.`,
-      tools: [...READ_TOOLS, 'submit_review'],
+      tools: [...READ_TOOLS, 'add_review_note', 'submit_review'],
       messages: reviewer,
       maxRounds: READER_ROUNDS,
     });

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path';
 import { z } from 'zod';
 import type { CommandRunner } from './ports.js';
+import { ReviewNoteRefusal, type ReviewNotebook } from './reviewNotes.js';
 import { searchFiles, SearchError } from './safeSearch.js';
 import { toolArgumentSchemas, type ToolArguments, type ToolName } from './toolSchemas.js';
 import { PathRefusedError, resolveWorkspacePath } from './workspacePaths.js';
@@ -17,6 +18,8 @@ export interface ToolEnvironment {
   commandTimeoutMs: number;
   maxOutputBytes: number;
   signal: AbortSignal;
+  /** Where `add_review_note` records notes on the agent's change; absent outside an execution. */
+  reviewNotes?: ReviewNotebook | undefined;
 }
 
 /** A tool's answer to the model, plus a control signal for the loop. */
@@ -138,6 +141,14 @@ export async function runTool(env: ToolEnvironment, name: ToolName, args: unknow
       case 'finish': {
         const { summary } = args as ToolArguments<'finish'>;
         return { content: 'Finishing.', isError: false, control: { kind: 'finish', summary } };
+      }
+      case 'add_review_note': {
+        if (!env.reviewNotes)
+          return error(
+            `${ReviewNoteRefusal.REVIEW_NOTES_UNAVAILABLE}: there is no change to attach review notes to here.`,
+          );
+        const result = await env.reviewNotes.add(args as ToolArguments<'add_review_note'>);
+        return { content: result.message, isError: !result.ok };
       }
       case 'submit_plan':
       case 'submit_review':

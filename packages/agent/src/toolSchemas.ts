@@ -83,6 +83,15 @@ export const toolArgumentSchemas = {
         .describe('What you changed and why; becomes the commit message.'),
     })
     .strict(),
+  add_review_note: z
+    .object({
+      path: z
+        .string()
+        .describe('Path of a file your change touched, relative to the repository root (e.g. src/sum.js).'),
+      line: z.number().int().describe('The line in the new version of the file (1-based).'),
+      body: z.string().describe('What a reviewer should know about that line; 1 to 5,000 characters.'),
+    })
+    .strict(),
   submit_plan: z
     .object({
       subtasks: z
@@ -132,6 +141,8 @@ const descriptions: Record<ToolName, string> = {
   ask_user:
     'Ask the task creator a question; the task pauses until they answer. Use only when the task cannot be done without it.',
   finish: 'Declare the task done, with a summary of the changes. The verification command runs then.',
+  add_review_note:
+    'Attach a review note to a line of your own change (a file you changed, a line of its new version); it becomes a line comment on the pull request, or a line of the review summary when the line is outside the changed hunks. At most 50 notes.',
   submit_plan: 'Submit the plan: an ordered list of subtasks for the coder.',
   submit_review: 'Approve the combined diff, or request changes with comments.',
 };
@@ -166,6 +177,7 @@ export const CODING_TOOLS: readonly ToolName[] = [
   'apply_patch',
   'run_command',
   'ask_user',
+  'add_review_note',
   'finish',
 ];
 /** Read-only tools (planner, reviewer). */

@@ -3,7 +3,7 @@
  * (`subgraphs/orchestration/src/domain/executor.ts`) narrows it with its own types (Prisma enums, the command
  * sandbox, its workspace); the agent (`@cap/agent`) implements it. Both import it from here, so neither imports
  * the other for it (orchestration depends on the agent; the reverse would be a workspace cycle). Types and the
- * execution error codes only: no runtime dependency.
+ * execution error codes (and the review notes' limits) only: no runtime dependency.
  *
  * Contract:
  * - Write progress through `ctx.log` (redacted, batched, streamed live); register secrets you hand to tools
@@ -15,6 +15,8 @@
  *   started; the worker decides what the abort means and ignores your outcome then.
  * - Report LLM usage with `ctx.usage.record`; it is stored on the execution.
  */
+
+import type { ReviewNote, VerificationOutcome } from './reviewNote.js';
 
 /** How a task is executed: SINGLE_SHOT (simple), ITERATIVE (medium), MULTI_AGENT (complex). */
 export type ExecutionStrategy = 'SINGLE_SHOT' | 'ITERATIVE' | 'MULTI_AGENT';
@@ -131,6 +133,13 @@ export interface ExecutionSuccess {
   stopReason?: string;
   /** Agent: what the model work took beyond the tokens and cost recorded through `ctx.usage`. */
   usage?: { tokensIn: number; tokensOut: number; costUsd: number; toolCalls: number; modelCalls: number };
+  /** Agent: outcome of its last verification run; absent when none ran. */
+  verification?: VerificationOutcome;
+  /**
+   * Agent: notes it attached to lines of its own change (within `REVIEW_NOTE_LIMITS`); orchestration
+   * carries them in `TaskCompleted`, the github subgraph posts them as the pull request's line comments.
+   */
+  reviewNotes?: ReviewNote[];
 }
 
 /** How an execution ended, as the executor reports it. */
@@ -159,3 +168,4 @@ export interface Executor<TContext extends ExecutionContext = ExecutionContext, 
 }
 
 export * from './executionErrorCode.js';
+export * from './reviewNote.js';

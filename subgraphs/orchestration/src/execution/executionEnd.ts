@@ -122,7 +122,12 @@ function finishPlan(
                 repository: task.repository,
                 title: task.title,
                 model: typeof usage.model === 'string' ? usage.model : null,
-                ...completionFacts(result, usage),
+                ...completionFacts(result, usage, (dropped) =>
+                  deps.logger.warn(
+                    { taskId: task.id, executionId: execution.id, dropped },
+                    'review notes beyond the TaskCompleted limits (50 notes, a path and a positive line each) were left out',
+                  ),
+                ),
                 ...chatLinkOf(task),
                 outcome: taskOutcome(result, work, tokens),
               },
