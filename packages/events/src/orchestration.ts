@@ -152,6 +152,11 @@ export const TaskCompleted = defineEvent({
     title: z.string().max(500).nullish(),
     /** The branch the agent pushed its work to. */
     branch: z.string().max(300).nullish(),
+    /**
+     * The branch the task started from, for its pull request's base (a CI fix: the failing branch). Optional (added
+     * in place: producers before it omit it); absent or null = the repository's default branch.
+     */
+    baseBranch: z.string().min(1).max(255).nullish(),
     /** The pushed commit. */
     commitSha: z.string().max(100).nullish(),
     /** Lines added and deleted, files changed. */

@@ -51,6 +51,11 @@ export const ExecutionErrorCode = {
    * (a GitHub App not installed on it). The message names the subgraph's code and the fix.
    */
   REPOSITORY_ACCESS_DENIED: 'REPOSITORY_ACCESS_DENIED',
+  /**
+   * The task's base branch (`baseBranch`, e.g. a CI fix's failing branch) does not exist in its repository: nothing
+   * was cloned or run. The message names the branch and the repository.
+   */
+  BASE_BRANCH_NOT_FOUND: 'BASE_BRANCH_NOT_FOUND',
 } as const;
 /** A code of a failed execution. */
 export type ExecutionErrorCode = (typeof ExecutionErrorCode)[keyof typeof ExecutionErrorCode];

@@ -84,6 +84,11 @@ export interface ExecutableTask {
   description: string;
   /** The canonical repository reference, or null. */
   repository: string | null;
+  /**
+   * The branch the workspace was cloned at (its head is the work's base commit), or null/absent for the repository's
+   * default branch.
+   */
+  baseBranch?: string | null | undefined;
   command: string | null;
   type: string | null;
   complexity: string | null;

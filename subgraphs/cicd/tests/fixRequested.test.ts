@@ -61,6 +61,10 @@ describe('FixRequested in orchestration', () => {
       request({ failures: [] }),
       request({ branch: 'b'.repeat(1_000) }),
       request({ runUrl: 'not a url' }),
+      // Valid for the contract, refused by git: dead-lettered at once, no task on a branch git could misread.
+      request({ branch: '--upload-pack=touch /tmp/x' }),
+      request({ branch: 'main..evil' }),
+      request({ branch: 'a b' }),
     ];
     await h.publish(...poison);
     await waitFor(() => bus.records(dlqTopic(FixRequested.topic)).length >= poison.length || undefined, {
@@ -97,5 +101,7 @@ describe('FixRequested in orchestration', () => {
     expect(task!.title.length).toBeLessThanOrEqual(200);
     expect(task!.strategyOverride).toBeNull();
     expect(task!.repository).not.toBeNull();
+    // The fix starts from (and its pull request targets) the failing branch.
+    expect(task!.baseBranch).toBe('feature/x');
   });
 });

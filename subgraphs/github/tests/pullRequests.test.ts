@@ -15,6 +15,7 @@ import { toBusRecord } from '@cap/messaging';
 import { errorCodes, pullsOf, repositoriesOf, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECT, startGithubHarness, type GithubHarness } from './harness.js';
+import { pushBranch, taskCompleted } from './taskEvents.js';
 
 const run = promisify(execFile);
 let h: GithubHarness;
@@ -171,6 +172,36 @@ describe('a task on owner/name ends as one pull request', () => {
         (await h.github.deps.prisma.pullRequestJob.findUnique({ where: { taskId: other.payload.taskId } }))
           ?.status === 'FAILED',
     );
+  });
+
+  it("targets the task's base branch (a CI fix's failing branch), on open and on a re-run's update", async () => {
+    pushBranch(h.fake, 'feature/x');
+    pushBranch(h.fake, 'release/2');
+    const taskId = randomUUID();
+    const branch = `agent/${taskId.slice(0, 8)}`;
+    pushBranch(h.fake, branch);
+    const repo = repositoriesOf(h.fake).get('acme/widgets')!;
+    const pullOf = () => pullsOf(h.fake, repo).find((pull) => pull.head === branch);
+    const opened = (await h.outbox('PullRequestOpened')).length;
+    await h.bus.publish([toBusRecord(taskCompleted(taskId, { branch, baseBranch: 'feature/x' }))]);
+    await waitFor(async () => (await h.outbox('PullRequestOpened')).length === opened + 1);
+    expect(pullOf()).toMatchObject({ base: 'feature/x' });
+    expect((await h.outbox('PullRequestOpened')).at(-1)!.payload).toMatchObject({ baseBranch: 'feature/x' });
+    // A re-run that names another base moves the pull request there; one without keeps the default branch.
+    const updated = (await h.outbox('PullRequestUpdated')).length;
+    await h.bus.publish([
+      toBusRecord(taskCompleted(taskId, { branch, baseBranch: 'release/2', attempt: 2 })),
+    ]);
+    await waitFor(async () => (await h.outbox('PullRequestUpdated')).length === updated + 1);
+    expect(pullOf()).toMatchObject({ base: 'release/2' });
+    const plain = randomUUID();
+    pushBranch(h.fake, `agent/${plain.slice(0, 8)}`);
+    await h.bus.publish([toBusRecord(taskCompleted(plain, { branch: `agent/${plain.slice(0, 8)}` }))]);
+    await waitFor(async () => (await h.outbox('PullRequestOpened')).length === opened + 2);
+    expect(pullsOf(h.fake, repo).find((pull) => pull.head === `agent/${plain.slice(0, 8)}`)).toMatchObject({
+      base: 'main',
+    });
+    expect(h.fake.violations).toEqual([]);
   });
 
   it('hands repository tokens to internal services only, for connected repositories only', async () => {

@@ -462,6 +462,8 @@ export type CodingTask = {
   attempts: Scalars['Int']['output'];
   /** States the task may move to next, per the state machine (not whether the caller may move it). */
   availableTransitions: Array<TaskStatus>;
+  /** The branch the task starts from and its pull request targets; null = the repository's default branch. */
+  baseBranch?: Maybe<Scalars['String']['output']>;
   /** Agent: this task's budget overrides; null = the strategy's defaults. */
   budgets?: Maybe<TaskBudgets>;
   /** The ML classifier's classification of the task; null until it classified it. */
@@ -633,6 +635,8 @@ export type CreateConversationInput = {
 export type CreateTaskInput = {
   /** Agent: let its own commands use the network (default false; setup follows the deployment's AGENT_SETUP_NETWORK). */
   allowNetwork?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The branch to start from, clone and diff against, and the target of the task's pull request (needs `repository`); a git branch name, 1-255 characters (default: the repository's default branch). */
+  baseBranch?: InputMaybe<Scalars['String']['input']>;
   /** Agent: budget overrides (default: the strategy's). */
   budgets?: InputMaybe<TaskBudgetsInput>;
   /** Shell command to run in the workspace (shell executor), up to 10,000 characters. Without one the LLM agent works on the task. */
@@ -691,7 +695,7 @@ export type ExecutionError = {
   __typename?: 'ExecutionError';
   /** Underlying detail, e.g. the last lines of stderr (redacted). */
   cause?: Maybe<Scalars['String']['output']>;
-  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE, OUTPUT_LIMIT_EXCEEDED, AGENT_NOT_CONFIGURED, LLM_UNAVAILABLE, LLM_REJECTED, AGENT_STUCK, BUDGET_EXCEEDED, VERIFICATION_FAILED, SETUP_FAILED, GIT_FAILED, AGENT_CANCELLED, NO_REPOSITORY, REPOSITORY_ACCESS_DENIED (see the error-code table of the README). */
+  /** Stable code: COMMAND_FAILED, EXECUTION_TIMEOUT, NO_EXECUTOR, WORKSPACE_FAILED, WORKER_LOST, EXECUTOR_ERROR, SANDBOX_UNAVAILABLE, OUTPUT_LIMIT_EXCEEDED, AGENT_NOT_CONFIGURED, LLM_UNAVAILABLE, LLM_REJECTED, AGENT_STUCK, BUDGET_EXCEEDED, VERIFICATION_FAILED, SETUP_FAILED, GIT_FAILED, AGENT_CANCELLED, NO_REPOSITORY, REPOSITORY_ACCESS_DENIED, BASE_BRANCH_NOT_FOUND (see the error-code table of the README). */
   code: Scalars['String']['output'];
   /** What happened, for people. */
   message: Scalars['String']['output'];

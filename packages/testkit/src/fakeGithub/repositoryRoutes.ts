@@ -291,8 +291,14 @@ export function installRepositoryRoutes(fake: FakeGithub): FakeGithub {
       withRepo((repo, request) => {
         const pull = pullsOf(fake, repo).find((p) => p.number === Number(request.params['pull_number']));
         if (!pull) return NOT_FOUND;
-        const input = request.body as { title?: string; body?: string; state?: 'open' | 'closed' };
+        const input = request.body as {
+          title?: string;
+          body?: string;
+          state?: 'open' | 'closed';
+          base?: string;
+        };
         if (input.title !== undefined) pull.title = input.title;
+        if (input.base !== undefined) pull.base = input.base;
         if (input.body !== undefined) pull.body = input.body;
         if (input.state !== undefined && !pull.merged) pull.state = input.state;
         return pullResponse(repo, pull, 200);

@@ -102,6 +102,8 @@ export async function openPullRequestForTask(
     userId: repository.connectedById,
   });
   const title = pullRequestTitle(task);
+  // The branch the task started from (a CI fix: the failing branch), else the repository's default branch.
+  const base = task.baseBranch ?? repository.defaultBranch;
   const body = pullRequestBody(task, { taskUrlTemplate: deps.settings.taskUrlTemplate });
   const known = await deps.prisma.pullRequest.findUnique({ where: { taskId: task.taskId } });
   let pull: GithubPull;
@@ -126,6 +128,7 @@ export async function openPullRequestForTask(
           pull_number: number,
           title,
           body,
+          base,
         })
       ).data;
     } else {
@@ -134,7 +137,7 @@ export async function openPullRequestForTask(
           owner: repository.owner,
           repo: repository.name,
           head: task.branch,
-          base: repository.defaultBranch,
+          base,
           title,
           body,
           draft: deps.settings.pullRequestDraft,

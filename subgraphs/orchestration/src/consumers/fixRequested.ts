@@ -1,6 +1,6 @@
 import { FixRequested, FixSuperseded, FixTaskCreated, type EnvelopeOf } from '@cap/events';
 import { runConsumer, type EventBus, type RunningConsumer } from '@cap/messaging';
-import type { Principal } from '@cap/runtime';
+import { ErrorCode, type Principal } from '@cap/runtime';
 import { SCHEMA } from '../db.js';
 import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
 import { applyTransition, cancelPlan, createTask, EVENT_SOURCE } from '../domain/tasks.js';
@@ -69,10 +69,16 @@ async function createFixTask(
       title: fixTitle(fix).slice(0, LIMITS.title),
       description: fixDescription(fix),
       repository: fix.repository,
+      // The fix starts from the failing branch and its pull request targets it (not the default branch).
+      baseBranch: fix.branch,
     },
     {},
     { uow, fixId: fix.fixId },
-  );
+  ).catch((error: unknown) => {
+    // A request no retry can make valid (a branch git would refuse, a bad repository): dead-lettered at once.
+    if (isBadUserInput(error)) throw Object.assign(error, { retryable: false });
+    throw error;
+  });
   await deps.events.record(uow.tx, [
     FixTaskCreated.create(
       { fixId: fix.fixId, taskId: task.id, creatorId: fix.requestedBy },
@@ -113,6 +119,13 @@ async function cancelSupersededFix(
 }
 
 type Fix = EnvelopeOf<typeof FixRequested>['payload'];
+
+function isBadUserInput(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    (error as { extensions?: { code?: unknown } }).extensions?.code === ErrorCode.BAD_USER_INPUT
+  );
+}
 
 function fixTitle(fix: Fix): string {
   const first = fix.failures[0];

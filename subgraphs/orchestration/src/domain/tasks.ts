@@ -4,6 +4,7 @@ import type { CodingTask, ExecutionStrategy, Prisma, TaskPriority } from '../gen
 import { requireScope, requireTaskWriter } from './authorization.js';
 import { inTransaction } from '@cap/runtime/kit';
 import type { OrchestrationDeps, UnitOfWork } from './orchestrationDeps.js';
+import { parseBaseBranch } from './gitRefName.js';
 import { parseRepositoryRef } from './repositoryRef.js';
 import { selectStrategy, type StrategyChoice } from './strategy.js';
 import { assertTransition, type TaskEvent, type TaskStatus } from './taskStateMachine.js';
@@ -49,6 +50,8 @@ export interface CreateTaskInput {
   allowNetwork?: boolean | null | undefined;
   /** Agent: budget overrides. */
   budgets?: BudgetsInput | null | undefined;
+  /** The branch to start from and target (needs `repository`); null = the repository's default branch. */
+  baseBranch?: string | null | undefined;
 }
 
 /** The chat message a task was created from (set by `src/chat/`, never by a client). */
@@ -203,6 +206,7 @@ export async function createTask(
   const verifyCommand = agentCommand(input.verifyCommand, 'verifyCommand');
   const setupCommand = agentCommand(input.setupCommand, 'setupCommand');
   const budgets = input.budgets ? parseBudgets(input.budgets) : null;
+  const baseBranch = parseBaseBranch(input.baseBranch, repository);
   const allowNetwork = input.allowNetwork ?? false;
   const priority = input.priority ?? 'NORMAL';
   const override = input.strategy ?? null;
@@ -226,6 +230,7 @@ export async function createTask(
         title,
         description,
         repository,
+        baseBranch,
         command,
         timeoutSeconds,
         verifyCommand,

@@ -121,6 +121,7 @@ function finishPlan(
                 // What a pull request for the task is made of (the github subgraph opens it from these).
                 repository: task.repository,
                 title: task.title,
+                baseBranch: task.baseBranch,
                 model: typeof usage.model === 'string' ? usage.model : null,
                 ...completionFacts(result, usage, (dropped) =>
                   deps.logger.warn(

@@ -124,6 +124,22 @@ const CHECKOUT = 'git rev-parse -q --verify HEAD >/dev/null || exit 0; exec git 
 const DIFF =
   'git add --all >/dev/null && exec git -c core.quotepath=off diff --cached --numstat --no-renames --no-ext-diff --no-textconv';
 
+/** Whether `origin` (a local repository or the host's mirror) has the branch `branch`, exactly. */
+async function hasBranch(
+  origin: string,
+  branch: string,
+  options: { path: string; signal: AbortSignal },
+): Promise<boolean> {
+  const ref = `refs/heads/${branch}`;
+  const listed = await hostGit(['ls-remote', '--heads', '--', origin, ref], {
+    path: options.path,
+    signal: options.signal,
+    timeoutMs: CLONE_TIMEOUT_MS,
+  });
+  // ls-remote matches patterns by their tail (`refs/heads/a/refs/heads/b` too): only the exact name counts.
+  return listed.stdout.split('\n').some((line) => line.split('\t')[1] === ref);
+}
+
 /**
  * Creates the execution's workspace under `root` and clones a local repository into it: the clone (objects and
  * refs only) on the host with every executable git setting disabled, the checkout inside the sandbox.
@@ -134,6 +150,8 @@ export async function prepareWorkspace(options: {
   /** PATH to find `git` on. */
   path: string;
   repository: string | null;
+  /** The branch to clone (its head is what the work starts from and is diffed against); null = the default one. */
+  baseBranch?: string | null;
   taskId: string;
   executionId: string;
   workerId: string;
@@ -230,8 +248,26 @@ export async function prepareWorkspace(options: {
       throw new WorkspaceError((error as Error).message, { cause: error, ...(code ? { code } : {}) });
     }
   }
+  const baseBranch = options.baseBranch ?? null;
+  if (baseBranch !== null) {
+    const found = await hasBranch(origin, baseBranch, options).catch(async (error: unknown) => {
+      await dispose();
+      throw new WorkspaceError(`git ls-remote of ${options.repository} failed${lastLines(error)}`, {
+        cause: error,
+      });
+    });
+    if (!found) {
+      await dispose();
+      throw new WorkspaceError(
+        `The base branch ${JSON.stringify(baseBranch)} does not exist in ${options.repository}.`,
+        { code: ExecutionErrorCode.BASE_BRANCH_NOT_FOUND },
+      );
+    }
+  }
   try {
-    await hostGit(['clone', '--quiet', '--no-local', '--no-checkout', '--', origin, dir], {
+    // The branch is the value of --branch (its own argv element, never an option), the origin comes after `--`.
+    const branch = baseBranch === null ? [] : ['--branch', baseBranch, '--single-branch'];
+    await hostGit(['clone', '--quiet', '--no-local', '--no-checkout', ...branch, '--', origin, dir], {
       path: options.path,
       signal: options.signal,
       timeoutMs: CLONE_TIMEOUT_MS,

@@ -73,6 +73,11 @@ CodingTaskRef.implement({
       description:
         'Repository reference: `owner/name` on GitHub, or the absolute path of a local git repository.',
     }),
+    baseBranch: t.exposeString('baseBranch', {
+      nullable: true,
+      description:
+        "The branch the task starts from and its pull request targets; null = the repository's default branch.",
+    }),
     command: t.string({
       nullable: true,
       description:

@@ -85,6 +85,11 @@ const CreateTaskInput = builder.inputType('CreateTaskInput', {
       required: false,
       description: "Agent: budget overrides (default: the strategy's).",
     }),
+    baseBranch: t.string({
+      required: false,
+      description:
+        "The branch to start from, clone and diff against, and the target of the task's pull request (needs `repository`); a git branch name, 1-255 characters (default: the repository's default branch).",
+    }),
   }),
 });
 

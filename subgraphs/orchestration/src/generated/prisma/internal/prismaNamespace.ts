@@ -1160,7 +1160,8 @@ export const CodingTaskScalarFieldEnum = {
   conversationId: 'conversationId',
   chatAgentId: 'chatAgentId',
   chatMessageId: 'chatMessageId',
-  fixId: 'fixId'
+  fixId: 'fixId',
+  baseBranch: 'baseBranch'
 } as const
 
 export type CodingTaskScalarFieldEnum = (typeof CodingTaskScalarFieldEnum)[keyof typeof CodingTaskScalarFieldEnum]

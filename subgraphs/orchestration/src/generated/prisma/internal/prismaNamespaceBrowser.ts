@@ -108,7 +108,8 @@ export const CodingTaskScalarFieldEnum = {
   conversationId: 'conversationId',
   chatAgentId: 'chatAgentId',
   chatMessageId: 'chatMessageId',
-  fixId: 'fixId'
+  fixId: 'fixId',
+  baseBranch: 'baseBranch'
 } as const
 
 export type CodingTaskScalarFieldEnum = (typeof CodingTaskScalarFieldEnum)[keyof typeof CodingTaskScalarFieldEnum]

@@ -70,6 +70,7 @@ export type CodingTaskMinAggregateOutputType = {
   chatAgentId: string | null
   chatMessageId: string | null
   fixId: string | null
+  baseBranch: string | null
 }
 
 export type CodingTaskMaxAggregateOutputType = {
@@ -102,6 +103,7 @@ export type CodingTaskMaxAggregateOutputType = {
   chatAgentId: string | null
   chatMessageId: string | null
   fixId: string | null
+  baseBranch: string | null
 }
 
 export type CodingTaskCountAggregateOutputType = {
@@ -135,6 +137,7 @@ export type CodingTaskCountAggregateOutputType = {
   chatAgentId: number
   chatMessageId: number
   fixId: number
+  baseBranch: number
   _all: number
 }
 
@@ -183,6 +186,7 @@ export type CodingTaskMinAggregateInputType = {
   chatAgentId?: true
   chatMessageId?: true
   fixId?: true
+  baseBranch?: true
 }
 
 export type CodingTaskMaxAggregateInputType = {
@@ -215,6 +219,7 @@ export type CodingTaskMaxAggregateInputType = {
   chatAgentId?: true
   chatMessageId?: true
   fixId?: true
+  baseBranch?: true
 }
 
 export type CodingTaskCountAggregateInputType = {
@@ -248,6 +253,7 @@ export type CodingTaskCountAggregateInputType = {
   chatAgentId?: true
   chatMessageId?: true
   fixId?: true
+  baseBranch?: true
   _all?: true
 }
 
@@ -368,6 +374,7 @@ export type CodingTaskGroupByOutputType = {
   chatAgentId: string | null
   chatMessageId: string | null
   fixId: string | null
+  baseBranch: string | null
   _count: CodingTaskCountAggregateOutputType | null
   _avg: CodingTaskAvgAggregateOutputType | null
   _sum: CodingTaskSumAggregateOutputType | null
@@ -424,6 +431,7 @@ export type CodingTaskWhereInput = {
   chatAgentId?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   chatMessageId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
   fixId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
+  baseBranch?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   executions?: Prisma.TaskExecutionListRelationFilter
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
@@ -462,6 +470,7 @@ export type CodingTaskOrderByWithRelationInput = {
   chatAgentId?: Prisma.SortOrderInput | Prisma.SortOrder
   chatMessageId?: Prisma.SortOrderInput | Prisma.SortOrder
   fixId?: Prisma.SortOrderInput | Prisma.SortOrder
+  baseBranch?: Prisma.SortOrderInput | Prisma.SortOrder
   executions?: Prisma.TaskExecutionOrderByRelationAggregateInput
   inputs?: Prisma.TaskInputOrderByRelationAggregateInput
   logs?: Prisma.TaskLogOrderByRelationAggregateInput
@@ -503,6 +512,7 @@ export type CodingTaskWhereUniqueInput = Prisma.AtLeast<{
   finishedAt?: Prisma.DateTimeNullableFilter<"CodingTask"> | Date | string | null
   conversationId?: Prisma.UuidNullableFilter<"CodingTask"> | string | null
   chatAgentId?: Prisma.StringNullableFilter<"CodingTask"> | string | null
+  baseBranch?: Prisma.StringNullableFilter<"CodingTask"> | string | null
   executions?: Prisma.TaskExecutionListRelationFilter
   inputs?: Prisma.TaskInputListRelationFilter
   logs?: Prisma.TaskLogListRelationFilter
@@ -541,6 +551,7 @@ export type CodingTaskOrderByWithAggregationInput = {
   chatAgentId?: Prisma.SortOrderInput | Prisma.SortOrder
   chatMessageId?: Prisma.SortOrderInput | Prisma.SortOrder
   fixId?: Prisma.SortOrderInput | Prisma.SortOrder
+  baseBranch?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.CodingTaskCountOrderByAggregateInput
   _avg?: Prisma.CodingTaskAvgOrderByAggregateInput
   _max?: Prisma.CodingTaskMaxOrderByAggregateInput
@@ -582,6 +593,7 @@ export type CodingTaskScalarWhereWithAggregatesInput = {
   chatAgentId?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
   chatMessageId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
   fixId?: Prisma.UuidNullableWithAggregatesFilter<"CodingTask"> | string | null
+  baseBranch?: Prisma.StringNullableWithAggregatesFilter<"CodingTask"> | string | null
 }
 
 export type CodingTaskCreateInput = {
@@ -615,6 +627,7 @@ export type CodingTaskCreateInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -653,6 +666,7 @@ export type CodingTaskUncheckedCreateInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -691,6 +705,7 @@ export type CodingTaskUpdateInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -729,6 +744,7 @@ export type CodingTaskUncheckedUpdateInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -767,6 +783,7 @@ export type CodingTaskCreateManyInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
 }
 
 export type CodingTaskUpdateManyMutationInput = {
@@ -800,6 +817,7 @@ export type CodingTaskUpdateManyMutationInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CodingTaskUncheckedUpdateManyInput = {
@@ -833,6 +851,7 @@ export type CodingTaskUncheckedUpdateManyInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CodingTaskCountOrderByAggregateInput = {
@@ -866,6 +885,7 @@ export type CodingTaskCountOrderByAggregateInput = {
   chatAgentId?: Prisma.SortOrder
   chatMessageId?: Prisma.SortOrder
   fixId?: Prisma.SortOrder
+  baseBranch?: Prisma.SortOrder
 }
 
 export type CodingTaskAvgOrderByAggregateInput = {
@@ -905,6 +925,7 @@ export type CodingTaskMaxOrderByAggregateInput = {
   chatAgentId?: Prisma.SortOrder
   chatMessageId?: Prisma.SortOrder
   fixId?: Prisma.SortOrder
+  baseBranch?: Prisma.SortOrder
 }
 
 export type CodingTaskMinOrderByAggregateInput = {
@@ -937,6 +958,7 @@ export type CodingTaskMinOrderByAggregateInput = {
   chatAgentId?: Prisma.SortOrder
   chatMessageId?: Prisma.SortOrder
   fixId?: Prisma.SortOrder
+  baseBranch?: Prisma.SortOrder
 }
 
 export type CodingTaskSumOrderByAggregateInput = {
@@ -1112,6 +1134,7 @@ export type CodingTaskCreateWithoutExecutionsInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1149,6 +1172,7 @@ export type CodingTaskUncheckedCreateWithoutExecutionsInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1202,6 +1226,7 @@ export type CodingTaskUpdateWithoutExecutionsInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1239,6 +1264,7 @@ export type CodingTaskUncheckedUpdateWithoutExecutionsInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1276,6 +1302,7 @@ export type CodingTaskCreateWithoutInputsInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1313,6 +1340,7 @@ export type CodingTaskUncheckedCreateWithoutInputsInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1366,6 +1394,7 @@ export type CodingTaskUpdateWithoutInputsInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1403,6 +1432,7 @@ export type CodingTaskUncheckedUpdateWithoutInputsInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1440,6 +1470,7 @@ export type CodingTaskCreateWithoutConversationInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -1477,6 +1508,7 @@ export type CodingTaskUncheckedCreateWithoutConversationInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -1530,6 +1562,7 @@ export type CodingTaskUpdateWithoutConversationInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -1567,6 +1600,7 @@ export type CodingTaskUncheckedUpdateWithoutConversationInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -1604,6 +1638,7 @@ export type CodingTaskCreateWithoutLogsInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterCreateNestedOneWithoutTaskInput
@@ -1641,6 +1676,7 @@ export type CodingTaskUncheckedCreateWithoutLogsInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logCounter?: Prisma.TaskLogCounterUncheckedCreateNestedOneWithoutTaskInput
@@ -1694,6 +1730,7 @@ export type CodingTaskUpdateWithoutLogsInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUpdateOneWithoutTaskNestedInput
@@ -1731,6 +1768,7 @@ export type CodingTaskUncheckedUpdateWithoutLogsInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logCounter?: Prisma.TaskLogCounterUncheckedUpdateOneWithoutTaskNestedInput
@@ -1768,6 +1806,7 @@ export type CodingTaskCreateWithoutLogCounterInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogCreateNestedManyWithoutTaskInput
@@ -1805,6 +1844,7 @@ export type CodingTaskUncheckedCreateWithoutLogCounterInput = {
   chatAgentId?: string | null
   chatMessageId?: string | null
   fixId?: string | null
+  baseBranch?: string | null
   executions?: Prisma.TaskExecutionUncheckedCreateNestedManyWithoutTaskInput
   inputs?: Prisma.TaskInputUncheckedCreateNestedManyWithoutTaskInput
   logs?: Prisma.TaskLogUncheckedCreateNestedManyWithoutTaskInput
@@ -1858,6 +1898,7 @@ export type CodingTaskUpdateWithoutLogCounterInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUpdateManyWithoutTaskNestedInput
@@ -1895,6 +1936,7 @@ export type CodingTaskUncheckedUpdateWithoutLogCounterInput = {
   chatAgentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   chatMessageId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  baseBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   executions?: Prisma.TaskExecutionUncheckedUpdateManyWithoutTaskNestedInput
   inputs?: Prisma.TaskInputUncheckedUpdateManyWithoutTaskNestedInput
   logs?: Prisma.TaskLogUncheckedUpdateManyWithoutTaskNestedInput
@@ -1981,6 +2023,7 @@ export type CodingTaskSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   chatAgentId?: boolean
   chatMessageId?: boolean
   fixId?: boolean
+  baseBranch?: boolean
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
   logs?: boolean | Prisma.CodingTask$logsArgs<ExtArgs>
@@ -2020,6 +2063,7 @@ export type CodingTaskSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   chatAgentId?: boolean
   chatMessageId?: boolean
   fixId?: boolean
+  baseBranch?: boolean
 }, ExtArgs["result"]["codingTask"]>
 
 export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -2053,6 +2097,7 @@ export type CodingTaskSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   chatAgentId?: boolean
   chatMessageId?: boolean
   fixId?: boolean
+  baseBranch?: boolean
 }, ExtArgs["result"]["codingTask"]>
 
 export type CodingTaskSelectScalar = {
@@ -2086,9 +2131,10 @@ export type CodingTaskSelectScalar = {
   chatAgentId?: boolean
   chatMessageId?: boolean
   fixId?: boolean
+  baseBranch?: boolean
 }
 
-export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "conversationId" | "chatAgentId" | "chatMessageId" | "fixId", ExtArgs["result"]["codingTask"]>
+export type CodingTaskOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "title" | "description" | "repository" | "command" | "timeoutSeconds" | "verifyCommand" | "setupCommand" | "allowNetwork" | "budgets" | "creatorId" | "type" | "complexity" | "strategyOverride" | "strategy" | "strategySource" | "priority" | "status" | "version" | "attempts" | "lostCount" | "classificationDeadlineAt" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "conversationId" | "chatAgentId" | "chatMessageId" | "fixId" | "baseBranch", ExtArgs["result"]["codingTask"]>
 export type CodingTaskInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   executions?: boolean | Prisma.CodingTask$executionsArgs<ExtArgs>
   inputs?: boolean | Prisma.CodingTask$inputsArgs<ExtArgs>
@@ -2186,6 +2232,11 @@ export type $CodingTaskPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * and a FixSuperseded cancels only the task of its own fix.
      */
     fixId: string | null
+    /**
+     * The branch the task starts from and its pull request targets (a CI fix: the failing run's branch); null = the
+     * repository's default branch. A git branch name (src/domain/gitRefName.ts).
+     */
+    baseBranch: string | null
   }, ExtArgs["result"]["codingTask"]>
   composites: {}
 }
@@ -2644,6 +2695,7 @@ export interface CodingTaskFieldRefs {
   readonly chatAgentId: Prisma.FieldRef<"CodingTask", 'String'>
   readonly chatMessageId: Prisma.FieldRef<"CodingTask", 'String'>
   readonly fixId: Prisma.FieldRef<"CodingTask", 'String'>
+  readonly baseBranch: Prisma.FieldRef<"CodingTask", 'String'>
 }
     
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "coding_tasks" ADD COLUMN     "base_branch" TEXT;
