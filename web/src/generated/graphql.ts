@@ -1462,9 +1462,9 @@ export type Query = {
   message: Message;
   /** A user or API key by id, or null when there is none you may see: yourself and your keys, anyone and any key for admins. */
   node?: Maybe<Node>;
-  /** Connected repositories, in connection order; pages of 20 (at most 100). */
+  /** Connected repositories the caller may see (one connected with a user’s own GitHub account: that user and admins), in connection order; pages of 20 (at most 100). */
   repositories: QueryRepositoriesConnection;
-  /** The connected repository `owner/name`, or null. */
+  /** The connected repository `owner/name`, or null (also for one connected with another user’s GitHub account). */
   repository?: Maybe<Repository>;
   /** Every scope the platform knows. */
   scopes: Array<ScopeInfo>;

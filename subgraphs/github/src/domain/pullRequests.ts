@@ -1,4 +1,4 @@
-import { PullRequestClosed, PullRequestMerged, PullRequestOpened, PullRequestUpdated } from '@cap/events';
+import { PullRequestOpened, PullRequestUpdated } from '@cap/events';
 import { codedError, ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { PullRequest, PullRequestState, Repository } from '../generated/prisma/client.js';
@@ -173,56 +173,5 @@ export function savePull(tx: Tx, repository: Repository, pull: GithubPull, taskI
     where: { repositoryId_number: { repositoryId: repository.id, number: pull.number } },
     create: { ...columns, repositoryId: repository.id, taskId: taskId ?? null },
     update: { ...columns, ...(taskId ? { taskId } : {}) },
-  });
-}
-
-/** How a pull request is merged. */
-export type MergeMethod = 'merge' | 'squash' | 'rebase';
-
-/** Merges, closes or reopens a pull request on GitHub, then stores and announces its new state. */
-export async function changePullRequest(
-  deps: GithubDeps,
-  id: string,
-  change: { kind: 'merge'; method: MergeMethod } | { kind: 'close' } | { kind: 'reopen' },
-): Promise<PullRequest> {
-  const pr = await deps.prisma.pullRequest.findUnique({ where: { id }, include: { repository: true } });
-  if (!pr) throw codedError(ErrorCode.NOT_FOUND, 'No pull request has this id.');
-  const { repository } = pr;
-  const { client } = await deps.access.clientFor(repository, {
-    access: repository.access,
-    userId: repository.connectedById,
-  });
-  const target = { owner: repository.owner, repo: repository.name, pull_number: pr.number };
-  let pull: GithubPull;
-  try {
-    if (change.kind === 'merge') {
-      if (pr.state !== 'OPEN')
-        throw codedError(ErrorCode.CONFLICT, `The pull request is ${pr.state} and cannot be merged.`);
-      await client.rest.pulls.merge({ ...target, merge_method: change.method });
-      pull = (await client.rest.pulls.get(target)).data;
-    } else {
-      pull = (
-        await client.rest.pulls.update({ ...target, state: change.kind === 'close' ? 'closed' : 'open' })
-      ).data;
-    }
-  } catch (error) {
-    if ((error as { status?: number }).status === 405)
-      throw codedError(ErrorCode.CONFLICT, 'GitHub says the pull request cannot be merged now.');
-    throw githubFailure(error, deps.redactor);
-  }
-  return inTransaction(deps, async ({ tx, afterCommit }) => {
-    const saved = await savePull(tx, repository, pull);
-    const facts = pullRequestFacts(repository, saved);
-    const aggregate = { source: EVENT_SOURCE, aggregateId: repository.id };
-    const events = [
-      saved.state === 'MERGED'
-        ? PullRequestMerged.create({ ...facts, mergeCommitSha: saved.mergeCommitSha }, aggregate)
-        : saved.state === 'CLOSED'
-          ? PullRequestClosed.create(facts, aggregate)
-          : PullRequestUpdated.create({ ...facts, action: 'reopened' }, aggregate),
-    ];
-    await deps.events.record(tx, events);
-    afterCommit(() => publishPullRequestChanges(deps, events));
-    return saved;
   });
 }

@@ -4,6 +4,7 @@ import { inTransaction } from '@cap/runtime/kit';
 import type { Repository, RepositoryVisibility } from '../generated/prisma/client.js';
 import type { GithubDeps } from './deps.js';
 import { githubFailure } from './githubAccess.js';
+import { mayReadRepository, readableRepositoriesWhere } from './repositoryAccessRules.js';
 import { fullNameKey, repositoryCoordinates } from './validation.js';
 
 /** Events of this subgraph are produced as `github`. */
@@ -21,7 +22,8 @@ function visibilityOf(data: { visibility?: string | undefined; private: boolean 
 /**
  * Connects `owner/name`: GitHub is asked for it with the credentials that reach it (App, token, or the caller's
  * OAuth token), and it is stored with its default branch and visibility. Connecting again refreshes those facts
- * and records no second event.
+ * and records no second event. A repository another user connected with their own GitHub account stays theirs:
+ * CONFLICT (GitHub just showed the caller the repository, so saying it is connected leaks nothing).
  */
 export async function connectRepository(
   deps: GithubDeps,
@@ -50,7 +52,16 @@ export async function connectRepository(
   return inTransaction(deps, async ({ tx }) => {
     const key = fullNameKey(facts.owner, facts.name);
     const existing = await tx.repository.findUnique({ where: { fullNameKey: key } });
-    if (existing) return tx.repository.update({ where: { id: existing.id }, data: facts });
+    if (existing) {
+      if (!mayReadRepository(principal, existing))
+        throw codedError(
+          ErrorCode.CONFLICT,
+          'This repository is connected with another user’s GitHub account; only they (or an admin) can change it.',
+        );
+      // Reached through the caller's own OAuth token now: it follows that token (and its owner).
+      const owner = facts.access === 'OAUTH' ? { connectedById: userId } : {};
+      return tx.repository.update({ where: { id: existing.id }, data: { ...facts, ...owner } });
+    }
     const created = await tx.repository.create({
       data: { ...facts, fullNameKey: key, connectedById: userId },
     });
@@ -72,7 +83,10 @@ export async function connectRepository(
   });
 }
 
-/** Disconnects a repository (its pull requests' records go with it). NOT_FOUND when it is not connected. */
+/**
+ * Disconnects a repository (its pull requests' records go with it). NOT_FOUND when it is not connected, or when
+ * the caller may not see it ({@link mayReadRepository}: one connected with another user's GitHub account).
+ */
 export async function disconnectRepository(
   deps: GithubDeps,
   principal: Principal,
@@ -80,7 +94,8 @@ export async function disconnectRepository(
 ): Promise<Repository> {
   return inTransaction(deps, async ({ tx }) => {
     const repository = await tx.repository.findUnique({ where: { id } });
-    if (!repository) throw codedError(ErrorCode.NOT_FOUND, 'No connected repository has this id.');
+    if (!repository || !mayReadRepository(principal, repository))
+      throw codedError(ErrorCode.NOT_FOUND, 'No connected repository has this id.');
     await tx.repository.delete({ where: { id } });
     await deps.events.record(tx, [
       RepositoryDisconnected.create(
@@ -97,7 +112,7 @@ export async function disconnectRepository(
   });
 }
 
-/** The connected repository `owner/name`, or null. */
+/** The connected repository `owner/name`, or null (whoever asks: callers apply {@link mayReadRepository}). */
 export function findRepository(deps: GithubDeps, owner: string, name: string): Promise<Repository | null> {
   const coordinates = repositoryCoordinates(owner, name);
   return deps.prisma.repository.findUnique({
@@ -105,16 +120,41 @@ export function findRepository(deps: GithubDeps, owner: string, name: string): P
   });
 }
 
-/** One page of connected repositories in connection order (keyset on creation time and id). */
+/** The connected repository `owner/name` if `principal` may see it, else null (its existence is not told). */
+export async function findReadableRepository(
+  deps: GithubDeps,
+  principal: Principal,
+  owner: string,
+  name: string,
+): Promise<Repository | null> {
+  const repository = await findRepository(deps, owner, name);
+  return repository && mayReadRepository(principal, repository) ? repository : null;
+}
+
+/** The repository `id` if `principal` may see it, else null. */
+export function findReadableRepositoryById(
+  deps: GithubDeps,
+  principal: Principal,
+  id: string,
+): Promise<Repository | null> {
+  return deps.prisma.repository.findFirst({ where: { AND: [{ id }, readableRepositoriesWhere(principal)] } });
+}
+
+/**
+ * One page of the repositories `principal` may see, in connection order (keyset on creation time and id); the
+ * access rule is part of the query, so a page is never short because of it.
+ */
 export function findRepositoryPage(
   deps: GithubDeps,
+  principal: Principal,
   options: { after: { at: Date; id: string } | null; limit: number },
 ): Promise<Repository[]> {
   const { after } = options;
+  const keyset = after
+    ? { OR: [{ createdAt: { gt: after.at } }, { createdAt: after.at, id: { gt: after.id } }] }
+    : {};
   return deps.prisma.repository.findMany({
-    where: after
-      ? { OR: [{ createdAt: { gt: after.at } }, { createdAt: after.at, id: { gt: after.id } }] }
-      : {},
+    where: { AND: [keyset, readableRepositoriesWhere(principal)] },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     take: options.limit,
   });
@@ -125,6 +165,16 @@ export interface RepositoryPermissions {
   admin: boolean;
   push: boolean;
   pull: boolean;
+}
+
+/**
+ * Throws NOT_FOUND unless `principal` may see `repository` (guards the fields that call GitHub with the
+ * repository's credential, which for an OAuth repository is its connector's own token).
+ */
+export function assertReadable(principal: Principal, repository: Repository): Repository {
+  if (!mayReadRepository(principal, repository))
+    throw codedError(ErrorCode.NOT_FOUND, 'No connected repository has this id.');
+  return repository;
 }
 
 /** The credential's permissions on `repository`, asked from GitHub. */

@@ -1,11 +1,12 @@
 import type { Principal } from '@cap/runtime';
-import type { Repository } from '../generated/prisma/client.js';
+import type { Prisma, Repository } from '../generated/prisma/client.js';
 
 /**
- * Whether `principal` may follow `repository`'s pull requests. A repository reached through the App or the
- * personal access token is the platform's: every signed-in reader (`repos:read`, checked by the directive) may
- * follow it. One connected through a user's own OAuth token is reached with that user's GitHub identity, so only
- * that user (and administrators) may follow it.
+ * Whether `principal` may see `repository` and its data (pull requests, branches, permissions), and act on it. A
+ * repository reached through the App or the personal access token is the platform's: every signed-in reader
+ * (`repos:read`, checked by the directive) may see it. One connected through a user's own OAuth token is reached
+ * with that user's GitHub identity, so only that user (and administrators) may see it or act on it; to everyone
+ * else it does not exist.
  */
 export function mayReadRepository(
   principal: Principal,
@@ -14,4 +15,14 @@ export function mayReadRepository(
   if (principal.kind === 'anonymous') return false;
   if (repository.access !== 'OAUTH') return true;
   return principal.role === 'ADMIN' || principal.userId === repository.connectedById;
+}
+
+/**
+ * {@link mayReadRepository} as a Prisma filter, so that lists apply it in SQL (pages, cursors and counts stay
+ * right). Anonymous callers match nothing.
+ */
+export function readableRepositoriesWhere(principal: Principal): Prisma.RepositoryWhereInput {
+  if (principal.kind === 'anonymous') return { id: { in: [] } };
+  if (principal.role === 'ADMIN') return {};
+  return { OR: [{ access: { not: 'OAUTH' } }, { connectedById: principal.userId }] };
 }

@@ -1,7 +1,9 @@
 import { codedError, ErrorCode, policyDirectives } from '@cap/runtime';
 import { cursorPart } from '@cap/runtime/kit';
 import { builder } from '../builder.js';
-import { changePullRequest } from '../domain/pullRequests.js';
+import { changePullRequest, findReadablePullRequest } from '../domain/pullRequestChanges.js';
+import { readablePullRequestJob } from '../domain/pullRequestJobAccess.js';
+import { assertReadable } from '../domain/repositories.js';
 import { MergeMethodEnum, PullRequestJobStatusEnum, PullRequestStateEnum } from './enums.js';
 import { PullRequestJobRef, PullRequestRef, RepositoryRef } from './refs.js';
 
@@ -31,7 +33,10 @@ PullRequestRef.implement({
       type: RepositoryRef,
       description: 'Its repository.',
       resolve: async (pr, _args, ctx) =>
-        ctx.deps.prisma.repository.findUniqueOrThrow({ where: { id: pr.repositoryId } }),
+        assertReadable(
+          ctx.principal,
+          await ctx.deps.prisma.repository.findUniqueOrThrow({ where: { id: pr.repositoryId } }),
+        ),
     }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last change the platform saw.' }),
   }),
@@ -39,7 +44,11 @@ PullRequestRef.implement({
 
 builder.asEntity(PullRequestRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: ({ id }, ctx) => ctx.deps.prisma.pullRequest.findUnique({ where: { id } }),
+  // A pull request on a repository the caller may not see is null, as if it did not exist.
+  resolveReference: async ({ id }, ctx) => {
+    const uuid = cursorPart.uuid(String(id));
+    return uuid ? findReadablePullRequest(ctx.deps, ctx.principal, { id: uuid }) : null;
+  },
 });
 
 PullRequestJobRef.implement({
@@ -77,7 +86,10 @@ CodingTaskRef.implement({
       description:
         'The pull request opened for the task, once its work was pushed to a connected repository.',
       directives: policyDirectives.requiresScopes('repos:read'),
-      resolve: (task, _args, ctx) => ctx.deps.prisma.pullRequest.findUnique({ where: { taskId: task.id } }),
+      resolve: (task, _args, ctx) =>
+        cursorPart.uuid(task.id)
+          ? findReadablePullRequest(ctx.deps, ctx.principal, { taskId: task.id })
+          : null,
     }),
     pullRequestJob: t.field({
       type: PullRequestJobRef,
@@ -86,9 +98,7 @@ CodingTaskRef.implement({
         'The platform’s work on the task’s pull request (null when the task needs none: a local repository or nothing pushed).',
       directives: policyDirectives.requiresScopes('repos:read'),
       resolve: (task, _args, ctx) =>
-        cursorPart.uuid(task.id)
-          ? ctx.deps.prisma.pullRequestJob.findUnique({ where: { taskId: task.id } })
-          : null,
+        cursorPart.uuid(task.id) ? readablePullRequestJob(ctx.deps, ctx.principal, task.id) : null,
     }),
   }),
 });
@@ -121,20 +131,25 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, args, ctx) =>
-      changePullRequest(ctx.deps, pullRequestId(args.id), { kind: 'merge', method: args.method ?? 'squash' }),
+      changePullRequest(ctx.deps, ctx.principal, pullRequestId(args.id), {
+        kind: 'merge',
+        method: args.method ?? 'squash',
+      }),
   }),
   closePullRequest: t.field({
     type: PullRequestRef,
     description: 'Closes a pull request without merging it.',
     directives: { ...policyDirectives.requiresScopes('repos:write'), ...policyDirectives.cost(10) },
     args: { id: t.arg.id({ required: true, description: 'The pull request’s id.' }) },
-    resolve: (_root, args, ctx) => changePullRequest(ctx.deps, pullRequestId(args.id), { kind: 'close' }),
+    resolve: (_root, args, ctx) =>
+      changePullRequest(ctx.deps, ctx.principal, pullRequestId(args.id), { kind: 'close' }),
   }),
   reopenPullRequest: t.field({
     type: PullRequestRef,
     description: 'Reopens a closed pull request.',
     directives: { ...policyDirectives.requiresScopes('repos:write'), ...policyDirectives.cost(10) },
     args: { id: t.arg.id({ required: true, description: 'The pull request’s id.' }) },
-    resolve: (_root, args, ctx) => changePullRequest(ctx.deps, pullRequestId(args.id), { kind: 'reopen' }),
+    resolve: (_root, args, ctx) =>
+      changePullRequest(ctx.deps, ctx.principal, pullRequestId(args.id), { kind: 'reopen' }),
   }),
 }));

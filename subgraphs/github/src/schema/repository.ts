@@ -10,13 +10,16 @@ import {
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import {
+  assertReadable,
   connectRepository,
   disconnectRepository,
-  findRepository,
+  findReadableRepository,
+  findReadableRepositoryById,
   findRepositoryPage,
   listBranches,
   repositoryPermissions,
 } from '../domain/repositories.js';
+import { mayReadRepository } from '../domain/repositoryAccessRules.js';
 import { githubAuthorizeUrl } from '../domain/oauth.js';
 import type { Repository } from '../generated/prisma/client.js';
 import { RepositoryAccessEnum, RepositoryVisibilityEnum } from './enums.js';
@@ -69,7 +72,8 @@ RepositoryRef.implement({
       type: RepositoryPermissionsRef,
       description: 'What the platform’s credential may do on it (asked from GitHub).',
       directives: policyDirectives.cost(GITHUB_CALL_COST),
-      resolve: (repository, _args, ctx) => repositoryPermissions(ctx.deps, repository),
+      resolve: (repository, _args, ctx) =>
+        repositoryPermissions(ctx.deps, assertReadable(ctx.principal, repository)),
     }),
     branches: t.connection({
       type: BranchRef,
@@ -82,7 +86,14 @@ RepositoryRef.implement({
         assertForwardOnly(args);
         const perPage = resolvePageSize(args, BRANCHES_PAGE);
         const page = args.after ? branchCursor.decode(args.after) : 1;
-        const { branches, hasNextPage } = await listBranches(ctx.deps, repository, { page, perPage });
+        const { branches, hasNextPage } = await listBranches(
+          ctx.deps,
+          assertReadable(ctx.principal, repository),
+          {
+            page,
+            perPage,
+          },
+        );
         return {
           edges: branches.map((node, index) => ({
             node,
@@ -102,24 +113,30 @@ RepositoryRef.implement({
       description: 'Pull requests the platform knows on it, newest first (at most 100).',
       directives: policyDirectives.listSize(100),
       resolve: (repository, _args, ctx) =>
-        ctx.deps.prisma.pullRequest.findMany({
-          where: { repositoryId: repository.id },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          take: 100,
-        }),
+        !mayReadRepository(ctx.principal, repository)
+          ? []
+          : ctx.deps.prisma.pullRequest.findMany({
+              where: { repositoryId: repository.id },
+              orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+              take: 100,
+            }),
     }),
   }),
 });
 
 builder.asEntity(RepositoryRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: ({ id }, ctx) => ctx.deps.prisma.repository.findUnique({ where: { id } }),
+  // Another subgraph's reference is answered like a query: a repository the caller may not see is null.
+  resolveReference: ({ id }, ctx) => {
+    const uuid = cursorPart.uuid(String(id));
+    return uuid ? findReadableRepositoryById(ctx.deps, ctx.principal, uuid) : null;
+  },
 });
 
 builder.queryFields((t) => ({
   repositories: t.connection({
     type: RepositoryRef,
-    description: `Connected repositories, in connection order; pages of ${REPOSITORIES_PAGE.default} (at most ${REPOSITORIES_PAGE.max}).`,
+    description: `Connected repositories the caller may see (one connected with a user’s own GitHub account: that user and admins), in connection order; pages of ${REPOSITORIES_PAGE.default} (at most ${REPOSITORIES_PAGE.max}).`,
     directives: {
       ...policyDirectives.requiresScopes('repos:read'),
       ...policyDirectives.connectionSize(REPOSITORIES_PAGE.default),
@@ -135,20 +152,22 @@ builder.queryFields((t) => ({
           maxSize: REPOSITORIES_PAGE.max,
           toCursor: (r: Repository) => repositoryCursor.encode({ at: r.createdAt, id: r.id }),
         },
-        ({ limit }: ResolveCursorConnectionArgs) => findRepositoryPage(ctx.deps, { after, limit }),
+        ({ limit }: ResolveCursorConnectionArgs) =>
+          findRepositoryPage(ctx.deps, ctx.principal, { after, limit }),
       );
     },
   }),
   repository: t.field({
     type: RepositoryRef,
     nullable: true,
-    description: 'The connected repository `owner/name`, or null.',
+    description:
+      'The connected repository `owner/name`, or null (also for one connected with another user’s GitHub account).',
     directives: policyDirectives.requiresScopes('repos:read'),
     args: {
       owner: t.arg.string({ required: true, description: 'The owning account.' }),
       name: t.arg.string({ required: true, description: 'The repository name.' }),
     },
-    resolve: (_root, args, ctx) => findRepository(ctx.deps, args.owner, args.name),
+    resolve: (_root, args, ctx) => findReadableRepository(ctx.deps, ctx.principal, args.owner, args.name),
   }),
 }));
 

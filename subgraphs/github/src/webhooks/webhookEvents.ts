@@ -4,8 +4,6 @@ import {
   InstallationChanged,
   IssueCommented,
   IssueUpdated,
-  PullRequestClosed,
-  PullRequestMerged,
   PullRequestOpened,
   PullRequestReviewed,
   PullRequestUpdated,
@@ -16,7 +14,8 @@ import {
 import { z } from 'zod';
 import type { Repository } from '../generated/prisma/client.js';
 import type { Tx } from '../domain/deps.js';
-import { pullRequestFacts, savePull } from '../domain/pullRequests.js';
+import { stateChangeEvent, storePullLocked } from '../domain/pullRequestChanges.js';
+import { pullRequestFacts } from '../domain/pullRequests.js';
 import { EVENT_SOURCE } from '../domain/repositories.js';
 import { fullNameKey } from '../domain/validation.js';
 
@@ -214,7 +213,8 @@ export async function eventsOfDelivery(tx: Tx, event: string, payload: unknown):
       const p = parse(event, payload);
       const repository = await connected(p.repository);
       if (!repository) return [];
-      const saved = await savePull(tx, repository, p.pull_request);
+      const stored = await storePullLocked(tx, repository, p.pull_request);
+      const { saved } = stored;
       const facts = pullRequestFacts(repository, saved);
       const m = meta(repository, p.repository);
       if (event === 'pull_request_review') {
@@ -236,12 +236,12 @@ export async function eventsOfDelivery(tx: Tx, event: string, payload: unknown):
         ];
       }
       if (p.action === 'opened') return [PullRequestOpened.create(facts, m)];
-      if (p.action === 'closed')
-        return [
-          saved.state === 'MERGED'
-            ? PullRequestMerged.create({ ...facts, mergeCommitSha: saved.mergeCommitSha }, m)
-            : PullRequestClosed.create(facts, m),
-        ];
+      // Closing and reopening are state changes: recorded once, whichever of this delivery, the poller
+      // (jobs/pullRequestReconciler.ts) and the mutation that made the change stores it first.
+      if (p.action === 'closed' || p.action === 'reopened') {
+        const change = stateChangeEvent(repository, stored);
+        return change ? [change] : [];
+      }
       return [PullRequestUpdated.create({ ...facts, action: p.action.slice(0, 50) }, m)];
     }
     case 'check_suite': {
