@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   LocalRepositoryAccess,
   MemoryConversationStore,
@@ -10,27 +10,14 @@ import {
   type BudgetOverrides,
   type Clock,
 } from '../src/index.js';
-import { FakeModelServer, type Provider, type ScriptStep, createFixture, type Fixture } from '@cap/testkit';
-import {
-  ANTHROPIC_TEST_KEY,
-  FIX_TURNS,
-  makeContext,
-  makeExecutor,
-  OPENAI_TEST_KEY,
-  testConfig,
-} from './support/harness.js';
+import { type Provider, type ScriptStep } from '@cap/testkit';
+import { ANTHROPIC_TEST_KEY, FIX_TURNS, OPENAI_TEST_KEY } from './support/harness.js';
+import { expectSumFixed, useScriptedAgent } from './support/scriptedAgent.js';
 
 const TASK_ID = '9b0e5a77-0000-4000-8000-000000000003';
 const BRANCH = 'agent/9b0e5a77';
 
-let fixture: Fixture | null = null;
-let server: FakeModelServer | null = null;
-afterEach(async () => {
-  await server?.close();
-  fixture?.remove();
-  server = null;
-  fixture = null;
-});
+const startAgent = useScriptedAgent(TASK_ID);
 
 /** A clock the script can move forward (the wall-time budget without waiting). */
 function skippingClock(): Clock & { skip(ms: number): void } {
@@ -79,14 +66,12 @@ describe('budgets', () => {
   it.each(cases)(
     '$budget exceeded → FAILED BUDGET_EXCEEDED naming it, the work kept on the branch',
     async ({ budget, budgets, env, script }) => {
-      fixture = createFixture();
-      server = await FakeModelServer.start('openai', script);
-      const { executor } = makeExecutor(testConfig(server, env), undefined, { clock });
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin, budgets },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
+      const { fixture, server, executor, context } = await startAgent({
+        script,
+        ...(env ? { env } : {}),
+        clock,
       });
+      const run = context({ task: { budgets } });
 
       const outcome = await executor.execute(run.ctx);
 
@@ -95,7 +80,7 @@ describe('budgets', () => {
       expect(outcome.error.message).toContain(`The ${budget} budget`);
       server.assertDone();
       expect(outcome.result?.branch).toBe(BRANCH);
-      expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+      expectSumFixed(fixture, BRANCH);
       expect(outcome.result?.diffStats).toEqual({ filesChanged: 1, additions: 1, deletions: 1 });
       if (budget === 'usd') expect(run.usage.map((entry) => entry.costUsd)).toEqual([0.12, 0.12]);
     },
@@ -104,23 +89,19 @@ describe('budgets', () => {
 
 describe('stuck detection', () => {
   it('nudges after three identical calls, then fails AGENT_STUCK', async () => {
-    fixture = createFixture();
     const same = FIX_TURNS[0]!;
-    server = await FakeModelServer.start('openai', [
-      same,
-      same,
-      same,
-      (request) => {
-        expect(JSON.stringify(request.body['messages'])).toContain('You are stuck');
-        return same;
-      },
-    ]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      script: [
+        same,
+        same,
+        same,
+        (request) => {
+          expect(JSON.stringify(request.body['messages'])).toContain('You are stuck');
+          return same;
+        },
+      ],
     });
+    const run = context();
 
     const outcome = await executor.execute(run.ctx);
 
@@ -132,91 +113,77 @@ describe('stuck detection', () => {
 
 describe.each<Provider>(['openai', 'anthropic'])('ask_user round trip (%s)', (provider) => {
   it('pauses AWAITING_INPUT, then the next attempt resumes the conversation and the branch', async () => {
-    fixture = createFixture();
     const question = 'Should sum() add or multiply?';
-    server = await FakeModelServer.start(provider, [
-      FIX_TURNS[0]!,
-      { text: 'I need to know.', toolCalls: [{ name: 'ask_user', arguments: { question } }] },
-      (request) => {
-        const sent = JSON.stringify(request.body['messages']);
-        // The whole earlier conversation is back, with the answer to the pending call.
-        expect(sent).toContain('return a - b;');
-        expect(sent).toContain(question);
-        expect(sent).toContain('The task creator answered: add');
-        return FIX_TURNS[1]!;
-      },
-      FIX_TURNS[3]!,
-    ]);
     const store = new MemoryConversationStore();
-    const { executor } = makeExecutor(testConfig(server), store);
+    const { fixture, server, executor, context } = await startAgent({
+      provider,
+      script: [
+        FIX_TURNS[0]!,
+        { text: 'I need to know.', toolCalls: [{ name: 'ask_user', arguments: { question } }] },
+        (request) => {
+          const sent = JSON.stringify(request.body['messages']);
+          // The whole earlier conversation is back, with the answer to the pending call.
+          expect(sent).toContain('return a - b;');
+          expect(sent).toContain(question);
+          expect(sent).toContain('The task creator answered: add');
+          return FIX_TURNS[1]!;
+        },
+        FIX_TURNS[3]!,
+      ],
+      store,
+    });
 
-    const first = await executor.execute(
-      makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
-      }).ctx,
-    );
+    const first = await executor.execute(context().ctx);
     expect(first).toEqual({ kind: 'awaiting_input', question });
     expect(await store.load(TASK_ID)).not.toBeNull();
     expect(fixture.branches()).toContain(BRANCH);
 
     const second = await executor.execute(
-      makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
-        attempt: 2,
-        answers: [{ question, answer: 'add' }],
-      }).ctx,
+      context({ attempt: 2, answers: [{ question, answer: 'add' }] }).ctx,
     );
     expect(second.kind).toBe('succeeded');
     server.assertDone();
-    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+    expectSumFixed(fixture, BRANCH);
     expect(await store.load(TASK_ID)).toBeNull();
   });
 });
 
 describe('ask_user in MULTI_AGENT', () => {
   it('the coder asks; the next attempt keeps the plan and resumes the coder with the answer', async () => {
-    fixture = createFixture();
     const question = 'Is subtraction ever intended?';
-    server = await FakeModelServer.start('anthropic', [
-      {
-        toolCalls: [
-          {
-            name: 'submit_plan',
-            arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
-          },
-        ],
-      },
-      { toolCalls: [{ name: 'ask_user', arguments: { question } }] },
-      (request) => {
-        expect(request.body['model']).toBe('claude-haiku-4-5');
-        expect(JSON.stringify(request.body['messages'])).toContain('The task creator answered: never');
-        return FIX_TURNS[1]!;
-      },
-      FIX_TURNS[3]!,
-      { toolCalls: [{ name: 'submit_review', arguments: { verdict: 'approve' } }] },
-    ]);
-    const store = new MemoryConversationStore();
-    const { executor } = makeExecutor(testConfig(server), store);
-    const context = (attempt: number, answers: Array<{ question: string; answer: string }>) =>
-      makeContext({
-        task: { id: TASK_ID, repository: fixture!.origin },
-        workspace: fixture!.clone(),
-        strategy: 'MULTI_AGENT',
-        attempt,
-        answers,
-      }).ctx;
+    const { fixture, server, executor, context } = await startAgent({
+      provider: 'anthropic',
+      script: [
+        {
+          toolCalls: [
+            {
+              name: 'submit_plan',
+              arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
+            },
+          ],
+        },
+        { toolCalls: [{ name: 'ask_user', arguments: { question } }] },
+        (request) => {
+          expect(request.body['model']).toBe('claude-haiku-4-5');
+          expect(JSON.stringify(request.body['messages'])).toContain('The task creator answered: never');
+          return FIX_TURNS[1]!;
+        },
+        FIX_TURNS[3]!,
+        { toolCalls: [{ name: 'submit_review', arguments: { verdict: 'approve' } }] },
+      ],
+      store: new MemoryConversationStore(),
+    });
 
-    expect(await executor.execute(context(1, []))).toEqual({ kind: 'awaiting_input', question });
-    const second = await executor.execute(context(2, [{ question, answer: 'never' }]));
+    const first = await executor.execute(context({ strategy: 'MULTI_AGENT', answers: [] }).ctx);
+    expect(first).toEqual({ kind: 'awaiting_input', question });
+    const second = await executor.execute(
+      context({ strategy: 'MULTI_AGENT', attempt: 2, answers: [{ question, answer: 'never' }] }).ctx,
+    );
 
     expect(second.kind).toBe('succeeded');
     // Five model calls in all: the plan was not made again.
     server.assertDone();
-    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+    expectSumFixed(fixture, BRANCH);
   });
 });
 
@@ -224,25 +191,11 @@ describe('secrets', () => {
   it.each<Provider>(['openai', 'anthropic'])(
     'no model key or repository token reaches a command or a log line (%s)',
     async (provider) => {
-      fixture = createFixture();
       const token = 'ghp_repositoryToken0123456789abcdef';
       const key = provider === 'openai' ? OPENAI_TEST_KEY : ANTHROPIC_TEST_KEY;
       const previous = process.env['OPENAI_API_KEY'];
       process.env['OPENAI_API_KEY'] = key;
       try {
-        server = await FakeModelServer.start(provider, [
-          {
-            toolCalls: [
-              { name: 'run_command', arguments: { command: 'env; cat .git/config; git config --list' } },
-            ],
-          },
-          { toolCalls: [{ name: 'read_file', arguments: { path: '../../../../etc/passwd' } }] },
-          (request) => {
-            expect(JSON.stringify(request.body['messages'])).toContain('leaves the repository');
-            return FIX_TURNS[1]!;
-          },
-          FIX_TURNS[3]!,
-        ]);
         const local = new LocalRepositoryAccess();
         // The host publishes a remote branch (it alone holds the token) from the bundle the agent hands it.
         const published: Array<{ branch: string; commit: string; bundle: string | null }> = [];
@@ -258,7 +211,7 @@ describe('secrets', () => {
                     'git',
                     ['fetch', '--quiet', request.bundle, `+HEAD:refs/heads/${request.branch}`],
                     {
-                      cwd: fixture!.origin,
+                      cwd: repository,
                       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1' },
                     },
                   );
@@ -266,12 +219,24 @@ describe('secrets', () => {
             },
           }),
         };
-        const { executor, runner } = makeExecutor(testConfig(server), undefined, { repositories });
-        const run = makeContext({
-          task: { id: TASK_ID, repository: fixture.origin },
-          workspace: fixture.clone(),
-          strategy: 'ITERATIVE',
+        const { fixture, server, executor, runner, context } = await startAgent({
+          provider,
+          script: [
+            {
+              toolCalls: [
+                { name: 'run_command', arguments: { command: 'env; cat .git/config; git config --list' } },
+              ],
+            },
+            { toolCalls: [{ name: 'read_file', arguments: { path: '../../../../etc/passwd' } }] },
+            (request) => {
+              expect(JSON.stringify(request.body['messages'])).toContain('leaves the repository');
+              return FIX_TURNS[1]!;
+            },
+            FIX_TURNS[3]!,
+          ],
+          repositories,
         });
+        const run = context();
 
         const outcome = await executor.execute(run.ctx);
 
@@ -281,7 +246,7 @@ describe('secrets', () => {
         expect(published).toEqual([
           { branch: BRANCH, commit: expect.any(String), bundle: expect.any(String) },
         ]);
-        expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+        expectSumFixed(fixture, BRANCH);
         for (const line of run.log.lines()) {
           expect(line).not.toContain(key);
           expect(line).not.toContain(token);
@@ -306,23 +271,9 @@ describe('secrets', () => {
 
 describe('publishing a remote branch', () => {
   it('refuses a .cap-agent replaced by a link out of the workspace: nothing there is touched, GIT_FAILED', async () => {
-    fixture = createFixture();
     const outside = mkdtempSync(join(tmpdir(), 'cap-agent-outside-'));
     try {
       writeFileSync(join(outside, 'publish.bundle'), 'a host file the agent points at');
-      server = await FakeModelServer.start('openai', [
-        FIX_TURNS[0]!,
-        FIX_TURNS[1]!,
-        {
-          toolCalls: [
-            {
-              name: 'run_command',
-              arguments: { command: `rm -rf .cap-agent && ln -s ${outside} .cap-agent` },
-            },
-          ],
-        },
-        FIX_TURNS[3]!,
-      ]);
       const published: string[] = [];
       const local = new LocalRepositoryAccess();
       const repositories = {
@@ -331,13 +282,23 @@ describe('publishing a remote branch', () => {
           publisher: { publish: async (request: { branch: string }) => void published.push(request.branch) },
         }),
       };
-      const { executor } = makeExecutor(testConfig(server), undefined, { repositories });
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
+      const { executor, context } = await startAgent({
+        script: [
+          FIX_TURNS[0]!,
+          FIX_TURNS[1]!,
+          {
+            toolCalls: [
+              {
+                name: 'run_command',
+                arguments: { command: `rm -rf .cap-agent && ln -s ${outside} .cap-agent` },
+              },
+            ],
+          },
+          FIX_TURNS[3]!,
+        ],
+        repositories,
       });
-      const outcome = await executor.execute(run.ctx);
+      const outcome = await executor.execute(context().ctx);
       expect(outcome).toMatchObject({
         kind: 'failed',
         error: { code: 'GIT_FAILED', message: expect.stringContaining('not its own') },
@@ -352,16 +313,10 @@ describe('publishing a remote branch', () => {
 
 describe('setup', () => {
   it('installs with network before the agent starts, logs the output, and never commits what it installed', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', FIX_TURNS);
-    const { executor, runner } = makeExecutor(testConfig(server));
+    const { fixture, executor, runner, context } = await startAgent({ script: FIX_TURNS });
     const setupCommand =
       'mkdir -p node_modules/dep && echo "module" > node_modules/dep/index.js && echo installed-deps';
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin, setupCommand },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
-    });
+    const run = context({ task: { setupCommand } });
 
     const outcome = await executor.execute(run.ctx);
 
@@ -375,20 +330,18 @@ describe('setup', () => {
       true,
     );
     expect(fixture.show(BRANCH, 'node_modules/dep/index.js')).toBeNull();
-    expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+    expectSumFixed(fixture, BRANCH);
   });
 
   it('AGENT_SETUP_NETWORK=false keeps setup offline; a failing setup ends FAILED SETUP_FAILED before any model call', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', []);
-    const { executor, runner } = makeExecutor(testConfig(server, { AGENT_SETUP_NETWORK: 'false' }));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin, setupCommand: 'echo broken >&2; exit 4' },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, runner, context } = await startAgent({
+      script: [],
+      env: { AGENT_SETUP_NETWORK: 'false' },
     });
 
-    const outcome = await executor.execute(run.ctx);
+    const outcome = await executor.execute(
+      context({ task: { setupCommand: 'echo broken >&2; exit 4' } }).ctx,
+    );
 
     expect(outcome).toMatchObject({
       kind: 'failed',

@@ -1,25 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  FakeModelServer,
-  type Provider,
-  type ScriptStep,
-  createFixture,
-  git,
-  type Fixture,
-} from '@cap/testkit';
-import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Provider, type ScriptStep, git } from '@cap/testkit';
+import { FIX_TURNS } from './support/harness.js';
+import { expectSumFixed, useScriptedAgent } from './support/scriptedAgent.js';
 
 const TASK_ID = '3f2a9c1e-0000-4000-8000-000000000001';
 const BRANCH = 'agent/3f2a9c1e';
 
-let fixture: Fixture | null = null;
-let server: FakeModelServer | null = null;
-afterEach(async () => {
-  await server?.close();
-  fixture?.remove();
-  server = null;
-  fixture = null;
-});
+const startAgent = useScriptedAgent(TASK_ID);
+
+/** An edit that makes sum() multiply: the tests still fail. */
+const WRONG_EDIT = {
+  toolCalls: [
+    {
+      name: 'edit_file',
+      arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a * b;' },
+    },
+  ],
+};
 
 /** The text of every message of a recorded request, whatever the provider's format. */
 function requestText(body: Record<string, unknown>): string {
@@ -30,14 +27,11 @@ describe.each<Provider>(['openai', 'anthropic'])(
   'strategies turn the failing fixture green (%s)',
   (provider) => {
     it('ITERATIVE: reads, edits, runs the tests, finishes; verification passes; the branch is pushed', async () => {
-      fixture = createFixture();
-      server = await FakeModelServer.start(provider, FIX_TURNS);
-      const { executor, runner } = makeExecutor(testConfig(server));
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
+      const { fixture, server, executor, runner, context } = await startAgent({
+        provider,
+        script: FIX_TURNS,
       });
+      const run = context();
 
       const outcome = await executor.execute(run.ctx);
 
@@ -45,7 +39,7 @@ describe.each<Provider>(['openai', 'anthropic'])(
       if (outcome.kind !== 'succeeded') return;
       server.assertDone();
       expect(outcome.result.branch).toBe(BRANCH);
-      expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+      expectSumFixed(fixture, BRANCH);
       expect(fixture.show('main', 'src/sum.js')).toContain('return a - b;');
       expect(outcome.result.commitSha).toMatch(/^[0-9a-f]{40}$/);
       expect(outcome.result.diff).toContain('+  return a + b;');
@@ -73,64 +67,45 @@ describe.each<Provider>(['openai', 'anthropic'])(
     });
 
     it('ITERATIVE: a failing verification on finish goes back to the model, which fixes its work', async () => {
-      fixture = createFixture();
-      const wrongEdit = {
-        toolCalls: [
-          {
-            name: 'edit_file',
-            arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a * b;' },
+      const { fixture, server, executor, context } = await startAgent({
+        provider,
+        script: [
+          WRONG_EDIT,
+          FIX_TURNS[3]!,
+          (request) => {
+            const sent = JSON.stringify(request.body['messages']);
+            expect(sent).toContain('Verification failed');
+            expect(sent).toContain('sum adds');
+            return {
+              toolCalls: [
+                {
+                  name: 'edit_file',
+                  arguments: { path: 'src/sum.js', old_string: 'return a * b;', new_string: 'return a + b;' },
+                },
+              ],
+            };
           },
+          FIX_TURNS[3]!,
         ],
-      };
-      server = await FakeModelServer.start(provider, [
-        wrongEdit,
-        FIX_TURNS[3]!,
-        (request) => {
-          const sent = JSON.stringify(request.body['messages']);
-          expect(sent).toContain('Verification failed');
-          expect(sent).toContain('sum adds');
-          return {
-            toolCalls: [
-              {
-                name: 'edit_file',
-                arguments: { path: 'src/sum.js', old_string: 'return a * b;', new_string: 'return a + b;' },
-              },
-            ],
-          };
-        },
-        FIX_TURNS[3]!,
-      ]);
-      const { executor } = makeExecutor(
-        testConfig(server, {
-          AGENT_GIT_AUTHOR_NAME: 'Robot Author',
-          AGENT_GIT_AUTHOR_EMAIL: 'robot@example.test',
-        }),
-      );
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
+        env: { AGENT_GIT_AUTHOR_NAME: 'Robot Author', AGENT_GIT_AUTHOR_EMAIL: 'robot@example.test' },
       });
 
-      const outcome = await executor.execute(run.ctx);
+      const outcome = await executor.execute(context().ctx);
 
       expect(outcome.kind).toBe('succeeded');
       server.assertDone();
-      expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+      expectSumFixed(fixture, BRANCH);
       expect(git(fixture.origin, 'log', '-1', '--format=%an <%ae>|%s', BRANCH)).toBe(
         'Robot Author <robot@example.test>|Fix sum() to add its arguments',
       );
     });
 
     it('SINGLE_SHOT: starts from a repository map, edits, verifies once', async () => {
-      fixture = createFixture();
-      server = await FakeModelServer.start(provider, [FIX_TURNS[1]!, FIX_TURNS[3]!]);
-      const { executor } = makeExecutor(testConfig(server));
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'SINGLE_SHOT',
+      const { fixture, server, executor, context } = await startAgent({
+        provider,
+        script: [FIX_TURNS[1]!, FIX_TURNS[3]!],
       });
+      const run = context({ strategy: 'SINGLE_SHOT' });
 
       const outcome = await executor.execute(run.ctx);
 
@@ -140,36 +115,23 @@ describe.each<Provider>(['openai', 'anthropic'])(
       expect(first).toContain('Repository map');
       expect(first).toContain('test/sum.test.js');
       expect(first).toContain('node --test');
-      expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a + b;');
+      expectSumFixed(fixture, BRANCH);
       expect(run.log.entries.filter((entry) => entry.message.startsWith('Verifying'))).toHaveLength(1);
     });
 
     it('SINGLE_SHOT: a failing verification ends FAILED VERIFICATION_FAILED with the work kept on the branch', async () => {
-      fixture = createFixture();
-      const wrongEdit = {
-        toolCalls: [
-          {
-            name: 'edit_file',
-            arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a * b;' },
-          },
-        ],
-      };
-      server = await FakeModelServer.start(provider, [wrongEdit, FIX_TURNS[3]!]);
-      const { executor } = makeExecutor(testConfig(server));
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'SINGLE_SHOT',
+      const { fixture, executor, context } = await startAgent({
+        provider,
+        script: [WRONG_EDIT, FIX_TURNS[3]!],
       });
 
-      const outcome = await executor.execute(run.ctx);
+      const outcome = await executor.execute(context({ strategy: 'SINGLE_SHOT' }).ctx);
 
       expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'VERIFICATION_FAILED' } });
       expect(fixture.show(BRANCH, 'src/sum.js')).toContain('return a * b;');
     });
 
     it('MULTI_AGENT: planner plans, coder codes, reviewer requests a change then approves; every entry names its role', async () => {
-      fixture = createFixture();
       const script: ScriptStep[] = [
         { toolCalls: [{ name: 'read_file', arguments: { path: 'test/sum.test.js' } }] },
         // An empty plan violates the schema: the planner is told and submits a valid one.
@@ -216,18 +178,16 @@ describe.each<Provider>(['openai', 'anthropic'])(
         { toolCalls: [{ name: 'finish', arguments: { summary: 'Documented sum()' } }] },
         { toolCalls: [{ name: 'submit_review', arguments: { verdict: 'approve' } }] },
       ];
-      server = await FakeModelServer.start(provider, script);
-      const config = testConfig(server, {
-        AGENT_PLANNER_MODEL: 'planner-model',
-        AGENT_CODER_MODEL: 'coder-model',
-        AGENT_REVIEWER_MODEL: 'reviewer-model',
+      const { fixture, server, executor, context } = await startAgent({
+        provider,
+        script,
+        env: {
+          AGENT_PLANNER_MODEL: 'planner-model',
+          AGENT_CODER_MODEL: 'coder-model',
+          AGENT_REVIEWER_MODEL: 'reviewer-model',
+        },
       });
-      const { executor } = makeExecutor(config);
-      const run = makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'MULTI_AGENT',
-      });
+      const run = context({ strategy: 'MULTI_AGENT' });
 
       const outcome = await executor.execute(run.ctx);
 
@@ -263,23 +223,11 @@ describe.each<Provider>(['openai', 'anthropic'])(
 
 describe('re-runs', () => {
   it('a second run of the same task updates the branch instead of creating another', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', [...FIX_TURNS, FIX_TURNS[3]!]);
-    const { executor } = makeExecutor(testConfig(server));
-    const first = await executor.execute(
-      makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
-      }).ctx,
-    );
-    const second = await executor.execute(
-      makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
-      }).ctx,
-    );
+    const { fixture, server, executor, context } = await startAgent({
+      script: [...FIX_TURNS, FIX_TURNS[3]!],
+    });
+    const first = await executor.execute(context().ctx);
+    const second = await executor.execute(context().ctx);
 
     expect(first.kind).toBe('succeeded');
     expect(second.kind).toBe('succeeded');

@@ -1,55 +1,44 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   agentConfigFromEnv,
   createAgentExecutor,
   LocalRepositoryAccess,
   MemoryConversationStore,
 } from '../src/index.js';
-import {
-  ChildProcessRunner,
-  FakeModelServer,
-  type Provider,
-  createFixture,
-  type Fixture,
-} from '@cap/testkit';
+import { ChildProcessRunner, type Provider, createFixture } from '@cap/testkit';
 import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
+import { useScriptedAgent } from './support/scriptedAgent.js';
 
 const TASK_ID = '7c41d2e0-0000-4000-8000-000000000002';
 
-let fixture: Fixture | null = null;
-let server: FakeModelServer | null = null;
-afterEach(async () => {
-  await server?.close();
-  fixture?.remove();
-  server = null;
-  fixture = null;
-});
+const startAgent = useScriptedAgent(TASK_ID);
 
 describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)', (provider) => {
   it('answers malformed tool-call JSON with an error the model then corrects', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [
-      {
-        toolCalls: [{ name: 'edit_file', arguments: '{"path": "src/sum.js", "old_string": "return a - b;"' }],
-      },
-      (request) => {
-        expect(JSON.stringify(request.body['messages'])).toContain('not valid JSON');
-        return {
-          toolCalls: [{ name: 'edit_file', arguments: { path: 'src/sum.js', old_string: 'return a - b;' } }],
-        };
-      },
-      (request) => {
-        expect(JSON.stringify(request.body['messages'])).toContain('new_string');
-        return FIX_TURNS[1]!;
-      },
-      FIX_TURNS[3]!,
-    ]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [
+        {
+          toolCalls: [
+            { name: 'edit_file', arguments: '{"path": "src/sum.js", "old_string": "return a - b;"' },
+          ],
+        },
+        (request) => {
+          expect(JSON.stringify(request.body['messages'])).toContain('not valid JSON');
+          return {
+            toolCalls: [
+              { name: 'edit_file', arguments: { path: 'src/sum.js', old_string: 'return a - b;' } },
+            ],
+          };
+        },
+        (request) => {
+          expect(JSON.stringify(request.body['messages'])).toContain('new_string');
+          return FIX_TURNS[1]!;
+        },
+        FIX_TURNS[3]!,
+      ],
     });
+    const run = context();
 
     const outcome = await executor.execute(run.ctx);
 
@@ -62,17 +51,11 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
   });
 
   it('waits out a 429 with Retry-After, then succeeds', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [
-      { status: 429, headers: { 'retry-after': '1' }, message: 'slow down' },
-      ...FIX_TURNS,
-    ]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [{ status: 429, headers: { 'retry-after': '1' }, message: 'slow down' }, ...FIX_TURNS],
     });
+    const run = context();
 
     const outcome = await executor.execute(run.ctx);
 
@@ -86,16 +69,12 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
   });
 
   it('ends FAILED LLM_UNAVAILABLE once 500s exhaust the retries', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [{ status: 500 }, { status: 503 }, { status: 500 }]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [{ status: 500 }, { status: 503 }, { status: 500 }],
     });
 
-    const outcome = await executor.execute(run.ctx);
+    const outcome = await executor.execute(context().ctx);
 
     expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'LLM_UNAVAILABLE' } });
     // Exactly 1 + AGENT_MAX_RETRIES (2) requests: the SDK's own retries are off.
@@ -104,29 +83,21 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
   });
 
   it('ends FAILED LLM_REJECTED at once on a 401', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [{ status: 401, message: 'invalid key' }]);
-    const { executor } = makeExecutor(testConfig(server));
-    const outcome = await executor.execute(
-      makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
-      }).ctx,
-    );
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [{ status: 401, message: 'invalid key' }],
+    });
+    const outcome = await executor.execute(context().ctx);
     expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'LLM_REJECTED' } });
     server.assertDone();
   });
 
   it('abandons a stalled stream and retries it', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, stall: true }, ...FIX_TURNS]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [{ ...FIX_TURNS[0]!, stall: true }, ...FIX_TURNS],
     });
+    const run = context();
 
     const outcome = await executor.execute(run.ctx);
 
@@ -142,14 +113,11 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
   });
 
   it('retries a connection reset mid-stream', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, reset: true }, ...FIX_TURNS]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [{ ...FIX_TURNS[0]!, reset: true }, ...FIX_TURNS],
     });
+    const run = context();
 
     const outcome = await executor.execute(run.ctx);
 
@@ -164,15 +132,13 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
   });
 
   it('cancel stops an in-flight stream promptly', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start(provider, [{ ...FIX_TURNS[0]!, stall: true }]);
-    // A long idle timeout: only the cancel can end this stream.
-    const { executor } = makeExecutor(testConfig(server, { AGENT_STREAM_IDLE_TIMEOUT_MS: '60000' }));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      provider,
+      script: [{ ...FIX_TURNS[0]!, stall: true }],
+      // A long idle timeout: only the cancel can end this stream.
+      env: { AGENT_STREAM_IDLE_TIMEOUT_MS: '60000' },
     });
+    const run = context();
 
     const pending = executor.execute(run.ctx);
     await server.stalled;
@@ -190,16 +156,10 @@ describe.each<Provider>(['openai', 'anthropic'])('model provider failures (%s)',
 
 describe('cancel during a command', () => {
   it('kills a running command promptly', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', [
-      { toolCalls: [{ name: 'run_command', arguments: { command: 'sleep 30' } }] },
-    ]);
-    const { executor, runner } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { executor, runner, context } = await startAgent({
+      script: [{ toolCalls: [{ name: 'run_command', arguments: { command: 'sleep 30' } }] }],
     });
+    const run = context();
 
     const pending = executor.execute(run.ctx);
     for (let i = 0; i < 200 && !runner.requests.some((request) => request.shell === 'sleep 30'); i++)
@@ -216,19 +176,12 @@ describe('cancel during a command', () => {
 
 describe('cancel during git', () => {
   it('a push killed by the cancel reports AGENT_CANCELLED, not a git failure', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', FIX_TURNS);
-    const config = testConfig(server);
-    const { runner } = makeExecutor(config);
+    const { server, runner, context } = await startAgent({ script: FIX_TURNS });
     // A push that hangs until the signal kills it, like one to a slow remote.
     const slowPush = new ChildProcessRunner();
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
-    });
+    const run = context();
     const executor = createAgentExecutor({
-      config,
+      config: testConfig(server),
       runner: {
         run: (request) => {
           if (!request.argv?.includes('push')) return runner.run(request);
@@ -249,20 +202,24 @@ describe('cancel during git', () => {
 
 describe('configuration', () => {
   it('without a model every execution fails at once with AGENT_NOT_CONFIGURED naming the variables', async () => {
-    fixture = createFixture();
-    const { executor, runner } = makeExecutor(agentConfigFromEnv({}));
-    const outcome = await executor.execute(
-      makeContext({
-        task: { id: TASK_ID, repository: fixture.origin },
-        workspace: fixture.clone(),
-        strategy: 'ITERATIVE',
-      }).ctx,
-    );
-    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'AGENT_NOT_CONFIGURED' } });
-    if (outcome.kind === 'failed')
-      for (const name of ['AGENT_MODEL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'])
-        expect(outcome.error.message).toContain(name);
-    expect(runner.requests).toHaveLength(0);
+    const fixture = createFixture();
+    try {
+      const { executor, runner } = makeExecutor(agentConfigFromEnv({}));
+      const outcome = await executor.execute(
+        makeContext({
+          task: { id: TASK_ID, repository: fixture.origin },
+          workspace: fixture.clone(),
+          strategy: 'ITERATIVE',
+        }).ctx,
+      );
+      expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'AGENT_NOT_CONFIGURED' } });
+      if (outcome.kind === 'failed')
+        for (const name of ['AGENT_MODEL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'])
+          expect(outcome.error.message).toContain(name);
+      expect(runner.requests).toHaveLength(0);
+    } finally {
+      fixture.remove();
+    }
   });
 
   it('claims exactly the tasks without a shell command', () => {

@@ -47,6 +47,31 @@ async function conversationWithCursor(
 
 const seqs = (events: Array<{ seq: number }>): number[] => events.map((event) => event.seq);
 
+/** The messages of `conversationId` after `after` (when given) as `client` receives them. */
+function messagePosted(
+  client: ReturnType<ChatHarness['wsClient']>,
+  variables: { conversationId: string; after?: string },
+) {
+  return collectSubscription(client, MESSAGE_POSTED, variables, 'messagePosted');
+}
+
+/** Stores a message by `author` without announcing it live, as if Redis had dropped its announcement. */
+async function storeUnannounced(
+  conversationId: string,
+  author: ReturnType<typeof userPrincipal>,
+  body: string,
+): Promise<void> {
+  await h.chat.deps.prisma.$transaction(async (tx) => {
+    const { lastSeq } = await tx.conversation.update({
+      where: { id: conversationId },
+      data: { lastSeq: { increment: 1 } },
+    });
+    await tx.message.create({
+      data: { conversationId, seq: lastSeq, authorKind: 'USER', authorUserId: author.userId, body },
+    });
+  });
+}
+
 describe('messagePosted', () => {
   it('delivers to two graphql-ws clients, and replays exactly what a reconnecting client missed, then tails live', async () => {
     const alice = userPrincipal();
@@ -55,18 +80,8 @@ describe('messagePosted', () => {
     const aliceClient = h.wsClient(alice);
     const bobClient = h.wsClient(bob);
     // From the cursor read at creation: whatever happens between that read and the subscription is replayed.
-    const aliceStream = collectSubscription(
-      aliceClient,
-      MESSAGE_POSTED,
-      { conversationId, after: start },
-      'messagePosted',
-    );
-    const bobStream = collectSubscription(
-      bobClient,
-      MESSAGE_POSTED,
-      { conversationId, after: start },
-      'messagePosted',
-    );
+    const aliceStream = messagePosted(aliceClient, { conversationId, after: start });
+    const bobStream = messagePosted(bobClient, { conversationId, after: start });
     await post(h, alice, conversationId, 'hello 1');
     await Promise.all([aliceStream.waitFor(1), bobStream.waitFor(1)]);
     expect(bobStream.events[0]).toMatchObject({
@@ -82,12 +97,7 @@ describe('messagePosted', () => {
     await aliceStream.waitFor(4);
 
     // Bob comes back with the last cursor he saw: the missed messages once, in order, then live ones.
-    const again = collectSubscription(
-      h.wsClient(bob),
-      MESSAGE_POSTED,
-      { conversationId, after: lastSeen },
-      'messagePosted',
-    );
+    const again = messagePosted(h.wsClient(bob), { conversationId, after: lastSeen });
     await again.waitFor(3);
     await post(h, bob, conversationId, 'live 5');
     await again.waitFor(4);
@@ -109,12 +119,7 @@ describe('messagePosted', () => {
     const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
     await post(h, alice, conversationId, 'before');
-    const stream = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId },
-      'messagePosted',
-    );
+    const stream = messagePosted(h.wsClient(alice), { conversationId });
     // The subscription becomes active asynchronously; keep posting until it reports.
     for (let attempt = 0; attempt < 50 && stream.events.length === 0; attempt += 1) {
       await post(h, alice, conversationId, `after ${attempt}`);
@@ -131,33 +136,13 @@ describe('messagePosted', () => {
   it('refuses non-participants with FORBIDDEN at subscribe time, and unknown conversations with NOT_FOUND', async () => {
     const alice = userPrincipal();
     const conversationId = await createConversation(h, alice);
-    const intruder = collectSubscription(
-      h.wsClient(userPrincipal()),
-      MESSAGE_POSTED,
-      { conversationId },
-      'messagePosted',
-    );
+    const intruder = messagePosted(h.wsClient(userPrincipal()), { conversationId });
     expect(await intruder.failure()).toEqual(['FORBIDDEN']);
-    const unknown = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId: crypto.randomUUID() },
-      'messagePosted',
-    );
+    const unknown = messagePosted(h.wsClient(alice), { conversationId: crypto.randomUUID() });
     expect(await unknown.failure()).toEqual(['NOT_FOUND']);
-    const bad = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId, after: 'not a cursor' },
-      'messagePosted',
-    );
+    const bad = messagePosted(h.wsClient(alice), { conversationId, after: 'not a cursor' });
     expect(await bad.failure()).toEqual(['BAD_USER_INPUT']);
-    const ahead = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId, after: encodeMessageCursor(99) },
-      'messagePosted',
-    );
+    const ahead = messagePosted(h.wsClient(alice), { conversationId, after: encodeMessageCursor(99) });
     expect(await ahead.failure()).toEqual(['BAD_USER_INPUT']);
     // GraphQL's own errors keep their meaning (and Apollo's codes) over graphql-ws too.
     const invalid = collectSubscription(
@@ -177,12 +162,7 @@ describe('messagePosted', () => {
       'ALTER TABLE "chat"."participants" RENAME TO "participants_away"',
     );
     try {
-      const broken = collectSubscription(
-        h.wsClient(alice),
-        MESSAGE_POSTED,
-        { conversationId },
-        'messagePosted',
-      );
+      const broken = messagePosted(h.wsClient(alice), { conversationId });
       expect(await broken.failure()).toEqual(['INTERNAL_SERVER_ERROR']);
       expect(JSON.stringify(broken.errors)).not.toMatch(/participants|prisma|table|relation/i);
     } finally {
@@ -201,29 +181,10 @@ describe('messagePosted', () => {
     );
     const { id: conversationId, latestCursor } = created.data!['createConversation'];
     await post(h, alice, conversationId, 'one');
-    const stream = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId, after: latestCursor },
-      'messagePosted',
-    );
+    const stream = messagePosted(h.wsClient(alice), { conversationId, after: latestCursor });
     await stream.waitFor(1);
     // A message whose live announcement never happened (as if Redis dropped it): stored directly.
-    await h.chat.deps.prisma.$transaction(async (tx) => {
-      const { lastSeq } = await tx.conversation.update({
-        where: { id: conversationId },
-        data: { lastSeq: { increment: 1 } },
-      });
-      await tx.message.create({
-        data: {
-          conversationId,
-          seq: lastSeq,
-          authorKind: 'USER',
-          authorUserId: alice.userId,
-          body: 'silent two',
-        },
-      });
-    });
+    await storeUnannounced(conversationId, alice, 'silent two');
     await post(h, alice, conversationId, 'three');
     await stream.waitFor(3);
     expect(stream.events.map((event) => event.body)).toEqual(['one', 'silent two', 'three']);
@@ -232,30 +193,11 @@ describe('messagePosted', () => {
   it('catches up after the Redis subscriber connection drops (messages published meanwhile are lost to it)', async () => {
     const alice = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice);
-    const stream = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId, after: start },
-      'messagePosted',
-    );
+    const stream = messagePosted(h.wsClient(alice), { conversationId, after: start });
     await post(h, alice, conversationId, 'before the drop');
     await stream.waitFor(1);
     // A message nobody announces, then the subscriber connection dies: only the resync after reconnecting finds it.
-    await h.chat.deps.prisma.$transaction(async (tx) => {
-      const { lastSeq } = await tx.conversation.update({
-        where: { id: conversationId },
-        data: { lastSeq: { increment: 1 } },
-      });
-      await tx.message.create({
-        data: {
-          conversationId,
-          seq: lastSeq,
-          authorKind: 'USER',
-          authorUserId: alice.userId,
-          body: 'while disconnected',
-        },
-      });
-    });
+    await storeUnannounced(conversationId, alice, 'while disconnected');
     const admin = new Redis(REDIS_URL);
     try {
       const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n');
@@ -278,12 +220,7 @@ describe('messagePosted', () => {
     const bob = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const instanceB = await h.startInstance();
-    const onB = collectSubscription(
-      h.wsClient(bob, instanceB),
-      MESSAGE_POSTED,
-      { conversationId, after: start },
-      'messagePosted',
-    );
+    const onB = messagePosted(h.wsClient(bob, instanceB), { conversationId, after: start });
     // Posted through instance A (h.call), received on B (Redis pub/sub).
     await post(h, alice, conversationId, 'A to B 1');
     await onB.waitFor(1);
@@ -296,12 +233,7 @@ describe('messagePosted', () => {
     const resumeAfter = onB.events.at(-1)!.cursor as string;
     for (const body of ['during restart 3', 'during restart 4']) await post(h, alice, conversationId, body);
     const instanceB2 = await h.startInstance();
-    const resumed = collectSubscription(
-      h.wsClient(bob, instanceB2),
-      MESSAGE_POSTED,
-      { conversationId, after: resumeAfter },
-      'messagePosted',
-    );
+    const resumed = messagePosted(h.wsClient(bob, instanceB2), { conversationId, after: resumeAfter });
     await resumed.waitFor(2);
     await post(h, alice, conversationId, 'after restart 5');
     await resumed.waitFor(3);
@@ -314,12 +246,7 @@ describe('messagePosted', () => {
     const bob = userPrincipal();
     const { conversationId, start } = await conversationWithCursor(alice, [bob]);
     const instanceB = await h.startInstance();
-    const watcher = collectSubscription(
-      h.wsClient(alice),
-      MESSAGE_POSTED,
-      { conversationId, after: start },
-      'messagePosted',
-    );
+    const watcher = messagePosted(h.wsClient(alice), { conversationId, after: start });
     await post(h, alice, conversationId, 'warm-up');
     await watcher.waitFor(1);
     const { graphql, asRouter } = await import('@cap/testkit');

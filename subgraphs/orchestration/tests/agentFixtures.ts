@@ -3,8 +3,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFixture, git, userPrincipal, type Fixture, type ScriptStep } from '@cap/testkit';
-import { expect } from 'vitest';
 import type { Instance } from './harness.js';
+import { OUTCOME_FRAGMENTS, queryLogLines, queryTask, type Line } from './taskReads.js';
 
 /** What the agent executor's tests share: the scripted model turns, the queries, a fixture the sandbox reaches. */
 /** The key the fake server is configured with: it must appear in no log line and in no sandboxed command's environment. */
@@ -64,14 +64,10 @@ export const TASK = /* GraphQL */ `
           modelCalls
           changedFiles
           diffStats {
-            filesChanged
-            additions
-            deletions
+            ...OutcomeDiffStats
           }
           error {
-            code
-            message
-            cause
+            ...OutcomeError
           }
         }
       }
@@ -81,14 +77,10 @@ export const TASK = /* GraphQL */ `
         commitSha
         stopReason
         diffStats {
-          filesChanged
-          additions
-          deletions
+          ...OutcomeDiffStats
         }
         error {
-          code
-          message
-          cause
+          ...OutcomeError
         }
       }
       inputRequest {
@@ -96,6 +88,7 @@ export const TASK = /* GraphQL */ `
       }
     }
   }
+  ${OUTCOME_FRAGMENTS}
 `;
 
 export const TASK_LOGS = /* GraphQL */ `
@@ -110,7 +103,7 @@ export const TASK_LOGS = /* GraphQL */ `
   }
 `;
 
-export type Line = { seq: number; kind: string; level: string; message: string; data: any };
+export type { Line } from './taskReads.js';
 
 /**
  * The fixture, reachable by the sandbox: a root worker's sandboxes run as COMMAND_SANDBOX_UID/GID (65534), which
@@ -129,20 +122,14 @@ export function sandboxReachableFixture(): Fixture {
   return created;
 }
 
-export async function readTask(instance: Instance, id: string): Promise<Record<string, any>> {
-  const result = await instance.call(TASK, { id }, alice);
-  expect(result.errors).toBeUndefined();
-  return result.data!['task'];
+/** The task `id` as alice reads it with `TASK`. */
+export function readTask(instance: Instance, id: string): Promise<Record<string, any>> {
+  return queryTask(instance, TASK, id, alice);
 }
 
-export async function logLines(instance: Instance, taskId: string): Promise<Line[]> {
-  const result = await instance.call(
-    `query($id: ID!) { taskLogs(taskId: $id, first: 1000) { edges { node { seq kind level message data } } } }`,
-    { id: taskId },
-    alice,
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!['taskLogs'].edges.map((edge: { node: Line }) => edge.node);
+/** Every stored log line of the task, as alice reads them. */
+export function logLines(instance: Instance, taskId: string): Promise<Line[]> {
+  return queryLogLines(instance, taskId, alice);
 }
 
 /** Runs the fixture's tests on a fresh checkout of `branch` of the origin; returns node's exit code. */

@@ -16,6 +16,7 @@ import {
   type Cluster,
   type Instance,
 } from './harness.js';
+import { OUTCOME_FRAGMENTS, queryLogLines, queryTask } from './taskReads.js';
 
 let cluster: Cluster;
 let node: Instance;
@@ -58,14 +59,10 @@ const TASK = /* GraphQL */ `
           exitCode
           changedFiles
           diffStats {
-            filesChanged
-            additions
-            deletions
+            ...OutcomeDiffStats
           }
           error {
-            code
-            message
-            cause
+            ...OutcomeError
           }
         }
       }
@@ -73,9 +70,7 @@ const TASK = /* GraphQL */ `
         summary
         exitCode
         error {
-          code
-          message
-          cause
+          ...OutcomeError
         }
       }
       inputRequest {
@@ -88,25 +83,11 @@ const TASK = /* GraphQL */ `
       }
     }
   }
+  ${OUTCOME_FRAGMENTS}
 `;
 
-async function readTask(id: string): Promise<Record<string, any>> {
-  const result = await node.call(TASK, { id }, alice);
-  expect(result.errors).toBeUndefined();
-  return result.data!['task'];
-}
-
-async function logLines(
-  taskId: string,
-): Promise<Array<{ seq: number; kind: string; level: string; message: string; data: any }>> {
-  const result = await node.call(
-    `query($id: ID!) { taskLogs(taskId: $id, first: 1000) { edges { node { seq kind level message data } } } }`,
-    { id: taskId },
-    alice,
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!['taskLogs'].edges.map((edge: { node: unknown }) => edge.node);
-}
+const readTask = (id: string) => queryTask(node, TASK, id, alice);
+const logLines = (taskId: string) => queryLogLines(node, taskId, alice);
 
 describe('the shell executor', () => {
   it('runs the command, streams its output line by line, and records the success with batched events', async () => {
