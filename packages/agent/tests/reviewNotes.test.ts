@@ -266,6 +266,16 @@ describe('ReviewNotebook on a real change', { timeout: 120_000 }, () => {
       ok: false,
       code: ReviewNoteRefusal.REVIEW_NOTE_LINE_INVALID,
     });
+    for (const [path, body] of [
+      ['src/sum.js', 'lone \ud800 surrogate'],
+      ['src/sum.js\udc00', 'fine'],
+    ])
+      expect(await notebook.add({ path: path!, line: 2, body: body! })).toMatchObject({
+        ok: false,
+        code: path!.endsWith('js')
+          ? ReviewNoteRefusal.REVIEW_NOTE_BODY_INVALID
+          : ReviewNoteRefusal.REVIEW_NOTE_PATH_INVALID,
+      });
     expect(await notebook.add({ path: 'blob.bin', line: 1, body: 'x' })).toMatchObject({
       ok: false,
       code: ReviewNoteRefusal.REVIEW_NOTE_LINE_INVALID,
