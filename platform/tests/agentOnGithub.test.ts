@@ -23,6 +23,7 @@ import {
   graphql,
   pullsOf,
   repositoriesOf,
+  reviewsOf,
   startFakeGithub,
   waitFor,
   type FakeGithub,
@@ -38,7 +39,7 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  * authentication) holds `acme/widgets`, where the GitHub App is installed, with a failing test; orchestration
  * clones it on the host with an installation token the github subgraph grants, the agent (a scripted model) asks a question, then on its second attempt fixes the test;
  * its branch is published from the host twice, and the github subgraph opens one pull request, read back through
- * the router. No token ever reaches a log line, a task log, a workspace's `.git/config` or the sandbox.
+ * the router, with the agent's own review (its verification in the summary, its note as a line comment). No token ever reaches a log line, a task log, a workspace's `.git/config` or the sandbox.
  */
 
 const INTERNAL_TOKEN_SECRET = 'internal-secret-of-the-github-agent-test-0123456789';
@@ -52,6 +53,7 @@ const TASK = `query($id: ID!) {
     pullRequest { number url state headBranch baseBranch taskId }
   }
 }`;
+const NOTE = 'Adds instead of subtracting: the test expects sum(2, 3) to be 5.';
 const TASK_LOGS = `query($id: ID!) { taskLogs(taskId: $id, first: 500) { edges { node { kind message data } } } }`;
 
 /** Every `.git/config`-like file under the workspace root while an execution is live. */
@@ -109,6 +111,8 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
         ],
       },
       { toolCalls: [{ name: 'run_command', arguments: { command: 'node --test' } }] },
+      // Its own review: a note on the changed line (it becomes a line comment of the pull request's review).
+      { toolCalls: [{ name: 'add_review_note', arguments: { path: 'src/sum.js', line: 2, body: NOTE } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Fix sum() to add its arguments' } }] },
     ]);
     db = await createTestDatabase();
@@ -216,6 +220,17 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
     });
     const repo = repositoriesOf(fake).get('acme/widgets')!;
     expect(pullsOf(fake, repo)).toHaveLength(1);
+    // The agent's own review on the pull request: its verification in the summary, its note as a line comment.
+    const [review, ...more] = await waitFor(
+      () => (reviewsOf(fake, repo).length > 0 ? reviewsOf(fake, repo) : undefined),
+      { message: "the agent's review to be posted", timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(more).toEqual([]);
+    expect(review).toMatchObject({ pullNumber: task.pullRequest.number, commitId: head, event: 'COMMENT' });
+    expect(review!.body).toContain('Fix sum() to add its arguments');
+    expect(review!.body).toContain('Verification: ✅ passed');
+    expect(review!.body).toContain('npm test');
+    expect(review!.comments).toEqual([{ path: 'src/sum.js', line: 2, side: 'RIGHT', body: NOTE }]);
     expect(fake.violations).toEqual([]);
 
     // The token: in no captured log line, no task log (the sandbox printed its .git/config and environment), no

@@ -14,7 +14,7 @@ export const ReviewNoteRefusal = {
   REVIEW_NOTE_NOT_IN_CHANGE: 'REVIEW_NOTE_NOT_IN_CHANGE',
   /** The line is not a positive integer, or not a line of the file's new version (deleted, binary, or too short). */
   REVIEW_NOTE_LINE_INVALID: 'REVIEW_NOTE_LINE_INVALID',
-  /** The body is empty, longer than 5,000 characters, or holds NUL or control characters other than tab and newline. */
+  /** The body is empty, longer than 5,000 characters, or holds NUL, control characters other than tab and newline, or a lone surrogate. */
   REVIEW_NOTE_BODY_INVALID: 'REVIEW_NOTE_BODY_INVALID',
   /** The execution already holds the most notes it may (50). */
   REVIEW_NOTE_LIMIT_REACHED: 'REVIEW_NOTE_LIMIT_REACHED',
@@ -47,6 +47,8 @@ const LISTED_PATHS = 20;
 const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 // eslint-disable-next-line no-control-regex
 const BODY_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+// A UTF-16 surrogate without its partner: no text, and PostgreSQL's jsonb (where the note is stored) refuses it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const refuse = (code: ReviewNoteRefusal, message: string): NoteResult => ({
   ok: false,
@@ -59,7 +61,8 @@ export function pathProblem(path: string): string | null {
   if (path.length === 0) return 'the path is empty';
   if (path.length > REVIEW_NOTE_LIMITS.maxPathChars)
     return `the path is longer than ${REVIEW_NOTE_LIMITS.maxPathChars} characters`;
-  if (PATH_CONTROL.test(path)) return 'the path contains NUL, control or bidirectional characters';
+  if (PATH_CONTROL.test(path) || LONE_SURROGATE.test(path))
+    return 'the path contains NUL, control or bidirectional characters, or a lone surrogate';
   if (path.startsWith('/') || path.startsWith('~') || /^[A-Za-z]:/.test(path)) return 'the path is absolute';
   if (path.includes('\\')) return 'the path contains a backslash; separate directories with /';
   if (path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..'))
@@ -128,10 +131,10 @@ export class ReviewNotebook {
         ReviewNoteRefusal.REVIEW_NOTE_BODY_INVALID,
         `body must hold 1 to ${REVIEW_NOTE_LIMITS.maxBodyChars} characters, got ${body.trim().length === 0 ? 'none' : body.length}.`,
       );
-    if (BODY_CONTROL.test(body))
+    if (BODY_CONTROL.test(body) || LONE_SURROGATE.test(body))
       return refuse(
         ReviewNoteRefusal.REVIEW_NOTE_BODY_INVALID,
-        'body contains NUL or control characters (only tab and newline are allowed).',
+        'body contains NUL or control characters (only tab and newline are allowed), or a lone surrogate.',
       );
     const changed = await this.#changes.changedPaths();
     if (!changed.includes(path)) {

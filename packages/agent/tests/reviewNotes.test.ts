@@ -151,6 +151,48 @@ describe('add_review_note through the executor (scripted model)', { timeout: 120
     ]);
   });
 
+  it('MULTI_AGENT: the reviewer notes a line of the combined diff before approving', async () => {
+    fixture = createFixture();
+    server = await FakeModelServer.start('openai', [
+      {
+        toolCalls: [
+          {
+            name: 'submit_plan',
+            arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
+          },
+        ],
+      },
+      FIX_TURNS[1]!,
+      FIX_TURNS[3]!,
+      (request) => {
+        expect(JSON.stringify(request.body['tools'])).toContain('add_review_note');
+        expect(JSON.stringify(request.body['messages'])).toContain('add_review_note');
+        return {
+          toolCalls: [
+            note('src/sum.js', 2, 'Reviewed: adds now.'),
+            { name: 'submit_review', arguments: { verdict: 'approve' } },
+          ],
+        };
+      },
+    ]);
+    const { executor } = makeExecutor(testConfig(server));
+    const run = makeContext({
+      task: { id: TASK_ID, repository: fixture.origin },
+      workspace: fixture.clone(),
+      strategy: 'MULTI_AGENT',
+    });
+
+    const outcome = await executor.execute(run.ctx);
+
+    expect(outcome.kind).toBe('succeeded');
+    if (outcome.kind !== 'succeeded') return;
+    server.assertDone();
+    expect(outcome.result.reviewNotes).toEqual([
+      { path: 'src/sum.js', line: 2, body: 'Reviewed: adds now.' },
+    ]);
+    expect(outcome.result.verification).toEqual({ passed: true, command: 'npm test' });
+  });
+
   it('keeps the notes across an ask_user pause', async () => {
     fixture = createFixture();
     server = await FakeModelServer.start('openai', [
@@ -224,6 +266,16 @@ describe('ReviewNotebook on a real change', { timeout: 120_000 }, () => {
       ok: false,
       code: ReviewNoteRefusal.REVIEW_NOTE_LINE_INVALID,
     });
+    for (const [path, body] of [
+      ['src/sum.js', 'lone \ud800 surrogate'],
+      ['src/sum.js\udc00', 'fine'],
+    ])
+      expect(await notebook.add({ path: path!, line: 2, body: body! })).toMatchObject({
+        ok: false,
+        code: path!.endsWith('js')
+          ? ReviewNoteRefusal.REVIEW_NOTE_BODY_INVALID
+          : ReviewNoteRefusal.REVIEW_NOTE_PATH_INVALID,
+      });
     expect(await notebook.add({ path: 'blob.bin', line: 1, body: 'x' })).toMatchObject({
       ok: false,
       code: ReviewNoteRefusal.REVIEW_NOTE_LINE_INVALID,

@@ -36,16 +36,22 @@ function completed(result: Record<string, unknown>, usage: Record<string, unknow
   );
 }
 
+const LONE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** What a note should become when it is kept, or null when it must be dropped. */
 function expected(note: unknown): { path: string; line: number; body: string } | null {
   if (note === null || typeof note !== 'object') return null;
   const { path, line, body } = note as Record<string, unknown>;
   if (typeof path !== 'string' || path.length === 0 || path.length > 500) return null;
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) return null;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path) || LONE.test(path)) return null;
   if (typeof line !== 'number' || !Number.isSafeInteger(line) || line < 1) return null;
   if (typeof body !== 'string' || body.length === 0) return null;
-  return { path, line, body: body.replaceAll('\u0000', '\uFFFD') };
+  return {
+    path,
+    line,
+    body: body.replaceAll('\u0000', '\uFFFD').replace(new RegExp(LONE.source, 'g'), '\uFFFD'),
+  };
 }
 
 describe('TaskCompleted carries the agent’s own review, capped to the event', () => {
@@ -64,6 +70,7 @@ describe('TaskCompleted carries the agent’s own review, capped to the event', 
       'p'.repeat(500),
       'C:\\x',
       ' ',
+      'a\ud800b.ts',
     ];
     const lines = [1, 0, -1, 2.5, Number.NaN, Infinity, 2 ** 53, 42, '3', null];
     const bodies = [
@@ -74,6 +81,8 @@ describe('TaskCompleted carries the agent’s own review, capped to the event', 
       'c'.repeat(200_000),
       `${'d'.repeat(4_998)}😀😀`,
       'nul\u0000here',
+      '\udc00 lone low, lone high \ud83d',
+      `${'e'.repeat(4_999)}😀`,
       7,
       null,
     ];
@@ -181,6 +190,18 @@ describe('an agent execution’s TaskCompleted', { timeout: 180_000 }, () => {
       { message: 'TaskCompleted', timeoutMs: 30_000 },
     );
     server.assertDone();
+    // What an executor could return at worst still goes into the outbox's jsonb (NUL and lone surrogates would not).
+    const hostile = completed({
+      verification: { passed: true, command: 'x\u0000\ud800' },
+      reviewNotes: [
+        { path: 'a\ud800', line: 1, body: 'x' },
+        { path: 'src/sum.js', line: 2, body: `nul\u0000 \udc00${'z'.repeat(6_000)}` },
+        ...Array.from({ length: 10_000 }, (_, i) => ({ path: 'src/sum.js', line: i + 1, body: 'b' })),
+      ],
+    });
+    const [stored] = await node.orchestration.deps.prisma.$queryRaw<Array<{ payload: unknown }>>`
+      SELECT ${JSON.stringify(hostile.payload)}::jsonb AS payload`;
+    expect(TaskCompleted.payload.parse(stored!.payload).reviewNotes).toHaveLength(50);
     const event = TaskCompleted.parse(JSON.parse(record.value));
     expect(event.payload.verification).toEqual({ passed: true, command: 'npm test' });
     expect(event.payload.reviewNotes).toEqual([{ path: 'src/sum.js', line: 2, body }]);

@@ -28,9 +28,16 @@ export interface CompletionNote {
 // eslint-disable-next-line no-control-regex
 const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** `text` cut to `max` UTF-16 units with an ellipsis (never splitting a surrogate pair), NUL made U+FFFD (jsonb refuses it). */
+// A UTF-16 surrogate without its partner: JSON.stringify escapes it, and PostgreSQL's jsonb (the outbox) refuses it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
+
+/**
+ * `text` as the outbox can store it, cut to `max` UTF-16 units with an ellipsis (never splitting a surrogate pair):
+ * NUL and lone surrogates become U+FFFD (jsonb refuses both).
+ */
 function capped(text: string, max: number): string {
-  const clean = text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+  const clean = text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
   if (clean.length <= max) return clean;
   let end = max - 1;
   const last = clean.charCodeAt(end - 1);
@@ -40,8 +47,8 @@ function capped(text: string, max: number): string {
 
 /**
  * The notes an executor returned, as `TaskCompleted` may carry them (the limits of `REVIEW_NOTE_LIMITS`): the first
- * 50 notes whose path is 1–500 characters without control characters and whose line is a positive integer, bodies
- * cut to 5,000 characters (ending with `…`) and NUL replaced. Everything else (more notes, malformed ones) is
+ * 50 notes whose path is 1–500 characters without control characters or lone surrogates and whose line is a
+ * positive integer, bodies cut to 5,000 characters (ending with `…`) with NUL and lone surrogates made U+FFFD. Everything else (more notes, malformed ones) is
  * dropped and counted, never silently: the caller logs the count. Linear in the notes, and stops once 50 are kept.
  */
 export function capReviewNotes(value: unknown): { notes: CompletionNote[]; dropped: number } {
@@ -53,7 +60,13 @@ export function capReviewNotes(value: unknown): { notes: CompletionNote[]; dropp
     const { path, line, body } = note as Record<string, unknown>;
     if (typeof path !== 'string' || path.length === 0 || path.length > REVIEW_NOTE_LIMITS.maxPathChars)
       continue;
-    if (PATH_CONTROL.test(path) || typeof line !== 'number' || !Number.isSafeInteger(line) || line < 1)
+    if (
+      PATH_CONTROL.test(path) ||
+      HAS_LONE_SURROGATE.test(path) ||
+      typeof line !== 'number' ||
+      !Number.isSafeInteger(line) ||
+      line < 1
+    )
       continue;
     if (typeof body !== 'string' || body.length === 0) continue;
     notes.push({ path, line, body: capped(body, REVIEW_NOTE_LIMITS.maxBodyChars) });
