@@ -87,4 +87,39 @@ describe('embedded mode (PGlite, in-process buses)', () => {
       `hello from ${id}`,
     );
   });
+
+  it('stores and serves output with NUL bytes and invalid UTF-8 (U+FFFD), and the task still succeeds', async () => {
+    const call = async (query: string, variables: Record<string, unknown>) =>
+      graphql(
+        orchestration.subgraph.graphqlUrl,
+        query,
+        variables,
+        await asRouter(secret, alice, { requestId: randomUUID() }),
+      );
+    const created = await call(`mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }`, {
+      input: {
+        title: 'Hostile output',
+        command: "printf 'nul\\000byte\\n'; printf 'bad \\377\\376 utf8\\n'",
+      },
+    });
+    expect(created.errors).toBeUndefined();
+    const id = created.data!['createTask'].id as string;
+    const done = await waitFor(
+      async () => {
+        const result = await call(
+          `query($id: ID!) { task(id: $id) { status } taskLogs(taskId: $id) { edges { node { message } } } }`,
+          { id },
+        );
+        const status = result.data?.['task'].status as string | undefined;
+        return status && status !== 'PENDING' && status !== 'RUNNING' && status !== 'QUEUED'
+          ? result.data
+          : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the task to end' },
+    );
+    expect(done['task'].status).toBe('SUCCEEDED');
+    const messages = done['taskLogs'].edges.map((edge: { node: { message: string } }) => edge.node.message);
+    expect(messages).toContain('nul\uFFFDbyte');
+    expect(messages).toContain('bad \uFFFD\uFFFD utf8');
+  });
 });

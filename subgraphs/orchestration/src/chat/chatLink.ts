@@ -1,3 +1,4 @@
+import { storableText } from '../domain/storableText.js';
 import { REVIEW_NOTE_LIMITS } from '@cap/execution-contract';
 
 /** A task's link to the chat conversation it was created in (columns of `CodingTask`). */
@@ -29,15 +30,14 @@ export interface CompletionNote {
 const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 // A UTF-16 surrogate without its partner: JSON.stringify escapes it, and PostgreSQL's jsonb (the outbox) refuses it.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
+const HAS_LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * `text` as the outbox can store it, cut to `max` UTF-16 units with an ellipsis (never splitting a surrogate pair):
  * NUL and lone surrogates become U+FFFD (jsonb refuses both).
  */
 function capped(text: string, max: number): string {
-  const clean = text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+  const clean = storableText(text);
   if (clean.length <= max) return clean;
   let end = max - 1;
   const last = clean.charCodeAt(end - 1);

@@ -1,3 +1,4 @@
+import { storableText } from './storableText.js';
 /** What replaces a secret in stored logs. */
 export const REDACTED = '[REDACTED]';
 
@@ -91,7 +92,7 @@ export class Redactor {
       this.#inPem.set(stream, true);
       result = `${result.slice(0, begin.index)}${REDACTED}`;
     }
-    return result;
+    return storableText(result);
   }
 
   /** Redacts every string inside a JSON-like value (log entries' structured data). */
@@ -99,7 +100,9 @@ export class Redactor {
     if (typeof value === 'string') return this.redact(value, 'data');
     if (Array.isArray(value)) return value.map((item) => this.redactValue(item));
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.redactValue(item)]));
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [storableText(key), this.redactValue(item)]),
+      );
     }
     return value;
   }

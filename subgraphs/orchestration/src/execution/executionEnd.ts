@@ -6,6 +6,7 @@ import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../gene
 import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { taskOutcome } from '../domain/taskOutcome.js';
 import { chatLinkOf, completionFacts } from '../chat/chatLink.js';
+import { storableText } from '../domain/storableText.js';
 
 /** Usage an executor reported for an execution. */
 export interface ExecutionUsage {
@@ -36,7 +37,8 @@ export async function finishExecution(
     durationMs: number;
   },
 ): Promise<boolean> {
-  const { executionId, workerId, end, usage } = options;
+  const { executionId, workerId, usage } = options;
+  const end = storableEnd(options.end);
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const outcome = await inTransaction(deps, async (uow): Promise<'done' | 'fenced' | 'conflict'> => {
       const execution = await uow.tx.taskExecution.findUnique({
@@ -233,4 +235,31 @@ export async function endExecution(
   await uow.tx.executionResult.create({
     data: { ...result, executionId: execution.id, taskId: execution.taskId },
   });
+}
+
+/**
+ * The executor's words as PostgreSQL can store them (the summary, the error, the question come from commands and
+ * models): a NUL or a lone surrogate would fail the transaction that records the end, again on every retry.
+ */
+function storableEnd(end: ExecutionEnd): ExecutionEnd {
+  switch (end.kind) {
+    case 'succeeded':
+      return { ...end, result: { ...end.result, summary: storableText(end.result.summary) } };
+    case 'failed':
+      return {
+        ...end,
+        error: {
+          ...end.error,
+          message: storableText(end.error.message),
+          ...(end.error.cause === undefined ? {} : { cause: storableText(end.error.cause) }),
+        },
+        ...(end.result?.summary === undefined
+          ? {}
+          : { result: { ...end.result, summary: storableText(end.result.summary) } }),
+      };
+    case 'awaiting_input':
+      return { ...end, question: storableText(end.question) };
+    default:
+      return end;
+  }
 }
