@@ -56,14 +56,14 @@ afterAll(async () => {
 });
 
 describe('embedded mode (PGlite, in-process buses)', () => {
+  const call = async (query: string, variables: Record<string, unknown>) =>
+    graphql(
+      orchestration.subgraph.graphqlUrl,
+      query,
+      variables,
+      await asRouter(secret, alice, { requestId: randomUUID() }),
+    );
   it('creates, runs and logs a shell task', async () => {
-    const call = async (query: string, variables: Record<string, unknown>) =>
-      graphql(
-        orchestration.subgraph.graphqlUrl,
-        query,
-        variables,
-        await asRouter(secret, alice, { requestId: randomUUID() }),
-      );
     const created = await call(
       `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`,
       {
@@ -89,13 +89,6 @@ describe('embedded mode (PGlite, in-process buses)', () => {
   });
 
   it('stores and serves output with NUL bytes and invalid UTF-8 (U+FFFD), and the task still succeeds', async () => {
-    const call = async (query: string, variables: Record<string, unknown>) =>
-      graphql(
-        orchestration.subgraph.graphqlUrl,
-        query,
-        variables,
-        await asRouter(secret, alice, { requestId: randomUUID() }),
-      );
     const created = await call(`mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }`, {
       input: {
         title: 'Hostile output',
@@ -112,7 +105,7 @@ describe('embedded mode (PGlite, in-process buses)', () => {
         );
         const status = result.data?.['task'].status as string | undefined;
         return status && status !== 'PENDING' && status !== 'RUNNING' && status !== 'QUEUED'
-          ? result.data
+          ? result.data!
           : undefined;
       },
       { timeoutMs: 20_000, message: 'the task to end' },
