@@ -1,21 +1,23 @@
 /**
  * Live task logs through the router. One task runs `seq 1 N` (BENCH_LINES, 10,000) in the shell executor while S
- * graphql-ws subscribers (BENCH_SUBSCRIBERS, 200) watch its `taskLogs`. Four rows per round, side by side in one
- * run, a fresh task each: the subscribers straight on the orchestration subgraph and through the router, each
- * with the log writer before ADR 0028 (baseline: publish after the batch commits, LOG_PUBLISH_BEFORE_COMMIT=false)
- * and after it (candidate: publish once the seqs are reserved, and WebSocket frames corked per tick). Rounds (BENCH_ROUNDS, 1) interleave the rows so
- * that a machine whose load drifts treats both alike; a second table prints candidate / baseline ratios.
- * Prints lines/s delivered (all subscribers, and per subscriber), p50/p99 emit-to-receipt latency (from the
- * entry's `createdAt`, i.e. when the command printed it, to when a subscriber received it), the p99 of each line's
- * first receipt (writing and publishing, before the fan-out), and the writes each
- * line cost, counted in the database: task_logs rows, outbox rows (= Kafka events) and SQL statements per line.
+ * graphql-ws subscribers (BENCH_SUBSCRIBERS, 200) watch its log. Four rows per round, side by side in one run, a
+ * fresh task each: the subscribers straight on the orchestration subgraph and through the router, each with the
+ * per-line subscription (baseline: `taskLogs`, one event per line per subscriber) and the batched one (candidate:
+ * `taskLogBatches`, ADR 0033: whatever is ready per event, up to TASK_LOG_BATCH_MAX lines). Both run the current
+ * log writer (lines live once their seqs are reserved, ADR 0028, WebSocket frames corked per tick). Rounds
+ * (BENCH_ROUNDS, 1) interleave the rows so that a machine whose load drifts treats both alike; a second table
+ * prints candidate / baseline ratios.
+ * Prints lines/s delivered (all subscribers, and per subscriber), p50/p99 emit-to-receipt latency per line (from
+ * the entry's `createdAt`, i.e. when the command printed it, to when a subscriber received it; a batch's receipt
+ * time applies to each of its lines), subscription events per subscriber, the p99 of each line's first receipt
+ * (writing and publishing, before the fan-out), and the writes each line cost, counted in the database:
+ * task_logs rows, outbox rows (= Kafka events) and SQL statements per line.
  *
  *   npx tsx --conditions=source bench/task-logs/index.ts
  *   BENCH_LINES=2000 BENCH_SUBSCRIBERS=20 npx tsx --conditions=source bench/task-logs/index.ts
  *
- * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_ROUNDS (1), BENCH_WRITERS (baseline,candidate),
- * BENCH_PATHS (direct,router), BENCH_CORK (1: the candidate corks WebSocket writes per tick; 0: it does not),
- * BENCH_TIMEOUT_MS (300000). Each row prints the load average (1 min) at its start and end: on a shared machine
+ * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_ROUNDS (1),
+ * BENCH_SUBSCRIPTIONS (baseline,candidate), BENCH_PATHS (direct,router), BENCH_TIMEOUT_MS (300000). Each row prints the load average (1 min) at its start and end: on a shared machine
  * compare the ratios, not the absolute numbers. Needs PostgreSQL
  * (TEST_DATABASE_URL) and Redis (REDIS_URL); the servers run in this process on loopback, the subscribers in a
  * worker thread (subscribers.worker.mjs), so that receiving is not counted as the servers' time.
@@ -39,10 +41,9 @@ const SUBSCRIBERS = Number(process.env['BENCH_SUBSCRIBERS'] ?? 200);
 /** Per row: a row that does not finish in time is printed with how far it got. */
 const TIMEOUT_MS = Number(process.env['BENCH_TIMEOUT_MS'] ?? 300_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
-/** Which writer paths to run: `baseline,candidate` (default), or one of them. */
-const WRITERS = (process.env['BENCH_WRITERS'] ?? 'baseline,candidate').split(',') as Writer[];
+/** Which subscriptions to run: `baseline,candidate` (default: per-line `taskLogs`, batched `taskLogBatches`). */
+const WRITERS = (process.env['BENCH_SUBSCRIPTIONS'] ?? 'baseline,candidate').split(',') as Writer[];
 type Writer = 'baseline' | 'candidate';
-const CORK = process.env['BENCH_CORK'] !== '0';
 /** Which paths to run: `direct,router` (default), or one of them. */
 const PATHS = (process.env['BENCH_PATHS'] ?? 'direct,router')
   .split(',')
@@ -69,9 +70,12 @@ interface Done {
   errors: number;
   firstWritten: number;
   lastReceipt: number;
+  /** Subscription events received, all subscribers. */
+  events: number;
 }
 
 const TASK_LOGS = `subscription($t: ID!) { taskLogs(taskId: $t, afterSeq: 0) { seq kind message createdAt } }`;
+const TASK_LOG_BATCHES = `subscription($t: ID!) { taskLogBatches(taskId: $t, afterSeq: 0) { lastSeq entries { seq kind message createdAt } } }`;
 
 async function measure(
   path: Path,
@@ -80,10 +84,9 @@ async function measure(
   user: BenchUser,
 ): Promise<Record<string, string | number>> {
   const orchestration = stack.orchestration!;
-  // Read when the execution opens its log writer: this row's task gets this writer.
-  orchestration.deps.settings.logPublishBeforeCommit = writer === 'candidate';
-  // Frames to one socket in one tick in one writev (ADR 0028); BENCH_CORK=0 leaves it out of the candidate.
-  webSocketSendOptions.corkPerTick = writer === 'candidate' && CORK;
+  // Both rows run the current writer (ADR 0028): only the subscription differs.
+  orchestration.deps.settings.logPublishBeforeCommit = true;
+  webSocketSendOptions.corkPerTick = true;
   const loadBefore = loadavg()[0]!;
   const statementsBefore = orchestration.statements.count;
   const { createTask } = await stack.call(
@@ -100,7 +103,7 @@ async function measure(
   );
   const taskId = createTask.id as string;
   // Stages inside the server process, from the line's createdAt: on the live bus (written and published, before
-  // any GraphQL work), and stored (the candidate's `{ stored }` note; the baseline publishes only once stored).
+  // any GraphQL work), and stored (the writer's `{ stored }` note).
   const onBus: number[] = [];
   const createdAt = new Map<number, number>();
   const stored: number[] = [];
@@ -115,8 +118,7 @@ async function measure(
       if (entry.kind !== 'COMMAND_OUTPUT') continue;
       const at = Date.parse(entry.createdAt);
       onBus.push(now - at);
-      if (writer === 'baseline') stored.push(now - at);
-      else createdAt.set(entry.seq, at);
+      createdAt.set(entry.seq, at);
     }
     if (live.stored !== undefined) {
       for (let seq = storedUpTo + 1; seq <= live.stored; seq += 1) {
@@ -145,7 +147,13 @@ async function measure(
   );
   // The subscribers run in a worker thread, as clients elsewhere would: their parsing is not the servers' time.
   const worker = new Worker(new URL('./subscribers.worker.mjs', import.meta.url), {
-    workerData: { url, connectionParams, query: TASK_LOGS, variables: { t: taskId } },
+    workerData: {
+      url,
+      connectionParams,
+      query: writer === 'baseline' ? TASK_LOGS : TASK_LOG_BATCHES,
+      field: writer === 'baseline' ? 'taskLogs' : 'taskLogBatches',
+      variables: { t: taskId },
+    },
   });
   let progress: Progress = {
     kind: 'progress',
@@ -198,6 +206,7 @@ async function measure(
   if (errors > 0) process.stdout.write(`${path}: ${errors} subscription errors\n`);
   return {
     path,
+    subscription: writer === 'baseline' ? 'taskLogs (per line)' : 'taskLogBatches',
     writer,
     load: `${loadBefore.toFixed(1)}–${loadavg()[0]!.toFixed(1)}`,
     subscribers: SUBSCRIBERS,
@@ -205,6 +214,7 @@ async function measure(
     complete: complete ? 'yes' : `no (slowest ${Math.min(...result.lines)})`,
     'lines/s delivered': Math.round(delivered / seconds),
     'lines/s per sub': Math.round(delivered / SUBSCRIBERS / seconds),
+    'events/sub': Math.round(result.events / SUBSCRIBERS),
     'p50 ms': percentileOf(50),
     'p99 ms': percentileOf(99),
     'p99 first ms': percentileOf(99, first),
@@ -274,6 +284,7 @@ function ratioRows(
       'p99 first ms': ratio('p99 first ms'),
       'p99 on bus ms': ratio('p99 on bus ms'),
       'lines/s delivered': ratio('lines/s delivered'),
+      'events/sub': ratio('events/sub'),
       'SQL stmts/line': ratio('SQL stmts/line'),
       'load (baseline; candidate)': `${baseline['load']}; ${candidate['load']}`,
     });

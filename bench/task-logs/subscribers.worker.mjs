@@ -2,16 +2,17 @@
 // share the event loop of the servers being measured (in production the clients are elsewhere).
 // Plain JavaScript: a worker thread does not inherit tsx's loader.
 //
-// workerData: { url, connectionParams: object[] (one per subscriber), query, variables, lines }
+// workerData: { url, connectionParams: object[] (one per subscriber), query, field, variables }: `field` is
+// `taskLogs` (one entry per event) or `taskLogBatches` (`{ entries }` per event: its receipt time counts for each).
 // Posts { kind: 'progress', delivered, slowest, firstWritten, lastReceipt, errors } every 250 ms, and on
 // { kind: 'finish' } from the parent: { kind: 'done', lines: number[], latencies: Float64Array, first: Float64Array (per line, the first
-// receipt's latency), errors, firstWritten, lastReceipt }.
+// receipt's latency), errors, firstWritten, lastReceipt, events }.
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const { url, connectionParams, query, variables } = workerData;
+const { url, connectionParams, query, field, variables } = workerData;
 const count = connectionParams.length;
 const lines = new Array(count).fill(0);
 let latencies = new Float64Array(1 << 16);
@@ -19,6 +20,7 @@ let latencyCount = 0;
 let firstWritten = Number.POSITIVE_INFINITY;
 let lastReceipt = 0;
 let errors = 0;
+let events = 0;
 const clients = [];
 /** Per line (by seq), when the first subscriber received it: the write-and-publish part of the latency. */
 const firstReceipt = new Map();
@@ -37,21 +39,25 @@ for (let index = 0; index < count; index += 1) {
     {
       next: (result) => {
         if (result.errors) errors += 1;
-        const entry = result.data?.taskLogs;
-        if (entry?.kind !== 'COMMAND_OUTPUT') return;
+        const event = result.data?.[field];
+        if (!event) return;
+        events += 1;
         const now = Date.now();
-        const written = Date.parse(entry.createdAt);
-        if (written < firstWritten) firstWritten = written;
-        if (latencyCount === latencies.length) {
-          const grown = new Float64Array(latencies.length * 2);
-          grown.set(latencies);
-          latencies = grown;
+        for (const entry of field === 'taskLogBatches' ? event.entries : [event]) {
+          if (entry.kind !== 'COMMAND_OUTPUT') continue;
+          const written = Date.parse(entry.createdAt);
+          if (written < firstWritten) firstWritten = written;
+          if (latencyCount === latencies.length) {
+            const grown = new Float64Array(latencies.length * 2);
+            grown.set(latencies);
+            latencies = grown;
+          }
+          latencies[latencyCount] = now - written;
+          if (!firstReceipt.has(entry.seq)) firstReceipt.set(entry.seq, now - written);
+          latencyCount += 1;
+          lastReceipt = now;
+          lines[index] += 1;
         }
-        latencies[latencyCount] = now - written;
-        if (!firstReceipt.has(entry.seq)) firstReceipt.set(entry.seq, now - written);
-        latencyCount += 1;
-        lastReceipt = now;
-        lines[index] += 1;
       },
       error: () => {
         errors += 1;
@@ -78,7 +84,7 @@ parentPort.on('message', async (message) => {
   const sample = latencies.slice(0, latencyCount);
   const first = Float64Array.from(firstReceipt.values());
   parentPort.postMessage(
-    { kind: 'done', lines, latencies: sample, first, errors, firstWritten, lastReceipt },
+    { kind: 'done', lines, latencies: sample, first, errors, firstWritten, lastReceipt, events },
     [sample.buffer, first.buffer],
   );
   parentPort.close();

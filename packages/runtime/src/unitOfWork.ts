@@ -14,25 +14,36 @@ export interface UnitOfWork<Tx> {
   afterCommit(effect: () => unknown): void;
 }
 
+/**
+ * Limits of one interactive transaction, ms (Prisma's `$transaction` options): how long to wait for a connection
+ * (`maxWait`) and how long the transaction may run before it is rolled back (`timeout`). Absent: the client's
+ * defaults (the database's `transactionOptions`).
+ */
+export interface TransactionLimits {
+  maxWait?: number | undefined;
+  timeout?: number | undefined;
+}
+
 /** What a unit of work runs on: a client that opens transactions (Prisma's `$transaction`), the outbox, a logger. */
 export interface UnitOfWorkDeps<Tx> {
-  prisma: { $transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> };
+  prisma: { $transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionLimits): Promise<T> };
   events: Pick<EventRecorder<Tx, never>, 'committed'>;
   logger: Pick<Logger, 'warn'>;
 }
 
 /**
  * Runs `work` in one transaction together with the events it records; after the commit, wakes the outbox relay
- * and runs the effects `work` registered. A rollback runs no effect and wakes nothing.
+ * and runs the effects `work` registered. A rollback runs no effect and wakes nothing. `limits` overrides the
+ * client's transaction limits for this transaction.
  */
 export async function inTransaction<Tx, T>(
   deps: UnitOfWorkDeps<Tx>,
   work: (uow: UnitOfWork<Tx>) => Promise<T>,
+  limits?: TransactionLimits,
 ): Promise<T> {
   const effects: Array<() => unknown> = [];
-  const result = await deps.prisma.$transaction((tx) =>
-    work({ tx, afterCommit: (effect) => effects.push(effect) }),
-  );
+  const run = (tx: Tx) => work({ tx, afterCommit: (effect) => effects.push(effect) });
+  const result = await (limits ? deps.prisma.$transaction(run, limits) : deps.prisma.$transaction(run));
   deps.events.committed();
   runEffects(deps.logger, effects);
   return result;

@@ -83,6 +83,10 @@ describe('the subscription engine', () => {
     expect(absent.variables).toEqual({});
     expect(absent.query).toContain(`$${RESUME_VARIABLE}: Int`);
     expect(absent.query).toContain(`${RESUME_CURSOR_ALIAS}: seq`);
+    const batches = rewrite(`subscription { taskLogBatches(taskId: "t", afterSeq: 3) { entries { seq } } }`)!;
+    expect(batches.variables).toEqual({ [RESUME_VARIABLE]: 3 });
+    expect(batches.query).toContain(`taskLogBatches(taskId: "t", afterSeq: $${RESUME_VARIABLE})`);
+    expect(batches.query).toContain(`${RESUME_CURSOR_ALIAS}: lastSeq`);
     expect(rewrite(`subscription { taskUpdated(taskId: "t") { id } }`)).toBeNull();
   });
 

@@ -1,6 +1,6 @@
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { scopesForRole } from '@cap/runtime';
-import { asRouter, graphql } from '@cap/testkit';
+import { asRouter, graphql, waitFor } from '@cap/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   db,
@@ -168,5 +168,89 @@ describe('resumption through the router', () => {
       .filter((event) => event.kind === 'COMMAND_OUTPUT')
       .map((event) => event.message);
     expect(lines).toEqual(Array.from({ length: 300 }, (_, index) => `line ${index + 1}`));
+  }, 60_000);
+
+  it('a taskLogBatches subscriber gets contiguous batches through the router and resumes after lastSeq with every line exactly once', async () => {
+    const BATCHES = /* GraphQL */ `
+      subscription ($taskId: ID!, $afterSeq: Int) {
+        taskLogBatches(taskId: $taskId, afterSeq: $afterSeq) {
+          lastSeq
+          entries {
+            seq
+            kind
+            message
+          }
+        }
+      }
+    `;
+    type Batch = { lastSeq: number; entries: Array<{ seq: number; kind: string; message: string }> };
+    const { createTask } = await call(
+      `mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }`,
+      {
+        input: {
+          title: 'count to 300 in batches',
+          command: 'for i in $(seq 1 300); do echo "line $i"; sleep 0.005; done',
+          strategy: 'SINGLE_SHOT',
+        },
+      },
+      alice.token,
+    );
+    const taskId = createTask.id as string;
+    const firstClient = wsClient(bearer(alice.token));
+    const before = subscribe(firstClient, BATCHES, { taskId }, 'taskLogBatches');
+    await until(
+      () => before.events.reduce((sum, batch) => sum + (batch as Batch).entries.length, 0) >= 50,
+      20_000,
+      () => 'fifty lines in batches',
+    );
+    before.stop();
+    const lastSeq = (before.events.at(-1) as Batch).lastSeq;
+    await firstClient.dispose();
+
+    let total = 0;
+    await waitFor(
+      async () => {
+        const { task } = await call(
+          `query($id: ID!) { task(id: $id) { status } }`,
+          { id: taskId },
+          alice.token,
+        );
+        if (task.status !== 'SUCCEEDED') return false;
+        const { taskLogs } = await call(
+          `query($id: ID!) { taskLogs(taskId: $id, last: 1) { edges { node { seq } } } }`,
+          { id: taskId },
+          alice.token,
+        );
+        total = taskLogs.edges[0].node.seq as number;
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the task to succeed' },
+    );
+    const after = subscribe(
+      wsClient(bearer(alice.token)),
+      BATCHES,
+      { taskId, afterSeq: lastSeq },
+      'taskLogBatches',
+    );
+    await until(
+      () => (after.events.at(-1) as Batch | undefined)?.lastSeq === total,
+      20_000,
+      () => `batches up to seq ${total}`,
+    );
+    const batches = [...before.events, ...after.events] as Batch[];
+    let last = 0;
+    for (const batch of batches) {
+      expect(batch.entries.map((entry) => entry.seq)).toEqual(
+        Array.from({ length: batch.lastSeq - last }, (_, index) => last + index + 1),
+      );
+      last = batch.lastSeq;
+    }
+    expect(last).toBe(total);
+    const lines = batches
+      .flatMap((batch) => batch.entries)
+      .filter((entry) => entry.kind === 'COMMAND_OUTPUT')
+      .map((entry) => entry.message);
+    expect(lines).toEqual(Array.from({ length: 300 }, (_, index) => `line ${index + 1}`));
+    expect(after.resultErrors).toEqual([]);
   }, 60_000);
 });

@@ -141,6 +141,10 @@ async function startInScope(
       logFlushMaxLines: config.LOG_FLUSH_MAX_LINES,
       logPublishBeforeCommit: config.LOG_PUBLISH_BEFORE_COMMIT,
       logLineMaxChars: config.LOG_LINE_MAX_CHARS,
+      executionTransaction: {
+        timeout: config.EXECUTION_TRANSACTION_TIMEOUT_MS,
+        maxWait: config.EXECUTION_TRANSACTION_MAX_WAIT_MS,
+      },
     },
   };
 

@@ -118,6 +118,17 @@ const schema = z
      * gets batches this large; one that keeps up gets what is ready, never waiting to fill a batch.
      */
     TASK_LOG_BATCH_MAX: int(1, 5_000).default(500),
+    /**
+     * How long a transaction on a running execution's path (claim, log batches, recording the end, release,
+     * lease recovery) may run before it is rolled back and retried, ms (default 15_000; Prisma's own is 5_000,
+     * which a loaded machine exceeded: the finished task was requeued).
+     */
+    EXECUTION_TRANSACTION_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    /**
+     * How long such a transaction may wait for a pooled connection, ms (default: the database's, 2_000 on
+     * PostgreSQL, 30_000 embedded).
+     */
+    EXECUTION_TRANSACTION_MAX_WAIT_MS: int(100, 600_000).optional(),
 
     /**
      * The agent executor (tasks without a `command`): whether workers run it (default true). Without a model

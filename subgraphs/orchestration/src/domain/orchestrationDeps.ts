@@ -1,7 +1,11 @@
 import type { Envelope } from '@cap/events';
 import type { Logger } from '@cap/runtime';
 import type { LiveBus } from '@cap/live';
-import type { EventRecorder as KitEventRecorder, UnitOfWork as KitUnitOfWork } from '@cap/runtime/kit';
+import type {
+  EventRecorder as KitEventRecorder,
+  TransactionLimits,
+  UnitOfWork as KitUnitOfWork,
+} from '@cap/runtime/kit';
 import type { SqlStatementCounter } from '../db.js';
 import type { ExecutionStrategy, Prisma, PrismaClient } from '../generated/prisma/client.js';
 
@@ -25,6 +29,11 @@ export interface OrchestrationSettings {
   /** Publish live log lines once their seqs are reserved, before the write commits (ADR 0028). */
   logPublishBeforeCommit?: boolean;
   logLineMaxChars: number;
+  /**
+   * Limits of the transactions on a running execution's path (claim, log batches, finish, release, lease
+   * recovery): `EXECUTION_TRANSACTION_TIMEOUT_MS` / `EXECUTION_TRANSACTION_MAX_WAIT_MS`. Absent: the client's.
+   */
+  executionTransaction?: TransactionLimits | undefined;
 }
 
 /** What orchestration's use cases need; built once in `app.ts` and shared by resolvers, consumers and workers. */

@@ -1,5 +1,5 @@
 import { TaskCompleted, TaskFailed, TaskInputRequested } from '@cap/events';
-import { inTransaction } from '@cap/runtime/kit';
+import { inRunTransaction } from '../domain/runTransaction.js';
 import type { OrchestrationDeps, UnitOfWork } from '../domain/orchestrationDeps.js';
 import { applyTransition, EVENT_SOURCE, type TransitionPlan } from '../domain/tasks.js';
 import type { CodingTask, ExecutionStatus, Prisma, TaskExecution } from '../generated/prisma/client.js';
@@ -40,7 +40,7 @@ export async function finishExecution(
   const { executionId, workerId, usage } = options;
   const end = storableEnd(options.end);
   for (let attempt = 1; attempt <= 3; attempt += 1) {
-    const outcome = await inTransaction(deps, async (uow): Promise<'done' | 'fenced' | 'conflict'> => {
+    const outcome = await inRunTransaction(deps, async (uow): Promise<'done' | 'fenced' | 'conflict'> => {
       const execution = await uow.tx.taskExecution.findUnique({
         where: { id: executionId },
         include: { task: true },

@@ -6,7 +6,7 @@ import type { CodingTask } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import { openTaskLogWriter, type ExecutionLogWriter } from '../logs/taskLogWriter.js';
 import { fillLostTaskLogs, type TaskLogLiveMessage } from '../logs/taskLogs.js';
-import { inTransaction } from '@cap/runtime/kit';
+import { inRunTransaction } from '../domain/runTransaction.js';
 import type { CommandSandbox } from './commandSandbox.js';
 import { finishExecution, type ExecutionEnd, type ExecutionUsage } from './executionEnd.js';
 import type {
@@ -332,7 +332,7 @@ function redactEnd(end: ExecutionEnd, redactor: Redactor): ExecutionEnd {
  */
 async function fillLostLines(deps: OrchestrationDeps, taskId: string, executionId: string): Promise<void> {
   try {
-    await inTransaction(deps, ({ tx }) => fillLostTaskLogs(tx, taskId, executionId));
+    await inRunTransaction(deps, ({ tx }) => fillLostTaskLogs(tx, taskId, executionId));
     await deps.live.publish(LiveTopic.taskLogs(taskId), { stored: 0 } satisfies TaskLogLiveMessage);
   } catch (error) {
     deps.logger.error({ err: error, taskId }, 'could not store placeholders for lost task-log lines');

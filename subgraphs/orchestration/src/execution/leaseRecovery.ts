@@ -1,5 +1,5 @@
 import { TaskFailed } from '@cap/events';
-import { inTransaction } from '@cap/runtime/kit';
+import { inRunTransaction } from '../domain/runTransaction.js';
 import { ExecutionErrorCode } from '../domain/errors.js';
 import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { selectStrategy } from '../domain/strategy.js';
@@ -28,7 +28,7 @@ const EXPIRED_SQL = `SELECT e."id" FROM "orchestration"."task_executions" e
 export async function recoverExpiredLeases(deps: OrchestrationDeps, limit = 50): Promise<number> {
   const notes: Array<{ taskId: string; executionId: string; message: string }> = [];
   const ended = new Set<string>();
-  const recovered = await inTransaction(deps, async (uow) => {
+  const recovered = await inRunTransaction(deps, async (uow) => {
     const rows = await uow.tx.$queryRawUnsafe<Array<{ id: string }>>(EXPIRED_SQL, limit);
     if (rows.length === 0) return 0;
     const executions = await uow.tx.taskExecution.findMany({

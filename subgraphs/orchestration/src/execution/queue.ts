@@ -1,5 +1,5 @@
 import { TaskStarted } from '@cap/events';
-import { inTransaction } from '@cap/runtime/kit';
+import { inRunTransaction } from '../domain/runTransaction.js';
 import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { applyTransition, EVENT_SOURCE, queuePlan } from '../domain/tasks.js';
 import type { CodingTask, TaskExecution } from '../generated/prisma/client.js';
@@ -49,7 +49,7 @@ export async function claimExecutions(
   options: { workerId: string; limit: number; leaseMs: number },
 ): Promise<ClaimedExecution[]> {
   if (options.limit <= 0) return [];
-  return inTransaction(deps, async (uow) => {
+  return inRunTransaction(deps, async (uow) => {
     const rows = await uow.tx.$queryRawUnsafe<Array<{ id: string; task_id: string }>>(
       sql.claim,
       options.limit,
@@ -128,7 +128,7 @@ export async function releaseExecution(
   deps: OrchestrationDeps,
   options: { executionId: string; workerId: string },
 ): Promise<boolean> {
-  const taskId = await inTransaction(deps, async (uow): Promise<string | null> => {
+  const taskId = await inRunTransaction(deps, async (uow): Promise<string | null> => {
     const execution = await uow.tx.taskExecution.findUnique({
       where: { id: options.executionId },
       include: { task: true },

@@ -1,7 +1,7 @@
 import { TaskLogAppended } from '@cap/events';
 import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
-import { inTransaction } from '@cap/runtime/kit';
+import { inRunTransaction } from '../domain/runTransaction.js';
 import type { OrchestrationDeps, Tx } from '../domain/orchestrationDeps.js';
 import { EVENT_SOURCE } from '../domain/tasks.js';
 import { toTaskLogWire, type TaskLogWire } from '../domain/liveMessages.js';
@@ -54,7 +54,7 @@ export async function appendTaskLogs(
   executionId: string | null,
   batch: ReadonlyArray<QueuedLogEntry>,
 ): Promise<TaskLog[]> {
-  return inTransaction(deps, async ({ tx }) => {
+  return inRunTransaction(deps, async ({ tx }) => {
     const [counter] = await tx.$queryRawUnsafe<Array<{ last_seq: number }>>(
       'UPDATE "orchestration"."task_log_counters" SET "last_seq" = "last_seq" + $2 WHERE "task_id" = $1::uuid RETURNING "last_seq"',
       taskId,
@@ -101,7 +101,7 @@ export async function storeReservedTaskLogs(
   executionId: string | null,
   rows: ReadonlyArray<QueuedLogEntry & { seq: number }>,
 ): Promise<void> {
-  await inTransaction(deps, async ({ tx }) => {
+  await inRunTransaction(deps, async ({ tx }) => {
     await tx.$executeRawUnsafe(`${INSERT_TASK_LOGS} ON CONFLICT DO NOTHING`, taskId, ...taskLogColumns(rows));
     await deps.events.record(tx, appendedEvents(taskId, executionId, rows));
   });
