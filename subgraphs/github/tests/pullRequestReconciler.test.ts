@@ -202,6 +202,8 @@ describe('the pull request poller', { timeout: 120_000 }, () => {
     expect(await h.github.reconciler.pollNow()).toMatchObject({ polled: 1, changed: 0 });
     expect(await stateOf(pr.id)).toBe('OPEN');
     expect(await h.github.deps.prisma.pullRequest.count({ where: { number: 999 } })).toBe(0);
+    const stored = await h.github.deps.prisma.pullRequest.findUniqueOrThrow({ where: { id: pr.id } });
+    expect(stored.pollEtag).toBeNull();
   });
 });
 

@@ -72,9 +72,11 @@ export async function applyPolledPull(
       SELECT state FROM "github"."pull_requests" WHERE id = ${target.id}::uuid FOR UPDATE`;
     const stored = rows[0];
     if (!stored) return 'gone';
+    // An answer about another pull request is not this one's: nothing of it is kept.
+    if (pull.number !== target.number) return 'unchanged';
     const polled = pullRequestColumns(pull).state;
     let outcome: PollOutcome = 'unchanged';
-    if (stored.state === 'OPEN' && polled !== 'OPEN' && pull.number === target.number) {
+    if (stored.state === 'OPEN' && polled !== 'OPEN') {
       const event = stateChangeEvent(repository, await storePullLocked(tx, repository, pull));
       if (event) {
         await deps.events.record(tx, [event]);
