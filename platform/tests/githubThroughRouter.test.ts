@@ -2,12 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { createLogger } from '@cap/runtime';
 import {
   addFakeRepository,
   createTestDatabase,
+  errorCodes,
   githubWebhookDelivery,
   graphql,
+  pullsOf,
+  repositoriesOf,
   sampleWebhookPayload,
   startFakeGithub,
   waitFor,
@@ -24,6 +28,10 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  */
 const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const WEBHOOK_SECRET = 'router-forwarding-webhook-secret';
+const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`;
+const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`;
+const REPOSITORIES = `{ repositories(first: 100) { edges { node { fullName } } } }`;
+const REPOSITORY = `query($n: String!) { repository(owner: "acme", name: $n) { fullName pullRequests { id state } } }`;
 
 describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-platform-github-'));
@@ -46,6 +54,8 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
       GITHUB_API_URL: fake.apiUrl,
       GITHUB_TOKEN: fake.issueToken({ kind: 'pat', login: 'dev' }),
       GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      // The pull request poller on its timer (the safety net for lost webhooks).
+      GITHUB_PR_POLL_INTERVAL_MS: '500',
     };
     platform = await startPlatform({
       config: loadConfig(env),
@@ -130,5 +140,176 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
     const response = await fetch(`${platform.router.url}/oauth/github/callback?code=x&state=forged`);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: 'OAUTH_STATE_INVALID' } });
+  });
+
+  /** A user created by the admin and signed in: their id and Authorization header. */
+  async function signedInUser(role: 'DEVELOPER' | 'VIEWER') {
+    const email = `${role.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
+    const created = await graphql(
+      `${platform.router.url}/graphql`,
+      CREATE_USER,
+      { input: { email, password: 'a long test password', displayName: email, role } },
+      auth,
+    );
+    expect(created.errors).toBeUndefined();
+    const login = await graphql(`${platform.router.url}/graphql`, LOGIN, {
+      e: email,
+      p: 'a long test password',
+    });
+    return {
+      id: created.data?.['createUser'].id as string,
+      headers: { authorization: `Bearer ${login.data?.['login'].accessToken as string}` },
+    };
+  }
+
+  /** `acme/<name>` on the fake and connected with `userId`'s own GitHub account, with one open task pull request. */
+  async function oauthRepository(name: string, userId: string) {
+    const fakeRepo = addFakeRepository(fake, { owner: 'acme', name });
+    pullsOf(fake, fakeRepo).push({
+      id: 8100,
+      number: 1,
+      title: 'Private work',
+      body: null,
+      head: 'main',
+      base: 'main',
+      draft: false,
+      state: 'open',
+      merged: false,
+    });
+    const { prisma, cipher } = platform.github.deps;
+    const token = fake.issueToken({ kind: 'oauth', login: 'alice' }, 'gho_');
+    await prisma.userCredential.create({
+      data: { userId, login: 'alice', sealed: cipher.seal(token, userId), scopes: 'repo' },
+    });
+    const repository = await prisma.repository.create({
+      data: {
+        githubId: BigInt(fakeRepo.id),
+        owner: 'acme',
+        name,
+        fullNameKey: `acme/${name}`,
+        defaultBranch: 'main',
+        visibility: 'PRIVATE',
+        access: 'OAUTH',
+        connectedById: userId,
+        htmlUrl: `${fake.url}/acme/${name}`,
+        cloneUrl: `${fake.url}/acme/${name}.git`,
+      },
+    });
+    return prisma.pullRequest.create({
+      data: {
+        repositoryId: repository.id,
+        number: 1,
+        taskId: randomUUID(),
+        title: 'Private work',
+        url: `${fake.url}/acme/${name}/pull/1`,
+        state: 'OPEN',
+        draft: false,
+        headBranch: 'main',
+        baseBranch: 'main',
+      },
+    });
+  }
+
+  it('applies the repository access rule through the router: an OAuth repository exists for its connector and admins only', async () => {
+    const alice = await signedInUser('DEVELOPER');
+    const bob = await signedInUser('DEVELOPER');
+    const carol = await signedInUser('VIEWER');
+    const key = await graphql(
+      `${platform.router.url}/graphql`,
+      CREATE_KEY,
+      { input: { name: 'repos', scopes: ['repos:read', 'repos:write'] } },
+      alice.headers,
+    );
+    expect(key.errors).toBeUndefined();
+    const aliceKey = { 'x-api-key': key.data?.['createApiKey'].secret as string };
+    const name = `private-${randomUUID().slice(0, 8)}`;
+    const pr = await oauthRepository(name, alice.id);
+    const callers = [
+      { who: 'admin', headers: auth, sees: true },
+      { who: 'alice', headers: alice.headers, sees: true },
+      { who: 'alice’s API key', headers: aliceKey, sees: true },
+      { who: 'bob', headers: bob.headers, sees: false },
+      { who: 'carol (viewer)', headers: carol.headers, sees: false },
+    ];
+    const url = `${platform.router.url}/graphql`;
+    for (const { who, headers, sees } of callers) {
+      const list = await graphql(url, REPOSITORIES, {}, headers);
+      expect(list.errors, who).toBeUndefined();
+      const names = list.data?.['repositories'].edges.map(
+        (e: { node: { fullName: string } }) => e.node.fullName,
+      );
+      expect(names, who).toContain('acme/widgets');
+      expect(names.includes(`acme/${name}`), who).toBe(sees);
+      const one = await graphql(url, REPOSITORY, { n: name }, headers);
+      expect(one.errors, who).toBeUndefined();
+      expect(one.data?.['repository'], who).toEqual(
+        sees ? { fullName: `acme/${name}`, pullRequests: [{ id: pr.id, state: 'OPEN' }] } : null,
+      );
+    }
+    const anonymous = await graphql(url, REPOSITORIES, {}, {});
+    expect(errorCodes(anonymous)).toEqual(['UNAUTHENTICATED']);
+    // Bob cannot act on it either (NOT_FOUND: its existence is not told), and GitHub is not asked.
+    // Writes only: the poller keeps reading open pull requests on its timer meanwhile.
+    const writes = () =>
+      fake.calls.filter((c) => !c.route.startsWith('GET ') && !c.route.includes('/access_tokens')).length;
+    const calls = writes();
+    const close = `mutation($id: ID!) { closePullRequest(id: $id) { state } }`;
+    expect(errorCodes(await graphql(url, close, { id: pr.id }, bob.headers))).toEqual(['NOT_FOUND']);
+    const disconnect = `mutation($id: ID!) { disconnectRepository(id: $id) { fullName } }`;
+    expect(errorCodes(await graphql(url, disconnect, { id: pr.repositoryId }, bob.headers))).toEqual([
+      'NOT_FOUND',
+    ]);
+    expect(writes()).toBe(calls);
+    // Alice closes it, with her own GitHub token.
+    const closed = await graphql(url, close, { id: pr.id }, alice.headers);
+    expect(closed.errors).toBeUndefined();
+    expect(closed.data?.['closePullRequest']).toEqual({ state: 'CLOSED' });
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('polls the open pull requests it opened: a merge whose webhook was lost shows through the router', async () => {
+    const { prisma } = platform.github.deps;
+    const repository = await prisma.repository.findUniqueOrThrow({ where: { fullNameKey: 'acme/widgets' } });
+    const pulls = pullsOf(fake, repositoriesOf(fake).get('acme/widgets')!);
+    pulls.push({
+      id: 8200,
+      number: 7,
+      title: 'A task',
+      body: null,
+      head: 'main',
+      base: 'main',
+      draft: false,
+      state: 'open',
+      merged: false,
+    });
+    const pr = await prisma.pullRequest.create({
+      data: {
+        repositoryId: repository.id,
+        number: 7,
+        taskId: randomUUID(),
+        title: 'A task',
+        url: `${fake.url}/acme/widgets/pull/7`,
+        state: 'OPEN',
+        draft: false,
+        headBranch: 'main',
+        baseBranch: 'main',
+      },
+    });
+    // Merged on GitHub; the webhook delivery never arrives.
+    Object.assign(pulls[pulls.length - 1]!, { state: 'closed', merged: true });
+    await waitFor(
+      async () => {
+        const read = await graphql(`${platform.router.url}/graphql`, REPOSITORY, { n: 'widgets' }, auth);
+        return read.data?.['repository'].pullRequests.some(
+          (p: { id: string; state: string }) => p.id === pr.id && p.state === 'MERGED',
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 250, message: 'the merge polled from GitHub' },
+    );
+    const merged = (await prisma.outboxEvent.findMany({ where: { type: 'PullRequestMerged' } })).filter(
+      (row) => (row.payload as { payload: { pullRequestId: string } }).payload.pullRequestId === pr.id,
+    );
+    expect(merged).toHaveLength(1);
+    expect(fake.violations).toEqual([]);
   });
 });

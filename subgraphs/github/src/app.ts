@@ -24,6 +24,7 @@ import { openGithubDb, SCHEMA } from './db.js';
 import type { GithubDeps } from './domain/deps.js';
 import { GithubAccess } from './domain/githubAccess.js';
 import { resealCredentials } from './domain/oauth.js';
+import { PullRequestReconciler } from './jobs/pullRequestReconciler.js';
 import { PullRequestWorker } from './jobs/pullRequestWorker.js';
 import {
   OAUTH_CALLBACK_PATH,
@@ -49,6 +50,8 @@ export interface RunningGithub {
   webhooks: WebhookProcessor;
   /** Opens and updates tasks' pull requests after the consumer recorded the jobs. */
   pullRequests: PullRequestWorker;
+  /** Re-reads open task pull requests from GitHub (lost webhook deliveries); idle when polling is disabled. */
+  reconciler: PullRequestReconciler;
   /** Resolves once the TaskCompleted consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
   /** Releases everything the start opened, newest first. */
@@ -147,6 +150,9 @@ async function startInScope(
   });
   pullRequests.start();
   scope.add('github pull-request worker', () => pullRequests.stop());
+  const reconciler = new PullRequestReconciler(deps, { intervalMs: config.GITHUB_PR_POLL_INTERVAL_MS });
+  reconciler.start();
+  scope.add('github pull-request reconciler', () => reconciler.stop());
   const consumer = keepTaskCompletedConsumer(deps, options.bus, () => pullRequests.notify());
   scope.add('github consumer', () => consumer.close());
 
@@ -173,5 +179,5 @@ async function startInScope(
     },
   });
   scope.add('github server', () => subgraph.close());
-  return { subgraph, deps, webhooks, pullRequests, consumerReady: consumer.ready };
+  return { subgraph, deps, webhooks, pullRequests, reconciler, consumerReady: consumer.ready };
 }

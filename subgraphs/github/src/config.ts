@@ -54,6 +54,12 @@ const schema = z
      * most 5 minutes; default 5,000).
      */
     GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+    /**
+     * How often each open pull request the platform opened is re-read from GitHub, ms (the safety net for lost
+     * webhook deliveries; conditional requests, so an unchanged one costs no rate limit); 0 disables (default
+     * 60,000).
+     */
+    GITHUB_PR_POLL_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     /** Prefix of the Redis channels of `pullRequestUpdated` (default `cap:github:`). */
     LIVE_CHANNEL_PREFIX: z.string().default('cap:github:'),
     /** While Redis is unreachable, how often live subscribers re-read the database, ms (default 1,000). */

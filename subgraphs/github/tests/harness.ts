@@ -89,6 +89,8 @@ export async function startGithubHarness(
     GITHUB_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     GITHUB_WEBHOOK_RETRY_INTERVAL_MS: '200',
     GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: '100',
+    // Polling is off unless a test turns it on: it would add GitHub calls to other tests' counts.
+    GITHUB_PR_POLL_INTERVAL_MS: '0',
     // Live fan-out through the real Redis, on channels of this harness only.
     REDIS_URL: redisUrl,
     LIVE_CHANNEL_PREFIX: livePrefix,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FakeGithub, FakeCaller, FakeRequest, FakeResponse } from './fakeGithubServer.js';
 
 /** A repository the fake holds. */
@@ -124,6 +125,41 @@ function pullFacts(fake: FakeGithub, repo: FakeRepository, pull: FakePull, heads
     head: ref(pull.head),
     base: ref(pull.base),
     mergeable: true,
+  };
+}
+
+/** The fake's REST rate limit (one for every caller): what `x-ratelimit-*` headers say. */
+export interface FakeRateLimit {
+  limit: number;
+  remaining: number;
+  /** When `remaining` is back to `limit`. */
+  resetAt: Date;
+}
+
+/** The fake's rate limit; tests lower `remaining` to see the platform back off. */
+export function fakeRateLimit(fake: FakeGithub): FakeRateLimit {
+  let rate = fake.state.get('rateLimit') as FakeRateLimit | undefined;
+  if (!rate) {
+    rate = { limit: 5_000, remaining: 5_000, resetAt: new Date(Date.now() + 3_600_000) };
+    fake.state.set('rateLimit', rate);
+  }
+  return rate;
+}
+
+/** Counts a request (unless `counted` is false: a 304) and the `x-ratelimit-*` headers GitHub answers with. */
+function rateLimitHeaders(fake: FakeGithub, counted: boolean): Record<string, string> {
+  const rate = fakeRateLimit(fake);
+  if (rate.resetAt.getTime() <= Date.now()) {
+    rate.remaining = rate.limit;
+    rate.resetAt = new Date(Date.now() + 3_600_000);
+  }
+  if (counted) rate.remaining = Math.max(0, rate.remaining - 1);
+  return {
+    'x-ratelimit-limit': String(rate.limit),
+    'x-ratelimit-remaining': String(rate.remaining),
+    'x-ratelimit-used': String(rate.limit - rate.remaining),
+    'x-ratelimit-reset': String(Math.ceil(rate.resetAt.getTime() / 1000)),
+    'x-ratelimit-resource': 'core',
   };
 }
 
@@ -282,7 +318,14 @@ export function installRepositoryRoutes(fake: FakeGithub): FakeGithub {
       '/repos/{owner}/{repo}/pulls/{pull_number}',
       withRepo((repo, request) => {
         const pull = pullsOf(fake, repo).find((p) => p.number === Number(request.params['pull_number']));
-        return pull ? pullResponse(repo, pull, 200) : NOT_FOUND;
+        if (!pull) return NOT_FOUND;
+        // As GitHub: a weak ETag of the representation; a request whose If-None-Match carries it is answered 304
+        // without a body and without counting against the rate limit.
+        const response = pullResponse(repo, pull, 200);
+        const etag = `W/"${createHash('sha256').update(JSON.stringify(response.body)).digest('hex').slice(0, 32)}"`;
+        const notModified = request.headers['if-none-match'] === etag;
+        const headers = { etag, ...rateLimitHeaders(fake, !notModified) };
+        return notModified ? { status: 304, headers } : { ...response, headers };
       }),
     )
     .route(

@@ -1090,6 +1090,8 @@ export const PullRequestScalarFieldEnum = {
   checksConclusion: 'checksConclusion',
   mergeCommitSha: 'mergeCommitSha',
   reviewedHeadSha: 'reviewedHeadSha',
+  pollEtag: 'pollEtag',
+  nextPollAt: 'nextPollAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const

@@ -50,6 +50,8 @@ export type PullRequestMinAggregateOutputType = {
   checksConclusion: string | null
   mergeCommitSha: string | null
   reviewedHeadSha: string | null
+  pollEtag: string | null
+  nextPollAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -70,6 +72,8 @@ export type PullRequestMaxAggregateOutputType = {
   checksConclusion: string | null
   mergeCommitSha: string | null
   reviewedHeadSha: string | null
+  pollEtag: string | null
+  nextPollAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -90,6 +94,8 @@ export type PullRequestCountAggregateOutputType = {
   checksConclusion: number
   mergeCommitSha: number
   reviewedHeadSha: number
+  pollEtag: number
+  nextPollAt: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -120,6 +126,8 @@ export type PullRequestMinAggregateInputType = {
   checksConclusion?: true
   mergeCommitSha?: true
   reviewedHeadSha?: true
+  pollEtag?: true
+  nextPollAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -140,6 +148,8 @@ export type PullRequestMaxAggregateInputType = {
   checksConclusion?: true
   mergeCommitSha?: true
   reviewedHeadSha?: true
+  pollEtag?: true
+  nextPollAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -160,6 +170,8 @@ export type PullRequestCountAggregateInputType = {
   checksConclusion?: true
   mergeCommitSha?: true
   reviewedHeadSha?: true
+  pollEtag?: true
+  nextPollAt?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -267,6 +279,8 @@ export type PullRequestGroupByOutputType = {
   checksConclusion: string | null
   mergeCommitSha: string | null
   reviewedHeadSha: string | null
+  pollEtag: string | null
+  nextPollAt: Date
   createdAt: Date
   updatedAt: Date
   _count: PullRequestCountAggregateOutputType | null
@@ -310,6 +324,8 @@ export type PullRequestWhereInput = {
   checksConclusion?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  pollEtag?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  nextPollAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
@@ -331,6 +347,8 @@ export type PullRequestOrderByWithRelationInput = {
   checksConclusion?: Prisma.SortOrderInput | Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrderInput | Prisma.SortOrder
   reviewedHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  pollEtag?: Prisma.SortOrderInput | Prisma.SortOrder
+  nextPollAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   repository?: Prisma.RepositoryOrderByWithRelationInput
@@ -356,6 +374,8 @@ export type PullRequestWhereUniqueInput = Prisma.AtLeast<{
   checksConclusion?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  pollEtag?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  nextPollAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
@@ -377,6 +397,8 @@ export type PullRequestOrderByWithAggregationInput = {
   checksConclusion?: Prisma.SortOrderInput | Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrderInput | Prisma.SortOrder
   reviewedHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  pollEtag?: Prisma.SortOrderInput | Prisma.SortOrder
+  nextPollAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.PullRequestCountOrderByAggregateInput
@@ -405,6 +427,8 @@ export type PullRequestScalarWhereWithAggregatesInput = {
   checksConclusion?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
   reviewedHeadSha?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
+  pollEtag?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
+  nextPollAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
 }
@@ -424,6 +448,8 @@ export type PullRequestCreateInput = {
   checksConclusion?: string | null
   mergeCommitSha?: string | null
   reviewedHeadSha?: string | null
+  pollEtag?: string | null
+  nextPollAt?: Date | string
   createdAt?: Date | string
   updatedAt?: Date | string
   repository: Prisma.RepositoryCreateNestedOneWithoutPullRequestsInput
@@ -445,6 +471,8 @@ export type PullRequestUncheckedCreateInput = {
   checksConclusion?: string | null
   mergeCommitSha?: string | null
   reviewedHeadSha?: string | null
+  pollEtag?: string | null
+  nextPollAt?: Date | string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -464,6 +492,8 @@ export type PullRequestUpdateInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   repository?: Prisma.RepositoryUpdateOneRequiredWithoutPullRequestsNestedInput
@@ -485,6 +515,8 @@ export type PullRequestUncheckedUpdateInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -505,6 +537,8 @@ export type PullRequestCreateManyInput = {
   checksConclusion?: string | null
   mergeCommitSha?: string | null
   reviewedHeadSha?: string | null
+  pollEtag?: string | null
+  nextPollAt?: Date | string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -524,6 +558,8 @@ export type PullRequestUpdateManyMutationInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -544,6 +580,8 @@ export type PullRequestUncheckedUpdateManyInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -579,6 +617,8 @@ export type PullRequestCountOrderByAggregateInput = {
   checksConclusion?: Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrder
   reviewedHeadSha?: Prisma.SortOrder
+  pollEtag?: Prisma.SortOrder
+  nextPollAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -603,6 +643,8 @@ export type PullRequestMaxOrderByAggregateInput = {
   checksConclusion?: Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrder
   reviewedHeadSha?: Prisma.SortOrder
+  pollEtag?: Prisma.SortOrder
+  nextPollAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -623,6 +665,8 @@ export type PullRequestMinOrderByAggregateInput = {
   checksConclusion?: Prisma.SortOrder
   mergeCommitSha?: Prisma.SortOrder
   reviewedHeadSha?: Prisma.SortOrder
+  pollEtag?: Prisma.SortOrder
+  nextPollAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -708,6 +752,8 @@ export type PullRequestCreateWithoutRepositoryInput = {
   checksConclusion?: string | null
   mergeCommitSha?: string | null
   reviewedHeadSha?: string | null
+  pollEtag?: string | null
+  nextPollAt?: Date | string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -727,6 +773,8 @@ export type PullRequestUncheckedCreateWithoutRepositoryInput = {
   checksConclusion?: string | null
   mergeCommitSha?: string | null
   reviewedHeadSha?: string | null
+  pollEtag?: string | null
+  nextPollAt?: Date | string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -776,6 +824,8 @@ export type PullRequestScalarWhereInput = {
   checksConclusion?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   mergeCommitSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  pollEtag?: Prisma.StringNullableFilter<"PullRequest"> | string | null
+  nextPollAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
 }
@@ -795,6 +845,8 @@ export type PullRequestCreateManyRepositoryInput = {
   checksConclusion?: string | null
   mergeCommitSha?: string | null
   reviewedHeadSha?: string | null
+  pollEtag?: string | null
+  nextPollAt?: Date | string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -814,6 +866,8 @@ export type PullRequestUpdateWithoutRepositoryInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -833,6 +887,8 @@ export type PullRequestUncheckedUpdateWithoutRepositoryInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -852,6 +908,8 @@ export type PullRequestUncheckedUpdateManyWithoutRepositoryInput = {
   checksConclusion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   mergeCommitSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -874,6 +932,8 @@ export type PullRequestSelect<ExtArgs extends runtime.Types.Extensions.InternalA
   checksConclusion?: boolean
   mergeCommitSha?: boolean
   reviewedHeadSha?: boolean
+  pollEtag?: boolean
+  nextPollAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -895,6 +955,8 @@ export type PullRequestSelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   checksConclusion?: boolean
   mergeCommitSha?: boolean
   reviewedHeadSha?: boolean
+  pollEtag?: boolean
+  nextPollAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -916,6 +978,8 @@ export type PullRequestSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   checksConclusion?: boolean
   mergeCommitSha?: boolean
   reviewedHeadSha?: boolean
+  pollEtag?: boolean
+  nextPollAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -937,11 +1001,13 @@ export type PullRequestSelectScalar = {
   checksConclusion?: boolean
   mergeCommitSha?: boolean
   reviewedHeadSha?: boolean
+  pollEtag?: boolean
+  nextPollAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type PullRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repositoryId" | "number" | "taskId" | "title" | "url" | "state" | "draft" | "headBranch" | "headSha" | "baseBranch" | "mergeable" | "checksConclusion" | "mergeCommitSha" | "reviewedHeadSha" | "createdAt" | "updatedAt", ExtArgs["result"]["pullRequest"]>
+export type PullRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repositoryId" | "number" | "taskId" | "title" | "url" | "state" | "draft" | "headBranch" | "headSha" | "baseBranch" | "mergeable" | "checksConclusion" | "mergeCommitSha" | "reviewedHeadSha" | "pollEtag" | "nextPollAt" | "createdAt" | "updatedAt", ExtArgs["result"]["pullRequest"]>
 export type PullRequestInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }
@@ -979,6 +1045,14 @@ export type $PullRequestPayload<ExtArgs extends runtime.Types.Extensions.Interna
      * The head commit the agent's review was posted for (one review per pushed head).
      */
     reviewedHeadSha: string | null
+    /**
+     * The ETag of GitHub's answer the poller last read (its next request is conditional: 304 costs no rate limit).
+     */
+    pollEtag: string | null
+    /**
+     * When the poller looks at this pull request next (open pull requests of tasks; see jobs/pullRequestReconciler).
+     */
+    nextPollAt: Date
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["pullRequest"]>
@@ -1420,6 +1494,8 @@ export interface PullRequestFieldRefs {
   readonly checksConclusion: Prisma.FieldRef<"PullRequest", 'String'>
   readonly mergeCommitSha: Prisma.FieldRef<"PullRequest", 'String'>
   readonly reviewedHeadSha: Prisma.FieldRef<"PullRequest", 'String'>
+  readonly pollEtag: Prisma.FieldRef<"PullRequest", 'String'>
+  readonly nextPollAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
 }
