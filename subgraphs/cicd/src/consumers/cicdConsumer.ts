@@ -88,8 +88,8 @@ export function startCicdConsumer(
         return;
       }
       if (PullRequestOpened.is(envelope)) {
-        const { taskId, number, headSha } = envelope.payload;
-        if (taskId) await noteFixPullRequest(tx, taskId, number, headSha);
+        const { taskId, number, headSha, headBranch } = envelope.payload;
+        if (taskId) await noteFixPullRequest(tx, taskId, { number, headSha, headBranch });
         return;
       }
       if (PullRequestMerged.is(envelope)) {
