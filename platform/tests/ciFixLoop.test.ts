@@ -22,6 +22,27 @@ import {
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import {
+  OWNER,
+  NAME,
+  REPOSITORY,
+  WEBHOOK_SECRET,
+  LOGIN,
+  SET_POLICY,
+  ME,
+  BUILDS,
+  BUILD,
+  TASKS,
+  TASK,
+  STATS,
+  BROKEN,
+  FIXED,
+  FEATURE_BROKEN,
+  FEATURE_FIXED,
+  FEATURE_TSC_ERROR,
+  jobLog,
+  run,
+} from './ciFixLoopFixture.js';
 
 /**
  * Issue #14's proof, end to end in the one-process platform (real PostgreSQL, as the other platform tests): the
@@ -31,90 +52,8 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  * parsed, and exactly ONE fix task is created on behalf of the user who enabled the AUTO policy through the graph.
  * The agent (a scripted model) fixes the file, its branch is pushed to the fake's git server and its pull request
  * opened; the green run of that pull request counts the fix as fixed. A failure that failed to be fixed twice is
- * handed to a person: ESCALATED, no third task.
+ * handed to a person: ESCALATED, no third task. A failure on `feature/x` is fixed on `feature/x` (ADR 0031).
  */
-
-const OWNER = 'acme';
-const NAME = 'widgets';
-const REPOSITORY = `${OWNER}/${NAME}`;
-const WEBHOOK_SECRET = 'webhook-secret-of-the-ci-fix-loop-test';
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
-const SET_POLICY = `mutation($input: SetFixPolicyInput!) { setFixPolicy(input: $input) { mode branches enabledBy } }`;
-const ME = `query { me { id } }`;
-const BUILDS = `query($r: String!) {
-  builds(repository: $r, first: 100) { edges { node { id runId headSha source fix { status taskId } } } }
-}`;
-const BUILD = `query($id: ID!) {
-  build(id: $id) {
-    conclusion logState
-    jobs { name conclusion }
-    failures { tool file line message fingerprint }
-    fix { status reason taskId fixPullRequest }
-  }
-}`;
-const TASKS = `query { tasks(first: 100) { edges { node { id status title repository } } } }`;
-const TASK = `query($id: ID!) {
-  task(id: $id) { status description result { branch commitSha error { code message } } pullRequest { number state headBranch baseBranch } }
-}`;
-const STATS = `query($r: String) { ciFixStats(repository: $r) { requested fixed failed escalated fixRate } }`;
-
-/** The broken file, and what `tsc --noEmit --pretty false` prints for it. */
-const BROKEN = "export const answer: number = 'forty-two';\n";
-const FIXED = 'export const answer: number = 42;\n';
-const TSC_ERROR = "src/index.ts(1,14): error TS2322: Type 'string' is not assignable to type 'number'.";
-
-/** A failing `tsc` step as the GitHub Actions runner writes the job log (timestamps, groups, exit code). */
-function jobLog(errorLine: string): string {
-  const at = '2026-12-06T10:00:00.0000000Z';
-  return [
-    `${at} ##[group]Run npx tsc --noEmit`,
-    `${at} \x1b[36;1mnpx tsc --noEmit\x1b[0m`,
-    `${at} shell: /usr/bin/bash -e {0}`,
-    `${at} ##[endgroup]`,
-    `${at} ${errorLine}`,
-    `${at} ##[error]Process completed with exit code 2.`,
-    '',
-  ].join('\n');
-}
-
-let nextId = 40_000;
-let clock = Date.now() - 10 * 60_000;
-/** A completed run (one `typecheck` job) of `branch` at `sha`; each later than the one before. */
-function run(options: {
-  branch: string;
-  sha: string;
-  conclusion: 'success' | 'failure';
-  log?: string;
-  pullRequests?: number[];
-  event?: string;
-}): FakeRun {
-  clock += 10_000;
-  const failed = options.conclusion === 'failure';
-  return {
-    id: (nextId += 1),
-    runAttempt: 1,
-    workflowId: 7,
-    name: 'CI',
-    event: options.event ?? 'push',
-    headBranch: options.branch,
-    headSha: options.sha,
-    status: 'completed',
-    conclusion: options.conclusion,
-    pullRequests: options.pullRequests ?? [],
-    startedAt: new Date(clock).toISOString(),
-    updatedAt: new Date(clock + 5_000).toISOString(),
-    jobs: [
-      {
-        id: (nextId += 1),
-        name: 'typecheck',
-        status: 'completed',
-        conclusion: options.conclusion,
-        steps: [{ name: 'Run npx tsc --noEmit', number: 1, conclusion: options.conclusion }],
-        log: failed ? (options.log ?? jobLog(TSC_ERROR)) : 'ok\n',
-      },
-    ],
-  };
-}
 
 describe('the CI fix loop (platform, through the router)', { timeout: 180_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-platform-ci-fix-'));
@@ -221,6 +160,16 @@ describe('the CI fix loop (platform, through the router)', { timeout: 180_000 },
       // The two fixes of the second failure fail (the model refuses the request: not retryable).
       { status: 400, message: 'the fake model refuses this fix' },
       { status: 400, message: 'the fake model refuses this fix' },
+      // The fix on feature/x: the file only that branch has.
+      {
+        toolCalls: [
+          {
+            name: 'edit_file',
+            arguments: { path: 'src/feature.ts', old_string: FEATURE_BROKEN, new_string: FEATURE_FIXED },
+          },
+        ],
+      },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'Make flag a boolean' } }] },
     ]);
     db = await createTestDatabase();
     const env = {
@@ -384,6 +333,62 @@ describe('the CI fix loop (platform, through the router)', { timeout: 180_000 },
     expect(await stats()).toMatchObject({ requested: 3, fixed: 1, failed: 2, escalated: 1 });
     // No third task for this failure (the first one's task and the two failed ones only).
     expect(await tasks()).toHaveLength(3);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('a failing run on a feature branch is fixed ON that branch: cloned from it, its pull request targets it', async () => {
+    await call(SET_POLICY, {
+      input: {
+        repository: REPOSITORY,
+        mode: 'AUTO',
+        branches: ['main', 'feature/*'],
+        maxAttemptsPerFingerprint: 10,
+        maxAttemptsPerPullRequest: 10,
+      },
+    });
+    // feature/x adds a file main does not have, and it does not type-check.
+    const seed = join(dataDir, 'seed');
+    git(seed, 'checkout', '--quiet', '-b', 'feature/x');
+    writeFileSync(join(seed, 'src', 'feature.ts'), FEATURE_BROKEN);
+    git(seed, 'add', '.');
+    git(seed, 'commit', '--quiet', '-m', 'Add the flag');
+    git(seed, 'push', '--quiet', 'origin', 'HEAD:refs/heads/feature/x');
+    const branches = () => fake.branchesOf(OWNER, NAME);
+    const featureHead = branches().get('feature/x')!;
+    const mainBefore = branches().get('main')!;
+    const failing = run({
+      branch: 'feature/x',
+      sha: featureHead,
+      conclusion: 'failure',
+      log: jobLog(FEATURE_TSC_ERROR),
+    });
+    actions.addRun(REPOSITORY, failing);
+    await deliver(failing);
+    const build = await decided(failing, (fix) => fix.taskId !== null);
+    expect(build.fix.status).toBe('REQUESTED');
+    const taskId = build.fix.taskId as string;
+    const done = await waitFor(
+      async () => {
+        const found = (await call(TASK, { id: taskId })).task;
+        return found.status === 'FAILED' || found.pullRequest ? found : undefined;
+      },
+      { message: 'the feature fix to open its pull request', timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(done.result?.error ?? null).toBeNull();
+    expect(done).toMatchObject({
+      status: 'SUCCEEDED',
+      baseBranch: 'feature/x',
+      pullRequest: { state: 'OPEN', headBranch: done.result.branch, baseBranch: 'feature/x' },
+    });
+    expect(pullsOf(fake, repo).find((pull) => pull.head === done.result.branch)?.base).toBe('feature/x');
+    // The agent worked on feature/x's head: the fix is its only change against that branch; main is untouched.
+    const bare = join(fake.gitRoot, OWNER, `${NAME}.git`);
+    const head = branches().get(done.result.branch)!;
+    expect(head).toBe(done.result.commitSha);
+    expect(git(bare, 'show', `${head}:src/feature.ts`)).toBe(FEATURE_FIXED.trim());
+    expect(git(bare, 'merge-base', head, 'feature/x')).toBe(featureHead);
+    expect(git(bare, 'diff', '--name-only', `feature/x...${head}`)).toBe('src/feature.ts');
+    expect(branches().get('main')).toBe(mainBefore);
     model.assertDone();
     expect(fake.violations).toEqual([]);
   });

@@ -45,7 +45,10 @@ export class GitWorkspace {
   readonly #signal: AbortSignal;
   readonly #timeoutMs: number;
   readonly #location: RepositoryLocation;
-  /** The commit the agent's work is diffed against (the default branch's head at clone time). */
+  /**
+   * The commit the agent's work is diffed against: the clone's head, which is the head of the branch the workspace
+   * was cloned at (the task's base branch, e.g. a CI fix's failing branch; else the default branch).
+   */
   base = '';
 
   constructor(options: {
@@ -104,10 +107,12 @@ export class GitWorkspace {
 
   /**
    * Checks out the agent's branch: the pushed one when a previous attempt left it (so re-runs continue and
-   * update it rather than start over), else a new one from the clone's head.
+   * update it rather than start over), else a new one from the clone's head. Either way the base is the clone's
+   * head (the base branch's), read before anything else moves HEAD, as a full commit id (never a symbolic name a
+   * later ref could shadow).
    */
   async checkoutBranch(): Promise<{ resumed: boolean }> {
-    this.base = await this.#must(['rev-parse', 'HEAD'], 'rev-parse');
+    this.base = await this.#must(['rev-parse', '--verify', 'HEAD^{commit}'], 'rev-parse');
     const exclude = join(this.dir, '.git', 'info', 'exclude');
     await mkdir(join(this.dir, '.git', 'info'), { recursive: true });
     const excluded = await readFile(exclude, 'utf8').catch(() => '');

@@ -47,6 +47,18 @@ export interface RunConsumerOptions<R extends AnyContractRegistry> {
   handle: (envelope: RegistryEnvelope<R>, ctx: ConsumerContext) => Promise<void>;
   /** Contracts to validate against (default: every platform contract). Unknown types are dead-lettered. */
   contracts?: R;
+  /**
+   * The event types this consumer handles, when its topics also carry types that other groups consume (`cicd.fix`:
+   * cicd reads FixTaskCreated, orchestration FixRequested and FixSuperseded). A record of another type the contracts
+   * know is acknowledged unvalidated (no processed-mark): its own consumer validates it and dead-letters it if it
+   * must, so a malformed event lands in the dead-letter topic once, not once per group. Default: every type.
+   */
+  handles?: readonly string[];
+  /**
+   * Whether this group dead-letters records no contract can read (not JSON, no envelope, an unknown type). Default
+   * true; with several groups on a topic exactly one of them should (the others set false and acknowledge them).
+   */
+  deadLetterUnreadable?: boolean;
   logger?: Logger;
   /** Handler attempts before the event is dead-lettered (default 3). */
   maxAttempts?: number;
@@ -89,6 +101,17 @@ export async function runConsumer<R extends AnyContractRegistry = typeof eventCo
   const retry = { baseDelayMs: options.retryDelayMs ?? 100, factor: 2 };
   const processed = `${quoteSchema(options.schema)}."${PROCESSED_TABLE}"`;
   const closing = new AbortController();
+  const handled = options.handles ? new Set(options.handles) : null;
+  const known = new Set(Object.values(contracts).map((contract) => contract.type));
+  const deadLetterUnreadable = options.deadLetterUnreadable ?? true;
+  /** Why a record is left to another group, or null when it is this group's to read. */
+  const othersRecord = (value: unknown): string | null => {
+    const type = (value as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && known.has(type)) {
+      return handled && !handled.has(type) ? `${type} is handled by other groups` : null;
+    }
+    return deadLetterUnreadable ? null : 'unreadable records are dead-lettered by another group';
+  };
 
   const deadLetter = async (
     record: BusRecord,
@@ -131,12 +154,18 @@ export async function runConsumer<R extends AnyContractRegistry = typeof eventCo
     try {
       value = JSON.parse(record.value);
     } catch (error) {
+      if (!deadLetterUnreadable) return;
       return deadLetter(
         record,
         MessagingErrorCode.JSON_INVALID,
         `value is not JSON: ${describeError(error).message}`,
         0,
       );
+    }
+    const skipped = othersRecord(value);
+    if (skipped !== null) {
+      logger.debug({ groupId, topic: record.topic, key: record.key, reason: skipped }, 'record skipped');
+      return;
     }
     const parsed = safeParseEnvelope(value, contracts);
     if (!parsed.ok) return deadLetter(record, parsed.error.code, parsed.error.message, 0);

@@ -279,6 +279,58 @@ describe('runConsumer', () => {
     expect(seen).toEqual([userId]);
   });
 
+  it('with `handles`, dead-letters each malformed record once across the groups sharing a topic', async () => {
+    bus = new MemoryEventBus();
+    const [groupA, groupB] = [`a-${uuid()}`, `b-${uuid()}`];
+    const key = uuid();
+    const seen: string[] = [];
+    // A handles UserRegistered and owns the topic's unreadable records; B handles UserDeactivated only.
+    await start({
+      groupId: groupA,
+      handles: [UserRegistered.type],
+      handle: async (e) => void seen.push(`a:${e.type}`),
+    });
+    await start({
+      groupId: groupB,
+      handles: [UserDeactivated.type],
+      deadLetterUnreadable: false,
+      handle: async (e) => void seen.push(`b:${e.type}`),
+    });
+    const userId = uuid();
+    const goodRegistered = registered(userId);
+    const goodDeactivated = UserDeactivated.create({ userId }, { source: 'identity', aggregateId: userId });
+    const badRegistered = { ...registered(), payload: { userId: 'x', email: 'no', role: 'VIEWER' } };
+    const badDeactivated = { ...goodDeactivated, id: uuid(), payload: { userId: 42 } };
+    const unknown = { ...goodDeactivated, id: uuid(), type: 'UserTeleported' };
+    const onKey = (value: string) => ({ topic: 'identity.user', key, value, headers: {} });
+    const poison = [
+      onKey('{"not json'),
+      onKey(JSON.stringify(badRegistered)),
+      onKey(JSON.stringify(badDeactivated)),
+      onKey(JSON.stringify(unknown)),
+    ];
+    await bus.publish([
+      ...poison,
+      onKey(JSON.stringify(goodRegistered)),
+      onKey(JSON.stringify(goodDeactivated)),
+    ]);
+    await waitFor(() => seen.length === 2 || undefined, { message: 'the good records handled' });
+    expect(seen.sort()).toEqual(['a:UserRegistered', 'b:UserDeactivated']);
+    const dead = bus.records(dlqTopic('identity.user'));
+    expect(dead.map((record) => [record.value, record.headers[DlqHeader.CONSUMER_GROUP]])).toEqual(
+      expect.arrayContaining([
+        [poison[0]!.value, groupA],
+        [poison[1]!.value, groupA],
+        [poison[2]!.value, groupB],
+        [poison[3]!.value, groupA],
+      ]),
+    );
+    expect(dead).toHaveLength(poison.length);
+    // A record of a type a group does not handle leaves no processed-mark of that group.
+    expect(await processedCount(goodRegistered.id)).toBe(1);
+    expect(await processedCount(goodDeactivated.id)).toBe(1);
+  });
+
   it('never dead-letters because of its own database: the event waits until the table is there', async () => {
     bus = new MemoryEventBus({ redeliveryDelayMs: 10, maxRedeliveryDelayMs: 50 });
     const schema = `late_${uuid().slice(0, 8)}`;

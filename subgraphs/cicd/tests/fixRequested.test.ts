@@ -67,9 +67,15 @@ describe('FixRequested in orchestration', () => {
       request({ branch: 'a b' }),
     ];
     await h.publish(...poison);
-    await waitFor(() => bus.records(dlqTopic(FixRequested.topic)).length >= poison.length || undefined, {
+    const deadIds = () =>
+      bus
+        .records(dlqTopic(FixRequested.topic))
+        .map((record) => (JSON.parse(record.value) as { id: string }).id);
+    await waitFor(() => poison.every((event) => deadIds().includes(event.id)) || undefined, {
       message: 'the poison dead-lettered',
     });
+    // Each once (orchestration's group; cicd's, which reads the topic too, leaves FixRequested to it).
+    expect(deadIds().sort()).toEqual(poison.map((event) => event.id).sort());
     expect(await tasks()).toHaveLength(0);
   });
 

@@ -200,6 +200,14 @@ describe('the worker clones the base branch', () => {
       baseBranch: 'feature/x',
       result: { changedFiles: ['out.txt'], error: null },
     });
+    const logs = await node.call(
+      `query($id: ID!) { taskLogs(taskId: $id, first: 100) { edges { node { message } } } }`,
+      { id },
+      alice,
+    );
+    expect(logs.data!['taskLogs'].edges.map((edge: any) => edge.node.message)).toContain(
+      `Cloning ${repoDir} (branch feature/x) into the workspace.`,
+    );
     // Without a base branch the default branch is cloned: feature.txt is not there.
     const other = await createTaskVia(node, alice, {
       title: 'On main',

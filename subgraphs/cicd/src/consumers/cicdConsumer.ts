@@ -49,6 +49,25 @@ export const CICD_TOPICS = [
 ];
 
 /**
+ * The event types the consumer handles. Its topics carry others that other groups consume (`cicd.fix` carries
+ * FixRequested and FixSuperseded for orchestration): those are left unvalidated, so a malformed one is
+ * dead-lettered once, by its own consumer, not also by this one. cicd owns `cicd.fix`, so records on its topics
+ * that no contract can read (not JSON, unknown types) are dead-lettered here.
+ */
+export const CICD_EVENT_TYPES = [
+  WorkflowRunCompleted.type,
+  WorkflowRunUpdated.type,
+  FixTaskCreated.type,
+  ChecksCompleted.type,
+  PullRequestOpened.type,
+  PullRequestMerged.type,
+  BranchPushed.type,
+  TaskCompleted.type,
+  TaskFailed.type,
+  TaskCancelled.type,
+];
+
+/**
  * Consumes the github subgraph's workflow runs, checks, pull requests and pushes, and orchestration's task
  * outcomes (completed, failed, cancelled), and orchestration's FixTaskCreated. Idempotent twice over: the processed-mark skips a redelivered event, and every effect is keyed (a run
  * once per repository + run id + attempt; fix outcomes move only from REQUESTED). Invalid events go to the
@@ -67,6 +86,7 @@ export function startCicdConsumer(
     schema: SCHEMA,
     groupId: CICD_CONSUMER_GROUP,
     topics: CICD_TOPICS,
+    handles: CICD_EVENT_TYPES,
     logger: deps.logger,
     handle: async (envelope, ctx) => {
       const uow = unitOfWorkOf<Tx>(ctx.sql);
@@ -88,8 +108,8 @@ export function startCicdConsumer(
         return;
       }
       if (PullRequestOpened.is(envelope)) {
-        const { taskId, number, headSha } = envelope.payload;
-        if (taskId) await noteFixPullRequest(tx, taskId, number, headSha);
+        const { taskId, number, headSha, headBranch } = envelope.payload;
+        if (taskId) await noteFixPullRequest(tx, taskId, { number, headSha, headBranch });
         return;
       }
       if (PullRequestMerged.is(envelope)) {

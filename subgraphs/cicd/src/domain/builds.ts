@@ -2,6 +2,7 @@ import { inTransaction, type UnitOfWork } from '@cap/runtime/kit';
 import type { Build } from '../generated/prisma/client.js';
 import { publishBuildChanged } from './buildFeed.js';
 import type { CicdDeps, Tx } from './deps.js';
+import { fixTasksOfBranch } from './fixBranches.js';
 import { concludeFixesOfTasks, supersedePendingFixes } from './fixOutcomes.js';
 import { FAILED_CONCLUSIONS, type RunFacts } from './runFacts.js';
 
@@ -42,6 +43,11 @@ export async function recordRunIn(
   facts: RunFacts,
   source: RunSource,
 ): Promise<RecordedRun> {
+  // A run on a fix's own branch is that fix's run, whichever path reports it: the poll and the runs of a push
+  // (before the pull request exists) name no task. Its tasks conclude their fixes below (a red run is a failed fix
+  // attempt of the original failure) and the build never gets a fix of its own (decideFix).
+  const fixTasks = facts.headBranch ? await fixTasksOfBranch(uow.tx, facts.repository, facts.headBranch) : [];
+  if (fixTasks.length > 0) facts = { ...facts, taskIds: mergeIds(facts.taskIds, fixTasks) };
   const completed = facts.status === 'completed' && facts.conclusion !== null;
   const failed = completed && FAILED_CONCLUSIONS.has(facts.conclusion ?? '');
   const completedAt = completed ? (facts.updatedAt ?? new Date()) : null;

@@ -3,6 +3,7 @@ import { codedError, ErrorCode, type Principal } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
 import type { Build, BuildFailure, FixAttempt, FixStatus } from '../generated/prisma/client.js';
 import { branchSelected } from './branchGlob.js';
+import { isFixBranch } from './fixBranches.js';
 import { EVENT_SOURCE, type CicdDeps, type Tx } from './deps.js';
 import { requireRepoWriter } from './policies.js';
 
@@ -16,7 +17,7 @@ const COUNTED: FixStatus[] = ['SUGGESTED', 'REQUESTED', 'FIXED', 'ACCEPTED', 'FA
 
 /**
  * Decides what to do about a failed build whose failures were just parsed, in the caller's transaction: nothing
- * (no policy, OFF, branch not selected, no failures, a run on a fix's own pull request), SUPERSEDED (a newer commit
+ * (no policy, OFF, branch not selected, no failures, a run on a fix's own pull request or branch), SUPERSEDED (a newer commit
  * is on the branch), ESCALATED (a fingerprint already failed to be fixed twice, or a cap is reached: FixEscalated,
  * no task), SUGGESTED (waits for `approveFix`) or REQUESTED (FixRequested: orchestration creates the task).
  * At most one decision per build (unique `build_id`).
@@ -30,6 +31,8 @@ export async function decideFix(
   if (!build.headBranch || failures.length === 0 || build.taskIds.length > 0) return null;
   const policy = await tx.fixPolicy.findUnique({ where: { repository: build.repository } });
   if (!policy || policy.mode === 'OFF' || !branchSelected(policy.branches, build.headBranch)) return null;
+  // Never a fix of a fix: the agent's branches and fixes' pull request branches, whatever the globs (`agent/*`, `*`).
+  if (await isFixBranch(tx, build.repository, build.headBranch)) return null;
   if (await tx.fixAttempt.findUnique({ where: { buildId: build.id } })) return null;
 
   const fingerprints = [...new Set(failures.map((failure) => failure.fingerprint))].slice(

@@ -1,6 +1,7 @@
 import { FixFailed, FixSucceeded, FixSuperseded } from '@cap/events';
 import type { FixAttempt } from '../generated/prisma/client.js';
 import { EVENT_SOURCE, type CicdDeps, type Tx } from './deps.js';
+import { agentBranchOf } from './fixBranches.js';
 
 /** Conclusions that count as a fix's checks passing. */
 const GREEN = new Set(['SUCCESS', 'NEUTRAL', 'SKIPPED']);
@@ -109,23 +110,33 @@ export async function addFixCost(tx: Tx, taskId: string, costUsd: number): Promi
  * created asks for that task to be cancelled now.
  */
 export async function noteFixTask(deps: CicdDeps, tx: Tx, fixId: string, taskId: string): Promise<void> {
-  const moved = await tx.fixAttempt.updateMany({ where: { id: fixId, taskId: null }, data: { taskId } });
+  const moved = await tx.fixAttempt.updateMany({
+    where: { id: fixId, taskId: null },
+    // The agent pushes the fix to its own branch: runs there are the fix's, never fixed themselves.
+    data: { taskId, fixBranch: agentBranchOf(taskId) },
+  });
   if (moved.count === 0) return;
   const attempt = await tx.fixAttempt.findUnique({ where: { id: fixId } });
   if (attempt?.status === 'SUPERSEDED' && attempt.taskFinishedAt === null)
     await recordSuperseded(deps, tx, attempt, taskId, attempt.supersededBy ?? attempt.headSha);
 }
 
-/** The fix's pull request was opened (its head commit is the fix's own, never a newer commit). */
+/**
+ * The fix's pull request was opened (its head commit is the fix's own, never a newer commit; its head branch is the
+ * fix's branch).
+ */
 export async function noteFixPullRequest(
   tx: Tx,
   taskId: string,
-  number: number,
-  headSha: string | null,
+  pull: { number: number; headSha: string | null; headBranch: string | null },
 ): Promise<void> {
   await tx.fixAttempt.updateMany({
     where: { taskId },
-    data: { fixPullRequest: number, ...(headSha ? { fixHeadSha: headSha } : {}) },
+    data: {
+      fixPullRequest: pull.number,
+      ...(pull.headSha ? { fixHeadSha: pull.headSha } : {}),
+      ...(pull.headBranch ? { fixBranch: pull.headBranch } : {}),
+    },
   });
 }
 

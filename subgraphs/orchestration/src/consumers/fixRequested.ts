@@ -17,8 +17,8 @@ export const FIX_REQUEST_CONSUMER_GROUP = 'orchestration.fix-requests';
  * description and no strategy override (the classifier chooses), and answers FixTaskCreated. Exactly once per
  * event: the task, its outbox events and the processed-mark commit in one transaction (and the task carries the
  * fix's id, unique). A FixSuperseded cancels the task its fix created, exactly as cancelTask does, and only that
- * task. Invalid events go to `cicd.fix.dlq` (runConsumer); other event types on the topic are not orchestration's
- * concern.
+ * task. Invalid FixRequested/FixSuperseded go to `cicd.fix.dlq` (runConsumer); other records on the topic are not orchestration's
+ * concern (left unvalidated).
  */
 export function startFixRequestConsumer(deps: OrchestrationDeps, bus: EventBus): Promise<RunningConsumer> {
   return runConsumer({
@@ -27,6 +27,10 @@ export function startFixRequestConsumer(deps: OrchestrationDeps, bus: EventBus):
     schema: SCHEMA,
     groupId: FIX_REQUEST_CONSUMER_GROUP,
     topics: [FixRequested.topic],
+    // cicd reads `cicd.fix` too (FixTaskCreated) and dead-letters what it holds and what nobody can read: each
+    // malformed record lands in `cicd.fix.dlq` once, from the group that would have handled it.
+    handles: [FixRequested.type, FixSuperseded.type],
+    deadLetterUnreadable: false,
     logger: deps.logger,
     handle: async (envelope, ctx) => {
       if (FixSuperseded.is(envelope)) {

@@ -228,7 +228,7 @@ export async function prepareWorkspace(options: {
   options.log.log({
     level: 'INFO',
     kind: 'STEP',
-    message: `Cloning ${options.repository} into the workspace${local ? '' : ' (from GitHub, on the host)'}.`,
+    message: `Cloning ${options.repository}${options.baseBranch ? ` (branch ${options.baseBranch})` : ''} into the workspace${local ? '' : ' (from GitHub, on the host)'}.`,
   });
   let origin = options.repository;
   let mirror: GithubMirror | null = null;

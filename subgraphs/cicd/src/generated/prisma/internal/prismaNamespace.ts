@@ -1217,6 +1217,7 @@ export const FixAttemptScalarFieldEnum = {
   taskId: 'taskId',
   fixPullRequest: 'fixPullRequest',
   fixHeadSha: 'fixHeadSha',
+  fixBranch: 'fixBranch',
   taskFinishedAt: 'taskFinishedAt',
   supersededBy: 'supersededBy',
   costUsd: 'costUsd',

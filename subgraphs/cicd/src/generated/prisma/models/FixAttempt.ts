@@ -51,6 +51,7 @@ export type FixAttemptMinAggregateOutputType = {
   taskId: string | null
   fixPullRequest: number | null
   fixHeadSha: string | null
+  fixBranch: string | null
   taskFinishedAt: Date | null
   supersededBy: string | null
   costUsd: number | null
@@ -74,6 +75,7 @@ export type FixAttemptMaxAggregateOutputType = {
   taskId: string | null
   fixPullRequest: number | null
   fixHeadSha: string | null
+  fixBranch: string | null
   taskFinishedAt: Date | null
   supersededBy: string | null
   costUsd: number | null
@@ -98,6 +100,7 @@ export type FixAttemptCountAggregateOutputType = {
   taskId: number
   fixPullRequest: number
   fixHeadSha: number
+  fixBranch: number
   taskFinishedAt: number
   supersededBy: number
   costUsd: number
@@ -135,6 +138,7 @@ export type FixAttemptMinAggregateInputType = {
   taskId?: true
   fixPullRequest?: true
   fixHeadSha?: true
+  fixBranch?: true
   taskFinishedAt?: true
   supersededBy?: true
   costUsd?: true
@@ -158,6 +162,7 @@ export type FixAttemptMaxAggregateInputType = {
   taskId?: true
   fixPullRequest?: true
   fixHeadSha?: true
+  fixBranch?: true
   taskFinishedAt?: true
   supersededBy?: true
   costUsd?: true
@@ -182,6 +187,7 @@ export type FixAttemptCountAggregateInputType = {
   taskId?: true
   fixPullRequest?: true
   fixHeadSha?: true
+  fixBranch?: true
   taskFinishedAt?: true
   supersededBy?: true
   costUsd?: true
@@ -293,6 +299,7 @@ export type FixAttemptGroupByOutputType = {
   taskId: string | null
   fixPullRequest: number | null
   fixHeadSha: string | null
+  fixBranch: string | null
   taskFinishedAt: Date | null
   supersededBy: string | null
   costUsd: number | null
@@ -340,6 +347,7 @@ export type FixAttemptWhereInput = {
   taskId?: Prisma.UuidNullableFilter<"FixAttempt"> | string | null
   fixPullRequest?: Prisma.IntNullableFilter<"FixAttempt"> | number | null
   fixHeadSha?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
+  fixBranch?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   taskFinishedAt?: Prisma.DateTimeNullableFilter<"FixAttempt"> | Date | string | null
   supersededBy?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   costUsd?: Prisma.FloatNullableFilter<"FixAttempt"> | number | null
@@ -364,6 +372,7 @@ export type FixAttemptOrderByWithRelationInput = {
   taskId?: Prisma.SortOrderInput | Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrderInput | Prisma.SortOrder
   fixHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  fixBranch?: Prisma.SortOrderInput | Prisma.SortOrder
   taskFinishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   supersededBy?: Prisma.SortOrderInput | Prisma.SortOrder
   costUsd?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -391,6 +400,7 @@ export type FixAttemptWhereUniqueInput = Prisma.AtLeast<{
   requestedBy?: Prisma.UuidNullableFilter<"FixAttempt"> | string | null
   fixPullRequest?: Prisma.IntNullableFilter<"FixAttempt"> | number | null
   fixHeadSha?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
+  fixBranch?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   taskFinishedAt?: Prisma.DateTimeNullableFilter<"FixAttempt"> | Date | string | null
   supersededBy?: Prisma.StringNullableFilter<"FixAttempt"> | string | null
   costUsd?: Prisma.FloatNullableFilter<"FixAttempt"> | number | null
@@ -415,6 +425,7 @@ export type FixAttemptOrderByWithAggregationInput = {
   taskId?: Prisma.SortOrderInput | Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrderInput | Prisma.SortOrder
   fixHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
+  fixBranch?: Prisma.SortOrderInput | Prisma.SortOrder
   taskFinishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   supersededBy?: Prisma.SortOrderInput | Prisma.SortOrder
   costUsd?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -447,6 +458,7 @@ export type FixAttemptScalarWhereWithAggregatesInput = {
   taskId?: Prisma.UuidNullableWithAggregatesFilter<"FixAttempt"> | string | null
   fixPullRequest?: Prisma.IntNullableWithAggregatesFilter<"FixAttempt"> | number | null
   fixHeadSha?: Prisma.StringNullableWithAggregatesFilter<"FixAttempt"> | string | null
+  fixBranch?: Prisma.StringNullableWithAggregatesFilter<"FixAttempt"> | string | null
   taskFinishedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"FixAttempt"> | Date | string | null
   supersededBy?: Prisma.StringNullableWithAggregatesFilter<"FixAttempt"> | string | null
   costUsd?: Prisma.FloatNullableWithAggregatesFilter<"FixAttempt"> | number | null
@@ -471,6 +483,7 @@ export type FixAttemptCreateInput = {
   taskId?: string | null
   fixPullRequest?: number | null
   fixHeadSha?: string | null
+  fixBranch?: string | null
   taskFinishedAt?: Date | string | null
   supersededBy?: string | null
   costUsd?: number | null
@@ -495,6 +508,7 @@ export type FixAttemptUncheckedCreateInput = {
   taskId?: string | null
   fixPullRequest?: number | null
   fixHeadSha?: string | null
+  fixBranch?: string | null
   taskFinishedAt?: Date | string | null
   supersededBy?: string | null
   costUsd?: number | null
@@ -519,6 +533,7 @@ export type FixAttemptUpdateInput = {
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
@@ -543,6 +558,7 @@ export type FixAttemptUncheckedUpdateInput = {
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
@@ -567,6 +583,7 @@ export type FixAttemptCreateManyInput = {
   taskId?: string | null
   fixPullRequest?: number | null
   fixHeadSha?: string | null
+  fixBranch?: string | null
   taskFinishedAt?: Date | string | null
   supersededBy?: string | null
   costUsd?: number | null
@@ -591,6 +608,7 @@ export type FixAttemptUpdateManyMutationInput = {
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
@@ -615,6 +633,7 @@ export type FixAttemptUncheckedUpdateManyInput = {
   taskId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fixPullRequest?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   fixHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  fixBranch?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   taskFinishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   supersededBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   costUsd?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
@@ -639,6 +658,7 @@ export type FixAttemptCountOrderByAggregateInput = {
   taskId?: Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrder
   fixHeadSha?: Prisma.SortOrder
+  fixBranch?: Prisma.SortOrder
   taskFinishedAt?: Prisma.SortOrder
   supersededBy?: Prisma.SortOrder
   costUsd?: Prisma.SortOrder
@@ -668,6 +688,7 @@ export type FixAttemptMaxOrderByAggregateInput = {
   taskId?: Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrder
   fixHeadSha?: Prisma.SortOrder
+  fixBranch?: Prisma.SortOrder
   taskFinishedAt?: Prisma.SortOrder
   supersededBy?: Prisma.SortOrder
   costUsd?: Prisma.SortOrder
@@ -691,6 +712,7 @@ export type FixAttemptMinOrderByAggregateInput = {
   taskId?: Prisma.SortOrder
   fixPullRequest?: Prisma.SortOrder
   fixHeadSha?: Prisma.SortOrder
+  fixBranch?: Prisma.SortOrder
   taskFinishedAt?: Prisma.SortOrder
   supersededBy?: Prisma.SortOrder
   costUsd?: Prisma.SortOrder
@@ -744,6 +766,7 @@ export type FixAttemptSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   taskId?: boolean
   fixPullRequest?: boolean
   fixHeadSha?: boolean
+  fixBranch?: boolean
   taskFinishedAt?: boolean
   supersededBy?: boolean
   costUsd?: boolean
@@ -768,6 +791,7 @@ export type FixAttemptSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   taskId?: boolean
   fixPullRequest?: boolean
   fixHeadSha?: boolean
+  fixBranch?: boolean
   taskFinishedAt?: boolean
   supersededBy?: boolean
   costUsd?: boolean
@@ -792,6 +816,7 @@ export type FixAttemptSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   taskId?: boolean
   fixPullRequest?: boolean
   fixHeadSha?: boolean
+  fixBranch?: boolean
   taskFinishedAt?: boolean
   supersededBy?: boolean
   costUsd?: boolean
@@ -816,6 +841,7 @@ export type FixAttemptSelectScalar = {
   taskId?: boolean
   fixPullRequest?: boolean
   fixHeadSha?: boolean
+  fixBranch?: boolean
   taskFinishedAt?: boolean
   supersededBy?: boolean
   costUsd?: boolean
@@ -826,7 +852,7 @@ export type FixAttemptSelectScalar = {
   updatedAt?: boolean
 }
 
-export type FixAttemptOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "buildId" | "repository" | "branch" | "headSha" | "pullRequest" | "fingerprints" | "status" | "reason" | "requestedBy" | "taskId" | "fixPullRequest" | "fixHeadSha" | "taskFinishedAt" | "supersededBy" | "costUsd" | "failedAt" | "fixedAt" | "acceptedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["fixAttempt"]>
+export type FixAttemptOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "buildId" | "repository" | "branch" | "headSha" | "pullRequest" | "fingerprints" | "status" | "reason" | "requestedBy" | "taskId" | "fixPullRequest" | "fixHeadSha" | "fixBranch" | "taskFinishedAt" | "supersededBy" | "costUsd" | "failedAt" | "fixedAt" | "acceptedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["fixAttempt"]>
 
 export type $FixAttemptPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "FixAttempt"
@@ -848,6 +874,11 @@ export type $FixAttemptPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * The head commit of the fix's pull request: a push of it to the branch is the fix's own, not a newer commit.
      */
     fixHeadSha: string | null
+    /**
+     * The fix's own branch: the agent's `agent/<short task id>` once its task exists, then its pull request's head.
+     * A run on it is the fix's (it concludes the fix) and never gets a fix of its own.
+     */
+    fixBranch: string | null
     /**
      * When the fix's task finished (completed, failed or cancelled): a finished fix is no longer superseded.
      */
@@ -1298,6 +1329,7 @@ export interface FixAttemptFieldRefs {
   readonly taskId: Prisma.FieldRef<"FixAttempt", 'String'>
   readonly fixPullRequest: Prisma.FieldRef<"FixAttempt", 'Int'>
   readonly fixHeadSha: Prisma.FieldRef<"FixAttempt", 'String'>
+  readonly fixBranch: Prisma.FieldRef<"FixAttempt", 'String'>
   readonly taskFinishedAt: Prisma.FieldRef<"FixAttempt", 'DateTime'>
   readonly supersededBy: Prisma.FieldRef<"FixAttempt", 'String'>
   readonly costUsd: Prisma.FieldRef<"FixAttempt", 'Float'>
