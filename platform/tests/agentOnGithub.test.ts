@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -298,6 +299,7 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
         workspace,
         signal,
         secrets: { registerSecret: (value) => secrets.push(value) },
+        onBehalfOf: randomUUID(),
       });
       expect(secrets.some((secret) => fake.tokens.has(secret))).toBe(true);
       for (const token of tokens())

@@ -50,8 +50,12 @@ export class RepositoryTokenClient {
     this.#timeoutMs = options.timeoutMs ?? 15_000;
   }
 
-  /** A grant for `repository` (`owner/name`). @throws {RepositoryGrantError} */
-  async grant(repository: string): Promise<RepositoryGrant> {
+  /**
+   * A grant for `repository` (`owner/name`). `onBehalfOf` names the user whose work the token is for (a task's
+   * creator): a repository connected through someone's own OAuth token is granted only for that person's work.
+   * @throws {RepositoryGrantError}
+   */
+  async grant(repository: string, options: { onBehalfOf?: string } = {}): Promise<RepositoryGrant> {
     const token = await signRouterToken(this.#secret, {
       principal: ANONYMOUS,
       requestId: randomUUID(),
@@ -62,7 +66,10 @@ export class RepositoryTokenClient {
       response = await fetch(`${this.#baseUrl}${REPOSITORY_TOKEN_ROUTE}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [ROUTER_TOKEN_HEADER]: token },
-        body: JSON.stringify({ repository }),
+        body: JSON.stringify({
+          repository,
+          ...(options.onBehalfOf ? { onBehalfOf: options.onBehalfOf } : {}),
+        }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch {

@@ -10,12 +10,14 @@ import {
 import type { GithubDeps } from './domain/deps.js';
 import { completeAuthorization } from './domain/oauth.js';
 import { parseRepositoryReference, fullNameKey } from './domain/validation.js';
+import { mayActWithRepositoryCredential } from './domain/repositoryAccessRules.js';
 
 /** Where GitHub sends users back after authorizing (on the router's public origin too). */
 export const OAUTH_CALLBACK_PATH = '/oauth/github/callback';
 
 /** The internal route orchestration's agent gets repository tokens from. */
 export const REPOSITORY_TOKEN_PATH = '/internal/repository-token';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function coded(res: ServerResponse, status: number, error: unknown): void {
   const code = isCodedError(error) ? String(error.extensions['code']) : 'INTERNAL_SERVER_ERROR';
@@ -60,16 +62,25 @@ export function repositoryTokenRoute(deps: GithubDeps, secret: string): RouteHan
     const verified = await verifyRouterToken(secret, Array.isArray(header) ? header[0] : header);
     if (!verified.ok)
       return sendJson(res, 401, { error: { code: 'ROUTER_TOKEN_REQUIRED', message: 'internal only' } });
-    let reference: unknown;
+    let body: { repository?: unknown; onBehalfOf?: unknown } = {};
     try {
-      reference = (JSON.parse(await readBody(req, 4_096)) as { repository?: unknown }).repository;
+      const parsed: unknown = JSON.parse(await readBody(req, 4_096));
+      if (parsed !== null && typeof parsed === 'object') body = parsed as typeof body;
     } catch {
-      reference = undefined;
+      body = {};
     }
-    const coordinates = typeof reference === 'string' ? parseRepositoryReference(reference) : null;
-    if (!coordinates)
+    const coordinates =
+      typeof body.repository === 'string' ? parseRepositoryReference(body.repository) : null;
+    const onBehalfOf = body.onBehalfOf;
+    if (
+      !coordinates ||
+      (onBehalfOf !== undefined && (typeof onBehalfOf !== 'string' || !UUID.test(onBehalfOf)))
+    )
       return sendJson(res, 400, {
-        error: { code: 'BAD_USER_INPUT', message: 'expected {"repository": "owner/name"}' },
+        error: {
+          code: 'BAD_USER_INPUT',
+          message: 'expected {"repository": "owner/name", "onBehalfOf"?: "<user id>"}',
+        },
       });
     const repository = await deps.prisma.repository.findUnique({
       where: { fullNameKey: fullNameKey(coordinates.owner, coordinates.name) },
@@ -77,6 +88,14 @@ export function repositoryTokenRoute(deps: GithubDeps, secret: string): RouteHan
     if (!repository)
       return sendJson(res, 404, {
         error: { code: 'NOT_FOUND', message: `${coordinates.owner}/${coordinates.name} is not connected.` },
+      });
+    // Work on a repository reached with a person's own OAuth token is done as that person on GitHub: only theirs.
+    if (!mayActWithRepositoryCredential(repository, onBehalfOf))
+      return sendJson(res, 403, {
+        error: {
+          code: 'REPOSITORY_ACCESS_DENIED',
+          message: `${coordinates.owner}/${coordinates.name} is connected with another user's own GitHub account; only their tasks may use it.`,
+        },
       });
     try {
       const token = await deps.access.tokenFor(repository, {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '@cap/runtime';
+import { RepositoryGrantError, RepositoryTokenClient } from '@cap/github-client';
 import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -209,5 +210,33 @@ describe('the access rule on mutations', { timeout: 180_000 }, () => {
     expect(disconnected.data?.['disconnectRepository']).toEqual({ fullName: `acme/${repo.name}` });
     repositories = repositories.filter((r) => r !== repo);
     expect(h.fake.violations).toEqual([]);
+  });
+
+  it('hands an OAuth-connected repository’s credential only for its connector’s tasks (the internal token route)', async () => {
+    const client = new RepositoryTokenClient({
+      baseUrl: h.github.subgraph.url,
+      internalTokenSecret: h.secret,
+    });
+    // The harness has no GITHUB_TOKEN: TOKEN repositories have no credential to hand out to anyone.
+    for (const repository of repositories.filter((r) => r.access !== 'TOKEN')) {
+      const name = `acme/${repository.name}`;
+      for (const onBehalfOf of [...users, randomUUID()]) {
+        const allowed = repository.access !== 'OAUTH' || onBehalfOf === repository.connectedById;
+        const outcome = await client.grant(name, { onBehalfOf }).then(
+          (grant) => grant.repository,
+          (error: unknown) => error,
+        );
+        if (allowed) expect(outcome, `${name} for ${onBehalfOf}`).toBe(name);
+        else expect(outcome).toMatchObject({ status: 403, code: 'REPOSITORY_ACCESS_DENIED' });
+      }
+      // The platform's own monitoring reads (no task, no user) keep working.
+      expect((await client.grant(name)).repository).toBe(name);
+    }
+    const oauth = repositories.find((r) => r.access === 'OAUTH')!;
+    for (const onBehalfOf of ['not-a-uuid', 'x'.repeat(5_000), `${oauth.connectedById}\u0000`]) {
+      const error = await client.grant(`acme/${oauth.name}`, { onBehalfOf }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RepositoryGrantError);
+      expect([400, 413]).toContain((error as RepositoryGrantError).status);
+    }
   });
 });

@@ -247,6 +247,7 @@ describe('the worker clones the base branch', () => {
         repository: repoDir,
         baseBranch,
         taskId: '00000000-0000-4000-8000-000000000000',
+        creatorId: '00000000-0000-4000-8000-000000000002',
         executionId: '00000000-0000-4000-8000-000000000001',
         workerId: 'test',
         sandbox: node.orchestration.commandSandbox!,

@@ -26,3 +26,17 @@ export function readableRepositoriesWhere(principal: Principal): Prisma.Reposito
   if (principal.role === 'ADMIN') return {};
   return { OR: [{ access: { not: 'OAUTH' } }, { connectedById: principal.userId }] };
 }
+
+/**
+ * Whether a service may be handed `repository`'s credential for work done on behalf of `onBehalfOf` (a task's
+ * creator; absent for the platform's own monitoring reads, e.g. cicd's build logs). A repository connected with a
+ * person's own OAuth token acts as that person on GitHub, so clones, pushes and pull requests for anyone else's
+ * task are refused, administrators' included (they may read it, not act as its connector).
+ */
+export function mayActWithRepositoryCredential(
+  repository: Pick<Repository, 'access' | 'connectedById'>,
+  onBehalfOf: string | undefined,
+): boolean {
+  if (repository.access !== 'OAUTH' || onBehalfOf === undefined) return true;
+  return onBehalfOf === repository.connectedById;
+}

@@ -187,6 +187,7 @@ async function runExecutor(
       repository: task.repository,
       baseBranch: task.baseBranch,
       taskId: task.id,
+      creatorId: task.creatorId,
       executionId: execution.id,
       workerId: env.workerId,
       sandbox: env.options.sandbox,

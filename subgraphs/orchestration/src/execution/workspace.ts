@@ -153,6 +153,8 @@ export async function prepareWorkspace(options: {
   /** The branch to clone (its head is what the work starts from and is diffed against); null = the default one. */
   baseBranch?: string | null;
   taskId: string;
+  /** The task's creator: the user on whose behalf a GitHub repository's credential is used. */
+  creatorId: string;
   executionId: string;
   workerId: string;
   sandbox: CommandSandbox;
@@ -240,6 +242,7 @@ export async function prepareWorkspace(options: {
         workspace: dir,
         signal: options.signal,
         secrets: options.log,
+        onBehalfOf: options.creatorId,
       });
       origin = mirror.dir;
     } catch (error) {

@@ -55,11 +55,14 @@ export class GithubRepositories {
     this.#path = options.path;
   }
 
-  /** A fresh grant for `repository`, its token registered with `secrets` before anything else sees it. */
-  async grant(repository: string, secrets: SecretSink): Promise<RepositoryGrant> {
+  /**
+   * A fresh grant for `repository`, its token registered with `secrets` before anything else sees it, for the work
+   * of `onBehalfOf` (the task's creator: a repository connected with someone's own OAuth token is theirs alone).
+   */
+  async grant(repository: string, secrets: SecretSink, onBehalfOf: string): Promise<RepositoryGrant> {
     let grant: RepositoryGrant;
     try {
-      grant = await this.#client.grant(repository);
+      grant = await this.#client.grant(repository, { onBehalfOf });
     } catch (error) {
       if (!(error instanceof RepositoryGrantError)) throw error;
       if (error.status === 0 || (error.status >= 500 && error.code === 'UNEXPECTED'))
@@ -89,8 +92,10 @@ export class GithubRepositories {
     workspace: string;
     signal: AbortSignal;
     secrets: SecretSink;
+    /** The task's creator, whose work this is. */
+    onBehalfOf: string;
   }): Promise<GithubMirror> {
-    const grant = await this.grant(options.repository, options.secrets);
+    const grant = await this.grant(options.repository, options.secrets, options.onBehalfOf);
     try {
       await hostGit(['clone', '--bare', '--quiet', '--', grant.cloneUrl, options.dir], {
         path: this.#path,
@@ -110,6 +115,7 @@ export class GithubRepositories {
       workspace: options.workspace,
       path: this.#path,
       secrets: options.secrets,
+      onBehalfOf: options.onBehalfOf,
     });
   }
 }
@@ -124,6 +130,7 @@ interface MirrorOptions {
   /** PATH to find `git` on. */
   path: string;
   secrets: SecretSink;
+  onBehalfOf: string;
 }
 
 /**
@@ -190,7 +197,11 @@ export class GithubMirror implements BranchPublisher {
       await git(['cat-file', '-e', `${commit}^{commit}`]);
     }
     await git(['update-ref', ref, commit]);
-    const grant = await this.#repositories.grant(this.#options.repository, this.#options.secrets);
+    const grant = await this.#repositories.grant(
+      this.#options.repository,
+      this.#options.secrets,
+      this.#options.onBehalfOf,
+    );
     try {
       await git(
         ['push', '--quiet', `--force-with-lease=${ref}:${lease}`, grant.cloneUrl, `${commit}:${ref}`],
