@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,12 +6,11 @@ import { ChatMessagePosted, type Envelope } from '@cap/events';
 import { KafkaEventBus, toBusRecord } from '@cap/messaging';
 import { createLogger } from '@cap/runtime';
 import {
-  createFixture,
   createTestDatabase,
   errorCodes,
   FakeModelServer,
-  git,
   graphql,
+  sandboxReachableFixture,
   consumeUntil,
   kafkaBrokersFromEnv,
   type Fixture,
@@ -101,15 +99,8 @@ describe('the agent in chat (platform on PostgreSQL and Kafka)', { timeout: 240_
   };
 
   beforeAll(async () => {
-    fixture = createFixture();
-    if (process.getuid?.() === 0) {
-      // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
-      chmodSync(fixture.root, 0o711);
-      git(fixture.origin, 'config', 'core.sharedRepository', 'group');
-      execFileSync('chgrp', ['-R', '65534', fixture.origin]);
-      execFileSync('chmod', ['-R', 'g+rwX', fixture.origin]);
-      execFileSync('find', [fixture.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
-    }
+    // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
+    fixture = sandboxReachableFixture();
     server = await FakeModelServer.start('openai', [
       {
         toolCalls: [

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@cap/runtime';
-import { createFixture, FakeModelServer, git, graphql, type Fixture, waitFor } from '@cap/testkit';
+import { FakeModelServer, git, graphql, sandboxReachableFixture, type Fixture, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
 
@@ -35,15 +34,8 @@ describe('the agent through the router (embedded platform)', { timeout: 120_000 
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    fixture = createFixture();
-    if (process.getuid?.() === 0) {
-      // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
-      chmodSync(fixture.root, 0o711);
-      git(fixture.origin, 'config', 'core.sharedRepository', 'group');
-      execFileSync('chgrp', ['-R', '65534', fixture.origin]);
-      execFileSync('chmod', ['-R', 'g+rwX', fixture.origin]);
-      execFileSync('find', [fixture.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
-    }
+    // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
+    fixture = sandboxReachableFixture();
     server = await FakeModelServer.start('openai', [
       {
         text: 'Looking at sum.',
