@@ -17,6 +17,7 @@ import {
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import { platformTestEnv } from './support/embeddedPlatform.js';
 
 /**
  * The agent in chat, end to end on real PostgreSQL and Kafka in the one-process platform, driven through the
@@ -128,14 +129,7 @@ describe('the agent in chat (platform on PostgreSQL and Kafka)', { timeout: 240_
     ]);
     const database = await createTestDatabase();
     dropDatabase = () => database.drop();
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      WORKSPACE_ROOT: dataDir,
-      PATH: process.env['PATH'],
+    const env = platformTestEnv(dataDir, {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: brokers.join(','),
       // No classifier runs here: tasks are queued at once with MULTI_AGENT, whose plan steps become notes.
@@ -144,7 +138,7 @@ describe('the agent in chat (platform on PostgreSQL and Kafka)', { timeout: 240_
       OPENAI_BASE_URL: server.baseUrl,
       OPENAI_API_KEY: 'sk-test-agent-chat-5c1e9a0d7b3f',
       AGENT_MODEL: 'gpt-4.1-mini',
-    };
+    });
     const logger = createLogger({
       service: 'agent-chat-test',
       level: process.env['TEST_LOG_LEVEL'] ?? 'silent',
