@@ -29,6 +29,7 @@ import {
   type ToolCall,
 } from '@cap/agent';
 import { ChildProcessRunner } from '@cap/testkit';
+import { printTable } from '../table.js';
 
 const STEPS = Number(process.env['BENCH_STEPS'] ?? 2_000);
 
@@ -179,18 +180,6 @@ async function measure(label: string, cycle: Cycle): Promise<Record<string, stri
     'steps/s': Math.round((steps.length / total) * 1000),
     'log entries': entries,
   };
-}
-
-function printTable(rows: Array<Record<string, string | number>>): void {
-  const columns = Object.keys(rows[0] ?? {});
-  const cell = (value: string | number) =>
-    typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : value;
-  const widths = columns.map((column) =>
-    Math.max(column.length, ...rows.map((row) => cell(row[column] ?? '').length)),
-  );
-  const line = (values: string[]) => values.map((value, index) => value.padStart(widths[index]!)).join('  ');
-  process.stdout.write(`${line(columns)}\n${line(widths.map((width) => '-'.repeat(width)))}\n`);
-  for (const row of rows) process.stdout.write(`${line(columns.map((column) => cell(row[column] ?? '')))}\n`);
 }
 
 const rows = [await measure('read-only', READS), await measure('editing', EDITS)];

@@ -20,6 +20,10 @@ import {
 export interface BenchIdentity {
   /** Base URL (JWKS, API-key verification): the router's IDENTITY_INTERNAL_URL. */
   url: string;
+  /** Its GraphQL endpoint: the router's SUBGRAPH_IDENTITY_URL. */
+  graphqlUrl: string;
+  /** The bootstrapped admin's credentials (to log in through a router). */
+  admin: { email: string; password: string };
   /** INTERNAL_TOKEN_SECRET shared with the router. */
   secret: string;
   /** A fresh access token of the bootstrapped admin, as a client would hold after logging in. */
@@ -56,6 +60,8 @@ export async function startBenchIdentity(options: {
   if (!admin) throw new Error('expected a bootstrapped admin');
   return {
     url: identity.subgraph.url,
+    graphqlUrl: identity.subgraph.graphqlUrl,
+    admin: { email: admin.email, password: admin.password },
     secret,
     accessToken: async () => {
       // As the router would forward an anonymous caller's login.

@@ -18,9 +18,6 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import autocannon from 'autocannon';
-import { databaseTargetFromEnv, openDatabase } from '@cap/db';
-import { loadConfig as loadIdentityConfig, startIdentity } from '@cap/identity';
-import { MemoryEventBus } from '@cap/messaging';
 import {
   loadConfig as loadRouterConfig,
   loadSupergraphPolicy,
@@ -36,6 +33,7 @@ import {
   signRouterToken,
   type Principal,
 } from '@cap/runtime';
+import { startBenchIdentity } from '../federation/identity.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 20);
@@ -70,33 +68,16 @@ async function measure(
 async function main(): Promise<void> {
   const logger = createLogger({ service: 'bench', level: 'warn' });
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-bench-'));
-  const secret = `bench-${randomUUID()}-${randomUUID()}`;
-  const database = await openDatabase(
-    databaseTargetFromEnv({ databaseUrl: process.env['DATABASE_URL'], dataDir }),
-    { logger },
-  );
   const kv = createKeyValueStore(process.env['REDIS_URL']);
-  const bus = new MemoryEventBus();
-  const identity = await startIdentity({
-    config: loadIdentityConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      INTERNAL_TOKEN_SECRET: secret,
-      LOG_LEVEL: 'warn',
-    }),
-    database,
-    kv,
-    bus,
-    logger,
-  });
+  const identity = await startBenchIdentity({ dataDir, kv, logger });
+  const { secret, admin } = identity;
   const routerEnv = {
     NODE_ENV: 'development',
     PORT: '0',
     DATA_DIR: dataDir,
     INTERNAL_TOKEN_SECRET: secret,
-    SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
-    IDENTITY_INTERNAL_URL: identity.subgraph.url,
+    SUBGRAPH_IDENTITY_URL: identity.graphqlUrl,
+    IDENTITY_INTERNAL_URL: identity.url,
     SUPERGRAPH_POLL_INTERVAL_MS: '0',
     LOG_LEVEL: 'warn',
     ...(process.env['REDIS_URL']
@@ -113,8 +94,6 @@ async function main(): Promise<void> {
   });
 
   // The bare gateway: no authentication; it forwards a router token for the same admin (re-signed every 30 s).
-  const admin = identity.bootstrappedAdmin;
-  if (!admin) throw new Error('expected a bootstrapped admin');
   const login = await fetch(withPolicies.graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -153,7 +132,7 @@ async function main(): Promise<void> {
           }: Parameters<RemoteGraphQLDataSource['willSendRequest'] & {}>[0]): Promise<void> {
             request.http?.headers.set(ROUTER_TOKEN_HEADER, await routerToken());
           }
-        })({ url: name === 'identity' ? identity.subgraph.graphqlUrl : url }),
+        })({ url: name === 'identity' ? identity.graphqlUrl : url }),
     }),
     csrfPrevention: true,
   });
@@ -255,9 +234,7 @@ async function main(): Promise<void> {
   await withPolicies.close();
   await withoutPolicies.close();
   await identity.close();
-  await bus.close();
   await kv.close();
-  await database.close();
   rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -22,15 +22,8 @@ import {
   type RunningOrchestration,
 } from '@cap/orchestration';
 import { loadConfig as loadRouterConfig, startRouter, type RunningRouter } from '@cap/router';
-import {
-  createLogger,
-  RedisKeyValueStore,
-  scopesForRole,
-  signRouterToken,
-  type Principal,
-  type Role,
-} from '@cap/runtime';
-import { createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
+import { createLogger, RedisKeyValueStore, scopesForRole, type Principal, type Role } from '@cap/runtime';
+import { createTestDatabase, graphql, subgraphWsClient, testSecret, type TestDatabase } from '@cap/testkit';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -219,19 +212,7 @@ export async function startBenchStack(options: {
     subgraphClient: (subgraph, principal) => {
       const running = subgraph === 'chat' ? chat : orchestration;
       if (!running) throw new Error(`${subgraph} is not running`);
-      const client = createClient({
-        url: running.subgraph.graphqlUrl.replace(/^http/, 'ws'),
-        webSocketImpl: WebSocket,
-        connectionParams: async () => ({
-          routerToken: await signRouterToken(secret, {
-            principal,
-            requestId: randomUUID(),
-            clientIp: '127.0.0.1',
-          }),
-        }),
-        retryAttempts: 0,
-        lazy: true,
-      });
+      const client = subgraphWsClient(running.subgraph.graphqlUrl, secret, principal);
       clients.add(client);
       return client;
     },
@@ -265,15 +246,4 @@ export async function until(condition: () => boolean, timeoutMs: number, what: (
   }
 }
 
-/** Prints rows as an aligned table. */
-export function printTable(rows: Array<Record<string, string | number>>): void {
-  const columns = Object.keys(rows[0] ?? {});
-  const cell = (value: string | number) =>
-    typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : value;
-  const widths = columns.map((column) =>
-    Math.max(column.length, ...rows.map((row) => cell(row[column] ?? '').length)),
-  );
-  const line = (values: string[]) => values.map((value, index) => value.padStart(widths[index]!)).join('  ');
-  process.stdout.write(`${line(columns)}\n${line(widths.map((width) => '-'.repeat(width)))}\n`);
-  for (const row of rows) process.stdout.write(`${line(columns.map((column) => cell(row[column] ?? '')))}\n`);
-}
+export { printTable } from '../table.js';

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,18 +6,18 @@ import { ChatMessagePosted, type Envelope } from '@cap/events';
 import { KafkaEventBus, toBusRecord } from '@cap/messaging';
 import { createLogger } from '@cap/runtime';
 import {
-  createFixture,
   createTestDatabase,
   errorCodes,
   FakeModelServer,
-  git,
   graphql,
+  sandboxReachableFixture,
   consumeUntil,
   kafkaBrokersFromEnv,
   type Fixture,
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import { platformTestEnv } from './support/embeddedPlatform.js';
 
 /**
  * The agent in chat, end to end on real PostgreSQL and Kafka in the one-process platform, driven through the
@@ -101,15 +100,8 @@ describe('the agent in chat (platform on PostgreSQL and Kafka)', { timeout: 240_
   };
 
   beforeAll(async () => {
-    fixture = createFixture();
-    if (process.getuid?.() === 0) {
-      // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
-      chmodSync(fixture.root, 0o711);
-      git(fixture.origin, 'config', 'core.sharedRepository', 'group');
-      execFileSync('chgrp', ['-R', '65534', fixture.origin]);
-      execFileSync('chmod', ['-R', 'g+rwX', fixture.origin]);
-      execFileSync('find', [fixture.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
-    }
+    // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
+    fixture = sandboxReachableFixture();
     server = await FakeModelServer.start('openai', [
       {
         toolCalls: [
@@ -137,14 +129,7 @@ describe('the agent in chat (platform on PostgreSQL and Kafka)', { timeout: 240_
     ]);
     const database = await createTestDatabase();
     dropDatabase = () => database.drop();
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      WORKSPACE_ROOT: dataDir,
-      PATH: process.env['PATH'],
+    const env = platformTestEnv(dataDir, {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: brokers.join(','),
       // No classifier runs here: tasks are queued at once with MULTI_AGENT, whose plan steps become notes.
@@ -153,7 +138,7 @@ describe('the agent in chat (platform on PostgreSQL and Kafka)', { timeout: 240_
       OPENAI_BASE_URL: server.baseUrl,
       OPENAI_API_KEY: 'sk-test-agent-chat-5c1e9a0d7b3f',
       AGENT_MODEL: 'gpt-4.1-mini',
-    };
+    });
     const logger = createLogger({
       service: 'agent-chat-test',
       level: process.env['TEST_LOG_LEVEL'] ?? 'silent',

@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@cap/runtime';
-import { createFixture, FakeModelServer, git, graphql, type Fixture, waitFor } from '@cap/testkit';
+import { FakeModelServer, git, graphql, sandboxReachableFixture, type Fixture, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import type { RunningPlatform } from '../src/index.js';
+import { platformTestEnv, startPlatformAsAdmin } from './support/embeddedPlatform.js';
 
 /**
  * The agent in the one-process platform, as a new user meets it: a model connected through two variables
@@ -14,7 +14,6 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  */
 
 const API_KEY = 'sk-test-platform-3a9d1c7e5b2f4a68';
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const CREATE_TASK = `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`;
 const TASK = `query($id: ID!) {
   task(id: $id) {
@@ -35,15 +34,8 @@ describe('the agent through the router (embedded platform)', { timeout: 120_000 
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    fixture = createFixture();
-    if (process.getuid?.() === 0) {
-      // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
-      chmodSync(fixture.root, 0o711);
-      git(fixture.origin, 'config', 'core.sharedRepository', 'group');
-      execFileSync('chgrp', ['-R', '65534', fixture.origin]);
-      execFileSync('chmod', ['-R', 'g+rwX', fixture.origin]);
-      execFileSync('find', [fixture.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
-    }
+    // A root worker's sandboxes (uid/gid 65534) push through the origin's group, as the README describes.
+    fixture = sandboxReachableFixture();
     server = await FakeModelServer.start('openai', [
       {
         text: 'Looking at sum.',
@@ -61,29 +53,17 @@ describe('the agent through the router (embedded platform)', { timeout: 120_000 
       { toolCalls: [{ name: 'run_command', arguments: { command: 'node --test' } }] },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Fix sum() to add its arguments' } }] },
     ]);
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      WORKSPACE_ROOT: dataDir,
-      PATH: process.env['PATH'],
+    const env = platformTestEnv(dataDir, {
       // Connecting a model: a provider's variables and the model's name.
       OPENAI_BASE_URL: server.baseUrl,
       OPENAI_API_KEY: API_KEY,
       AGENT_MODEL: 'gpt-4.1-mini',
-    };
+    });
     const logger = createLogger({
       service: 'platform-test',
       level: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     });
-    platform = await startPlatform({ config: loadConfig(env), env, logger });
-    url = platform.router.graphqlUrl;
-    const admin = platform.identity.bootstrappedAdmin!;
-    const login = await graphql(url, LOGIN, { e: admin.email, p: admin.password });
-    expect(login.errors).toBeUndefined();
-    auth = { authorization: `Bearer ${login.data!['login'].accessToken as string}` };
+    ({ platform, url, auth } = await startPlatformAsAdmin(env, logger));
   }, 120_000);
 
   afterAll(async () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createLogger } from '@cap/runtime';
 import { createTestDatabase, errorCodes, graphql, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import type { RunningPlatform } from '../src/index.js';
+import { platformTestEnv, startPlatformAsAdmin } from './support/embeddedPlatform.js';
 
 /**
  * Chat and orchestration in the one-process platform, driven as a client drives them: over HTTP through the
@@ -13,7 +14,6 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  * `npm start` runs) and once pointed at real PostgreSQL and Redis (DATABASE_URL, REDIS_URL).
  */
 
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const CREATE_CONVERSATION = `mutation($title: String!) { createConversation(input: { title: $title }) { id title participants { kind } } }`;
 const POST_MESSAGE = `mutation($input: PostMessageInput!) { postMessage(input: $input) { id seq body } }`;
 const MESSAGES = `query($id: ID!) { conversation(id: $id) { messages { edges { node { seq body author { kind } attachments { fileName size download { url } } } } } } }`;
@@ -68,22 +68,7 @@ describe.each(modes)('chat and tasks through the router on $name', (mode) => {
   beforeAll(async () => {
     const setup = await mode.setup();
     dispose = setup.dispose;
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      WORKSPACE_ROOT: dataDir,
-      PATH: process.env['PATH'],
-      ...setup.env,
-    };
-    platform = await startPlatform({ config: loadConfig(env), env, logger });
-    url = platform.router.graphqlUrl;
-    const admin = platform.identity.bootstrappedAdmin!;
-    const login = await graphql(url, LOGIN, { e: admin.email, p: admin.password });
-    expect(login.errors).toBeUndefined();
-    auth = { authorization: `Bearer ${login.data!['login'].accessToken as string}` };
+    ({ platform, url, auth } = await startPlatformAsAdmin(platformTestEnv(dataDir, setup.env), logger));
   }, 120_000);
 
   afterAll(async () => {

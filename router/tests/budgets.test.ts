@@ -1,29 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createConnection, createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorCodes, graphql } from '@cap/testkit';
-import { startStack, type Stack } from './harness.js';
+import { TEST_REDIS_URL, useStackWithAdmin } from './harness.js';
 
 /** Cost budgets per principal on real Redis, shared by router instances, and what happens when Redis dies. */
-let stack: Stack;
-let admin: { accessToken: string };
-const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-beforeAll(async () => {
-  stack = await startStack();
-  admin = await stack.loginAdmin();
-});
-afterAll(async () => {
-  await stack?.[Symbol.asyncDispose]();
-});
+const file = useStackWithAdmin();
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const prefix = () => `test:rl:${randomUUID()}:`;
 
 describe('cost budgets', () => {
   it('charges anonymous callers per address and refuses over budget with Retry-After', async () => {
-    const router = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const router = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_ANONYMOUS: '3/1m',
     });
@@ -36,24 +27,24 @@ describe('cost budgets', () => {
     expect(reset).toBeLessThanOrEqual(60);
     await graphql(router.graphqlUrl, '{ me { id } }');
     await graphql(router.graphqlUrl, '{ me { id } }');
-    const before = stack.subgraphGraphQLRequests();
+    const before = file.stack.subgraphGraphQLRequests();
     const refused = await graphql(router.graphqlUrl, '{ me { id } }');
     expect(refused.status).toBe(429);
     expect(errorCodes(refused)).toEqual(['RATE_LIMITED']);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(refused.errors?.[0]?.extensions?.['retryAfterSeconds']).toBeGreaterThan(0);
-    expect(stack.subgraphGraphQLRequests()).toBe(before);
+    expect(file.stack.subgraphGraphQLRequests()).toBe(before);
   });
 
   it('shares one budget across router instances (one Lua script per check)', async () => {
-    const env = { REDIS_URL: redisUrl, RATE_LIMIT_KEY_PREFIX: prefix(), RATE_LIMIT_USER: '40/1h' };
-    const one = await stack.startRouter(env);
-    const two = await stack.startRouter(env);
+    const env = { REDIS_URL: TEST_REDIS_URL, RATE_LIMIT_KEY_PREFIX: prefix(), RATE_LIMIT_USER: '40/1h' };
+    const one = await file.stack.startRouter(env);
+    const two = await file.stack.startRouter(env);
     // Twenty concurrent requests of cost 1 on each instance: exactly 40 pass, whatever the interleaving.
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        graphql((i % 2 === 0 ? one : two).graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken)),
+        graphql((i % 2 === 0 ? one : two).graphqlUrl, '{ me { id } }', {}, bearer(file.admin.accessToken)),
       ),
     );
     expect(results.filter((result) => result.status === 200)).toHaveLength(40);
@@ -61,18 +52,18 @@ describe('cost budgets', () => {
   });
 
   it('charges the estimated cost, not one per request', async () => {
-    const router = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const router = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_USER: '100/1h',
     });
-    const cheap = await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken));
+    const cheap = await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(file.admin.accessToken));
     const afterCheap = Number(cheap.headers.get('x-ratelimit-remaining'));
     const costly = await graphql(
       router.graphqlUrl,
       '{ users(first: 20) { edges { node { id } } } }',
       {},
-      { ...bearer(admin.accessToken), 'x-include-cost': 'true' },
+      { ...bearer(file.admin.accessToken), 'x-include-cost': 'true' },
     );
     const estimated = (costly.extensions?.['cost'] as { estimated: number } | undefined)?.estimated ?? 0;
     expect(estimated).toBeGreaterThan(1);
@@ -80,15 +71,15 @@ describe('cost budgets', () => {
   });
 
   it('gives API keys their tier budget', async () => {
-    const created = await stack.query<{ createApiKey: { secret: string } }>(
+    const created = await file.stack.query<{ createApiKey: { secret: string } }>(
       'mutation { createApiKey(input: { name: "tiered", scopes: ["graph:read"], tier: FREE }) { secret } }',
       {},
-      bearer(admin.accessToken),
+      bearer(file.admin.accessToken),
     );
     const secret = created.data?.createApiKey.secret;
     expect(secret).toBeTruthy();
-    const router = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const router = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_TIER_FREE: '2/1h',
       RATE_LIMIT_USER: '1000/1h',
@@ -100,9 +91,9 @@ describe('cost budgets', () => {
     await graphql(router.graphqlUrl, '{ me { id } }', {}, key);
     expect(errorCodes(await graphql(router.graphqlUrl, '{ me { id } }', {}, key))).toEqual(['RATE_LIMITED']);
     // The owner's own budget is separate.
-    expect((await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(admin.accessToken))).status).toBe(
-      200,
-    );
+    expect(
+      (await graphql(router.graphqlUrl, '{ me { id } }', {}, bearer(file.admin.accessToken))).status,
+    ).toBe(200);
   });
 });
 
@@ -110,23 +101,23 @@ describe('cost analysis', () => {
   const USERS = '{ users(first: 50) { edges { node { id apiKeys { id } } } } }';
 
   it('refuses operations above the maximum with their estimate', async () => {
-    const router = await stack.startRouter({ MAX_COST: '20' });
-    const before = stack.subgraphGraphQLRequests();
-    const result = await graphql(router.graphqlUrl, USERS, {}, bearer(admin.accessToken));
+    const router = await file.stack.startRouter({ MAX_COST: '20' });
+    const before = file.stack.subgraphGraphQLRequests();
+    const result = await graphql(router.graphqlUrl, USERS, {}, bearer(file.admin.accessToken));
     expect(errorCodes(result)).toEqual(['COST_LIMIT_EXCEEDED']);
     const cost = result.errors?.[0]?.extensions?.['cost'] as { estimated: number; max: number };
     expect(cost.max).toBe(20);
     expect(cost.estimated).toBeGreaterThan(20);
-    expect(stack.subgraphGraphQLRequests()).toBe(before);
+    expect(file.stack.subgraphGraphQLRequests()).toBe(before);
   });
 
   it('only measures in measure mode, and reports estimated, actual and remaining on request', async () => {
-    const router = await stack.startRouter({ MAX_COST: '20', COST_MODE: 'measure' });
+    const router = await file.stack.startRouter({ MAX_COST: '20', COST_MODE: 'measure' });
     const result = await graphql(
       router.graphqlUrl,
       USERS,
       {},
-      { ...bearer(admin.accessToken), 'x-include-cost': 'true' },
+      { ...bearer(file.admin.accessToken), 'x-include-cost': 'true' },
     );
     expect(result.errors).toBeUndefined();
     const cost = result.extensions?.['cost'] as {
@@ -141,7 +132,7 @@ describe('cost analysis', () => {
     expect(cost.actual).toBeLessThan(cost.estimated);
     expect(cost.max).toBe(20);
     expect(typeof cost.remaining).toBe('number');
-    const without = await graphql(router.graphqlUrl, USERS, {}, bearer(admin.accessToken));
+    const without = await graphql(router.graphqlUrl, USERS, {}, bearer(file.admin.accessToken));
     expect(without.extensions?.['cost']).toBeUndefined();
   });
 });
@@ -186,7 +177,7 @@ describe('Redis unavailable', () => {
   it('fails open: a local limiter takes over and still enforces the budget', async () => {
     const redis = await startPrivateRedis();
     try {
-      const router = await stack.startRouter({
+      const router = await file.stack.startRouter({
         REDIS_URL: redis.url,
         RATE_LIMIT_ANONYMOUS: '5/1m',
         RATE_LIMIT_FAILURE_MODE: 'open',
@@ -207,15 +198,18 @@ describe('Redis unavailable', () => {
   it('fails closed: 503 RATE_LIMITER_UNAVAILABLE and no subgraph call', async () => {
     const redis = await startPrivateRedis();
     try {
-      const router = await stack.startRouter({ REDIS_URL: redis.url, RATE_LIMIT_FAILURE_MODE: 'closed' });
+      const router = await file.stack.startRouter({
+        REDIS_URL: redis.url,
+        RATE_LIMIT_FAILURE_MODE: 'closed',
+      });
       expect((await graphql(router.graphqlUrl, '{ me { id } }')).status).toBe(200);
       await redis.stop();
-      const before = stack.subgraphGraphQLRequests();
+      const before = file.stack.subgraphGraphQLRequests();
       const refused = await graphql(router.graphqlUrl, '{ me { id } }');
       expect(refused.status).toBe(503);
       expect(errorCodes(refused)).toEqual(['RATE_LIMITER_UNAVAILABLE']);
       expect(refused.headers.get('retry-after')).toBeTruthy();
-      expect(stack.subgraphGraphQLRequests()).toBe(before);
+      expect(file.stack.subgraphGraphQLRequests()).toBe(before);
     } finally {
       await redis.stop();
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { loadConfig as loadChatConfig, startChat, type RunningChat } from '@cap/chat';
 import { loadConfig as loadCicdConfig, startCicd, type RunningCicd } from '@cap/cicd';
@@ -270,4 +271,39 @@ export async function startStack(
     },
   };
   return stack;
+}
+
+/** The Redis the router's tests use (`TEST_REDIS_URL`). */
+export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** A test file's {@link Stack} and its admin's session, once {@link useStackWithAdmin}'s `beforeAll` ran. */
+export interface StackWithAdmin {
+  readonly stack: Stack;
+  readonly admin: { accessToken: string; refreshToken: string; userId: string };
+}
+
+/**
+ * Starts one {@link Stack} for the calling test file before its tests and logs its admin in; disposes it after
+ * them. Read `stack` and `admin` inside tests (they are set by then).
+ */
+export function useStackWithAdmin(): StackWithAdmin {
+  let stack: Stack | undefined;
+  let admin: StackWithAdmin['admin'] | undefined;
+  beforeAll(async () => {
+    stack = await startStack();
+    admin = await stack.loginAdmin();
+  });
+  afterAll(async () => {
+    await stack?.[Symbol.asyncDispose]();
+  });
+  return {
+    get stack() {
+      if (!stack) throw new Error('the stack is not started (read it inside a test)');
+      return stack;
+    },
+    get admin() {
+      if (!admin) throw new Error('the admin is not logged in (read it inside a test)');
+      return admin;
+    },
+  };
 }

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorCodes, graphql, type GraphQLResult } from '@cap/testkit';
-import { startStack, type Stack } from './harness.js';
+import { TEST_REDIS_URL, useStackWithAdmin } from './harness.js';
 import { fanOut } from './policy/generateDocuments.js';
 
 /**
  * Anonymous abuse of the router's policies: documents whose fragments fan out, forged client addresses, and
  * refusals that must still show the caller's budget.
  */
-let stack: Stack;
-let admin: { accessToken: string };
-const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-beforeAll(async () => {
-  stack = await startStack();
-  admin = await stack.loginAdmin();
-});
-afterAll(async () => {
-  await stack?.[Symbol.asyncDispose]();
-});
+const file = useStackWithAdmin();
 
-const bearer = () => ({ authorization: `Bearer ${admin.accessToken}` });
+const bearer = () => ({ authorization: `Bearer ${file.admin.accessToken}` });
 const prefix = () => `test:rl:${randomUUID()}:`;
 /** Generous bound for "answered promptly" on a shared machine; the old walks took seconds to forever. */
 const PROMPT_MS = 1_000;
@@ -43,7 +34,7 @@ describe('fan-out documents through /graphql', () => {
       // Bounded: stops when the documents are answered, at most 500 polls.
       for (let i = 0; i < 500 && polling; i += 1) {
         const started = performance.now();
-        const response = await fetch(`${stack.router.url}/health`);
+        const response = await fetch(`${file.stack.router.url}/health`);
         expect(response.status).toBe(200);
         healthSlowest = Math.max(healthSlowest, performance.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -55,7 +46,7 @@ describe('fan-out documents through /graphql', () => {
           const started = performance.now();
           // A fresh text each round: the analysis cache must not be what makes it fast.
           const result = await graphql(
-            stack.router.graphqlUrl,
+            file.stack.router.graphqlUrl,
             `${query} fragment Extra${round}${name.length} on User { id }`,
           );
           const took = performance.now() - started;
@@ -80,8 +71,8 @@ describe('rate-limit headers', () => {
   });
 
   it('carries the budget on every refusal by the policies, each charged the minimum of 1', async () => {
-    const router = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const router = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_USER: '100/1h',
       MAX_COST: '50',
@@ -114,8 +105,8 @@ describe('rate-limit headers', () => {
       });
     }
     // Authorization in reject mode, for a caller who may not read the field.
-    const anonymousRouter = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const anonymousRouter = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_ANONYMOUS: '10/1m',
       AUTHORIZATION_MODE: 'reject',
@@ -126,8 +117,8 @@ describe('rate-limit headers', () => {
   });
 
   it('gives a batch the most restrictive budget state across its operations', async () => {
-    const router = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const router = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_USER: '100/1h',
       MAX_BATCH_SIZE: '5',
@@ -167,8 +158,8 @@ describe('rate-limit headers', () => {
 
 describe('client addresses behind a proxy', () => {
   it('does not give a forged left-most X-Forwarded-For entry a fresh anonymous budget', async () => {
-    const router = await stack.startRouter({
-      REDIS_URL: redisUrl,
+    const router = await file.stack.startRouter({
+      REDIS_URL: TEST_REDIS_URL,
       RATE_LIMIT_KEY_PREFIX: prefix(),
       RATE_LIMIT_ANONYMOUS: '3/1m',
       TRUST_PROXY: 'true',

@@ -167,6 +167,31 @@ export function revocationScenario(stack: () => Stack, timeoutMs: number): void 
     };
   };
 
+  /** A `chat:read` API key named `name` the user creates through router A, and the header that presents it. */
+  const apiKeyOf = async (
+    user: Session,
+    name: string,
+  ): Promise<{ id: string; header: Record<string, string> }> => {
+    const { createApiKey } = await ok(
+      graphql(
+        stack().router.graphqlUrl,
+        `
+          mutation ($name: String!) {
+            createApiKey(input: { name: $name, scopes: ["chat:read"] }) {
+              apiKey {
+                id
+              }
+              secret
+            }
+          }
+        `,
+        { name },
+        bearer(user.accessToken),
+      ),
+    );
+    return { id: createApiKey.apiKey.id as string, header: { 'x-api-key': createApiKey.secret as string } };
+  };
+
   it(
     'a role change refuses the old access token on another router instance within seconds, closes its subscriptions (4403, SSE error) and a refresh gets the new role',
     async () => {
@@ -225,21 +250,7 @@ export function revocationScenario(stack: () => Stack, timeoutMs: number): void 
     async () => {
       await setup();
       const user = await developer();
-      const { createApiKey } = await ok(
-        graphql(
-          stack().router.graphqlUrl,
-          `
-            mutation {
-              createApiKey(input: { name: "k", scopes: ["chat:read"] }) {
-                secret
-              }
-            }
-          `,
-          {},
-          bearer(user.accessToken),
-        ),
-      );
-      const key = { 'x-api-key': createApiKey.secret as string };
+      const key = (await apiKeyOf(user, 'k')).header;
       // Both credentials work, and router B has now cached the key's verification for ten minutes.
       await ok(graphql(routerB.graphqlUrl, ME, {}, bearer(user.accessToken)));
       await ok(graphql(routerB.graphqlUrl, ME, {}, key));
@@ -267,39 +278,9 @@ export function revocationScenario(stack: () => Stack, timeoutMs: number): void 
     async () => {
       await setup();
       const user = await developer();
-      const { createApiKey } = await ok(
-        graphql(
-          stack().router.graphqlUrl,
-          `
-            mutation {
-              createApiKey(input: { name: "k", scopes: ["chat:read"] }) {
-                apiKey {
-                  id
-                }
-                secret
-              }
-            }
-          `,
-          {},
-          bearer(user.accessToken),
-        ),
-      );
-      const { createApiKey: other } = await ok(
-        graphql(
-          stack().router.graphqlUrl,
-          `
-            mutation {
-              createApiKey(input: { name: "other", scopes: ["chat:read"] }) {
-                secret
-              }
-            }
-          `,
-          {},
-          bearer(user.accessToken),
-        ),
-      );
-      const key = { 'x-api-key': createApiKey.secret as string };
-      const otherKey = { 'x-api-key': other.secret as string };
+      const revoked = await apiKeyOf(user, 'k');
+      const key = revoked.header;
+      const otherKey = (await apiKeyOf(user, 'other')).header;
       await ok(graphql(routerB.graphqlUrl, ME, {}, key));
       const socket = await openSubscription(routerB, key, user.conversationId);
       const otherSocket = await openSubscription(routerB, otherKey, user.conversationId);
@@ -315,7 +296,7 @@ export function revocationScenario(stack: () => Stack, timeoutMs: number): void 
                 }
               }
             `,
-            { id: createApiKey.apiKey.id },
+            { id: revoked.id },
             bearer(user.accessToken),
           ),
         );

@@ -1,2 +1,3 @@
 export * from './infrastructure.js';
 export * from './runSubgraphProcess.js';
+export * from './subgraphStore.js';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -99,4 +99,21 @@ export function createFixture(): Fixture {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The fixture, reachable by the command sandbox: a root worker's sandboxes run as COMMAND_SANDBOX_UID/GID (65534),
+ * which must reach the fixture's directory and be able to write the origin it pushes to (through its group, as
+ * the README says for local origins of a root worker). Under another user it is the plain fixture.
+ */
+export function sandboxReachableFixture(): Fixture {
+  const created = createFixture();
+  if (process.getuid?.() === 0) {
+    chmodSync(created.root, 0o711);
+    git(created.origin, 'config', 'core.sharedRepository', 'group');
+    execFileSync('chgrp', ['-R', '65534', created.origin]);
+    execFileSync('chmod', ['-R', 'g+rwX', created.origin]);
+    execFileSync('find', [created.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
+  }
+  return created;
 }

@@ -1,6 +1,7 @@
-import { prismaExecutor, type Database } from '@cap/db';
+import type { Database } from '@cap/db';
+import { openSubgraphStore } from '@cap/host';
 import { createLiveBus } from '@cap/live';
-import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import type { EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -54,10 +55,14 @@ export function startCicd(options: StartCicdOptions): Promise<RunningCicd> {
 
 async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise<Omit<RunningCicd, 'close'>> {
   const { config, logger } = options;
-  const prisma = await openCicdDb(options.database, { migrate: config.MIGRATE_ON_START });
-  scope.add('cicd prisma', () => prisma.$disconnect());
-  const sql = prismaExecutor(prisma);
-  const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const store = await openSubgraphStore({
+    name: 'cicd',
+    open: () => openCicdDb(options.database, { migrate: config.MIGRATE_ON_START }),
+    schema: SCHEMA,
+    bus: options.bus,
+    logger,
+    scope,
+  });
   const live = createLiveBus({
     redis: config.REDIS_URL,
     prefix: config.LIVE_CHANNEL_PREFIX,
@@ -66,10 +71,10 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
   });
   scope.add('cicd live bus', () => live.close());
   const deps: CicdDeps = {
-    prisma,
+    prisma: store.prisma,
     logger,
     live,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     github:
       options.github ??
       createGithubActions({
@@ -80,8 +85,7 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
       }),
     settings: { logMaxBytes: config.CI_LOG_MAX_BYTES, maxJobsPerRun: config.CI_MAX_JOBS_PER_RUN },
   };
-  relay.start();
-  scope.add('cicd outbox relay', () => relay.stop());
+  store.startRelay();
   const logs = new LogProcessor(deps);
   scope.add('cicd log processor', () => logs.close());
   const wakeLogs = () => void logs.wake();
@@ -93,13 +97,7 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
   scope.add('cicd poller', () => poller.stop());
   const consumer = keepCicdConsumer(deps, options.bus, wakeLogs);
   scope.add('cicd consumer', () => consumer.close());
-  const purger = new ProcessedEventsPurger({
-    sql,
-    schema: SCHEMA,
-    retentionMs: PROCESSED_EVENTS_RETENTION_MS,
-    logger,
-  }).start();
-  scope.add('cicd processed-events purger', () => purger.close());
+  store.startPurger(PROCESSED_EVENTS_RETENTION_MS);
   // Builds left waiting by a previous instance.
   wakeLogs();
 

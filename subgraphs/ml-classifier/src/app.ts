@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Database } from '@cap/db';
-import { prismaExecutor } from '@cap/db';
 import { ClassifierTopic, OrchestrationTopic } from '@cap/events';
-import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
+import { openSubgraphStore } from '@cap/host';
+import type { EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -62,10 +62,14 @@ async function startInScope(
   scope: Shutdown,
 ): Promise<Omit<RunningMlClassifier, 'close'>> {
   const { config, logger } = options;
-  const prisma = await openMlClassifierDb(options.database, { migrate: config.MIGRATE_ON_START });
-  scope.add('ml-classifier prisma', () => prisma.$disconnect());
-  const sql = prismaExecutor(prisma);
-  const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const store = await openSubgraphStore({
+    name: 'ml-classifier',
+    open: () => openMlClassifierDb(options.database, { migrate: config.MIGRATE_ON_START }),
+    schema: SCHEMA,
+    bus: options.bus,
+    logger,
+    scope,
+  });
   const modelCacheDir = join(config.DATA_DIR, 'ml-classifier', 'models');
   const model = new ActiveModel({
     cacheDir: modelCacheDir,
@@ -77,11 +81,11 @@ async function startInScope(
   const trainer = new Trainer(logger);
   scope.add('ml-classifier trainer', () => trainer.close());
   const deps: MlClassifierDeps = {
-    prisma,
+    prisma: store.prisma,
     model,
     trainer,
     logger,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     settings: {
       mode: config.CLASSIFIER_MODE,
       heuristicThreshold: config.CLASSIFIER_HEURISTIC_THRESHOLD,
@@ -106,27 +110,20 @@ async function startInScope(
   reload.unref();
   scope.add('ml-classifier model reload', async () => clearInterval(reload));
 
-  relay.start();
-  scope.add('ml-classifier outbox relay', () => relay.stop());
+  store.startRelay();
 
   let consumerReady: Promise<void> = Promise.resolve();
   if (options.consume !== false) {
     const consumer = keepTasksConsumer(
       deps,
       options.bus,
-      sql,
+      store.sql,
       [...Object.values(ClassifierTopic), OrchestrationTopic.task],
       options.consumer,
     );
     scope.add('ml-classifier task consumer', () => consumer.close());
     consumerReady = consumer.ready;
-    const purger = new ProcessedEventsPurger({
-      sql,
-      schema: SCHEMA,
-      retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
-      logger,
-    }).start();
-    scope.add('ml-classifier processed-events purger', () => purger.close());
+    store.startPurger(config.PROCESSED_EVENTS_RETENTION_MS);
   }
 
   let subgraph: RunningSubgraph | null = null;

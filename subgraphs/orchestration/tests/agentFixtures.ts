@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFixture, git, userPrincipal, type Fixture, type ScriptStep } from '@cap/testkit';
+import { git, userPrincipal, type ScriptStep } from '@cap/testkit';
 import type { Instance } from './harness.js';
 import { OUTCOME_FRAGMENTS, queryLogLines, queryTask, type Line } from './taskReads.js';
 
@@ -105,22 +105,7 @@ export const TASK_LOGS = /* GraphQL */ `
 
 export type { Line } from './taskReads.js';
 
-/**
- * The fixture, reachable by the sandbox: a root worker's sandboxes run as COMMAND_SANDBOX_UID/GID (65534), which
- * must reach the fixture's directory and be able to write the origin it pushes to (through its group, as the
- * README says for local origins of a root worker).
- */
-export function sandboxReachableFixture(): Fixture {
-  const created = createFixture();
-  if (process.getuid?.() === 0) {
-    chmodSync(created.root, 0o711);
-    git(created.origin, 'config', 'core.sharedRepository', 'group');
-    execFileSync('chgrp', ['-R', '65534', created.origin]);
-    execFileSync('chmod', ['-R', 'g+rwX', created.origin]);
-    execFileSync('find', [created.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
-  }
-  return created;
-}
+export { sandboxReachableFixture } from '@cap/testkit';
 
 /** The task `id` as alice reads it with `TASK`. */
 export function readTask(instance: Instance, id: string): Promise<Record<string, any>> {

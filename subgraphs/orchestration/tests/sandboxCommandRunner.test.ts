@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectSandbox, grantWorkspace, unsandboxed, type Sandbox } from '@cap/sandbox';
-import { createFixture, git, type Fixture } from '@cap/testkit';
+import { git, sandboxReachableFixture, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxCommandRunner } from '../src/execution/sandboxCommandRunner.js';
 
@@ -23,14 +22,7 @@ let runner: SandboxCommandRunner;
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
-  fixture = createFixture();
-  if (process.getuid?.() === 0) {
-    chmodSync(fixture.root, 0o711);
-    git(fixture.origin, 'config', 'core.sharedRepository', 'group');
-    execFileSync('chgrp', ['-R', '65534', fixture.origin]);
-    execFileSync('chmod', ['-R', 'g+rwX', fixture.origin]);
-    execFileSync('find', [fixture.origin, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
-  }
+  fixture = sandboxReachableFixture();
   const detection = await detectSandbox({
     mode: 'bwrap',
     workspaceRoot: fixture.root,

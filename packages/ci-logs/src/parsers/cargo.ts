@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import { splitLocation, type Emit, type ParserSpec } from './parser.js';
+import { pendingFailure, splitLocation, type Emit, type ParserSpec } from './parser.js';
 
 /** A rustc diagnostic header: `error[E0308]: mismatched types` (warnings do not fail a build). */
 const DIAGNOSTIC = /^error(?:\[(E\d{4})\])?: (.+)$/;
@@ -45,30 +45,13 @@ function create(emit: Emit) {
       if (diagnostic) {
         flush();
         const message = diagnostic[1] ? `${diagnostic[1]}: ${diagnostic[2]}` : diagnostic[2]!;
-        current = {
-          tool: 'cargo',
-          message,
-          startLine: n,
-          endLine: n,
-          lines: [],
-          kind: 'diagnostic',
-          open: true,
-        };
+        current = pendingFailure('cargo', n, { message, kind: 'diagnostic', open: true });
         return;
       }
       const block = TEST_BLOCK.exec(text);
       if (block) {
         flush();
-        current = {
-          tool: 'cargo',
-          testName: block[1]!,
-          message: '',
-          startLine: n,
-          endLine: n,
-          lines: [],
-          kind: 'test',
-          open: false,
-        };
+        current = pendingFailure('cargo', n, { testName: block[1]!, kind: 'test', open: false });
         return;
       }
       if (!current) return;

@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import { splitLocation, type Emit, type ParserSpec } from './parser.js';
+import { pendingFailure, splitLocation, type Emit, type ParserSpec } from './parser.js';
 
 /** `--- FAIL: TestName (0.00s)`, indented four spaces per subtest level. */
 const TEST_FAIL = /^(\s*)--- FAIL: (\S+) \([\d.]+s\)$/;
@@ -60,15 +60,7 @@ function create(emit: Emit) {
       if (fail) {
         close();
         const name = fail[2]!;
-        current = {
-          tool: 'go',
-          testName: name,
-          message: '',
-          startLine: n,
-          endLine: n,
-          indent: fail[1]!.length,
-          lines: [],
-        };
+        current = pendingFailure('go', n, { testName: name, indent: fail[1]!.length });
         // With -v the test's output came before this line, under its `=== RUN`.
         const ran = running.get(name);
         if (ran) {

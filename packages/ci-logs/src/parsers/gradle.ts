@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import type { Emit, ParserSpec } from './parser.js';
+import { pendingFailure, type Emit, type ParserSpec } from './parser.js';
 
 /**
  * Gradle cannot run on this machine (no Gradle distribution is reachable from the registries here), so this parser
@@ -55,20 +55,13 @@ function create(emit: Emit) {
       const failed = text.endsWith(' FAILED') ? TEST.exec(text) : null;
       if (failed && !text.startsWith('> Task ')) {
         close();
-        test = {
-          tool: 'gradle',
-          testName: `${failed[1]} > ${failed[2]}`,
-          message: '',
-          startLine: n,
-          endLine: n,
-          lines: [],
-        };
+        test = pendingFailure('gradle', n, { testName: `${failed[1]} > ${failed[2]}` });
         return;
       }
       if (WRONG.test(text)) {
         close();
         collectingWrong = true;
-        wrong = { tool: 'gradle', message: '', startLine: n, endLine: n, lines: [] };
+        wrong = pendingFailure('gradle', n, {});
         return;
       }
       if (collectingWrong && wrong) {

@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import { isLibraryFrame, stackFrameLocation, type Emit, type ParserSpec } from './parser.js';
+import { pendingFailure, isLibraryFrame, stackFrameLocation, type Emit, type ParserSpec } from './parser.js';
 
 /** `FAIL src/a.test.js`; coloured (as on a GitHub runner) the label is padded: ` FAIL  src/a.test.js`. */
 const FILE = /^ ?FAIL {1,2}(\S.*)$/;
@@ -38,7 +38,7 @@ function create(emit: Emit) {
       if (test) {
         flush();
         const name = test[1]!.trim();
-        current = { tool: 'jest', message: '', startLine: n, endLine: n, lines: [], framed: false };
+        current = pendingFailure('jest', n, { framed: false });
         if (file) current.file = file;
         if (name !== 'Test suite failed to run') current.testName = name.replace(/ › /g, ' > ');
         return;

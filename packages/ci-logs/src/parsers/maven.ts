@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import type { Emit, ParserSpec } from './parser.js';
+import { pendingFailure, type Emit, type ParserSpec } from './parser.js';
 
 /** `[ERROR] /path/Cart.java:[5,17] incompatible types: …` (maven-compiler-plugin; printed twice by Maven). */
 const COMPILE = /^\[ERROR\] (\S.*?\.(?:java|kt|scala|groovy)):\[(\d+),(\d+)\] (.*)$/;
@@ -33,16 +33,7 @@ function create(emit: Emit) {
   };
   const startTest = (n: number, className: string, method: string) => {
     close();
-    test = {
-      tool: 'maven',
-      testName: `${className}.${method}`,
-      message: '',
-      startLine: n,
-      endLine: n,
-      lines: [],
-      className,
-      frames: false,
-    };
+    test = pendingFailure('maven', n, { testName: `${className}.${method}`, className, frames: false });
   };
   return {
     line({ n, text }: { n: number; text: string }) {

@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import { splitLocation, type Emit, type ParserSpec } from './parser.js';
+import { pendingFailure, splitLocation, type Emit, type ParserSpec } from './parser.js';
 
 /** Spec reporter: `✖ name (1.2ms)`; the summary opens with `✖ failing tests:` and gives `test at file:l:c`. */
 const SPEC_FAIL = /^(\s*)✖ (.+?) \(\d+(?:\.\d+)?m?s\)$/;
@@ -44,16 +44,7 @@ function create(emit: Emit) {
     }
     const fail = SPEC_FAIL.exec(text);
     if (fail) {
-      current = {
-        tool: 'node-test',
-        testName: fail[2]!,
-        message: '',
-        startLine: n,
-        endLine: n,
-        indent: fail[1]!.length,
-        lines: [],
-        done: false,
-      };
+      current = pendingFailure('node-test', n, { testName: fail[2]!, indent: fail[1]!.length, done: false });
       const where = location ? splitLocation(location) : undefined;
       if (where) Object.assign(current, where);
       location = undefined;
@@ -79,18 +70,13 @@ function create(emit: Emit) {
       const notOk = TAP_NOT_OK.exec(text);
       if (notOk) {
         closeTap();
-        tap = {
-          tool: 'node-test',
+        tap = pendingFailure('node-test', n, {
           testName: notOk[2]!,
-          message: '',
-          startLine: n,
-          endLine: n,
           indent: notOk[1]!.length,
-          lines: [],
           done: false,
           yaml: undefined,
           skip: false,
-        };
+        });
         return;
       }
       if (tap) {

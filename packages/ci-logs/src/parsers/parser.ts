@@ -21,6 +21,18 @@ export interface ParserSpec {
   create(emit: Emit): LineParser;
 }
 
+/**
+ * A failure of `tool` a parser has just found on line `n` (its first and, so far, last line), with no message
+ * lines collected yet and an empty message unless `fields` gives one; `fields` adds the parser's own state.
+ */
+export function pendingFailure<const T extends object>(
+  tool: Tool,
+  n: number,
+  fields: T,
+): RawFailure & { lines: string[] } & T {
+  return { tool, message: '', startLine: n, endLine: n, lines: [], ...fields };
+}
+
 /** `file:line[:column]` at the end of `text` (the last two numeric `:` fields), linear and regex-free. */
 export function splitLocation(text: string): { file: string; line: number; column?: number } | undefined {
   const last = text.lastIndexOf(':');

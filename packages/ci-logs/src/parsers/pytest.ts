@@ -1,5 +1,5 @@
 import type { RawFailure } from '../types.js';
-import type { Emit, ParserSpec } from './parser.js';
+import { pendingFailure, type Emit, type ParserSpec } from './parser.js';
 
 /** The text between runs of `fence` (`=== FAILURES ===`), trimmed by hand: a regex here would backtrack. */
 function fenced(text: string, fence: string): string | undefined {
@@ -72,14 +72,7 @@ function create(emit: Emit) {
       if (name) {
         close();
         const collecting = /^ERROR collecting (\S+)$/.exec(name);
-        block = {
-          tool: 'pytest',
-          message: '',
-          startLine: n,
-          endLine: n,
-          lines: [],
-          key: collecting ? collecting[1]! : name,
-        };
+        block = pendingFailure('pytest', n, { key: collecting ? collecting[1]! : name });
         if (collecting) block.file = collecting[1]!;
         else block.testName = name;
         return;
