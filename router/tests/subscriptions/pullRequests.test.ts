@@ -112,7 +112,7 @@ describe('pullRequestUpdated through the router', () => {
     await connected(name, 'OAUTH', alice.id);
     const refused = (variables: Record<string, unknown>, token = bob.token) =>
       subscribe(wsClient(bearer(token)), UPDATES, variables, 'pullRequestUpdated').failure();
-    expect(await refused({ owner: 'acme', name })).toEqual(['FORBIDDEN']);
+    expect(await refused({ owner: 'acme', name })).toEqual(['NOT_FOUND']);
     expect(await refused({ taskId: 'not-a-uuid' })).toEqual(['BAD_USER_INPUT']);
     expect(await refused({ owner: '../..', name: 'x' })).toEqual(['BAD_USER_INPUT']);
     expect(await refused({})).toEqual(['BAD_USER_INPUT']);

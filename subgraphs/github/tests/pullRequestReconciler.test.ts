@@ -223,4 +223,47 @@ describe('GITHUB_PR_POLL_INTERVAL_MS', () => {
         /GITHUB_PR_POLL_INTERVAL_MS/,
       );
   });
+
+  it('records PullRequestOpened once: an opened delivery for a pull request already stored adds no second one', async () => {
+    const { pulls } = await seedOpenPulls(h, 'opened-once', 1);
+    const deliverOpened = async (number: number) => {
+      const delivery = githubWebhookDelivery({
+        event: 'pull_request',
+        schema: 'pull-request-opened',
+        secret: h.webhookSecret,
+        payload: sampleWebhookPayload('pull-request-opened', {
+          action: 'opened',
+          number,
+          pull_request: {
+            number,
+            html_url: `${h.fake.url}/acme/opened-once/pull/${number}`,
+            title: `Pull ${number}`,
+            state: 'open',
+            merged: false,
+            head: { ref: `feature/${number}`, sha: 'e'.repeat(40) },
+            base: { ref: 'main' },
+          },
+          repository: { name: 'opened-once', owner: { login: 'acme' } },
+        }),
+      });
+      expect((await h.deliver(delivery)).status).toBe(202);
+      await waitFor(async () => {
+        const row = await h.github.deps.prisma.webhookDelivery.findUnique({
+          where: { deliveryId: delivery.id },
+        });
+        return row?.processedAt != null;
+      });
+    };
+    // The task path stored (and announced) pull request 1: GitHub's own "opened" for it announces nothing new.
+    await deliverOpened(pulls[0]!.number);
+    expect(await eventsOf(h, 'PullRequestOpened', pulls[0]!.id)).toBe(0);
+    // One the platform did not open: announced by the first delivery only, whatever the redeliveries.
+    await deliverOpened(41);
+    await deliverOpened(41);
+    const stored = await h.github.deps.prisma.pullRequest.findFirstOrThrow({
+      where: { repositoryId: pulls[0]!.repositoryId, number: 41 },
+    });
+    expect(await eventsOf(h, 'PullRequestOpened', stored.id)).toBe(1);
+    expect(h.fake.violations).toEqual([]);
+  });
 });

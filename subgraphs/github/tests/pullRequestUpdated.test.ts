@@ -141,7 +141,7 @@ describe('pullRequestUpdated', () => {
     expect(await refused({ owner: 'acme', name: 'widgets' }, { kind: 'anonymous' })).toEqual([
       'UNAUTHENTICATED',
     ]);
-    expect(await refused({ owner: 'acme', name: 'gadgets' })).toEqual(['FORBIDDEN']);
+    expect(await refused({ owner: 'acme', name: 'gadgets' })).toEqual(['NOT_FOUND']);
     expect(await refused({ owner: 'acme', name: 'nope' })).toEqual(['NOT_FOUND']);
     for (const variables of [
       {},

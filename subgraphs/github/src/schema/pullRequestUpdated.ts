@@ -57,12 +57,9 @@ async function scopeOf(
     return { taskId };
   }
   const repository = await findRepository(ctx.deps, args.owner ?? '', args.name ?? '');
-  if (!repository) throw codedError(ErrorCode.NOT_FOUND, 'No connected repository has this name.');
-  if (!mayReadRepository(ctx.principal, repository))
-    throw codedError(
-      ErrorCode.FORBIDDEN,
-      'This repository was connected with another user’s GitHub account; only they can follow it.',
-    );
+  // A repository the caller may not read does not exist for them (the same answer as an unknown one).
+  if (!repository || !mayReadRepository(ctx.principal, repository))
+    throw codedError(ErrorCode.NOT_FOUND, 'No connected repository has this name.');
   return { repositoryId: repository.id };
 }
 

@@ -235,7 +235,8 @@ export async function eventsOfDelivery(tx: Tx, event: string, payload: unknown):
           ),
         ];
       }
-      if (p.action === 'opened') return [PullRequestOpened.create(facts, m)];
+      // Opened once: a pull request the task path opened (and recorded, with its task) is already stored.
+      if (p.action === 'opened') return stored.previous === null ? [PullRequestOpened.create(facts, m)] : [];
       // Closing and reopening are state changes: recorded once, whichever of this delivery, the poller
       // (jobs/pullRequestReconciler.ts) and the mutation that made the change stores it first.
       if (p.action === 'closed' || p.action === 'reopened') {
