@@ -30,7 +30,7 @@ const notes = [
   { path: 'not/in/the/pull.txt', line: 1, body: 'A file the pull request does not touch.' },
 ];
 
-describe('the agent’s own review on its pull request', () => {
+describe('the agent’s own review on its pull request', { timeout: 120_000 }, () => {
   it('posts one COMMENT review per head: line comments on the diff, other notes folded into the summary', async () => {
     const taskId = randomUUID();
     const branch = `cap/task-${taskId.slice(0, 8)}`;
