@@ -1,5 +1,4 @@
 import type { Database } from '@cap/db';
-import { prismaExecutor } from '@cap/db';
 import {
   AppInstallationTokenProvider,
   CredentialCipher,
@@ -7,7 +6,8 @@ import {
   SecretRedactor,
 } from '@cap/github-client';
 import { createLiveBus } from '@cap/live';
-import { outboxRecorder, OutboxRelay, type EventBus } from '@cap/messaging';
+import { openSubgraphStore } from '@cap/host';
+import type { EventBus } from '@cap/messaging';
 import {
   optionalDependency,
   startSubgraphServer,
@@ -68,9 +68,15 @@ async function startInScope(
   scope: Shutdown,
 ): Promise<Omit<RunningGithub, 'close'>> {
   const { config, logger } = options;
-  const prisma = await openGithubDb(options.database, { migrate: config.MIGRATE_ON_START });
-  scope.add('github prisma', () => prisma.$disconnect());
-  const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
+  const store = await openSubgraphStore({
+    name: 'github',
+    open: () => openGithubDb(options.database, { migrate: config.MIGRATE_ON_START }),
+    schema: SCHEMA,
+    bus: options.bus,
+    logger,
+    scope,
+  });
+  const { prisma } = store;
   // Pull-request changes fan out to `pullRequestUpdated` subscribers on every instance (Redis; in process without).
   const live = createLiveBus({
     redis: config.REDIS_URL,
@@ -118,7 +124,7 @@ async function startInScope(
     redactor,
     logger,
     live,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     settings: {
       webUrl: config.GITHUB_WEB_URL,
       oauth:
@@ -137,8 +143,8 @@ async function startInScope(
   // A rotated key ring (a new key first) re-seals what the old keys sealed; the old keys can go afterwards.
   const resealed = await resealCredentials(deps);
   if (resealed > 0) logger.info({ resealed, key: cipher.primaryKeyId }, 'GitHub credentials re-sealed');
-  relay.start();
-  scope.add('github outbox relay', () => relay.stop());
+  store.startRelay();
+  store.startPurger(config.PROCESSED_EVENTS_RETENTION_MS);
   const webhooks = new WebhookProcessor(deps, { intervalMs: config.GITHUB_WEBHOOK_RETRY_INTERVAL_MS });
   webhooks.start();
   scope.add('github webhook processor', () => webhooks.stop());

@@ -1,3 +1,4 @@
+import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import { developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 
@@ -11,6 +12,13 @@ import { z } from 'zod';
 const schema = z
   .object({
     ...subgraphEnvShape(4005),
+    /** How long the TaskCompleted consumer's deduplication marks are kept, ms (purged hourly; default 7 days). */
+    PROCESSED_EVENTS_RETENTION_MS: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(31_536_000_000)
+      .default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
     /** GitHub's REST API (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3). */
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /** GitHub's web origin, for OAuth's authorize and token URLs (default https://github.com). */
