@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@cap/db';
-import { prismaExecutor } from '@cap/db';
 import { ChatTopic } from '@cap/events';
 import { MemoryLiveBus, RedisLiveBus, type LiveBus } from '@cap/live';
-import { outboxRecorder, OutboxRelay, type EventBus } from '@cap/messaging';
+import { openSubgraphStore } from '@cap/host';
+import type { EventBus } from '@cap/messaging';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
   LogThrottle,
@@ -172,9 +172,15 @@ async function startInScope(
   logger: Logger,
 ): Promise<Omit<RunningChat, 'close'>> {
   const { config } = options;
-  const prisma = await openChatDb(options.database, { migrate: config.MIGRATE_ON_START });
-  scope.add('chat prisma', () => prisma.$disconnect());
-  const relay = new OutboxRelay({ sql: prismaExecutor(prisma), schema: SCHEMA, bus: options.bus, logger });
+  const store = await openSubgraphStore({
+    name: 'chat',
+    open: () => openChatDb(options.database, { migrate: config.MIGRATE_ON_START }),
+    schema: SCHEMA,
+    bus: options.bus,
+    logger,
+    scope,
+  });
+  const { prisma } = store;
   const realtime = openRealtime(config, logger);
   scope.add('chat realtime', () => realtime.close());
   const storage = await openStorage(config);
@@ -187,7 +193,7 @@ async function startInScope(
     recent: new RecentMessages({ cache: realtime.cache, capacity: config.CACHE_RECENT_MESSAGES, logger }),
     storage,
     logger,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     settings: {
       messageMaxBytes: config.MESSAGE_MAX_BYTES,
       attachmentMaxBytes: config.ATTACHMENT_MAX_BYTES,
@@ -202,8 +208,8 @@ async function startInScope(
       return publicUrl;
     },
   };
-  relay.start();
-  scope.add('chat outbox relay', () => relay.stop());
+  store.startRelay();
+  store.startPurger(config.PROCESSED_EVENTS_RETENTION_MS);
   // Kafka brokers do not create topics on demand. Until this succeeds, events wait in the outbox (nothing is lost),
   // so a broker that is down at start delays publishing, not the start.
   const topics = ensureTopicsUntilDone(options.bus, Object.values(ChatTopic), logger);

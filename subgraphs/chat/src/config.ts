@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import { developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
 import { z } from 'zod';
 
@@ -13,6 +14,13 @@ const S3_MAX_BYTES = 64 * MIB;
 const schema = z
   .object({
     ...subgraphEnvShape(4002),
+    /** How long the agent-replies consumer's deduplication marks are kept, ms (purged hourly; default 7 days). */
+    PROCESSED_EVENTS_RETENTION_MS: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(31_536_000_000)
+      .default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
     /** Prefix of every Redis key and pub/sub channel chat uses (default `cap:chat:`). Instances that share it meet. */
     REDIS_KEY_PREFIX: z.string().min(1).max(100).default('cap:chat:'),
     /** Signs attachment upload and download URLs (HMAC-SHA256). >= 32 characters. */
