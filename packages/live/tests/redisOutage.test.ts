@@ -60,6 +60,11 @@ describe('live bus through a Redis outage', () => {
     } finally {
       await bus.close();
       await redis.start();
+      // The admin client fails fast while disconnected: the next test's first count needs it back.
+      await waitFor(async () => (await admin.ping().catch(() => null)) === 'PONG', {
+        message: 'the admin client reconnected',
+        intervalMs: 20,
+      });
     }
   });
 
