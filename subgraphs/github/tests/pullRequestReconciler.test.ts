@@ -222,6 +222,12 @@ describe('GITHUB_PR_POLL_INTERVAL_MS', () => {
       expect(() => loadGithubConfig({ ...base, GITHUB_PR_POLL_INTERVAL_MS: bad }), bad).toThrow(
         /GITHUB_PR_POLL_INTERVAL_MS/,
       );
+    // The consumer's processed-event marks: kept 7 days by default, between a minute and a year.
+    expect(loadGithubConfig(base).PROCESSED_EVENTS_RETENTION_MS).toBe(7 * 24 * 3_600_000);
+    for (const bad of ['0', '59999', 'abc', '1.5', '31536000001'])
+      expect(() => loadGithubConfig({ ...base, PROCESSED_EVENTS_RETENTION_MS: bad }), bad).toThrow(
+        /PROCESSED_EVENTS_RETENTION_MS/,
+      );
   });
 
   it('records PullRequestOpened once: an opened delivery for a pull request already stored adds no second one', async () => {
