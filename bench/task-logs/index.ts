@@ -17,7 +17,7 @@
  *   BENCH_LINES=2000 BENCH_SUBSCRIBERS=20 npx tsx --conditions=source bench/task-logs/index.ts
  *
  * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_ROUNDS (1),
- * BENCH_SUBSCRIPTIONS (baseline,candidate), BENCH_PATHS (direct,router), BENCH_TIMEOUT_MS (300000). Each row prints the load average (1 min) at its start and end: on a shared machine
+ * BENCH_SUBSCRIPTIONS (baseline,candidate), BENCH_PATHS (direct,router), BENCH_TIMEOUT_MS (300000), BENCH_WARMUP (1 unmeasured round), BENCH_TRACE (0). Each row prints the load average (1 min) at its start and end: on a shared machine
  * compare the ratios, not the absolute numbers. Needs PostgreSQL
  * (TEST_DATABASE_URL) and Redis (REDIS_URL); the servers run in this process on loopback, the subscribers in a
  * worker thread (subscribers.worker.mjs), so that receiving is not counted as the servers' time.
@@ -41,6 +41,13 @@ const SUBSCRIBERS = Number(process.env['BENCH_SUBSCRIBERS'] ?? 200);
 /** Per row: a row that does not finish in time is printed with how far it got. */
 const TIMEOUT_MS = Number(process.env['BENCH_TIMEOUT_MS'] ?? 300_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
+/**
+ * Unmeasured rounds first (BENCH_WARMUP, 1): the first task through a fresh process pays for compiling the
+ * GraphQL, log and socket paths, which a server that has been running does not.
+ */
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 1);
+/** BENCH_TRACE=1: prints each row's timeline on the live bus (entries per message, created, published, stored). */
+const TRACE = process.env['BENCH_TRACE'] === '1';
 /** Which subscriptions to run: `baseline,candidate` (default: per-line `taskLogs`, batched `taskLogBatches`). */
 const WRITERS = (process.env['BENCH_SUBSCRIPTIONS'] ?? 'baseline,candidate').split(',') as Writer[];
 type Writer = 'baseline' | 'candidate';
@@ -108,12 +115,26 @@ async function measure(
   const createdAt = new Map<number, number>();
   const stored: number[] = [];
   let storedUpTo = 0;
+  let traceStart: number | undefined;
   const tap = await orchestration.deps.live.subscribe(LiveTopic.taskLogs(taskId), (message) => {
     const now = Date.now();
     const live = message as {
       entries?: Array<{ seq: number; kind: string; createdAt: string }>;
       stored?: number;
     };
+    if (TRACE) {
+      // The row's timeline from the first line's createdAt: what each live message carried and when it came.
+      const times = (live.entries ?? []).map((entry) => Date.parse(entry.createdAt));
+      traceStart ??= times.length > 0 ? Math.min(...times) : undefined;
+      const at = (time: number) => `+${time - (traceStart ?? time)} ms`;
+      if (live.entries?.length) {
+        process.stdout.write(
+          `trace: ${live.entries.length} entries (seq ${live.entries[0]!.seq}–${live.entries.at(-1)!.seq}) created ${at(Math.min(...times))}–${at(Math.max(...times))}, on the bus ${at(now)}\n`,
+        );
+      }
+      if (live.stored !== undefined)
+        process.stdout.write(`trace: stored up to seq ${live.stored} ${at(now)}\n`);
+    }
     for (const entry of live.entries ?? []) {
       if (entry.kind !== 'COMMAND_OUTPUT') continue;
       const at = Date.parse(entry.createdAt);
@@ -238,6 +259,9 @@ async function main(): Promise<void> {
   const stack = await startBenchStack({ orchestration: true });
   try {
     const user = await stack.createUser('Bench');
+    for (let round = 0; round < WARMUP; round += 1) {
+      for (const path of PATHS) for (const writer of WRITERS) await measure(path, writer, stack, user);
+    }
     const rows: Array<Record<string, string | number>> = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const path of PATHS) {

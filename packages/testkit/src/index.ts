@@ -11,3 +11,4 @@ export * from './principals.js';
 export * from './waitFor.js';
 export * from './fakeGithub/index.js';
 export * from './graphqlWs.js';
+export * from './random.js';

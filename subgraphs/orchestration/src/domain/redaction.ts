@@ -9,7 +9,7 @@ export const MIN_SECRET_LENGTH = 6;
  * Well-known secret shapes. Each pattern's match is replaced, except that a `keep` prefix group (e.g. the
  * `password=` before the value) survives so the log still says what was hidden.
  */
-const PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp; keep?: boolean }> = [
+export const SECRET_PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp; keep?: boolean }> = [
   // GitHub tokens: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_).
   { name: 'github-token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g },
   // OpenAI / Anthropic style API keys (sk-..., sk-proj-..., sk-ant-...).
@@ -35,6 +35,19 @@ const PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp; keep?: boolean }>
     pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g,
   },
 ];
+
+/**
+ * What every one of {@link SECRET_PATTERNS} needs somewhere in its match (case-insensitively, a superset): a line
+ * without any of these cannot hold a secret of those shapes, and skips the eight replacements (one scan instead
+ * of eight, on the path of every log line). The test of this module checks the claim on generated lines.
+ */
+const MAY_HOLD_SECRET =
+  /gh[pousr]_|github_pat_|sk-|AKIA|ASIA|ABIA|ACCA|xox[abposr]-|bearer|basic|token|passw|pwd|secret|api[_-]?key|access[_-]?key|private[_-]?key|:\/\/|-----BEGIN/i;
+
+/** False when no pattern of {@link SECRET_PATTERNS} can match `text`. */
+export function mayHoldSecret(text: string): boolean {
+  return MAY_HOLD_SECRET.test(text);
+}
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 const PEM_END = /-----END [A-Z0-9 ]*PRIVATE KEY-----/;
@@ -81,7 +94,8 @@ export class Redactor {
       result = REDACTED + result.slice(end.index + end[0].length);
     }
     if (this.#registered) result = result.replace(this.#registered, REDACTED);
-    for (const { pattern, keep } of PATTERNS) {
+    if (!MAY_HOLD_SECRET.test(result)) return storableText(result);
+    for (const { pattern, keep } of SECRET_PATTERNS) {
       result = result.replace(pattern, (_match: string, prefix: unknown) =>
         keep && typeof prefix === 'string' ? `${prefix}${REDACTED}` : REDACTED,
       );

@@ -45,8 +45,9 @@ export function openTaskLogWriter(
  * each with at most one round trip in flight, so lines that arrive meanwhile go together (group commit, no
  * timer and no waiting for a full batch):
  *
- * 1. **Reserve and publish.** Queued lines (up to 1,000) get a dense seq range from the task's counter row in
- *    one autocommitted statement, then go to live subscribers at once.
+ * 1. **Reserve and publish.** Queued lines (as many as the unstored bound allows: a burst of 2,000 lines costs
+ *    one round trip, not two) get a dense seq range from the task's counter row in one autocommitted statement,
+ *    then go to live subscribers at once.
  * 2. **Store.** Reserved lines (up to 1,000) are inserted with their TaskLogAppended events in one transaction
  *    (idempotent on `(task_id, seq)`, so a retry after an unknown outcome is safe), then `{ stored }` tells
  *    readers waiting on a hole in the database to look again.
@@ -158,7 +159,7 @@ export class TaskLogWriter implements ExecutionLogWriter {
   async #reserveLoop(): Promise<void> {
     let failures = 0;
     while (this.#queued.length > 0 && this.#unstored.length < MAX_UNSTORED) {
-      const batch = this.#queued.slice(0, Math.min(MAX_BATCH, MAX_UNSTORED - this.#unstored.length));
+      const batch = this.#queued.slice(0, MAX_UNSTORED - this.#unstored.length);
       let first: number;
       try {
         first = await reserveTaskLogSeqs(this.#deps, this.#taskId, batch.length);

@@ -65,7 +65,7 @@ export async function appendTaskLogs(
     const rows = batch.map((entry, index) => ({ ...entry, taskId, seq: first + index }));
     // One INSERT over column arrays: a 1,000-line batch costs one statement and no per-row work in the client
     // (createMany compiled and interpreted every row, ~1 ms each on a busy core: the live logs waited for it).
-    await tx.$executeRawUnsafe(INSERT_TASK_LOGS, taskId, ...taskLogColumns(rows));
+    await tx.$executeRawUnsafe(INSERT_TASK_LOGS, taskId, taskLogRowsJson(rows));
     await deps.events.record(tx, appendedEvents(taskId, executionId, rows));
     return rows.map((row) => storedRow(taskId, row));
   });
@@ -102,7 +102,7 @@ export async function storeReservedTaskLogs(
   rows: ReadonlyArray<QueuedLogEntry & { seq: number }>,
 ): Promise<void> {
   await inRunTransaction(deps, async ({ tx }) => {
-    await tx.$executeRawUnsafe(`${INSERT_TASK_LOGS} ON CONFLICT DO NOTHING`, taskId, ...taskLogColumns(rows));
+    await tx.$executeRawUnsafe(`${INSERT_TASK_LOGS} ON CONFLICT DO NOTHING`, taskId, taskLogRowsJson(rows));
     await deps.events.record(tx, appendedEvents(taskId, executionId, rows));
   });
 }
@@ -197,24 +197,31 @@ export function storedRow(taskId: string, row: QueuedLogEntry & { seq: number })
 
 const INSERT_TASK_LOGS = `INSERT INTO "orchestration"."task_logs"
   ("task_id", "seq", "execution_id", "level", "kind", "message", "data", "created_at")
-  SELECT $1::uuid, r.seq, r.execution_id::uuid, r.level::"orchestration"."LogLevel", r.kind::"orchestration"."LogKind",
-    r.message, r.data::jsonb, r.created_at::timestamptz
-  FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-    AS r(seq, execution_id, level, kind, message, data, created_at)`;
+  SELECT $1::uuid, r.seq, r.execution_id, r.level, r.kind, r.message, r.data, r.created_at
+  FROM json_to_recordset($2::json) AS r(
+    seq int, execution_id uuid, level "orchestration"."LogLevel", kind "orchestration"."LogKind",
+    message text, data jsonb, created_at timestamptz
+  )`;
 
-/** The columns of {@link INSERT_TASK_LOGS}, one array each (nulls where a row has no value). */
-function taskLogColumns(
+/**
+ * The rows of {@link INSERT_TASK_LOGS} as one JSON array: one native `JSON.stringify` instead of seven array
+ * parameters that the driver escaped element by element (a 1,000-line batch spent tens of ms of the event loop
+ * there, in front of the live deliveries it shares the thread with).
+ */
+function taskLogRowsJson(
   rows: ReadonlyArray<Omit<Prisma.TaskLogCreateManyInput, 'taskId'> & { createdAt: Date }>,
-): [number[], Array<string | null>, string[], string[], string[], Array<string | null>, string[]] {
-  return [
-    rows.map((row) => row.seq),
-    rows.map((row) => row.executionId ?? null),
-    rows.map((row) => row.level),
-    rows.map((row) => row.kind),
-    rows.map((row) => row.message),
-    rows.map((row) => (row.data === undefined || row.data === null ? null : JSON.stringify(row.data))),
-    rows.map((row) => row.createdAt.toISOString()),
-  ];
+): string {
+  return JSON.stringify(
+    rows.map((row) => ({
+      seq: row.seq,
+      execution_id: row.executionId ?? null,
+      level: row.level,
+      kind: row.kind,
+      message: row.message,
+      data: row.data === undefined ? null : row.data,
+      created_at: row.createdAt,
+    })),
+  );
 }
 
 /** Log entries of a task after `afterSeq`, oldest first, at most `limit`. */
