@@ -22,8 +22,14 @@ import {
 
 export type { ExecutionLogWriter } from './commitThenPublishWriter.js';
 
-/** Entries published and not yet stored; beyond this, the writer reserves no more seqs until a write commits. */
-const MAX_UNSTORED = 2 * MAX_BATCH;
+/**
+ * Entries published and not yet stored; beyond this, the writer reserves no more seqs until a write commits.
+ * Twice the producers' high-water mark, so a burst that fills the queue goes live in one reservation instead of
+ * waiting for stores (a command printing 10,000 lines at once: lines on the bus after 0.6 s at 2,000, one
+ * reservation at this size). It is also how many published lines a crashed worker can lose (recovery stores a
+ * placeholder for each, ADR 0028).
+ */
+const MAX_UNSTORED = 2 * HIGH_WATER;
 
 type Reserved = QueuedLogEntry & { seq: number };
 
