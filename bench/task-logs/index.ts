@@ -116,8 +116,14 @@ async function measure(
   const stored: number[] = [];
   let storedUpTo = 0;
   let traceStart: number | undefined;
+  /** Upstream subscriptions the router held while the log was live (its shared groups and its own sockets). */
+  let upstreams = 0;
   const tap = await orchestration.deps.live.subscribe(LiveTopic.taskLogs(taskId), (message) => {
     const now = Date.now();
+    if (path === 'through the router') {
+      const stats = stack.router.subscriptionStats();
+      upstreams = Math.max(upstreams, stats.upstreamSockets + stats.sharedUpstreams);
+    }
     const live = message as {
       entries?: Array<{ seq: number; kind: string; createdAt: string }>;
       stored?: number;
@@ -246,6 +252,7 @@ async function measure(
     'log rows/line': (logRows / LINES).toFixed(4),
     'Kafka events/line': (outboxRows / LINES).toFixed(4),
     'SQL stmts/line': (statements / LINES).toFixed(4),
+    'router upstreams': path === 'through the router' ? upstreams : '—',
     'wall s': wallSeconds,
   };
 }
