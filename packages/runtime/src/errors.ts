@@ -58,6 +58,11 @@ export const ErrorCode = {
   GITHUB_UNAVAILABLE: 'GITHUB_UNAVAILABLE',
   /** An OAuth callback's `state` is unknown, expired, already used or another user's. */
   OAUTH_STATE_INVALID: 'OAUTH_STATE_INVALID',
+  /**
+   * The database could not run the operation's transaction in time (no connection free within the wait, or the
+   * transaction outlived its limit): it did not commit; retry later (HTTP 503).
+   */
+  DATABASE_BUSY: 'DATABASE_BUSY',
   /** Anything unexpected; details are logged server-side, never sent to the client. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -95,6 +100,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   GITHUB_NOT_CONFIGURED: 200,
   GITHUB_UNAVAILABLE: 503,
   OAUTH_STATE_INVALID: 400,
+  DATABASE_BUSY: 503,
   INTERNAL_SERVER_ERROR: 500,
 };
 

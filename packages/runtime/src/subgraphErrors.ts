@@ -15,6 +15,14 @@ export function maskError(
   const code = formatted.extensions?.['code'];
   if (code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (isTransactionNotRun(rootCause(error))) {
+    logger.warn({ err: original, path: formatted.path }, 'database busy: a transaction did not run in time');
+    const busy: GraphQLFormattedError = {
+      message: 'The database was too busy to run this operation in time; it did not commit. Retry later.',
+      extensions: { code: ErrorCode.DATABASE_BUSY },
+    };
+    return formatted.path ? { ...busy, path: formatted.path } : busy;
+  }
   logger.error({ err: original, path: formatted.path }, 'unexpected error in resolver');
   const masked: GraphQLFormattedError = {
     message: 'Internal server error.',
@@ -40,4 +48,34 @@ export function maskSubscriptionError(error: GraphQLError, logger: Logger): Grap
     return { ...formatted, extensions: { ...formatted.extensions, code } };
   }
   return maskError(formatted, error, logger);
+}
+
+/**
+ * Prisma's errors for a transaction that did not commit because the database was busy: P2028 (no connection
+ * within `maxWait`, or the transaction outlived its `timeout` and was rolled back) and P2024 (no connection from
+ * the pool in time). Recognised by their documented `code`, so no Prisma import is needed here.
+ */
+export function isTransactionNotRun(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return (
+    typeof name === 'string' && name.startsWith('PrismaClient') && (code === 'P2028' || code === 'P2024')
+  );
+}
+
+/**
+ * The innermost error behind GraphQL's wrappers, followed by their `originalError` property: `instanceof` is not
+ * enough, since the server's graphql-js instance may not be this package's.
+ */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 8; depth += 1) {
+    const inner =
+      typeof current === 'object' && current !== null
+        ? (current as { originalError?: unknown }).originalError
+        : undefined;
+    if (inner === undefined || inner === null) break;
+    current = inner;
+  }
+  return current;
 }

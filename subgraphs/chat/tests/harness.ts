@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import type { Database } from '@cap/db';
 import { MemoryEventBus, type EventBus } from '@cap/messaging';
 import { createLogger, MemoryKeyValueStore, type Principal } from '@cap/runtime';
 import {
@@ -26,6 +27,8 @@ export interface ChatHarnessOptions {
   countStatements?: boolean;
   /** Event bus to publish to (default: a fresh in-memory bus, closed with the harness). */
   bus?: EventBus;
+  /** Prisma's transaction limits instead of the database's (a short `maxWait` provokes DATABASE_BUSY). */
+  transactionOptions?: Database['transactionOptions'];
 }
 
 export interface ChatHarness extends AsyncDisposable {
@@ -53,7 +56,18 @@ export interface ChatHarness extends AsyncDisposable {
 export async function startChatHarness(options: ChatHarnessOptions = {}): Promise<ChatHarness> {
   const db = await createTestDatabase();
   const counting = options.countStatements ? countingDatabase(db.database) : null;
-  const database = counting?.database ?? db.database;
+  const counted = counting?.database ?? db.database;
+  const limits = options.transactionOptions;
+  // Bound to the real object: the database keeps private state a proxy could not reach.
+  const database = limits
+    ? new Proxy(counted, {
+        get: (target, property) => {
+          if (property === 'transactionOptions') return limits;
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        },
+      })
+    : counted;
   const secret = testSecret();
   const bus = options.bus ?? new MemoryEventBus();
   const dataDir = `/tmp/cap-chat-test-${randomUUID()}`;
