@@ -16,7 +16,6 @@ afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
 type Result = GraphQLResult<Record<string, any>>;
 const codeOf = (result: Result): unknown => result.errors?.[0]?.extensions?.['code'];
 
