@@ -1,5 +1,6 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLError} from 'graphql';
+import { type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ErrorCode } from './errors.js';
 
@@ -14,8 +15,8 @@ export function maskError(
 ): GraphQLFormattedError {
   const code = formatted.extensions?.['code'];
   if (code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (isTransactionNotRun(rootCause(error))) {
+  const original = rootCause(error);
+  if (isTransactionNotRun(original)) {
     logger.warn({ err: original, path: formatted.path }, 'database busy: a transaction did not run in time');
     const busy: GraphQLFormattedError = {
       message: 'The database was too busy to run this operation in time; it did not commit. Retry later.',
