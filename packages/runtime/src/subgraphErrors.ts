@@ -1,6 +1,5 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import type { GraphQLError} from 'graphql';
-import { type GraphQLFormattedError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ErrorCode } from './errors.js';
 
