@@ -155,7 +155,7 @@ export class FakeGithub {
       const response = await fetch(target.url, {
         method: 'POST',
         headers: delivery.headers,
-        body: delivery.body,
+        body: new Uint8Array(delivery.body),
       });
       await response.arrayBuffer();
       const action = (payload as { action?: unknown }).action;
