@@ -11,6 +11,7 @@ import {
   type WebhookDelivery,
 } from '@cap/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { claimOpenedEvent, storePullLocked } from '../src/domain/pullRequestStore.js';
 import { CONNECT, startGithubHarness, type GithubHarness } from './harness.js';
 import { pushBranch, taskCompleted } from './taskEvents.js';
 
@@ -138,10 +139,14 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
 
   it('generated interleavings of the delivery, the task path and the poller record one PullRequestOpened', async () => {
     const random = seededInts(0x0be7ed);
-    for (let round = 0; round < 8; round++) {
-      // 0: processed before GitHub answers; 1: sent, processed while the task path stores; 2: held until the
-      // job is done; 3: sent twice (a redelivery under another id), racing.
-      const mode = random(4);
+    // 0: processed before GitHub answers; 1: sent, processed while the task path stores; 2: held until the job is
+    // done; 3: sent twice (a redelivery under another id), racing. Each twice, in a seeded order.
+    const modes = [0, 1, 2, 3, 0, 1, 2, 3];
+    for (let i = modes.length - 1; i > 0; i--) {
+      const j = random(i + 1);
+      [modes[i], modes[j]] = [modes[j]!, modes[i]!];
+    }
+    for (const mode of modes) {
       const pauseMs = random(30);
       const inFlight: Array<Promise<unknown>> = [];
       const held: WebhookDelivery[] = [];
@@ -180,6 +185,58 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
     expect(h.fake.violations).toEqual([]);
   });
 
+  it('two transactions storing one new pull request at once: one creates and claims it, the other waits, then finds it', async () => {
+    const { prisma } = h.github.deps;
+    const repository = await prisma.repository.findUniqueOrThrow({ where: { id: repositoryId } });
+    const random = seededInts(0x57043);
+    for (const taskFirst of [true, false]) {
+      const taskId = randomUUID();
+      const branch = `cap/task-${taskId.slice(0, 8)}`;
+      const number = 500 + random(100) * 2 + (taskFirst ? 0 : 1);
+      await prisma.pullRequestReservation.create({ data: { repositoryId, headBranch: branch, taskId } });
+      const pull = {
+        number,
+        html_url: `${h.fake.url}/acme/widgets/pull/${number}`,
+        title: 'At once',
+        state: 'open',
+        head: { ref: branch, sha: 'c'.repeat(40), label: `acme:${branch}` },
+        base: { ref: 'main' },
+      };
+      // The task path stores with its task; GitHub's delivery stores without one.
+      const store = (withTask: boolean, hold?: Promise<void>, stored?: () => void) =>
+        prisma.$transaction(
+          async (tx) => {
+            const result = await storePullLocked(tx, repository, pull, withTask ? taskId : null);
+            const claimed = await claimOpenedEvent(tx, result.saved.id);
+            stored?.();
+            await hold;
+            return { ...result, claimed };
+          },
+          { timeout: 30_000 },
+        );
+      let release!: () => void;
+      const hold = new Promise<void>((resolve) => (release = resolve));
+      let storedFirst!: () => void;
+      const firstStored = new Promise<void>((resolve) => (storedFirst = resolve));
+      const first = store(taskFirst, hold, storedFirst);
+      await firstStored;
+      const second = store(!taskFirst);
+      // The second waits on the first's uncommitted row (a lock wait in PostgreSQL), until the first commits.
+      await waitFor(async () => {
+        const waiting = await prisma.$queryRaw<Array<{ n: number }>>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        return waiting[0]!.n > 0;
+      });
+      release();
+      const [a, b] = await Promise.all([first, second]);
+      expect([a.claimed, a.previous, b.claimed, b.previous]).toEqual([true, null, false, 'OPEN']);
+      // Either way the pull request is the task's: stored with it, or linked through its reservation.
+      expect(a.saved.taskId).toBe(taskId);
+      expect(b.saved.taskId).toBe(taskId);
+    }
+  });
+
   it('an opened delivery for a pull request nobody on the platform opened records its one PullRequestOpened', async () => {
     hook();
     const branch = `people/${randomUUID().slice(0, 8)}`;
@@ -200,6 +257,33 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ taskId: null, headBranch: branch, title: 'By hand' });
     expect(h.fake.violations).toEqual([]);
+  });
+
+  it('a pull request someone opened from the task’s branch before the task path: announced once, then linked by an update', async () => {
+    hook();
+    const taskId = randomUUID();
+    const event = taskCompleted(taskId);
+    const branch = event.payload.branch!;
+    pushBranch(h.fake, branch);
+    const token = h.fake.issueToken({ kind: 'pat', login: 'someone' });
+    const created = await fetch(`${h.fake.apiUrl}/repos/acme/widgets/pulls`, {
+      method: 'POST',
+      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Early bird', head: branch, base: 'main' }),
+    });
+    const { number } = (await created.json()) as { number: number };
+    await processed(h.fake.webhooksSent.at(-1)!.id);
+    await h.bus.publish([toBusRecord(event)]);
+    await waitFor(
+      async () =>
+        (await h.github.deps.prisma.pullRequestJob.findUnique({ where: { taskId } }))?.status === 'DONE',
+      { message: 'the job done', timeoutMs: 30_000 },
+    );
+    const { opened, updated } = await eventsOfPull(number);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ taskId: null });
+    expect(updated).toEqual([expect.objectContaining({ action: 'task_linked', taskId })]);
+    expect(fakePulls().filter((p) => p.head === branch)).toHaveLength(1);
   });
 
   it('a fork’s branch named like a reserved one is not linked to the task', async () => {

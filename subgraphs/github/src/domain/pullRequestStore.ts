@@ -63,8 +63,9 @@ export interface StoredPull {
  * sees what the first stored and records no second event for the same fact. A row that does not exist yet is
  * inserted first (`ON CONFLICT DO NOTHING`): two transactions storing the same new pull request meet at the
  * unique index (repository, number), so exactly one of them creates it and the other waits, then finds it.
- * A pull request stored without a task is linked to the task that reserved its head branch
- * ({@link reserveHeadBranch}), when that task has no pull request yet.
+ * A pull request stored for the first time without a task (GitHub's delivery came before the task path) is
+ * linked to the task that reserved its head branch ({@link reserveHeadBranch}), when that task has no pull request
+ * yet.
  */
 export async function storePullLocked(
   tx: Tx,
@@ -84,7 +85,7 @@ export async function storePullLocked(
           WHERE repository_id = ${repository.id}::uuid AND number = ${pull.number}
           FOR UPDATE`;
   let saved = await savePull(tx, repository, pull, taskId);
-  if (!saved.taskId) saved = await linkReservedTask(tx, repository, saved, pull);
+  if (created > 0 && !saved.taskId) saved = await linkReservedTask(tx, repository, saved, pull);
   return { saved, previous: rows[0]?.state ?? null, previousTaskId: rows[0]?.task_id ?? null };
 }
 
