@@ -47,9 +47,10 @@ export type TaskPullRequestOutcome =
 /**
  * Opens the task's pull request, or updates it: one per task whatever happens (a redelivered event, a re-run
  * of the task, a job run twice, a crash between GitHub's answer and our commit). It is found by task first, then
- * on GitHub by its head branch (open or closed), and created only when neither has it. `onSaved` runs in the
- * transaction that stores it. Then the agent's own review is posted on it, once per head commit
- * ({@link postAgentReview}).
+ * on GitHub by its head branch (open or closed), and created only when neither has it. It is announced once
+ * (`PullRequestOpened`, with the task), by this path or by GitHub's `opened` delivery, whichever stores it first
+ * (ADR 0036). `onSaved` runs in the transaction that stores it. Then the agent's own review is posted on it, once
+ * per head commit ({@link postAgentReview}).
  * @throws GraphQLError NOT_FOUND when the repository is not connected; what {@link githubFailure} says of GitHub
  */
 export async function openPullRequestForTask(
