@@ -53,6 +53,8 @@ export async function seedOpenPulls(
           draft: false,
           headBranch: 'main',
           baseBranch: 'main',
+          // As the task path stores them: announced (PullRequestOpened recorded) with the row.
+          openedRecordedAt: new Date(),
         },
       }),
     );

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveGitHttpBackend } from './gitHttpBackend.js';
 import { OpenApiOperation, type ContractViolation } from './openApiContract.js';
+import { githubWebhookDelivery, type WebhookDelivery } from './webhookDelivery.js';
 
 /** Who called: a token the fake issued, or the App's JWT. */
 export type FakeCaller =
@@ -60,6 +61,26 @@ export interface FakeCall {
   body: unknown;
 }
 
+/**
+ * A repository webhook of the fake: where deliveries go, the secret they are signed with, and (optionally) when.
+ * `dispatch` gets each delivery and `send` (posts it, resolves with the answer's status); the request that caused
+ * the delivery is answered once `dispatch` resolves. Without it a delivery is posted and answered before that
+ * request is: GitHub being faster than the caller's next step.
+ */
+export interface FakeWebhook {
+  url: string;
+  secret: string;
+  dispatch?: (delivery: WebhookDelivery, send: () => Promise<number>) => Promise<void>;
+}
+
+/** A delivery the fake posted, with the status its receiver answered. */
+export interface FakeWebhookSent {
+  id: string;
+  event: string;
+  action: unknown;
+  status: number;
+}
+
 const API_PREFIX = '/api/v3';
 
 /**
@@ -79,6 +100,10 @@ export class FakeGithub {
   /** Everything the route modules keep (repositories, pull requests...), by name. */
   readonly state = new Map<string, unknown>();
   readonly gitRoot: string;
+  /** Where webhook deliveries go (null: none are sent, as for a repository without a hook). */
+  webhook: FakeWebhook | null = null;
+  /** The webhook deliveries posted so far. */
+  readonly webhooksSent: FakeWebhookSent[] = [];
   #routes: Route[] = [];
   #faults: { route: string; response: FakeResponse; remaining: number }[] = [];
   #server: Server | null = null;
@@ -116,6 +141,29 @@ export class FakeGithub {
   /** The next `count` requests to `route` (`POST /repos/{owner}/{repo}/pulls`) get `response` instead. */
   failNext(route: string, response: FakeResponse, count = 1): void {
     this.#faults.push({ route, response, remaining: count });
+  }
+
+  /**
+   * Sends `payload` as a delivery of `event` to {@link FakeGithub.webhook} (nothing without one), signed as GitHub
+   * signs it and checked against GitHub's description of webhook `schema` (e.g. `pull-request-opened`).
+   */
+  async emitWebhook(event: string, schema: string, payload: unknown): Promise<void> {
+    const target = this.webhook;
+    if (!target) return;
+    const delivery = githubWebhookDelivery({ event, schema, payload, secret: target.secret });
+    const send = async (): Promise<number> => {
+      const response = await fetch(target.url, {
+        method: 'POST',
+        headers: delivery.headers,
+        body: new Uint8Array(delivery.body),
+      });
+      await response.arrayBuffer();
+      const action = (payload as { action?: unknown }).action;
+      this.webhooksSent.push({ id: delivery.id, event, action, status: response.status });
+      return response.status;
+    };
+    if (target.dispatch) await target.dispatch(delivery, send);
+    else await send();
   }
 
   /** A response body for `route` and `status` with every required field, `patch` laid over it. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FakeGithub, FakeCaller, FakeRequest, FakeResponse } from './fakeGithubServer.js';
+import { sampleWebhookPayload } from './openApiContract.js';
 
 /** A repository the fake holds. */
 export interface FakeRepository {
@@ -181,6 +182,39 @@ export function installRepositoryRoutes(fake: FakeGithub): FakeGithub {
       pullFacts(fake, repo, pull, fake.branchesOf(repo.owner, repo.name)),
     ),
   });
+  const createPull = (repo: FakeRepository, request: FakeRequest): FakeResponse => {
+    const input = request.body as {
+      title: string;
+      head: string;
+      base: string;
+      body?: string;
+      draft?: boolean;
+    };
+    const pulls = pullsOf(fake, repo);
+    if (!fake.branchesOf(repo.owner, repo.name).has(input.head))
+      return {
+        status: 422,
+        body: { message: 'Validation Failed', errors: [{ field: 'head', code: 'invalid' }] },
+      };
+    if (pulls.some((p) => p.head === input.head && p.state === 'open'))
+      return {
+        status: 422,
+        body: { message: `A pull request already exists for ${repo.owner}:${input.head}.` },
+      };
+    const pull: FakePull = {
+      id: 5000 + pulls.length,
+      number: pulls.length + 1,
+      title: input.title,
+      body: input.body ?? null,
+      head: input.head,
+      base: input.base,
+      draft: input.draft ?? false,
+      state: 'open',
+      merged: false,
+    };
+    pulls.push(pull);
+    return pullResponse(repo, pull, 201);
+  };
   return fake
     .route('GET', '/repos/{owner}/{repo}', (request) => {
       const repo = find(fake, request);
@@ -276,43 +310,26 @@ export function installRepositoryRoutes(fake: FakeGithub): FakeGithub {
         };
       }),
     )
-    .route(
-      'POST',
-      '/repos/{owner}/{repo}/pulls',
-      withRepo((repo, request) => {
-        const input = request.body as {
-          title: string;
-          head: string;
-          base: string;
-          body?: string;
-          draft?: boolean;
-        };
-        const pulls = pullsOf(fake, repo);
-        if (!fake.branchesOf(repo.owner, repo.name).has(input.head))
-          return {
-            status: 422,
-            body: { message: 'Validation Failed', errors: [{ field: 'head', code: 'invalid' }] },
-          };
-        if (pulls.some((p) => p.head === input.head && p.state === 'open'))
-          return {
-            status: 422,
-            body: { message: `A pull request already exists for ${repo.owner}:${input.head}.` },
-          };
-        const pull: FakePull = {
-          id: 5000 + pulls.length,
-          number: pulls.length + 1,
-          title: input.title,
-          body: input.body ?? null,
-          head: input.head,
-          base: input.base,
-          draft: input.draft ?? false,
-          state: 'open',
-          merged: false,
-        };
-        pulls.push(pull);
-        return pullResponse(repo, pull, 201);
-      }),
-    )
+    .route('POST', '/repos/{owner}/{repo}/pulls', async (request) => {
+      const repo = find(fake, request);
+      if (!repo) return NOT_FOUND;
+      const response = createPull(repo, request);
+      // As GitHub: the repository's hook hears of the new pull request (`pull_request` `opened`), here before
+      // the creator's answer unless the hook's `dispatch` says otherwise.
+      if (response.status === 201)
+        await fake.emitWebhook(
+          'pull_request',
+          'pull-request-opened',
+          sampleWebhookPayload('pull-request-opened', {
+            action: 'opened',
+            number: (response.body as { number: number }).number,
+            pull_request: response.body,
+            repository: repositoryFacts(fake, repo),
+            sender: user(fake, 'cap-bot'),
+          }),
+        );
+      return response;
+    })
     .route(
       'GET',
       '/repos/{owner}/{repo}/pulls/{pull_number}',

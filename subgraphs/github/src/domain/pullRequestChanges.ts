@@ -1,42 +1,14 @@
 import { PullRequestClosed, PullRequestMerged, PullRequestUpdated, type Envelope } from '@cap/events';
 import { codedError, ErrorCode, type Principal } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
-import type { PullRequest, PullRequestState, Repository } from '../generated/prisma/client.js';
+import type { PullRequest, Repository } from '../generated/prisma/client.js';
 import { publishPullRequestChanges } from '../live/pullRequestLive.js';
-import type { GithubDeps, Tx } from './deps.js';
+import type { GithubDeps } from './deps.js';
 import { githubFailure } from './githubAccess.js';
-import { pullRequestFacts, savePull } from './pullRequests.js';
+import { pullRequestFacts } from './pullRequests.js';
+import { storePullLocked, type GithubPull, type StoredPull } from './pullRequestStore.js';
 import { EVENT_SOURCE } from './repositories.js';
 import { mayReadRepository } from './repositoryAccessRules.js';
-
-/** GitHub's pull request as the REST API and webhooks carry it (what {@link savePull} stores). */
-export type GithubPull = Parameters<typeof savePull>[2];
-
-/** A stored pull request with the state it had before, for deciding whether a change is news. */
-export interface StoredPull {
-  saved: PullRequest;
-  /** The state stored before (null: the pull request was not known). */
-  previous: PullRequestState | null;
-}
-
-/**
- * Stores GitHub's pull request like {@link savePull}, after locking its row (`FOR UPDATE`): the webhook path, the
- * poller and the mutations serialise on it, so the one that comes second sees the state the first stored and
- * records no second event for the same change.
- */
-export async function storePullLocked(
-  tx: Tx,
-  repository: Repository,
-  pull: GithubPull,
-  taskId?: string | null,
-): Promise<StoredPull> {
-  const rows = await tx.$queryRaw<Array<{ state: PullRequestState }>>`
-    SELECT state FROM "github"."pull_requests"
-    WHERE repository_id = ${repository.id}::uuid AND number = ${pull.number}
-    FOR UPDATE`;
-  const saved = await savePull(tx, repository, pull, taskId);
-  return { saved, previous: rows[0]?.state ?? null };
-}
 
 /**
  * The event of a state change (merged, closed, reopened), or null when the state did not change: the change was

@@ -2,8 +2,8 @@ import { inTransaction } from '@cap/runtime/kit';
 import type { PullRequestState, Repository } from '../generated/prisma/client.js';
 import { publishPullRequestChanges } from '../live/pullRequestLive.js';
 import type { GithubDeps } from './deps.js';
-import { stateChangeEvent, storePullLocked, type GithubPull } from './pullRequestChanges.js';
-import { pullRequestColumns } from './pullRequests.js';
+import { stateChangeEvent } from './pullRequestChanges.js';
+import { pullRequestColumns, storePullLocked, type GithubPull } from './pullRequestStore.js';
 
 /** An open pull request of a task, claimed by one poller until its next poll is due. */
 export interface PollTarget {

@@ -1,53 +1,24 @@
-import { PullRequestOpened, PullRequestUpdated } from '@cap/events';
+import { PullRequestOpened, PullRequestUpdated, type Envelope } from '@cap/events';
 import { codedError, ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
-import type { PullRequest, PullRequestState, Repository } from '../generated/prisma/client.js';
+import type { PullRequest, Repository } from '../generated/prisma/client.js';
 import { postAgentReview, type ReviewOutcome } from './agentReview.js';
 import type { GithubDeps, Tx } from './deps.js';
 import { githubFailure } from './githubAccess.js';
 import type { CompletedTask } from './pullRequestJobs.js';
 import { publishPullRequestChanges } from '../live/pullRequestLive.js';
+import {
+  claimOpenedEvent,
+  releaseHeadBranch,
+  reserveHeadBranch,
+  storePullLocked,
+  type GithubPull,
+} from './pullRequestStore.js';
 import { pullRequestBody, pullRequestTitle } from './pullRequestTemplate.js';
 import { EVENT_SOURCE } from './repositories.js';
 import { fullNameKey, parseRepositoryReference } from './validation.js';
 
 type Completed = CompletedTask;
-
-/** GitHub's pull request as the REST API returns it (the fields this subgraph keeps). */
-interface GithubPull {
-  number: number;
-  html_url: string;
-  title: string;
-  state: string;
-  draft?: boolean | undefined;
-  merged?: boolean | null | undefined;
-  merged_at?: string | null | undefined;
-  merge_commit_sha?: string | null | undefined;
-  mergeable?: boolean | null | undefined;
-  head: { ref: string; sha: string };
-  base: { ref: string };
-}
-
-function stateOf(pull: GithubPull): PullRequestState {
-  if (pull.merged || pull.merged_at) return 'MERGED';
-  return pull.state === 'closed' ? 'CLOSED' : 'OPEN';
-}
-
-/** The columns of a pull request from GitHub's representation. */
-export function pullRequestColumns(pull: GithubPull) {
-  return {
-    number: pull.number,
-    url: pull.html_url,
-    title: pull.title,
-    state: stateOf(pull),
-    draft: pull.draft ?? false,
-    headBranch: pull.head.ref,
-    headSha: pull.head.sha,
-    baseBranch: pull.base.ref,
-    mergeable: pull.mergeable ?? null,
-    mergeCommitSha: pull.merge_commit_sha ?? null,
-  };
-}
 
 /** The facts every `PullRequest*` event carries. */
 export function pullRequestFacts(repository: Repository, pr: PullRequest) {
@@ -76,9 +47,10 @@ export type TaskPullRequestOutcome =
 /**
  * Opens the task's pull request, or updates it: one per task whatever happens (a redelivered event, a re-run
  * of the task, a job run twice, a crash between GitHub's answer and our commit). It is found by task first, then
- * on GitHub by its head branch (open or closed), and created only when neither has it. `onSaved` runs in the
- * transaction that stores it. Then the agent's own review is posted on it, once per head commit
- * ({@link postAgentReview}).
+ * on GitHub by its head branch (open or closed), and created only when neither has it. It is announced once
+ * (`PullRequestOpened`, with the task), by this path or by GitHub's `opened` delivery, whichever stores it first
+ * (ADR 0036). `onSaved` runs in the transaction that stores it. Then the agent's own review is posted on it, once
+ * per head commit ({@link postAgentReview}).
  * @throws GraphQLError NOT_FOUND when the repository is not connected; what {@link githubFailure} says of GitHub
  */
 export async function openPullRequestForTask(
@@ -106,6 +78,10 @@ export async function openPullRequestForTask(
   const base = task.baseBranch ?? repository.defaultBranch;
   const body = pullRequestBody(task, { taskUrlTemplate: deps.settings.taskUrlTemplate });
   const known = await deps.prisma.pullRequest.findUnique({ where: { taskId: task.taskId } });
+  const branch = task.branch;
+  // Committed before GitHub is asked: its `opened` delivery, even if processed before our commit below, links
+  // this task to the pull request (ADR 0036).
+  if (!known) await reserveHeadBranch(deps.prisma, repository, branch, task.taskId);
   let pull: GithubPull;
   let kind: 'opened' | 'updated' = 'updated';
   try {
@@ -115,7 +91,7 @@ export async function openPullRequestForTask(
         await client.rest.pulls.list({
           owner: repository.owner,
           repo: repository.name,
-          head: `${repository.owner}:${task.branch}`,
+          head: `${repository.owner}:${branch}`,
           state: 'all',
           per_page: 1,
         })
@@ -136,7 +112,7 @@ export async function openPullRequestForTask(
         await client.rest.pulls.create({
           owner: repository.owner,
           repo: repository.name,
-          head: task.branch,
+          head: branch,
           base,
           title,
           body,
@@ -149,29 +125,27 @@ export async function openPullRequestForTask(
     throw githubFailure(error, deps.redactor);
   }
   const pullRequest = await inTransaction(deps, async ({ tx, afterCommit }) => {
-    const saved = await savePull(tx, repository, pull, task.taskId);
+    const stored = await storePullLocked(tx, repository, pull, task.taskId);
+    await releaseHeadBranch(tx, repository, branch, task.taskId);
+    const { saved } = stored;
     const facts = pullRequestFacts(repository, saved);
     const aggregate = { source: EVENT_SOURCE, aggregateId: repository.id };
-    const events = [
-      kind === 'opened' || !known
-        ? PullRequestOpened.create(facts, aggregate)
-        : PullRequestUpdated.create({ ...facts, action: 'task_rerun' }, aggregate),
-    ];
-    await deps.events.record(tx, events);
-    afterCommit(() => publishPullRequestChanges(deps, events));
+    const events: Envelope[] = [];
+    // One PullRequestOpened per pull request, carrying the task: ours unless GitHub's `opened` delivery was
+    // processed first (it linked the task through the reservation and recorded it).
+    if (await claimOpenedEvent(tx, saved.id)) events.push(PullRequestOpened.create(facts, aggregate));
+    else if (known) events.push(PullRequestUpdated.create({ ...facts, action: 'task_rerun' }, aggregate));
+    // A pull request announced before it was the task's (opened on GitHub from the branch before the task
+    // path reserved it): the link arrives as an update.
+    else if (stored.previousTaskId !== task.taskId)
+      events.push(PullRequestUpdated.create({ ...facts, action: 'task_linked' }, aggregate));
+    if (events.length > 0) {
+      await deps.events.record(tx, events);
+      afterCommit(() => publishPullRequestChanges(deps, events));
+    }
     if (onSaved) await onSaved(tx, saved);
     return saved;
   });
   const review = await postAgentReview(deps, client, repository, pullRequest, task);
   return { kind, pullRequest, review };
-}
-
-/** Stores GitHub's pull request (by repository and number), linking it to `taskId` when given. */
-export function savePull(tx: Tx, repository: Repository, pull: GithubPull, taskId?: string | null) {
-  const columns = pullRequestColumns(pull);
-  return tx.pullRequest.upsert({
-    where: { repositoryId_number: { repositoryId: repository.id, number: pull.number } },
-    create: { ...columns, repositoryId: repository.id, taskId: taskId ?? null },
-    update: { ...columns, ...(taskId ? { taskId } : {}) },
-  });
 }

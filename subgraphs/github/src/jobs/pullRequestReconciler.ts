@@ -7,7 +7,7 @@ import {
   type PollOutcome,
   type PollTarget,
 } from '../domain/pullRequestPolling.js';
-import type { GithubPull } from '../domain/pullRequestChanges.js';
+import type { GithubPull } from '../domain/pullRequestStore.js';
 import type { Repository } from '../generated/prisma/client.js';
 import { WakeableLoop } from './wakeableLoop.js';
 

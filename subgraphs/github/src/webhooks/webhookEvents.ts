@@ -14,7 +14,8 @@ import {
 import { z } from 'zod';
 import type { Repository } from '../generated/prisma/client.js';
 import type { Tx } from '../domain/deps.js';
-import { stateChangeEvent, storePullLocked } from '../domain/pullRequestChanges.js';
+import { stateChangeEvent } from '../domain/pullRequestChanges.js';
+import { claimOpenedEvent, storePullLocked } from '../domain/pullRequestStore.js';
 import { pullRequestFacts } from '../domain/pullRequests.js';
 import { EVENT_SOURCE } from '../domain/repositories.js';
 import { fullNameKey } from '../domain/validation.js';
@@ -31,7 +32,7 @@ const pull = z.object({
   merged_at: z.string().nullish(),
   merge_commit_sha: z.string().nullish(),
   mergeable: z.boolean().nullish(),
-  head: z.object({ ref: z.string(), sha: z.string() }),
+  head: z.object({ ref: z.string(), sha: z.string(), label: z.string().optional() }),
   base: z.object({ ref: z.string() }),
 });
 const conclusion = z
@@ -235,8 +236,10 @@ export async function eventsOfDelivery(tx: Tx, event: string, payload: unknown):
           ),
         ];
       }
-      // Opened once: a pull request the task path opened (and recorded, with its task) is already stored.
-      if (p.action === 'opened') return stored.previous === null ? [PullRequestOpened.create(facts, m)] : [];
+      // Opened once, whichever of this delivery and the task path stores the pull request first; processed
+      // first, this delivery linked the task that reserved the head branch, so its event carries the task.
+      if (p.action === 'opened')
+        return (await claimOpenedEvent(tx, saved.id)) ? [PullRequestOpened.create(facts, m)] : [];
       // Closing and reopening are state changes: recorded once, whichever of this delivery, the poller
       // (jobs/pullRequestReconciler.ts) and the mutation that made the change stores it first.
       if (p.action === 'closed' || p.action === 'reopened') {

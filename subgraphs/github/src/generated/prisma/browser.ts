@@ -29,6 +29,13 @@ export type Repository = Prisma.RepositoryModel
  */
 export type PullRequest = Prisma.PullRequestModel
 /**
+ * Model PullRequestReservation
+ * The task path's claim on a head branch, committed before it asks GitHub to open the pull request: GitHub's
+ * `opened` delivery, when it is processed before the task path stores the pull request, links the pull request
+ * to this task (and its one `PullRequestOpened` carries the task). Removed when the task path stores it (ADR 0036).
+ */
+export type PullRequestReservation = Prisma.PullRequestReservationModel
+/**
  * Model PullRequestJob
  * The intent to open or update a task's pull request, recorded by the TaskCompleted consumer in its own
  * transaction and carried out after the commit by the pull-request worker (retried with backoff, leased so that

@@ -10,6 +10,7 @@
  */
 export type * from './models/Repository.js'
 export type * from './models/PullRequest.js'
+export type * from './models/PullRequestReservation.js'
 export type * from './models/PullRequestJob.js'
 export type * from './models/UserCredential.js'
 export type * from './models/OAuthState.js'

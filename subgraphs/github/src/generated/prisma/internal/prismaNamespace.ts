@@ -399,6 +399,7 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 export const ModelName = {
   Repository: 'Repository',
   PullRequest: 'PullRequest',
+  PullRequestReservation: 'PullRequestReservation',
   PullRequestJob: 'PullRequestJob',
   UserCredential: 'UserCredential',
   OAuthState: 'OAuthState',
@@ -420,7 +421,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "repository" | "pullRequest" | "pullRequestJob" | "userCredential" | "oAuthState" | "webhookDelivery" | "outboxEvent" | "processedEvent"
+    modelProps: "repository" | "pullRequest" | "pullRequestReservation" | "pullRequestJob" | "userCredential" | "oAuthState" | "webhookDelivery" | "outboxEvent" | "processedEvent"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -569,6 +570,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.PullRequestCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.PullRequestCountAggregateOutputType> | number
+        }
+      }
+    }
+    PullRequestReservation: {
+      payload: Prisma.$PullRequestReservationPayload<ExtArgs>
+      fields: Prisma.PullRequestReservationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PullRequestReservationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PullRequestReservationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>
+        }
+        findFirst: {
+          args: Prisma.PullRequestReservationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PullRequestReservationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>
+        }
+        findMany: {
+          args: Prisma.PullRequestReservationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>[]
+        }
+        create: {
+          args: Prisma.PullRequestReservationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>
+        }
+        createMany: {
+          args: Prisma.PullRequestReservationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PullRequestReservationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>[]
+        }
+        delete: {
+          args: Prisma.PullRequestReservationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>
+        }
+        update: {
+          args: Prisma.PullRequestReservationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>
+        }
+        deleteMany: {
+          args: Prisma.PullRequestReservationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PullRequestReservationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PullRequestReservationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>[]
+        }
+        upsert: {
+          args: Prisma.PullRequestReservationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PullRequestReservationPayload>
+        }
+        aggregate: {
+          args: Prisma.PullRequestReservationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePullRequestReservation>
+        }
+        groupBy: {
+          args: Prisma.PullRequestReservationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PullRequestReservationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PullRequestReservationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PullRequestReservationCountAggregateOutputType> | number
         }
       }
     }
@@ -1092,11 +1167,22 @@ export const PullRequestScalarFieldEnum = {
   reviewedHeadSha: 'reviewedHeadSha',
   pollEtag: 'pollEtag',
   nextPollAt: 'nextPollAt',
+  openedRecordedAt: 'openedRecordedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
 
 export type PullRequestScalarFieldEnum = (typeof PullRequestScalarFieldEnum)[keyof typeof PullRequestScalarFieldEnum]
+
+
+export const PullRequestReservationScalarFieldEnum = {
+  repositoryId: 'repositoryId',
+  headBranch: 'headBranch',
+  taskId: 'taskId',
+  createdAt: 'createdAt'
+} as const
+
+export type PullRequestReservationScalarFieldEnum = (typeof PullRequestReservationScalarFieldEnum)[keyof typeof PullRequestReservationScalarFieldEnum]
 
 
 export const PullRequestJobScalarFieldEnum = {
@@ -1527,6 +1613,7 @@ export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaC
 export type GlobalOmitConfig = {
   repository?: Prisma.RepositoryOmit
   pullRequest?: Prisma.PullRequestOmit
+  pullRequestReservation?: Prisma.PullRequestReservationOmit
   pullRequestJob?: Prisma.PullRequestJobOmit
   userCredential?: Prisma.UserCredentialOmit
   oAuthState?: Prisma.OAuthStateOmit

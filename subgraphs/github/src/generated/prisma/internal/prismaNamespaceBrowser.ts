@@ -53,6 +53,7 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   Repository: 'Repository',
   PullRequest: 'PullRequest',
+  PullRequestReservation: 'PullRequestReservation',
   PullRequestJob: 'PullRequestJob',
   UserCredential: 'UserCredential',
   OAuthState: 'OAuthState',
@@ -114,11 +115,22 @@ export const PullRequestScalarFieldEnum = {
   reviewedHeadSha: 'reviewedHeadSha',
   pollEtag: 'pollEtag',
   nextPollAt: 'nextPollAt',
+  openedRecordedAt: 'openedRecordedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
 
 export type PullRequestScalarFieldEnum = (typeof PullRequestScalarFieldEnum)[keyof typeof PullRequestScalarFieldEnum]
+
+
+export const PullRequestReservationScalarFieldEnum = {
+  repositoryId: 'repositoryId',
+  headBranch: 'headBranch',
+  taskId: 'taskId',
+  createdAt: 'createdAt'
+} as const
+
+export type PullRequestReservationScalarFieldEnum = (typeof PullRequestReservationScalarFieldEnum)[keyof typeof PullRequestReservationScalarFieldEnum]
 
 
 export const PullRequestJobScalarFieldEnum = {

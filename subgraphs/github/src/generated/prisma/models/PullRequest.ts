@@ -52,6 +52,7 @@ export type PullRequestMinAggregateOutputType = {
   reviewedHeadSha: string | null
   pollEtag: string | null
   nextPollAt: Date | null
+  openedRecordedAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -74,6 +75,7 @@ export type PullRequestMaxAggregateOutputType = {
   reviewedHeadSha: string | null
   pollEtag: string | null
   nextPollAt: Date | null
+  openedRecordedAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -96,6 +98,7 @@ export type PullRequestCountAggregateOutputType = {
   reviewedHeadSha: number
   pollEtag: number
   nextPollAt: number
+  openedRecordedAt: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -128,6 +131,7 @@ export type PullRequestMinAggregateInputType = {
   reviewedHeadSha?: true
   pollEtag?: true
   nextPollAt?: true
+  openedRecordedAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -150,6 +154,7 @@ export type PullRequestMaxAggregateInputType = {
   reviewedHeadSha?: true
   pollEtag?: true
   nextPollAt?: true
+  openedRecordedAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -172,6 +177,7 @@ export type PullRequestCountAggregateInputType = {
   reviewedHeadSha?: true
   pollEtag?: true
   nextPollAt?: true
+  openedRecordedAt?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -281,6 +287,7 @@ export type PullRequestGroupByOutputType = {
   reviewedHeadSha: string | null
   pollEtag: string | null
   nextPollAt: Date
+  openedRecordedAt: Date | null
   createdAt: Date
   updatedAt: Date
   _count: PullRequestCountAggregateOutputType | null
@@ -326,6 +333,7 @@ export type PullRequestWhereInput = {
   reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   pollEtag?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   nextPollAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
+  openedRecordedAt?: Prisma.DateTimeNullableFilter<"PullRequest"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
@@ -349,6 +357,7 @@ export type PullRequestOrderByWithRelationInput = {
   reviewedHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
   pollEtag?: Prisma.SortOrderInput | Prisma.SortOrder
   nextPollAt?: Prisma.SortOrder
+  openedRecordedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   repository?: Prisma.RepositoryOrderByWithRelationInput
@@ -376,6 +385,7 @@ export type PullRequestWhereUniqueInput = Prisma.AtLeast<{
   reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   pollEtag?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   nextPollAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
+  openedRecordedAt?: Prisma.DateTimeNullableFilter<"PullRequest"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
@@ -399,6 +409,7 @@ export type PullRequestOrderByWithAggregationInput = {
   reviewedHeadSha?: Prisma.SortOrderInput | Prisma.SortOrder
   pollEtag?: Prisma.SortOrderInput | Prisma.SortOrder
   nextPollAt?: Prisma.SortOrder
+  openedRecordedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.PullRequestCountOrderByAggregateInput
@@ -429,6 +440,7 @@ export type PullRequestScalarWhereWithAggregatesInput = {
   reviewedHeadSha?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
   pollEtag?: Prisma.StringNullableWithAggregatesFilter<"PullRequest"> | string | null
   nextPollAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
+  openedRecordedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"PullRequest"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequest"> | Date | string
 }
@@ -450,6 +462,7 @@ export type PullRequestCreateInput = {
   reviewedHeadSha?: string | null
   pollEtag?: string | null
   nextPollAt?: Date | string
+  openedRecordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   repository: Prisma.RepositoryCreateNestedOneWithoutPullRequestsInput
@@ -473,6 +486,7 @@ export type PullRequestUncheckedCreateInput = {
   reviewedHeadSha?: string | null
   pollEtag?: string | null
   nextPollAt?: Date | string
+  openedRecordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -494,6 +508,7 @@ export type PullRequestUpdateInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   repository?: Prisma.RepositoryUpdateOneRequiredWithoutPullRequestsNestedInput
@@ -517,6 +532,7 @@ export type PullRequestUncheckedUpdateInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -539,6 +555,7 @@ export type PullRequestCreateManyInput = {
   reviewedHeadSha?: string | null
   pollEtag?: string | null
   nextPollAt?: Date | string
+  openedRecordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -560,6 +577,7 @@ export type PullRequestUpdateManyMutationInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -582,6 +600,7 @@ export type PullRequestUncheckedUpdateManyInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -619,6 +638,7 @@ export type PullRequestCountOrderByAggregateInput = {
   reviewedHeadSha?: Prisma.SortOrder
   pollEtag?: Prisma.SortOrder
   nextPollAt?: Prisma.SortOrder
+  openedRecordedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -645,6 +665,7 @@ export type PullRequestMaxOrderByAggregateInput = {
   reviewedHeadSha?: Prisma.SortOrder
   pollEtag?: Prisma.SortOrder
   nextPollAt?: Prisma.SortOrder
+  openedRecordedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -667,6 +688,7 @@ export type PullRequestMinOrderByAggregateInput = {
   reviewedHeadSha?: Prisma.SortOrder
   pollEtag?: Prisma.SortOrder
   nextPollAt?: Prisma.SortOrder
+  openedRecordedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -737,6 +759,10 @@ export type NullableBoolFieldUpdateOperationsInput = {
   set?: boolean | null
 }
 
+export type NullableDateTimeFieldUpdateOperationsInput = {
+  set?: Date | string | null
+}
+
 export type PullRequestCreateWithoutRepositoryInput = {
   id?: string
   number: number
@@ -754,6 +780,7 @@ export type PullRequestCreateWithoutRepositoryInput = {
   reviewedHeadSha?: string | null
   pollEtag?: string | null
   nextPollAt?: Date | string
+  openedRecordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -775,6 +802,7 @@ export type PullRequestUncheckedCreateWithoutRepositoryInput = {
   reviewedHeadSha?: string | null
   pollEtag?: string | null
   nextPollAt?: Date | string
+  openedRecordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -826,6 +854,7 @@ export type PullRequestScalarWhereInput = {
   reviewedHeadSha?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   pollEtag?: Prisma.StringNullableFilter<"PullRequest"> | string | null
   nextPollAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
+  openedRecordedAt?: Prisma.DateTimeNullableFilter<"PullRequest"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"PullRequest"> | Date | string
 }
@@ -847,6 +876,7 @@ export type PullRequestCreateManyRepositoryInput = {
   reviewedHeadSha?: string | null
   pollEtag?: string | null
   nextPollAt?: Date | string
+  openedRecordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -868,6 +898,7 @@ export type PullRequestUpdateWithoutRepositoryInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -889,6 +920,7 @@ export type PullRequestUncheckedUpdateWithoutRepositoryInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -910,6 +942,7 @@ export type PullRequestUncheckedUpdateManyWithoutRepositoryInput = {
   reviewedHeadSha?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   pollEtag?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   nextPollAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  openedRecordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -934,6 +967,7 @@ export type PullRequestSelect<ExtArgs extends runtime.Types.Extensions.InternalA
   reviewedHeadSha?: boolean
   pollEtag?: boolean
   nextPollAt?: boolean
+  openedRecordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -957,6 +991,7 @@ export type PullRequestSelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   reviewedHeadSha?: boolean
   pollEtag?: boolean
   nextPollAt?: boolean
+  openedRecordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -980,6 +1015,7 @@ export type PullRequestSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   reviewedHeadSha?: boolean
   pollEtag?: boolean
   nextPollAt?: boolean
+  openedRecordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
@@ -1003,11 +1039,12 @@ export type PullRequestSelectScalar = {
   reviewedHeadSha?: boolean
   pollEtag?: boolean
   nextPollAt?: boolean
+  openedRecordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type PullRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repositoryId" | "number" | "taskId" | "title" | "url" | "state" | "draft" | "headBranch" | "headSha" | "baseBranch" | "mergeable" | "checksConclusion" | "mergeCommitSha" | "reviewedHeadSha" | "pollEtag" | "nextPollAt" | "createdAt" | "updatedAt", ExtArgs["result"]["pullRequest"]>
+export type PullRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repositoryId" | "number" | "taskId" | "title" | "url" | "state" | "draft" | "headBranch" | "headSha" | "baseBranch" | "mergeable" | "checksConclusion" | "mergeCommitSha" | "reviewedHeadSha" | "pollEtag" | "nextPollAt" | "openedRecordedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["pullRequest"]>
 export type PullRequestInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }
@@ -1053,6 +1090,11 @@ export type $PullRequestPayload<ExtArgs extends runtime.Types.Extensions.Interna
      * When the poller looks at this pull request next (open pull requests of tasks; see jobs/pullRequestReconciler).
      */
     nextPollAt: Date
+    /**
+     * When its one `PullRequestOpened` was recorded (null: not yet). Set under the row lock by whichever of the
+     * task path and an `opened` delivery records it first; the other records none (ADR 0036).
+     */
+    openedRecordedAt: Date | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["pullRequest"]>
@@ -1496,6 +1538,7 @@ export interface PullRequestFieldRefs {
   readonly reviewedHeadSha: Prisma.FieldRef<"PullRequest", 'String'>
   readonly pollEtag: Prisma.FieldRef<"PullRequest", 'String'>
   readonly nextPollAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
+  readonly openedRecordedAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"PullRequest", 'DateTime'>
 }

@@ -538,10 +538,6 @@ export type EnumPullRequestJobStatusFieldUpdateOperationsInput = {
   set?: $Enums.PullRequestJobStatus
 }
 
-export type NullableDateTimeFieldUpdateOperationsInput = {
-  set?: Date | string | null
-}
-
 
 
 export type PullRequestJobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{

@@ -282,6 +282,7 @@ export type RepositoryWhereInput = {
   createdAt?: Prisma.DateTimeFilter<"Repository"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Repository"> | Date | string
   pullRequests?: Prisma.PullRequestListRelationFilter
+  reservations?: Prisma.PullRequestReservationListRelationFilter
 }
 
 export type RepositoryOrderByWithRelationInput = {
@@ -299,6 +300,7 @@ export type RepositoryOrderByWithRelationInput = {
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   pullRequests?: Prisma.PullRequestOrderByRelationAggregateInput
+  reservations?: Prisma.PullRequestReservationOrderByRelationAggregateInput
 }
 
 export type RepositoryWhereUniqueInput = Prisma.AtLeast<{
@@ -319,6 +321,7 @@ export type RepositoryWhereUniqueInput = Prisma.AtLeast<{
   createdAt?: Prisma.DateTimeFilter<"Repository"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Repository"> | Date | string
   pullRequests?: Prisma.PullRequestListRelationFilter
+  reservations?: Prisma.PullRequestReservationListRelationFilter
 }, "id" | "fullNameKey">
 
 export type RepositoryOrderByWithAggregationInput = {
@@ -376,6 +379,7 @@ export type RepositoryCreateInput = {
   createdAt?: Date | string
   updatedAt?: Date | string
   pullRequests?: Prisma.PullRequestCreateNestedManyWithoutRepositoryInput
+  reservations?: Prisma.PullRequestReservationCreateNestedManyWithoutRepositoryInput
 }
 
 export type RepositoryUncheckedCreateInput = {
@@ -393,6 +397,7 @@ export type RepositoryUncheckedCreateInput = {
   createdAt?: Date | string
   updatedAt?: Date | string
   pullRequests?: Prisma.PullRequestUncheckedCreateNestedManyWithoutRepositoryInput
+  reservations?: Prisma.PullRequestReservationUncheckedCreateNestedManyWithoutRepositoryInput
 }
 
 export type RepositoryUpdateInput = {
@@ -410,6 +415,7 @@ export type RepositoryUpdateInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   pullRequests?: Prisma.PullRequestUpdateManyWithoutRepositoryNestedInput
+  reservations?: Prisma.PullRequestReservationUpdateManyWithoutRepositoryNestedInput
 }
 
 export type RepositoryUncheckedUpdateInput = {
@@ -427,6 +433,7 @@ export type RepositoryUncheckedUpdateInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   pullRequests?: Prisma.PullRequestUncheckedUpdateManyWithoutRepositoryNestedInput
+  reservations?: Prisma.PullRequestReservationUncheckedUpdateManyWithoutRepositoryNestedInput
 }
 
 export type RepositoryCreateManyInput = {
@@ -580,6 +587,20 @@ export type RepositoryUpdateOneRequiredWithoutPullRequestsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.RepositoryUpdateToOneWithWhereWithoutPullRequestsInput, Prisma.RepositoryUpdateWithoutPullRequestsInput>, Prisma.RepositoryUncheckedUpdateWithoutPullRequestsInput>
 }
 
+export type RepositoryCreateNestedOneWithoutReservationsInput = {
+  create?: Prisma.XOR<Prisma.RepositoryCreateWithoutReservationsInput, Prisma.RepositoryUncheckedCreateWithoutReservationsInput>
+  connectOrCreate?: Prisma.RepositoryCreateOrConnectWithoutReservationsInput
+  connect?: Prisma.RepositoryWhereUniqueInput
+}
+
+export type RepositoryUpdateOneRequiredWithoutReservationsNestedInput = {
+  create?: Prisma.XOR<Prisma.RepositoryCreateWithoutReservationsInput, Prisma.RepositoryUncheckedCreateWithoutReservationsInput>
+  connectOrCreate?: Prisma.RepositoryCreateOrConnectWithoutReservationsInput
+  upsert?: Prisma.RepositoryUpsertWithoutReservationsInput
+  connect?: Prisma.RepositoryWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.RepositoryUpdateToOneWithWhereWithoutReservationsInput, Prisma.RepositoryUpdateWithoutReservationsInput>, Prisma.RepositoryUncheckedUpdateWithoutReservationsInput>
+}
+
 export type RepositoryCreateWithoutPullRequestsInput = {
   id?: string
   githubId: bigint | number
@@ -594,6 +615,7 @@ export type RepositoryCreateWithoutPullRequestsInput = {
   cloneUrl: string
   createdAt?: Date | string
   updatedAt?: Date | string
+  reservations?: Prisma.PullRequestReservationCreateNestedManyWithoutRepositoryInput
 }
 
 export type RepositoryUncheckedCreateWithoutPullRequestsInput = {
@@ -610,6 +632,7 @@ export type RepositoryUncheckedCreateWithoutPullRequestsInput = {
   cloneUrl: string
   createdAt?: Date | string
   updatedAt?: Date | string
+  reservations?: Prisma.PullRequestReservationUncheckedCreateNestedManyWithoutRepositoryInput
 }
 
 export type RepositoryCreateOrConnectWithoutPullRequestsInput = {
@@ -642,6 +665,7 @@ export type RepositoryUpdateWithoutPullRequestsInput = {
   cloneUrl?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reservations?: Prisma.PullRequestReservationUpdateManyWithoutRepositoryNestedInput
 }
 
 export type RepositoryUncheckedUpdateWithoutPullRequestsInput = {
@@ -658,6 +682,91 @@ export type RepositoryUncheckedUpdateWithoutPullRequestsInput = {
   cloneUrl?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reservations?: Prisma.PullRequestReservationUncheckedUpdateManyWithoutRepositoryNestedInput
+}
+
+export type RepositoryCreateWithoutReservationsInput = {
+  id?: string
+  githubId: bigint | number
+  owner: string
+  name: string
+  fullNameKey: string
+  defaultBranch: string
+  visibility: $Enums.RepositoryVisibility
+  access: $Enums.RepositoryAccess
+  connectedById?: string | null
+  htmlUrl: string
+  cloneUrl: string
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  pullRequests?: Prisma.PullRequestCreateNestedManyWithoutRepositoryInput
+}
+
+export type RepositoryUncheckedCreateWithoutReservationsInput = {
+  id?: string
+  githubId: bigint | number
+  owner: string
+  name: string
+  fullNameKey: string
+  defaultBranch: string
+  visibility: $Enums.RepositoryVisibility
+  access: $Enums.RepositoryAccess
+  connectedById?: string | null
+  htmlUrl: string
+  cloneUrl: string
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  pullRequests?: Prisma.PullRequestUncheckedCreateNestedManyWithoutRepositoryInput
+}
+
+export type RepositoryCreateOrConnectWithoutReservationsInput = {
+  where: Prisma.RepositoryWhereUniqueInput
+  create: Prisma.XOR<Prisma.RepositoryCreateWithoutReservationsInput, Prisma.RepositoryUncheckedCreateWithoutReservationsInput>
+}
+
+export type RepositoryUpsertWithoutReservationsInput = {
+  update: Prisma.XOR<Prisma.RepositoryUpdateWithoutReservationsInput, Prisma.RepositoryUncheckedUpdateWithoutReservationsInput>
+  create: Prisma.XOR<Prisma.RepositoryCreateWithoutReservationsInput, Prisma.RepositoryUncheckedCreateWithoutReservationsInput>
+  where?: Prisma.RepositoryWhereInput
+}
+
+export type RepositoryUpdateToOneWithWhereWithoutReservationsInput = {
+  where?: Prisma.RepositoryWhereInput
+  data: Prisma.XOR<Prisma.RepositoryUpdateWithoutReservationsInput, Prisma.RepositoryUncheckedUpdateWithoutReservationsInput>
+}
+
+export type RepositoryUpdateWithoutReservationsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  githubId?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  owner?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  fullNameKey?: Prisma.StringFieldUpdateOperationsInput | string
+  defaultBranch?: Prisma.StringFieldUpdateOperationsInput | string
+  visibility?: Prisma.EnumRepositoryVisibilityFieldUpdateOperationsInput | $Enums.RepositoryVisibility
+  access?: Prisma.EnumRepositoryAccessFieldUpdateOperationsInput | $Enums.RepositoryAccess
+  connectedById?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  htmlUrl?: Prisma.StringFieldUpdateOperationsInput | string
+  cloneUrl?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  pullRequests?: Prisma.PullRequestUpdateManyWithoutRepositoryNestedInput
+}
+
+export type RepositoryUncheckedUpdateWithoutReservationsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  githubId?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  owner?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  fullNameKey?: Prisma.StringFieldUpdateOperationsInput | string
+  defaultBranch?: Prisma.StringFieldUpdateOperationsInput | string
+  visibility?: Prisma.EnumRepositoryVisibilityFieldUpdateOperationsInput | $Enums.RepositoryVisibility
+  access?: Prisma.EnumRepositoryAccessFieldUpdateOperationsInput | $Enums.RepositoryAccess
+  connectedById?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  htmlUrl?: Prisma.StringFieldUpdateOperationsInput | string
+  cloneUrl?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  pullRequests?: Prisma.PullRequestUncheckedUpdateManyWithoutRepositoryNestedInput
 }
 
 
@@ -667,10 +776,12 @@ export type RepositoryUncheckedUpdateWithoutPullRequestsInput = {
 
 export type RepositoryCountOutputType = {
   pullRequests: number
+  reservations: number
 }
 
 export type RepositoryCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   pullRequests?: boolean | RepositoryCountOutputTypeCountPullRequestsArgs
+  reservations?: boolean | RepositoryCountOutputTypeCountReservationsArgs
 }
 
 /**
@@ -690,6 +801,13 @@ export type RepositoryCountOutputTypeCountPullRequestsArgs<ExtArgs extends runti
   where?: Prisma.PullRequestWhereInput
 }
 
+/**
+ * RepositoryCountOutputType without action
+ */
+export type RepositoryCountOutputTypeCountReservationsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.PullRequestReservationWhereInput
+}
+
 
 export type RepositorySelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -706,6 +824,7 @@ export type RepositorySelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   createdAt?: boolean
   updatedAt?: boolean
   pullRequests?: boolean | Prisma.Repository$pullRequestsArgs<ExtArgs>
+  reservations?: boolean | Prisma.Repository$reservationsArgs<ExtArgs>
   _count?: boolean | Prisma.RepositoryCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["repository"]>
 
@@ -760,6 +879,7 @@ export type RepositorySelectScalar = {
 export type RepositoryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "githubId" | "owner" | "name" | "fullNameKey" | "defaultBranch" | "visibility" | "access" | "connectedById" | "htmlUrl" | "cloneUrl" | "createdAt" | "updatedAt", ExtArgs["result"]["repository"]>
 export type RepositoryInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   pullRequests?: boolean | Prisma.Repository$pullRequestsArgs<ExtArgs>
+  reservations?: boolean | Prisma.Repository$reservationsArgs<ExtArgs>
   _count?: boolean | Prisma.RepositoryCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type RepositoryIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -769,6 +889,7 @@ export type $RepositoryPayload<ExtArgs extends runtime.Types.Extensions.Internal
   name: "Repository"
   objects: {
     pullRequests: Prisma.$PullRequestPayload<ExtArgs>[]
+    reservations: Prisma.$PullRequestReservationPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1182,6 +1303,7 @@ readonly fields: RepositoryFieldRefs;
 export interface Prisma__RepositoryClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
   pullRequests<T extends Prisma.Repository$pullRequestsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Repository$pullRequestsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PullRequestPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  reservations<T extends Prisma.Repository$reservationsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Repository$reservationsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PullRequestReservationPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1638,6 +1760,30 @@ export type Repository$pullRequestsArgs<ExtArgs extends runtime.Types.Extensions
   take?: number
   skip?: number
   distinct?: Prisma.PullRequestScalarFieldEnum | Prisma.PullRequestScalarFieldEnum[]
+}
+
+/**
+ * Repository.reservations
+ */
+export type Repository$reservationsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the PullRequestReservation
+   */
+  select?: Prisma.PullRequestReservationSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the PullRequestReservation
+   */
+  omit?: Prisma.PullRequestReservationOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.PullRequestReservationInclude<ExtArgs> | null
+  where?: Prisma.PullRequestReservationWhereInput
+  orderBy?: Prisma.PullRequestReservationOrderByWithRelationInput | Prisma.PullRequestReservationOrderByWithRelationInput[]
+  cursor?: Prisma.PullRequestReservationWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.PullRequestReservationScalarFieldEnum | Prisma.PullRequestReservationScalarFieldEnum[]
 }
 
 /**
