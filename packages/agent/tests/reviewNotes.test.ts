@@ -1,7 +1,7 @@
 import { realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChildProcessRunner, createFixture, FakeModelServer, type Fixture } from '@cap/testkit';
+import { ChildProcessRunner, createFixture, FakeModelServer, seededRandom, type Fixture } from '@cap/testkit';
 import {
   GitWorkspace,
   MemoryConversationStore,
@@ -35,18 +35,6 @@ function noteResults(entries: readonly LogEntryInput[]): Array<{ result: string;
     .map((entry) => entry.data as { tool: string; result: string; isError: boolean })
     .filter((data) => data.tool === 'add_review_note')
     .map(({ result, isError }) => ({ result, isError }));
-}
-
-/** A seeded generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 describe('add_review_note through the executor (scripted model)', { timeout: 120_000 }, () => {
@@ -292,7 +280,7 @@ describe('ReviewNotebook on a real change', { timeout: 120_000 }, () => {
 
   it('accepts no generated hostile path, and every refusal is coded', async () => {
     const { notebook } = await changedWorkspace();
-    const next = random(20261206);
+    const next = seededRandom(20261206);
     const pieces = [
       '..',
       '.',

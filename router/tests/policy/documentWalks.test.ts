@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { scopesForRole, type Principal } from '@cap/runtime';
+import { seededRandom } from '@cap/testkit';
 import { authorizeOperation } from '../../src/policy/authorize.js';
 import { actualCost, estimateCost } from '../../src/policy/cost.js';
 import { SATURATED } from '../../src/policy/documentWalk.js';
@@ -13,7 +14,7 @@ import {
   type OperationLimits,
 } from '../../src/policy/limits.js';
 import { loadSupergraphPolicy } from '../../src/policy/supergraphPolicy.js';
-import { expandFragments, fanOut, random, randomDocument, responseFor } from './generateDocuments.js';
+import { expandFragments, fanOut, randomDocument, responseFor } from './generateDocuments.js';
 
 /**
  * The policies' walks over a document, as pure functions over the composed supergraph: linear in the document
@@ -144,7 +145,7 @@ describe('memoised walks equal a straightforward expansion (generated documents 
   const schema = policy.apiSchema;
   const cases = Array.from({ length: 150 }, (_, seed) => seed + 1);
   it.each(cases)('seed %i', (seed) => {
-    const text = randomDocument(schema, random(seed), { maxDepth: 4 });
+    const text = randomDocument(schema, seededRandom(seed), { maxDepth: 4 });
     const document = parse(text);
     const operation = operationOf(document);
     const expanded = expandFragments(document);
