@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { PullRequestOpened, WorkflowRunCompleted } from '@cap/events';
+import { PullRequestOpened } from '@cap/events';
 import { MemoryEventBus } from '@cap/messaging';
 import { userPrincipal, waitFor, type FakeRun } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBranchOf } from '../src/domain/fixBranches.js';
-import { fakeRun, sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fakeRun, runCompletedEvent, sha, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * Issue #14's fix-of-a-fix guard: a failing run on a fix's own branch (the agent's `agent/<short id>`, or the head
@@ -44,30 +44,8 @@ afterAll(async () => {
 });
 
 /** The github subgraph's event of a completed run (a push's run: no pull request, no task). */
-function webhookEvent(run: FakeRun, taskIds: string[] = []) {
-  return WorkflowRunCompleted.create(
-    {
-      repositoryId: REPOSITORY_ID,
-      owner: OWNER,
-      name: NAME,
-      runId: run.id,
-      runAttempt: run.runAttempt,
-      workflowId: run.workflowId,
-      workflowName: run.name,
-      event: run.event,
-      headBranch: run.headBranch,
-      headSha: run.headSha,
-      status: 'completed',
-      conclusion: run.conclusion === 'success' ? 'SUCCESS' : 'FAILURE',
-      htmlUrl: `https://github.example/${REPOSITORY}/actions/runs/${run.id}`,
-      pullRequestNumbers: run.pullRequests,
-      taskIds,
-      startedAt: run.startedAt,
-      updatedAt: run.updatedAt,
-    },
-    { source: 'github', aggregateId: REPOSITORY_ID },
-  );
-}
+const webhookEvent = (run: FakeRun, taskIds: string[] = []) =>
+  runCompletedEvent(run, { id: REPOSITORY_ID, owner: OWNER, name: NAME }, taskIds);
 
 const prisma = () => h.cicd.deps.prisma;
 const buildOf = (run: FakeRun) =>
