@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -13,27 +12,15 @@ import {
   type LimitViolation,
   type OperationLimits,
 } from '../../src/policy/limits.js';
-import { loadSupergraphPolicy } from '../../src/policy/supergraphPolicy.js';
+import { committedPolicy as policy, UNLIMITED } from './committedSupergraph.js';
 import { expandFragments, fanOut, randomDocument, responseFor } from './generateDocuments.js';
 
 /**
  * The policies' walks over a document, as pure functions over the composed supergraph: linear in the document
  * whatever its fragments do, and equal to a straightforward expansion where expansion is small.
  */
-const policy = loadSupergraphPolicy(
-  readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
-);
 const anonymous: Principal = { kind: 'anonymous' };
 const member: Principal = { kind: 'user', userId: 'u1', role: 'VIEWER', scopes: scopesForRole('VIEWER') };
-const UNLIMITED: OperationLimits = {
-  maxDepth: SATURATED,
-  maxAliases: SATURATED,
-  maxRootFields: SATURATED,
-  maxFields: SATURATED,
-  maxDirectives: SATURATED,
-  maxTokens: SATURATED,
-  maxDocumentBytes: SATURATED,
-};
 /** Generous: a naive walk of these documents takes minutes or never ends. */
 const PROMPT_MS = 200;
 
