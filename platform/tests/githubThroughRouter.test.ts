@@ -19,14 +19,14 @@ import {
   type TestDatabase,
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import type { RunningPlatform } from '../src/index.js';
+import { LOGIN, platformTestEnv, startPlatformAsAdmin } from './support/embeddedPlatform.js';
 
 /**
  * The github subgraph in the one-process platform, as a new user meets it: a personal access token
  * (GITHUB_TOKEN), a repository connected through the router, and GitHub's webhooks posted to the router's own
  * origin (forwarded unchanged to the subgraph, which verifies the signature over the raw bytes).
  */
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const WEBHOOK_SECRET = 'router-forwarding-webhook-secret';
 const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`;
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`;
@@ -44,30 +44,18 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
     fake = await startFakeGithub();
     addFakeRepository(fake, { owner: 'acme', name: 'widgets' });
     db = await createTestDatabase();
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
+    const env = platformTestEnv(dataDir, {
       DATABASE_URL: db.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
       GITHUB_API_URL: fake.apiUrl,
       GITHUB_TOKEN: fake.issueToken({ kind: 'pat', login: 'dev' }),
       GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
       // The pull request poller on its timer (the safety net for lost webhooks).
       GITHUB_PR_POLL_INTERVAL_MS: '500',
-    };
-    platform = await startPlatform({
-      config: loadConfig(env),
+    });
+    ({ platform, auth } = await startPlatformAsAdmin(
       env,
-      logger: createLogger({ service: 'platform-test', level: 'silent' }),
-    });
-    const admin = platform.identity.bootstrappedAdmin!;
-    const login = await graphql(`${platform.router.url}/graphql`, LOGIN, {
-      e: admin.email,
-      p: admin.password,
-    });
-    auth = { authorization: `Bearer ${login.data?.['login'].accessToken as string}` };
+      createLogger({ service: 'platform-test', level: 'silent' }),
+    ));
   });
   afterAll(async () => {
     await platform?.close();
