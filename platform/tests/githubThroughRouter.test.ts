@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '@cap/runtime';
 import {
   addFakeRepository,
+  addOpenPull,
   createTestDatabase,
   errorCodes,
   githubWebhookDelivery,
   graphql,
-  pullsOf,
   repositoriesOf,
   sampleWebhookPayload,
   startFakeGithub,
@@ -153,17 +153,7 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
   /** `acme/<name>` on the fake and connected with `userId`'s own GitHub account, with one open task pull request. */
   async function oauthRepository(name: string, userId: string) {
     const fakeRepo = addFakeRepository(fake, { owner: 'acme', name });
-    pullsOf(fake, fakeRepo).push({
-      id: 8100,
-      number: 1,
-      title: 'Private work',
-      body: null,
-      head: 'main',
-      base: 'main',
-      draft: false,
-      state: 'open',
-      merged: false,
-    });
+    addOpenPull(fake, fakeRepo, { id: 8100, number: 1, title: 'Private work' });
     const { prisma, cipher } = platform.github.deps;
     const token = fake.issueToken({ kind: 'oauth', login: 'alice' }, 'gho_');
     await prisma.userCredential.create({
@@ -258,17 +248,10 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
   it('polls the open pull requests it opened: a merge whose webhook was lost shows through the router', async () => {
     const { prisma } = platform.github.deps;
     const repository = await prisma.repository.findUniqueOrThrow({ where: { fullNameKey: 'acme/widgets' } });
-    const pulls = pullsOf(fake, repositoriesOf(fake).get('acme/widgets')!);
-    pulls.push({
+    const pull = addOpenPull(fake, repositoriesOf(fake).get('acme/widgets')!, {
       id: 8200,
       number: 7,
       title: 'A task',
-      body: null,
-      head: 'main',
-      base: 'main',
-      draft: false,
-      state: 'open',
-      merged: false,
     });
     const pr = await prisma.pullRequest.create({
       data: {
@@ -284,7 +267,7 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
       },
     });
     // Merged on GitHub; the webhook delivery never arrives.
-    Object.assign(pulls[pulls.length - 1]!, { state: 'closed', merged: true });
+    Object.assign(pull, { state: 'closed', merged: true });
     await waitFor(
       async () => {
         const read = await graphql(`${platform.router.url}/graphql`, REPOSITORY, { n: 'widgets' }, auth);
