@@ -1,4 +1,5 @@
-import { ANONYMOUS, scopesForRole, type Principal } from '@cap/runtime';
+import { ANONYMOUS, type Principal } from '@cap/runtime';
+import { userPrincipal } from '@cap/testkit';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { authorizeOperation } from '../../src/policy/authorize.js';
@@ -101,13 +102,8 @@ describe('checkOperationLimits (fragments expanded, the first violation)', () =>
 });
 
 describe('authorizeOperation (requirements composed from @authenticated / @requiresScopes / @policy)', () => {
-  const viewer: Principal = { kind: 'user', userId: 'u1', role: 'VIEWER', scopes: scopesForRole('VIEWER') };
-  const developer: Principal = {
-    kind: 'user',
-    userId: 'u2',
-    role: 'DEVELOPER',
-    scopes: scopesForRole('DEVELOPER'),
-  };
+  const viewer = userPrincipal('VIEWER', 'u1');
+  const developer = userPrincipal('DEVELOPER', 'u2');
   const chatOnlyKey: Principal = {
     kind: 'apiKey',
     userId: 'u3',

@@ -86,6 +86,14 @@ async function fixOf(fixId: string) {
   return prisma().fixAttempt.findUniqueOrThrow({ where: { id: fixId } });
 }
 
+/** The fix once it is FAILED (a failed attempt of it concluded). */
+function failedFix(fixId: string) {
+  return waitFor(async () => {
+    const fix = await fixOf(fixId);
+    return fix.status === 'FAILED' ? fix : undefined;
+  });
+}
+
 describe("a failing run on a fix's own branch", () => {
   it("webhook: the agent's branch fails → the original fix FAILED, no new fix task", async () => {
     const original = await requestedFix('feature/x');
@@ -101,10 +109,7 @@ describe("a failing run on a fix's own branch", () => {
     const build = await understood(red);
     expect(build.taskIds).toEqual([original.taskId]);
     expect(await prisma().fixAttempt.findUnique({ where: { buildId: build.id } })).toBeNull();
-    const failed = await waitFor(async () => {
-      const fix = await fixOf(original.fixId);
-      return fix.status === 'FAILED' ? fix : undefined;
-    });
+    const failed = await failedFix(original.fixId);
     expect(failed.reason).toContain('FAILURE');
     expect(await fixTasks()).toBe(tasksBefore);
     // An agent's branch nobody knows yet (no FixTaskCreated seen for it): still never fixed.
@@ -156,10 +161,7 @@ describe("a failing run on a fix's own branch", () => {
       expect(build.source).toBe('POLL');
       expect(await prisma().fixAttempt.findUnique({ where: { buildId: build.id } })).toBeNull();
     }
-    const failed = await waitFor(async () => {
-      const fix = await fixOf(original.fixId);
-      return fix.status === 'FAILED' ? fix : undefined;
-    });
+    const failed = await failedFix(original.fixId);
     expect(failed.reason).toContain('FAILURE');
     expect(await fixTasks()).toBe(tasksBefore);
 
