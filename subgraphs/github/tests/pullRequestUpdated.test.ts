@@ -89,7 +89,7 @@ describe('pullRequestUpdated', () => {
       secret: h.webhookSecret,
       payload: sampleWebhookPayload(
         'check-suite-completed',
-        checkSuiteCompleted({ branch: event.payload.branch, number: pr.number, conclusion: 'failure' }),
+        checkSuiteCompleted({ branch: event.payload.branch!, number: pr.number, conclusion: 'failure' }),
       ),
     });
     expect((await h.deliver(suite)).status).toBe(202);
