@@ -17,7 +17,7 @@ import {
   type Cluster,
   type Instance,
 } from './harness.js';
-import { publishTaskLogs, storeTaskLogs } from './taskLogWrites.js';
+import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLogWrites.js';
 
 // `taskLogBatches`: the shared tail's batched reader (every entry once, in order, contiguous batches that grow
 // for a subscriber that does not pull and stay small for one that does), and the subscription over GraphQL with
@@ -94,15 +94,8 @@ describe('batched task log tail', () => {
     }
     const readsBefore = tails.stats().reads;
 
-    const [one, two, three] = [
-      await storeTaskLogs(instance, taskId, 10, 'a'),
-      await storeTaskLogs(instance, taskId, 10, 'b'),
-      await storeTaskLogs(instance, taskId, 10, 'c'),
-    ];
     // Crossed batches: the hole before the third is read from the database once, by the shared tail.
-    await publishTaskLogs(instance, taskId, three!);
-    await publishTaskLogs(instance, taskId, one!);
-    await publishTaskLogs(instance, taskId, two!);
+    await storeAndPublishCrossed(instance, taskId);
     const live = await Promise.all(subscribers.map((tail) => take(tail, 30)));
     for (const batches of live) {
       expectWellFormed(batches, base, 7);

@@ -3,7 +3,7 @@ import { userPrincipal } from '@cap/testkit';
 import { TaskLogTails } from '../src/logs/taskLogTail.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
 import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
-import { publishTaskLogs, storeTaskLogs } from './taskLogWrites.js';
+import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLogWrites.js';
 
 // The shared tail on real PostgreSQL and Redis pub/sub: live batches are published by hand, in the orders that
 // happen between several writers (crossed, lost), to check that every subscriber still sees each entry once, in
@@ -57,15 +57,8 @@ describe('shared task log tail', () => {
     expect(tails.stats()).toMatchObject({ tails: 1, subscribers: 50 });
     const readsBefore = tails.stats().reads;
 
-    const [one, two, three] = [
-      await storeTaskLogs(instance, taskId, 10, 'a'),
-      await storeTaskLogs(instance, taskId, 10, 'b'),
-      await storeTaskLogs(instance, taskId, 10, 'c'),
-    ];
     // The third writer's batch arrives first: the hole before it is read from the database, once.
-    await publishTaskLogs(instance, taskId, three!);
-    await publishTaskLogs(instance, taskId, one!);
-    await publishTaskLogs(instance, taskId, two!);
+    await storeAndPublishCrossed(instance, taskId);
     const received = await Promise.all(subscribers.map((tail) => take(tail, 30)));
     for (const seqs of received) expect(seqs).toEqual(range(base + 1, base + 30));
 

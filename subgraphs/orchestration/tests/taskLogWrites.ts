@@ -29,3 +29,16 @@ export function publishTaskLogs(instance: Instance, taskId: string, entries: Tas
     entries: entries.map(toTaskLogWire),
   });
 }
+
+/**
+ * Three writers' batches of ten lines (`a`, `b`, `c`), stored in order and published crossed: the third first, so
+ * a subscriber sees a hole before it that only the database can fill, then the two that fill it.
+ */
+export async function storeAndPublishCrossed(instance: Instance, taskId: string): Promise<void> {
+  const one = await storeTaskLogs(instance, taskId, 10, 'a');
+  const two = await storeTaskLogs(instance, taskId, 10, 'b');
+  const three = await storeTaskLogs(instance, taskId, 10, 'c');
+  await publishTaskLogs(instance, taskId, three);
+  await publishTaskLogs(instance, taskId, one);
+  await publishTaskLogs(instance, taskId, two);
+}
