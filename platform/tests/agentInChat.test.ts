@@ -17,7 +17,7 @@ import {
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
-import { platformTestEnv } from './support/embeddedPlatform.js';
+import { LOGIN, platformTestEnv } from './support/embeddedPlatform.js';
 
 /**
  * The agent in chat, end to end on real PostgreSQL and Kafka in the one-process platform, driven through the
@@ -31,7 +31,6 @@ import { platformTestEnv } from './support/embeddedPlatform.js';
 
 const AGENT = 'coding-agent';
 const QUESTION = 'Should sum() add its arguments or multiply them?';
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`;
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`;
 const CREATE_CONVERSATION = `mutation($title: String!, $users: [ID!], $agents: [String!]) {

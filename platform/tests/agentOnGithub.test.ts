@@ -32,7 +32,8 @@ import {
   type TestDatabase,
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import type { RunningPlatform } from '../src/index.js';
+import { platformTestEnv, startPlatformAsAdmin } from './support/embeddedPlatform.js';
 
 /**
  * A task on a GitHub repository, end to end in the one-process platform (real PostgreSQL, the in-memory bus): the
@@ -44,7 +45,6 @@ import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js
  */
 
 const INTERNAL_TOKEN_SECRET = 'internal-secret-of-the-github-agent-test-0123456789';
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const CREATE_TASK = `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`;
 const ANSWER = `mutation($id: ID!, $a: String!) { provideTaskInput(input: { taskId: $id, answer: $a }) { id } }`;
 const TASK = `query($id: ID!) {
@@ -117,15 +117,9 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Fix sum() to add its arguments' } }] },
     ]);
     db = await createTestDatabase();
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
+    const env = platformTestEnv(dataDir, {
       DATABASE_URL: db.url,
-      PORT: '0',
       LOG_LEVEL: 'debug',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      WORKSPACE_ROOT: dataDir,
-      PATH: process.env['PATH'],
       OPENAI_BASE_URL: server.baseUrl,
       OPENAI_API_KEY: 'sk-test-github-agent-5c1e9a',
       AGENT_MODEL: 'gpt-4.1-mini',
@@ -133,7 +127,7 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
       GITHUB_API_URL: fake.apiUrl,
       GITHUB_APP_ID: String(fake.app.id),
       GITHUB_APP_PRIVATE_KEY: fake.app.privateKey,
-    };
+    });
     const destination = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -141,11 +135,7 @@ describe('the agent on a GitHub repository (platform)', { timeout: 180_000 }, ()
       },
     });
     const logger = createLogger({ service: 'platform-test', level: 'debug', destination });
-    platform = await startPlatform({ config: loadConfig(env), env, logger });
-    url = platform.router.graphqlUrl;
-    const admin = platform.identity.bootstrappedAdmin!;
-    const login = await graphql(url, LOGIN, { e: admin.email, p: admin.password });
-    auth = { authorization: `Bearer ${login.data!['login'].accessToken as string}` };
+    ({ platform, url, auth } = await startPlatformAsAdmin(env, logger));
     const connected = await graphql(
       url,
       'mutation { connectRepository(owner: "acme", name: "widgets") { fullName } }',

@@ -21,13 +21,13 @@ import {
   type TestDatabase,
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import type { RunningPlatform } from '../src/index.js';
+import { platformTestEnv, startPlatformAsAdmin } from './support/embeddedPlatform.js';
 import {
   OWNER,
   NAME,
   REPOSITORY,
   WEBHOOK_SECRET,
-  LOGIN,
   SET_POLICY,
   ME,
   BUILDS,
@@ -172,15 +172,8 @@ describe('the CI fix loop (platform, through the router)', { timeout: 180_000 },
       { toolCalls: [{ name: 'finish', arguments: { summary: 'Make flag a boolean' } }] },
     ]);
     db = await createTestDatabase();
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
+    const env = platformTestEnv(dataDir, {
       DATABASE_URL: db.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
-      WORKSPACE_ROOT: dataDir,
-      PATH: process.env['PATH'],
       OPENAI_BASE_URL: model.baseUrl,
       OPENAI_API_KEY: 'sk-test-ci-fix-loop-7d2f0b',
       AGENT_MODEL: 'gpt-4.1-mini',
@@ -190,16 +183,11 @@ describe('the CI fix loop (platform, through the router)', { timeout: 180_000 },
       GITHUB_APP_PRIVATE_KEY: fake.app.privateKey,
       GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
       CI_POLL_INTERVAL_MS: '250',
-    };
-    platform = await startPlatform({
-      config: loadConfig(env),
-      env,
-      logger: createLogger({ service: 'platform-test', level: 'silent' }),
     });
-    url = platform.router.graphqlUrl;
-    const admin = platform.identity.bootstrappedAdmin!;
-    const login = await graphql(url, LOGIN, { e: admin.email, p: admin.password });
-    auth = { authorization: `Bearer ${login.data!['login'].accessToken as string}` };
+    ({ platform, url, auth } = await startPlatformAsAdmin(
+      env,
+      createLogger({ service: 'platform-test', level: 'silent' }),
+    ));
     userId = (await call(ME)).me.id;
     await call(`mutation { connectRepository(owner: "${OWNER}", name: "${NAME}") { fullName } }`);
     const policy = await call(SET_POLICY, {

@@ -6,7 +6,6 @@ export const OWNER = 'acme';
 export const NAME = 'widgets';
 export const REPOSITORY = `${OWNER}/${NAME}`;
 export const WEBHOOK_SECRET = 'webhook-secret-of-the-ci-fix-loop-test';
-export const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 export const SET_POLICY = `mutation($input: SetFixPolicyInput!) { setFixPolicy(input: $input) { mode branches enabledBy } }`;
 export const ME = `query { me { id } }`;
 export const BUILDS = `query($r: String!) {

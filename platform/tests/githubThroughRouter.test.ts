@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '@cap/runtime';
 import {
   addFakeRepository,
+  addOpenPull,
   createTestDatabase,
   errorCodes,
   githubWebhookDelivery,
   graphql,
-  pullsOf,
   repositoriesOf,
   sampleWebhookPayload,
   startFakeGithub,
@@ -19,14 +19,14 @@ import {
   type TestDatabase,
 } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startPlatform, type RunningPlatform } from '../src/index.js';
+import type { RunningPlatform } from '../src/index.js';
+import { LOGIN, platformTestEnv, startPlatformAsAdmin } from './support/embeddedPlatform.js';
 
 /**
  * The github subgraph in the one-process platform, as a new user meets it: a personal access token
  * (GITHUB_TOKEN), a repository connected through the router, and GitHub's webhooks posted to the router's own
  * origin (forwarded unchanged to the subgraph, which verifies the signature over the raw bytes).
  */
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 const WEBHOOK_SECRET = 'router-forwarding-webhook-secret';
 const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`;
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`;
@@ -44,30 +44,18 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
     fake = await startFakeGithub();
     addFakeRepository(fake, { owner: 'acme', name: 'widgets' });
     db = await createTestDatabase();
-    const env = {
-      NODE_ENV: 'development',
-      DATA_DIR: dataDir,
+    const env = platformTestEnv(dataDir, {
       DATABASE_URL: db.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_POLL_INTERVAL_MS: '0',
       GITHUB_API_URL: fake.apiUrl,
       GITHUB_TOKEN: fake.issueToken({ kind: 'pat', login: 'dev' }),
       GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
       // The pull request poller on its timer (the safety net for lost webhooks).
       GITHUB_PR_POLL_INTERVAL_MS: '500',
-    };
-    platform = await startPlatform({
-      config: loadConfig(env),
+    });
+    ({ platform, auth } = await startPlatformAsAdmin(
       env,
-      logger: createLogger({ service: 'platform-test', level: 'silent' }),
-    });
-    const admin = platform.identity.bootstrappedAdmin!;
-    const login = await graphql(`${platform.router.url}/graphql`, LOGIN, {
-      e: admin.email,
-      p: admin.password,
-    });
-    auth = { authorization: `Bearer ${login.data?.['login'].accessToken as string}` };
+      createLogger({ service: 'platform-test', level: 'silent' }),
+    ));
   });
   afterAll(async () => {
     await platform?.close();
@@ -165,17 +153,7 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
   /** `acme/<name>` on the fake and connected with `userId`'s own GitHub account, with one open task pull request. */
   async function oauthRepository(name: string, userId: string) {
     const fakeRepo = addFakeRepository(fake, { owner: 'acme', name });
-    pullsOf(fake, fakeRepo).push({
-      id: 8100,
-      number: 1,
-      title: 'Private work',
-      body: null,
-      head: 'main',
-      base: 'main',
-      draft: false,
-      state: 'open',
-      merged: false,
-    });
+    addOpenPull(fake, fakeRepo, { id: 8100, number: 1, title: 'Private work' });
     const { prisma, cipher } = platform.github.deps;
     const token = fake.issueToken({ kind: 'oauth', login: 'alice' }, 'gho_');
     await prisma.userCredential.create({
@@ -270,17 +248,10 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
   it('polls the open pull requests it opened: a merge whose webhook was lost shows through the router', async () => {
     const { prisma } = platform.github.deps;
     const repository = await prisma.repository.findUniqueOrThrow({ where: { fullNameKey: 'acme/widgets' } });
-    const pulls = pullsOf(fake, repositoriesOf(fake).get('acme/widgets')!);
-    pulls.push({
+    const pull = addOpenPull(fake, repositoriesOf(fake).get('acme/widgets')!, {
       id: 8200,
       number: 7,
       title: 'A task',
-      body: null,
-      head: 'main',
-      base: 'main',
-      draft: false,
-      state: 'open',
-      merged: false,
     });
     const pr = await prisma.pullRequest.create({
       data: {
@@ -296,7 +267,7 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
       },
     });
     // Merged on GitHub; the webhook delivery never arrives.
-    Object.assign(pulls[pulls.length - 1]!, { state: 'closed', merged: true });
+    Object.assign(pull, { state: 'closed', merged: true });
     await waitFor(
       async () => {
         const read = await graphql(`${platform.router.url}/graphql`, REPOSITORY, { n: 'widgets' }, auth);

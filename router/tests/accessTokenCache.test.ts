@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigningKeyRing } from '@cap/identity';
 import { ALL_SCOPES, ROLES, type Principal } from '@cap/runtime';
+import { seededRandom } from '@cap/testkit';
 import { Authenticator, AuthenticationError } from '../src/index.js';
 import { startStack, type Stack } from './harness.js';
 
@@ -27,17 +28,6 @@ afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
 });
 
-/** A reproducible stream of pseudo-random numbers (xorshift). */
-function numbers(seed: number): () => number {
-  let state = seed || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x1_00_00_00_00;
-  };
-}
-
 const ring = (ttlSeconds: number) =>
   new SigningKeyRing({
     prisma: stack.identity.deps.prisma,
@@ -61,7 +51,7 @@ async function refusal(token: string): Promise<string | undefined> {
 
 describe('remembered access tokens', () => {
   it('give every generated caller its own principal, however often and in whatever order they come', async () => {
-    const random = numbers(29);
+    const random = seededRandom(29);
     const signer = ring(900);
     const callers: Array<{ token: string; principal: Principal }> = [];
     for (let index = 0; index < 40; index += 1) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes, graphql, waitFor } from '@cap/testkit';
+import { errorCodes, graphql, seededRandom, waitFor } from '@cap/testkit';
 import { ALL_SCOPES, type Scope } from '@cap/runtime';
 import { startStack, type Stack } from './harness.js';
 import { LONG_API_KEY_CACHE_SECONDS } from './revocationScenario.js';
@@ -38,20 +38,9 @@ async function apiKey(scopes: readonly Scope[]): Promise<{ secret: string; id: s
   return { secret: created.data!.createApiKey.secret, id: created.data!.createApiKey.apiKey.id };
 }
 
-/** A deterministic pseudo-random sequence (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 describe('decisions cached by document and rights', () => {
   it('never lets an under-scoped caller through: generated scope sets, cached decisions interleaved', async () => {
-    const next = random(15);
+    const next = seededRandom(15);
     const callers: Array<{ scopes: Scope[]; headers: Record<string, string> }> = [
       { scopes: [...ALL_SCOPES], headers: bearer(admin.accessToken) },
       { scopes: [], headers: {} },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiKeyRevoked, UserDeactivated, UserRegistered, UserRoleChanged, type Role } from '@cap/events';
 import { type Principal } from '@cap/runtime';
-import { userPrincipal } from '@cap/testkit';
+import { seededRandom, userPrincipal } from '@cap/testkit';
 import { describe, expect, it } from 'vitest';
 import { REVOCATION_RETENTION_MS, RevocationView } from '../src/revocation/RevocationView.js';
 
@@ -9,10 +9,6 @@ import { REVOCATION_RETENTION_MS, RevocationView } from '../src/revocation/Revoc
 const ROLES: Role[] = ['ADMIN', 'DEVELOPER', 'VIEWER'];
 const T0 = Date.parse('2026-12-01T12:00:00.000Z');
 
-function random(seed: number): () => number {
-  let state = seed;
-  return () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-}
 const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
 
 const user = (userId: string, role: Role): Principal => userPrincipal(role, userId);
@@ -41,7 +37,7 @@ const keyRevoked = (keyId: string, ownerId: string, ms: number) => ({
 describe('RevocationView', () => {
   it('after any sequence of role changes, accepts only tokens carrying the latest role (generated sequences)', () => {
     for (let seed = 1; seed <= 50; seed += 1) {
-      const next = random(seed);
+      const next = seededRandom(seed);
       let now = T0;
       const view = new RevocationView({ now: () => now });
       const userId = randomUUID();
@@ -69,7 +65,7 @@ describe('RevocationView', () => {
   });
 
   it('refuses every token issued up to a deactivation, and the user’s API keys, but nobody else (generated times)', () => {
-    const next = random(7);
+    const next = seededRandom(7);
     for (let i = 0; i < 100; i += 1) {
       const now = T0 + 3_600_000;
       const view = new RevocationView({ now: () => now });

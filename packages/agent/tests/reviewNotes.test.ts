@@ -1,7 +1,7 @@
 import { realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChildProcessRunner, createFixture, FakeModelServer, type Fixture } from '@cap/testkit';
+import { ChildProcessRunner, createFixture, seededRandom, type Fixture } from '@cap/testkit';
 import {
   GitWorkspace,
   MemoryConversationStore,
@@ -10,16 +10,15 @@ import {
   ReviewNoteRefusal,
   type LogEntryInput,
 } from '../src/index.js';
-import { FIX_TURNS, makeContext, makeExecutor, testConfig } from './support/harness.js';
+import { FIX_TURNS } from './support/harness.js';
+import { useScriptedAgent } from './support/scriptedAgent.js';
 
 const TASK_ID = '3f2a9c1e-0000-4000-8000-0000000000a1';
 
+const startAgent = useScriptedAgent(TASK_ID);
 let fixture: Fixture | null = null;
-let server: FakeModelServer | null = null;
-afterEach(async () => {
-  await server?.close();
+afterEach(() => {
   fixture?.remove();
-  server = null;
   fixture = null;
 });
 
@@ -37,21 +36,8 @@ function noteResults(entries: readonly LogEntryInput[]): Array<{ result: string;
     .map(({ result, isError }) => ({ result, isError }));
 }
 
-/** A seeded generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 describe('add_review_note through the executor (scripted model)', { timeout: 120_000 }, () => {
   it('ITERATIVE: the valid note and the last verification reach the result; hostile notes get coded errors', async () => {
-    fixture = createFixture();
     const hostile = [
       note('src/sum.js', 2, 'Adds instead of subtracting: the test expects sum(2, 3) === 5.'),
       note('../outside.js', 1, 'climbs out'),
@@ -71,19 +57,16 @@ describe('add_review_note through the executor (scripted model)', { timeout: 120
       note('src/sum.js', 2, 'bell \u0007 and escape \u001b[31m'),
       note('src/sum.js', 2, 'Adds instead of subtracting: the test expects sum(2, 3) === 5.'),
     ];
-    server = await FakeModelServer.start('openai', [
-      FIX_TURNS[1]!,
-      { toolCalls: hostile },
-      // A type error is a schema violation the model can correct, not a refusal.
-      { toolCalls: [{ name: 'add_review_note', arguments: { path: 'src/sum.js', line: '2', body: 'x' } }] },
-      FIX_TURNS[3]!,
-    ]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { server, executor, context } = await startAgent({
+      script: [
+        FIX_TURNS[1]!,
+        { toolCalls: hostile },
+        // A type error is a schema violation the model can correct, not a refusal.
+        { toolCalls: [{ name: 'add_review_note', arguments: { path: 'src/sum.js', line: '2', body: 'x' } }] },
+        FIX_TURNS[3]!,
+      ],
     });
+    const run = context({ strategy: 'ITERATIVE' });
 
     const outcome = await executor.execute(run.ctx);
 
@@ -121,24 +104,20 @@ describe('add_review_note through the executor (scripted model)', { timeout: 120
   });
 
   it('SINGLE_SHOT: a failed verification is reported in the failed outcome with the notes', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', [
-      {
-        toolCalls: [
-          {
-            name: 'edit_file',
-            arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a * b;' },
-          },
-        ],
-      },
-      { toolCalls: [note('src/sum.js', 1, 'Signature unchanged.'), FIX_TURNS[3]!.toolCalls[0]!] },
-    ]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'SINGLE_SHOT',
+    const { executor, context } = await startAgent({
+      script: [
+        {
+          toolCalls: [
+            {
+              name: 'edit_file',
+              arguments: { path: 'src/sum.js', old_string: 'return a - b;', new_string: 'return a * b;' },
+            },
+          ],
+        },
+        { toolCalls: [note('src/sum.js', 1, 'Signature unchanged.'), FIX_TURNS[3]!.toolCalls[0]!] },
+      ],
     });
+    const run = context({ strategy: 'SINGLE_SHOT' });
 
     const outcome = await executor.execute(run.ctx);
 
@@ -152,35 +131,31 @@ describe('add_review_note through the executor (scripted model)', { timeout: 120
   });
 
   it('MULTI_AGENT: the reviewer notes a line of the combined diff before approving', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', [
-      {
-        toolCalls: [
-          {
-            name: 'submit_plan',
-            arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
-          },
-        ],
-      },
-      FIX_TURNS[1]!,
-      FIX_TURNS[3]!,
-      (request) => {
-        expect(JSON.stringify(request.body['tools'])).toContain('add_review_note');
-        expect(JSON.stringify(request.body['messages'])).toContain('add_review_note');
-        return {
+    const { server, executor, context } = await startAgent({
+      script: [
+        {
           toolCalls: [
-            note('src/sum.js', 2, 'Reviewed: adds now.'),
-            { name: 'submit_review', arguments: { verdict: 'approve' } },
+            {
+              name: 'submit_plan',
+              arguments: { subtasks: [{ title: 'Fix sum', description: 'Make sum add.' }] },
+            },
           ],
-        };
-      },
-    ]);
-    const { executor } = makeExecutor(testConfig(server));
-    const run = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'MULTI_AGENT',
+        },
+        FIX_TURNS[1]!,
+        FIX_TURNS[3]!,
+        (request) => {
+          expect(JSON.stringify(request.body['tools'])).toContain('add_review_note');
+          expect(JSON.stringify(request.body['messages'])).toContain('add_review_note');
+          return {
+            toolCalls: [
+              note('src/sum.js', 2, 'Reviewed: adds now.'),
+              { name: 'submit_review', arguments: { verdict: 'approve' } },
+            ],
+          };
+        },
+      ],
     });
+    const run = context({ strategy: 'MULTI_AGENT' });
 
     const outcome = await executor.execute(run.ctx);
 
@@ -194,28 +169,22 @@ describe('add_review_note through the executor (scripted model)', { timeout: 120
   });
 
   it('keeps the notes across an ask_user pause', async () => {
-    fixture = createFixture();
-    server = await FakeModelServer.start('openai', [
-      FIX_TURNS[1]!,
-      {
-        toolCalls: [
-          note('src/sum.js', 2, 'The fix.'),
-          { name: 'ask_user', arguments: { question: 'Also docs?' } },
-        ],
-      },
-      FIX_TURNS[3]!,
-    ]);
-    const store = new MemoryConversationStore();
-    const { executor } = makeExecutor(testConfig(server), store);
-    const first = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
-      strategy: 'ITERATIVE',
+    const { executor, context } = await startAgent({
+      script: [
+        FIX_TURNS[1]!,
+        {
+          toolCalls: [
+            note('src/sum.js', 2, 'The fix.'),
+            { name: 'ask_user', arguments: { question: 'Also docs?' } },
+          ],
+        },
+        FIX_TURNS[3]!,
+      ],
+      store: new MemoryConversationStore(),
     });
+    const first = context({ strategy: 'ITERATIVE' });
     expect((await executor.execute(first.ctx)).kind).toBe('awaiting_input');
-    const second = makeContext({
-      task: { id: TASK_ID, repository: fixture.origin },
-      workspace: fixture.clone(),
+    const second = context({
       strategy: 'ITERATIVE',
       attempt: 2,
       answers: [{ question: 'Also docs?', answer: 'No.' }],
@@ -292,7 +261,7 @@ describe('ReviewNotebook on a real change', { timeout: 120_000 }, () => {
 
   it('accepts no generated hostile path, and every refusal is coded', async () => {
     const { notebook } = await changedWorkspace();
-    const next = random(20261206);
+    const next = seededRandom(20261206);
     const pieces = [
       '..',
       '.',

@@ -22,7 +22,7 @@ import {
   type ToolEnvironment,
   type ToolName,
 } from '../src/index.js';
-import { ChildProcessRunner, git } from '@cap/testkit';
+import { ChildProcessRunner, git, seededRandom } from '@cap/testkit';
 
 let base: string;
 let root: string;
@@ -66,16 +66,6 @@ function parseArgs(name: ToolName, args: unknown): unknown {
   const parsed = parseToolArguments(name, JSON.stringify(args));
   if (!parsed.ok) throw new Error(parsed.message);
   return parsed.args;
-}
-
-/** A small seeded generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SEGMENTS = [
@@ -133,7 +123,7 @@ describe('workspace paths', () => {
   });
 
   it('never resolves a generated hostile path to anything outside the workspace (2,000 paths)', async () => {
-    const next = random(20261206);
+    const next = seededRandom(20261206);
     let refused = 0;
     for (let i = 0; i < 2_000; i++) {
       const path = hostilePath(next);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
 import { ErrorCode } from '@cap/runtime';
+import { seededRandom } from '@cap/testkit';
 import { isCiLogError, parseCiLogFile, parseRunLogArchive, type CiLogLimits } from '@cap/ci-logs';
 import { githubJobLog } from './githubFormat.js';
 
@@ -141,8 +142,7 @@ describe('run-logs archives', () => {
       ],
       ['job/2_Test.txt', step('npm test', 'all passed\n'.repeat(100))],
     ]);
-    let state = 3;
-    const random = () => (state = (state * 1_103_515_245 + 12_345) & 0x7fffffff) / 0x7fffffff;
+    const random = seededRandom(3);
     const outcomes = new Set<string>();
     for (let i = 0; i < 150; i++) {
       const corrupted = Buffer.from(archive);

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@cap/testkit';
 import { fingerprintOf, normaliseMessage, normaliseTestName, relativeFile } from '@cap/ci-logs';
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => (state = (state * 1_103_515_245 + 12_345) & 0x7fffffff) / 0x7fffffff;
-}
 
 describe('fingerprints', () => {
   it('normalise what varies between runs and machines', () => {
@@ -44,7 +40,7 @@ describe('fingerprints', () => {
   });
 
   it('are equal for the same failure whatever varies, and differ by tool, file, test or message (generated)', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const hex = (length: number) =>
       Array.from({ length }, () => '0123456789abcdef'[Math.floor(random() * 16)]).join('');
     const variant = () =>

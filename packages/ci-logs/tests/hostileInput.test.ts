@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@cap/testkit';
 import { ErrorCode } from '@cap/runtime';
 import {
   DEFAULT_CI_LOG_LIMITS,
@@ -8,14 +9,6 @@ import {
   parseJobLog,
   type LogSource,
 } from '@cap/ci-logs';
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
 
 async function refusal(
   source: LogSource,
@@ -47,7 +40,7 @@ function repeated(line: string, total: number): { source: AsyncIterable<Buffer>;
 
 describe('hostile and malformed logs', { timeout: 120_000 }, () => {
   it('refuses binary input of any shape with CI_LOG_NOT_TEXT (generated: random bytes, gzip, Latin-1, controls)', async () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const text = Buffer.from('src/a.ts(1,1): error TS2304: Cannot find name x.\n'.repeat(200));
     const cases: Buffer[] = [
       gzipSync(text),

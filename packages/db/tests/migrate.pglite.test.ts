@@ -1,13 +1,21 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Database, DatabaseError, openDatabase } from '../src/index.js';
 import { PrismaClient as AlphaClient } from './fixtures/alpha/src/generated/prisma/client.js';
 import { PrismaClient as BetaClient } from './fixtures/beta/src/generated/prisma/client.js';
-import { ALPHA, BETA, copyFixture, scratchDir } from './support.js';
+import {
+  addMigration,
+  ALPHA,
+  BETA,
+  copyFixture,
+  scratchDir,
+  TRIGGER_MIGRATION,
+  TRIGGER_SQL,
+} from './support.js';
 
 async function open(dataDir: string | null): Promise<Database & AsyncDisposable> {
   const database = await openDatabase({ kind: 'pglite', dataDir });
@@ -57,22 +65,10 @@ describe('migrate on PGlite', () => {
       // A trigger with a $$ body, then a migration that fails after creating a table.
       const dir = await copyFixture(ALPHA, scratch.path);
       const migrationsDir = join(dir, 'prisma', 'migrations');
-      await mkdir(join(migrationsDir, '29990101000000_trigger'));
-      await writeFile(
-        join(migrationsDir, '29990101000000_trigger', 'migration.sql'),
-        `CREATE FUNCTION "lowercase_email"() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.email := lower(NEW.email);
-  RETURN NEW;
-END;
-$$;
-CREATE TRIGGER "accounts_lowercase_email" BEFORE INSERT ON "accounts"
-  FOR EACH ROW EXECUTE FUNCTION "lowercase_email"();
-`,
-      );
-      await mkdir(join(migrationsDir, '29990102000000_broken'));
-      await writeFile(
-        join(migrationsDir, '29990102000000_broken', 'migration.sql'),
+      await addMigration(migrationsDir, TRIGGER_MIGRATION, TRIGGER_SQL);
+      await addMigration(
+        migrationsDir,
+        '29990102000000_broken',
         'CREATE TABLE "audit" ("id" INTEGER PRIMARY KEY);\nSELECT * FROM "no_such_table";\n',
       );
       const error = await db.migrate({ schema: 'alpha', migrationsDir }).catch((e: unknown) => e);
@@ -83,7 +79,7 @@ CREATE TRIGGER "accounts_lowercase_email" BEFORE INSERT ON "accounts"
       expect(await alpha.$queryRaw`SELECT to_regclass('alpha.audit')::text AS t`).toEqual([{ t: null }]);
       expect(
         await alpha.$queryRaw`SELECT migration_name FROM "alpha"."_prisma_migrations" ORDER BY 1`,
-      ).toEqual([{ migration_name: init }, { migration_name: '29990101000000_trigger' }]);
+      ).toEqual([{ migration_name: init }, { migration_name: TRIGGER_MIGRATION }]);
 
       // The shared session is left clean: a migration's search_path does not leak into later queries.
       expect(await alpha.$queryRaw`SELECT current_schemas(false)::text AS path`).toEqual([

@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { type Database, DatabaseError, openDatabase } from '../src/index.js';
 import { PrismaClient as AlphaClient } from './fixtures/alpha/src/generated/prisma/client.js';
 import { PrismaClient as BetaClient } from './fixtures/beta/src/generated/prisma/client.js';
-import { ALPHA, BETA, copyFixture, freshDatabase, scratchDir, withClient } from './support.js';
+import {
+  addMigration,
+  ALPHA,
+  BETA,
+  copyFixture,
+  freshDatabase,
+  scratchDir,
+  TRIGGER_MIGRATION,
+  TRIGGER_SQL,
+  withClient,
+} from './support.js';
 
 /** The lock Prisma Migrate (and our runner) take. */
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
@@ -168,19 +178,7 @@ describe('migrate on PostgreSQL', () => {
     await using db = await open(fresh.url);
     const dir = await copyFixture(ALPHA, scratch.path);
     const migrationsDir = join(dir, 'prisma', 'migrations');
-    await mkdir(join(migrationsDir, '29990101000000_trigger'));
-    await writeFile(
-      join(migrationsDir, '29990101000000_trigger', 'migration.sql'),
-      `CREATE FUNCTION "lowercase_email"() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.email := lower(NEW.email);
-  RETURN NEW;
-END;
-$$;
-CREATE TRIGGER "accounts_lowercase_email" BEFORE INSERT ON "accounts"
-  FOR EACH ROW EXECUTE FUNCTION "lowercase_email"();
-`,
-    );
+    await addMigration(migrationsDir, TRIGGER_MIGRATION, TRIGGER_SQL);
     await db.migrate({ schema: 'alpha', migrationsDir });
 
     const prisma = new AlphaClient({ adapter: db.adapterFor('alpha') });

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,29 @@ export async function copyFixture(fixture: { dir: string }, into: string): Promi
   await cp(join(fixture.dir, 'prisma'), join(target, 'prisma'), { recursive: true });
   await cp(join(fixture.dir, 'prisma.config.ts'), join(target, 'prisma.config.ts'));
   return target;
+}
+
+/** The name the tests give the {@link TRIGGER_SQL} migration (it sorts after every fixture's). */
+export const TRIGGER_MIGRATION = '29990101000000_trigger';
+
+/**
+ * A trigger that lowercases `accounts.email` (the alpha fixture's table), with a `$$` body holding semicolons: a
+ * runner that split scripts on `;` would break it.
+ */
+export const TRIGGER_SQL = `CREATE FUNCTION "lowercase_email"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.email := lower(NEW.email);
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER "accounts_lowercase_email" BEFORE INSERT ON "accounts"
+  FOR EACH ROW EXECUTE FUNCTION "lowercase_email"();
+`;
+
+/** Writes `sql` as the migration `name` into a copied fixture's `migrationsDir`. */
+export async function addMigration(migrationsDir: string, name: string, sql: string): Promise<void> {
+  await mkdir(join(migrationsDir, name));
+  await writeFile(join(migrationsDir, name, 'migration.sql'), sql);
 }
 
 /** Runs `node scripts/prisma.mjs ...` from the repository root and collects its output. */

@@ -1,4 +1,5 @@
 import { UserRegistered } from '@cap/events';
+import { seededRandom } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventBus, ProcessedEventsPurger, runConsumer, toBusRecord } from '../src/index.js';
 import { createTestSchema, waitFor, type TestSchema } from './support.js';
@@ -35,8 +36,7 @@ describe('ProcessedEventsPurger', () => {
   it('removes exactly the marks older than the retention, over generated ages', async () => {
     const retentionMs = 7 * DAY_MS;
     // Deterministic pseudo-random ages on both sides of the boundary (a minute of margin: now() moves).
-    let seed = 42;
-    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const next = seededRandom(42);
     const group = `g-${uuid()}`;
     const expectedKept = new Set<string>();
     const expectedGone = new Set<string>();

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { clientAddress, normaliseAddress, parseCidrs, type TrustedProxies } from '../src/http.js';
+import { seededNumbers } from './seededNumbers.js';
 
 /**
  * The client address behind proxies: only what trusted proxies appended is believed, read right to left; what the
@@ -14,17 +15,6 @@ function request(peer: string, forwardedFor?: string | string[]): IncomingMessag
 }
 
 const trust = (hops: number, cidrs = ''): TrustedProxies => ({ hops, cidrs: parseCidrs(cidrs) });
-
-/** A reproducible stream of pseudo-random numbers (xorshift). */
-function numbers(seed: number): () => number {
-  let state = seed || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-}
 
 function randomAddress(next: () => number): string {
   if (next() < 0.3)
@@ -42,7 +32,7 @@ describe('clientAddress', () => {
   });
 
   it('takes the right-most untrusted address: forged entries on the left never win (generated chains)', () => {
-    const next = numbers(20_240_601);
+    const next = seededNumbers(20_240_601);
     for (let round = 0; round < 500; round += 1) {
       const hops = 1 + Math.floor(next() * 3);
       const client = randomAddress(next);

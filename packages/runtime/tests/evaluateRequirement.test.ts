@@ -6,6 +6,7 @@ import {
 } from '../src/evaluateRequirement.js';
 import type { Principal } from '../src/principal.js';
 import { scopesForRole, type Scope } from '../src/scopes.js';
+import { seededNumbers } from './seededNumbers.js';
 
 const anonymous: Principal = { kind: 'anonymous' };
 const viewer: Principal = { kind: 'user', userId: 'u1', role: 'VIEWER', scopes: scopesForRole('VIEWER') };
@@ -83,8 +84,8 @@ describe('evaluateRequirement (the one evaluator of @authenticated, @requiresSco
 
   it('over generated scope requirements: met exactly when some group is a subset of the held scopes', () => {
     const all = scopesForRole('ADMIN') as readonly Scope[];
-    let seed = 7;
-    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    const random = seededNumbers(7);
+    const next = (): number => Math.floor(random() * 2 ** 31);
     for (let round = 0; round < 500; round += 1) {
       const held = all.filter(() => next() % 2 === 0);
       const principal: Principal = { kind: 'user', userId: 'g', role: 'VIEWER', scopes: held };

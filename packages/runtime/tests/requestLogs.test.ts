@@ -1,25 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { answeringUnexpectedErrors, closeServer, listen, pathOf } from '../src/http.js';
 import { createLogger } from '../src/logger.js';
-
-/** Collects what is written to it. */
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return Object.assign(stream, { text: () => chunks.join('') });
-}
+import { textSink } from './textSink.js';
 
 describe('request logs', () => {
   it('never carry a query string: a failing signed attachment link is logged by its path only', async () => {
-    const lines = sink();
+    const lines = textSink();
     const logger = createLogger({ service: 'test', destination: lines });
     const server = createServer(
       answeringUnexpectedErrors(

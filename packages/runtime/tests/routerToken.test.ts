@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { signRouterToken, verifyRouterToken, type RouterClaims } from '../src/internalToken.js';
 import { ApiKeyTier, type Principal } from '../src/principal.js';
 import { ALL_SCOPES, ROLES } from '../src/scopes.js';
+import { seededNumbers } from './seededNumbers.js';
 
 /**
  * The router token is signed with node:crypto (one per request, synchronously) and verified with jose: every
@@ -11,17 +12,6 @@ import { ALL_SCOPES, ROLES } from '../src/scopes.js';
  * altered, re-signed with another secret, expired or addressed elsewhere is refused.
  */
 const SECRET = 'router-token-test-secret-of-enough-length';
-
-/** A reproducible stream of pseudo-random numbers (xorshift). */
-function numbers(seed: number): () => number {
-  let state = seed || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x1_00_00_00_00;
-  };
-}
 
 function pick<T>(random: () => number, values: readonly T[]): T {
   return values[Math.floor(random() * values.length)] as T;
@@ -61,7 +51,7 @@ function signed(payload: unknown, secret = SECRET): string {
 
 describe('router token', () => {
   it('carries every generated caller to the subgraph unchanged, as a standard HS256 JWT', async () => {
-    const random = numbers(15);
+    const random = seededNumbers(15);
     for (let index = 0; index < 200; index += 1) {
       const claims = generatedClaims(random, index);
       const token = await signRouterToken(SECRET, claims);
@@ -77,7 +67,7 @@ describe('router token', () => {
   });
 
   it('refuses altered, foreign, expired, misaddressed and malformed tokens', async () => {
-    const claims = generatedClaims(numbers(3), 1);
+    const claims = generatedClaims(seededNumbers(3), 1);
     const token = await signRouterToken(SECRET, claims);
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const other: RouterClaims = { ...claims, principal: { kind: 'anonymous' } };
@@ -100,6 +90,8 @@ describe('router token', () => {
   });
 
   it('refuses to sign with a short secret', async () => {
-    await expect(signRouterToken('short', generatedClaims(numbers(1), 0))).rejects.toThrow(/at least 32/);
+    await expect(signRouterToken('short', generatedClaims(seededNumbers(1), 0))).rejects.toThrow(
+      /at least 32/,
+    );
   });
 });

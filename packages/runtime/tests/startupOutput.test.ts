@@ -1,20 +1,8 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, exitOnConfigError, parseEnv } from '../src/config.js';
 import { createLogger, logFormatFor } from '../src/logger.js';
-
-/** Collects what is written to it. */
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return Object.assign(stream, { text: () => chunks.join('') });
-}
+import { textSink } from './textSink.js';
 
 class Exited extends Error {
   constructor(readonly code: number) {
@@ -25,7 +13,7 @@ class Exited extends Error {
 describe('start-up output', () => {
   it('prints the list of bad variables without a stack trace, and exits 1', async () => {
     const schema = z.object({ PORT: z.coerce.number().int().max(65_535), SECRET: z.string().min(32) });
-    const stderr = sink();
+    const stderr = textSink();
     const exit = (code: number): never => {
       throw new Exited(code);
     };
@@ -44,9 +32,9 @@ describe('start-up output', () => {
     const never = (): never => {
       throw new Error('must not exit');
     };
-    await expect(exitOnConfigError(() => 42, never, sink())).resolves.toBe(42);
+    await expect(exitOnConfigError(() => 42, never, textSink())).resolves.toBe(42);
     await expect(
-      exitOnConfigError(async () => Promise.reject(new TypeError('boom')), never, sink()),
+      exitOnConfigError(async () => Promise.reject(new TypeError('boom')), never, textSink()),
     ).rejects.toThrow(TypeError);
     expect(new ConfigError('x', ['A: bad']).message).toBe('Invalid configuration for x:\n  - A: bad');
   });
@@ -64,7 +52,7 @@ describe('start-up output', () => {
   });
 
   it('writes JSON lines, secrets redacted, to an explicit destination', () => {
-    const out = sink();
+    const out = textSink();
     createLogger({ service: 'svc', destination: out }).info({ password: 'hunter2', n: 1 }, 'hello');
     const line = JSON.parse(out.text()) as Record<string, unknown>;
     expect(line).toMatchObject({ service: 'svc', msg: 'hello', n: 1, password: '[redacted]' });

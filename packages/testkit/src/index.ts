@@ -12,3 +12,4 @@ export * from './waitFor.js';
 export * from './fakeGithub/index.js';
 export * from './graphqlWs.js';
 export * from './random.js';
+export * from './taskLogBatches.js';

@@ -3,7 +3,8 @@ import { graphql } from '@cap/testkit';
 import { expect } from 'vitest';
 import { loadConfig, startPlatform, type RunningPlatform } from '../../src/index.js';
 
-const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
+/** The router's login mutation (`$e` email, `$p` password), answering the access token. */
+export const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }`;
 
 /**
  * The environment a platform test starts from: development mode on `dataDir` (task workspaces there too), an

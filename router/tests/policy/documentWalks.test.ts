@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { scopesForRole, type Principal } from '@cap/runtime';
+import { seededRandom } from '@cap/testkit';
 import { authorizeOperation } from '../../src/policy/authorize.js';
 import { actualCost, estimateCost } from '../../src/policy/cost.js';
 import { SATURATED } from '../../src/policy/documentWalk.js';
@@ -12,27 +12,15 @@ import {
   type LimitViolation,
   type OperationLimits,
 } from '../../src/policy/limits.js';
-import { loadSupergraphPolicy } from '../../src/policy/supergraphPolicy.js';
-import { expandFragments, fanOut, random, randomDocument, responseFor } from './generateDocuments.js';
+import { committedPolicy as policy, UNLIMITED } from './committedSupergraph.js';
+import { expandFragments, fanOut, randomDocument, responseFor } from './generateDocuments.js';
 
 /**
  * The policies' walks over a document, as pure functions over the composed supergraph: linear in the document
  * whatever its fragments do, and equal to a straightforward expansion where expansion is small.
  */
-const policy = loadSupergraphPolicy(
-  readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
-);
 const anonymous: Principal = { kind: 'anonymous' };
 const member: Principal = { kind: 'user', userId: 'u1', role: 'VIEWER', scopes: scopesForRole('VIEWER') };
-const UNLIMITED: OperationLimits = {
-  maxDepth: SATURATED,
-  maxAliases: SATURATED,
-  maxRootFields: SATURATED,
-  maxFields: SATURATED,
-  maxDirectives: SATURATED,
-  maxTokens: SATURATED,
-  maxDocumentBytes: SATURATED,
-};
 /** Generous: a naive walk of these documents takes minutes or never ends. */
 const PROMPT_MS = 200;
 
@@ -144,7 +132,7 @@ describe('memoised walks equal a straightforward expansion (generated documents 
   const schema = policy.apiSchema;
   const cases = Array.from({ length: 150 }, (_, seed) => seed + 1);
   it.each(cases)('seed %i', (seed) => {
-    const text = randomDocument(schema, random(seed), { maxDepth: 4 });
+    const text = randomDocument(schema, seededRandom(seed), { maxDepth: 4 });
     const document = parse(text);
     const operation = operationOf(document);
     const expanded = expandFragments(document);

@@ -19,18 +19,6 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 
-/** A seeded pseudo-random generator (mulberry32): generated cases are reproducible from their seed. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Fan-out shapes that are exponential when fragments are expanded naively. */
 export const fanOut = {
   /** `F0` spreads `F1` k times, … `F(n-1)` spreads `Fn` k times: k^n selections of `Fn`. */

@@ -1,21 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { ANONYMOUS, scopesForRole, type Principal } from '@cap/runtime';
+import { ANONYMOUS, type Principal } from '@cap/runtime';
+import { userPrincipal } from '@cap/testkit';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { authorizeOperation } from '../../src/policy/authorize.js';
 import { estimateCost } from '../../src/policy/cost.js';
-import { SATURATED } from '../../src/policy/documentWalk.js';
-import { checkOperationLimits, type OperationLimits } from '../../src/policy/limits.js';
-import { loadSupergraphPolicy } from '../../src/policy/supergraphPolicy.js';
+import { checkOperationLimits } from '../../src/policy/limits.js';
+import { committedPolicy as policy, UNLIMITED } from './committedSupergraph.js';
 
 /**
  * Table tests of the router's policy steps as pure functions over the composed supergraph: the cost estimate,
  * the operation limits and authorization, each case one row, no stack started. The end-to-end behaviour (status
  * codes, headers, budgets) stays in the router's integration tests.
  */
-const policy = loadSupergraphPolicy(
-  readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
-);
 
 function parsed(source: string): { document: DocumentNode; operation: OperationDefinitionNode } {
   const document = parse(source);
@@ -61,15 +57,6 @@ describe('estimateCost (IBM cost directives as composed: composite 1, scalar 0, 
 });
 
 describe('checkOperationLimits (fragments expanded, the first violation)', () => {
-  const UNLIMITED: OperationLimits = {
-    maxDepth: SATURATED,
-    maxAliases: SATURATED,
-    maxRootFields: SATURATED,
-    maxFields: SATURATED,
-    maxDirectives: SATURATED,
-    maxTokens: SATURATED,
-    maxDocumentBytes: SATURATED,
-  };
   it.each([
     [
       'depth',
@@ -115,13 +102,8 @@ describe('checkOperationLimits (fragments expanded, the first violation)', () =>
 });
 
 describe('authorizeOperation (requirements composed from @authenticated / @requiresScopes / @policy)', () => {
-  const viewer: Principal = { kind: 'user', userId: 'u1', role: 'VIEWER', scopes: scopesForRole('VIEWER') };
-  const developer: Principal = {
-    kind: 'user',
-    userId: 'u2',
-    role: 'DEVELOPER',
-    scopes: scopesForRole('DEVELOPER'),
-  };
+  const viewer = userPrincipal('VIEWER', 'u1');
+  const developer = userPrincipal('DEVELOPER', 'u2');
   const chatOnlyKey: Principal = {
     kind: 'apiKey',
     userId: 'u3',

@@ -1,6 +1,12 @@
 import { loadConfig as loadChatConfig, startChat } from '@cap/chat';
 import { scopesForRole } from '@cap/runtime';
-import { asRouter, graphql, waitFor } from '@cap/testkit';
+import {
+  asRouter,
+  graphql,
+  TASK_LOG_BATCHES_SUBSCRIPTION,
+  waitFor,
+  type TaskLogBatchSelection,
+} from '@cap/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   db,
@@ -171,19 +177,6 @@ describe('resumption through the router', () => {
   }, 60_000);
 
   it('a taskLogBatches subscriber gets contiguous batches through the router and resumes after lastSeq with every line exactly once', async () => {
-    const BATCHES = /* GraphQL */ `
-      subscription ($taskId: ID!, $afterSeq: Int) {
-        taskLogBatches(taskId: $taskId, afterSeq: $afterSeq) {
-          lastSeq
-          entries {
-            seq
-            kind
-            message
-          }
-        }
-      }
-    `;
-    type Batch = { lastSeq: number; entries: Array<{ seq: number; kind: string; message: string }> };
     const { createTask } = await call(
       `mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }`,
       {
@@ -197,14 +190,15 @@ describe('resumption through the router', () => {
     );
     const taskId = createTask.id as string;
     const firstClient = wsClient(bearer(alice.token));
-    const before = subscribe(firstClient, BATCHES, { taskId }, 'taskLogBatches');
+    const before = subscribe(firstClient, TASK_LOG_BATCHES_SUBSCRIPTION, { taskId }, 'taskLogBatches');
     await until(
-      () => before.events.reduce((sum, batch) => sum + (batch as Batch).entries.length, 0) >= 50,
+      () =>
+        before.events.reduce((sum, batch) => sum + (batch as TaskLogBatchSelection).entries.length, 0) >= 50,
       20_000,
       () => 'fifty lines in batches',
     );
     before.stop();
-    const lastSeq = (before.events.at(-1) as Batch).lastSeq;
+    const lastSeq = (before.events.at(-1) as TaskLogBatchSelection).lastSeq;
     await firstClient.dispose();
 
     let total = 0;
@@ -228,16 +222,16 @@ describe('resumption through the router', () => {
     );
     const after = subscribe(
       wsClient(bearer(alice.token)),
-      BATCHES,
+      TASK_LOG_BATCHES_SUBSCRIPTION,
       { taskId, afterSeq: lastSeq },
       'taskLogBatches',
     );
     await until(
-      () => (after.events.at(-1) as Batch | undefined)?.lastSeq === total,
+      () => (after.events.at(-1) as TaskLogBatchSelection | undefined)?.lastSeq === total,
       20_000,
       () => `batches up to seq ${total}`,
     );
-    const batches = [...before.events, ...after.events] as Batch[];
+    const batches = [...before.events, ...after.events] as TaskLogBatchSelection[];
     let last = 0;
     for (const batch of batches) {
       expect(batch.entries.map((entry) => entry.seq)).toEqual(

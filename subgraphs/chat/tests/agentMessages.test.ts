@@ -8,7 +8,7 @@ import {
   TaskProgressed,
 } from '@cap/events';
 import { MemoryEventBus, toBusRecord } from '@cap/messaging';
-import { userPrincipal, waitFor } from '@cap/testkit';
+import { seededInts, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBody } from '../src/domain/agentMessages.js';
 import { createConversation, POST, startChatHarness, type ChatHarness } from './harness.js';
@@ -193,8 +193,7 @@ describe('agent messages', () => {
   });
 
   it('makes every generated body storable: no control characters, well-formed, within the limit, never blank', () => {
-    let seed = 11;
-    const next = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+    const next = seededInts(11);
     const alphabet = [
       'a',
       ' ',

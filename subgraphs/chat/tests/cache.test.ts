@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes, userPrincipal } from '@cap/testkit';
+import { errorCodes, seededRandom, userPrincipal } from '@cap/testkit';
 import { loadMessageViews } from '../src/domain/messages.js';
 import { createConversation, post, startChatHarness, type ChatHarness } from './harness.js';
 
@@ -37,15 +37,6 @@ const STATS = /* GraphQL */ `
   }
 `;
 
-/** A deterministic pseudo-random sequence, so the read mix is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state / 2_147_483_648;
-  };
-}
-
 describe.each([
   { backend: 'redis', redis: true },
   { backend: 'memory', redis: false },
@@ -77,7 +68,7 @@ describe.each([
       conversations.push(id);
     }
     const start = (await h.call(STATS, {}, userPrincipal('ADMIN'))).data!['chatCacheStats'];
-    const next = random(42);
+    const next = seededRandom(42);
     const mine = new Map<string, string[]>();
     for (let operation = 0; operation < 250; operation += 1) {
       const conversationId = conversations[Math.floor(next() * conversations.length)]!;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ChecksCompleted, FixTaskCreated, WorkflowRunCompleted } from '@cap/events';
+import { ChecksCompleted, FixTaskCreated } from '@cap/events';
 import { MemoryEventBus } from '@cap/messaging';
 import { userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun } from '../src/domain/builds.js';
 import { factsOfApiRun } from '../src/domain/runFacts.js';
-import { fakeRun, sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fakeRun, runCompletedEvent, sha, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * A check suite (`ChecksCompleted`) on a fix's pull request concludes the fix as a workflow run does: green →
@@ -137,30 +137,7 @@ describe('ChecksCompleted on a fix pull request', () => {
     );
     expect(polled.build.taskIds).toEqual([]);
     // The github subgraph's event of the same run names the fix's task (its pull request's).
-    await h.publish(
-      WorkflowRunCompleted.create(
-        {
-          repositoryId: REPOSITORY_ID,
-          owner: OWNER,
-          name: NAME,
-          runId: run.id,
-          runAttempt: run.runAttempt,
-          workflowId: run.workflowId,
-          workflowName: run.name,
-          event: run.event,
-          headBranch: run.headBranch,
-          headSha: run.headSha,
-          status: 'completed',
-          conclusion: 'SUCCESS',
-          htmlUrl: `https://github.example/${REPOSITORY}/actions/runs/${run.id}`,
-          pullRequestNumbers: run.pullRequests,
-          taskIds: [taskId],
-          startedAt: run.startedAt,
-          updatedAt: run.updatedAt,
-        },
-        { source: 'github', aggregateId: REPOSITORY_ID },
-      ),
-    );
+    await h.publish(runCompletedEvent(run, { id: REPOSITORY_ID, owner: OWNER, name: NAME }, [taskId]));
     expect(await concluded(taskId)).toMatchObject({ status: 'FIXED' });
     expect(
       await h.cicd.deps.prisma.build.count({ where: { repository: REPOSITORY, runId: BigInt(run.id) } }),

@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  BranchPushed,
-  PullRequestMerged,
-  PullRequestOpened,
-  TaskCompleted,
-  WorkflowRunCompleted,
-} from '@cap/events';
+import { BranchPushed, PullRequestMerged, PullRequestOpened, TaskCompleted } from '@cap/events';
 import { KafkaEventBus } from '@cap/messaging';
 import { kafkaBrokersFromEnv, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeRun } from '@cap/testkit';
-import { fakeRun, sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fakeRun, runCompletedEvent, sha, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * The fix loop end to end on real PostgreSQL and Kafka with the fake GitHub: a failing run reported by the github
@@ -45,30 +39,8 @@ const SET_POLICY = /* GraphQL */ `
   }
 `;
 
-function completed(run: FakeRun, taskIds: string[] = []) {
-  return WorkflowRunCompleted.create(
-    {
-      repositoryId: REPOSITORY_ID,
-      owner: OWNER,
-      name: NAME,
-      runId: run.id,
-      runAttempt: run.runAttempt,
-      workflowId: run.workflowId,
-      workflowName: run.name,
-      event: run.event,
-      headBranch: run.headBranch,
-      headSha: run.headSha,
-      status: 'completed',
-      conclusion: run.conclusion === 'success' ? 'SUCCESS' : 'FAILURE',
-      htmlUrl: `https://github.example/${REPOSITORY}/actions/runs/${run.id}`,
-      pullRequestNumbers: run.pullRequests,
-      taskIds,
-      startedAt: run.startedAt,
-      updatedAt: run.updatedAt,
-    },
-    { source: 'github', aggregateId: REPOSITORY_ID },
-  );
-}
+const completed = (run: FakeRun, taskIds: string[] = []) =>
+  runCompletedEvent(run, { id: REPOSITORY_ID, owner: OWNER, name: NAME }, taskIds);
 
 const attemptOf = (run: FakeRun) =>
   h.cicd.deps.prisma.build

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { PullRequestOpened, WorkflowRunCompleted } from '@cap/events';
+import { PullRequestOpened } from '@cap/events';
 import { MemoryEventBus } from '@cap/messaging';
 import { userPrincipal, waitFor, type FakeRun } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBranchOf } from '../src/domain/fixBranches.js';
-import { fakeRun, sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fakeRun, runCompletedEvent, sha, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * Issue #14's fix-of-a-fix guard: a failing run on a fix's own branch (the agent's `agent/<short id>`, or the head
@@ -44,30 +44,8 @@ afterAll(async () => {
 });
 
 /** The github subgraph's event of a completed run (a push's run: no pull request, no task). */
-function webhookEvent(run: FakeRun, taskIds: string[] = []) {
-  return WorkflowRunCompleted.create(
-    {
-      repositoryId: REPOSITORY_ID,
-      owner: OWNER,
-      name: NAME,
-      runId: run.id,
-      runAttempt: run.runAttempt,
-      workflowId: run.workflowId,
-      workflowName: run.name,
-      event: run.event,
-      headBranch: run.headBranch,
-      headSha: run.headSha,
-      status: 'completed',
-      conclusion: run.conclusion === 'success' ? 'SUCCESS' : 'FAILURE',
-      htmlUrl: `https://github.example/${REPOSITORY}/actions/runs/${run.id}`,
-      pullRequestNumbers: run.pullRequests,
-      taskIds,
-      startedAt: run.startedAt,
-      updatedAt: run.updatedAt,
-    },
-    { source: 'github', aggregateId: REPOSITORY_ID },
-  );
-}
+const webhookEvent = (run: FakeRun, taskIds: string[] = []) =>
+  runCompletedEvent(run, { id: REPOSITORY_ID, owner: OWNER, name: NAME }, taskIds);
 
 const prisma = () => h.cicd.deps.prisma;
 const buildOf = (run: FakeRun) =>
@@ -108,6 +86,14 @@ async function fixOf(fixId: string) {
   return prisma().fixAttempt.findUniqueOrThrow({ where: { id: fixId } });
 }
 
+/** The fix once it is FAILED (a failed attempt of it concluded). */
+function failedFix(fixId: string) {
+  return waitFor(async () => {
+    const fix = await fixOf(fixId);
+    return fix.status === 'FAILED' ? fix : undefined;
+  });
+}
+
 describe("a failing run on a fix's own branch", () => {
   it("webhook: the agent's branch fails → the original fix FAILED, no new fix task", async () => {
     const original = await requestedFix('feature/x');
@@ -123,10 +109,7 @@ describe("a failing run on a fix's own branch", () => {
     const build = await understood(red);
     expect(build.taskIds).toEqual([original.taskId]);
     expect(await prisma().fixAttempt.findUnique({ where: { buildId: build.id } })).toBeNull();
-    const failed = await waitFor(async () => {
-      const fix = await fixOf(original.fixId);
-      return fix.status === 'FAILED' ? fix : undefined;
-    });
+    const failed = await failedFix(original.fixId);
     expect(failed.reason).toContain('FAILURE');
     expect(await fixTasks()).toBe(tasksBefore);
     // An agent's branch nobody knows yet (no FixTaskCreated seen for it): still never fixed.
@@ -178,10 +161,7 @@ describe("a failing run on a fix's own branch", () => {
       expect(build.source).toBe('POLL');
       expect(await prisma().fixAttempt.findUnique({ where: { buildId: build.id } })).toBeNull();
     }
-    const failed = await waitFor(async () => {
-      const fix = await fixOf(original.fixId);
-      return fix.status === 'FAILED' ? fix : undefined;
-    });
+    const failed = await failedFix(original.fixId);
     expect(failed.reason).toContain('FAILURE');
     expect(await fixTasks()).toBe(tasksBefore);
 

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { FixRequested } from '@cap/events';
 import { dlqTopic, MemoryEventBus } from '@cap/messaging';
 import { userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fixRequestedEvent, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * Orchestration's FixRequested consumer with hostile input: invalid requests are dead-lettered (no task), a
@@ -22,35 +21,8 @@ afterAll(async () => {
   await bus.close();
 });
 
-function request(patch: Partial<ReturnType<typeof FixRequested.create>['payload']> = {}) {
-  const fixId = randomUUID();
-  const envelope = FixRequested.create(
-    {
-      fixId,
-      repository: 'acme/app',
-      branch: 'feature/x',
-      headSha: sha(),
-      requestedBy: alice.userId,
-      runId: 1,
-      runUrl: 'https://github.example/acme/app/actions/runs/1',
-      workflowName: 'CI',
-      failures: [
-        {
-          tool: 'tsc',
-          file: 'src/a.ts',
-          line: 1,
-          testName: null,
-          message: 'broken',
-          excerpt: 'src/a.ts(1,1): error TS1005',
-          fingerprint: 'f'.repeat(32),
-          job: 'build',
-        },
-      ],
-    },
-    { source: 'cicd', aggregateId: fixId },
-  );
-  return { ...envelope, payload: { ...envelope.payload, ...patch } } as typeof envelope;
-}
+const request = (patch: Parameters<typeof fixRequestedEvent>[1] = {}) =>
+  fixRequestedEvent({ repository: 'acme/app', branch: 'feature/x', requestedBy: alice.userId }, patch);
 
 const tasks = () => h.orchestration!.deps.prisma.codingTask.findMany({ where: { creatorId: alice.userId } });
 

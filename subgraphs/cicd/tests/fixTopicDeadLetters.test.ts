@@ -4,7 +4,7 @@ import { DlqHeader, dlqTopic, MemoryEventBus, toBusRecord, type BusRecord } from
 import { userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CICD_CONSUMER_GROUP } from '../src/consumers/cicdConsumer.js';
-import { sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fixRequestedEvent, sha, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * `cicd.fix` is read by two groups: cicd's consumer (FixTaskCreated) and orchestration's fix consumer
@@ -28,35 +28,8 @@ afterAll(async () => {
 
 const KEY = randomUUID();
 
-function fixRequested(patch: Record<string, unknown> = {}) {
-  const fixId = randomUUID();
-  const envelope = FixRequested.create(
-    {
-      fixId,
-      repository: 'acme/dlq',
-      branch: 'main',
-      headSha: sha(),
-      requestedBy: alice.userId,
-      runId: 1,
-      runUrl: 'https://github.example/acme/dlq/actions/runs/1',
-      workflowName: 'CI',
-      failures: [
-        {
-          tool: 'tsc',
-          file: 'src/a.ts',
-          line: 1,
-          testName: null,
-          message: 'broken',
-          excerpt: 'src/a.ts(1,1): error TS1005',
-          fingerprint: 'f'.repeat(32),
-          job: 'build',
-        },
-      ],
-    },
-    { source: 'cicd', aggregateId: KEY },
-  );
-  return { ...envelope, payload: { ...envelope.payload, ...patch } } as typeof envelope;
-}
+const fixRequested = (patch: Parameters<typeof fixRequestedEvent>[1] = {}) =>
+  fixRequestedEvent({ repository: 'acme/dlq', branch: 'main', requestedBy: alice.userId, key: KEY }, patch);
 
 /** As a producer's outbox would publish it, on one key (one partition: in order). */
 const record = (envelope: Parameters<typeof toBusRecord>[0]): BusRecord => ({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { toBusRecord, type EventBus } from '@cap/messaging';
-import type { AnyEnvelope } from '@cap/events';
+import { FixRequested, WorkflowRunCompleted, type AnyEnvelope } from '@cap/events';
 import {
   loadConfig as loadOrchestrationConfig,
   startOrchestration,
@@ -191,6 +191,76 @@ export function fakeRun(options: {
       },
     ],
   };
+}
+
+/**
+ * The github subgraph's `WorkflowRunCompleted` for `run` of `owner/name`, as its webhook path publishes it (the
+ * poll path knows no task ids; the event may name them).
+ */
+export function runCompletedEvent(
+  run: FakeRun,
+  repository: { id: string | null; owner: string; name: string },
+  taskIds: string[] = [],
+) {
+  return WorkflowRunCompleted.create(
+    {
+      repositoryId: repository.id,
+      owner: repository.owner,
+      name: repository.name,
+      runId: run.id,
+      runAttempt: run.runAttempt,
+      workflowId: run.workflowId,
+      workflowName: run.name,
+      event: run.event,
+      headBranch: run.headBranch,
+      headSha: run.headSha,
+      status: 'completed',
+      conclusion: run.conclusion === 'success' ? 'SUCCESS' : 'FAILURE',
+      htmlUrl: `https://github.example/${repository.owner}/${repository.name}/actions/runs/${run.id}`,
+      pullRequestNumbers: run.pullRequests,
+      taskIds,
+      startedAt: run.startedAt,
+      updatedAt: run.updatedAt,
+    },
+    { source: 'github', aggregateId: repository.id ?? randomUUID() },
+  );
+}
+
+/**
+ * cicd's `FixRequested` for one tsc failure on `branch` of `repository`, with `patch` applied past the factory's
+ * validation (the bytes a hostile or buggy producer could publish). Keyed by its fix unless `key` is given.
+ */
+export function fixRequestedEvent(
+  options: { repository: string; branch: string; requestedBy: string; key?: string },
+  patch: Partial<Record<keyof ReturnType<typeof FixRequested.create>['payload'], unknown>> = {},
+) {
+  const fixId = randomUUID();
+  const envelope = FixRequested.create(
+    {
+      fixId,
+      repository: options.repository,
+      branch: options.branch,
+      headSha: sha(),
+      requestedBy: options.requestedBy,
+      runId: 1,
+      runUrl: `https://github.example/${options.repository}/actions/runs/1`,
+      workflowName: 'CI',
+      failures: [
+        {
+          tool: 'tsc',
+          file: 'src/a.ts',
+          line: 1,
+          testName: null,
+          message: 'broken',
+          excerpt: 'src/a.ts(1,1): error TS1005',
+          fingerprint: 'f'.repeat(32),
+          job: 'build',
+        },
+      ],
+    },
+    { source: 'cicd', aggregateId: options.key ?? fixId },
+  );
+  return { ...envelope, payload: { ...envelope.payload, ...patch } } as typeof envelope;
 }
 
 /** A random 40-hex commit. */

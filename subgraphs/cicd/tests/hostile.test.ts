@@ -5,7 +5,7 @@ import { ANONYMOUS } from '@cap/runtime';
 import { errorCodes, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeJob } from '@cap/testkit';
-import { fakeRun, sha, startCicdHarness, type CicdHarness } from './harness.js';
+import { fakeRun, runCompletedEvent, sha, startCicdHarness, type CicdHarness } from './harness.js';
 
 /**
  * Hostile and malformed input on every mutation, query argument and consumer of cicd, and logs that cannot be read:
@@ -138,27 +138,9 @@ describe('the consumer and the log processor', () => {
   it('sends invalid events to the dead-letter topic and keeps consuming', async () => {
     const valid = fakeRun({ branch: 'main', sha: sha(), conclusion: 'success' });
     const event = (runId: number, patch: Record<string, unknown>) => {
-      const envelope = WorkflowRunCompleted.create(
-        {
-          repositoryId: null,
-          owner: 'acme',
-          name: 'hostile',
-          runId: Math.max(1, runId),
-          runAttempt: 1,
-          workflowId: 1,
-          workflowName: 'CI',
-          event: 'push',
-          headBranch: 'main',
-          headSha: valid.headSha,
-          status: 'completed',
-          conclusion: 'SUCCESS',
-          htmlUrl: 'https://github.example/acme/hostile/actions/runs/1',
-          pullRequestNumbers: [],
-          taskIds: [],
-          startedAt: valid.startedAt,
-          updatedAt: valid.updatedAt,
-        },
-        { source: 'github', aggregateId: randomUUID() },
+      const envelope = runCompletedEvent(
+        { ...valid, id: Math.max(1, runId) },
+        { id: null, owner: 'acme', name: 'hostile' },
       );
       // Past the factory's validation: the bytes a hostile or buggy producer could publish.
       return { ...envelope, payload: { ...envelope.payload, ...patch } } as typeof envelope;

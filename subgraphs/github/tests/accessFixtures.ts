@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { scopesForRole, type Principal, type Role } from '@cap/runtime';
-import { addFakeRepository, pullsOf, repositoriesOf } from '@cap/testkit';
+import { addFakeRepository, addOpenPull, repositoriesOf } from '@cap/testkit';
 import type { RepositoryAccess } from '../src/generated/prisma/client.js';
 import type { GithubHarness } from './harness.js';
 
@@ -58,16 +58,10 @@ export async function seedRepository(
   input: { name: string; access: RepositoryAccess; connectedById: string | null },
 ): Promise<SeededRepository> {
   const fakeRepo = addFakeRepository(h.fake, { owner: 'acme', name: input.name, installationId: 77 });
-  pullsOf(h.fake, fakeRepo).push({
+  addOpenPull(h.fake, fakeRepo, {
     id: 9000 + repositoriesOf(h.fake).size,
     number: 1,
     title: `Work on ${input.name}`,
-    body: null,
-    head: 'main',
-    base: 'main',
-    draft: false,
-    state: 'open',
-    merged: false,
   });
   const { prisma } = h.github.deps;
   const repository = await prisma.repository.create({

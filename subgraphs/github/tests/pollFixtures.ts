@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { addFakeRepository, pullsOf, repositoriesOf, type FakePull } from '@cap/testkit';
+import { addFakeRepository, addOpenPull, pullsOf, repositoriesOf, type FakePull } from '@cap/testkit';
 import type { PullRequest } from '../src/generated/prisma/client.js';
 import type { GithubHarness } from './harness.js';
 
@@ -30,16 +30,10 @@ export async function seedOpenPulls(
   });
   const pulls: PullRequest[] = [];
   for (let number = 1; number <= count; number++) {
-    fakePulls.push({
+    addOpenPull(h.fake, fakeRepo, {
       id: 7000 + repositoriesOf(h.fake).size * 100 + number,
       number,
       title: `Task ${number}`,
-      body: null,
-      head: 'main',
-      base: 'main',
-      draft: false,
-      state: 'open',
-      merged: false,
     });
     pulls.push(
       await prisma.pullRequest.create({

@@ -11,7 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullRequestTopic } from '../src/live/pullRequestLive.js';
 import { CONNECT, startGithubHarness, type GithubHarness } from './harness.js';
-import { pushBranch, taskCompleted } from './taskEvents.js';
+import { checkSuiteCompleted, pushBranch, taskCompleted } from './taskEvents.js';
 
 let h: GithubHarness;
 const alice = userPrincipal('DEVELOPER');
@@ -87,33 +87,10 @@ describe('pullRequestUpdated', () => {
       event: 'check_suite',
       schema: 'check-suite-completed',
       secret: h.webhookSecret,
-      payload: sampleWebhookPayload('check-suite-completed', {
-        action: 'completed',
-        repository: { name: 'widgets', owner: { login: 'acme' } },
-        check_suite: {
-          id: 9,
-          head_sha: 'd'.repeat(40),
-          head_branch: event.payload.branch,
-          conclusion: 'failure',
-          pull_requests: [
-            {
-              id: 4100,
-              number: pr.number,
-              url: 'https://github.example/api/v3/repos/acme/widgets/pulls/1',
-              head: {
-                ref: event.payload.branch,
-                sha: 'd'.repeat(40),
-                repo: { id: 1, name: 'widgets', url: 'https://github.example/r' },
-              },
-              base: {
-                ref: 'main',
-                sha: 'f'.repeat(40),
-                repo: { id: 1, name: 'widgets', url: 'https://github.example/r' },
-              },
-            },
-          ],
-        },
-      }),
+      payload: sampleWebhookPayload(
+        'check-suite-completed',
+        checkSuiteCompleted({ branch: event.payload.branch!, number: pr.number, conclusion: 'failure' }),
+      ),
     });
     expect((await h.deliver(suite)).status).toBe(202);
     await byTask.until((events) => events.length >= 2);

@@ -81,3 +81,34 @@ export function pushCommit(
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * The payload of a completed `check_suite` webhook of acme/widgets: the suite of `branch`'s head commit, attached to
+ * pull request `number` (what the github subgraph reads of it; `sampleWebhookPayload` fills in the rest).
+ */
+export function checkSuiteCompleted(options: {
+  branch: string;
+  number: number;
+  conclusion: 'success' | 'failure';
+}): Record<string, unknown> {
+  const repo = { id: 1, name: 'widgets', url: 'https://github.example/r' };
+  return {
+    action: 'completed',
+    repository: { name: 'widgets', owner: { login: 'acme' } },
+    check_suite: {
+      id: 9,
+      head_sha: 'd'.repeat(40),
+      head_branch: options.branch,
+      conclusion: options.conclusion,
+      pull_requests: [
+        {
+          id: 4100,
+          number: options.number,
+          url: `https://github.example/api/v3/repos/acme/widgets/pulls/${options.number}`,
+          head: { ref: options.branch, sha: 'd'.repeat(40), repo },
+          base: { ref: 'main', sha: 'f'.repeat(40), repo },
+        },
+      ],
+    },
+  };
+}

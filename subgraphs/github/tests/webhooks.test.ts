@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { githubWebhookDelivery, sampleWebhookPayload, userPrincipal, waitFor } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECT, startGithubHarness, type GithubHarness } from './harness.js';
+import { checkSuiteCompleted } from './taskEvents.js';
 
 let h: GithubHarness;
 const repository = { name: 'widgets', owner: { login: 'acme' } };
@@ -244,33 +245,11 @@ describe('POST /webhooks/github', () => {
         payload: expect.objectContaining({ number: 41, mergeCommitSha: 'c'.repeat(40) }),
       }),
     ]);
-    const suite = signed('check_suite', 'check-suite-completed', {
-      action: 'completed',
-      repository,
-      check_suite: {
-        id: 9,
-        head_sha: 'd'.repeat(40),
-        head_branch: 'cap/task-1',
-        conclusion: 'success',
-        pull_requests: [
-          {
-            id: 4100,
-            number: 41,
-            url: 'https://github.example/api/v3/repos/acme/widgets/pulls/41',
-            head: {
-              ref: 'cap/task-1',
-              sha: 'd'.repeat(40),
-              repo: { id: 1, name: 'widgets', url: 'https://github.example/r' },
-            },
-            base: {
-              ref: 'main',
-              sha: 'f'.repeat(40),
-              repo: { id: 1, name: 'widgets', url: 'https://github.example/r' },
-            },
-          },
-        ],
-      },
-    });
+    const suite = signed(
+      'check_suite',
+      'check-suite-completed',
+      checkSuiteCompleted({ branch: 'cap/task-1', number: 41, conclusion: 'success' }),
+    );
     expect((await h.deliver(suite)).status).toBe(202);
     await processed(suite.id);
     expect(

@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@cap/runtime';
 import { asRouter, errorCodes } from '@cap/testkit';
-import { LOGIN, startIdentityHarness, type IdentityHarness } from './harness.js';
+import { adminPrincipal, startIdentityHarness, type IdentityHarness } from './harness.js';
 
 let h: IdentityHarness;
 let admin: Principal & { kind: 'user' };
 let developer: Principal & { kind: 'user' };
 beforeAll(async () => {
   h = await startIdentityHarness();
-  const login = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
-  admin = {
-    kind: 'user',
-    userId: login.data!['login'].user.id,
-    role: 'ADMIN',
-    scopes: ['users:manage', 'apikeys:manage'],
-  };
+  admin = await adminPrincipal(h);
   const created = await h.call(
     `mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`,
     {

@@ -103,3 +103,17 @@ export const LOGIN = /* GraphQL */ `
     }
   }
 `;
+
+/**
+ * The bootstrapped admin as the router would pass it after a login: its user id, with the scopes the admin's
+ * mutations require.
+ */
+export async function adminPrincipal(h: IdentityHarness): Promise<Principal & { kind: 'user' }> {
+  const login = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
+  return {
+    kind: 'user',
+    userId: login.data!['login'].user.id,
+    role: 'ADMIN',
+    scopes: ['users:manage', 'apikeys:manage'],
+  };
+}

@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@cap/runtime';
 import { errorCodes } from '@cap/testkit';
-import { LOGIN, startIdentityHarness, type IdentityHarness } from './harness.js';
+import { adminPrincipal, LOGIN, startIdentityHarness, type IdentityHarness } from './harness.js';
 
 let h: IdentityHarness;
 let admin: Principal;
 beforeAll(async () => {
   h = await startIdentityHarness();
-  const login = await h.call(LOGIN, { email: h.admin.email, password: h.admin.password });
-  admin = {
-    kind: 'user',
-    userId: login.data!['login'].user.id,
-    role: 'ADMIN',
-    scopes: ['users:manage', 'apikeys:manage'],
-  };
+  admin = await adminPrincipal(h);
 });
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();

@@ -1,5 +1,5 @@
 import { ErrorCode } from '@cap/runtime';
-import { errorCodes, userPrincipal } from '@cap/testkit';
+import { errorCodes, seededRandom, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASSIFY, startClassifierHarness, type ClassifierHarness } from './harness.js';
 
@@ -71,8 +71,7 @@ describe('classifyTask', () => {
 
   it('answers generated inputs of every size and alphabet without crashing (class test)', async () => {
     const alphabets = ['abc xyz ', 'αβγ δεζ ', '日本語 ', '\t\n\r ', '()[]{}<>;', 'ﷺ𝔘𝔫𝔦 '];
-    let seed = 7;
-    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(7);
     for (let index = 0; index < 24; index += 1) {
       const alphabet = alphabets[index % alphabets.length]!;
       const length = Math.floor(random() * 3_000);

@@ -1,23 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { TaskCompleted } from '@cap/events';
 import type { BusRecord } from '@cap/messaging';
-import { FakeModelServer, type Fixture } from '@cap/testkit';
+import { FakeModelServer, seededRandom, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capReviewNotes, completionFacts } from '../src/chat/chatLink.js';
 import { alice, API_KEY, FIX, MODEL, sandboxReachableFixture } from './agentFixtures.js';
 import { createTaskVia, startCluster, waitFor, waitForStatus, type Cluster } from './harness.js';
-
-/** A seeded generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** A `TaskCompleted` built from an executor's result the way `finishExecution` builds it. */
 function completed(result: Record<string, unknown>, usage: Record<string, unknown> = {}) {
@@ -56,7 +44,7 @@ function expected(note: unknown): { path: string; line: number; body: string } |
 
 describe('TaskCompleted carries the agent’s own review, capped to the event', () => {
   it('stays valid for generated hostile notes and keeps every note the caps allow, in order', () => {
-    const next = random(20261206);
+    const next = seededRandom(20261206);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
     const paths = [
       'src/a.ts',

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorCodes, userPrincipal } from '@cap/testkit';
+import { errorCodes, seededRandom, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { branchNameProblem, MAX_BRANCH_NAME_LENGTH } from '../src/domain/gitRefName.js';
 import { prepareWorkspace, WorkspaceError } from '../src/execution/workspace.js';
@@ -55,17 +55,6 @@ afterAll(async () => {
   if (repoDir) rmSync(repoDir, { recursive: true, force: true });
 });
 
-/** Deterministic pseudo-random numbers (mulberry32): the generated cases are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Whether git itself takes `name` as a branch name. */
 function gitAccepts(name: string): boolean {
   // A NUL cannot even reach git's argv (nor a ref).
@@ -74,7 +63,7 @@ function gitAccepts(name: string): boolean {
 }
 
 describe('baseBranch validation (generated input)', () => {
-  const next = random(0x5eed);
+  const next = seededRandom(0x5eed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const SAFE = 'abcxyzABC019-_/.é@{}'.split('');
   const HOSTILE = ['..', '@{', '\u0000', '\u001b', '\n', ' ', '~', '^', ':', '?', '*', '[', '\\', '\u007f'];

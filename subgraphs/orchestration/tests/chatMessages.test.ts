@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ChatMessagePosted, ChatRequestDeclined, TaskCreated, TaskProgressed } from '@cap/events';
 import { MemoryEventBus, toBusRecord, type BusRecord } from '@cap/messaging';
 import { scopesForRole, type Role } from '@cap/runtime';
-import { createFixture, type Fixture } from '@cap/testkit';
+import { createFixture, seededInts, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressedAgent, taskRequestFrom, withoutMention } from '../src/chat/chatRequest.js';
 import { ChatProgressNotes, MAX_PROGRESS_NOTES } from '../src/chat/progressNotes.js';
@@ -86,8 +86,7 @@ describe('which messages address the agent', () => {
   it('holds for every generated message: only USER messages, only participating agents, mention first, else a direct conversation', () => {
     const slugs = [AGENT, 'reviewer-bot', 'ghost-agent'];
     const decorations = ['@%', ' @% ', '(@%)', 'x@%', '@%x', '@%-', '@%.', 'mail a@% ', '@%,', '@@%'];
-    let random = 7;
-    const next = (n: number) => ((random = (random * 1_103_515_245 + 12_345) % 2 ** 31), random % n);
+    const next = seededInts(7);
     for (let round = 0; round < 2_000; round += 1) {
       const agents = slugs.filter(() => next(2) === 1);
       const users = 1 + next(3);

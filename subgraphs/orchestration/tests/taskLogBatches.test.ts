@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { collectSubscription, userPrincipal } from '@cap/testkit';
+import {
+  collectSubscription,
+  seededInts,
+  TASK_LOG_BATCHES_SUBSCRIPTION,
+  userPrincipal,
+  type TaskLogBatchSelection,
+} from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendTaskLogs } from '../src/logs/taskLogs.js';
 import { TaskLogTails, type TaskLogBatch } from '../src/logs/taskLogTail.js';
-import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
-import { LiveTopic } from '../src/live/LiveTopic.js';
 import {
   createTaskVia,
   startCluster,
@@ -14,6 +17,7 @@ import {
   type Cluster,
   type Instance,
 } from './harness.js';
+import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLogWrites.js';
 
 // `taskLogBatches`: the shared tail's batched reader (every entry once, in order, contiguous batches that grow
 // for a subscriber that does not pull and stay small for one that does), and the subscription over GraphQL with
@@ -33,20 +37,6 @@ afterAll(async () => {
 
 function deps() {
   return instance.orchestration.deps;
-}
-
-function store(taskId: string, count: number, label: string): Promise<TaskLog[]> {
-  const batch = Array.from({ length: count }, (_, index) => ({
-    level: 'INFO' as const,
-    kind: 'COMMAND_OUTPUT' as const,
-    message: `${label} ${index + 1}`,
-    createdAt: new Date(),
-  }));
-  return appendTaskLogs(deps(), taskId, null, batch);
-}
-
-function publish(taskId: string, entries: TaskLog[]): Promise<void> {
-  return deps().live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
 }
 
 /** Pulls batches until `count` entries arrived; fails after a bound instead of hanging. */
@@ -104,15 +94,8 @@ describe('batched task log tail', () => {
     }
     const readsBefore = tails.stats().reads;
 
-    const [one, two, three] = [
-      await store(taskId, 10, 'a'),
-      await store(taskId, 10, 'b'),
-      await store(taskId, 10, 'c'),
-    ];
     // Crossed batches: the hole before the third is read from the database once, by the shared tail.
-    await publish(taskId, three!);
-    await publish(taskId, one!);
-    await publish(taskId, two!);
+    await storeAndPublishCrossed(instance, taskId);
     const live = await Promise.all(subscribers.map((tail) => take(tail, 30)));
     for (const batches of live) {
       expectWellFormed(batches, base, 7);
@@ -135,7 +118,7 @@ describe('batched task log tail', () => {
     const slow = await tails.tailBatches(taskId, base);
     const fast = await tails.tailBatches(taskId, base);
     for (let round = 0; round < 6; round += 1) {
-      await publish(taskId, await store(taskId, 5, `round ${round}`));
+      await publishTaskLogs(instance, taskId, await storeTaskLogs(instance, taskId, 5, `round ${round}`));
       // The fast subscriber takes each published batch as soon as it is there: 5 entries, never more.
       const batches = await take(fast, 5);
       expect(batches.map((batch) => batch.entries.length)).toEqual([5]);
@@ -153,12 +136,8 @@ describe('batched task log tail', () => {
   });
 
   it('keeps batches contiguous and complete over generated publish orders, losses, batch caps and paces', async () => {
-    // A small seeded generator: the same cases on every run, many shapes of crossing and loss.
-    let state = 0x2f6b_1d3a;
-    const random = (below: number) => {
-      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-      return state % below;
-    };
+    // Seeded: the same cases on every run, many shapes of crossing and loss.
+    const random = seededInts(0x2f6b_1d3a);
     for (let round = 0; round < 4; round += 1) {
       const taskId = await createTaskVia(instance, alice, { title: `Generated ${round}`, command: 'true' });
       await waitForStatus(instance, taskId, ['SUCCEEDED']);
@@ -168,7 +147,7 @@ describe('batched task log tail', () => {
       const readers = await Promise.all(caps.map((cap) => tails.tailBatches(taskId, base, cap)));
       const stored: TaskLog[][] = [];
       for (let batch = 0; batch < 6 + random(6); batch += 1)
-        stored.push(await store(taskId, 1 + random(12), `r${round}b${batch}`));
+        stored.push(await storeTaskLogs(instance, taskId, 1 + random(12), `r${round}b${batch}`));
       // Published in a shuffled order, and about one batch in four never published (a lost notification); the
       // newest batch always is, as the bus only hints: a hole is noticed when something after it arrives.
       const order = stored.map((_, index) => index).sort(() => random(3) - 1);
@@ -181,7 +160,7 @@ describe('batched task log tail', () => {
       // others only at the end (they fell behind).
       for (const index of order) {
         if (random(4) > 0 || index === stored.length - 1) {
-          await publish(taskId, stored[index]!);
+          await publishTaskLogs(instance, taskId, stored[index]!);
           published = Math.max(published, stored[index]!.at(-1)!.seq);
         }
         if (count(received[0]!) < published - base && random(2) === 0)
@@ -200,27 +179,12 @@ describe('batched task log tail', () => {
   }, 120_000);
 });
 
-const BATCHES = /* GraphQL */ `
-  subscription ($taskId: ID!, $afterSeq: Int) {
-    taskLogBatches(taskId: $taskId, afterSeq: $afterSeq) {
-      lastSeq
-      entries {
-        seq
-        kind
-        message
-      }
-    }
-  }
-`;
-
-type Batch = { lastSeq: number; entries: Array<{ seq: number; kind: string; message: string }> };
-
 describe('taskLogBatches subscription', () => {
   it('delivers a running task’s whole log in order in batches of at most TASK_LOG_BATCH_MAX, and resumes after lastSeq', async () => {
     const id = await createTaskVia(instance, alice, { title: 'Burst', command: 'seq 1 400' });
-    const first = collectSubscription<Batch>(
+    const first = collectSubscription<TaskLogBatchSelection>(
       instance.wsClient(viewer),
-      BATCHES,
+      TASK_LOG_BATCHES_SUBSCRIPTION,
       { taskId: id },
       'taskLogBatches',
     );
@@ -235,9 +199,9 @@ describe('taskLogBatches subscription', () => {
     const lastSeq = kept.at(-1)!.lastSeq;
     await waitForStatus(instance, id, ['SUCCEEDED']);
     const total = await deps().prisma.taskLog.count({ where: { taskId: id } });
-    const second = collectSubscription<Batch>(
+    const second = collectSubscription<TaskLogBatchSelection>(
       instance.wsClient(viewer),
-      BATCHES,
+      TASK_LOG_BATCHES_SUBSCRIPTION,
       { taskId: id, afterSeq: lastSeq },
       'taskLogBatches',
     );
@@ -284,7 +248,7 @@ describe('taskLogBatches subscription', () => {
         ),
       );
     };
-    const batched = await codesOf(BATCHES, 'taskLogBatches');
+    const batched = await codesOf(TASK_LOG_BATCHES_SUBSCRIPTION, 'taskLogBatches');
     expect(batched).toEqual([
       ['UNAUTHENTICATED'],
       ['NOT_FOUND'],

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userPrincipal } from '@cap/testkit';
+import { seededInts, userPrincipal } from '@cap/testkit';
 import {
   appendTaskLogs,
   LOST_LINE_MESSAGE,
@@ -67,18 +67,6 @@ function pump(tail: AsyncGenerator<TaskLog>): { entries: TaskLog[]; done: Promis
   return { entries, done };
 }
 
-/** A small seeded generator (mulberry32): every scenario is reproducible from its seed. */
-function random(seed: number): (below: number) => number {
-  let state = seed >>> 0;
-  return (below) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * below);
-  };
-}
-
 describe('task logs published before they are stored', () => {
   it('the writer delivers every line once and in order to every subscriber, and stores all of them densely', async () => {
     const taskId = await createTaskVia(instance, alice, { title: 'Writer', command: 'true' });
@@ -115,7 +103,7 @@ describe('task logs published before they are stored', () => {
   it.each(range(1, 12))(
     'generated interleaving %i: subscribers attaching or resuming anywhere see each seq once, in order, with no gap; a slow one delays no one',
     async (seed) => {
-      const next = random(seed * 7_919);
+      const next = seededInts(seed * 7_919);
       const taskId = await createTaskVia(instance, alice, { title: `Interleaving ${seed}`, command: 'true' });
       const base = await deps().prisma.taskLog.count({ where: { taskId } });
       const shared = new TaskLogTails(deps(), { window: 1 + next(40) });

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userPrincipal } from '@cap/testkit';
-import { appendTaskLogs } from '../src/logs/taskLogs.js';
 import { TaskLogTails } from '../src/logs/taskLogTail.js';
-import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
-import { LiveTopic } from '../src/live/LiveTopic.js';
 import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
+import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLogWrites.js';
 
 // The shared tail on real PostgreSQL and Redis pub/sub: live batches are published by hand, in the orders that
 // happen between several writers (crossed, lost), to check that every subscriber still sees each entry once, in
@@ -25,21 +23,6 @@ afterAll(async () => {
 
 function deps() {
   return instance.orchestration.deps;
-}
-
-/** Stores `count` entries (as a worker would) and returns them; publishing is up to the test. */
-function store(taskId: string, count: number, label: string): Promise<TaskLog[]> {
-  const batch = Array.from({ length: count }, (_, index) => ({
-    level: 'INFO' as const,
-    kind: 'COMMAND_OUTPUT' as const,
-    message: `${label} ${index + 1}`,
-    createdAt: new Date(),
-  }));
-  return appendTaskLogs(deps(), taskId, null, batch);
-}
-
-function publish(taskId: string, entries: TaskLog[]): Promise<void> {
-  return deps().live.publish(LiveTopic.taskLogs(taskId), { entries: entries.map(toTaskLogWire) });
 }
 
 /** Pulls entries from a tail until `count` arrived; fails after a bound instead of hanging. */
@@ -74,22 +57,15 @@ describe('shared task log tail', () => {
     expect(tails.stats()).toMatchObject({ tails: 1, subscribers: 50 });
     const readsBefore = tails.stats().reads;
 
-    const [one, two, three] = [
-      await store(taskId, 10, 'a'),
-      await store(taskId, 10, 'b'),
-      await store(taskId, 10, 'c'),
-    ];
     // The third writer's batch arrives first: the hole before it is read from the database, once.
-    await publish(taskId, three!);
-    await publish(taskId, one!);
-    await publish(taskId, two!);
+    await storeAndPublishCrossed(instance, taskId);
     const received = await Promise.all(subscribers.map((tail) => take(tail, 30)));
     for (const seqs of received) expect(seqs).toEqual(range(base + 1, base + 30));
 
     // Two batches whose notifications never arrive (a Redis hiccup), then one that does.
-    await store(taskId, 10, 'd');
-    await store(taskId, 10, 'e');
-    await publish(taskId, await store(taskId, 10, 'f'));
+    await storeTaskLogs(instance, taskId, 10, 'd');
+    await storeTaskLogs(instance, taskId, 10, 'e');
+    await publishTaskLogs(instance, taskId, await storeTaskLogs(instance, taskId, 10, 'f'));
     const after = await Promise.all(subscribers.map((tail) => take(tail, 30)));
     for (const seqs of after) expect(seqs).toEqual(range(base + 31, base + 60));
 
@@ -107,14 +83,14 @@ describe('shared task log tail', () => {
     const fast = await tails.tail(taskId, base);
     const slow = await tails.tail(taskId, base);
     for (let batch = 0; batch < 12; batch += 1) {
-      await publish(taskId, await store(taskId, 5, `batch ${batch}`));
+      await publishTaskLogs(instance, taskId, await storeTaskLogs(instance, taskId, 5, `batch ${batch}`));
     }
     expect(await take(fast, 60)).toEqual(range(base + 1, base + 60));
     // `slow` did not pull while 60 entries went by a window of 8: it reads the older ones from the database.
     expect(await take(slow, 60)).toEqual(range(base + 1, base + 60));
     const late = await tails.tail(taskId, base + 25);
     expect(await take(late, 35)).toEqual(range(base + 26, base + 60));
-    await publish(taskId, await store(taskId, 3, 'more'));
+    await publishTaskLogs(instance, taskId, await storeTaskLogs(instance, taskId, 3, 'more'));
     const [a, b, c] = await Promise.all([take(fast, 3), take(slow, 3), take(late, 3)]);
     expect([a, b, c]).toEqual([
       range(base + 61, base + 63),
@@ -136,7 +112,7 @@ describe('shared task log tail', () => {
     await waitFor(() => tails.stats().tails === 0, { message: 'the shared tail closed' });
     // A new subscriber opens a fresh shared tail and still sees new entries.
     const again = await tails.tail(taskId, base);
-    await publish(taskId, await store(taskId, 2, 'again'));
+    await publishTaskLogs(instance, taskId, await storeTaskLogs(instance, taskId, 2, 'again'));
     expect(await take(again, 2)).toEqual(range(base + 1, base + 2));
     await again.return(undefined);
   });

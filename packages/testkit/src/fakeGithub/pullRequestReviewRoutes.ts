@@ -57,7 +57,12 @@ export function pullFiles(
   });
 }
 
-/** Lines of the new version a comment may sit on: added and context lines of the patch's hunks. */
+/**
+ * Lines of the new version a comment may sit on: added and context lines of the patch's hunks. The github
+ * subgraph computes the same set to choose which notes become line comments; this copy is deliberately its own,
+ * so the fake's 422 stays an independent check of that choice (CONVENTIONS §13), not the code under test agreeing
+ * with itself.
+ */
 function commentableLines(patch: string): Set<number> {
   const lines = new Set<number>();
   let line = 0;

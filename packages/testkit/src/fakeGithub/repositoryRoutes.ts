@@ -41,6 +41,25 @@ export function pullsOf(fake: FakeGithub, repo: FakeRepository): FakePull[] {
   return pulls;
 }
 
+/** Adds an open pull request of `main` into `main` (as a test seeds a task's) to `repo` on the fake; returns it. */
+export function addOpenPull(
+  fake: FakeGithub,
+  repo: FakeRepository,
+  pull: Pick<FakePull, 'id' | 'number' | 'title'>,
+): FakePull {
+  const added: FakePull = {
+    ...pull,
+    body: null,
+    head: 'main',
+    base: 'main',
+    draft: false,
+    state: 'open',
+    merged: false,
+  };
+  pullsOf(fake, repo).push(added);
+  return added;
+}
+
 /** Adds a repository (and its bare git repository with one commit on `main`). */
 export function addFakeRepository(
   fake: FakeGithub,
