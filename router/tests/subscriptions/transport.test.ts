@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import {} from '@cap/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   identity,
