@@ -1,32 +1,19 @@
-import type { Database } from '@cap/db';
-import { openSubgraphStore } from '@cap/host';
+import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
 import { createLiveBus } from '@cap/live';
-import type { EventBus } from '@cap/messaging';
-import {
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+import type { RunningSubgraph, Shutdown } from '@cap/runtime';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { CicdConfig } from './config.js';
 import { keepCicdConsumer } from './consumers/cicdConsumer.js';
 import type { CicdContext } from './context.js';
 import { openCicdDb, SCHEMA } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import type { CicdDeps } from './domain/deps.js';
 import { createGithubActions, type GithubActions } from './domain/githubActions.js';
 import { LogProcessor } from './domain/logProcessor.js';
 import { RunPoller } from './domain/poller.js';
 import { schema } from './schema/index.js';
 
-export interface StartCicdOptions {
-  config: CicdConfig;
-  database: Database;
-  kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
+export interface StartCicdOptions extends SubgraphStartOptions<CicdConfig> {
   /** Overrides the Actions API client (built from the configuration otherwise). */
   github?: GithubActions;
 }
@@ -49,20 +36,17 @@ const LOG_RETRY_INTERVAL_MS = 60_000;
 
 /** Starts the cicd subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startCicd(options: StartCicdOptions): Promise<RunningCicd> {
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  return startScoped(options.logger, (scope) => startInScope(options, scope));
+  return startSubgraph({ name: 'cicd', schema: SCHEMA, open: openCicdDb, start: options }, (store, scope) =>
+    startInScope(options, store, scope),
+  );
 }
 
-async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise<Omit<RunningCicd, 'close'>> {
+async function startInScope(
+  options: StartCicdOptions,
+  store: SubgraphStore<PrismaClient>,
+  scope: Shutdown,
+): Promise<Omit<RunningCicd, 'close'>> {
   const { config, logger } = options;
-  const store = await openSubgraphStore({
-    name: 'cicd',
-    open: () => openCicdDb(options.database, { migrate: config.MIGRATE_ON_START }),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    scope,
-  });
   const live = createLiveBus({
     redis: config.REDIS_URL,
     prefix: config.LIVE_CHANNEL_PREFIX,
@@ -101,18 +85,16 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
   // Builds left waiting by a previous instance.
   wakeLogs();
 
-  const subgraph = await startSubgraphServer<CicdContext>({
+  const subgraph = await serveSubgraph<CicdContext>({
     name: 'cicd',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    // Without Redis, builds are still recorded; subscribers read the database by polling (ADR 0012).
+    live,
     context: (request) => baseRequestContext(deps, request),
-    readiness: {
-      database: () => options.database.ping(),
-      // Without Redis, builds are still recorded; subscribers read the database by polling (ADR 0012).
-      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-    },
   });
-  scope.add('cicd server', () => subgraph.close());
   return { subgraph, deps, logs, poller, consumerReady: consumer.ready };
 }

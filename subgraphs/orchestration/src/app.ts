@@ -1,23 +1,15 @@
 import { tmpdir } from 'node:os';
-import type { Database } from '@cap/db';
-import { prismaExecutor } from '@cap/db';
-import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
-import {
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
+import type { KeyValueStore, RunningSubgraph, Shutdown } from '@cap/runtime';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import { createLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
 import { keepFixRequestConsumer } from './consumers/fixRequested.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
-import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
+import { openOrchestrationDb, SCHEMA, SqlStatementCounter } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import type { OrchestrationDeps } from './domain/orchestrationDeps.js';
 import { startCommandSandbox, type CommandSandbox } from './execution/commandSandbox.js';
 import { AgentTaskExecutor } from './execution/agentTaskExecutor.js';
@@ -32,13 +24,9 @@ import { WorkspaceJanitor } from './execution/workspaceJanitor.js';
 import { schema } from './schema/index.js';
 
 /** What `startOrchestration` needs: shared infrastructure (its own process, or the all-in-one platform). */
-export interface StartOrchestrationOptions {
-  config: OrchestrationConfig;
-  database: Database;
+export interface StartOrchestrationOptions extends SubgraphStartOptions<OrchestrationConfig> {
   /** The platform's cache; orchestration reports it in `/ready` (its live fan-out has its own Redis connections). */
   kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
   /**
    * Executors tried before the built-in ones. The shell executor (tasks with a `command`) is appended when
    * SHELL_EXECUTOR_ENABLED, then the agent executor (tasks without one) when AGENT_EXECUTOR_ENABLED.
@@ -86,8 +74,18 @@ export interface RunningOrchestration {
 export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
   // Running executions get this long to finish when the instance stops; `close({ graceMs })` changes it.
   const grace = { ms: options.config.SHUTDOWN_GRACE_MS };
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  const running = await startScoped(options.logger, (scope) => startInScope(options, scope, grace));
+  const statements = new SqlStatementCounter();
+  const running = await startSubgraph(
+    {
+      name: 'orchestration',
+      schema: SCHEMA,
+      open: async (database, dbOptions) =>
+        (await openOrchestrationDb(database, { ...dbOptions, statements })).prisma,
+      start: options,
+      relayPollIntervalMs: options.config.OUTBOX_POLL_INTERVAL_MS,
+    },
+    (store, scope) => startInScope({ options, store, statements, scope, grace }),
+  );
   const closeScope = running.close;
   let closing: Promise<void> | undefined;
   return Object.assign(running, {
@@ -101,23 +99,16 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
   });
 }
 
-async function startInScope(
-  options: StartOrchestrationOptions,
-  scope: Shutdown,
-  grace: { ms: number },
-): Promise<Omit<RunningOrchestration, 'close'>> {
+async function startInScope(start: {
+  options: StartOrchestrationOptions;
+  store: SubgraphStore<PrismaClient>;
+  statements: SqlStatementCounter;
+  scope: Shutdown;
+  grace: { ms: number };
+}): Promise<Omit<RunningOrchestration, 'close'>> {
+  const { options, store, statements, scope, grace } = start;
   const { config, logger } = options;
-  const { prisma, statements } = await openOrchestrationDb(options.database, {
-    migrate: config.MIGRATE_ON_START,
-  });
-  scope.add('orchestration database', () => prisma.$disconnect());
-  const relay = new OutboxRelay({
-    sql: prismaExecutor(prisma),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-  });
+  const { prisma } = store;
   const live = createLiveBus({
     redis: config.REDIS_URL,
     prefix: config.LIVE_CHANNEL_PREFIX,
@@ -131,7 +122,7 @@ async function startInScope(
     statements,
     live,
     logger,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     settings: {
       classificationTimeoutMs: config.CLASSIFICATION_TIMEOUT_MS,
       defaultStrategy: config.DEFAULT_STRATEGY,
@@ -148,21 +139,14 @@ async function startInScope(
     },
   };
 
-  relay.start();
-  scope.add('orchestration outbox relay', () => relay.stop());
+  store.startRelay();
   const consumer = keepClassificationConsumer(deps, options.bus);
   scope.add('orchestration classification consumer', () => consumer.close());
   const chatConsumer = config.CHAT_AGENT_ENABLED ? keepChatMessagesConsumer(deps, options.bus) : null;
   if (chatConsumer) scope.add('orchestration chat consumer', () => chatConsumer.close());
   const fixConsumer = keepFixRequestConsumer(deps, options.bus);
   scope.add('orchestration fix-request consumer', () => fixConsumer.close());
-  const purger = new ProcessedEventsPurger({
-    sql: prismaExecutor(prisma),
-    schema: SCHEMA,
-    retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
-    logger,
-  }).start();
-  scope.add('orchestration processed-events purger', () => purger.close());
+  store.startPurger(config.PROCESSED_EVENTS_RETENTION_MS);
   const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
   sweeper.start();
   scope.add('orchestration sweeper', () => sweeper.stop());
@@ -172,24 +156,22 @@ async function startInScope(
       ? await startExecution(options, deps, scope, grace)
       : { workers: null, commandSandbox: null, workspaceJanitor: null, agent: null, agentMissing: null };
 
-  const subgraph = await startSubgraphServer<OrchestrationContext>({
+  const subgraph = await serveSubgraph<OrchestrationContext>({
     name: 'orchestration',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
+    cache: options.kv,
+    live,
     context: (request) => ({
       ...baseRequestContext(deps, request),
       logTails,
       loaders: new Loaders(deps),
     }),
-    readiness: {
-      database: () => options.database.ping(),
-      // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
-      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-    },
   });
-  scope.add('orchestration server', () => subgraph.close());
 
   return {
     subgraph,
