@@ -69,6 +69,20 @@ export const envBoolean = z
 /** A TCP port number. */
 export const port = z.coerce.number().int().min(0).max(65_535);
 
+/** An integer from the environment, `min` to `max` inclusive. */
+export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * `PROCESSED_EVENTS_RETENTION_MS` of a subgraph that consumes events: how long its processed-event marks
+ * (deduplication) are kept, ms, from a minute to a year, `defaultMs` unless set (`DEFAULT_PROCESSED_EVENTS_RETENTION_MS`
+ * of `@cap/messaging`, which owns the purger).
+ */
+export const processedEventsRetentionMs = (defaultMs: number) =>
+  envInt(60_000, 31_536_000_000).default(defaultMs);
+
+/** `LIVE_POLL_INTERVAL_MS` of a subgraph with a live bus: how often its subscribers read the database while Redis is unreachable, ms (50 to 60,000, default 1,000). */
+export const livePollIntervalMs = envInt(50, 60_000).default(1_000);
+
 /** A comma-separated list. */
 export const commaList = z.string().transform((value) =>
   value

@@ -1,5 +1,6 @@
 import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
 import { createLiveBus } from '@cap/live';
+import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import type { RunningSubgraph, Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { CicdConfig } from './config.js';
@@ -29,8 +30,6 @@ export interface RunningCicd {
   close(): Promise<void>;
 }
 
-/** Processed-event marks are kept this long (a redelivery after that is not deduplicated), ms. */
-const PROCESSED_EVENTS_RETENTION_MS = 7 * 24 * 3_600_000;
 /** Builds still waiting for their logs are retried this often (a wake after a failed pass), ms. */
 const LOG_RETRY_INTERVAL_MS = 60_000;
 
@@ -81,7 +80,8 @@ async function startInScope(
   scope.add('cicd poller', () => poller.stop());
   const consumer = keepCicdConsumer(deps, options.bus, wakeLogs);
   scope.add('cicd consumer', () => consumer.close());
-  store.startPurger(PROCESSED_EVENTS_RETENTION_MS);
+  // Processed-event marks are kept the messaging default (7 days): a redelivery after that is not deduplicated.
+  store.startPurger(DEFAULT_PROCESSED_EVENTS_RETENTION_MS);
   // Builds left waiting by a previous instance.
   wakeLogs();
 
