@@ -1,8 +1,16 @@
 import type { Database } from '@cap/db';
-import type { Shutdown } from '@cap/runtime';
+import type { RunningSubgraph, Shutdown } from '@cap/runtime';
 import { startScoped, type Started } from '@cap/runtime/kit';
 import type { SubgraphStartOptions } from './runSubgraphProcess.js';
 import { openSubgraphStore, type PrismaClientLike, type SubgraphStore } from './subgraphStore.js';
+
+/** What every subgraph's start returns: its server, its dependencies, and the one way to release both. */
+export interface StartedSubgraph<TDeps> {
+  subgraph: RunningSubgraph;
+  deps: TDeps;
+  /** Releases everything the start opened, newest first. */
+  close(): Promise<void>;
+}
 
 /**
  * Starts a subgraph the way every subgraph starts: in one scope (`startScoped`: a start that fails halfway releases

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { ChatTopic } from '@cap/events';
 import { MemoryLiveBus, RedisLiveBus, type LiveBus } from '@cap/live';
-import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
+import {
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStartOptions,
+  type SubgraphStore,
+} from '@cap/host';
 import type { EventBus } from '@cap/messaging';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
   LogThrottle,
   type KeyValueStore,
   type Logger,
-  type RunningSubgraph,
   type Shutdown,
 } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
@@ -43,9 +47,7 @@ export interface StartChatOptions extends SubgraphStartOptions<ChatConfig> {
 }
 
 /** A running chat instance. */
-export interface RunningChat {
-  subgraph: RunningSubgraph;
-  deps: ChatDeps;
+export interface RunningChat extends StartedSubgraph<ChatDeps> {
   /** Identifies this instance in logs (several may share one database and Redis). */
   instanceId: string;
   /**
@@ -53,7 +55,6 @@ export interface RunningChat {
    * at once with AGENT_REPLIES_ENABLED=false.
    */
   agentRepliesReady: Promise<void>;
-  close(): Promise<void>;
 }
 
 interface Realtime {

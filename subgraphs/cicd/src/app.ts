@@ -1,7 +1,12 @@
-import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
-import { createLiveBus } from '@cap/live';
+import {
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStartOptions,
+  type SubgraphStore,
+} from '@cap/host';
+import { openLiveBus } from '@cap/live';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
-import type { RunningSubgraph, Shutdown } from '@cap/runtime';
+import type { Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { CicdConfig } from './config.js';
 import { keepCicdConsumer } from './consumers/cicdConsumer.js';
@@ -19,15 +24,11 @@ export interface StartCicdOptions extends SubgraphStartOptions<CicdConfig> {
   github?: GithubActions;
 }
 
-export interface RunningCicd {
-  subgraph: RunningSubgraph;
-  deps: CicdDeps;
+export interface RunningCicd extends StartedSubgraph<CicdDeps> {
   logs: LogProcessor;
   poller: RunPoller;
   /** Resolves once the event consumer has joined its group. */
   consumerReady: Promise<void>;
-  /** Releases everything the start opened, newest first. */
-  close(): Promise<void>;
 }
 
 /** Builds still waiting for their logs are retried this often (a wake after a failed pass), ms. */
@@ -46,13 +47,7 @@ async function startInScope(
   scope: Shutdown,
 ): Promise<Omit<RunningCicd, 'close'>> {
   const { config, logger } = options;
-  const live = createLiveBus({
-    redis: config.REDIS_URL,
-    prefix: config.LIVE_CHANNEL_PREFIX,
-    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
-    logger,
-  });
-  scope.add('cicd live bus', () => live.close());
+  const live = openLiveBus({ name: 'cicd', config, logger, scope });
   const deps: CicdDeps = {
     prisma: store.prisma,
     logger,

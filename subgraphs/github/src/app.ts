@@ -4,9 +4,14 @@ import {
   PersonalAccessTokenProvider,
   SecretRedactor,
 } from '@cap/github-client';
-import { createLiveBus } from '@cap/live';
-import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
-import type { RunningSubgraph, Shutdown } from '@cap/runtime';
+import { openLiveBus } from '@cap/live';
+import {
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStartOptions,
+  type SubgraphStore,
+} from '@cap/host';
+import type { Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { GithubConfig } from './config.js';
 import { keepTaskCompletedConsumer } from './consumers/taskCompleted.js';
@@ -30,9 +35,7 @@ import { WebhookProcessor } from './webhooks/webhookProcessor.js';
 
 export type StartGithubOptions = SubgraphStartOptions<GithubConfig>;
 
-export interface RunningGithub {
-  subgraph: RunningSubgraph;
-  deps: GithubDeps;
+export interface RunningGithub extends StartedSubgraph<GithubDeps> {
   webhooks: WebhookProcessor;
   /** Opens and updates tasks' pull requests after the consumer recorded the jobs. */
   pullRequests: PullRequestWorker;
@@ -40,8 +43,6 @@ export interface RunningGithub {
   reconciler: PullRequestReconciler;
   /** Resolves once the TaskCompleted consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
-  /** Releases everything the start opened, newest first. */
-  close(): Promise<void>;
 }
 
 /** Starts the github subgraph on shared infrastructure (its own process, or the all-in-one platform). */
@@ -60,13 +61,7 @@ async function startInScope(
   const { config, logger } = options;
   const { prisma } = store;
   // Pull-request changes fan out to `pullRequestUpdated` subscribers on every instance (Redis; in process without).
-  const live = createLiveBus({
-    redis: config.REDIS_URL,
-    prefix: config.LIVE_CHANNEL_PREFIX,
-    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
-    logger,
-  });
-  scope.add('github live bus', () => live.close());
+  const live = openLiveBus({ name: 'github', config, logger, scope });
   const redactor = new SecretRedactor();
   redactor.register(config.GITHUB_WEBHOOK_SECRET);
   if (config.GITHUB_CLIENT_SECRET) redactor.register(config.GITHUB_CLIENT_SECRET);

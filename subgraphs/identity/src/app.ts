@@ -1,12 +1,10 @@
-import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
 import {
-  readBody,
-  ROUTER_TOKEN_HEADER,
-  sendJson,
-  verifyRouterToken,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStartOptions,
+  type SubgraphStore,
+} from '@cap/host';
+import { readBody, ROUTER_TOKEN_HEADER, sendJson, verifyRouterToken, type Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { IdentityConfig } from './config.js';
 import { createLoaders, type IdentityContext } from './context.js';
@@ -21,13 +19,9 @@ import { schema } from './schema/index.js';
 
 export type StartIdentityOptions = SubgraphStartOptions<IdentityConfig>;
 
-export interface RunningIdentity {
-  subgraph: RunningSubgraph;
-  deps: IdentityDeps;
+export interface RunningIdentity extends StartedSubgraph<IdentityDeps> {
   /** Set when this start created the first admin (development prints it once). */
   bootstrappedAdmin: { email: string; password: string; generated: boolean } | null;
-  /** Releases everything the start opened, newest first. */
-  close(): Promise<void>;
 }
 
 /** Starts the identity subgraph on shared infrastructure (its own process, or the all-in-one platform). */

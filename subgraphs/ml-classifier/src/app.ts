@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { ClassifierTopic, OrchestrationTopic } from '@cap/events';
-import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
+import {
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStartOptions,
+  type SubgraphStore,
+} from '@cap/host';
 import type { KeyValueStore, RunningSubgraph, Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { MlClassifierConfig } from './config.js';
@@ -25,10 +30,9 @@ export interface StartMlClassifierOptions extends SubgraphStartOptions<MlClassif
   consume?: boolean;
 }
 
-export interface RunningMlClassifier {
+export interface RunningMlClassifier extends Omit<StartedSubgraph<MlClassifierDeps>, 'subgraph'> {
   /** Null when started with `serve: false`. */
   subgraph: RunningSubgraph | null;
-  deps: MlClassifierDeps;
   /** Resolves once the task consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
   /** Releases everything the start opened, newest first (a retrain in progress is stopped and recorded FAILED). */

@@ -1,8 +1,13 @@
 import { tmpdir } from 'node:os';
-import { startSubgraph, type SubgraphStartOptions, type SubgraphStore } from '@cap/host';
-import type { KeyValueStore, RunningSubgraph, Shutdown } from '@cap/runtime';
+import {
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStartOptions,
+  type SubgraphStore,
+} from '@cap/host';
+import type { KeyValueStore, Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
-import { createLiveBus } from '@cap/live';
+import { openLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
 import { keepFixRequestConsumer } from './consumers/fixRequested.js';
@@ -35,9 +40,7 @@ export interface StartOrchestrationOptions extends SubgraphStartOptions<Orchestr
 }
 
 /** A running orchestration instance. */
-export interface RunningOrchestration {
-  subgraph: RunningSubgraph;
-  deps: OrchestrationDeps;
+export interface RunningOrchestration extends Omit<StartedSubgraph<OrchestrationDeps>, 'close'> {
   /** This instance's workers; null with WORKER_CONCURRENCY=0. */
   workers: WorkerPool | null;
   /** Where this instance's workers run commands (detected at start); null with WORKER_CONCURRENCY=0. */
@@ -109,13 +112,7 @@ async function startInScope(start: {
   const { options, store, statements, scope, grace } = start;
   const { config, logger } = options;
   const { prisma } = store;
-  const live = createLiveBus({
-    redis: config.REDIS_URL,
-    prefix: config.LIVE_CHANNEL_PREFIX,
-    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
-    logger,
-  });
-  scope.add('orchestration live bus', () => live.close());
+  const live = openLiveBus({ name: 'orchestration', config, logger, scope });
   const logTails = new TaskLogTails({ prisma, live, logger }, { maxBatch: config.TASK_LOG_BATCH_MAX });
   const deps: OrchestrationDeps = {
     prisma,
