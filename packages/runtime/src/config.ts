@@ -144,3 +144,19 @@ export function developmentSecret(dataDir: string, name: string): string {
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return created;
 }
+
+/**
+ * The parsed environment with each secret of `names` that is unset filled in with its {@link developmentSecret}
+ * (kept under DATA_DIR): what every subgraph's `loadConfig` does for INTERNAL_TOKEN_SECRET and its own secrets.
+ */
+export function withDevelopmentSecrets<TEnv extends { DATA_DIR: string }, TName extends keyof TEnv & string>(
+  env: TEnv,
+  names: readonly TName[],
+): Omit<TEnv, TName> & { [P in TName]: string } {
+  const secrets: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    secrets[name] = typeof value === 'string' ? value : developmentSecret(env.DATA_DIR, name);
+  }
+  return { ...env, ...secrets } as Omit<TEnv, TName> & { [P in TName]: string };
+}

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import {
-  developmentSecret,
   envBoolean,
   livePollIntervalMs,
   parseEnv,
   processedEventsRetentionMs,
   subgraphEnvShape,
+  withDevelopmentSecrets,
 } from '@cap/runtime';
 import { z } from 'zod';
 
@@ -103,11 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function resolveConfig(env: z.output<typeof schema>) {
   return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-    ATTACHMENT_SIGNING_SECRET:
-      env.ATTACHMENT_SIGNING_SECRET ?? developmentSecret(env.DATA_DIR, 'ATTACHMENT_SIGNING_SECRET'),
+    ...withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET', 'ATTACHMENT_SIGNING_SECRET']),
     /** Local attachment storage directory. */
     attachmentsDir: join(env.DATA_DIR, 'attachments'),
   };

@@ -1,4 +1,4 @@
-import { developmentSecret, livePollIntervalMs, parseEnv, subgraphEnvShape } from '@cap/runtime';
+import { livePollIntervalMs, parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -44,9 +44,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 function resolveConfig(env: z.output<typeof schema>) {
-  return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-  };
+  return withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET']);
 }

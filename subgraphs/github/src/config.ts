@@ -6,6 +6,7 @@ import {
   parseEnv,
   processedEventsRetentionMs,
   subgraphEnvShape,
+  withDevelopmentSecrets,
 } from '@cap/runtime';
 import { z } from 'zod';
 
@@ -109,12 +110,8 @@ export function loadGithubConfig(env: Record<string, string | undefined> = proce
 
 function resolveConfig(env: z.output<typeof schema>) {
   return {
-    ...env,
+    ...withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET', 'GITHUB_WEBHOOK_SECRET']),
     GITHUB_APP_PRIVATE_KEY: env.GITHUB_APP_PRIVATE_KEY?.replace(/\\n/g, '\n'),
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-    GITHUB_WEBHOOK_SECRET:
-      env.GITHUB_WEBHOOK_SECRET ?? developmentSecret(env.DATA_DIR, 'GITHUB_WEBHOOK_SECRET'),
     GITHUB_ENCRYPTION_KEYS:
       env.GITHUB_ENCRYPTION_KEYS ?? `dev:${developmentSecret(env.DATA_DIR, 'GITHUB_ENCRYPTION_KEY')}`,
   };

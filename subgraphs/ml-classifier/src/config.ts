@@ -1,12 +1,12 @@
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import {
   commaList,
-  developmentSecret,
   envBoolean,
   envInt,
   parseEnv,
   processedEventsRetentionMs,
   subgraphEnvShape,
+  withDevelopmentSecrets,
 } from '@cap/runtime';
 import { COMMITTED_MODEL_PATH } from '@cap/task-classifier';
 import { z } from 'zod';
@@ -69,9 +69,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function resolveConfig(env: z.output<typeof schema>) {
   return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    ...withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET']),
     /** TRAINING_GIT_SOURCES parsed. */
     gitSources: (env.TRAINING_GIT_SOURCES ?? []).map((spec) => {
       const match = GIT_SOURCE.exec(spec) as RegExpExecArray;

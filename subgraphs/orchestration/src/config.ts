@@ -1,13 +1,13 @@
 import { agentConfigFromEnv, agentEnvSchema } from '@cap/agent';
 import {
   commaList,
-  developmentSecret,
   envBoolean,
   envInt,
   livePollIntervalMs,
   parseEnv,
   processedEventsRetentionMs,
   subgraphEnvShape,
+  withDevelopmentSecrets,
 } from '@cap/runtime';
 import { z } from 'zod';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
@@ -186,11 +186,9 @@ function resolveConfig(parsed: z.output<typeof schema>, env: Record<string, stri
     if (value !== undefined) shellEnv[name] = value;
   }
   return {
-    ...parsed,
+    ...withDevelopmentSecrets(parsed, ['INTERNAL_TOKEN_SECRET']),
     /** The agent's resolved configuration (provider null = not configured, `missing` says what to set). */
     agent: agentConfigFromEnv(env),
-    INTERNAL_TOKEN_SECRET:
-      parsed.INTERNAL_TOKEN_SECRET ?? developmentSecret(parsed.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
     SHELL_EXECUTOR_ENABLED: parsed.SHELL_EXECUTOR_ENABLED ?? parsed.NODE_ENV !== 'production',
     /** The passed-through variables with their values (PATH and HOME come from the worker as well). */
     shellEnv,
