@@ -12,39 +12,50 @@ export interface StartedSubgraph<TDeps> {
   close(): Promise<void>;
 }
 
+/** What a subgraph's start body is given: its start options, its opened store, and the scope to register in. */
+export interface SubgraphStart<TOptions, TPrisma extends PrismaClientLike> {
+  options: TOptions;
+  store: SubgraphStore<TPrisma>;
+  scope: Shutdown;
+}
+
 /**
  * Starts a subgraph the way every subgraph starts: in one scope (`startScoped`: a start that fails halfway releases
  * what it opened, `close()` releases the rest newest first), with its store opened first
  * ({@link openSubgraphStore}: `open` on the shared database, migrating when MIGRATE_ON_START). `run` opens the
  * rest, registering each resource in `scope` right after it opens.
  */
-export function startSubgraph<TPrisma extends PrismaClientLike, TStarted extends object>(
-  options: {
+export function startSubgraph<
+  TOptions extends SubgraphStartOptions<{ MIGRATE_ON_START: boolean }>,
+  TPrisma extends PrismaClientLike,
+  TStarted extends object,
+>(
+  subgraph: {
     /** The subgraph's name, the prefix of its disposers' names. */
     name: string;
     /** Its schema of the shared database. */
     schema: string;
     /** Opens its Prisma client on the database (`openXDb(database, { migrate })` of its `db.ts`). */
-    open: (database: Database, options: { migrate: boolean }) => Promise<TPrisma>;
-    start: SubgraphStartOptions<{ MIGRATE_ON_START: boolean }>;
+    open: (database: Database, dbOptions: { migrate: boolean }) => Promise<TPrisma>;
+    options: TOptions;
     /** The outbox relay's poll interval, ms (the relay's default otherwise). */
     relayPollIntervalMs?: number;
   },
-  run: (store: SubgraphStore<TPrisma>, scope: Shutdown) => Promise<TStarted>,
+  run: (start: SubgraphStart<TOptions, TPrisma>) => Promise<TStarted>,
 ): Promise<Started<TStarted>> {
-  const { start } = options;
-  return startScoped(start.logger, async (scope) => {
+  const { options } = subgraph;
+  return startScoped(options.logger, async (scope) => {
     const store = await openSubgraphStore({
-      name: options.name,
-      open: () => options.open(start.database, { migrate: start.config.MIGRATE_ON_START }),
-      schema: options.schema,
-      bus: start.bus,
-      logger: start.logger,
+      name: subgraph.name,
+      open: () => subgraph.open(options.database, { migrate: options.config.MIGRATE_ON_START }),
+      schema: subgraph.schema,
+      bus: options.bus,
+      logger: options.logger,
       scope,
-      ...(options.relayPollIntervalMs === undefined
+      ...(subgraph.relayPollIntervalMs === undefined
         ? {}
-        : { relayPollIntervalMs: options.relayPollIntervalMs }),
+        : { relayPollIntervalMs: subgraph.relayPollIntervalMs }),
     });
-    return run(store, scope);
+    return run({ options, store, scope });
   });
 }

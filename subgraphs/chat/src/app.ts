@@ -4,17 +4,11 @@ import { MemoryLiveBus, RedisLiveBus, type LiveBus } from '@cap/live';
 import {
   startSubgraph,
   type StartedSubgraph,
+  type SubgraphStart,
   type SubgraphStartOptions,
-  type SubgraphStore,
 } from '@cap/host';
 import type { EventBus } from '@cap/messaging';
-import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  LogThrottle,
-  type KeyValueStore,
-  type Logger,
-  type Shutdown,
-} from '@cap/runtime';
+import { DEFAULT_COMMAND_TIMEOUT_MS, LogThrottle, type KeyValueStore, type Logger } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import { Redis } from 'ioredis';
 import { attachmentRoutes } from './attachments/routes.js';
@@ -157,19 +151,17 @@ export function startChat(options: StartChatOptions): Promise<RunningChat> {
   const instanceId = randomUUID();
   const logger = options.logger.child({ instanceId });
   return startSubgraph(
-    { name: 'chat', schema: SCHEMA, open: openChatDb, start: { ...options, logger } },
-    (store, scope) => startInScope(options, store, scope, instanceId, logger),
+    { name: 'chat', schema: SCHEMA, open: openChatDb, options: { ...options, logger } },
+    (start) => startInScope(start, instanceId),
   );
 }
 
 async function startInScope(
-  options: StartChatOptions,
-  store: SubgraphStore<PrismaClient>,
-  scope: Shutdown,
+  { options, store, scope }: SubgraphStart<StartChatOptions, PrismaClient>,
   instanceId: string,
-  logger: Logger,
 ): Promise<Omit<RunningChat, 'close'>> {
-  const { config } = options;
+  // `options.logger` is the instance's child logger (`instanceId` on every line).
+  const { config, logger } = options;
   const { prisma } = store;
   const realtime = openRealtime(config, logger);
   scope.add('chat realtime', () => realtime.close());

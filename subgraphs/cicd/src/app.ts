@@ -1,12 +1,11 @@
 import {
   startSubgraph,
   type StartedSubgraph,
+  type SubgraphStart,
   type SubgraphStartOptions,
-  type SubgraphStore,
 } from '@cap/host';
 import { openLiveBus } from '@cap/live';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
-import type { Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { CicdConfig } from './config.js';
 import { keepCicdConsumer } from './consumers/cicdConsumer.js';
@@ -36,16 +35,14 @@ const LOG_RETRY_INTERVAL_MS = 60_000;
 
 /** Starts the cicd subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startCicd(options: StartCicdOptions): Promise<RunningCicd> {
-  return startSubgraph({ name: 'cicd', schema: SCHEMA, open: openCicdDb, start: options }, (store, scope) =>
-    startInScope(options, store, scope),
-  );
+  return startSubgraph({ name: 'cicd', schema: SCHEMA, open: openCicdDb, options }, startInScope);
 }
 
-async function startInScope(
-  options: StartCicdOptions,
-  store: SubgraphStore<PrismaClient>,
-  scope: Shutdown,
-): Promise<Omit<RunningCicd, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartCicdOptions, PrismaClient>): Promise<Omit<RunningCicd, 'close'>> {
   const { config, logger } = options;
   const live = openLiveBus({ name: 'cicd', config, logger, scope });
   const deps: CicdDeps = {

@@ -8,10 +8,9 @@ import { openLiveBus } from '@cap/live';
 import {
   startSubgraph,
   type StartedSubgraph,
+  type SubgraphStart,
   type SubgraphStartOptions,
-  type SubgraphStore,
 } from '@cap/host';
-import type { Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { GithubConfig } from './config.js';
 import { keepTaskCompletedConsumer } from './consumers/taskCompleted.js';
@@ -47,17 +46,14 @@ export interface RunningGithub extends StartedSubgraph<GithubDeps> {
 
 /** Starts the github subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startGithub(options: StartGithubOptions): Promise<RunningGithub> {
-  return startSubgraph(
-    { name: 'github', schema: SCHEMA, open: openGithubDb, start: options },
-    (store, scope) => startInScope(options, store, scope),
-  );
+  return startSubgraph({ name: 'github', schema: SCHEMA, open: openGithubDb, options }, startInScope);
 }
 
-async function startInScope(
-  options: StartGithubOptions,
-  store: SubgraphStore<PrismaClient>,
-  scope: Shutdown,
-): Promise<Omit<RunningGithub, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartGithubOptions, PrismaClient>): Promise<Omit<RunningGithub, 'close'>> {
   const { config, logger } = options;
   const { prisma } = store;
   // Pull-request changes fan out to `pullRequestUpdated` subscribers on every instance (Redis; in process without).

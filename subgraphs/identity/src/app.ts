@@ -1,10 +1,10 @@
 import {
   startSubgraph,
   type StartedSubgraph,
+  type SubgraphStart,
   type SubgraphStartOptions,
-  type SubgraphStore,
 } from '@cap/host';
-import { readBody, ROUTER_TOKEN_HEADER, sendJson, verifyRouterToken, type Shutdown } from '@cap/runtime';
+import { readBody, ROUTER_TOKEN_HEADER, sendJson, verifyRouterToken } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { IdentityConfig } from './config.js';
 import { createLoaders, type IdentityContext } from './context.js';
@@ -26,17 +26,14 @@ export interface RunningIdentity extends StartedSubgraph<IdentityDeps> {
 
 /** Starts the identity subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startIdentity(options: StartIdentityOptions): Promise<RunningIdentity> {
-  return startSubgraph(
-    { name: 'identity', schema: SCHEMA, open: openIdentityDb, start: options },
-    (store, scope) => startInScope(options, store, scope),
-  );
+  return startSubgraph({ name: 'identity', schema: SCHEMA, open: openIdentityDb, options }, startInScope);
 }
 
-async function startInScope(
-  options: StartIdentityOptions,
-  store: SubgraphStore<PrismaClient>,
-  scope: Shutdown,
-): Promise<Omit<RunningIdentity, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartIdentityOptions, PrismaClient>): Promise<Omit<RunningIdentity, 'close'>> {
   const { config, logger } = options;
   const { prisma } = store;
   const keys = new SigningKeyRing({

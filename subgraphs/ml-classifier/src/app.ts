@@ -3,10 +3,10 @@ import { ClassifierTopic, OrchestrationTopic } from '@cap/events';
 import {
   startSubgraph,
   type StartedSubgraph,
+  type SubgraphStart,
   type SubgraphStartOptions,
-  type SubgraphStore,
 } from '@cap/host';
-import type { KeyValueStore, RunningSubgraph, Shutdown } from '@cap/runtime';
+import type { KeyValueStore, RunningSubgraph } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { MlClassifierConfig } from './config.js';
 import { keepTasksConsumer, type TasksConsumerOptions } from './consumers/orchestrationTasks.js';
@@ -46,16 +46,16 @@ export interface RunningMlClassifier extends Omit<StartedSubgraph<MlClassifierDe
  */
 export function startMlClassifier(options: StartMlClassifierOptions): Promise<RunningMlClassifier> {
   return startSubgraph(
-    { name: 'ml-classifier', schema: SCHEMA, open: openMlClassifierDb, start: options },
-    (store, scope) => startInScope(options, store, scope),
+    { name: 'ml-classifier', schema: SCHEMA, open: openMlClassifierDb, options },
+    startInScope,
   );
 }
 
-async function startInScope(
-  options: StartMlClassifierOptions,
-  store: SubgraphStore<PrismaClient>,
-  scope: Shutdown,
-): Promise<Omit<RunningMlClassifier, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartMlClassifierOptions, PrismaClient>): Promise<Omit<RunningMlClassifier, 'close'>> {
   const { config, logger } = options;
   const modelCacheDir = join(config.DATA_DIR, 'ml-classifier', 'models');
   const model = new ActiveModel({

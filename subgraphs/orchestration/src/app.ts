@@ -2,8 +2,8 @@ import { tmpdir } from 'node:os';
 import {
   startSubgraph,
   type StartedSubgraph,
+  type SubgraphStart,
   type SubgraphStartOptions,
-  type SubgraphStore,
 } from '@cap/host';
 import type { KeyValueStore, Shutdown } from '@cap/runtime';
 import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
@@ -84,10 +84,10 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
       schema: SCHEMA,
       open: async (database, dbOptions) =>
         (await openOrchestrationDb(database, { ...dbOptions, statements })).prisma,
-      start: options,
+      options,
       relayPollIntervalMs: options.config.OUTBOX_POLL_INTERVAL_MS,
     },
-    (store, scope) => startInScope({ options, store, statements, scope, grace }),
+    (start) => startInScope(start, { statements, grace }),
   );
   const closeScope = running.close;
   let closing: Promise<void> | undefined;
@@ -102,14 +102,10 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
   });
 }
 
-async function startInScope(start: {
-  options: StartOrchestrationOptions;
-  store: SubgraphStore<PrismaClient>;
-  statements: SqlStatementCounter;
-  scope: Shutdown;
-  grace: { ms: number };
-}): Promise<Omit<RunningOrchestration, 'close'>> {
-  const { options, store, statements, scope, grace } = start;
+async function startInScope(
+  { options, store, scope }: SubgraphStart<StartOrchestrationOptions, PrismaClient>,
+  { statements, grace }: { statements: SqlStatementCounter; grace: { ms: number } },
+): Promise<Omit<RunningOrchestration, 'close'>> {
   const { config, logger } = options;
   const { prisma } = store;
   const live = openLiveBus({ name: 'orchestration', config, logger, scope });
