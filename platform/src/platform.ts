@@ -20,7 +20,13 @@ import {
   startOrchestration,
   type RunningOrchestration,
 } from '@cap/orchestration';
-import { loadConfig as loadRouterConfig, RevocationFeed, startRouter, type RunningRouter } from '@cap/router';
+import {
+  loadConfig as loadRouterConfig,
+  RevocationFeed,
+  startRouter,
+  subgraphUrlEnv,
+  type RunningRouter,
+} from '@cap/router';
 import { Shutdown, type KeyValueStore, type Logger } from '@cap/runtime';
 import type { PlatformConfig } from './config.js';
 
@@ -156,12 +162,7 @@ export async function startPlatform(options: {
       HOST: config.HOST,
       PORT: String(config.PORT),
       DATA_DIR: config.DATA_DIR,
-      SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
-      SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
-      SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
-      SUBGRAPH_ML_CLASSIFIER_URL: mlClassifier.subgraph!.graphqlUrl,
-      SUBGRAPH_GITHUB_URL: github.subgraph.graphqlUrl,
-      SUBGRAPH_CICD_URL: cicd.subgraph.graphqlUrl,
+      ...subgraphUrlEnv({ identity, chat, orchestration, 'ml-classifier': mlClassifier, github, cicd }),
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
     });
     // Role changes, deactivations and revoked API keys reach the router through the same bus (ADR 0013).

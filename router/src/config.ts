@@ -33,6 +33,24 @@ const budget = z
 /** Subgraph URL overrides: `SUBGRAPH_<NAME>_URL` (e.g. SUBGRAPH_IDENTITY_URL) beats the supergraph's routing URL. */
 const SUBGRAPH_URL_PREFIX = 'SUBGRAPH_';
 const SUBGRAPH_URL_SUFFIX = '_URL';
+/**
+ * The `SUBGRAPH_<NAME>_URL` variables that point the router at running subgraphs, by subgraph name
+ * (`ml-classifier` → SUBGRAPH_ML_CLASSIFIER_URL, the inverse of what `loadConfig` reads): the one-process platform
+ * and the router's test stack start every subgraph and route to their GraphQL URLs. A subgraph started without a
+ * server (`subgraph: null`) is left to the supergraph's routing URL.
+ */
+export function subgraphUrlEnv(
+  running: Record<string, { subgraph: { graphqlUrl: string } | null }>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, { subgraph }] of Object.entries(running)) {
+    if (!subgraph) continue;
+    env[`${SUBGRAPH_URL_PREFIX}${name.toUpperCase().replaceAll('-', '_')}${SUBGRAPH_URL_SUFFIX}`] =
+      subgraph.graphqlUrl;
+  }
+  return env;
+}
+
 /** The github subgraph's routing URL in the committed supergraph. */
 const DEFAULT_GITHUB_URL = 'http://127.0.0.1:4005/graphql';
 

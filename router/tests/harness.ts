@@ -18,7 +18,7 @@ import {
 } from '@cap/orchestration';
 import { createLogger, RedisKeyValueStore, type Logger } from '@cap/runtime';
 import { createTestDatabase, graphql, testSecret, type TestDatabase } from '@cap/testkit';
-import { loadConfig, RevocationFeed, startRouter, type RunningRouter } from '../src/index.js';
+import { loadConfig, RevocationFeed, startRouter, subgraphUrlEnv, type RunningRouter } from '../src/index.js';
 import type { SubscriptionSettings } from '../src/subscriptions/settings.js';
 
 /**
@@ -186,12 +186,7 @@ export async function startStack(
       PORT: '0',
       DATA_DIR: dataDir,
       INTERNAL_TOKEN_SECRET: secret,
-      SUBGRAPH_IDENTITY_URL: identity.subgraph.graphqlUrl,
-      SUBGRAPH_CHAT_URL: chat.subgraph.graphqlUrl,
-      SUBGRAPH_ORCHESTRATION_URL: orchestration.subgraph.graphqlUrl,
-      SUBGRAPH_ML_CLASSIFIER_URL: mlClassifier.subgraph!.graphqlUrl,
-      SUBGRAPH_GITHUB_URL: github.subgraph.graphqlUrl,
-      SUBGRAPH_CICD_URL: cicd.subgraph.graphqlUrl,
+      ...subgraphUrlEnv({ identity, chat, orchestration, 'ml-classifier': mlClassifier, github, cicd }),
       IDENTITY_INTERNAL_URL: identity.subgraph.url,
       SUPERGRAPH_POLL_INTERVAL_MS: '0',
       ...everywhere,

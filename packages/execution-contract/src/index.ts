@@ -28,20 +28,24 @@ export type LogKind = 'STEP' | 'TOOL_CALL' | 'COMMAND_OUTPUT' | 'LLM_USAGE' | 'M
 /** A JSON value, as log entries' structured data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** One log entry as an executor writes it. */
+/** One log entry as an executor (or orchestration's worker) writes it. */
 export interface LogEntryInput {
   level: LogLevel;
   kind: LogKind;
   message: string;
+  /** Structured data (tool arguments, token counts, the stream a line came from). */
   data?: JsonValue | undefined;
+  /** Where the text came from (`stdout`, `stderr`): keeps multi-line secret redaction per source. */
   stream?: string | undefined;
 }
 
 /** What executors write logs through (redacted, batched, streamed live by orchestration). */
 export interface TaskLogSink {
+  /** Queues an entry; it is redacted now and stored with the next batch. */
   log(entry: LogEntryInput): void;
+  /** Redacts `value` from every later entry of this execution (tokens handed to tools, passwords). */
   registerSecret(value: string): void;
-  /** Resolves when the log buffer has room again (backpressure for chatty producers). */
+  /** Resolves once fewer than the high-water mark of entries wait to be written (backpressure for chatty sources). */
   waitForCapacity(): Promise<void>;
 }
 

@@ -3,7 +3,7 @@ import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } fro
 import type { Logger, Shutdown } from '@cap/runtime';
 
 /** A Prisma client the SQL executor can run on and the scope can disconnect. */
-type PrismaClientLike = Parameters<typeof prismaExecutor>[0] & { $disconnect(): Promise<void> };
+export type PrismaClientLike = Parameters<typeof prismaExecutor>[0] & { $disconnect(): Promise<void> };
 
 /** A subgraph's own schema of the shared database, with the outbox its use cases record events in. */
 export interface SubgraphStore<TPrisma extends PrismaClientLike> {
@@ -33,12 +33,20 @@ export async function openSubgraphStore<TPrisma extends PrismaClientLike>(option
   bus: EventBus;
   logger: Logger;
   scope: Shutdown;
+  /** The relay's poll interval, ms (the relay's default otherwise). */
+  relayPollIntervalMs?: number;
 }): Promise<SubgraphStore<TPrisma>> {
   const { name, schema, logger, scope } = options;
   const prisma = await options.open();
   scope.add(`${name} prisma`, () => prisma.$disconnect());
   const sql = prismaExecutor(prisma);
-  const relay = new OutboxRelay({ sql, schema, bus: options.bus, logger });
+  const relay = new OutboxRelay({
+    sql,
+    schema,
+    bus: options.bus,
+    logger,
+    ...(options.relayPollIntervalMs === undefined ? {} : { pollIntervalMs: options.relayPollIntervalMs }),
+  });
   return {
     prisma,
     sql,

@@ -1,4 +1,5 @@
 import { backoffDelay, sleep } from './backoff.js';
+import type { EventBus } from './EventBus.js';
 import type { Logger } from './logger.js';
 import type { RunningConsumer } from './runConsumer.js';
 
@@ -13,7 +14,7 @@ export interface ResilientConsumer {
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
- * Starts a consumer (`start` creates its topics and calls `runConsumer`) without making the service's start
+ * Starts a consumer (`start` calls `runConsumer`, after `ensureTopics` created the topics) without making the service's start
  * wait for Kafka: while the broker is down the graph and the outbox keep working (events wait in the outbox)
  * and `start` is retried with exponential backoff (1 s, 2 s, ... 30 s) until it succeeds or `close` is called.
  */
@@ -21,6 +22,8 @@ export function keepConsumer(options: {
   /** For the log line of a failed attempt, e.g. `classification`. */
   name: string;
   logger: Logger;
+  /** Topics created before each attempt (production brokers do not create topics on demand). */
+  ensureTopics?: { bus: Pick<EventBus, 'ensureTopics'>; topics: string[] };
   start: () => Promise<RunningConsumer>;
 }): ResilientConsumer {
   let consumer: RunningConsumer | null = null;
@@ -28,6 +31,7 @@ export function keepConsumer(options: {
   const ready = (async () => {
     for (let attempt = 1; !closing.signal.aborted; attempt += 1) {
       try {
+        if (options.ensureTopics) await options.ensureTopics.bus.ensureTopics(options.ensureTopics.topics);
         const started = await options.start();
         if (closing.signal.aborted) await started.close();
         else consumer = started;

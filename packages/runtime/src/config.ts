@@ -69,6 +69,20 @@ export const envBoolean = z
 /** A TCP port number. */
 export const port = z.coerce.number().int().min(0).max(65_535);
 
+/** An integer from the environment, `min` to `max` inclusive. */
+export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * `PROCESSED_EVENTS_RETENTION_MS` of a subgraph that consumes events: how long its processed-event marks
+ * (deduplication) are kept, ms, from a minute to a year, `defaultMs` unless set (`DEFAULT_PROCESSED_EVENTS_RETENTION_MS`
+ * of `@cap/messaging`, which owns the purger).
+ */
+export const processedEventsRetentionMs = (defaultMs: number) =>
+  envInt(60_000, 31_536_000_000).default(defaultMs);
+
+/** `LIVE_POLL_INTERVAL_MS` of a subgraph with a live bus: how often its subscribers read the database while Redis is unreachable, ms (50 to 60,000, default 1,000). */
+export const livePollIntervalMs = envInt(50, 60_000).default(1_000);
+
 /** A comma-separated list. */
 export const commaList = z.string().transform((value) =>
   value
@@ -129,4 +143,20 @@ export function developmentSecret(dataDir: string, name: string): string {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return created;
+}
+
+/**
+ * The parsed environment with each secret of `names` that is unset filled in with its {@link developmentSecret}
+ * (kept under DATA_DIR): what every subgraph's `loadConfig` does for INTERNAL_TOKEN_SECRET and its own secrets.
+ */
+export function withDevelopmentSecrets<TEnv extends { DATA_DIR: string }, TName extends keyof TEnv & string>(
+  env: TEnv,
+  names: readonly TName[],
+): Omit<TEnv, TName> & { [P in TName]: string } {
+  const secrets: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    secrets[name] = typeof value === 'string' ? value : developmentSecret(env.DATA_DIR, name);
+  }
+  return { ...env, ...secrets } as Omit<TEnv, TName> & { [P in TName]: string };
 }

@@ -181,6 +181,42 @@ export function createInstantIdCursorCodec(
   });
 }
 
+/** The Prisma `where` part and `orderBy` of one page of a list keyed by `createdAt`, then `id`. */
+export interface InstantIdKeyset {
+  /** Spread into the query's `where`: strictly beyond the cursor (nothing without one). */
+  where: {
+    OR?: [
+      { createdAt: { lt: Date } | { gt: Date } },
+      { createdAt: Date; id: { lt: string } | { gt: string } },
+    ];
+  };
+  orderBy: [{ createdAt: 'asc' | 'desc' }, { id: 'asc' | 'desc' }];
+}
+
+/**
+ * One page of a list ordered by `createdAt`, then `id`, newest first (oldest first when `inverted`, for paging
+ * backwards, as `resolveCursorConnection` asks): the `after` or `before` cursor decoded with `codec` (a malformed
+ * one is BAD_USER_INPUT) and turned into the keyset condition and order of a Prisma `findMany`.
+ */
+export function instantIdKeyset(
+  codec: CursorCodec<InstantIdPosition>,
+  options: { after?: string | undefined; before?: string | undefined; inverted: boolean },
+): InstantIdKeyset {
+  const cursor = options.after
+    ? codec.decode(options.after, 'after')
+    : options.before
+      ? codec.decode(options.before, 'before')
+      : null;
+  const direction = options.inverted ? 'asc' : 'desc';
+  const beyond = <T>(value: T): { lt: T } | { gt: T } => (options.after ? { lt: value } : { gt: value });
+  return {
+    where: cursor
+      ? { OR: [{ createdAt: beyond(cursor.at) }, { createdAt: cursor.at, id: beyond(cursor.id) }] }
+      : {},
+    orderBy: [{ createdAt: direction }, { id: direction }],
+  };
+}
+
 /** A Relay connection's page: its edges and page info. */
 export interface ConnectionPage<T> {
   edges: { cursor: string; node: T }[];

@@ -43,6 +43,25 @@ interface Walk {
   settings: CostSettings;
 }
 
+/** What both cost functions are given: the operation, its document and variables, against the policy. */
+export interface CostOptions {
+  policy: SupergraphPolicy;
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  /** The operation's coerced variables (defaults applied). */
+  variables: Record<string, unknown>;
+  settings?: CostSettings;
+}
+
+function walkOf(options: CostOptions): Walk {
+  return {
+    policy: options.policy,
+    fragments: fragmentsOf(options.document),
+    variables: options.variables,
+    settings: options.settings ?? DEFAULT_COST_SETTINGS,
+  };
+}
+
 /** A connection's `@listSize(sizedFields:)`: its size applies to those child fields. */
 interface Sized {
   size: number;
@@ -118,20 +137,8 @@ function rootOf(
  * The estimated cost of one operation, before execution. Linear in the document: a fragment's cost is computed
  * once per (fragment, parent type, sizing context) and reused at every spread; sums saturate at 2^53 - 1.
  */
-export function estimateCost(options: {
-  policy: SupergraphPolicy;
-  document: DocumentNode;
-  operation: OperationDefinitionNode;
-  /** The operation's coerced variables (defaults applied). */
-  variables: Record<string, unknown>;
-  settings?: CostSettings;
-}): number {
-  const walk: Walk = {
-    policy: options.policy,
-    fragments: fragmentsOf(options.document),
-    variables: options.variables,
-    settings: options.settings ?? DEFAULT_COST_SETTINGS,
-  };
+export function estimateCost(options: CostOptions): number {
+  const walk = walkOf(options);
   const schema = options.policy.apiSchema;
   const memo = new FragmentMemo<number>(0);
 
@@ -235,21 +242,8 @@ interface CollectedField {
  * once per selection set, same response keys merged), once per selection and runtime type, so the work is the
  * response's size times the document's, never the document's expansion.
  */
-export function actualCost(options: {
-  policy: SupergraphPolicy;
-  document: DocumentNode;
-  operation: OperationDefinitionNode;
-  /** The operation's coerced variables (defaults applied). */
-  variables: Record<string, unknown>;
-  data: unknown;
-  settings?: CostSettings;
-}): number {
-  const walk: Walk = {
-    policy: options.policy,
-    fragments: fragmentsOf(options.document),
-    variables: options.variables,
-    settings: options.settings ?? DEFAULT_COST_SETTINGS,
-  };
+export function actualCost(options: CostOptions & { data: unknown }): number {
+  const walk = walkOf(options);
   const schema = options.policy.apiSchema;
   const root = rootOf(schema, options.operation);
   if (!root) return 0;

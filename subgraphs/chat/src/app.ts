@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '@cap/db';
 import { ChatTopic } from '@cap/events';
 import { MemoryLiveBus, RedisLiveBus, type LiveBus } from '@cap/live';
-import { openSubgraphStore } from '@cap/host';
-import type { EventBus } from '@cap/messaging';
 import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  LogThrottle,
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStart,
+  type SubgraphStartOptions,
+} from '@cap/host';
+import type { EventBus } from '@cap/messaging';
+import { DEFAULT_COMMAND_TIMEOUT_MS, LogThrottle, type KeyValueStore, type Logger } from '@cap/runtime';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import { Redis } from 'ioredis';
 import { attachmentRoutes } from './attachments/routes.js';
 import type { ChatCache } from './cache/ChatCache.js';
@@ -25,6 +20,7 @@ import type { ChatConfig } from './config.js';
 import { keepAgentRepliesConsumer } from './consumers/agentReplies.js';
 import { createLoaders, type ChatContext } from './context.js';
 import { openChatDb, SCHEMA } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import { sweepAttachments } from './domain/attachments.js';
 import type { ChatDeps } from './domain/deps.js';
 import { MemoryEphemeralSet, RedisEphemeralSet, type EphemeralSet } from './live/EphemeralSet.js';
@@ -39,19 +35,13 @@ const TOPIC_RETRY_MS = 5_000;
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 /** What `startChat` runs on: infrastructure shared with other subgraphs of the process, or its own. */
-export interface StartChatOptions {
-  config: ChatConfig;
-  database: Database;
+export interface StartChatOptions extends SubgraphStartOptions<ChatConfig> {
   /** Shared cache of the process; chat reports it in `/ready` (its own Redis use goes through REDIS_URL). */
   kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
 }
 
 /** A running chat instance. */
-export interface RunningChat {
-  subgraph: RunningSubgraph;
-  deps: ChatDeps;
+export interface RunningChat extends StartedSubgraph<ChatDeps> {
   /** Identifies this instance in logs (several may share one database and Redis). */
   instanceId: string;
   /**
@@ -59,7 +49,6 @@ export interface RunningChat {
    * at once with AGENT_REPLIES_ENABLED=false.
    */
   agentRepliesReady: Promise<void>;
-  close(): Promise<void>;
 }
 
 interface Realtime {
@@ -161,25 +150,18 @@ function ensureTopicsUntilDone(bus: EventBus, topics: string[], logger: Logger):
 export function startChat(options: StartChatOptions): Promise<RunningChat> {
   const instanceId = randomUUID();
   const logger = options.logger.child({ instanceId });
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  return startScoped(logger, (scope) => startInScope(options, scope, instanceId, logger));
+  return startSubgraph(
+    { name: 'chat', schema: SCHEMA, open: openChatDb, options: { ...options, logger } },
+    (start) => startInScope(start, instanceId),
+  );
 }
 
 async function startInScope(
-  options: StartChatOptions,
-  scope: Shutdown,
+  { options, store, scope }: SubgraphStart<StartChatOptions, PrismaClient>,
   instanceId: string,
-  logger: Logger,
 ): Promise<Omit<RunningChat, 'close'>> {
-  const { config } = options;
-  const store = await openSubgraphStore({
-    name: 'chat',
-    open: () => openChatDb(options.database, { migrate: config.MIGRATE_ON_START }),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    scope,
-  });
+  // `options.logger` is the instance's child logger (`instanceId` on every line).
+  const { config, logger } = options;
   const { prisma } = store;
   const realtime = openRealtime(config, logger);
   scope.add('chat realtime', () => realtime.close());
@@ -218,25 +200,23 @@ async function startInScope(
   const agentReplies = config.AGENT_REPLIES_ENABLED ? keepAgentRepliesConsumer(deps, options.bus) : null;
   if (agentReplies) scope.add('chat agent-replies consumer', () => agentReplies.close());
 
-  const subgraph = await startSubgraphServer<ChatContext>({
+  const subgraph = await serveSubgraph<ChatContext>({
     name: 'chat',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    // Without Redis, chat reads from the database and subscriptions poll it (ADR 0012): degraded, not down.
+    cache: options.kv,
+    live: realtime.live,
+    readiness: { [`storage:${storage.kind}`]: () => storage.ping() },
     context: (request) => {
       const base = baseRequestContext(deps, request);
       return { ...base, loaders: createLoaders(base.deps, request.claims.principal) };
     },
-    readiness: {
-      database: () => options.database.ping(),
-      // Without Redis, chat reads from the database and subscriptions poll it (ADR 0012): degraded, not down.
-      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-      [`live:${realtime.live.kind}`]: optionalDependency(() => realtime.live.ping()),
-      [`storage:${storage.kind}`]: () => storage.ping(),
-    },
     routes: attachmentRoutes(deps),
   });
-  scope.add('chat server', () => subgraph.close());
   publicUrl ??= subgraph.url;
 
   const sweep = (): void => {

@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
-import { developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
+import {
+  envBoolean,
+  livePollIntervalMs,
+  parseEnv,
+  processedEventsRetentionMs,
+  subgraphEnvShape,
+  withDevelopmentSecrets,
+} from '@cap/runtime';
 import { z } from 'zod';
 
 const MIB = 1024 * 1024;
@@ -15,12 +22,7 @@ const schema = z
   .object({
     ...subgraphEnvShape(4002),
     /** How long the agent-replies consumer's deduplication marks are kept, ms (purged hourly; default 7 days). */
-    PROCESSED_EVENTS_RETENTION_MS: z.coerce
-      .number()
-      .int()
-      .min(60_000)
-      .max(31_536_000_000)
-      .default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
+    PROCESSED_EVENTS_RETENTION_MS: processedEventsRetentionMs(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
     /** Prefix of every Redis key and pub/sub channel chat uses (default `cap:chat:`). Instances that share it meet. */
     REDIS_KEY_PREFIX: z.string().min(1).max(100).default('cap:chat:'),
     /** Signs attachment upload and download URLs (HMAC-SHA256). >= 32 characters. */
@@ -57,7 +59,7 @@ const schema = z
     /** Messages kept per conversation in the recent-message cache (default 100). */
     CACHE_RECENT_MESSAGES: z.coerce.number().int().min(50).max(1_000).default(100),
     /** While Redis is unreachable, how often `messagePosted` subscribers read the database instead, ms (default 1000). */
-    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    LIVE_POLL_INTERVAL_MS: livePollIntervalMs,
     /** How long a typing indicator lasts without a new `setTyping`, seconds (default 5). */
     TYPING_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
     /** How long a participant stays online without a new `heartbeat`, seconds (default 30). */
@@ -101,11 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function resolveConfig(env: z.output<typeof schema>) {
   return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-    ATTACHMENT_SIGNING_SECRET:
-      env.ATTACHMENT_SIGNING_SECRET ?? developmentSecret(env.DATA_DIR, 'ATTACHMENT_SIGNING_SECRET'),
+    ...withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET', 'ATTACHMENT_SIGNING_SECRET']),
     /** Local attachment storage directory. */
     attachmentsDir: join(env.DATA_DIR, 'attachments'),
   };

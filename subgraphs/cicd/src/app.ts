@@ -1,75 +1,50 @@
-import type { Database } from '@cap/db';
-import { openSubgraphStore } from '@cap/host';
-import { createLiveBus } from '@cap/live';
-import type { EventBus } from '@cap/messaging';
 import {
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStart,
+  type SubgraphStartOptions,
+} from '@cap/host';
+import { openLiveBus } from '@cap/live';
+import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { CicdConfig } from './config.js';
 import { keepCicdConsumer } from './consumers/cicdConsumer.js';
 import type { CicdContext } from './context.js';
 import { openCicdDb, SCHEMA } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import type { CicdDeps } from './domain/deps.js';
 import { createGithubActions, type GithubActions } from './domain/githubActions.js';
 import { LogProcessor } from './domain/logProcessor.js';
 import { RunPoller } from './domain/poller.js';
 import { schema } from './schema/index.js';
 
-export interface StartCicdOptions {
-  config: CicdConfig;
-  database: Database;
-  kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
+export interface StartCicdOptions extends SubgraphStartOptions<CicdConfig> {
   /** Overrides the Actions API client (built from the configuration otherwise). */
   github?: GithubActions;
 }
 
-export interface RunningCicd {
-  subgraph: RunningSubgraph;
-  deps: CicdDeps;
+export interface RunningCicd extends StartedSubgraph<CicdDeps> {
   logs: LogProcessor;
   poller: RunPoller;
   /** Resolves once the event consumer has joined its group. */
   consumerReady: Promise<void>;
-  /** Releases everything the start opened, newest first. */
-  close(): Promise<void>;
 }
 
-/** Processed-event marks are kept this long (a redelivery after that is not deduplicated), ms. */
-const PROCESSED_EVENTS_RETENTION_MS = 7 * 24 * 3_600_000;
 /** Builds still waiting for their logs are retried this often (a wake after a failed pass), ms. */
 const LOG_RETRY_INTERVAL_MS = 60_000;
 
 /** Starts the cicd subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startCicd(options: StartCicdOptions): Promise<RunningCicd> {
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  return startScoped(options.logger, (scope) => startInScope(options, scope));
+  return startSubgraph({ name: 'cicd', schema: SCHEMA, open: openCicdDb, options }, startInScope);
 }
 
-async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise<Omit<RunningCicd, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartCicdOptions, PrismaClient>): Promise<Omit<RunningCicd, 'close'>> {
   const { config, logger } = options;
-  const store = await openSubgraphStore({
-    name: 'cicd',
-    open: () => openCicdDb(options.database, { migrate: config.MIGRATE_ON_START }),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    scope,
-  });
-  const live = createLiveBus({
-    redis: config.REDIS_URL,
-    prefix: config.LIVE_CHANNEL_PREFIX,
-    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
-    logger,
-  });
-  scope.add('cicd live bus', () => live.close());
+  const live = openLiveBus({ name: 'cicd', config, logger, scope });
   const deps: CicdDeps = {
     prisma: store.prisma,
     logger,
@@ -97,22 +72,21 @@ async function startInScope(options: StartCicdOptions, scope: Shutdown): Promise
   scope.add('cicd poller', () => poller.stop());
   const consumer = keepCicdConsumer(deps, options.bus, wakeLogs);
   scope.add('cicd consumer', () => consumer.close());
-  store.startPurger(PROCESSED_EVENTS_RETENTION_MS);
+  // Processed-event marks are kept the messaging default (7 days): a redelivery after that is not deduplicated.
+  store.startPurger(DEFAULT_PROCESSED_EVENTS_RETENTION_MS);
   // Builds left waiting by a previous instance.
   wakeLogs();
 
-  const subgraph = await startSubgraphServer<CicdContext>({
+  const subgraph = await serveSubgraph<CicdContext>({
     name: 'cicd',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    // Without Redis, builds are still recorded; subscribers read the database by polling (ADR 0012).
+    live,
     context: (request) => baseRequestContext(deps, request),
-    readiness: {
-      database: () => options.database.ping(),
-      // Without Redis, builds are still recorded; subscribers read the database by polling (ADR 0012).
-      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-    },
   });
-  scope.add('cicd server', () => subgraph.close());
   return { subgraph, deps, logs, poller, consumerReady: consumer.ready };
 }

@@ -1,4 +1,4 @@
-import { developmentSecret, parseEnv, subgraphEnvShape } from '@cap/runtime';
+import { livePollIntervalMs, parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -11,7 +11,7 @@ const schema = z
     /** Prefix of the live channels on Redis (build changes), so environments can share one Redis (default `cap:cicd:`). */
     LIVE_CHANNEL_PREFIX: z.string().max(100).default('cap:cicd:'),
     /** While Redis is unreachable, how often `buildStatusChanged` subscribers read the database instead, ms (default 1000). */
-    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    LIVE_POLL_INTERVAL_MS: livePollIntervalMs,
     /** GitHub REST base URL (default GitHub's; GitHub Enterprise Server: `https://<host>/api/v3`). */
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /**
@@ -44,9 +44,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 function resolveConfig(env: z.output<typeof schema>) {
-  return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-  };
+  return withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET']);
 }

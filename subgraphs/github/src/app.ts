@@ -1,26 +1,22 @@
-import type { Database } from '@cap/db';
 import {
   AppInstallationTokenProvider,
   CredentialCipher,
   PersonalAccessTokenProvider,
   SecretRedactor,
 } from '@cap/github-client';
-import { createLiveBus } from '@cap/live';
-import { openSubgraphStore } from '@cap/host';
-import type { EventBus } from '@cap/messaging';
+import { openLiveBus } from '@cap/live';
 import {
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStart,
+  type SubgraphStartOptions,
+} from '@cap/host';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { GithubConfig } from './config.js';
 import { keepTaskCompletedConsumer } from './consumers/taskCompleted.js';
 import type { GithubContext } from './context.js';
 import { openGithubDb, SCHEMA } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import type { GithubDeps } from './domain/deps.js';
 import { GithubAccess } from './domain/githubAccess.js';
 import { resealCredentials } from './domain/oauth.js';
@@ -36,17 +32,9 @@ import { schema } from './schema/index.js';
 import { WEBHOOK_PATH, webhookRoute } from './webhooks/webhookRoute.js';
 import { WebhookProcessor } from './webhooks/webhookProcessor.js';
 
-export interface StartGithubOptions {
-  config: GithubConfig;
-  database: Database;
-  kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
-}
+export type StartGithubOptions = SubgraphStartOptions<GithubConfig>;
 
-export interface RunningGithub {
-  subgraph: RunningSubgraph;
-  deps: GithubDeps;
+export interface RunningGithub extends StartedSubgraph<GithubDeps> {
   webhooks: WebhookProcessor;
   /** Opens and updates tasks' pull requests after the consumer recorded the jobs. */
   pullRequests: PullRequestWorker;
@@ -54,37 +42,22 @@ export interface RunningGithub {
   reconciler: PullRequestReconciler;
   /** Resolves once the TaskCompleted consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
-  /** Releases everything the start opened, newest first. */
-  close(): Promise<void>;
 }
 
 /** Starts the github subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startGithub(options: StartGithubOptions): Promise<RunningGithub> {
-  return startScoped(options.logger, (scope) => startInScope(options, scope));
+  return startSubgraph({ name: 'github', schema: SCHEMA, open: openGithubDb, options }, startInScope);
 }
 
-async function startInScope(
-  options: StartGithubOptions,
-  scope: Shutdown,
-): Promise<Omit<RunningGithub, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartGithubOptions, PrismaClient>): Promise<Omit<RunningGithub, 'close'>> {
   const { config, logger } = options;
-  const store = await openSubgraphStore({
-    name: 'github',
-    open: () => openGithubDb(options.database, { migrate: config.MIGRATE_ON_START }),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    scope,
-  });
   const { prisma } = store;
   // Pull-request changes fan out to `pullRequestUpdated` subscribers on every instance (Redis; in process without).
-  const live = createLiveBus({
-    redis: config.REDIS_URL,
-    prefix: config.LIVE_CHANNEL_PREFIX,
-    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
-    logger,
-  });
-  scope.add('github live bus', () => live.close());
+  const live = openLiveBus({ name: 'github', config, logger, scope });
   const redactor = new SecretRedactor();
   redactor.register(config.GITHUB_WEBHOOK_SECRET);
   if (config.GITHUB_CLIENT_SECRET) redactor.register(config.GITHUB_CLIENT_SECRET);
@@ -162,17 +135,16 @@ async function startInScope(
   const consumer = keepTaskCompletedConsumer(deps, options.bus, () => pullRequests.notify());
   scope.add('github consumer', () => consumer.close());
 
-  const subgraph = await startSubgraphServer<GithubContext>({
+  const subgraph = await serveSubgraph<GithubContext>({
     name: 'github',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    cache: options.kv,
+    live,
     context: (request) => baseRequestContext(deps, request),
-    readiness: {
-      database: () => options.database.ping(),
-      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-    },
     routes: {
       [`POST ${WEBHOOK_PATH}`]: webhookRoute({
         prisma,
@@ -184,6 +156,5 @@ async function startInScope(
       [`POST ${REPOSITORY_TOKEN_PATH}`]: repositoryTokenRoute(deps, config.INTERNAL_TOKEN_SECRET),
     },
   });
-  scope.add('github server', () => subgraph.close());
   return { subgraph, deps, webhooks, pullRequests, reconciler, consumerReady: consumer.ready };
 }

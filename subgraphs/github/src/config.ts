@@ -1,5 +1,13 @@
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
-import { developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
+import {
+  developmentSecret,
+  envBoolean,
+  livePollIntervalMs,
+  parseEnv,
+  processedEventsRetentionMs,
+  subgraphEnvShape,
+  withDevelopmentSecrets,
+} from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -13,12 +21,7 @@ const schema = z
   .object({
     ...subgraphEnvShape(4005),
     /** How long the TaskCompleted consumer's deduplication marks are kept, ms (purged hourly; default 7 days). */
-    PROCESSED_EVENTS_RETENTION_MS: z.coerce
-      .number()
-      .int()
-      .min(60_000)
-      .max(31_536_000_000)
-      .default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
+    PROCESSED_EVENTS_RETENTION_MS: processedEventsRetentionMs(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
     /** GitHub's REST API (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3). */
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /** GitHub's web origin, for OAuth's authorize and token URLs (default https://github.com). */
@@ -71,7 +74,7 @@ const schema = z
     /** Prefix of the Redis channels of `pullRequestUpdated` (default `cap:github:`). */
     LIVE_CHANNEL_PREFIX: z.string().default('cap:github:'),
     /** While Redis is unreachable, how often live subscribers re-read the database, ms (default 1,000). */
-    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    LIVE_POLL_INTERVAL_MS: livePollIntervalMs,
   })
   .superRefine((env, ctx) => {
     if ((env.GITHUB_APP_ID === undefined) !== (env.GITHUB_APP_PRIVATE_KEY === undefined))
@@ -107,12 +110,8 @@ export function loadGithubConfig(env: Record<string, string | undefined> = proce
 
 function resolveConfig(env: z.output<typeof schema>) {
   return {
-    ...env,
+    ...withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET', 'GITHUB_WEBHOOK_SECRET']),
     GITHUB_APP_PRIVATE_KEY: env.GITHUB_APP_PRIVATE_KEY?.replace(/\\n/g, '\n'),
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-    GITHUB_WEBHOOK_SECRET:
-      env.GITHUB_WEBHOOK_SECRET ?? developmentSecret(env.DATA_DIR, 'GITHUB_WEBHOOK_SECRET'),
     GITHUB_ENCRYPTION_KEYS:
       env.GITHUB_ENCRYPTION_KEYS ?? `dev:${developmentSecret(env.DATA_DIR, 'GITHUB_ENCRYPTION_KEY')}`,
   };

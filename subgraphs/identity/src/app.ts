@@ -1,23 +1,15 @@
-import type { Database } from '@cap/db';
-import { type EventBus, OutboxRelay } from '@cap/messaging';
-import { prismaExecutor } from '@cap/db';
-import { outboxRecorder } from '@cap/messaging';
 import {
-  optionalDependency,
-  readBody,
-  ROUTER_TOKEN_HEADER,
-  sendJson,
-  startSubgraphServer,
-  verifyRouterToken,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStart,
+  type SubgraphStartOptions,
+} from '@cap/host';
+import { readBody, ROUTER_TOKEN_HEADER, sendJson, verifyRouterToken } from '@cap/runtime';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { IdentityConfig } from './config.js';
 import { createLoaders, type IdentityContext } from './context.js';
 import { openIdentityDb, SCHEMA } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import { verifyApiKey } from './domain/apiKeys.js';
 import { RateLimitCounter } from './domain/rateLimits.js';
 import type { IdentityDeps } from './domain/deps.js';
@@ -25,38 +17,25 @@ import { SigningKeyRing } from './domain/signingKeys.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { schema } from './schema/index.js';
 
-export interface StartIdentityOptions {
-  config: IdentityConfig;
-  database: Database;
-  kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
-}
+export type StartIdentityOptions = SubgraphStartOptions<IdentityConfig>;
 
-export interface RunningIdentity {
-  subgraph: RunningSubgraph;
-  deps: IdentityDeps;
+export interface RunningIdentity extends StartedSubgraph<IdentityDeps> {
   /** Set when this start created the first admin (development prints it once). */
   bootstrappedAdmin: { email: string; password: string; generated: boolean } | null;
-  /** Releases everything the start opened, newest first. */
-  close(): Promise<void>;
 }
 
 /** Starts the identity subgraph on shared infrastructure (its own process, or the all-in-one platform). */
 export function startIdentity(options: StartIdentityOptions): Promise<RunningIdentity> {
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  return startScoped(options.logger, (scope) => startInScope(options, scope));
+  return startSubgraph({ name: 'identity', schema: SCHEMA, open: openIdentityDb, options }, startInScope);
 }
 
-async function startInScope(
-  options: StartIdentityOptions,
-  scope: Shutdown,
-): Promise<Omit<RunningIdentity, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartIdentityOptions, PrismaClient>): Promise<Omit<RunningIdentity, 'close'>> {
   const { config, logger } = options;
-  const prisma = await openIdentityDb(options.database, { migrate: config.MIGRATE_ON_START });
-  scope.add('identity prisma', () => prisma.$disconnect());
-  const sql = prismaExecutor(prisma);
-  const relay = new OutboxRelay({ sql, schema: SCHEMA, bus: options.bus, logger });
+  const { prisma } = store;
   const keys = new SigningKeyRing({
     prisma,
     secret: config.SIGNING_KEY_SECRET,
@@ -76,7 +55,7 @@ async function startInScope(
     kv: options.kv,
     rateLimits,
     logger,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     settings: {
       accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
@@ -91,25 +70,23 @@ async function startInScope(
     email: config.ADMIN_EMAIL,
     password: config.ADMIN_PASSWORD,
   });
-  relay.start();
-  scope.add('identity outbox relay', () => relay.stop());
+  store.startRelay();
 
-  const subgraph = await startSubgraphServer<IdentityContext>({
+  const subgraph = await serveSubgraph<IdentityContext>({
     name: 'identity',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    // Throttles fall back to an in-process limiter without Redis (ADR 0012): degraded, not down.
+    cache: options.kv,
     context: (request) => ({
       ...baseRequestContext(deps, request),
       clientIp: request.claims.clientIp,
       userAgent: request.req.headers['user-agent'],
       loaders: createLoaders(deps),
     }),
-    readiness: {
-      database: () => options.database.ping(),
-      // Throttles fall back to an in-process limiter without Redis (ADR 0012): degraded, not down.
-      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-    },
     routes: {
       // Public: the router (and anyone) verifies access tokens with these keys.
       'GET /.well-known/jwks.json': async (_req, res) => {
@@ -136,7 +113,6 @@ async function startInScope(
       },
     },
   });
-  scope.add('identity server', () => subgraph.close());
 
   return {
     subgraph,

@@ -1,4 +1,4 @@
-import { developmentSecret, parseEnv, subgraphEnvShape } from '@cap/runtime';
+import { parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -50,10 +50,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 function resolveConfig(env: z.output<typeof schema>) {
-  return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
-    SIGNING_KEY_SECRET: env.SIGNING_KEY_SECRET ?? developmentSecret(env.DATA_DIR, 'SIGNING_KEY_SECRET'),
-  };
+  return withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET', 'SIGNING_KEY_SECRET']);
 }

@@ -1,34 +1,27 @@
 import { join } from 'node:path';
-import type { Database } from '@cap/db';
 import { ClassifierTopic, OrchestrationTopic } from '@cap/events';
-import { openSubgraphStore } from '@cap/host';
-import type { EventBus } from '@cap/messaging';
 import {
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStart,
+  type SubgraphStartOptions,
+} from '@cap/host';
+import type { KeyValueStore, RunningSubgraph } from '@cap/runtime';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
 import type { MlClassifierConfig } from './config.js';
 import { keepTasksConsumer, type TasksConsumerOptions } from './consumers/orchestrationTasks.js';
 import { createLoaders, type MlClassifierContext } from './context.js';
 import { openMlClassifierDb, SCHEMA } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import { ActiveModel } from './domain/activeModel.js';
 import type { MlClassifierDeps } from './domain/deps.js';
 import { loadActiveModel, seedModel } from './domain/models.js';
 import { Trainer } from './domain/trainer.js';
 import { schema } from './schema/index.js';
 
-export interface StartMlClassifierOptions {
-  config: MlClassifierConfig;
-  database: Database;
+export interface StartMlClassifierOptions extends SubgraphStartOptions<MlClassifierConfig> {
   /** The platform's cache; reported in `/ready` only. */
   kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
   /** The task consumer's group and starting point (tests and benchmarks use their own group). */
   consumer?: TasksConsumerOptions;
   /** Start the GraphQL server (default true; the training CLI needs none). */
@@ -37,10 +30,9 @@ export interface StartMlClassifierOptions {
   consume?: boolean;
 }
 
-export interface RunningMlClassifier {
+export interface RunningMlClassifier extends Omit<StartedSubgraph<MlClassifierDeps>, 'subgraph'> {
   /** Null when started with `serve: false`. */
   subgraph: RunningSubgraph | null;
-  deps: MlClassifierDeps;
   /** Resolves once the task consumer joined its group (it keeps retrying while Kafka is down). */
   consumerReady: Promise<void>;
   /** Releases everything the start opened, newest first (a retrain in progress is stopped and recorded FAILED). */
@@ -53,23 +45,18 @@ export interface RunningMlClassifier {
  * orchestration's task events and publishes classifications through its outbox.
  */
 export function startMlClassifier(options: StartMlClassifierOptions): Promise<RunningMlClassifier> {
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  return startScoped(options.logger, (scope) => startInScope(options, scope));
+  return startSubgraph(
+    { name: 'ml-classifier', schema: SCHEMA, open: openMlClassifierDb, options },
+    startInScope,
+  );
 }
 
-async function startInScope(
-  options: StartMlClassifierOptions,
-  scope: Shutdown,
-): Promise<Omit<RunningMlClassifier, 'close'>> {
+async function startInScope({
+  options,
+  store,
+  scope,
+}: SubgraphStart<StartMlClassifierOptions, PrismaClient>): Promise<Omit<RunningMlClassifier, 'close'>> {
   const { config, logger } = options;
-  const store = await openSubgraphStore({
-    name: 'ml-classifier',
-    open: () => openMlClassifierDb(options.database, { migrate: config.MIGRATE_ON_START }),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    scope,
-  });
   const modelCacheDir = join(config.DATA_DIR, 'ml-classifier', 'models');
   const model = new ActiveModel({
     cacheDir: modelCacheDir,
@@ -128,20 +115,17 @@ async function startInScope(
 
   let subgraph: RunningSubgraph | null = null;
   if (options.serve !== false) {
-    const server = await startSubgraphServer<MlClassifierContext>({
+    subgraph = await serveSubgraph<MlClassifierContext>({
       name: 'ml-classifier',
       schema,
-      ...subgraphServerSettings(config),
+      config,
       logger,
+      scope,
+      database: options.database,
+      // The classifier keeps nothing in the cache: degraded at worst, never down.
+      cache: options.kv,
       context: (request) => ({ ...baseRequestContext(deps, request), loaders: createLoaders(deps) }),
-      readiness: {
-        database: () => options.database.ping(),
-        // The classifier keeps nothing in the cache: degraded at worst, never down.
-        [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-      },
     });
-    subgraph = server;
-    scope.add('ml-classifier server', () => server.close());
   }
   return { subgraph, deps, consumerReady };
 }

@@ -1,12 +1,18 @@
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
-import { commaList, developmentSecret, envBoolean, parseEnv, subgraphEnvShape } from '@cap/runtime';
+import {
+  commaList,
+  envBoolean,
+  envInt,
+  parseEnv,
+  processedEventsRetentionMs,
+  subgraphEnvShape,
+  withDevelopmentSecrets,
+} from '@cap/runtime';
 import { COMMITTED_MODEL_PATH } from '@cap/task-classifier';
 import { z } from 'zod';
 
 /** `owner/name=<git dir>[@sha]`: one git history to read training commits from. */
 const GIT_SOURCE = /^([\w.-]+\/[\w.-]+)=(.+?)(?:@([0-9a-f]{7,40}))?$/;
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /**
  * The ML classifier's configuration: the only place that reads the environment (docs/CONVENTIONS.md §11). In
@@ -16,7 +22,7 @@ const schema = z
   .object({
     ...subgraphEnvShape(4004),
     /** How long processed-event marks are kept for deduplication, ms (default 7 days; keep it above the topics' retention). */
-    PROCESSED_EVENTS_RETENTION_MS: int(60_000, 31_536_000_000).default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
+    PROCESSED_EVENTS_RETENTION_MS: processedEventsRetentionMs(DEFAULT_PROCESSED_EVENTS_RETENTION_MS),
     /** `HYBRID` (default: a confident heuristic decides, the model otherwise), `MODEL` or `HEURISTIC`. */
     CLASSIFIER_MODE: z.enum(['HYBRID', 'MODEL', 'HEURISTIC']).default('HYBRID'),
     /** Heuristic confidence (0..1.01) at which the hybrid lets the heuristic decide; default the model's own. */
@@ -24,7 +30,7 @@ const schema = z
     /** The model seeded as the first version when the database has none (default the committed model). */
     CLASSIFIER_SEED_MODEL_PATH: z.string().min(1).default(COMMITTED_MODEL_PATH),
     /** How often an instance checks which version is active (another instance or the CLI may change it), ms (default 5,000). */
-    CLASSIFIER_RELOAD_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+    CLASSIFIER_RELOAD_INTERVAL_MS: envInt(100, 3_600_000).default(5_000),
     /** Read the CHANGELOG.md files of the packages in TRAINING_NODE_MODULES as training corpus (default true). */
     TRAINING_CHANGELOGS: envBoolean.default(true),
     /** The node_modules directory whose changelogs are read (default `node_modules` of the working directory). */
@@ -32,11 +38,11 @@ const schema = z
     /** Git histories to train from too, comma-separated `owner/name=<git dir>[@sha]` (default none). */
     TRAINING_GIT_SOURCES: commaList.optional(),
     /** Most commits used per git source (default 4,000, newest first). */
-    TRAINING_MAX_PER_REPO: int(1, 100_000).default(4_000),
+    TRAINING_MAX_PER_REPO: envInt(1, 100_000).default(4_000),
     /** Training epochs per head (default 10). */
-    TRAINING_EPOCHS: int(1, 100).default(10),
+    TRAINING_EPOCHS: envInt(1, 100).default(10),
     /** Share of examples held out for evaluation, percent (default 20), chosen by a stable hash of each example. */
-    TRAINING_HELD_OUT_PERCENT: int(5, 50).default(20),
+    TRAINING_HELD_OUT_PERCENT: envInt(5, 50).default(20),
   })
   .superRefine((env, ctx) => {
     for (const [index, spec] of (env.TRAINING_GIT_SOURCES ?? []).entries()) {
@@ -63,9 +69,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function resolveConfig(env: z.output<typeof schema>) {
   return {
-    ...env,
-    INTERNAL_TOKEN_SECRET:
-      env.INTERNAL_TOKEN_SECRET ?? developmentSecret(env.DATA_DIR, 'INTERNAL_TOKEN_SECRET'),
+    ...withDevelopmentSecrets(env, ['INTERNAL_TOKEN_SECRET']),
     /** TRAINING_GIT_SOURCES parsed. */
     gitSources: (env.TRAINING_GIT_SOURCES ?? []).map((spec) => {
       const match = GIT_SOURCE.exec(spec) as RegExpExecArray;

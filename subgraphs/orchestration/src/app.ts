@@ -1,23 +1,20 @@
 import { tmpdir } from 'node:os';
-import type { Database } from '@cap/db';
-import { prismaExecutor } from '@cap/db';
-import { outboxRecorder, OutboxRelay, ProcessedEventsPurger, type EventBus } from '@cap/messaging';
 import {
-  optionalDependency,
-  startSubgraphServer,
-  type KeyValueStore,
-  type Logger,
-  type RunningSubgraph,
-  type Shutdown,
-} from '@cap/runtime';
-import { baseRequestContext, startScoped, subgraphServerSettings } from '@cap/runtime/kit';
-import { createLiveBus } from '@cap/live';
+  startSubgraph,
+  type StartedSubgraph,
+  type SubgraphStart,
+  type SubgraphStartOptions,
+} from '@cap/host';
+import type { KeyValueStore, Shutdown } from '@cap/runtime';
+import { baseRequestContext, serveSubgraph } from '@cap/runtime/kit';
+import { openLiveBus } from '@cap/live';
 import type { OrchestrationConfig } from './config.js';
 import { keepChatMessagesConsumer } from './consumers/chatMessages.js';
 import { keepFixRequestConsumer } from './consumers/fixRequested.js';
 import { keepClassificationConsumer } from './consumers/taskClassified.js';
 import { Loaders, type OrchestrationContext } from './context.js';
-import { openOrchestrationDb, SCHEMA, type SqlStatementCounter } from './db.js';
+import { openOrchestrationDb, SCHEMA, SqlStatementCounter } from './db.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import type { OrchestrationDeps } from './domain/orchestrationDeps.js';
 import { startCommandSandbox, type CommandSandbox } from './execution/commandSandbox.js';
 import { AgentTaskExecutor } from './execution/agentTaskExecutor.js';
@@ -32,13 +29,9 @@ import { WorkspaceJanitor } from './execution/workspaceJanitor.js';
 import { schema } from './schema/index.js';
 
 /** What `startOrchestration` needs: shared infrastructure (its own process, or the all-in-one platform). */
-export interface StartOrchestrationOptions {
-  config: OrchestrationConfig;
-  database: Database;
+export interface StartOrchestrationOptions extends SubgraphStartOptions<OrchestrationConfig> {
   /** The platform's cache; orchestration reports it in `/ready` (its live fan-out has its own Redis connections). */
   kv: KeyValueStore;
-  bus: EventBus;
-  logger: Logger;
   /**
    * Executors tried before the built-in ones. The shell executor (tasks with a `command`) is appended when
    * SHELL_EXECUTOR_ENABLED, then the agent executor (tasks without one) when AGENT_EXECUTOR_ENABLED.
@@ -47,9 +40,7 @@ export interface StartOrchestrationOptions {
 }
 
 /** A running orchestration instance. */
-export interface RunningOrchestration {
-  subgraph: RunningSubgraph;
-  deps: OrchestrationDeps;
+export interface RunningOrchestration extends Omit<StartedSubgraph<OrchestrationDeps>, 'close'> {
   /** This instance's workers; null with WORKER_CONCURRENCY=0. */
   workers: WorkerPool | null;
   /** Where this instance's workers run commands (detected at start); null with WORKER_CONCURRENCY=0. */
@@ -86,8 +77,18 @@ export interface RunningOrchestration {
 export async function startOrchestration(options: StartOrchestrationOptions): Promise<RunningOrchestration> {
   // Running executions get this long to finish when the instance stops; `close({ graceMs })` changes it.
   const grace = { ms: options.config.SHUTDOWN_GRACE_MS };
-  // Every resource registers in `scope` as soon as it exists: a start that fails halfway releases what it opened.
-  const running = await startScoped(options.logger, (scope) => startInScope(options, scope, grace));
+  const statements = new SqlStatementCounter();
+  const running = await startSubgraph(
+    {
+      name: 'orchestration',
+      schema: SCHEMA,
+      open: async (database, dbOptions) =>
+        (await openOrchestrationDb(database, { ...dbOptions, statements })).prisma,
+      options,
+      relayPollIntervalMs: options.config.OUTBOX_POLL_INTERVAL_MS,
+    },
+    (start) => startInScope(start, { statements, grace }),
+  );
   const closeScope = running.close;
   let closing: Promise<void> | undefined;
   return Object.assign(running, {
@@ -102,36 +103,19 @@ export async function startOrchestration(options: StartOrchestrationOptions): Pr
 }
 
 async function startInScope(
-  options: StartOrchestrationOptions,
-  scope: Shutdown,
-  grace: { ms: number },
+  { options, store, scope }: SubgraphStart<StartOrchestrationOptions, PrismaClient>,
+  { statements, grace }: { statements: SqlStatementCounter; grace: { ms: number } },
 ): Promise<Omit<RunningOrchestration, 'close'>> {
   const { config, logger } = options;
-  const { prisma, statements } = await openOrchestrationDb(options.database, {
-    migrate: config.MIGRATE_ON_START,
-  });
-  scope.add('orchestration database', () => prisma.$disconnect());
-  const relay = new OutboxRelay({
-    sql: prismaExecutor(prisma),
-    schema: SCHEMA,
-    bus: options.bus,
-    logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-  });
-  const live = createLiveBus({
-    redis: config.REDIS_URL,
-    prefix: config.LIVE_CHANNEL_PREFIX,
-    pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
-    logger,
-  });
-  scope.add('orchestration live bus', () => live.close());
+  const { prisma } = store;
+  const live = openLiveBus({ name: 'orchestration', config, logger, scope });
   const logTails = new TaskLogTails({ prisma, live, logger }, { maxBatch: config.TASK_LOG_BATCH_MAX });
   const deps: OrchestrationDeps = {
     prisma,
     statements,
     live,
     logger,
-    events: outboxRecorder({ schema: SCHEMA, relay, sql: prismaExecutor }),
+    events: store.events,
     settings: {
       classificationTimeoutMs: config.CLASSIFICATION_TIMEOUT_MS,
       defaultStrategy: config.DEFAULT_STRATEGY,
@@ -148,21 +132,14 @@ async function startInScope(
     },
   };
 
-  relay.start();
-  scope.add('orchestration outbox relay', () => relay.stop());
+  store.startRelay();
   const consumer = keepClassificationConsumer(deps, options.bus);
   scope.add('orchestration classification consumer', () => consumer.close());
   const chatConsumer = config.CHAT_AGENT_ENABLED ? keepChatMessagesConsumer(deps, options.bus) : null;
   if (chatConsumer) scope.add('orchestration chat consumer', () => chatConsumer.close());
   const fixConsumer = keepFixRequestConsumer(deps, options.bus);
   scope.add('orchestration fix-request consumer', () => fixConsumer.close());
-  const purger = new ProcessedEventsPurger({
-    sql: prismaExecutor(prisma),
-    schema: SCHEMA,
-    retentionMs: config.PROCESSED_EVENTS_RETENTION_MS,
-    logger,
-  }).start();
-  scope.add('orchestration processed-events purger', () => purger.close());
+  store.startPurger(config.PROCESSED_EVENTS_RETENTION_MS);
   const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS });
   sweeper.start();
   scope.add('orchestration sweeper', () => sweeper.stop());
@@ -172,24 +149,22 @@ async function startInScope(
       ? await startExecution(options, deps, scope, grace)
       : { workers: null, commandSandbox: null, workspaceJanitor: null, agent: null, agentMissing: null };
 
-  const subgraph = await startSubgraphServer<OrchestrationContext>({
+  const subgraph = await serveSubgraph<OrchestrationContext>({
     name: 'orchestration',
     schema,
-    ...subgraphServerSettings(config),
+    config,
     logger,
+    scope,
+    database: options.database,
+    // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
+    cache: options.kv,
+    live,
     context: (request) => ({
       ...baseRequestContext(deps, request),
       logTails,
       loaders: new Loaders(deps),
     }),
-    readiness: {
-      database: () => options.database.ping(),
-      // Without Redis, work still starts and logs are read from the database by polling (ADR 0012).
-      [`cache:${options.kv.kind}`]: optionalDependency(() => options.kv.ping()),
-      [`live:${live.kind}`]: optionalDependency(() => live.ping()),
-    },
   });
-  scope.add('orchestration server', () => subgraph.close());
 
   return {
     subgraph,

@@ -29,17 +29,20 @@ export class SqlStatementCounter {
   }
 }
 
-/** Applies pending migrations, then returns a Prisma client bound to orchestration's schema. */
+/**
+ * Applies pending migrations, then returns a Prisma client bound to orchestration's schema, counting its statements
+ * in `statements` (a new counter unless given).
+ */
 export async function openOrchestrationDb(
   database: Database,
-  options: { migrate: boolean },
+  options: { migrate: boolean; statements?: SqlStatementCounter },
 ): Promise<OrchestrationDb> {
   const prisma = await openSubgraphClient(
     database,
     { schema: SCHEMA, migrationsDir: MIGRATIONS_DIR, migrate: options.migrate },
     (clientOptions) => new PrismaClient({ ...clientOptions, log: [{ emit: 'event', level: 'query' }] }),
   );
-  const statements = new SqlStatementCounter();
+  const statements = options.statements ?? new SqlStatementCounter();
   prisma.$on('query', () => statements.increment());
   return { prisma, statements };
 }

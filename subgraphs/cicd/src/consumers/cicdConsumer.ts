@@ -156,9 +156,7 @@ export function keepCicdConsumer(deps: CicdDeps, bus: EventBus, onFailedRun: () 
   return keepConsumer({
     name: 'cicd consumer',
     logger: deps.logger,
-    start: async () => {
-      await bus.ensureTopics(CICD_TOPICS);
-      return startCicdConsumer(deps, bus, onFailedRun);
-    },
+    ensureTopics: { bus, topics: CICD_TOPICS },
+    start: () => startCicdConsumer(deps, bus, onFailedRun),
   });
 }

@@ -1,5 +1,5 @@
 import { codedError, ErrorCode } from '@cap/runtime';
-import { createInstantIdCursorCodec, pageSize } from '@cap/runtime/kit';
+import { createInstantIdCursorCodec, instantIdKeyset, pageSize } from '@cap/runtime/kit';
 import type { Build, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { FAILED_CONCLUSIONS } from './runFacts.js';
 
@@ -52,28 +52,15 @@ export async function findBuildPage(
       expected: '1-255 characters',
       received: `${filter.branch.length} characters`,
     });
-  const cursor = options.after
-    ? buildCursor.decode(options.after, 'after')
-    : options.before
-      ? buildCursor.decode(options.before, 'before')
-      : null;
-  const direction = options.inverted ? 'asc' : 'desc';
-  const comparison = options.after ? 'lt' : 'gt';
+  const keyset = instantIdKeyset(buildCursor, options);
   return prisma.build.findMany({
     where: {
       repository: filter.repository,
       ...(filter.branch ? { headBranch: filter.branch } : {}),
       ...stateWhere(filter.state),
-      ...(cursor
-        ? {
-            OR: [
-              { createdAt: { [comparison]: cursor.at } },
-              { createdAt: cursor.at, id: { [comparison]: cursor.id } },
-            ],
-          }
-        : {}),
+      ...keyset.where,
     },
-    orderBy: [{ createdAt: direction }, { id: direction }],
+    orderBy: keyset.orderBy,
     take: options.limit,
   });
 }

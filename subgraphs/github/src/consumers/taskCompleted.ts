@@ -60,9 +60,7 @@ export function keepTaskCompletedConsumer(
   return keepConsumer({
     name: 'github consumer',
     logger: deps.logger,
-    start: async () => {
-      await bus.ensureTopics([...Object.values(GithubTopic), OrchestrationTopic.task]);
-      return startTaskCompletedConsumer(deps, bus, onRecorded);
-    },
+    ensureTopics: { bus, topics: [...Object.values(GithubTopic), OrchestrationTopic.task] },
+    start: () => startTaskCompletedConsumer(deps, bus, onRecorded),
   });
 }

@@ -1,5 +1,5 @@
 import type { Role } from '@cap/runtime';
-import { createInstantIdCursorCodec, pageSize } from '@cap/runtime/kit';
+import { createInstantIdCursorCodec, instantIdKeyset, pageSize } from '@cap/runtime/kit';
 import type { PrismaClient, User } from '../generated/prisma/client.js';
 
 /** Page size of `users`: the kit's default and maximum. */
@@ -23,26 +23,10 @@ export async function findUserPage(
     inverted: boolean;
   },
 ): Promise<User[]> {
-  const cursor = options.after
-    ? userCursor.decode(options.after, 'after')
-    : options.before
-      ? userCursor.decode(options.before, 'before')
-      : null;
-  const direction = options.inverted ? 'asc' : 'desc';
-  const comparison = options.after ? 'lt' : 'gt';
+  const keyset = instantIdKeyset(userCursor, options);
   return prisma.user.findMany({
-    where: {
-      ...(options.role ? { role: options.role } : {}),
-      ...(cursor
-        ? {
-            OR: [
-              { createdAt: { [comparison]: cursor.at } },
-              { createdAt: cursor.at, id: { [comparison]: cursor.id } },
-            ],
-          }
-        : {}),
-    },
-    orderBy: [{ createdAt: direction }, { id: direction }],
+    where: { ...(options.role ? { role: options.role } : {}), ...keyset.where },
+    orderBy: keyset.orderBy,
     take: options.limit,
   });
 }

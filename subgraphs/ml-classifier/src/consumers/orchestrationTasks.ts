@@ -86,9 +86,7 @@ export function keepTasksConsumer(
   return keepConsumer({
     name: 'task consumer',
     logger: deps.logger,
-    start: async () => {
-      await bus.ensureTopics(topics);
-      return startTasksConsumer(deps, bus, sql, options);
-    },
+    ensureTopics: { bus, topics },
+    start: () => startTasksConsumer(deps, bus, sql, options),
   });
 }

@@ -49,9 +49,7 @@ export function keepChatMessagesConsumer(deps: OrchestrationDeps, bus: EventBus)
   return keepConsumer({
     name: 'chat messages',
     logger: deps.logger,
-    start: async () => {
-      await bus.ensureTopics(Object.values(OrchestrationTopic));
-      return startChatMessagesConsumer(deps, bus);
-    },
+    ensureTopics: { bus, topics: Object.values(OrchestrationTopic) },
+    start: () => startChatMessagesConsumer(deps, bus),
   });
 }

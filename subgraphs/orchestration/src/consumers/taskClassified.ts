@@ -65,9 +65,7 @@ export function keepClassificationConsumer(deps: OrchestrationDeps, bus: EventBu
   return keepConsumer({
     name: 'classification consumer',
     logger: deps.logger,
-    start: async () => {
-      await bus.ensureTopics(Object.values(OrchestrationTopic));
-      return startClassificationConsumer(deps, bus);
-    },
+    ensureTopics: { bus, topics: Object.values(OrchestrationTopic) },
+    start: () => startClassificationConsumer(deps, bus),
   });
 }

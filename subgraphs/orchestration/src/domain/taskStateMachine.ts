@@ -1,16 +1,8 @@
+import { TaskStatus as TaskStatusContract } from '@cap/events';
 import { codedError, ErrorCode } from '@cap/runtime';
 
-/** The states of a coding task. */
-export const TASK_STATUSES = [
-  'PENDING',
-  'CLASSIFYING',
-  'QUEUED',
-  'RUNNING',
-  'AWAITING_INPUT',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-] as const;
+/** The states of a coding task: the task events' `TaskStatus` contract (`@cap/events`), declared once there. */
+export const TASK_STATUSES = TaskStatusContract.options;
 
 /** A task's state. */
 export type TaskStatus = (typeof TASK_STATUSES)[number];

@@ -1,26 +1,18 @@
 import { LiveTopic } from '../live/LiveTopic.js';
 import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
-import { Redactor } from '../domain/redaction.js';
+import type { Redactor } from '../domain/redaction.js';
 import { toTaskLogWire } from '../domain/liveMessages.js';
 import {
   reserveTaskLogSeqs,
   storedRow,
   storeReservedTaskLogs,
-  type LogEntryInput,
   type QueuedLogEntry,
   type TaskLogLiveMessage,
 } from './taskLogs.js';
-import {
-  CommitThenPublishWriter,
-  HIGH_WATER,
-  MAX_BATCH,
-  redactEntry,
-  RETRIES_WHEN_CLOSED,
-  RETRY_DELAY_MS,
-  type ExecutionLogWriter,
-} from './commitThenPublishWriter.js';
+import { CommitThenPublishWriter } from './commitThenPublishWriter.js';
+import { BufferedLogWriter, MAX_BATCH, type ExecutionLogWriter } from './bufferedLogWriter.js';
 
-export type { ExecutionLogWriter } from './commitThenPublishWriter.js';
+export type { ExecutionLogWriter } from './bufferedLogWriter.js';
 
 /**
  * Entries published and not yet stored; beyond this, the writer reserves no more seqs until a write commits.
@@ -59,15 +51,11 @@ export function openTaskLogWriter(
  *    readers waiting on a hole in the database to look again.
  *
  * Bounded: at most {@link MAX_UNSTORED} lines are live and not yet stored, and producers wait
- * (`waitForCapacity`) beyond {@link HIGH_WATER} lines queued. If the worker dies between the two stages, live
+ * (`waitForCapacity`) beyond `HIGH_WATER` lines queued. If the worker dies between the two stages, live
  * subscribers have seen lines that are never stored; the seqs stay handed out, and recovering the execution
  * stores a placeholder for each (`fillLostTaskLogs`), which is what a reader resuming before them sees.
  */
-export class TaskLogWriter implements ExecutionLogWriter {
-  readonly #deps: OrchestrationDeps;
-  readonly #taskId: string;
-  readonly #executionId: string | null;
-  readonly #redactor: Redactor;
+export class TaskLogWriter extends BufferedLogWriter {
   readonly #topic: string;
   /** Redacted, waiting for a seq. */
   #queued: QueuedLogEntry[] = [];
@@ -76,8 +64,6 @@ export class TaskLogWriter implements ExecutionLogWriter {
   #reserving: Promise<void> | null = null;
   #storing: Promise<void> | null = null;
   #scheduled = false;
-  #capacityWaiters: Array<() => void> = [];
-  #closed = false;
   #written = 0;
   #lostAfterPublish = 0;
 
@@ -85,10 +71,7 @@ export class TaskLogWriter implements ExecutionLogWriter {
     deps: OrchestrationDeps,
     options: { taskId: string; executionId: string | null; redactor?: Redactor },
   ) {
-    this.#deps = deps;
-    this.#taskId = options.taskId;
-    this.#executionId = options.executionId;
-    this.#redactor = options.redactor ?? new Redactor();
+    super(deps, options);
     this.#topic = LiveTopic.taskLogs(options.taskId);
   }
 
@@ -104,19 +87,8 @@ export class TaskLogWriter implements ExecutionLogWriter {
     return this.#lostAfterPublish;
   }
 
-  registerSecret(value: string): void {
-    this.#redactor.register(value);
-  }
-
-  log(entry: LogEntryInput): void {
-    if (this.#closed) {
-      this.#deps.logger.warn(
-        { taskId: this.#taskId, message: entry.message.slice(0, 200) },
-        'log entry after the execution ended; dropped',
-      );
-      return;
-    }
-    this.#queued.push(redactEntry(this.#deps, this.#redactor, this.#executionId, entry));
+  protected enqueue(entry: QueuedLogEntry): void {
+    this.#queued.push(entry);
     // Lines printed in one chunk arrive in one turn of the event loop: they share a reservation.
     if (!this.#scheduled && !this.#reserving) {
       this.#scheduled = true;
@@ -127,22 +99,12 @@ export class TaskLogWriter implements ExecutionLogWriter {
     }
   }
 
-  waitForCapacity(): Promise<void> {
-    if (this.pending < HIGH_WATER) return Promise.resolve();
-    return new Promise((resolve) => this.#capacityWaiters.push(resolve));
-  }
-
   async flush(): Promise<void> {
     while (this.pending > 0 || this.#reserving || this.#storing) {
       this.#startReserving();
       this.#startStoring();
       await Promise.all([this.#reserving, this.#storing]);
     }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.flush();
   }
 
   #startReserving(): void {
@@ -163,87 +125,70 @@ export class TaskLogWriter implements ExecutionLogWriter {
   }
 
   async #reserveLoop(): Promise<void> {
-    let failures = 0;
+    const failures = { count: 0 };
     while (this.#queued.length > 0 && this.#unstored.length < MAX_UNSTORED) {
       const batch = this.#queued.slice(0, MAX_UNSTORED - this.#unstored.length);
-      let first: number;
-      try {
-        first = await reserveTaskLogSeqs(this.#deps, this.#taskId, batch.length);
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        if (this.#closed && failures >= RETRIES_WHEN_CLOSED) {
+      const attempt = await this.attempt(
+        failures,
+        batch.length,
+        {
+          retrying: 'reserving task-log seqs failed; retrying',
+          gaveUp: 'task logs could not be written; dropped',
+        },
+        () => reserveTaskLogSeqs(this.deps, this.taskId, batch.length),
+      );
+      if (!attempt.ok) {
+        if (attempt.gaveUp) {
           // Nothing was handed out: these lines were never seen by anyone.
-          this.#deps.logger.error(
-            { err: error, taskId: this.#taskId, entries: batch.length },
-            'task logs could not be written; dropped',
-          );
           this.#queued.splice(0, batch.length);
-          this.#releaseCapacity();
-          continue;
+          this.releaseCapacity();
         }
-        this.#deps.logger.warn(
-          { err: error, taskId: this.#taskId, entries: batch.length },
-          'reserving task-log seqs failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
         continue;
       }
+      const first = attempt.value;
       this.#queued.splice(0, batch.length);
       const reserved = batch.map((entry, index) => ({ ...entry, seq: first + index }));
       for (const entry of reserved) this.#unstored.push(entry);
-      this.#publish({ entries: reserved.map((entry) => toTaskLogWire(storedRow(this.#taskId, entry))) });
+      this.#publish({ entries: reserved.map((entry) => toTaskLogWire(storedRow(this.taskId, entry))) });
       this.#startStoring();
     }
   }
 
   async #storeLoop(): Promise<void> {
-    let failures = 0;
+    const failures = { count: 0 };
     while (this.#unstored.length > 0) {
       const batch = this.#unstored.slice(0, MAX_BATCH);
-      try {
-        await storeReservedTaskLogs(this.#deps, this.#taskId, this.#executionId, batch);
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        if (this.#closed && failures >= RETRIES_WHEN_CLOSED) {
+      const attempt = await this.attempt(
+        failures,
+        batch.length,
+        {
+          retrying: 'storing task logs failed; retrying',
+          gaveUp: 'task logs could not be stored after they were published; dropped',
+        },
+        () => storeReservedTaskLogs(this.deps, this.taskId, this.executionId, batch),
+      );
+      if (!attempt.ok) {
+        if (attempt.gaveUp) {
           // Live subscribers saw these; placeholders take their seqs (`fillLostTaskLogs`, after `close`).
-          this.#deps.logger.error(
-            { err: error, taskId: this.#taskId, entries: batch.length },
-            'task logs could not be stored after they were published; dropped',
-          );
           this.#unstored.splice(0, batch.length);
           this.#lostAfterPublish += batch.length;
-          this.#releaseCapacity();
-          continue;
+          this.releaseCapacity();
         }
-        this.#deps.logger.warn(
-          { err: error, taskId: this.#taskId, entries: batch.length },
-          'storing task logs failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
         continue;
       }
       this.#unstored.splice(0, batch.length);
       this.#written += batch.length;
       this.#publish({ stored: batch[batch.length - 1]!.seq });
-      this.#releaseCapacity();
+      this.releaseCapacity();
       this.#startReserving();
     }
   }
 
-  #releaseCapacity(): void {
-    if (this.pending >= HIGH_WATER) return;
-    const waiters = this.#capacityWaiters;
-    this.#capacityWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
   #publish(message: TaskLogLiveMessage): void {
-    void this.#deps.live
+    void this.deps.live
       .publish(this.#topic, message)
       .catch((error: unknown) =>
-        this.#deps.logger.warn({ err: error, taskId: this.#taskId }, 'live task-log publish failed'),
+        this.deps.logger.warn({ err: error, taskId: this.taskId }, 'live task-log publish failed'),
       );
   }
 }

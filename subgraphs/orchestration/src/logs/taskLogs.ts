@@ -1,34 +1,14 @@
 import { TaskLogAppended } from '@cap/events';
-import type { LogKind, LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
+import type { LogLevel, Prisma, TaskLog } from '../generated/prisma/client.js';
 import { LiveTopic } from '../live/LiveTopic.js';
 import { inRunTransaction } from '../domain/runTransaction.js';
 import type { OrchestrationDeps, Tx } from '../domain/orchestrationDeps.js';
 import { EVENT_SOURCE } from '../domain/tasks.js';
 import { toTaskLogWire, type TaskLogWire } from '../domain/liveMessages.js';
 
-/** A JSON value, as log entries' structured data. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
-/** One log entry as an executor or the worker writes it. */
-export interface LogEntryInput {
-  level: LogLevel;
-  kind: LogKind;
-  message: string;
-  /** Structured data (tool arguments, token counts, the stream a line came from). */
-  data?: JsonValue | undefined;
-  /** Where the text came from (`stdout`, `stderr`): keeps multi-line secret redaction per source. */
-  stream?: string | undefined;
-}
-
-/** What executors write logs through. */
-export interface TaskLogSink {
-  /** Queues an entry; it is redacted now and stored with the next batch. */
-  log(entry: LogEntryInput): void;
-  /** Redacts `value` from every later entry of this execution (tokens handed to tools, passwords). */
-  registerSecret(value: string): void;
-  /** Resolves once fewer than the high-water mark of entries wait to be written (backpressure for chatty sources). */
-  waitForCapacity(): Promise<void>;
-}
+// The log entry and sink types are the executor contract's (declared once there; its LogLevel/LogKind are the
+// same unions as the Prisma enums).
+export type { JsonValue, LogEntryInput, TaskLogSink } from '@cap/execution-contract';
 
 /** An entry redacted and queued, before its `seq` is assigned. */
 export type QueuedLogEntry = Omit<Prisma.TaskLogCreateManyInput, 'seq' | 'taskId'> & { createdAt: Date };

@@ -90,6 +90,37 @@ export function parseAfterSeq(value: number | null | undefined): number {
   return afterSeq;
 }
 
+/** The arguments of the task-log subscriptions. */
+const taskLogSubscriptionArgs = builder.args((t) => ({
+  taskId: t.id({ required: true, description: 'The task.' }),
+  afterSeq: t.int({
+    required: false,
+    defaultValue: 0,
+    description: 'Emit entries with a greater `seq` (default 0: the whole log).',
+  }),
+}));
+
+/**
+ * What the task-log subscriptions (`taskLogs`, `taskLogBatches`) share: the `taskId`/`afterSeq` arguments, the
+ * `tasks:read` scope, resuming after `afterSeq` from the event's `resumeField`, and a subscribe that checks the
+ * task and the cursor before `open` tails the log.
+ */
+export function taskLogSubscription<TEvent>(
+  resumeField: string,
+  open: (ctx: OrchestrationContext, taskId: string, afterSeq: number) => Promise<AsyncIterable<TEvent>>,
+) {
+  return {
+    directives: { ...policyDirectives.requiresScopes('tasks:read'), ...resumable('afterSeq', resumeField) },
+    args: taskLogSubscriptionArgs,
+    subscribe: async (
+      _root: unknown,
+      args: { taskId: string | number; afterSeq?: number | null | undefined },
+      ctx: OrchestrationContext,
+    ): Promise<AsyncIterable<TEvent>> =>
+      open(ctx, await requireTask(ctx, args.taskId), parseAfterSeq(args.afterSeq)),
+  };
+}
+
 builder.queryFields((t) => ({
   taskLogs: t.connection(
     {
@@ -125,19 +156,7 @@ builder.subscriptionFields((t) => ({
     type: TaskLogRef,
     description:
       "A task's log entries after `afterSeq`: the stored ones first, then live ones as they are written, each exactly once and in `seq` order. To resume after a disconnect, subscribe again with the last `seq` received.",
-    directives: { ...policyDirectives.requiresScopes('tasks:read'), ...resumable('afterSeq', 'seq') },
-    args: {
-      taskId: t.arg.id({ required: true, description: 'The task.' }),
-      afterSeq: t.arg.int({
-        required: false,
-        defaultValue: 0,
-        description: 'Emit entries with a greater `seq` (default 0: the whole log).',
-      }),
-    },
-    subscribe: async (_root, args, ctx) => {
-      const taskId = await requireTask(ctx, args.taskId);
-      return ctx.logTails.tail(taskId, parseAfterSeq(args.afterSeq));
-    },
+    ...taskLogSubscription('seq', (ctx, taskId, afterSeq) => ctx.logTails.tail(taskId, afterSeq)),
     resolve: (entry) => entry,
   }),
   taskUpdated: t.field({

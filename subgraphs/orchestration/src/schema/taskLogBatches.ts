@@ -1,8 +1,7 @@
-import { policyDirectives, resumable } from '@cap/runtime';
 import { builder } from '../builder.js';
 import type { TaskLogBatch } from '../logs/taskLogTail.js';
 import { TaskLogRef } from './refs.js';
-import { parseAfterSeq, requireTask } from './taskLog.js';
+import { taskLogSubscription } from './taskLog.js';
 
 const TaskLogBatchRef = builder.objectRef<TaskLogBatch>('TaskLogBatch').implement({
   description:
@@ -26,19 +25,7 @@ builder.subscriptionFields((t) => ({
     type: TaskLogBatchRef,
     description:
       "A task's log entries after `afterSeq`, like `taskLogs` (stored ones first, then live ones, each exactly once and in `seq` order) but several per event: a subscriber that keeps up receives each entry as soon as it is ready (often one per batch), one that falls behind receives larger batches (up to the server's `TASK_LOG_BATCH_MAX`) instead of a backlog of events. To resume after a disconnect, subscribe again with the last `lastSeq` received.",
-    directives: { ...policyDirectives.requiresScopes('tasks:read'), ...resumable('afterSeq', 'lastSeq') },
-    args: {
-      taskId: t.arg.id({ required: true, description: 'The task.' }),
-      afterSeq: t.arg.int({
-        required: false,
-        defaultValue: 0,
-        description: 'Emit entries with a greater `seq` (default 0: the whole log).',
-      }),
-    },
-    subscribe: async (_root, args, ctx) => {
-      const taskId = await requireTask(ctx, args.taskId);
-      return ctx.logTails.tailBatches(taskId, parseAfterSeq(args.afterSeq));
-    },
+    ...taskLogSubscription('lastSeq', (ctx, taskId, afterSeq) => ctx.logTails.tailBatches(taskId, afterSeq)),
     resolve: (batch) => batch,
   }),
 }));
