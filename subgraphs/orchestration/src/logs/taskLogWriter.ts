@@ -10,7 +10,7 @@ import {
   type TaskLogLiveMessage,
 } from './taskLogs.js';
 import { CommitThenPublishWriter } from './commitThenPublishWriter.js';
-import { BufferedLogWriter, MAX_BATCH, type ExecutionLogWriter } from './bufferedLogWriter.js';
+import { BufferedLogWriter, HIGH_WATER, MAX_BATCH, type ExecutionLogWriter } from './bufferedLogWriter.js';
 
 export type { ExecutionLogWriter } from './bufferedLogWriter.js';
 
