@@ -4,6 +4,7 @@ import {
   FixSuperseded,
   OrchestrationTopic,
   PullRequestOpened,
+  PullRequestUpdated,
   TaskCompleted,
 } from '@cap/events';
 import { DlqHeader, dlqTopic, MemoryEventBus } from '@cap/messaging';
@@ -30,7 +31,7 @@ beforeAll(async () => {
   h = await startCicdHarness({ bus, orchestration: true });
   await Promise.all([h.cicd.consumerReady, h.orchestration!.fixRequestConsumerReady]);
   const policy = await h.call(
-    `mutation { setFixPolicy(input: { repository: "acme/supersede", mode: AUTO }) { mode } }`,
+    `mutation { setFixPolicy(input: { repository: "acme/supersede", mode: AUTO, maxAttemptsPerFingerprint: 10 }) { mode } }`,
     {},
     owner,
   );
@@ -222,5 +223,42 @@ describe('a newer push supersedes the pending fix', () => {
     });
     expect(eventsOf(OrchestrationTopic.task, 'TaskCancelled', fix.taskId).length).toBeLessThanOrEqual(1);
     expect(orchestrationDeadLetters()).toHaveLength(poison.length);
+  });
+
+  it("notes a pull request linked to the fix task later (task_linked) as the fix's, and ignores other updates", async () => {
+    const fix = await requestedFix('linked');
+    const facts = {
+      repositoryId: REPOSITORY_ID,
+      owner: OWNER,
+      name: NAME,
+      pullRequestId: randomUUID(),
+      number: 57,
+      url: `https://github.example/${REPOSITORY}/pull/57`,
+      title: 'Opened by a person from the agent branch',
+      state: 'OPEN' as const,
+      draft: false,
+      headBranch: `agent/${fix.taskId}`,
+      headSha: sha(),
+      baseBranch: 'linked',
+      taskId: fix.taskId,
+    };
+    // Another update of the same pull request says nothing about the fix.
+    await publishAndSettle(
+      PullRequestUpdated.create(
+        { ...facts, action: 'edited' },
+        { source: 'github', aggregateId: REPOSITORY_ID },
+      ),
+    );
+    expect((await fixOf(fix.id)).fixPullRequest).toBeNull();
+    await h.publish(
+      PullRequestUpdated.create(
+        { ...facts, action: 'task_linked' },
+        { source: 'github', aggregateId: REPOSITORY_ID },
+      ),
+    );
+    await waitFor(async () => ((await fixOf(fix.id)).fixPullRequest === 57 ? true : undefined), {
+      message: "the linked pull request noted as the fix's",
+    });
+    expect(await fixOf(fix.id)).toMatchObject({ fixHeadSha: facts.headSha, fixBranch: facts.headBranch });
   });
 });

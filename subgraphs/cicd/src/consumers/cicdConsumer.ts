@@ -7,6 +7,7 @@ import {
   OrchestrationTopic,
   PullRequestMerged,
   PullRequestOpened,
+  PullRequestUpdated,
   TaskCancelled,
   TaskCompleted,
   TaskFailed,
@@ -60,6 +61,7 @@ export const CICD_EVENT_TYPES = [
   FixTaskCreated.type,
   ChecksCompleted.type,
   PullRequestOpened.type,
+  PullRequestUpdated.type,
   PullRequestMerged.type,
   BranchPushed.type,
   TaskCompleted.type,
@@ -107,7 +109,12 @@ export function startCicdConsumer(
         await concludeFixesOfTasks(deps, tx, taskIds, conclusion, new Date(envelope.occurredAt));
         return;
       }
-      if (PullRequestOpened.is(envelope)) {
+      // Opened for a task, or an existing pull request linked to a task later (`task_linked`: someone opened one
+      // from the task's branch before the task path did, ADR 0036).
+      if (
+        PullRequestOpened.is(envelope) ||
+        (PullRequestUpdated.is(envelope) && envelope.payload.action === 'task_linked')
+      ) {
         const { taskId, number, headSha, headBranch } = envelope.payload;
         if (taskId) await noteFixPullRequest(tx, taskId, { number, headSha, headBranch });
         return;
