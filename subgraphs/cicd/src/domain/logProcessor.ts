@@ -28,6 +28,8 @@ interface ParseProblem {
  */
 export class LogProcessor {
   #running: Promise<void> | null = null;
+  /** Builds being processed by this instance, by id. */
+  readonly #inFlight = new Map<string, Promise<void>>();
   #again = false;
   #closed = false;
 
@@ -70,8 +72,30 @@ export class LogProcessor {
     return builds.length;
   }
 
-  /** Parses one build's logs and decides its fix. */
-  async process(build: Build): Promise<void> {
+  /**
+   * Parses one build's logs and decides its fix. A build this instance is already processing is not downloaded
+   * again (the call joins the one in flight), nor one that is no longer waiting when the call starts: a pass that
+   * listed it just before another call finished it, or a wake racing an explicit call.
+   */
+  process(build: Build): Promise<void> {
+    let running = this.#inFlight.get(build.id);
+    if (!running) {
+      running = this.#processIfWaiting(build).finally(() => this.#inFlight.delete(build.id));
+      this.#inFlight.set(build.id, running);
+    }
+    return running;
+  }
+
+  async #processIfWaiting(build: Build): Promise<void> {
+    const current = await this.deps.prisma.build.findUnique({
+      where: { id: build.id },
+      select: { logState: true },
+    });
+    if (current?.logState !== 'PENDING') return;
+    await this.#process(build);
+  }
+
+  async #process(build: Build): Promise<void> {
     const { deps } = this;
     const failures: JobFailure[] = [];
     let jobs: ApiJob[] = [];
