@@ -7,7 +7,7 @@ import {
   type LeasedJob,
 } from '../domain/pullRequestJobs.js';
 import { openPullRequestForTask } from '../domain/pullRequests.js';
-import { WakeableLoop } from './wakeableLoop.js';
+import { LoopWorker } from './wakeableLoop.js';
 
 const BATCH = 10;
 
@@ -18,45 +18,21 @@ const BATCH = 10;
  * Failures are retried with exponential backoff from `retryBaseMs`; permanent ones (a repository not connected,
  * no access) end the job FAILED with the coded error. Woken by the consumer's commit and by a timer.
  */
-export class PullRequestWorker {
+export class PullRequestWorker extends LoopWorker {
   readonly #deps: GithubDeps;
-  readonly #loop: WakeableLoop;
   readonly #retryBaseMs: number;
   readonly #leaseMs: number;
 
   constructor(deps: GithubDeps, options: { intervalMs: number; retryBaseMs: number; leaseMs: number }) {
+    super({ name: 'pull-request worker', intervalMs: options.intervalMs, logger: deps.logger });
     this.#deps = deps;
     this.#retryBaseMs = options.retryBaseMs;
     this.#leaseMs = options.leaseMs;
-    this.#loop = new WakeableLoop({
-      name: 'pull-request worker',
-      intervalMs: options.intervalMs,
-      logger: deps.logger,
-      drain: () => this.#drain(),
-    });
   }
 
-  start(): void {
-    this.#loop.start();
-  }
-
-  /** Works on what is due now (coalesced with a run in progress). */
-  notify(): void {
-    this.#loop.notify();
-  }
-
-  /** Resolves once nothing is in progress (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.#loop.idle();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
-  }
-
-  async #drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     for (;;) {
-      if (this.#loop.stopped) return;
+      if (this.loop.stopped) return;
       const jobs = await leaseDueJobs(this.#deps, BATCH, this.#leaseMs);
       for (const job of jobs) await this.#run(job);
       if (jobs.length < BATCH) return;

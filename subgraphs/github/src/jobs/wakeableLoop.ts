@@ -65,3 +65,36 @@ export class WakeableLoop {
     await this.idle();
   }
 }
+
+/**
+ * A background worker of the subgraph driven by a {@link WakeableLoop}: started, woken (`notify`), awaited
+ * (`idle`) and stopped alike; a subclass supplies what one run does (`drain`).
+ */
+export abstract class LoopWorker {
+  protected readonly loop: WakeableLoop;
+
+  constructor(options: { name: string; intervalMs: number; logger: Pick<Logger, 'error'> }) {
+    this.loop = new WakeableLoop({ ...options, drain: () => this.drain() });
+  }
+
+  /** One run: works until nothing is due (or the loop stopped). */
+  protected abstract drain(): Promise<void>;
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Runs now (coalesced with a run in progress). */
+  notify(): void {
+    this.loop.notify();
+  }
+
+  /** Resolves once nothing is in progress (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+}

@@ -1,6 +1,6 @@
 import { inTransaction } from '@cap/runtime/kit';
 import type { GithubDeps } from '../domain/deps.js';
-import { WakeableLoop } from '../jobs/wakeableLoop.js';
+import { LoopWorker } from '../jobs/wakeableLoop.js';
 import { publishPullRequestChanges } from '../live/pullRequestLive.js';
 import { eventsOfDelivery, MalformedDeliveryError } from './webhookEvents.js';
 
@@ -14,41 +14,17 @@ const BATCH = 20;
  * of failed ones, and deliveries a crashed instance left). Several instances may run: a delivery is claimed with
  * `FOR UPDATE SKIP LOCKED`.
  */
-export class WebhookProcessor {
+export class WebhookProcessor extends LoopWorker {
   readonly #deps: GithubDeps;
-  readonly #loop: WakeableLoop;
 
   constructor(deps: GithubDeps, options: { intervalMs: number }) {
+    super({ name: 'webhook processing', intervalMs: options.intervalMs, logger: deps.logger });
     this.#deps = deps;
-    this.#loop = new WakeableLoop({
-      name: 'webhook processing',
-      intervalMs: options.intervalMs,
-      logger: deps.logger,
-      drain: () => this.#drain(),
-    });
   }
 
-  start(): void {
-    this.#loop.start();
-  }
-
-  /** Processes what is pending now (coalesced with a run in progress). */
-  notify(): void {
-    this.#loop.notify();
-  }
-
-  /** Resolves once nothing is in progress (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.#loop.idle();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
-  }
-
-  async #drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     for (;;) {
-      if (this.#loop.stopped) return;
+      if (this.loop.stopped) return;
       const processed = await this.#processBatch();
       if (processed < BATCH) return;
     }
