@@ -14,20 +14,20 @@ import {
 } from './agentFixtures.js';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance | null = null;
 let server: FakeModelServer | null = null;
 let fixture: Fixture | null = null;
 
 beforeAll(async () => {
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '1' } });
+  cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '1' } });
 });
 afterEach(async () => {
   if (node) await cluster.stop(node);

@@ -2,15 +2,20 @@ import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationTooLargeError, PrismaConversationStore } from '../src/execution/conversationStore.js';
 import { BUDGET_CAPS } from '../src/domain/validation.js';
-import { createTaskVia, startCluster, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   // No workers: these tests read what createTask stored.
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0' } });
+  cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '0' } });
   node = await cluster.start();
 });
 afterAll(async () => {

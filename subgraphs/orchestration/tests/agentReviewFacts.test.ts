@@ -5,7 +5,13 @@ import { FakeModelServer, seededRandom, type Fixture } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capReviewNotes, completionFacts } from '../src/chat/chatLink.js';
 import { alice, API_KEY, FIX, MODEL, sandboxReachableFixture } from './agentFixtures.js';
-import { createTaskVia, startCluster, waitFor, waitForStatus, type Cluster } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  waitFor,
+  waitForStatus,
+  type OrchestrationHarness,
+} from './harness.js';
 
 /** A `TaskCompleted` built from an executor's result the way `finishExecution` builds it. */
 function completed(result: Record<string, unknown>, usage: Record<string, unknown> = {}) {
@@ -127,13 +133,13 @@ describe('TaskCompleted carries the agent’s own review, capped to the event', 
 });
 
 describe('an agent execution’s TaskCompleted', { timeout: 180_000 }, () => {
-  let cluster: Cluster;
+  let cluster: OrchestrationHarness;
   let server: FakeModelServer;
   let fixture: Fixture;
   const published: BusRecord[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster({ env: { WORKER_CONCURRENCY: '1' } });
+    cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '1' } });
     await cluster.bus.subscribe({
       groupId: 'review-facts-observer',
       topics: ['orchestration.task'],

@@ -2,11 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelTask, transitionTask } from '../src/domain/tasks.js';
-import { CREATE_TASK, createTaskVia, startCluster, type Cluster, type Instance } from './harness.js';
+import {
+  CREATE_TASK,
+  createTaskVia,
+  startOrchestrationHarness,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 // One API-only instance (no workers): tasks stay where the API puts them. Classification waits a minute, so
 // tasks without a strategy override stay CLASSIFYING.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let api: Instance;
 const alice = userPrincipal('DEVELOPER');
 const bob = userPrincipal('DEVELOPER');
@@ -14,7 +20,9 @@ const admin = userPrincipal('ADMIN');
 const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '60000' } });
+  cluster = await startOrchestrationHarness({
+    env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '60000' },
+  });
   api = await cluster.start();
 });
 afterAll(async () => {

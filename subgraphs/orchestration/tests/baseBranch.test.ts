@@ -9,9 +9,9 @@ import { prepareWorkspace, WorkspaceError } from '../src/execution/workspace.js'
 import {
   CREATE_TASK,
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
@@ -21,7 +21,7 @@ import {
  * clones that branch (never as an option), and a branch the repository lacks fails the task with a code.
  */
 
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 let repoDir: string;
 let mainHead: string;
@@ -47,7 +47,7 @@ beforeAll(async () => {
   git(repoDir, 'commit', '--quiet', '-m', 'feature');
   featureHead = git(repoDir, 'rev-parse', 'HEAD');
   git(repoDir, 'checkout', '--quiet', 'main');
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '2' } });
+  cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '2' } });
   node = await cluster.start();
 }, 120_000);
 afterAll(async () => {

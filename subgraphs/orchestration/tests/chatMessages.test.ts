@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressedAgent, taskRequestFrom, withoutMention } from '../src/chat/chatRequest.js';
 import { ChatProgressNotes, MAX_PROGRESS_NOTES } from '../src/chat/progressNotes.js';
 import { REDACTED, Redactor } from '../src/domain/redaction.js';
-import { startCluster, waitFor, type Cluster, type Instance } from './harness.js';
+import { startOrchestrationHarness, waitFor, type OrchestrationHarness, type Instance } from './harness.js';
 
 /**
  * The ChatMessagePosted consumer on real PostgreSQL (no workers: created tasks stay QUEUED): which messages
@@ -17,7 +17,7 @@ import { startCluster, waitFor, type Cluster, type Instance } from './harness.js
 const AGENT = 'coding-agent';
 let REPO: string;
 let fixture: Fixture;
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 let bus: MemoryEventBus;
 
@@ -25,7 +25,10 @@ beforeAll(async () => {
   fixture = createFixture();
   REPO = fixture.origin;
   bus = new MemoryEventBus();
-  cluster = await startCluster({ bus, env: { WORKER_CONCURRENCY: '0', DEFAULT_STRATEGY: 'ITERATIVE' } });
+  cluster = await startOrchestrationHarness({
+    bus,
+    env: { WORKER_CONCURRENCY: '0', DEFAULT_STRATEGY: 'ITERATIVE' },
+  });
   node = await cluster.start();
   await node.orchestration.chatConsumerReady;
 });

@@ -6,21 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASSIFICATION_CONSUMER_GROUP } from '../src/consumers/taskClassified.js';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
 // No workers: queued tasks stay QUEUED, so the strategy they were queued with can be inspected.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 let dead: BusRecord[];
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster({
+  cluster = await startOrchestrationHarness({
     env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '1500', DEFAULT_STRATEGY: 'ITERATIVE' },
   });
   node = await cluster.start();

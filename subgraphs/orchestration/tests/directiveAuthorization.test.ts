@@ -2,14 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { ANONYMOUS, type Principal } from '@cap/runtime';
 import { errorCodes, userPrincipal, collectSubscription } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_TASK, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
+import {
+  CREATE_TASK,
+  startOrchestrationHarness,
+  waitFor,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 // Calls with a valid router token, as if the router had let them through: the subgraph itself enforces the
 // directives declared in its schema (ADR 0007). An API-only instance (no workers).
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let api: Instance;
 beforeAll(async () => {
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0' } });
+  cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '0' } });
   api = await cluster.start();
 });
 afterAll(async () => {

@@ -9,16 +9,16 @@ import {
   createTaskVia,
   processesWith,
   processExists,
-  startCluster,
+  startOrchestrationHarness,
   uniqueMarker,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 import { OUTCOME_FRAGMENTS, queryLogLines, queryTask } from './taskReads.js';
 
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 let published: BusRecord[];
 const alice = userPrincipal('DEVELOPER');
@@ -26,7 +26,7 @@ const bob = userPrincipal('DEVELOPER');
 const SECRET = 's3cr3t-deploy-value-42';
 
 beforeAll(async () => {
-  cluster = await startCluster({
+  cluster = await startOrchestrationHarness({
     env: { WORKER_CONCURRENCY: '3', SHELL_EXECUTOR_PASS_ENV: 'DEPLOY_TOKEN', DEPLOY_TOKEN: SECRET },
   });
   node = await cluster.start();

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inRunTransaction } from '../src/domain/runTransaction.js';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
@@ -17,12 +17,12 @@ import {
 // (what an UPDATE of the row takes): `FOR UPDATE` would also block the log writer's inserts (their foreign key
 // check takes `FOR KEY SHARE` on the task), so the execution would wait in its log, never reaching its end.
 const TIMEOUT_MS = 300;
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let instance: Instance;
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   instance = await cluster.start({
     WORKER_CONCURRENCY: '1',
     EXECUTION_TRANSACTION_TIMEOUT_MS: String(TIMEOUT_MS),

@@ -49,7 +49,7 @@ export interface Instance {
  * Orchestration instances sharing one fresh PostgreSQL database, one event bus, and (with Redis) one live
  * channel prefix, like instances of one deployment. Everything is released on dispose.
  */
-export interface Cluster extends AsyncDisposable {
+export interface OrchestrationHarness extends AsyncDisposable {
   db: TestDatabase;
   secret: string;
   bus: EventBus;
@@ -62,9 +62,9 @@ export interface Cluster extends AsyncDisposable {
   stop(instance: Instance): Promise<void>;
 }
 
-export async function startCluster(
+export async function startOrchestrationHarness(
   options: { env?: Record<string, string>; bus?: EventBus; redis?: boolean } = {},
-): Promise<Cluster> {
+): Promise<OrchestrationHarness> {
   const db = await createTestDatabase();
   const secret = testSecret();
   const bus = options.bus ?? new MemoryEventBus();

@@ -5,10 +5,10 @@ import { consumeUntil, kafkaBrokersFromEnv, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
@@ -18,13 +18,13 @@ import {
  * with the broker unreachable, events wait in the outbox until a relay can publish them.
  */
 const brokers = kafkaBrokersFromEnv();
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   const bus = new KafkaEventBus({ brokers, clientId: 'orchestration-e2e' });
-  cluster = await startCluster({
+  cluster = await startOrchestrationHarness({
     bus,
     // Consumer groups are shared on the broker: stay out of the chat-message group, whose owner
     // (platform/tests/agentInChat.test.ts) may run at the same time.
@@ -183,7 +183,7 @@ describe('orchestration on Kafka', () => {
       retries: 0,
       publishTimeoutMs: 2_000,
     });
-    const offline = await startCluster({
+    const offline = await startOrchestrationHarness({
       bus: unreachable,
       redis: false,
       env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '0' },

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASSIFICATION_CONSUMER_GROUP } from '../src/consumers/taskClassified.js';
-import { startCluster, waitFor, type Cluster } from './harness.js';
+import { startOrchestrationHarness, waitFor, type OrchestrationHarness } from './harness.js';
 
 /**
  * Orchestration consumes TaskClassified, so it keeps processed-event marks for deduplication: an instance purges
  * those older than PROCESSED_EVENTS_RETENTION_MS (when it starts, then hourly) and keeps the recent ones.
  */
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
 }, 60_000);
 afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();

@@ -4,19 +4,19 @@ import { finishExecution } from '../src/execution/executionEnd.js';
 import { claimExecutions } from '../src/execution/queue.js';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let api: Instance;
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   api = await cluster.start({ WORKER_CONCURRENCY: '0' });
 });
 afterAll(async () => {

@@ -6,10 +6,10 @@ import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
@@ -37,13 +37,15 @@ async function subscribers(redis: TestRedisServer, channel: string): Promise<num
 
 describe('orchestration through a Redis outage', () => {
   let redis: TestRedisServer;
-  let cluster: Cluster;
+  let cluster: OrchestrationHarness;
   let node: Instance;
   let prefix: string;
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    cluster = await startCluster({ env: { REDIS_URL: redis.url, LIVE_POLL_INTERVAL_MS: String(POLL_MS) } });
+    cluster = await startOrchestrationHarness({
+      env: { REDIS_URL: redis.url, LIVE_POLL_INTERVAL_MS: String(POLL_MS) },
+    });
     prefix = cluster.env['LIVE_CHANNEL_PREFIX']!;
     node = await cluster.start();
   });

@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTaskVia,
   processesWith,
-  startCluster,
+  startOrchestrationHarness,
   uniqueMarker,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
@@ -24,7 +24,7 @@ import {
  */
 const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
 const OUTPUT_LIMIT = 16_384;
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let node: Instance;
 let dataDir: string;
 const alice = userPrincipal('DEVELOPER');
@@ -32,7 +32,7 @@ const ADMIN_PASSWORD = `admin-password-${randomUUID()}`;
 const WORKER_ONLY = `worker-only-${randomUUID()}`;
 
 beforeAll(async () => {
-  cluster = await startCluster({
+  cluster = await startOrchestrationHarness({
     env: {
       WORKER_CONCURRENCY: '3',
       COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT),

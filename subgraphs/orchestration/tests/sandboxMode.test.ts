@@ -3,7 +3,13 @@ import { userPrincipal } from '@cap/testkit';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskVia, startCluster, waitForStatus, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  waitForStatus,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 /**
  * COMMAND_SANDBOX and what happens without a sandbox, and the cleanup of abandoned workspaces. Each case has its
@@ -19,11 +25,11 @@ async function messages(instance: Instance, taskId: string): Promise<string[]> {
 }
 
 describe('without a working sandbox', () => {
-  let cluster: Cluster;
+  let cluster: OrchestrationHarness;
   let node: Instance;
   beforeAll(async () => {
     // No bubblewrap on this PATH: detection fails, as on a host without bubblewrap or user namespaces.
-    cluster = await startCluster({ env: { PATH: join('/nonexistent', randomUUID()) } });
+    cluster = await startOrchestrationHarness({ env: { PATH: join('/nonexistent', randomUUID()) } });
     node = await cluster.start();
   });
   afterAll(async () => {
@@ -51,10 +57,10 @@ describe('without a working sandbox', () => {
 });
 
 describe('COMMAND_SANDBOX=none', () => {
-  let cluster: Cluster;
+  let cluster: OrchestrationHarness;
   let node: Instance;
   beforeAll(async () => {
-    cluster = await startCluster({ env: { COMMAND_SANDBOX: 'none' } });
+    cluster = await startOrchestrationHarness({ env: { COMMAND_SANDBOX: 'none' } });
     node = await cluster.start();
   });
   afterAll(async () => {
@@ -75,10 +81,10 @@ describe('COMMAND_SANDBOX=none', () => {
 });
 
 describe('abandoned workspaces', () => {
-  let cluster: Cluster;
+  let cluster: OrchestrationHarness;
   let node: Instance;
   beforeAll(async () => {
-    cluster = await startCluster({ env: { WORKER_CONCURRENCY: '1' } });
+    cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '1' } });
     node = await cluster.start();
   });
   afterAll(async () => {

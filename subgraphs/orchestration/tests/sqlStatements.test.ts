@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userPrincipal } from '@cap/testkit';
-import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  waitFor,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 // N+1 guard: listing tasks with their creator, executions, results and inputs costs the same number of SQL
 // statements for 5 tasks as for 50.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let reader: Instance;
 let ids: string[];
 const alice = userPrincipal('DEVELOPER');
 const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   const worker = await cluster.start({ WORKER_CONCURRENCY: '3' });
   ids = [];
   for (let n = 0; n < 50; n += 1)

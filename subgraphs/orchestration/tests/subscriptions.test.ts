@@ -7,23 +7,23 @@ import WebSocket from 'ws';
 import {
   createTaskVia,
   REDIS_URL,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
 // Instance A runs the work; instance B only serves the graph. Subscribers connect to B and must see what A's
 // worker writes: the lines travel through PostgreSQL and Redis pub/sub, never through one process's memory.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let a: Instance;
 let b: Instance;
 const alice = userPrincipal('DEVELOPER');
 const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   a = await cluster.start({ WORKER_CONCURRENCY: '2' });
   b = await cluster.start({ WORKER_CONCURRENCY: '0' });
 });

@@ -2,16 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '@cap/runtime';
 import { errorCodes, userPrincipal } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTaskVia, startCluster, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 // One API-only instance (no workers): tasks stay where the API puts them. The `tasks` connection: keyset pages
 // in every order, forwards and backwards, and its filters.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let api: Instance;
 const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
-  cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '60000' } });
+  cluster = await startOrchestrationHarness({
+    env: { WORKER_CONCURRENCY: '0', CLASSIFICATION_TIMEOUT_MS: '60000' },
+  });
   api = await cluster.start();
 });
 afterAll(async () => {

@@ -11,10 +11,10 @@ import { TaskLogTails, type TaskLogBatch } from '../src/logs/taskLogTail.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
 import {
   createTaskVia,
-  startCluster,
+  startOrchestrationHarness,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLogWrites.js';
@@ -22,13 +22,13 @@ import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLo
 // `taskLogBatches`: the shared tail's batched reader (every entry once, in order, contiguous batches that grow
 // for a subscriber that does not pull and stay small for one that does), and the subscription over GraphQL with
 // the same authorization and argument checks as `taskLogs`.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let instance: Instance;
 const alice = userPrincipal('DEVELOPER');
 const viewer = userPrincipal('VIEWER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   instance = await cluster.start({ WORKER_CONCURRENCY: '1', TASK_LOG_BATCH_MAX: '50' });
 });
 afterAll(async () => {

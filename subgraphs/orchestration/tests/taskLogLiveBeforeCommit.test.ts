@@ -15,18 +15,24 @@ import { recoverExpiredLeases } from '../src/execution/leaseRecovery.js';
 import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
-import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  waitFor,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 // ADR 0028: a writer publishes lines once their seqs are reserved and stores them afterwards. These tests drive
 // the real writer, tails, PostgreSQL and Redis through the orders that can happen between reserving, publishing,
 // storing, other writers and subscribers attaching or resuming anywhere, and through a worker dying between
 // publish and commit.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let instance: Instance;
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   // No workers: the tasks stay queued and only this test writes their logs.
   instance = await cluster.start({ WORKER_CONCURRENCY: '0' });
 });

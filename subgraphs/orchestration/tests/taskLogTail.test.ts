@@ -2,18 +2,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userPrincipal } from '@cap/testkit';
 import { TaskLogTails } from '../src/logs/taskLogTail.js';
 import type { TaskLog } from '../src/generated/prisma/client.js';
-import { createTaskVia, startCluster, waitFor, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  startOrchestrationHarness,
+  waitFor,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 import { publishTaskLogs, storeAndPublishCrossed, storeTaskLogs } from './taskLogWrites.js';
 
 // The shared tail on real PostgreSQL and Redis pub/sub: live batches are published by hand, in the orders that
 // happen between several writers (crossed, lost), to check that every subscriber still sees each entry once, in
 // order, and that the database is read once per hole, not once per subscriber.
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let instance: Instance;
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startOrchestrationHarness();
   // No workers: the tasks stay queued and only this test writes their logs.
   instance = await cluster.start({ WORKER_CONCURRENCY: '0' });
 });

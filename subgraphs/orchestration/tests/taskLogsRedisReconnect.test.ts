@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendTaskLogs } from '../src/logs/taskLogs.js';
 import { toTaskLogWire } from '../src/domain/liveMessages.js';
 import { LiveTopic } from '../src/live/LiveTopic.js';
-import { createTaskVia, REDIS_URL, startCluster, type Cluster, type Instance } from './harness.js';
+import {
+  createTaskVia,
+  REDIS_URL,
+  startOrchestrationHarness,
+  type OrchestrationHarness,
+  type Instance,
+} from './harness.js';
 
 const admin = new Redis(REDIS_URL);
 afterAll(() => admin.disconnect());
@@ -21,11 +27,11 @@ async function killSubscriberConnections(prefix: string): Promise<number> {
 }
 
 describe('taskLogs across a Redis reconnect', () => {
-  let cluster: Cluster;
+  let cluster: OrchestrationHarness;
   let a: Instance;
   let b: Instance;
   beforeAll(async () => {
-    cluster = await startCluster({ env: { WORKER_CONCURRENCY: '0' } });
+    cluster = await startOrchestrationHarness({ env: { WORKER_CONCURRENCY: '0' } });
     a = await cluster.start();
     b = await cluster.start();
   });

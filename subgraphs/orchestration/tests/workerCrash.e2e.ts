@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTaskVia,
   processesWith,
-  startCluster,
+  startOrchestrationHarness,
   uniqueMarker,
   waitFor,
   waitForStatus,
-  type Cluster,
+  type OrchestrationHarness,
   type Instance,
 } from './harness.js';
 
@@ -21,14 +21,14 @@ import {
  */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const LEASE_MS = 2_000;
-let cluster: Cluster;
+let cluster: OrchestrationHarness;
 let api: Instance;
 let child: ChildProcess | null = null;
 let output = '';
 const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
-  cluster = await startCluster({
+  cluster = await startOrchestrationHarness({
     env: { LEASE_MS: String(LEASE_MS), HEARTBEAT_INTERVAL_MS: '400', SWEEP_INTERVAL_MS: '200' },
   });
   api = await cluster.start({ WORKER_CONCURRENCY: '0' });
