@@ -1,4 +1,4 @@
-import { commaList, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
+import { commaList, envInt, logLevel, nodeEnv, parseEnv, port } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -17,6 +17,10 @@ const schema = z.object({
   DATA_DIR: z.string().default('.data'),
   /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
+  /** Pooled PostgreSQL connections per subgraph (default 10; ignored on PGlite). */
+  DATABASE_POOL_SIZE: envInt(1, 200).optional(),
+  /** How long a transaction waits for a connection before DATABASE_BUSY, ms (default 2,000; 30,000 on PGlite). */
+  DATABASE_TRANSACTION_MAX_WAIT_MS: envInt(1, 600_000).optional(),
   /** Redis URL; unset = in-memory caches and throttles. */
   REDIS_URL: z.string().url().optional(),
   /** Kafka brokers; unset = in-memory event bus. */

@@ -38,6 +38,12 @@ export interface OpenDatabaseOptions {
    */
   poolSize?: number | undefined;
   /**
+   * How long a transaction may wait to start (for a pooled connection, or PGlite's one session) before Prisma
+   * refuses it (P2028, which subgraphs answer with DATABASE_BUSY), in milliseconds: the `maxWait` of
+   * {@link Database.transactionOptions}. Default `2_000` on `postgres` (Prisma's), `30_000` on `pglite`.
+   */
+  transactionMaxWaitMs?: number | undefined;
+  /**
    * How long `migrate()` waits for another process's migration to finish before failing with
    * `MIGRATION_LOCK_TIMEOUT`, in milliseconds. Default `60_000`.
    */

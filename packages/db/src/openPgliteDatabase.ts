@@ -76,7 +76,10 @@ export async function openPgliteDatabase(
 
   return {
     kind: 'pglite',
-    transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS, timeout: TRANSACTION_TIMEOUT_MS },
+    transactionOptions: {
+      maxWait: options.transactionMaxWaitMs ?? TRANSACTION_MAX_WAIT_MS,
+      timeout: TRANSACTION_TIMEOUT_MS,
+    },
     adapterFor(schema: string): SqlDriverAdapterFactory {
       assertOpen();
       quoteSchemaName(schema);

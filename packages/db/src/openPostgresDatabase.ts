@@ -89,7 +89,10 @@ export async function openPostgresDatabase(
 
   const database: Database = {
     kind: 'postgres',
-    transactionOptions: { maxWait: PRISMA_DEFAULT_MAX_WAIT_MS, timeout: PRISMA_DEFAULT_TIMEOUT_MS },
+    transactionOptions: {
+      maxWait: options.transactionMaxWaitMs ?? PRISMA_DEFAULT_MAX_WAIT_MS,
+      timeout: PRISMA_DEFAULT_TIMEOUT_MS,
+    },
     adapterFor(schema: string): SqlDriverAdapterFactory {
       assertOpen();
       quoteSchemaName(schema);

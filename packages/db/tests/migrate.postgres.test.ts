@@ -215,6 +215,37 @@ describe('migrate on PostgreSQL', () => {
     }
   });
 
+  it('honours the pool size and the transaction wait: a second transaction on a full pool is refused (P2028)', async () => {
+    await using fresh = await freshDatabase();
+    await using db = await open(fresh.url, { poolSize: 1, transactionMaxWaitMs: 200 });
+    expect(db.transactionOptions.maxWait).toBe(200);
+    await db.migrate(ALPHA);
+    const alpha = new AlphaClient({
+      adapter: db.adapterFor('alpha'),
+      transactionOptions: db.transactionOptions,
+    });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let started!: () => void;
+      const holding = new Promise<void>((resolve) => (started = resolve));
+      // The pool's one connection is held by this transaction until the second one has been refused.
+      const first = alpha.$transaction(async (tx) => {
+        await tx.account.create({ data: { email: 'held@example.com' } });
+        started();
+        await held;
+      });
+      await holding;
+      const refused = await alpha.$transaction(async (tx) => tx.account.count()).catch((e: unknown) => e);
+      release();
+      await first;
+      expect(refused).toMatchObject({ code: 'P2028' });
+      expect(await alpha.account.count()).toBe(1);
+    } finally {
+      await alpha.$disconnect();
+    }
+  });
+
   it('times out clearly while another process holds the migration lock', async () => {
     await using fresh = await freshDatabase();
     await using db = await open(fresh.url, { migrationLockTimeoutMs: 300 });

@@ -7,6 +7,10 @@ export interface InfrastructureConfig {
   DATA_DIR: string;
   /** Unset: embedded PostgreSQL (PGlite) under DATA_DIR. */
   DATABASE_URL?: string | undefined;
+  /** Pooled PostgreSQL connections per subgraph; unset: the database package's default. */
+  DATABASE_POOL_SIZE?: number | undefined;
+  /** How long a transaction waits to start, ms; unset: the database package's default. */
+  DATABASE_TRANSACTION_MAX_WAIT_MS?: number | undefined;
   /** Unset: the in-memory key-value store. */
   REDIS_URL?: string | undefined;
   /** Unset or empty: the in-memory event bus. */
@@ -35,7 +39,11 @@ export async function openInfrastructure(options: {
   const { config, clientId, logger, shutdown } = options;
   const database = await openDatabase(
     databaseTargetFromEnv({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
-    { logger: logger.child({ component: 'database' }) },
+    {
+      logger: logger.child({ component: 'database' }),
+      poolSize: config.DATABASE_POOL_SIZE,
+      transactionMaxWaitMs: config.DATABASE_TRANSACTION_MAX_WAIT_MS,
+    },
   );
   shutdown.add('database', () => database.close());
   const kv = createKeyValueStore(config.REDIS_URL);

@@ -113,6 +113,10 @@ export function subgraphEnvShape(defaultPort: number) {
     DATA_DIR: z.string().default('.data'),
     /** PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under DATA_DIR. */
     DATABASE_URL: z.string().url().optional(),
+    /** Pooled PostgreSQL connections per subgraph (default 10; ignored on PGlite). */
+    DATABASE_POOL_SIZE: envInt(1, 200).optional(),
+    /** How long a transaction waits for a connection before DATABASE_BUSY, ms (default 2,000; 30,000 on PGlite). */
+    DATABASE_TRANSACTION_MAX_WAIT_MS: envInt(1, 600_000).optional(),
     /** Redis URL; unset = in-memory (one instance). */
     REDIS_URL: z.string().url().optional(),
     /** Kafka brokers (comma-separated host:port); unset = in-memory event bus. */

@@ -20,4 +20,19 @@ describe('chat configuration', () => {
         /PROCESSED_EVENTS_RETENTION_MS/,
       );
   });
+
+  it('reads the database pool size (1 to 200) and the transaction wait (1 ms to 10 min), unset by default', () => {
+    const defaults = loadConfig(base);
+    expect(defaults.DATABASE_POOL_SIZE).toBeUndefined();
+    expect(defaults.DATABASE_TRANSACTION_MAX_WAIT_MS).toBeUndefined();
+    expect(
+      loadConfig({ ...base, DATABASE_POOL_SIZE: '25', DATABASE_TRANSACTION_MAX_WAIT_MS: '5000' }),
+    ).toMatchObject({ DATABASE_POOL_SIZE: 25, DATABASE_TRANSACTION_MAX_WAIT_MS: 5_000 });
+    for (const bad of ['0', '201', 'abc', '1.5'])
+      expect(() => loadConfig({ ...base, DATABASE_POOL_SIZE: bad }), bad).toThrow(/DATABASE_POOL_SIZE/);
+    for (const bad of ['0', '600001', '-1'])
+      expect(() => loadConfig({ ...base, DATABASE_TRANSACTION_MAX_WAIT_MS: bad }), bad).toThrow(
+        /DATABASE_TRANSACTION_MAX_WAIT_MS/,
+      );
+  });
 });
