@@ -33,8 +33,9 @@ const alice = userPrincipal('DEVELOPER');
 
 beforeAll(async () => {
   cluster = await startOrchestrationHarness();
-  // No workers: the tasks stay queued and only this test writes their logs.
-  instance = await cluster.start({ WORKER_CONCURRENCY: '0' });
+  // No workers: the tasks stay queued and only this test writes their logs. No timed sweep either: the test
+  // recovers the expired lease itself, and a sweep between its expiry and that call would recover it first.
+  instance = await cluster.start({ WORKER_CONCURRENCY: '0', SWEEP_INTERVAL_MS: '600000' });
 });
 afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
