@@ -9,15 +9,17 @@
  * prints candidate / baseline ratios.
  * Prints lines/s delivered (all subscribers, and per subscriber), p50/p99 emit-to-receipt latency per line (from
  * the entry's `createdAt`, i.e. when the command printed it, to when a subscriber received it; a batch's receipt
- * time applies to each of its lines), subscription events per subscriber, the p99 of each line's first receipt
- * (writing and publishing, before the fan-out), and the writes each line cost, counted in the database:
+ * time applies to each of its lines), subscription events per subscriber, the p99 of each line's last send (when
+ * the servers handed it to the last subscriber's socket: the servers' part, before the kernel and the clients'
+ * parsing, serverSends.ts), the p99 of each line's first receipt (writing and publishing, before the fan-out), and
+ * the writes each line cost, counted in the database:
  * task_logs rows, outbox rows (= Kafka events) and SQL statements per line.
  *
  *   npx tsx --conditions=source bench/task-logs/index.ts
  *   BENCH_LINES=2000 BENCH_SUBSCRIBERS=20 npx tsx --conditions=source bench/task-logs/index.ts
  *
  * Knobs: BENCH_LINES (10000), BENCH_SUBSCRIBERS (200), BENCH_ROUNDS (1),
- * BENCH_SUBSCRIPTIONS (baseline,candidate), BENCH_PATHS (direct,router), BENCH_TIMEOUT_MS (300000), BENCH_WARMUP (1 unmeasured round), BENCH_TRACE (0). Each row prints the load average (1 min) at its start and end: on a shared machine
+ * BENCH_SUBSCRIPTIONS (baseline,candidate), BENCH_PATHS (direct,router), BENCH_TIMEOUT_MS (300000), BENCH_WARMUP (1 unmeasured round), BENCH_TRACE (0), BENCH_SPLIT (1). Each row prints the load average (1 min) at its start and end: on a shared machine
  * compare the ratios, not the absolute numbers. Needs PostgreSQL
  * (TEST_DATABASE_URL) and Redis (REDIS_URL); the servers run in this process on loopback, the subscribers in a
  * worker thread (subscribers.worker.mjs), so that receiving is not counted as the servers' time.
@@ -26,7 +28,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { signRouterToken, webSocketSendOptions } from '@cap/runtime';
+import { sharedPayloadOptions, signRouterToken, webSocketSendOptions } from '@cap/runtime';
 import { LiveTopic } from '@cap/orchestration';
 import {
   printTable,
@@ -35,6 +37,7 @@ import {
   type BenchStack,
   type BenchUser,
 } from '../subscriptions/stack.js';
+import { lastSendLatencies, startRecordingSends } from './serverSends.js';
 
 const LINES = Number(process.env['BENCH_LINES'] ?? 10_000);
 const SUBSCRIBERS = Number(process.env['BENCH_SUBSCRIBERS'] ?? 200);
@@ -48,6 +51,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 1);
 /** BENCH_TRACE=1: prints each row's timeline on the live bus (entries per message, created, published, stored). */
 const TRACE = process.env['BENCH_TRACE'] === '1';
+/** BENCH_SPLIT=0: every message goes out whole, its payload encoded once per subscriber (before ADR 0039's split). */
+if (process.env['BENCH_SPLIT'] === '0') sharedPayloadOptions.splitMinChars = Number.POSITIVE_INFINITY;
 /** Which subscriptions to run: `baseline,candidate` (default: per-line `taskLogs`, batched `taskLogBatches`). */
 const WRITERS = (process.env['BENCH_SUBSCRIPTIONS'] ?? 'baseline,candidate').split(',') as Writer[];
 type Writer = 'baseline' | 'candidate';
@@ -172,6 +177,7 @@ async function measure(
         : { authorization: `Bearer ${user.token}` },
     ),
   );
+  startRecordingSends();
   // The subscribers run in a worker thread, as clients elsewhere would: their parsing is not the servers' time.
   const worker = new Worker(new URL('./subscribers.worker.mjs', import.meta.url), {
     workerData: {
@@ -210,6 +216,7 @@ async function measure(
     complete = false;
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const sent = lastSendLatencies(writer === 'baseline' ? 'taskLogs' : 'taskLogBatches');
   worker.postMessage({ kind: 'finish' });
   const result = await done;
   await worker.terminate();
@@ -244,6 +251,7 @@ async function measure(
     'events/sub': Math.round(result.events / SUBSCRIBERS),
     'p50 ms': percentileOf(50),
     'p99 ms': percentileOf(99),
+    'p99 sent ms': percentileOf(99, sent),
     'p99 first ms': percentileOf(99, first),
     'p99 on bus ms': percentileOf(99, Float64Array.from(onBus).sort()),
     'p99 stored ms': percentileOf(99, Float64Array.from(stored).sort()),
@@ -312,6 +320,7 @@ function ratioRows(
       path: candidate['path']!,
       'p50 ms': ratio('p50 ms'),
       'p99 ms': ratio('p99 ms'),
+      'p99 sent ms': ratio('p99 sent ms'),
       'p99 first ms': ratio('p99 first ms'),
       'p99 on bus ms': ratio('p99 on bus ms'),
       'lines/s delivered': ratio('lines/s delivered'),

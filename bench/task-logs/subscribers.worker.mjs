@@ -22,8 +22,11 @@ let lastReceipt = 0;
 let errors = 0;
 let events = 0;
 const clients = [];
-/** Per line (by seq), when the first subscriber received it: the write-and-publish part of the latency. */
-const firstReceipt = new Map();
+/**
+ * Per line (by seq), the latency of its first receipt by any subscriber: the write-and-publish part of the latency.
+ * NaN until received; a typed array, since a Map's lookups for 2 M entries were a fifth of this thread's time.
+ */
+let firstReceipt = new Float64Array(1 << 14).fill(Number.NaN);
 let lastCreatedAt = '';
 let lastWritten = 0;
 
@@ -61,7 +64,12 @@ for (let index = 0; index < count; index += 1) {
             latencies = grown;
           }
           latencies[latencyCount] = now - written;
-          if (!firstReceipt.has(entry.seq)) firstReceipt.set(entry.seq, now - written);
+          if (entry.seq >= firstReceipt.length) {
+            const grown = new Float64Array(Math.max(entry.seq + 1, firstReceipt.length * 2)).fill(Number.NaN);
+            grown.set(firstReceipt);
+            firstReceipt = grown;
+          }
+          if (Number.isNaN(firstReceipt[entry.seq])) firstReceipt[entry.seq] = now - written;
           latencyCount += 1;
           lastReceipt = now;
           lines[index] += 1;
@@ -90,7 +98,7 @@ parentPort.on('message', async (message) => {
   clearInterval(progress);
   await Promise.allSettled(clients.map((client) => client.dispose()));
   const sample = latencies.slice(0, latencyCount);
-  const first = Float64Array.from(firstReceipt.values());
+  const first = firstReceipt.filter((latency) => !Number.isNaN(latency));
   parentPort.postMessage(
     { kind: 'done', lines, latencies: sample, first, errors, firstWritten, lastReceipt, events },
     [sample.buffer, first.buffer],

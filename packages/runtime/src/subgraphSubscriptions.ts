@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { graphqlRuntime } from './graphqlRuntime.js';
 import { verifyRouterToken, type RouterClaims } from './internalToken.js';
 import { SharedEventExecution } from './sharedExecution.js';
-import { SharedPayloads } from './sharedPayloads.js';
+import { SharedPayloads, type OutgoingMessage } from './sharedPayloads.js';
 import { maskSubscriptionError } from './subgraphErrors.js';
 import { sendWithBackPressure } from './webSocketSend.js';
 
@@ -65,7 +65,7 @@ export function serveSubgraphSubscriptions<TContext extends BaseContext>(
         ? { ...result, errors: result.errors.map((error) => maskSubscriptionError(error, logger)) }
         : result,
     );
-  const expand = (data: string): string => payloads.expand(data);
+  const expand = (data: string): OutgoingMessage => payloads.expand(data);
 
   const protocol = makeServer<Record<string, unknown>, ConnectionExtra>({
     schema,
@@ -140,7 +140,7 @@ function accept<TContext extends BaseContext>(
   ws: WebSocket,
   request: IncomingMessage,
   protocol: ReturnType<typeof makeServer<Record<string, unknown>, ConnectionExtra>>,
-  expand: (data: string) => string,
+  expand: (data: string) => OutgoingMessage,
   options: SubgraphSubscriptionOptions<TContext>,
 ): void {
   const { logger } = options;

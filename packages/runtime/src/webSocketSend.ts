@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { OutgoingMessage } from './sharedPayloads.js';
 
 /**
  * Bytes a WebSocket may hold unsent (in ws and the socket's stream, beyond the kernel's buffer) before a sender
@@ -8,7 +9,8 @@ import type { WebSocket } from 'ws';
 export const SEND_HIGH_WATER_BYTES = 64 * 1024;
 
 /**
- * Sends `data` on `ws` with bounded buffering. While the socket holds less than `highWaterBytes` unsent, the
+ * Sends `data` on `ws` as one text message (a split message in two frames, its shared body not copied) with
+ * bounded buffering. While the socket holds less than `highWaterBytes` unsent, the
  * returned promise resolves at once, so a subscription can hand over many events in one turn of the event loop;
  * beyond it, it resolves once this write has been flushed, so a slow reader holds up only its own stream.
  *
@@ -17,19 +19,26 @@ export const SEND_HIGH_WATER_BYTES = 64 * 1024;
  */
 export function sendWithBackPressure(
   ws: WebSocket,
-  data: string,
+  data: OutgoingMessage,
   highWaterBytes: number = SEND_HIGH_WATER_BYTES,
 ): Promise<void> {
   if (ws.readyState !== ws.OPEN) return Promise.resolve();
   if (webSocketSendOptions.corkPerTick) corkUntilNextTick(ws);
+  // Both frames are handed to ws in this turn, so no other message can come between them on this socket.
+  if (typeof data !== 'string') ws.send(data.head, FIRST_FRAME, IGNORE_ERROR);
+  const last = typeof data === 'string' ? data : data.body;
   if (ws.bufferedAmount < highWaterBytes) {
-    ws.send(data, IGNORE_ERROR);
+    ws.send(last, LAST_FRAME, IGNORE_ERROR);
     return Promise.resolve();
   }
   return new Promise<void>((resolve, reject) =>
-    ws.send(data, (error) => (error ? reject(error) : resolve())),
+    ws.send(last, LAST_FRAME, (error) => (error ? reject(error) : resolve())),
   );
 }
+
+/** Text frames (a Buffer is text too); the first of a split message leaves the message open. */
+const FIRST_FRAME = { binary: false, fin: false } as const;
+const LAST_FRAME = { binary: false, fin: true } as const;
 
 /**
  * Process-wide switches of {@link sendWithBackPressure}, read on every send. `corkPerTick` (default true): frames
