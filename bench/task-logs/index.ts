@@ -12,7 +12,8 @@
  * time applies to each of its lines), subscription events per subscriber, the p99 of each line's last send (when
  * the servers handed it to the last subscriber's socket: the servers' part, before the kernel and the clients'
  * parsing, serverSends.ts), the p99 of each line's first receipt (writing and publishing, before the fan-out), and
- * the writes each line cost, counted in the database:
+ * the busy time of the servers' thread and of the subscribers' thread from the first line to the last receipt
+ * (event-loop utilisation: on one machine they share its cores, so together they bound the latency), and the writes each line cost, counted in the database:
  * task_logs rows, outbox rows (= Kafka events) and SQL statements per line.
  *
  *   npx tsx --conditions=source bench/task-logs/index.ts
@@ -25,7 +26,7 @@
  * worker thread (subscribers.worker.mjs), so that receiving is not counted as the servers' time.
  */
 import { loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { sharedPayloadOptions, signRouterToken, webSocketSendOptions } from '@cap/runtime';
@@ -84,6 +85,8 @@ interface Done {
   lastReceipt: number;
   /** Subscription events received, all subscribers. */
   events: number;
+  /** The subscribers' thread's busy time from the first line it received. */
+  busyMs: number;
 }
 
 const TASK_LOGS = `subscription($t: ID!) { taskLogs(taskId: $t, afterSeq: 0) { seq kind message createdAt } }`;
@@ -123,6 +126,8 @@ async function measure(
   let traceStart: number | undefined;
   /** Upstream subscriptions the router held while the log was live (its shared groups and its own sockets). */
   let upstreams = 0;
+  /** This (the servers') thread's event-loop utilisation when the first line reached the live bus. */
+  let busySince: EventLoopUtilization | undefined;
   const tap = await orchestration.deps.live.subscribe(LiveTopic.taskLogs(taskId), (message) => {
     const now = Date.now();
     if (path === 'through the router') {
@@ -148,6 +153,7 @@ async function measure(
     }
     for (const entry of live.entries ?? []) {
       if (entry.kind !== 'COMMAND_OUTPUT') continue;
+      busySince ??= performance.eventLoopUtilization();
       const at = Date.parse(entry.createdAt);
       onBus.push(now - at);
       createdAt.set(entry.seq, at);
@@ -216,6 +222,9 @@ async function measure(
     complete = false;
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const serversBusyMs = busySince
+    ? performance.eventLoopUtilization(performance.eventLoopUtilization(), busySince).active
+    : 0;
   const sent = lastSendLatencies(writer === 'baseline' ? 'taskLogs' : 'taskLogBatches');
   worker.postMessage({ kind: 'finish' });
   const result = await done;
@@ -260,6 +269,8 @@ async function measure(
     'log rows/line': (logRows / LINES).toFixed(4),
     'Kafka events/line': (outboxRows / LINES).toFixed(4),
     'SQL stmts/line': (statements / LINES).toFixed(4),
+    'servers busy s': (serversBusyMs / 1000).toFixed(2),
+    'clients busy s': (result.busyMs / 1000).toFixed(2),
     'router upstreams': path === 'through the router' ? upstreams : '—',
     'wall s': wallSeconds,
   };

@@ -6,7 +6,8 @@
 // `taskLogs` (one entry per event) or `taskLogBatches` (`{ entries }` per event: its receipt time counts for each).
 // Posts { kind: 'progress', delivered, slowest, firstWritten, lastReceipt, errors } every 250 ms, and on
 // { kind: 'finish' } from the parent: { kind: 'done', lines: number[], latencies: Float64Array, first: Float64Array (per line, the first
-// receipt's latency), errors, firstWritten, lastReceipt, events }.
+// receipt's latency), errors, firstWritten, lastReceipt, events, busyMs (this thread's busy time from the first line) }.
+import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient } from 'graphql-ws';
@@ -28,6 +29,8 @@ const clients = [];
  */
 let firstReceipt = new Float64Array(1 << 14).fill(Number.NaN);
 let lastCreatedAt = '';
+/** This thread's event-loop utilisation when the first line arrived: its busy time from then on is the clients' work. */
+let busySince;
 let lastWritten = 0;
 
 for (let index = 0; index < count; index += 1) {
@@ -50,6 +53,7 @@ for (let index = 0; index < count; index += 1) {
         const now = Date.now();
         for (const entry of field === 'taskLogBatches' ? event.entries : [event]) {
           if (entry.kind !== 'COMMAND_OUTPUT') continue;
+          busySince ??= performance.eventLoopUtilization();
           // Lines printed together share a millisecond: parse each distinct timestamp once (2 M entries at
           // 10,000 x 200 made this thread's parsing part of what the servers' cores were measured against).
           if (entry.createdAt !== lastCreatedAt) {
@@ -98,9 +102,12 @@ parentPort.on('message', async (message) => {
   clearInterval(progress);
   await Promise.allSettled(clients.map((client) => client.dispose()));
   const sample = latencies.slice(0, latencyCount);
+  const busyMs = busySince
+    ? performance.eventLoopUtilization(performance.eventLoopUtilization(), busySince).active
+    : 0;
   const first = firstReceipt.filter((latency) => !Number.isNaN(latency));
   parentPort.postMessage(
-    { kind: 'done', lines, latencies: sample, first, errors, firstWritten, lastReceipt, events },
+    { kind: 'done', lines, latencies: sample, first, errors, firstWritten, lastReceipt, events, busyMs },
     [sample.buffer, first.buffer],
   );
   parentPort.close();
