@@ -17,7 +17,7 @@ const API_KEY = 'sk-test-platform-3a9d1c7e5b2f4a68';
 const CREATE_TASK = `mutation($input: CreateTaskInput!) { createTask(input: $input) { id status } }`;
 const TASK = `query($id: ID!) {
   task(id: $id) {
-    status usage { tokensIn tokensOut costUsd models }
+    status usage { tokensIn tokensOut costUsd models } verification { passed command }
     result { summary branch commitSha diff stopReason toolCalls diffStats { filesChanged additions deletions } error { code message } }
   }
 }`;
@@ -106,6 +106,8 @@ describe('the agent through the router (embedded platform)', { timeout: 120_000 
       diffStats: { filesChanged: 1, additions: 1, deletions: 1 },
     });
     expect(task.result.diff).toContain('+  return a + b;');
+    // The agent's own tests passed on its change, and the dashboard sees it on the task.
+    expect(task.verification).toEqual({ passed: true, command: 'npm test' });
     // gpt-4.1-mini is in the price table: 200 input and 30 output tokens (at least) cost something.
     expect(task.usage.tokensIn).toBeGreaterThanOrEqual(200);
     expect(task.usage.costUsd).toBeGreaterThan(0);

@@ -58,7 +58,11 @@ async function startInScope({
         token: config.GITHUB_TOKEN,
         internalTokenSecret: config.INTERNAL_TOKEN_SECRET,
       }),
-    settings: { logMaxBytes: config.CI_LOG_MAX_BYTES, maxJobsPerRun: config.CI_MAX_JOBS_PER_RUN },
+    settings: {
+      logMaxBytes: config.CI_LOG_MAX_BYTES,
+      maxJobsPerRun: config.CI_MAX_JOBS_PER_RUN,
+      logClaimTtlMs: config.CICD_LOG_CLAIM_TTL_MS,
+    },
   };
   store.startRelay();
   const logs = new LogProcessor(deps);

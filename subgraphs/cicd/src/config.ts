@@ -27,6 +27,12 @@ const schema = z
     CI_LOG_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_073_741_824).default(52_428_800),
     /** Jobs of one failed run whose logs are fetched (default 20). */
     CI_MAX_JOBS_PER_RUN: z.coerce.number().int().min(1).max(200).default(20),
+    /**
+     * How long an instance's claim on a failed build's logs lasts before another instance may take the build, ms
+     * (default 120,000). The holder renews it every third of that while it downloads, so this bounds how long the
+     * builds of an instance that died wait, not how long a download may take.
+     */
+    CICD_LOG_CLAIM_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

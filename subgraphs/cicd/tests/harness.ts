@@ -29,6 +29,8 @@ export interface CicdHarness extends AsyncDisposable {
   github: FakeGithub;
   actions: FakeActions;
   bus: EventBus;
+  /** The harness database's URL (a second instance opens its own pool and Prisma client on it). */
+  databaseUrl: string;
   /** Publishes events as their producers' outboxes would. */
   publish(...envelopes: AnyEnvelope[]): Promise<void>;
   /** Calls cicd as the router would. */
@@ -115,6 +117,7 @@ export async function startCicdHarness(options: {
       github,
       actions,
       bus: options.bus,
+      databaseUrl: db.url,
       publish: (...envelopes) => options.bus.publish(envelopes.map((envelope) => toBusRecord(envelope))),
       wsClient: (principal) => {
         const client = subgraphWsClient(cicd.subgraph.graphqlUrl, secret, principal);

@@ -111,6 +111,7 @@ async function startInScope({
       oauthStateTtlSeconds: config.GITHUB_OAUTH_STATE_TTL_SECONDS,
       pullRequestDraft: config.GITHUB_PULL_REQUEST_DRAFT,
       taskUrlTemplate: config.TASK_URL_TEMPLATE,
+      pullRequestReservationTtlMs: config.GITHUB_PULL_REQUEST_RESERVATION_TTL_MS,
     },
   };
   // A rotated key ring (a new key first) re-seals what the old keys sealed; the old keys can go afterwards.

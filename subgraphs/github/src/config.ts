@@ -71,6 +71,22 @@ const schema = z
      * 60,000).
      */
     GITHUB_PR_POLL_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    /**
+     * How long the task path's reservation of a head branch links a pull request opened from it to the task, ms
+     * (default 600,000: 10 minutes; ADR 0036). The task path renews it just before `pulls.create`, so it has to
+     * outlive that one request and the store after it: GITHUB_REQUEST_TIMEOUT_MS (15 s) over 4 attempts with
+     * 1 + 4 + 9 s of backoff is 74 s, plus up to two 60 s waits on a secondary rate limit, about 3.3 minutes (6.5
+     * with the `pulls.list` before it, when the reservation is first made). Ten minutes leaves a few more; raise it
+     * with GITHUB_REQUEST_TIMEOUT_MS or GITHUB_RETRY_AFTER_BASE_MS. A reservation that lapses while its task path
+     * still runs only costs an early `opened` delivery the task (the task path links it when it stores, announced
+     * as `task_linked`); one that never lapsed would hand a later pull request from the branch to the task.
+     */
+    GITHUB_PULL_REQUEST_RESERVATION_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(86_400_000)
+      .default(600_000),
     /** Prefix of the Redis channels of `pullRequestUpdated` (default `cap:github:`). */
     LIVE_CHANNEL_PREFIX: z.string().default('cap:github:'),
     /** While Redis is unreachable, how often live subscribers re-read the database, ms (default 1,000). */

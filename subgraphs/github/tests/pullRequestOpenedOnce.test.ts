@@ -193,7 +193,9 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
       const taskId = randomUUID();
       const branch = `cap/task-${taskId.slice(0, 8)}`;
       const number = 500 + random(100) * 2 + (taskFirst ? 0 : 1);
-      await prisma.pullRequestReservation.create({ data: { repositoryId, headBranch: branch, taskId } });
+      await prisma.pullRequestReservation.create({
+        data: { repositoryId, headBranch: branch, taskId, expiresAt: new Date(Date.now() + 600_000) },
+      });
       const pull = {
         number,
         html_url: `${h.fake.url}/acme/widgets/pull/${number}`,
@@ -290,7 +292,7 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
     const taskId = randomUUID();
     const branch = `cap/task-${taskId.slice(0, 8)}`;
     await h.github.deps.prisma.pullRequestReservation.create({
-      data: { repositoryId, headBranch: branch, taskId },
+      data: { repositoryId, headBranch: branch, taskId, expiresAt: new Date(Date.now() + 600_000) },
     });
     const number = 900 + seededInts(7)(50);
     const delivery = githubWebhookDelivery({

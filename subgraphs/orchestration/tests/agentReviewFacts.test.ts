@@ -199,6 +199,14 @@ describe('an agent execution’s TaskCompleted', { timeout: 180_000 }, () => {
     const event = TaskCompleted.parse(JSON.parse(record.value));
     expect(event.payload.verification).toEqual({ passed: true, command: 'npm test' });
     expect(event.payload.reviewNotes).toEqual([{ path: 'src/sum.js', line: 2, body }]);
+    // The same verification on the task, through the subgraph.
+    const read = await node.call(
+      `query($id: ID!) { task(id: $id) { verification { passed command } } }`,
+      { id },
+      alice,
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data!['task'].verification).toEqual({ passed: true, command: 'npm test' });
     await cluster.stop(node);
   });
 });

@@ -15,7 +15,7 @@ import {
   subgraphWsClient,
 } from '@cap/testkit';
 import type { Client } from 'graphql-ws';
-import { loadConfig, startOrchestration, type RunningOrchestration } from '../src/index.js';
+import { loadConfig, startOrchestration, type Executor, type RunningOrchestration } from '../src/index.js';
 
 /** Where tests find Redis. */
 export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -56,8 +56,14 @@ export interface OrchestrationHarness extends AsyncDisposable {
   workspaceRoot: string;
   /** Environment every instance gets (before its own overrides). */
   env: Record<string, string>;
-  /** Starts an instance; `options.bus` replaces the cluster's bus for it (e.g. a broker that is down). */
-  start(env?: Record<string, string>, options?: { bus?: EventBus }): Promise<Instance>;
+  /**
+   * Starts an instance; `options.bus` replaces the cluster's bus for it (e.g. a broker that is down), and
+   * `options.executors` come before the shell and agent executors (the contract's plug-in point).
+   */
+  start(
+    env?: Record<string, string>,
+    options?: { bus?: EventBus; executors?: readonly Executor[] },
+  ): Promise<Instance>;
   /** Stops one instance (its workers hand running executions back). */
   stop(instance: Instance): Promise<void>;
 }
@@ -107,6 +113,7 @@ export async function startOrchestrationHarness(
         database: db.database,
         kv,
         bus: startOptions.bus ?? bus,
+        ...(startOptions.executors ? { executors: startOptions.executors } : {}),
         logger: createLogger({ service: 'orchestration-test', level: config.LOG_LEVEL }),
       });
       const instance: Instance = {

@@ -8,8 +8,8 @@ import {
   type Instance,
 } from './harness.js';
 
-// N+1 guard: listing tasks with their creator, executions, results and inputs costs the same number of SQL
-// statements for 5 tasks as for 50.
+// N+1 guard: listing tasks with their creator, executions, results (and verifications) and inputs costs the same
+// number of SQL statements for 5 tasks as for 50.
 let cluster: OrchestrationHarness;
 let reader: Instance;
 let ids: string[];
@@ -78,6 +78,13 @@ const LIST = /* GraphQL */ `
           }
           result {
             summary
+            verification {
+              passed
+            }
+          }
+          verification {
+            passed
+            command
           }
           inputRequest {
             question

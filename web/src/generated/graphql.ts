@@ -524,6 +524,8 @@ export type CodingTask = {
   updatedAt: Scalars['DateTime']['output'];
   /** LLM usage summed over every execution of the task. */
   usage: TaskUsage;
+  /** Whether the agent's change passed its own tests: the last verification run of the most recent finished execution; null when none ran. */
+  verification?: Maybe<TaskVerification>;
   /** Agent: the command whose exit code 0 means the work is done (secret-looking parts [REDACTED]); null = detected from the repository. */
   verifyCommand?: Maybe<Scalars['String']['output']>;
   /** Increases with every change of the task (optimistic locking). */
@@ -730,6 +732,8 @@ export type ExecutionResult = {
   summary: Scalars['String']['output'];
   /** Agent: tool calls the model made (0 for other executors). */
   toolCalls: Scalars['Int']['output'];
+  /** Agent: its last verification run in this execution; null when none ran. */
+  verification?: Maybe<TaskVerification>;
 };
 
 /** Where one execution attempt is. */
@@ -2189,6 +2193,15 @@ export type TaskUsage = {
   tokensIn: Scalars['Int']['output'];
   /** LLM output tokens. */
   tokensOut: Scalars['Int']['output'];
+};
+
+/** The outcome of the agent's last verification run on its change: its tests, the task's `verifyCommand` or the command it detected. */
+export type TaskVerification = {
+  __typename?: 'TaskVerification';
+  /** The command that ran, cut to 2,000 characters, secret-looking parts [REDACTED]; null when none was named. */
+  command?: Maybe<Scalars['String']['output']>;
+  /** True when the command exited 0. */
+  passed: Scalars['Boolean']['output'];
 };
 
 /** Someone started or stopped typing in a conversation. */

@@ -21,6 +21,8 @@ export interface CicdDeps {
   settings: {
     logMaxBytes: number;
     maxJobsPerRun: number;
+    /** How long a claim on a build's logs lasts unless renewed, ms (CICD_LOG_CLAIM_TTL_MS). */
+    logClaimTtlMs: number;
   };
 }
 

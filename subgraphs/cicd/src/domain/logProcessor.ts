@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isCiLogError, parseJobLog, type CiFailure, type JobLogReport } from '@cap/ci-logs';
 import { ErrorCode } from '@cap/runtime';
 import { inTransaction } from '@cap/runtime/kit';
@@ -25,6 +26,11 @@ interface ParseProblem {
  * and stores the failures, then decides the fix, in one transaction conditional on the build still waiting
  * (`log_state = PENDING`), so two processors (or two instances) store and decide once. A log that cannot be read
  * (binary, over the size limit, GitHub refusing) is a coded parse error on the build, never a crash.
+ *
+ * Instances share the work through a claim with a lease on the build (`log_claimed_by`, `log_claim_expires_at`,
+ * database clock; ADR 0038): a processor downloads only the builds it claimed, renews the claim while it works,
+ * releases it when it fails, and stores only while it still holds it, so one instance downloads a run's logs and an
+ * instance that died leaves builds another takes once the lease lapses.
  */
 export class LogProcessor {
   #running: Promise<void> | null = null;
@@ -32,6 +38,8 @@ export class LogProcessor {
   readonly #inFlight = new Map<string, Promise<void>>();
   #again = false;
   #closed = false;
+  /** This processor's claim owner id: two processes (or two processors in one) never share one. */
+  readonly #owner = randomUUID();
 
   constructor(private readonly deps: CicdDeps) {}
 
@@ -62,20 +70,29 @@ export class LogProcessor {
     await this.#running;
   }
 
+  /**
+   * One batch of the waiting builds no other instance holds a live claim on (so a pass does not list again and again
+   * builds another instance is downloading).
+   */
   async #pass(): Promise<number> {
+    const ids = await this.deps.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM "cicd"."builds"
+      WHERE log_state = 'PENDING' AND (log_claim_expires_at IS NULL OR log_claim_expires_at < now())
+      ORDER BY completed_at ASC NULLS LAST, id
+      LIMIT ${BATCH}`;
     const builds = await this.deps.prisma.build.findMany({
-      where: { logState: 'PENDING' },
-      orderBy: { completedAt: 'asc' },
-      take: BATCH,
+      where: { id: { in: ids.map((row) => row.id) } },
+      orderBy: [{ completedAt: 'asc' }, { id: 'asc' }],
     });
     for (const build of builds) await this.process(build);
-    return builds.length;
+    return ids.length;
   }
 
   /**
    * Parses one build's logs and decides its fix. A build this instance is already processing is not downloaded
-   * again (the call joins the one in flight), nor one that is no longer waiting when the call starts: a pass that
-   * listed it just before another call finished it, or a wake racing an explicit call.
+   * again (the call joins the one in flight), nor one that is no longer waiting when the call starts (a pass that
+   * listed it just before another call finished it, or a wake racing an explicit call), nor one another instance
+   * holds a live claim on.
    */
   process(build: Build): Promise<void> {
     let running = this.#inFlight.get(build.id);
@@ -87,12 +104,53 @@ export class LogProcessor {
   }
 
   async #processIfWaiting(build: Build): Promise<void> {
-    const current = await this.deps.prisma.build.findUnique({
-      where: { id: build.id },
-      select: { logState: true },
-    });
-    if (current?.logState !== 'PENDING') return;
-    await this.#process(build);
+    if (!(await this.#claim(build.id))) return;
+    const ttlMs = this.deps.settings.logClaimTtlMs;
+    // Renewed well before it lapses, so a slow download (large archives) is not taken over while it is alive.
+    const renewal = setInterval(
+      () => {
+        this.#renew(build.id).catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, buildId: build.id }, 'cicd: log claim not renewed'),
+        );
+      },
+      Math.max(1, Math.floor(ttlMs / 3)),
+    );
+    renewal.unref();
+    try {
+      await this.#process(build);
+    } catch (error) {
+      // The store failed (the database, most likely): let any instance retry now rather than after the lease.
+      await this.#release(build.id).catch((releaseError: unknown) =>
+        this.deps.logger.warn({ err: releaseError, buildId: build.id }, 'cicd: log claim not released'),
+      );
+      throw error;
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  /** Takes the build's claim when it is waiting and nobody holds a live one; true when this processor won. */
+  async #claim(buildId: string): Promise<boolean> {
+    const won = await this.deps.prisma.$executeRaw`
+      UPDATE "cicd"."builds"
+      SET log_claimed_by = ${this.#owner},
+          log_claim_expires_at = now() + make_interval(secs => ${this.deps.settings.logClaimTtlMs / 1000}::double precision)
+      WHERE id = ${buildId}::uuid AND log_state = 'PENDING'
+        AND (log_claim_expires_at IS NULL OR log_claim_expires_at < now())`;
+    return won > 0;
+  }
+
+  async #renew(buildId: string): Promise<void> {
+    await this.deps.prisma.$executeRaw`
+      UPDATE "cicd"."builds"
+      SET log_claim_expires_at = now() + make_interval(secs => ${this.deps.settings.logClaimTtlMs / 1000}::double precision)
+      WHERE id = ${buildId}::uuid AND log_state = 'PENDING' AND log_claimed_by = ${this.#owner}`;
+  }
+
+  async #release(buildId: string): Promise<void> {
+    await this.deps.prisma.$executeRaw`
+      UPDATE "cicd"."builds" SET log_claimed_by = NULL, log_claim_expires_at = NULL
+      WHERE id = ${buildId}::uuid AND log_state = 'PENDING' AND log_claimed_by = ${this.#owner}`;
   }
 
   async #process(build: Build): Promise<void> {
@@ -145,12 +203,15 @@ export class LogProcessor {
       deps.logger.warn({ err: error, buildId: build.id }, 'cicd: logs of a failed build not read');
     }
     await inTransaction(deps, async (uow) => {
+      // Only while this processor still holds the claim: one whose lease lapsed and was taken over stores nothing.
       const moved = await uow.tx.build.updateMany({
-        where: { id: build.id, logState: 'PENDING' },
+        where: { id: build.id, logState: 'PENDING', logClaimedBy: this.#owner },
         data: {
           logState: problem && failures.length === 0 ? 'FAILED' : 'PARSED',
           parseErrorCode: problem?.code ?? null,
           parseError: problem?.message ?? null,
+          logClaimedBy: null,
+          logClaimExpiresAt: null,
         },
       });
       if (moved.count === 0) return;

@@ -28,5 +28,7 @@ export interface GithubDeps {
     oauthStateTtlSeconds: number;
     pullRequestDraft: boolean;
     taskUrlTemplate: string | undefined;
+    /** How long a head-branch reservation links pull requests to its task, ms (ADR 0036). */
+    pullRequestReservationTtlMs: number;
   };
 }

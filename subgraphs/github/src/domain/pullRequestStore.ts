@@ -64,8 +64,8 @@ export interface StoredPull {
  * inserted first (`ON CONFLICT DO NOTHING`): two transactions storing the same new pull request meet at the
  * unique index (repository, number), so exactly one of them creates it and the other waits, then finds it.
  * A pull request stored for the first time without a task (GitHub's delivery came before the task path) is
- * linked to the task that reserved its head branch ({@link reserveHeadBranch}), when that task has no pull request
- * yet.
+ * linked to the task that reserved its head branch ({@link reserveHeadBranch}), when the reservation has not
+ * lapsed and that task has no pull request yet.
  */
 export async function storePullLocked(
   tx: Tx,
@@ -102,14 +102,16 @@ async function linkReservedTask(
   pull: GithubPull,
 ): Promise<PullRequest> {
   if (!headIsOwnBranch(repository, pull)) return saved;
-  const reservation = await tx.pullRequestReservation.findUnique({
-    where: { repositoryId_headBranch: { repositoryId: repository.id, headBranch: saved.headBranch } },
-  });
+  // A lapsed reservation belongs to a task path that never stored its pull request (GitHub refused the create, the
+  // process died): a pull request opened from the branch later is someone's new work, not that task's.
+  const [reservation] = await tx.$queryRaw<Array<{ task_id: string }>>`
+    SELECT task_id FROM "github"."pull_request_reservations"
+    WHERE repository_id = ${repository.id}::uuid AND head_branch = ${saved.headBranch} AND expires_at > now()`;
   if (!reservation) return saved;
   // One pull request per task: a task whose pull request is stored already keeps it.
-  const linked = await tx.pullRequest.count({ where: { taskId: reservation.taskId } });
+  const linked = await tx.pullRequest.count({ where: { taskId: reservation.task_id } });
   if (linked > 0) return saved;
-  return tx.pullRequest.update({ where: { id: saved.id }, data: { taskId: reservation.taskId } });
+  return tx.pullRequest.update({ where: { id: saved.id }, data: { taskId: reservation.task_id } });
 }
 
 /**
@@ -124,21 +126,39 @@ export async function claimOpenedEvent(tx: Tx, pullRequestId: string): Promise<b
 }
 
 /**
- * Reserves `headBranch` of the repository for `taskId`, committed before GitHub is asked to open a pull request
- * from it: GitHub's `opened` delivery can only follow the request, so it always finds the reservation and links
- * the task, even when it is processed before the task path stores the pull request. A newer reservation of the
- * branch replaces an older one.
+ * Reserves `headBranch` of the repository for `taskId` for `ttlMs` (database clock), committed before GitHub is
+ * asked to open a pull request from it: GitHub's `opened` delivery can only follow the request, so it finds the
+ * reservation and links the task, even when it is processed before the task path stores the pull request. A newer
+ * reservation of the branch replaces an older one (and renews the lifetime). The repository's lapsed reservations
+ * go in the same transaction, so they are swept even where no worker runs ({@link sweepLapsedReservations}).
  */
 export async function reserveHeadBranch(
   prisma: PrismaClient,
   repository: Repository,
   headBranch: string,
   taskId: string,
+  ttlMs: number,
 ): Promise<void> {
-  await prisma.$executeRaw`
-    INSERT INTO "github"."pull_request_reservations" (repository_id, head_branch, task_id)
-    VALUES (${repository.id}::uuid, ${headBranch}, ${taskId}::uuid)
-    ON CONFLICT (repository_id, head_branch) DO UPDATE SET task_id = EXCLUDED.task_id, created_at = now()`;
+  await prisma.$transaction([
+    prisma.$executeRaw`
+      DELETE FROM "github"."pull_request_reservations"
+      WHERE repository_id = ${repository.id}::uuid AND expires_at <= now()`,
+    prisma.$executeRaw`
+      INSERT INTO "github"."pull_request_reservations" (repository_id, head_branch, task_id, expires_at)
+      VALUES (${repository.id}::uuid, ${headBranch}, ${taskId}::uuid,
+              now() + make_interval(secs => ${ttlMs / 1000}::double precision))
+      ON CONFLICT (repository_id, head_branch) DO UPDATE
+        SET task_id = EXCLUDED.task_id, created_at = now(), expires_at = EXCLUDED.expires_at`,
+  ]);
+}
+
+/**
+ * Deletes every lapsed reservation (they no longer link anything; the pull-request worker calls this on its
+ * timer).
+ * @returns how many were deleted
+ */
+export function sweepLapsedReservations(prisma: PrismaClient): Promise<number> {
+  return prisma.$executeRaw`DELETE FROM "github"."pull_request_reservations" WHERE expires_at <= now()`;
 }
 
 /** Removes the task's reservation of `headBranch` (in the transaction that stores its pull request). */

@@ -81,7 +81,15 @@ export async function openPullRequestForTask(
   const branch = task.branch;
   // Committed before GitHub is asked: its `opened` delivery, even if processed before our commit below, links
   // this task to the pull request (ADR 0036).
-  if (!known) await reserveHeadBranch(deps.prisma, repository, branch, task.taskId);
+  const reserve = () =>
+    reserveHeadBranch(
+      deps.prisma,
+      repository,
+      branch,
+      task.taskId,
+      deps.settings.pullRequestReservationTtlMs,
+    );
+  if (!known) await reserve();
   let pull: GithubPull;
   let kind: 'opened' | 'updated' = 'updated';
   try {
@@ -108,6 +116,8 @@ export async function openPullRequestForTask(
         })
       ).data;
     } else {
+      // Renewed just before the create: a long wait on `pulls.list` (rate limits) does not eat the lifetime.
+      await reserve();
       pull = (
         await client.rest.pulls.create({
           owner: repository.owner,

@@ -7,6 +7,7 @@ import {
   type LeasedJob,
 } from '../domain/pullRequestJobs.js';
 import { openPullRequestForTask } from '../domain/pullRequests.js';
+import { sweepLapsedReservations } from '../domain/pullRequestStore.js';
 import { LoopWorker } from './wakeableLoop.js';
 
 const BATCH = 10;
@@ -16,7 +17,8 @@ const BATCH = 10;
  * transaction while GitHub is called: leases due jobs (`FOR UPDATE SKIP LOCKED`, a lease of `leaseMs`), opens or
  * updates each task's pull request, and completes the job in the transaction that stores the pull request.
  * Failures are retried with exponential backoff from `retryBaseMs`; permanent ones (a repository not connected,
- * no access) end the job FAILED with the coded error. Woken by the consumer's commit and by a timer.
+ * no access) end the job FAILED with the coded error. Woken by the consumer's commit and by a timer. Each run
+ * also deletes the head-branch reservations that lapsed (a task path that never stored its pull request).
  */
 export class PullRequestWorker extends LoopWorker {
   readonly #deps: GithubDeps;
@@ -31,6 +33,8 @@ export class PullRequestWorker extends LoopWorker {
   }
 
   protected async drain(): Promise<void> {
+    const swept = await sweepLapsedReservations(this.#deps.prisma);
+    if (swept > 0) this.#deps.logger.info({ swept }, 'lapsed pull-request reservations deleted');
     for (;;) {
       if (this.loop.stopped) return;
       const jobs = await leaseDueJobs(this.#deps, BATCH, this.#leaseMs);

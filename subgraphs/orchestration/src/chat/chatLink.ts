@@ -1,4 +1,5 @@
-import { storableText } from '../domain/storableText.js';
+import { cappedText as capped } from '../domain/storableText.js';
+import { verificationOf, type TaskVerification } from '../domain/verification.js';
 import { REVIEW_NOTE_LIMITS } from '@cap/execution-contract';
 
 /** A task's link to the chat conversation it was created in (columns of `CodingTask`). */
@@ -31,19 +32,6 @@ const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 // A UTF-16 surrogate without its partner: JSON.stringify escapes it, and PostgreSQL's jsonb (the outbox) refuses it.
 const HAS_LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * `text` as the outbox can store it, cut to `max` UTF-16 units with an ellipsis (never splitting a surrogate pair):
- * NUL and lone surrogates become U+FFFD (jsonb refuses both).
- */
-function capped(text: string, max: number): string {
-  const clean = storableText(text);
-  if (clean.length <= max) return clean;
-  let end = max - 1;
-  const last = clean.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return `${clean.slice(0, end)}…`;
-}
 
 /**
  * The notes an executor returned, as `TaskCompleted` may carry them (the limits of `REVIEW_NOTE_LIMITS`): the first
@@ -95,11 +83,11 @@ export function completionFacts(
   commitSha?: string;
   diffStats?: { filesChanged: number; additions: number; deletions: number };
   costUsd?: number;
-  verification?: { passed: boolean; command: string | null };
+  verification?: TaskVerification;
   reviewNotes?: CompletionNote[];
 } {
   const cost = usage.costUsd;
-  const verification = result.verification as { passed?: unknown; command?: unknown } | null | undefined;
+  const verification = verificationOf(result.verification);
   const { notes, dropped } = capReviewNotes(result.reviewNotes);
   if (dropped > 0) onDropped?.(dropped);
   return {
@@ -107,17 +95,7 @@ export function completionFacts(
     ...(result.commitSha ? { commitSha: result.commitSha.slice(0, 100) } : {}),
     ...(result.diffStats ? { diffStats: result.diffStats } : {}),
     ...(typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? { costUsd: cost } : {}),
-    ...(verification && typeof verification === 'object' && typeof verification.passed === 'boolean'
-      ? {
-          verification: {
-            passed: verification.passed,
-            command:
-              typeof verification.command === 'string' && verification.command.length > 0
-                ? capped(verification.command, REVIEW_NOTE_LIMITS.maxCommandChars)
-                : null,
-          },
-        }
-      : {}),
+    ...(verification ? { verification } : {}),
     ...(notes.length > 0 ? { reviewNotes: notes } : {}),
   };
 }

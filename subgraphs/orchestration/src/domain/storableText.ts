@@ -9,3 +9,16 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function storableText(text: string): string {
   return text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
 }
+
+/**
+ * {@link storableText}, cut to `max` UTF-16 units with an ellipsis (never splitting a surrogate pair): what an
+ * event or a row may carry of an executor's text.
+ */
+export function cappedText(text: string, max: number): string {
+  const clean = storableText(text);
+  if (clean.length <= max) return clean;
+  let end = max - 1;
+  const last = clean.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${clean.slice(0, end)}…`;
+}

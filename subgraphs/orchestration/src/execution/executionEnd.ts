@@ -7,6 +7,7 @@ import type { ExecutionOutcome, ExecutionSuccess } from './executor.js';
 import { taskOutcome } from '../domain/taskOutcome.js';
 import { chatLinkOf, completionFacts } from '../chat/chatLink.js';
 import { storableText } from '../domain/storableText.js';
+import { verificationOf } from '../domain/verification.js';
 
 /** Usage an executor reported for an execution. */
 export interface ExecutionUsage {
@@ -206,7 +207,10 @@ const MAX_STORED_DIFF_CHARS = 1_000_000;
 function workDone(
   result: Partial<ExecutionSuccess>,
 ): Omit<Prisma.ExecutionResultUncheckedCreateInput, 'executionId' | 'taskId' | 'summary'> {
+  // Normalised as TaskCompleted carries it: whatever an executor returned, the row holds `{ passed, command }`.
+  const verification = verificationOf(result.verification);
   return {
+    ...(verification ? { verification: { passed: verification.passed, command: verification.command } } : {}),
     changedFiles: result.changedFiles ?? [],
     filesChanged: result.diffStats?.filesChanged ?? result.changedFiles?.length ?? 0,
     additions: result.diffStats?.additions ?? 0,

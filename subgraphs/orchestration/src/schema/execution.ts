@@ -1,6 +1,8 @@
 import { policyDirectives } from '@cap/runtime';
 import { builder } from '../builder.js';
 import { ExecutionErrorCode } from '../domain/errors.js';
+import { Redactor } from '../domain/redaction.js';
+import { verificationOf, type TaskVerification } from '../domain/verification.js';
 import { ExecutionStatusEnum, ExecutionStrategyEnum } from './enums.js';
 import { CodingTaskRef, ExecutionResultRef, TaskExecutionRef, TaskInputRef } from './refs.js';
 
@@ -82,6 +84,33 @@ const DiffStatsRef = builder
     }),
   });
 
+/**
+ * A stored verification as the graph shows it: null for a row that holds none or anything but `{ passed: boolean,
+ * command?: string }` (never an error), the command cut and with secret-looking parts redacted, like the task's
+ * `verifyCommand`.
+ */
+export function shownVerification(stored: unknown): TaskVerification | null {
+  const verification = verificationOf(stored);
+  if (!verification) return null;
+  return {
+    passed: verification.passed,
+    command: verification.command === null ? null : new Redactor().redact(verification.command),
+  };
+}
+
+export const TaskVerificationRef = builder.objectRef<TaskVerification>('TaskVerification').implement({
+  description:
+    "The outcome of the agent's last verification run on its change: its tests, the task's `verifyCommand` or the command it detected.",
+  fields: (t) => ({
+    passed: t.exposeBoolean('passed', { description: 'True when the command exited 0.' }),
+    command: t.exposeString('command', {
+      nullable: true,
+      description:
+        'The command that ran, cut to 2,000 characters, secret-looking parts [REDACTED]; null when none was named.',
+    }),
+  }),
+});
+
 const ExecutionErrorRef = builder
   .objectRef<{ code: string; message: string; cause: string | null }>('ExecutionError')
   .implement({
@@ -145,6 +174,12 @@ ExecutionResultRef.implement({
     }),
     modelCalls: t.exposeInt('modelCalls', {
       description: 'Agent: model calls made (0 for other executors).',
+    }),
+    verification: t.field({
+      type: TaskVerificationRef,
+      nullable: true,
+      description: 'Agent: its last verification run in this execution; null when none ran.',
+      resolve: (result) => shownVerification(result.verification),
     }),
     error: t.field({
       type: ExecutionErrorRef,

@@ -17,6 +17,8 @@ import {
   TaskStatusEnum,
   TaskTypeEnum,
 } from './enums.js';
+import { shownVerification, TaskVerificationRef } from './execution.js';
+import type { OrchestrationContext } from '../context.js';
 import { CodingTaskRef, ExecutionResultRef, TaskExecutionRef, TaskInputRef } from './refs.js';
 import { UserRef } from './user.js';
 
@@ -24,6 +26,13 @@ import { UserRef } from './user.js';
 const PAGE = pageSize({ default: 20 });
 /** Executions and questions assumed per task, for the cost of `executions` and `inputs` (3 attempts by default). */
 const PER_TASK_ASSUMED = 5;
+
+/** The result of the task's most recent finished execution (batched: one query per level of a list). */
+async function latestResult(task: CodingTask, ctx: OrchestrationContext) {
+  const executions = await ctx.loaders.executionsByTask.load(task.id);
+  const finished = executions.filter((execution) => execution.endedAt !== null).at(-1);
+  return finished ? ctx.loaders.resultByExecution.load(finished.id) : null;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -234,11 +243,14 @@ CodingTaskRef.implement({
       type: ExecutionResultRef,
       nullable: true,
       description: 'The result of the most recent finished execution, if any.',
-      resolve: async (task, _args, ctx) => {
-        const executions = await ctx.loaders.executionsByTask.load(task.id);
-        const finished = executions.filter((execution) => execution.endedAt !== null).at(-1);
-        return finished ? ctx.loaders.resultByExecution.load(finished.id) : null;
-      },
+      resolve: (task, _args, ctx) => latestResult(task, ctx),
+    }),
+    verification: t.field({
+      type: TaskVerificationRef,
+      nullable: true,
+      description:
+        "Whether the agent's change passed its own tests: the last verification run of the most recent finished execution; null when none ran.",
+      resolve: async (task, _args, ctx) => shownVerification((await latestResult(task, ctx))?.verification),
     }),
     inputRequest: t.field({
       type: TaskInputRef,

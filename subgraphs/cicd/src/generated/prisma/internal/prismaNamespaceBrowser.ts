@@ -98,6 +98,8 @@ export const BuildScalarFieldEnum = {
   logState: 'logState',
   parseErrorCode: 'parseErrorCode',
   parseError: 'parseError',
+  logClaimedBy: 'logClaimedBy',
+  logClaimExpiresAt: 'logClaimExpiresAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const

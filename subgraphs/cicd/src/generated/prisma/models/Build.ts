@@ -56,6 +56,8 @@ export type BuildMinAggregateOutputType = {
   logState: $Enums.LogState | null
   parseErrorCode: string | null
   parseError: string | null
+  logClaimedBy: string | null
+  logClaimExpiresAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -78,6 +80,8 @@ export type BuildMaxAggregateOutputType = {
   logState: $Enums.LogState | null
   parseErrorCode: string | null
   parseError: string | null
+  logClaimedBy: string | null
+  logClaimExpiresAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -102,6 +106,8 @@ export type BuildCountAggregateOutputType = {
   logState: number
   parseErrorCode: number
   parseError: number
+  logClaimedBy: number
+  logClaimExpiresAt: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -138,6 +144,8 @@ export type BuildMinAggregateInputType = {
   logState?: true
   parseErrorCode?: true
   parseError?: true
+  logClaimedBy?: true
+  logClaimExpiresAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -160,6 +168,8 @@ export type BuildMaxAggregateInputType = {
   logState?: true
   parseErrorCode?: true
   parseError?: true
+  logClaimedBy?: true
+  logClaimExpiresAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -184,6 +194,8 @@ export type BuildCountAggregateInputType = {
   logState?: true
   parseErrorCode?: true
   parseError?: true
+  logClaimedBy?: true
+  logClaimExpiresAt?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -295,6 +307,8 @@ export type BuildGroupByOutputType = {
   logState: $Enums.LogState
   parseErrorCode: string | null
   parseError: string | null
+  logClaimedBy: string | null
+  logClaimExpiresAt: Date | null
   createdAt: Date
   updatedAt: Date
   _count: BuildCountAggregateOutputType | null
@@ -342,6 +356,8 @@ export type BuildWhereInput = {
   logState?: Prisma.EnumLogStateFilter<"Build"> | $Enums.LogState
   parseErrorCode?: Prisma.StringNullableFilter<"Build"> | string | null
   parseError?: Prisma.StringNullableFilter<"Build"> | string | null
+  logClaimedBy?: Prisma.StringNullableFilter<"Build"> | string | null
+  logClaimExpiresAt?: Prisma.DateTimeNullableFilter<"Build"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Build"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Build"> | Date | string
   jobs?: Prisma.BuildJobListRelationFilter
@@ -368,6 +384,8 @@ export type BuildOrderByWithRelationInput = {
   logState?: Prisma.SortOrder
   parseErrorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   parseError?: Prisma.SortOrderInput | Prisma.SortOrder
+  logClaimedBy?: Prisma.SortOrderInput | Prisma.SortOrder
+  logClaimExpiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   jobs?: Prisma.BuildJobOrderByRelationAggregateInput
@@ -398,6 +416,8 @@ export type BuildWhereUniqueInput = Prisma.AtLeast<{
   logState?: Prisma.EnumLogStateFilter<"Build"> | $Enums.LogState
   parseErrorCode?: Prisma.StringNullableFilter<"Build"> | string | null
   parseError?: Prisma.StringNullableFilter<"Build"> | string | null
+  logClaimedBy?: Prisma.StringNullableFilter<"Build"> | string | null
+  logClaimExpiresAt?: Prisma.DateTimeNullableFilter<"Build"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Build"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Build"> | Date | string
   jobs?: Prisma.BuildJobListRelationFilter
@@ -424,6 +444,8 @@ export type BuildOrderByWithAggregationInput = {
   logState?: Prisma.SortOrder
   parseErrorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   parseError?: Prisma.SortOrderInput | Prisma.SortOrder
+  logClaimedBy?: Prisma.SortOrderInput | Prisma.SortOrder
+  logClaimExpiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.BuildCountOrderByAggregateInput
@@ -456,6 +478,8 @@ export type BuildScalarWhereWithAggregatesInput = {
   logState?: Prisma.EnumLogStateWithAggregatesFilter<"Build"> | $Enums.LogState
   parseErrorCode?: Prisma.StringNullableWithAggregatesFilter<"Build"> | string | null
   parseError?: Prisma.StringNullableWithAggregatesFilter<"Build"> | string | null
+  logClaimedBy?: Prisma.StringNullableWithAggregatesFilter<"Build"> | string | null
+  logClaimExpiresAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Build"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Build"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Build"> | Date | string
 }
@@ -480,6 +504,8 @@ export type BuildCreateInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   jobs?: Prisma.BuildJobCreateNestedManyWithoutBuildInput
@@ -506,6 +532,8 @@ export type BuildUncheckedCreateInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   jobs?: Prisma.BuildJobUncheckedCreateNestedManyWithoutBuildInput
@@ -532,6 +560,8 @@ export type BuildUpdateInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   jobs?: Prisma.BuildJobUpdateManyWithoutBuildNestedInput
@@ -558,6 +588,8 @@ export type BuildUncheckedUpdateInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   jobs?: Prisma.BuildJobUncheckedUpdateManyWithoutBuildNestedInput
@@ -584,6 +616,8 @@ export type BuildCreateManyInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -608,6 +642,8 @@ export type BuildUpdateManyMutationInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -632,6 +668,8 @@ export type BuildUncheckedUpdateManyInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -678,6 +716,8 @@ export type BuildCountOrderByAggregateInput = {
   logState?: Prisma.SortOrder
   parseErrorCode?: Prisma.SortOrder
   parseError?: Prisma.SortOrder
+  logClaimedBy?: Prisma.SortOrder
+  logClaimExpiresAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -706,6 +746,8 @@ export type BuildMaxOrderByAggregateInput = {
   logState?: Prisma.SortOrder
   parseErrorCode?: Prisma.SortOrder
   parseError?: Prisma.SortOrder
+  logClaimedBy?: Prisma.SortOrder
+  logClaimExpiresAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -728,6 +770,8 @@ export type BuildMinOrderByAggregateInput = {
   logState?: Prisma.SortOrder
   parseErrorCode?: Prisma.SortOrder
   parseError?: Prisma.SortOrder
+  logClaimedBy?: Prisma.SortOrder
+  logClaimExpiresAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -845,6 +889,8 @@ export type BuildCreateWithoutJobsInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   failures?: Prisma.BuildFailureCreateNestedManyWithoutBuildInput
@@ -870,6 +916,8 @@ export type BuildUncheckedCreateWithoutJobsInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   failures?: Prisma.BuildFailureUncheckedCreateNestedManyWithoutBuildInput
@@ -911,6 +959,8 @@ export type BuildUpdateWithoutJobsInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   failures?: Prisma.BuildFailureUpdateManyWithoutBuildNestedInput
@@ -936,6 +986,8 @@ export type BuildUncheckedUpdateWithoutJobsInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   failures?: Prisma.BuildFailureUncheckedUpdateManyWithoutBuildNestedInput
@@ -961,6 +1013,8 @@ export type BuildCreateWithoutFailuresInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   jobs?: Prisma.BuildJobCreateNestedManyWithoutBuildInput
@@ -986,6 +1040,8 @@ export type BuildUncheckedCreateWithoutFailuresInput = {
   logState?: $Enums.LogState
   parseErrorCode?: string | null
   parseError?: string | null
+  logClaimedBy?: string | null
+  logClaimExpiresAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   jobs?: Prisma.BuildJobUncheckedCreateNestedManyWithoutBuildInput
@@ -1027,6 +1083,8 @@ export type BuildUpdateWithoutFailuresInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   jobs?: Prisma.BuildJobUpdateManyWithoutBuildNestedInput
@@ -1052,6 +1110,8 @@ export type BuildUncheckedUpdateWithoutFailuresInput = {
   logState?: Prisma.EnumLogStateFieldUpdateOperationsInput | $Enums.LogState
   parseErrorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   parseError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logClaimExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   jobs?: Prisma.BuildJobUncheckedUpdateManyWithoutBuildNestedInput
@@ -1117,6 +1177,8 @@ export type BuildSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   logState?: boolean
   parseErrorCode?: boolean
   parseError?: boolean
+  logClaimedBy?: boolean
+  logClaimExpiresAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   jobs?: boolean | Prisma.Build$jobsArgs<ExtArgs>
@@ -1144,6 +1206,8 @@ export type BuildSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   logState?: boolean
   parseErrorCode?: boolean
   parseError?: boolean
+  logClaimedBy?: boolean
+  logClaimExpiresAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["build"]>
@@ -1168,6 +1232,8 @@ export type BuildSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   logState?: boolean
   parseErrorCode?: boolean
   parseError?: boolean
+  logClaimedBy?: boolean
+  logClaimExpiresAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["build"]>
@@ -1192,11 +1258,13 @@ export type BuildSelectScalar = {
   logState?: boolean
   parseErrorCode?: boolean
   parseError?: boolean
+  logClaimedBy?: boolean
+  logClaimExpiresAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type BuildOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repository" | "runId" | "runAttempt" | "workflowName" | "event" | "headBranch" | "headSha" | "status" | "conclusion" | "htmlUrl" | "pullRequests" | "taskIds" | "source" | "startedAt" | "completedAt" | "logState" | "parseErrorCode" | "parseError" | "createdAt" | "updatedAt", ExtArgs["result"]["build"]>
+export type BuildOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "repository" | "runId" | "runAttempt" | "workflowName" | "event" | "headBranch" | "headSha" | "status" | "conclusion" | "htmlUrl" | "pullRequests" | "taskIds" | "source" | "startedAt" | "completedAt" | "logState" | "parseErrorCode" | "parseError" | "logClaimedBy" | "logClaimExpiresAt" | "createdAt" | "updatedAt", ExtArgs["result"]["build"]>
 export type BuildInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   jobs?: boolean | Prisma.Build$jobsArgs<ExtArgs>
   failures?: boolean | Prisma.Build$failuresArgs<ExtArgs>
@@ -1231,6 +1299,14 @@ export type $BuildPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs 
     logState: $Enums.LogState
     parseErrorCode: string | null
     parseError: string | null
+    /**
+     * The instance downloading the build's logs (a random id per log processor) while `log_state = PENDING`.
+     */
+    logClaimedBy: string | null
+    /**
+     * When that claim lapses (database clock): an instance that died leaves a claim another instance takes after it.
+     */
+    logClaimExpiresAt: Date | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["build"]>
@@ -1677,6 +1753,8 @@ export interface BuildFieldRefs {
   readonly logState: Prisma.FieldRef<"Build", 'LogState'>
   readonly parseErrorCode: Prisma.FieldRef<"Build", 'String'>
   readonly parseError: Prisma.FieldRef<"Build", 'String'>
+  readonly logClaimedBy: Prisma.FieldRef<"Build", 'String'>
+  readonly logClaimExpiresAt: Prisma.FieldRef<"Build", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Build", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Build", 'DateTime'>
 }

@@ -1179,7 +1179,8 @@ export const PullRequestReservationScalarFieldEnum = {
   repositoryId: 'repositoryId',
   headBranch: 'headBranch',
   taskId: 'taskId',
-  createdAt: 'createdAt'
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt'
 } as const
 
 export type PullRequestReservationScalarFieldEnum = (typeof PullRequestReservationScalarFieldEnum)[keyof typeof PullRequestReservationScalarFieldEnum]

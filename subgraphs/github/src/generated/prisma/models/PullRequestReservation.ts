@@ -31,6 +31,7 @@ export type PullRequestReservationMinAggregateOutputType = {
   headBranch: string | null
   taskId: string | null
   createdAt: Date | null
+  expiresAt: Date | null
 }
 
 export type PullRequestReservationMaxAggregateOutputType = {
@@ -38,6 +39,7 @@ export type PullRequestReservationMaxAggregateOutputType = {
   headBranch: string | null
   taskId: string | null
   createdAt: Date | null
+  expiresAt: Date | null
 }
 
 export type PullRequestReservationCountAggregateOutputType = {
@@ -45,6 +47,7 @@ export type PullRequestReservationCountAggregateOutputType = {
   headBranch: number
   taskId: number
   createdAt: number
+  expiresAt: number
   _all: number
 }
 
@@ -54,6 +57,7 @@ export type PullRequestReservationMinAggregateInputType = {
   headBranch?: true
   taskId?: true
   createdAt?: true
+  expiresAt?: true
 }
 
 export type PullRequestReservationMaxAggregateInputType = {
@@ -61,6 +65,7 @@ export type PullRequestReservationMaxAggregateInputType = {
   headBranch?: true
   taskId?: true
   createdAt?: true
+  expiresAt?: true
 }
 
 export type PullRequestReservationCountAggregateInputType = {
@@ -68,6 +73,7 @@ export type PullRequestReservationCountAggregateInputType = {
   headBranch?: true
   taskId?: true
   createdAt?: true
+  expiresAt?: true
   _all?: true
 }
 
@@ -148,6 +154,7 @@ export type PullRequestReservationGroupByOutputType = {
   headBranch: string
   taskId: string
   createdAt: Date
+  expiresAt: Date
   _count: PullRequestReservationCountAggregateOutputType | null
   _min: PullRequestReservationMinAggregateOutputType | null
   _max: PullRequestReservationMaxAggregateOutputType | null
@@ -176,6 +183,7 @@ export type PullRequestReservationWhereInput = {
   headBranch?: Prisma.StringFilter<"PullRequestReservation"> | string
   taskId?: Prisma.UuidFilter<"PullRequestReservation"> | string
   createdAt?: Prisma.DateTimeFilter<"PullRequestReservation"> | Date | string
+  expiresAt?: Prisma.DateTimeFilter<"PullRequestReservation"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
 }
 
@@ -184,6 +192,7 @@ export type PullRequestReservationOrderByWithRelationInput = {
   headBranch?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
   repository?: Prisma.RepositoryOrderByWithRelationInput
 }
 
@@ -196,6 +205,7 @@ export type PullRequestReservationWhereUniqueInput = Prisma.AtLeast<{
   headBranch?: Prisma.StringFilter<"PullRequestReservation"> | string
   taskId?: Prisma.UuidFilter<"PullRequestReservation"> | string
   createdAt?: Prisma.DateTimeFilter<"PullRequestReservation"> | Date | string
+  expiresAt?: Prisma.DateTimeFilter<"PullRequestReservation"> | Date | string
   repository?: Prisma.XOR<Prisma.RepositoryScalarRelationFilter, Prisma.RepositoryWhereInput>
 }, "repositoryId_headBranch">
 
@@ -204,6 +214,7 @@ export type PullRequestReservationOrderByWithAggregationInput = {
   headBranch?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
   _count?: Prisma.PullRequestReservationCountOrderByAggregateInput
   _max?: Prisma.PullRequestReservationMaxOrderByAggregateInput
   _min?: Prisma.PullRequestReservationMinOrderByAggregateInput
@@ -217,12 +228,14 @@ export type PullRequestReservationScalarWhereWithAggregatesInput = {
   headBranch?: Prisma.StringWithAggregatesFilter<"PullRequestReservation"> | string
   taskId?: Prisma.UuidWithAggregatesFilter<"PullRequestReservation"> | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequestReservation"> | Date | string
+  expiresAt?: Prisma.DateTimeWithAggregatesFilter<"PullRequestReservation"> | Date | string
 }
 
 export type PullRequestReservationCreateInput = {
   headBranch: string
   taskId: string
   createdAt?: Date | string
+  expiresAt: Date | string
   repository: Prisma.RepositoryCreateNestedOneWithoutReservationsInput
 }
 
@@ -231,12 +244,14 @@ export type PullRequestReservationUncheckedCreateInput = {
   headBranch: string
   taskId: string
   createdAt?: Date | string
+  expiresAt: Date | string
 }
 
 export type PullRequestReservationUpdateInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   repository?: Prisma.RepositoryUpdateOneRequiredWithoutReservationsNestedInput
 }
 
@@ -245,6 +260,7 @@ export type PullRequestReservationUncheckedUpdateInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type PullRequestReservationCreateManyInput = {
@@ -252,12 +268,14 @@ export type PullRequestReservationCreateManyInput = {
   headBranch: string
   taskId: string
   createdAt?: Date | string
+  expiresAt: Date | string
 }
 
 export type PullRequestReservationUpdateManyMutationInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type PullRequestReservationUncheckedUpdateManyInput = {
@@ -265,6 +283,7 @@ export type PullRequestReservationUncheckedUpdateManyInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type PullRequestReservationListRelationFilter = {
@@ -287,6 +306,7 @@ export type PullRequestReservationCountOrderByAggregateInput = {
   headBranch?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
 }
 
 export type PullRequestReservationMaxOrderByAggregateInput = {
@@ -294,6 +314,7 @@ export type PullRequestReservationMaxOrderByAggregateInput = {
   headBranch?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
 }
 
 export type PullRequestReservationMinOrderByAggregateInput = {
@@ -301,6 +322,7 @@ export type PullRequestReservationMinOrderByAggregateInput = {
   headBranch?: Prisma.SortOrder
   taskId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
 }
 
 export type PullRequestReservationCreateNestedManyWithoutRepositoryInput = {
@@ -349,12 +371,14 @@ export type PullRequestReservationCreateWithoutRepositoryInput = {
   headBranch: string
   taskId: string
   createdAt?: Date | string
+  expiresAt: Date | string
 }
 
 export type PullRequestReservationUncheckedCreateWithoutRepositoryInput = {
   headBranch: string
   taskId: string
   createdAt?: Date | string
+  expiresAt: Date | string
 }
 
 export type PullRequestReservationCreateOrConnectWithoutRepositoryInput = {
@@ -391,30 +415,35 @@ export type PullRequestReservationScalarWhereInput = {
   headBranch?: Prisma.StringFilter<"PullRequestReservation"> | string
   taskId?: Prisma.UuidFilter<"PullRequestReservation"> | string
   createdAt?: Prisma.DateTimeFilter<"PullRequestReservation"> | Date | string
+  expiresAt?: Prisma.DateTimeFilter<"PullRequestReservation"> | Date | string
 }
 
 export type PullRequestReservationCreateManyRepositoryInput = {
   headBranch: string
   taskId: string
   createdAt?: Date | string
+  expiresAt: Date | string
 }
 
 export type PullRequestReservationUpdateWithoutRepositoryInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type PullRequestReservationUncheckedUpdateWithoutRepositoryInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type PullRequestReservationUncheckedUpdateManyWithoutRepositoryInput = {
   headBranch?: Prisma.StringFieldUpdateOperationsInput | string
   taskId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 
@@ -424,6 +453,7 @@ export type PullRequestReservationSelect<ExtArgs extends runtime.Types.Extension
   headBranch?: boolean
   taskId?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["pullRequestReservation"]>
 
@@ -432,6 +462,7 @@ export type PullRequestReservationSelectCreateManyAndReturn<ExtArgs extends runt
   headBranch?: boolean
   taskId?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["pullRequestReservation"]>
 
@@ -440,6 +471,7 @@ export type PullRequestReservationSelectUpdateManyAndReturn<ExtArgs extends runt
   headBranch?: boolean
   taskId?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["pullRequestReservation"]>
 
@@ -448,9 +480,10 @@ export type PullRequestReservationSelectScalar = {
   headBranch?: boolean
   taskId?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
 }
 
-export type PullRequestReservationOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"repositoryId" | "headBranch" | "taskId" | "createdAt", ExtArgs["result"]["pullRequestReservation"]>
+export type PullRequestReservationOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"repositoryId" | "headBranch" | "taskId" | "createdAt" | "expiresAt", ExtArgs["result"]["pullRequestReservation"]>
 export type PullRequestReservationInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   repository?: boolean | Prisma.RepositoryDefaultArgs<ExtArgs>
 }
@@ -471,6 +504,11 @@ export type $PullRequestReservationPayload<ExtArgs extends runtime.Types.Extensi
     headBranch: string
     taskId: string
     createdAt: Date
+    /**
+     * When it stops linking (database clock; GITHUB_PULL_REQUEST_RESERVATION_TTL_MS after it was made or renewed):
+     * a task path that never stored its pull request does not hand the branch to that task forever.
+     */
+    expiresAt: Date
   }, ExtArgs["result"]["pullRequestReservation"]>
   composites: {}
 }
@@ -899,6 +937,7 @@ export interface PullRequestReservationFieldRefs {
   readonly headBranch: Prisma.FieldRef<"PullRequestReservation", 'String'>
   readonly taskId: Prisma.FieldRef<"PullRequestReservation", 'String'>
   readonly createdAt: Prisma.FieldRef<"PullRequestReservation", 'DateTime'>
+  readonly expiresAt: Prisma.FieldRef<"PullRequestReservation", 'DateTime'>
 }
     
 

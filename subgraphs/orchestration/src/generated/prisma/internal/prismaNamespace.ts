@@ -1207,6 +1207,7 @@ export const ExecutionResultScalarFieldEnum = {
   stopReason: 'stopReason',
   toolCalls: 'toolCalls',
   modelCalls: 'modelCalls',
+  verification: 'verification',
   errorCode: 'errorCode',
   errorMessage: 'errorMessage',
   errorCause: 'errorCause',

@@ -155,6 +155,7 @@ export const ExecutionResultScalarFieldEnum = {
   stopReason: 'stopReason',
   toolCalls: 'toolCalls',
   modelCalls: 'modelCalls',
+  verification: 'verification',
   errorCode: 'errorCode',
   errorMessage: 'errorMessage',
   errorCause: 'errorCause',

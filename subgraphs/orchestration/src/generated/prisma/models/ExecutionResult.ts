@@ -102,6 +102,7 @@ export type ExecutionResultCountAggregateOutputType = {
   stopReason: number
   toolCalls: number
   modelCalls: number
+  verification: number
   errorCode: number
   errorMessage: number
   errorCause: number
@@ -186,6 +187,7 @@ export type ExecutionResultCountAggregateInputType = {
   stopReason?: true
   toolCalls?: true
   modelCalls?: true
+  verification?: true
   errorCode?: true
   errorMessage?: true
   errorCause?: true
@@ -295,6 +297,7 @@ export type ExecutionResultGroupByOutputType = {
   stopReason: string | null
   toolCalls: number
   modelCalls: number
+  verification: runtime.JsonValue | null
   errorCode: string | null
   errorMessage: string | null
   errorCause: string | null
@@ -340,6 +343,7 @@ export type ExecutionResultWhereInput = {
   stopReason?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   toolCalls?: Prisma.IntFilter<"ExecutionResult"> | number
   modelCalls?: Prisma.IntFilter<"ExecutionResult"> | number
+  verification?: Prisma.JsonNullableFilter<"ExecutionResult">
   errorCode?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorCause?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
@@ -363,6 +367,7 @@ export type ExecutionResultOrderByWithRelationInput = {
   stopReason?: Prisma.SortOrderInput | Prisma.SortOrder
   toolCalls?: Prisma.SortOrder
   modelCalls?: Prisma.SortOrder
+  verification?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCause?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -389,6 +394,7 @@ export type ExecutionResultWhereUniqueInput = Prisma.AtLeast<{
   stopReason?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   toolCalls?: Prisma.IntFilter<"ExecutionResult"> | number
   modelCalls?: Prisma.IntFilter<"ExecutionResult"> | number
+  verification?: Prisma.JsonNullableFilter<"ExecutionResult">
   errorCode?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
   errorCause?: Prisma.StringNullableFilter<"ExecutionResult"> | string | null
@@ -412,6 +418,7 @@ export type ExecutionResultOrderByWithAggregationInput = {
   stopReason?: Prisma.SortOrderInput | Prisma.SortOrder
   toolCalls?: Prisma.SortOrder
   modelCalls?: Prisma.SortOrder
+  verification?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCause?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -442,6 +449,7 @@ export type ExecutionResultScalarWhereWithAggregatesInput = {
   stopReason?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
   toolCalls?: Prisma.IntWithAggregatesFilter<"ExecutionResult"> | number
   modelCalls?: Prisma.IntWithAggregatesFilter<"ExecutionResult"> | number
+  verification?: Prisma.JsonNullableWithAggregatesFilter<"ExecutionResult">
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
   errorMessage?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
   errorCause?: Prisma.StringNullableWithAggregatesFilter<"ExecutionResult"> | string | null
@@ -463,6 +471,7 @@ export type ExecutionResultCreateInput = {
   stopReason?: string | null
   toolCalls?: number
   modelCalls?: number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -486,6 +495,7 @@ export type ExecutionResultUncheckedCreateInput = {
   stopReason?: string | null
   toolCalls?: number
   modelCalls?: number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -507,6 +517,7 @@ export type ExecutionResultUpdateInput = {
   stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
   modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -530,6 +541,7 @@ export type ExecutionResultUncheckedUpdateInput = {
   stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
   modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -552,6 +564,7 @@ export type ExecutionResultCreateManyInput = {
   stopReason?: string | null
   toolCalls?: number
   modelCalls?: number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -573,6 +586,7 @@ export type ExecutionResultUpdateManyMutationInput = {
   stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
   modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -595,6 +609,7 @@ export type ExecutionResultUncheckedUpdateManyInput = {
   stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
   modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -630,6 +645,7 @@ export type ExecutionResultCountOrderByAggregateInput = {
   stopReason?: Prisma.SortOrder
   toolCalls?: Prisma.SortOrder
   modelCalls?: Prisma.SortOrder
+  verification?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
   errorCause?: Prisma.SortOrder
@@ -752,6 +768,7 @@ export type ExecutionResultCreateWithoutExecutionInput = {
   stopReason?: string | null
   toolCalls?: number
   modelCalls?: number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -773,6 +790,7 @@ export type ExecutionResultUncheckedCreateWithoutExecutionInput = {
   stopReason?: string | null
   toolCalls?: number
   modelCalls?: number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
   errorCause?: string | null
@@ -810,6 +828,7 @@ export type ExecutionResultUpdateWithoutExecutionInput = {
   stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
   modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -831,6 +850,7 @@ export type ExecutionResultUncheckedUpdateWithoutExecutionInput = {
   stopReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   toolCalls?: Prisma.IntFieldUpdateOperationsInput | number
   modelCalls?: Prisma.IntFieldUpdateOperationsInput | number
+  verification?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCause?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -855,6 +875,7 @@ export type ExecutionResultSelect<ExtArgs extends runtime.Types.Extensions.Inter
   stopReason?: boolean
   toolCalls?: boolean
   modelCalls?: boolean
+  verification?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
@@ -878,6 +899,7 @@ export type ExecutionResultSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   stopReason?: boolean
   toolCalls?: boolean
   modelCalls?: boolean
+  verification?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
@@ -901,6 +923,7 @@ export type ExecutionResultSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   stopReason?: boolean
   toolCalls?: boolean
   modelCalls?: boolean
+  verification?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
@@ -924,13 +947,14 @@ export type ExecutionResultSelectScalar = {
   stopReason?: boolean
   toolCalls?: boolean
   modelCalls?: boolean
+  verification?: boolean
   errorCode?: boolean
   errorMessage?: boolean
   errorCause?: boolean
   createdAt?: boolean
 }
 
-export type ExecutionResultOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"executionId" | "taskId" | "summary" | "changedFiles" | "filesChanged" | "additions" | "deletions" | "pullRequestUrl" | "exitCode" | "branch" | "commitSha" | "diff" | "stopReason" | "toolCalls" | "modelCalls" | "errorCode" | "errorMessage" | "errorCause" | "createdAt", ExtArgs["result"]["executionResult"]>
+export type ExecutionResultOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"executionId" | "taskId" | "summary" | "changedFiles" | "filesChanged" | "additions" | "deletions" | "pullRequestUrl" | "exitCode" | "branch" | "commitSha" | "diff" | "stopReason" | "toolCalls" | "modelCalls" | "verification" | "errorCode" | "errorMessage" | "errorCause" | "createdAt", ExtArgs["result"]["executionResult"]>
 export type ExecutionResultInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   execution?: boolean | Prisma.TaskExecutionDefaultArgs<ExtArgs>
 }
@@ -977,6 +1001,10 @@ export type $ExecutionResultPayload<ExtArgs extends runtime.Types.Extensions.Int
      */
     toolCalls: number
     modelCalls: number
+    /**
+     * Agent: its last verification run, `{ passed, command }` (domain/verification.ts); null when none ran.
+     */
+    verification: runtime.JsonValue | null
     errorCode: string | null
     errorMessage: string | null
     errorCause: string | null
@@ -1420,6 +1448,7 @@ export interface ExecutionResultFieldRefs {
   readonly stopReason: Prisma.FieldRef<"ExecutionResult", 'String'>
   readonly toolCalls: Prisma.FieldRef<"ExecutionResult", 'Int'>
   readonly modelCalls: Prisma.FieldRef<"ExecutionResult", 'Int'>
+  readonly verification: Prisma.FieldRef<"ExecutionResult", 'Json'>
   readonly errorCode: Prisma.FieldRef<"ExecutionResult", 'String'>
   readonly errorMessage: Prisma.FieldRef<"ExecutionResult", 'String'>
   readonly errorCause: Prisma.FieldRef<"ExecutionResult", 'String'>

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "execution_results" ADD COLUMN     "verification" JSONB;
