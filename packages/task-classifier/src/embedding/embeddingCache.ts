@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SentenceEmbedder } from './sentenceEmbedder.js';
 
@@ -45,8 +45,10 @@ export async function embedAllCached(args: {
   if (existsSync(file)) {
     const bytes = await readFile(file);
     const record = KEY_BYTES + 4 * d;
-    // A record cut short by an interrupted append is ignored (and embedded again).
-    for (let offset = 0; offset + record <= bytes.length; offset += record) {
+    // A record cut short by an interrupted append is cut off (and embedded again), so appends stay aligned.
+    const whole = bytes.length - (bytes.length % record);
+    if (whole !== bytes.length) await truncate(file, whole);
+    for (let offset = 0; offset + record <= whole; offset += record) {
       const key = bytes.subarray(offset, offset + KEY_BYTES).toString('hex');
       const vector = new Float32Array(d);
       for (let k = 0; k < d; k += 1) vector[k] = bytes.readFloatLE(offset + KEY_BYTES + 4 * k);
