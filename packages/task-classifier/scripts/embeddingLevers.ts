@@ -6,11 +6,15 @@
  *
  *   scripts/embedding-model.sh all-minilm-l6-v2-q     # once per model: the pinned weights, sha256-checked
  *   npx tsx --conditions=source packages/task-classifier/scripts/embeddingLevers.ts --throughput minilm
+ *   npx tsx --conditions=source packages/task-classifier/scripts/embeddingLevers.ts --embed minilm e5
  *   npx tsx --conditions=source packages/task-classifier/scripts/embeddingLevers.ts base minilm:only minilm:cat1 e5:cat1
  *
  * Variants: `base` (the committed TF-IDF features, as `levers.ts base`), `<model>:only` (softmax regression
  * on the embedding alone) and `<model>:cat<w>` (the committed features with the unit-length embedding times w
- * appended). Embeddings are cached under the OS tmpdir by model sha256 and text hash.
+ * appended). `--embed` embeds the validation and held-out texts, then the training texts round-robin over the
+ * sources, into a cache under the OS tmpdir keyed by model sha256 and text hash; it can be stopped any time.
+ * The variants then read only that cache and all train on the training examples every named model has
+ * embedded (all of them once `--embed` has finished), `base` included, so they compare like for like.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +55,7 @@ const COMMITTED_HEADS = {
 const args = process.argv.slice(2);
 const threads = Number(args.find((arg) => arg.startsWith('--threads='))?.slice(10) ?? 1);
 const throughput = args.includes('--throughput');
+const embedOnly = args.includes('--embed');
 const keys = args.filter((arg) => !arg.startsWith('--'));
 const catalogue = await readEmbeddingModels();
 
@@ -94,29 +99,49 @@ if (throughput) {
   process.exit(0);
 }
 
-const training = corpus.training();
-const everyText = (examples: readonly TaskText[]) =>
-  examples.map((example) => embeddingText(prepareText(example)));
+const fullTraining = corpus.training();
+// Round-robin over the training sources, so any prefix the embedding run reaches is a balanced sample.
+const bySource = new Map<string, Example[]>();
+for (const example of fullTraining)
+  bySource.set(example.group, [...(bySource.get(example.group) ?? []), example]);
+const interleaved: Example[] = [];
+for (let i = 0; interleaved.length < fullTraining.length; i += 1)
+  for (const examples of bySource.values()) if (examples[i]) interleaved.push(examples[i] as Example);
+const textOf = (example: TaskText) => embeddingText(prepareText(example));
 const embeddings = new Map<string, Map<string, Float32Array>>();
-for (const alias of new Set(keys.filter((key) => key.includes(':')).map((key) => key.split(':')[0] ?? ''))) {
+for (const alias of new Set([
+  ...keys.filter((key) => key.includes(':')).map((key) => key.split(':')[0] ?? ''),
+  ...(embedOnly ? keys : []),
+])) {
   const embedder = await openModel(alias);
   let last = 0;
+  // The test sets first (they must be complete), then the training examples in round-robin order.
   const vectors = await embedAllCached({
     embedder,
-    texts: [...everyText(training), ...everyText(validationSet), ...everyText(heldOutSet)],
+    texts: [...validationSet, ...heldOutSet, ...interleaved].map(textOf),
     cacheDir: join(tmpdir(), 'cap-task-classifier-embeddings'),
     variant: `prefix=${JSON.stringify(catalogue[ALIASES[alias] ?? alias]?.prefix ?? '')};maxTokens=128`,
+    embedMissing: embedOnly,
     onProgress: (progress) => {
-      if (progress.done - last < 5000 && progress.done < progress.missing) return;
+      if (progress.done - last < 2048 && progress.done < progress.missing) return;
       last = progress.done;
       log(
         `${alias}: embedded ${progress.done} of ${progress.missing} missing (${progress.cached} cached), ${progress.msPerText.toFixed(2)} ms per text`,
       );
     },
   });
+  for (const example of [...validationSet, ...heldOutSet])
+    if (!vectors.has(textKey(textOf(example))))
+      throw new Error(`${alias}: the test sets are not embedded yet (--embed ${alias} first)`);
   embeddings.set(alias, vectors);
   await embedder.release();
 }
+if (embedOnly) process.exit(0);
+// Every variant trains on the same examples: those every model in this run has an embedding for.
+const training = fullTraining.filter((example) =>
+  [...embeddings.values()].every((vectors) => vectors.has(textKey(textOf(example)))),
+);
+log(`training on ${training.length} of ${fullTraining.length} examples (those embedded by every model)`);
 
 const trainingTexts = training.map((example) => prepareText(example));
 const spec = fitFeatures(trainingTexts, DEFAULT_VOCABULARY);

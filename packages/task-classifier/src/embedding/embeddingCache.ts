@@ -21,8 +21,7 @@ export interface EmbedProgress {
 /**
  * Embeds every text, reading and appending vectors to one file per (model sha256, tokenizer sha256, prefix,
  * token limit) under `cacheDir`: records of 32 key bytes and `dimensions` float32s, so a run that stops
- * keeps what it embedded and a rerun embeds nothing. Texts are embedded in batches of similar length, so
- * padding costs little. Returns key → vector for all the texts.
+ * keeps what it embedded and a rerun embeds nothing. Returns key → vector for the texts it has.
  */
 export async function embedAllCached(args: {
   embedder: SentenceEmbedder;
@@ -31,6 +30,8 @@ export async function embedAllCached(args: {
   /** What else shapes a vector besides the model files (prefix, token limit). */
   variant: string;
   batchSize?: number;
+  /** False: only read the cache, embed nothing (the result lacks the missing texts). Default true. */
+  embedMissing?: boolean;
   onProgress?: (progress: EmbedProgress) => void;
 }): Promise<Map<string, Float32Array>> {
   const { embedder } = args;
@@ -63,12 +64,14 @@ export async function embedAllCached(args: {
     wanted.add(key);
     if (!vectors.has(key)) missing.set(key, text);
   }
-  const order = [...missing.entries()].sort((a, b) => a[1].length - b[1].length);
+  // Texts are embedded in the order given (a caller can put what it needs first and stop any time), sorted by
+  // length only within each chunk written, so padding costs little.
+  const order = args.embedMissing === false ? [] : [...missing.entries()];
   const batchSize = args.batchSize ?? 32;
   const started = performance.now();
   let done = 0;
   for (let start = 0; start < order.length; start += batchSize * 8) {
-    const chunk = order.slice(start, start + batchSize * 8);
+    const chunk = order.slice(start, start + batchSize * 8).sort((a, b) => a[1].length - b[1].length);
     const out = Buffer.alloc(chunk.length * (KEY_BYTES + 4 * d));
     for (let b = 0; b < chunk.length; b += batchSize) {
       const batch = chunk.slice(b, b + batchSize);
