@@ -17,10 +17,7 @@ const models = await readEmbeddingModels();
 const spec = models['all-minilm-l6-v2-q'];
 if (!spec) throw new Error('model/embedding-models.json lost all-minilm-l6-v2-q');
 const located = await locateEmbeddingModel(spec, DEFAULT_EMBEDDING_MODEL_DIR);
-if (!located.ok)
-  console.warn(
-    `skipping the MiniLM embedding tests: ${located.reason} (run packages/task-classifier/scripts/embedding-model.sh all-minilm-l6-v2-q)`,
-  );
+const absent = located.ok ? '' : ` (skipped: ${located.reason})`;
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, k) => sum + value * (b[k] ?? 0), 0);
 
@@ -66,7 +63,7 @@ describe('embeddingText', () => {
   });
 });
 
-describe.skipIf(!located.ok)('loadSentenceEmbedder with all-MiniLM-L6-v2 (quantized)', () => {
+describe.skipIf(!located.ok)(`loadSentenceEmbedder with all-MiniLM-L6-v2 (quantized)${absent}`, () => {
   let embedder: SentenceEmbedder;
   let cacheDir: string;
   beforeAll(async () => {
