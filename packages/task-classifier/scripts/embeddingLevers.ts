@@ -9,8 +9,8 @@
  *   npx tsx --conditions=source packages/task-classifier/scripts/embeddingLevers.ts --embed minilm e5
  *   npx tsx --conditions=source packages/task-classifier/scripts/embeddingLevers.ts base minilm:only minilm:cat1 e5:cat1
  *
- * Variants: `base` (the committed TF-IDF features, as `levers.ts base`), `<model>:only` (softmax regression
- * on the embedding alone) and `<model>:cat<w>` (the committed features with the unit-length embedding times w
+ * Variants: `base` (the committed TF-IDF features, as `levers.ts base`), `<model>:only[<w>]` (softmax
+ * regression on the embedding alone, times w) and `<model>:cat<w>` (the committed features with the unit-length embedding times w
  * appended). `--embed` embeds the validation and held-out texts, then the training texts round-robin over the
  * sources, into a cache under the OS tmpdir keyed by model sha256 and text hash; it can be stopped any time.
  * The variants then read only that cache and all train on the training examples every named model has
@@ -214,12 +214,16 @@ for (const key of keys) {
     name = `the committed features (${training.length} training examples)`;
   } else {
     const [alias = '', kind = ''] = key.split(':');
-    const only = kind === 'only';
-    const weight = only ? 1 : Number(kind.replace(/^cat/, ''));
-    if (!embeddings.has(alias) || (!only && !(weight > 0)))
-      throw new Error(`unknown variant ${key}: base, <model>:only or <model>:cat<weight>`);
+    const only = kind.startsWith('only');
+    // `only<w>` scales the unit-length embedding (per-dimension values near 1/√384 are small next to the
+    // TF-IDF features' and the L2 penalty); `cat<w>` weighs it against the unit-length TF-IDF block.
+    const weight = Number(kind.replace(/^(only|cat)/, '') || 1);
+    if (!embeddings.has(alias) || !(weight > 0) || !/^(only|cat)/.test(kind))
+      throw new Error(`unknown variant ${key}: base, <model>:only[<weight>] or <model>:cat<weight>`);
     predictor = trainVariant(alias, weight, !only);
-    name = only ? `${alias} embedding alone` : `committed features + ${alias} embedding × ${weight}`;
+    name = only
+      ? `${alias} embedding alone${weight === 1 ? '' : ` × ${weight}`}`
+      : `committed features + ${alias} embedding × ${weight}`;
   }
   const minutes = ((performance.now() - started) / 60_000).toFixed(1);
   const [v, h] = [await evaluate(predictor, validationSet), await evaluate(predictor, heldOutSet)];
