@@ -102,8 +102,11 @@ if (throughput) {
 const fullTraining = corpus.training();
 // Round-robin over the training sources, so any prefix the embedding run reaches is a balanced sample.
 const bySource = new Map<string, Example[]>();
-for (const example of fullTraining)
-  bySource.set(example.group, [...(bySource.get(example.group) ?? []), example]);
+for (const example of fullTraining) {
+  const list = bySource.get(example.group) ?? [];
+  list.push(example);
+  bySource.set(example.group, list);
+}
 const interleaved: Example[] = [];
 for (let i = 0; interleaved.length < fullTraining.length; i += 1)
   for (const examples of bySource.values()) if (examples[i]) interleaved.push(examples[i] as Example);
