@@ -9,56 +9,21 @@
  *   npx tsx --conditions=source packages/task-classifier/scripts/levers.ts base dw05 multi+dw05 ...
  *   npx tsx --conditions=source packages/task-classifier/scripts/levers.ts --agreement
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import {
-  cleanCorpus,
   DEFAULT_CLEANING,
   DEFAULT_VOCABULARY,
   evaluate,
   predictors,
-  readChangelogs,
-  readGitCommitsCached,
   train,
   type CleaningOptions,
   type CorpusExample,
-  type Example,
   type Predictor,
   type TrainOptions,
 } from '@cap/task-classifier';
+import { log, pct, readLeversCorpus } from './leversCorpus.js';
 
-const packageDir = resolve(import.meta.dirname, '..');
-const log = (line: string) => process.stdout.write(`${line}\n`);
-const mirrorDir = process.env['TRAINING_MIRROR_DIR'] ?? '/work/.mirror';
-const cacheDir = join(tmpdir(), 'cap-task-classifier-corpus');
-const maxPerRepo = 3000;
-const manifest = JSON.parse(await readFile(join(packageDir, 'model', 'sources.json'), 'utf8')) as {
-  repositories: { repo: string; head: string; role: string }[];
-};
-const heldOut = new Set(manifest.repositories.filter((r) => r.role === 'held-out').map((r) => r.repo));
-const validation = new Set(
-  manifest.repositories.filter((r) => r.role === 'training (validation)').map((r) => r.repo),
-);
-
-const reads = new Map<string, CorpusExample[]>();
-for (const { repo, head } of manifest.repositories) {
-  const gitDir = join(mirrorDir, repo.replace('/', '+'), 'repo');
-  if (!existsSync(gitDir)) throw new Error(`${repo} is not under ${mirrorDir}`);
-  const read = await readGitCommitsCached(
-    { repo, gitDir, head },
-    {
-      maxExamples: heldOut.has(repo) ? 2 * maxPerRepo : Math.ceil(1.25 * maxPerRepo),
-      maxCommits: 20_000,
-      maxBotShare: heldOut.has(repo) ? 0.1 : 0,
-    },
-    cacheDir,
-  );
-  reads.set(repo, read.examples);
-}
-const committedLabels = (repo: string) =>
-  cleanCorpus(reads.get(repo) ?? [], DEFAULT_CLEANING).examples.slice(0, maxPerRepo);
+const corpus = await readLeversCorpus();
+const { reads, committedLabels } = corpus;
 
 if (process.argv.includes('--agreement')) {
   // Subjects written identically (case, quotes and digits aside) in two or more repositories: how often do
@@ -135,15 +100,7 @@ const variants: Record<string, Variant> = {
   l2e4: { name: 'L2 1e-4', options: heads(1e-4, 0.5, 0) },
   nocl: { name: 'without changelogs', noChangelogs: true },
 };
-const pct = (value: number) => (value * 100).toFixed(1);
-const validationSet = [...validation].flatMap(committedLabels);
-const heldOutSet = [...heldOut].flatMap(committedLabels);
-const changelogs = (
-  await readChangelogs(
-    join(packageDir, '../../node_modules'),
-    new Set(manifest.repositories.map((r) => r.repo.toLowerCase())),
-  )
-).flatMap((entry) => entry.examples);
+const { validationSet, heldOutSet } = corpus;
 log(
   '| variant | training examples | validation type acc / F1 | validation complexity acc / F1 | held-out type acc / F1 | held-out complexity acc / F1 |',
 );
@@ -159,12 +116,7 @@ for (const key of process.argv.slice(2)) {
     ...Object.assign({}, ...parts.map((part) => part.options)),
     seed: 42,
   };
-  const training: Example[] = [];
-  for (const repo of [...reads.keys()].sort()) {
-    if (heldOut.has(repo) || validation.has(repo)) continue;
-    training.push(...cleanCorpus(reads.get(repo) ?? [], cleaning).examples.slice(0, maxPerRepo));
-  }
-  if (!parts.some((part) => part.noChangelogs)) training.push(...changelogs);
+  const training = corpus.training(cleaning, !parts.some((part) => part.noChangelogs));
   const model = train({ examples: training, options });
   const predictor = predictors(model, training, 1.01)['model'] as Predictor;
   const [v, h] = [await evaluate(predictor, validationSet), await evaluate(predictor, heldOutSet)];
