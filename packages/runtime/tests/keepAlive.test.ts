@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServer, createHttpServer, KEEP_ALIVE_ADVERTISED_SECONDS, KEEP_ALIVE_IDLE_MS } from '../src/index.js';
+import {
+  closeServer,
+  createHttpServer,
+  KEEP_ALIVE_ADVERTISED_SECONDS,
+  KEEP_ALIVE_IDLE_MS,
+} from '../src/index.js';
 
 /** Connections each round opens at once and then reuses, every one of them at the same moment. */
 const CONNECTIONS = 12;
@@ -24,7 +29,10 @@ async function serve(server: Server): Promise<{ url: string; connections: () => 
   let connections = 0;
   server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, connections: () => connections };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    connections: () => connections,
+  };
 }
 
 /** Blocks the event loop, as a process starved of CPU (or in a long synchronous stretch) does. */
