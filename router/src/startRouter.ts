@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { Agent } from 'undici';
-import { closeServer, listen, type KeyValueStore, type Logger } from '@cap/runtime';
+import { closeServer, createHttpServer, listen, type KeyValueStore, type Logger } from '@cap/runtime';
 import { Authenticator } from './authenticate.js';
 import type { RouterConfig } from './config.js';
 import { graphqlHttpHandler, type ExecutedOperation } from './graphqlHttp.js';
@@ -148,7 +148,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     ...(options.revocations ? { revocations: options.revocations } : {}),
   });
 
-  const server = createServer(
+  const server = createHttpServer(
     routerHttpHandler({
       corsOrigins: config.corsOrigins,
       readiness: routerReadiness({ config, kv: options.kv, revocations: options.revocations }),

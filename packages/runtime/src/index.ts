@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './evaluateRequirement.js';
 export * from './health.js';
 export * from './http.js';
+export * from './httpServer.js';
 export * from './internalToken.js';
 export * from './keyValueStore.js';
 export * from './logger.js';

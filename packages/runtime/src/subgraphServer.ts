@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
@@ -16,6 +16,7 @@ import {
   sendJson,
   sendRefusal,
 } from './http.js';
+import { createHttpServer } from './httpServer.js';
 import { ROUTER_TOKEN_HEADER, verifyRouterToken, type RouterClaims } from './internalToken.js';
 import type { SharedEventExecution } from './sharedExecution.js';
 import { maskError } from './subgraphErrors.js';
@@ -142,7 +143,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     res.end();
   };
 
-  const server = createServer(
+  const server = createHttpServer(
     answeringUnexpectedErrors(handle, logger, 'unhandled error in subgraph HTTP handler'),
   );
   const subscriptions = options.schema.getSubscriptionType()

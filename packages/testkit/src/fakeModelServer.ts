@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
+import { createHttpServer } from '@cap/runtime';
 import type { AddressInfo } from 'node:net';
 import type { RawMessageStreamEvent, Usage } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -56,7 +57,7 @@ export class FakeModelServer {
     this.provider = provider;
     this.#script = [...script];
     this.stalled = new Promise((resolve) => (this.#markStalled = resolve));
-    this.#server = createServer((req, res) => {
+    this.#server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {

@@ -18,11 +18,16 @@ afterAll(async () => {
 });
 
 const repo = () => repositoriesOf(h.fake).get('acme/widgets')!;
+// The job pushes, opens the pull request and reviews it (several GitHub and git round trips): on a loaded machine
+// that took over waitFor's default 15 s, so the bound is as far from it as the other job waits' in these tests.
 const done = (taskId: string) =>
-  waitFor(async () => {
-    const job = await h.github.deps.prisma.pullRequestJob.findUnique({ where: { taskId } });
-    return job?.status === 'DONE' ? job : false;
-  });
+  waitFor(
+    async () => {
+      const job = await h.github.deps.prisma.pullRequestJob.findUnique({ where: { taskId } });
+      return job?.status === 'DONE' ? job : false;
+    },
+    { message: `the job of ${taskId} done`, timeoutMs: 60_000 },
+  );
 const SUM = 'export function sum(a, b) {\n  return a + b;\n}\n\nexport const answer = 42;\n';
 const notes = [
   { path: 'src/sum.js', line: 2, body: 'Adds now; cc @octocat <b>check</b> the overflow.' },

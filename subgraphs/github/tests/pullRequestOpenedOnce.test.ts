@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { toBusRecord } from '@cap/messaging';
 import {
   githubWebhookDelivery,
+  pullRequestOpenedDelivery,
   pullsOf,
   repositoriesOf,
-  sampleWebhookPayload,
   seededInts,
   userPrincipal,
   waitFor,
@@ -295,24 +295,15 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
       data: { repositoryId, headBranch: branch, taskId, expiresAt: new Date(Date.now() + 600_000) },
     });
     const number = 900 + seededInts(7)(50);
-    const delivery = githubWebhookDelivery({
-      event: 'pull_request',
-      schema: 'pull-request-opened',
+    const delivery = pullRequestOpenedDelivery({
       secret: h.webhookSecret,
-      payload: sampleWebhookPayload('pull-request-opened', {
-        action: 'opened',
-        number,
-        pull_request: {
-          number,
-          html_url: `${h.fake.url}/acme/widgets/pull/${number}`,
-          title: 'From a fork',
-          state: 'open',
-          merged: false,
-          head: { ref: branch, sha: 'f'.repeat(40), label: `mallory:${branch}` },
-          base: { ref: 'main', sha: 'e'.repeat(40), label: 'acme:main' },
-        },
-        repository: { name: 'widgets', owner: { login: 'acme' } },
-      }),
+      webUrl: h.fake.url,
+      owner: 'acme',
+      name: 'widgets',
+      number,
+      title: 'From a fork',
+      head: { ref: branch, sha: 'f'.repeat(40), label: `mallory:${branch}` },
+      base: { ref: 'main', sha: 'e'.repeat(40), label: 'acme:main' },
     });
     expect((await h.deliver(delivery)).status).toBe(202);
     await processed(delivery.id);

@@ -3,6 +3,7 @@ import {
   collectSubscription,
   fakeRateLimit,
   githubWebhookDelivery,
+  pullRequestOpenedDelivery,
   sampleWebhookPayload,
   userPrincipal,
   waitFor,
@@ -233,24 +234,14 @@ describe('GITHUB_PR_POLL_INTERVAL_MS', () => {
   it('records PullRequestOpened once: an opened delivery for a pull request already stored adds no second one', async () => {
     const { pulls } = await seedOpenPulls(h, 'opened-once', 1);
     const deliverOpened = async (number: number) => {
-      const delivery = githubWebhookDelivery({
-        event: 'pull_request',
-        schema: 'pull-request-opened',
+      const delivery = pullRequestOpenedDelivery({
         secret: h.webhookSecret,
-        payload: sampleWebhookPayload('pull-request-opened', {
-          action: 'opened',
-          number,
-          pull_request: {
-            number,
-            html_url: `${h.fake.url}/acme/opened-once/pull/${number}`,
-            title: `Pull ${number}`,
-            state: 'open',
-            merged: false,
-            head: { ref: `feature/${number}`, sha: 'e'.repeat(40) },
-            base: { ref: 'main' },
-          },
-          repository: { name: 'opened-once', owner: { login: 'acme' } },
-        }),
+        webUrl: h.fake.url,
+        owner: 'acme',
+        name: 'opened-once',
+        number,
+        title: `Pull ${number}`,
+        head: { ref: `feature/${number}`, sha: 'e'.repeat(40) },
       });
       expect((await h.deliver(delivery)).status).toBe(202);
       await waitFor(async () => {

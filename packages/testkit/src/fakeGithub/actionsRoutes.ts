@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createHttpServer } from '@cap/runtime';
 import type { AddressInfo } from 'node:net';
 import type { FakeGithub, FakeRequest, FakeResponse } from './fakeGithubServer.js';
 
@@ -61,7 +62,7 @@ export class FakeActions {
 
   /** Starts the log storage and adds the routes to `fake`. */
   async install(): Promise<this> {
-    this.#storage = createServer((req, res) => {
+    this.#storage = createHttpServer((req, res) => {
       const key = new URL(req.url ?? '/', 'http://x').pathname.slice(1);
       const log = this.#blobs.get(key);
       if (!log) return void res.writeHead(404).end();

@@ -1,7 +1,8 @@
 import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createHttpServer } from '@cap/runtime';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,7 +232,7 @@ export class FakeGithub {
   }
 
   async start(): Promise<this> {
-    this.#server = createServer((req, res) => {
+    this.#server = createHttpServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
         this.violations.push({ route: req.url ?? '', where: 'response', problem: String(error) });
         if (!res.headersSent) res.writeHead(500);

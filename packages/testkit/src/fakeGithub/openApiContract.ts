@@ -159,13 +159,23 @@ export class OpenApiOperation {
   }
 }
 
+/**
+ * Each webhook's compiled validator, kept: Ajv compiles a fresh `{ $ref }` object anew, a synchronous stretch of
+ * up to a second per delivery on a loaded machine, which holds up everything else in the test's process.
+ */
+const webhookValidators = new Map<string, ValidateFunction>();
+
 /** Validates a webhook payload against GitHub's description of it (`x-webhooks`, e.g. `pull-request-closed`). */
 export function validateWebhookPayload(name: string, payload: unknown): string[] {
   const { spec, ajv } = load();
   if (!spec['x-webhooks'][name]) return [`GitHub describes no webhook ${name}`];
-  const validate = ajv.compile({
-    $ref: `${SPEC_ID}#/${pointer('x-webhooks', name, 'post', 'requestBody', 'content', 'application/json', 'schema')}`,
-  });
+  let validate = webhookValidators.get(name);
+  if (!validate) {
+    validate = ajv.compile({
+      $ref: `${SPEC_ID}#/${pointer('x-webhooks', name, 'post', 'requestBody', 'content', 'application/json', 'schema')}`,
+    });
+    webhookValidators.set(name, validate);
+  }
   return validate(payload) ? [] : [describe(validate)];
 }
 

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { validateWebhookPayload } from './openApiContract.js';
+import { sampleWebhookPayload, validateWebhookPayload } from './openApiContract.js';
 
 /** A webhook delivery exactly as GitHub sends it: JSON body and its headers. */
 export interface WebhookDelivery {
@@ -39,4 +39,50 @@ export function githubWebhookDelivery(options: {
       'x-hub-signature-256': `sha256=${createHmac('sha256', options.secret).update(body).digest('hex')}`,
     },
   };
+}
+
+/** A branch end of a pull request as a delivery names it: `ref`, and `sha` / `label` when the test cares. */
+export interface PullRequestEnd {
+  ref: string;
+  sha?: string;
+  /** `owner:ref`; a fork's head carries the fork owner's login (`mallory:cap/task-…`). */
+  label?: string;
+}
+
+/**
+ * A signed `pull_request` `opened` delivery of an open pull request `number` of `owner/name` (as GitHub sends when
+ * someone opens one), checked against GitHub's description of the webhook; what is not given is GitHub's sample.
+ */
+export function pullRequestOpenedDelivery(options: {
+  secret: string;
+  /** The fake GitHub's web origin (`fake.url`): the pull request's `html_url` lies under it. */
+  webUrl: string;
+  owner: string;
+  name: string;
+  number: number;
+  title: string;
+  head: PullRequestEnd;
+  /** Defaults to `main`. */
+  base?: PullRequestEnd;
+}): WebhookDelivery {
+  const { owner, name, number } = options;
+  return githubWebhookDelivery({
+    event: 'pull_request',
+    schema: 'pull-request-opened',
+    secret: options.secret,
+    payload: sampleWebhookPayload('pull-request-opened', {
+      action: 'opened',
+      number,
+      pull_request: {
+        number,
+        html_url: `${options.webUrl}/${owner}/${name}/pull/${number}`,
+        title: options.title,
+        state: 'open',
+        merged: false,
+        head: options.head,
+        base: options.base ?? { ref: 'main' },
+      },
+      repository: { name, owner: { login: owner } },
+    }),
+  });
 }
