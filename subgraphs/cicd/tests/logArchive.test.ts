@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { MemoryEventBus } from '@cap/messaging';
 import { userPrincipal, type FakeRun } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
 import { recordRun } from '../src/domain/builds.js';
 import { factsOfApiRun } from '../src/domain/runFacts.js';
 import { fakeRun, sha, startCicdHarness, tscLog, type CicdHarness } from './harness.js';
+import { runLogsArchive } from './runLogsArchive.js';
 
 /**
  * The run-logs archive: when a failed job's plain log is gone (404/410) or the run lists no jobs, cicd reads the
@@ -27,20 +27,6 @@ afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
   await bus.close();
 });
-
-/** A ZIP as GitHub builds the run-logs archive: a folder per job, `N_step name.txt` per step. */
-function zip(entries: Array<[string, string | Buffer]>): Promise<Buffer> {
-  const archive = new yazl.ZipFile();
-  for (const [name, content] of entries)
-    archive.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name, { compress: true });
-  archive.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    archive.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    archive.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    archive.outputStream.on('error', reject);
-  });
-}
 
 const BUILD = /* GraphQL */ `
   query ($id: ID!) {
@@ -81,7 +67,7 @@ describe('the run-logs archive', () => {
   it("reads a failed job's failures from the run's ZIP when its plain log is gone (404 and 410)", async () => {
     for (const status of [404, 410] as const) {
       const run = fakeRun({ branch: 'main', sha: sha(), log: gone(status) });
-      run.logArchive = await zip([
+      run.logArchive = await runLogsArchive([
         ['typecheck/1_Set up job.txt', '2026-12-06T10:00:00.0000000Z Preparing\n'],
         ['typecheck/2_Run npx tsc --noEmit.txt', tscLog()],
         ['1_typecheck.txt', tscLog()],
@@ -97,20 +83,20 @@ describe('the run-logs archive', () => {
 
   it('reads the ZIP when the run lists no jobs, and not at all when the plain logs were read', async () => {
     const empty = { ...fakeRun({ branch: 'main', sha: sha() }), jobs: [] };
-    empty.logArchive = await zip([['build/3_Run npx tsc --noEmit.txt', tscLog()]]);
+    empty.logArchive = await runLogsArchive([['build/3_Run npx tsc --noEmit.txt', tscLog()]]);
     const build = await processed(empty);
     expect(build.failures).toEqual([{ job: 'build', tool: 'tsc', file: 'src/total.ts', line: 3 }]);
 
     const plain = fakeRun({ branch: 'main', sha: sha() });
-    plain.logArchive = await zip([['typecheck/1_x.txt', 'never read']]);
+    plain.logArchive = await runLogsArchive([['typecheck/1_x.txt', 'never read']]);
     const before = h.actions.archiveRequests;
     expect((await processed(plain)).failures).toHaveLength(1);
     expect(h.actions.archiveRequests).toBe(before);
   });
 
   it('gives a coded parse error for a truncated, binary, oversized or missing archive; nothing crashes', async () => {
-    const good = await zip([['typecheck/2_Run npx tsc --noEmit.txt', tscLog()]]);
-    const binary = await zip([
+    const good = await runLogsArchive([['typecheck/2_Run npx tsc --noEmit.txt', tscLog()]]);
+    const binary = await runLogsArchive([
       ['typecheck/2_Run.txt', Buffer.concat([Buffer.from([0, 1, 2, 0xff]), randomBytes(20_000)])],
     ]);
     const cases: Array<{ archive: FakeRun['logArchive']; code: string }> = [

@@ -2,13 +2,13 @@ import { openDatabase, type Database } from '@cap/db';
 import { MemoryEventBus } from '@cap/messaging';
 import { seededInts, type FakeRun } from '@cap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
 import { openCicdDb } from '../src/db.js';
 import { recordRun } from '../src/domain/builds.js';
 import { LogProcessor } from '../src/domain/logProcessor.js';
 import { factsOfApiRun } from '../src/domain/runFacts.js';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { fakeRun, sha, startCicdHarness, tscLog, type CicdHarness } from './harness.js';
+import { runLogsArchive } from './runLogsArchive.js';
 
 /**
  * Two cicd instances on one database download a failed run's log archive once (ADR 0038): each processor claims
@@ -43,22 +43,10 @@ afterAll(async () => {
   await bus.close();
 });
 
-function zip(name: string, content: string): Promise<Buffer> {
-  const archive = new yazl.ZipFile();
-  archive.addBuffer(Buffer.from(content), name, { compress: true });
-  archive.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    archive.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    archive.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    archive.outputStream.on('error', reject);
-  });
-}
-
 /** A failed run that lists no jobs, so its logs come from the run's archive (one download per processing). */
 async function failedBuild() {
   const run: FakeRun = { ...fakeRun({ branch: 'main', sha: sha() }), jobs: [] };
-  run.logArchive = await zip('build/3_Run npx tsc --noEmit.txt', tscLog());
+  run.logArchive = await runLogsArchive([['build/3_Run npx tsc --noEmit.txt', tscLog()]]);
   h.actions.addRun(REPOSITORY, run);
   const api = h.actions.runPayload(REPOSITORY, run) as never;
   const recorded = await recordRun(h.cicd.deps, factsOfApiRun(REPOSITORY, api), 'POLL');

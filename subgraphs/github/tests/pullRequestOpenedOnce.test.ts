@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claimOpenedEvent, storePullLocked } from '../src/domain/pullRequestStore.js';
 import { CONNECT, startGithubHarness, type GithubHarness } from './harness.js';
-import { pushBranch, taskCompleted } from './taskEvents.js';
+import { openPullByHand, pushBranch, taskCompleted } from './taskEvents.js';
 
 /**
  * GitHub answers the platform's `POST /pulls` and sends its `pull_request` `opened` delivery at about the same
@@ -242,19 +242,9 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
   it('an opened delivery for a pull request nobody on the platform opened records its one PullRequestOpened', async () => {
     hook();
     const branch = `people/${randomUUID().slice(0, 8)}`;
-    pushBranch(h.fake, branch);
     // Someone opens it on GitHub (their own token): the fake sends the delivery before answering them.
-    const token = h.fake.issueToken({ kind: 'pat', login: 'someone' });
-    const created = await fetch(`${h.fake.apiUrl}/repos/acme/widgets/pulls`, {
-      method: 'POST',
-      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'By hand', head: branch, base: 'main' }),
-    });
-    expect(created.status).toBe(201);
-    const { number } = (await created.json()) as { number: number };
-    const sent = h.fake.webhooksSent.at(-1)!;
-    expect(sent).toMatchObject({ event: 'pull_request', action: 'opened', status: 202 });
-    await processed(sent.id);
+    const { number, deliveryId } = await openPullByHand(h.fake, branch, 'By hand');
+    await processed(deliveryId);
     const { opened } = await eventsOfPull(number);
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ taskId: null, headBranch: branch, title: 'By hand' });
@@ -266,15 +256,8 @@ describe('one PullRequestOpened per pull request', { timeout: 180_000 }, () => {
     const taskId = randomUUID();
     const event = taskCompleted(taskId);
     const branch = event.payload.branch!;
-    pushBranch(h.fake, branch);
-    const token = h.fake.issueToken({ kind: 'pat', login: 'someone' });
-    const created = await fetch(`${h.fake.apiUrl}/repos/acme/widgets/pulls`, {
-      method: 'POST',
-      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'Early bird', head: branch, base: 'main' }),
-    });
-    const { number } = (await created.json()) as { number: number };
-    await processed(h.fake.webhooksSent.at(-1)!.id);
+    const { number, deliveryId } = await openPullByHand(h.fake, branch, 'Early bird');
+    await processed(deliveryId);
     await h.bus.publish([toBusRecord(event)]);
     await waitFor(
       async () =>

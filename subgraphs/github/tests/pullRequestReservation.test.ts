@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reserveHeadBranch } from '../src/domain/pullRequestStore.js';
 import type { Repository } from '../src/generated/prisma/client.js';
 import { CONNECT, startGithubHarness, type GithubHarness } from './harness.js';
-import { pushBranch, taskCompleted } from './taskEvents.js';
+import { openPullByHand, taskCompleted } from './taskEvents.js';
 
 /**
  * A head-branch reservation has a lifetime (GITHUB_PULL_REQUEST_RESERVATION_TTL_MS, ADR 0036): a task path that
@@ -57,22 +57,11 @@ async function refusedTask(): Promise<{ taskId: string; branch: string }> {
 
 /** Someone opens a pull request from `branch` on GitHub; resolves once its `opened` delivery was processed. */
 async function openedByHand(branch: string) {
-  pushBranch(h.fake, branch);
-  const token = h.fake.issueToken({ kind: 'pat', login: 'someone' });
-  const created = await fetch(`${h.fake.apiUrl}/repos/acme/widgets/pulls`, {
-    method: 'POST',
-    headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'Later work', head: branch, base: 'main' }),
-  });
-  expect(created.status).toBe(201);
-  const { number } = (await created.json()) as { number: number };
-  const sent = h.fake.webhooksSent.at(-1)!;
-  expect(sent).toMatchObject({ event: 'pull_request', action: 'opened', status: 202 });
+  const { number, deliveryId } = await openPullByHand(h.fake, branch, 'Later work');
   await waitFor(
     async () =>
-      (await h.github.deps.prisma.webhookDelivery.findUnique({ where: { deliveryId: sent.id } }))
-        ?.processedAt != null,
-    { message: `delivery ${sent.id} processed` },
+      (await h.github.deps.prisma.webhookDelivery.findUnique({ where: { deliveryId } }))?.processedAt != null,
+    { message: `delivery ${deliveryId} processed` },
   );
   const stored = await h.github.deps.prisma.pullRequest.findUniqueOrThrow({
     where: { repositoryId_number: { repositoryId: repository.id, number } },

@@ -112,3 +112,31 @@ export function checkSuiteCompleted(options: {
     },
   };
 }
+
+/**
+ * Someone opens a pull request from `branch` on the fake GitHub with their own token (not the platform's), after
+ * pushing the branch; returns its number and the id of the `opened` delivery, which the fake sends (and the
+ * subgraph accepts) before it answers them.
+ */
+export async function openPullByHand(
+  fake: FakeGithub,
+  branch: string,
+  title: string,
+): Promise<{ number: number; deliveryId: string }> {
+  pushBranch(fake, branch);
+  const token = fake.issueToken({ kind: 'pat', login: 'someone' });
+  const created = await fetch(`${fake.apiUrl}/repos/acme/widgets/pulls`, {
+    method: 'POST',
+    headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title, head: branch, base: 'main' }),
+  });
+  if (created.status !== 201)
+    throw new Error(`opening a pull request from ${branch}: HTTP ${created.status}`);
+  const { number } = (await created.json()) as { number: number };
+  const sent = fake.webhooksSent.at(-1);
+  if (sent?.event !== 'pull_request' || sent.action !== 'opened' || sent.status !== 202)
+    throw new Error(
+      `expected an accepted opened delivery for ${branch}, the fake sent ${JSON.stringify(sent)}`,
+    );
+  return { number, deliveryId: sent.id };
+}
