@@ -29,7 +29,7 @@ const schema = z.object({
    * Orchestration's own setting, read here too: at shutdown, running task executions get this long to finish
    * before they are handed back to the queue, ms (default 10_000). The launcher waits that long plus 15 s.
    */
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  SHUTDOWN_GRACE_MS: envInt(0, 3_600_000).default(10_000),
   /**
    * Orchestration's own setting, read here too (the launcher says at start where task commands run): `bwrap`
    * (default) runs them in the bubblewrap sandbox, `none` unsandboxed as your user (unsafe). Passed through
@@ -37,6 +37,9 @@ const schema = z.object({
    */
   COMMAND_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
 });
+
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const platformEnvSchema = schema;
 
 export type PlatformConfig = z.output<typeof schema>;
 

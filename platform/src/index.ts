@@ -1,2 +1,2 @@
-export { loadConfig, type PlatformConfig } from './config.js';
+export { loadConfig, platformEnvSchema, type PlatformConfig } from './config.js';
 export { startPlatform, type RunningPlatform } from './platform.js';

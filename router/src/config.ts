@@ -2,6 +2,7 @@ import {
   commaList,
   developmentSecret,
   envBoolean,
+  envInt,
   logLevel,
   nodeEnv,
   parseCidrs,
@@ -68,9 +69,9 @@ const schema = z
     SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
     /**
      * Development only: poll every subgraph's SDL this often and recompose when one changed, so a subgraph's
-     * schema change shows up without restarting the router (ms, default 2,000; 0 disables).
+     * schema change shows up without restarting the router (ms, 0 to 86,400,000 = a day, default 2,000; 0 disables).
      */
-    SUPERGRAPH_POLL_INTERVAL_MS: z.coerce.number().int().min(0).default(2_000),
+    SUPERGRAPH_POLL_INTERVAL_MS: envInt(0, 86_400_000).default(2_000),
     /** Identity's base URL, for the JWKS document and API-key verification (default http://127.0.0.1:4001). */
     IDENTITY_INTERNAL_URL: z.string().url().default('http://127.0.0.1:4001'),
     /** Redis URL for the API-key cache; unset = in-memory. */
@@ -82,7 +83,7 @@ const schema = z
     /** Accepted `aud` of access tokens. */
     JWT_AUDIENCE: z.string().min(1).default('cap-router'),
     /** How long a verified API key is trusted before asking identity again (seconds, default 30). */
-    API_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+    API_KEY_CACHE_TTL_SECONDS: envInt(1, 3_600).default(30),
     /** Origins allowed by CORS (comma-separated; `*` allows any; default none in production, any in development). */
     CORS_ORIGINS: commaList.optional(),
     /** Serve Apollo Sandbox on the router's URL (default: true in development, false in production). */
@@ -94,7 +95,7 @@ const schema = z
      * the socket's peer is the client; default 0, or 1 with TRUST_PROXY=true). The client address is the
      * right-most untrusted entry.
      */
-    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(16).optional(),
+    TRUST_PROXY_HOPS: envInt(0, 16).optional(),
     /** Proxies trusted by address: comma-separated CIDRs, IPv4 and IPv6 (e.g. `10.0.0.0/8,fd00::/8`; default none). */
     TRUST_PROXY_CIDRS: z
       .string()
@@ -106,25 +107,24 @@ const schema = z
           ctx.addIssue({ code: 'custom', message: (error as Error).message });
         }
       }),
-    /** Cap on request bodies (bytes, default 2 MiB). */
-    MAX_BODY_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1_024)
-      .default(2 * 1024 * 1024),
-    /** Timeout of one subgraph fetch: waiting for its headers, then for each chunk of its body (ms, default 10,000). */
-    SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** Cap on request bodies (bytes, 1,024 to 268,435,456 = 256 MiB, default 2 MiB). */
+    MAX_BODY_BYTES: envInt(1_024, 256 * 1024 * 1024).default(2 * 1024 * 1024),
+    /**
+     * Timeout of one subgraph fetch: waiting for its headers, then for each chunk of its body (ms, 100 to
+     * 3,600,000 = an hour, default 10,000).
+     */
+    SUBGRAPH_TIMEOUT_MS: envInt(100, 3_600_000).default(10_000),
     // Throughput (README "Router throughput", docs/adr/0022-router-throughput.md).
     /** Keep-alive connections per subgraph origin (default 64). */
-    SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(1_024).default(64),
+    SUBGRAPH_CONNECTIONS: envInt(1, 1_024).default(64),
     /** Identical query fetches in flight for one identity share one subgraph request (default true). */
     SUBGRAPH_DEDUPLICATION: envBoolean.default(true),
     /** Identical queries in flight for one identity share one execution, policies still run per request (default true). */
     OPERATION_DEDUPLICATION: envBoolean.default(true),
     /** Policy decisions of variable-free operations cached per document and caller rights (entries, default 1,000; 0 = off). */
-    POLICY_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1_000),
+    POLICY_CACHE_SIZE: envInt(0, 100_000).default(1_000),
     /** Router processes sharing the port (node:cluster; default 1; `auto` = one per core). Budgets live in Redis. */
-    ROUTER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
+    ROUTER_WORKERS: z.union([z.literal('auto'), envInt(1, 64)]).default(1),
 
     // Policies (README "Router policy"): field-level authorization, cost, budgets, operation limits.
     /** Master switch of every policy below (default true; false only for benchmarks and debugging, refused in production). */
@@ -133,12 +133,12 @@ const schema = z
     AUTHORIZATION_MODE: z.enum(['filter', 'reject']).default('filter'),
     /** `enforce`: refuse operations above MAX_COST; `measure`: log them and run them (default enforce). */
     COST_MODE: z.enum(['enforce', 'measure']).default('enforce'),
-    /** Highest estimated cost an operation may have (default 5,000). */
-    MAX_COST: z.coerce.number().int().min(1).default(5_000),
+    /** Highest estimated cost an operation may have (1 to 100,000,000, default 5,000). */
+    MAX_COST: envInt(1, 100_000_000).default(5_000),
     /** Items assumed in a list without `@listSize` or slicing argument (default 10). */
-    COST_DEFAULT_LIST_SIZE: z.coerce.number().int().min(1).max(10_000).default(10),
+    COST_DEFAULT_LIST_SIZE: envInt(1, 10_000).default(10),
     /** Weight of each mutation root field (default 10). */
-    COST_MUTATION_WEIGHT: z.coerce.number().int().min(0).max(10_000).default(10),
+    COST_MUTATION_WEIGHT: envInt(0, 10_000).default(10),
     /** Cost budget of a signed-in user, `<units>/<window>` (default 50000/1h). */
     RATE_LIMIT_USER: budget.prefault('50000/1h'),
     /** Cost budget of an anonymous client address (default 1000/1m). */
@@ -153,22 +153,22 @@ const schema = z
     RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed']).default('open'),
     /** Prefix of the budget keys in Redis (default `cap:rl:`); separates environments sharing one Redis. */
     RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(64).default('cap:rl:'),
-    /** Deepest field nesting, fragments expanded (default 12). */
-    MAX_DEPTH: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxDepth),
-    /** Aliased fields per document (default 30). */
-    MAX_ALIASES: z.coerce.number().int().min(0).default(DEFAULT_OPERATION_LIMITS.maxAliases),
-    /** Root fields per operation (default 20). */
-    MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxRootFields),
-    /** Field selections per document, duplicates included (default 300). */
-    MAX_FIELDS: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxFields),
-    /** Directive usages per document (default 50). */
-    MAX_DIRECTIVES: z.coerce.number().int().min(0).default(DEFAULT_OPERATION_LIMITS.maxDirectives),
-    /** Lexical tokens per document (default 2,000). */
-    MAX_TOKENS: z.coerce.number().int().min(10).default(DEFAULT_OPERATION_LIMITS.maxTokens),
-    /** Size of the query text, bytes (default 32,768). */
-    MAX_DOCUMENT_BYTES: z.coerce.number().int().min(64).default(DEFAULT_OPERATION_LIMITS.maxDocumentBytes),
+    /** Deepest field nesting, fragments expanded (1 to 1,000, default 12). */
+    MAX_DEPTH: envInt(1, 1_000).default(DEFAULT_OPERATION_LIMITS.maxDepth),
+    /** Aliased fields per document (0 to 100,000, default 30). */
+    MAX_ALIASES: envInt(0, 100_000).default(DEFAULT_OPERATION_LIMITS.maxAliases),
+    /** Root fields per operation (1 to 10,000, default 20). */
+    MAX_ROOT_FIELDS: envInt(1, 10_000).default(DEFAULT_OPERATION_LIMITS.maxRootFields),
+    /** Field selections per document, duplicates included (1 to 1,000,000, default 300). */
+    MAX_FIELDS: envInt(1, 1_000_000).default(DEFAULT_OPERATION_LIMITS.maxFields),
+    /** Directive usages per document (0 to 100,000, default 50). */
+    MAX_DIRECTIVES: envInt(0, 100_000).default(DEFAULT_OPERATION_LIMITS.maxDirectives),
+    /** Lexical tokens per document (10 to 10,000,000, default 2,000). */
+    MAX_TOKENS: envInt(10, 10_000_000).default(DEFAULT_OPERATION_LIMITS.maxTokens),
+    /** Size of the query text, bytes (64 to 268,435,456, default 32,768). */
+    MAX_DOCUMENT_BYTES: envInt(64, 256 * 1024 * 1024).default(DEFAULT_OPERATION_LIMITS.maxDocumentBytes),
     /** Operations per batched (JSON array) request; 0 turns batching off (default 0). */
-    MAX_BATCH_SIZE: z.coerce.number().int().min(0).max(100).default(0),
+    MAX_BATCH_SIZE: envInt(0, 100).default(0),
     /** `enabled`, `admin` (ADMIN callers only) or `disabled` (default: enabled in development, admin in production). */
     INTROSPECTION: z.enum(['enabled', 'admin', 'disabled']).optional(),
     /** Hide "Did you mean …?" suggestions from non-admins (default: true in production). */
@@ -204,6 +204,9 @@ const schema = z
       });
     }
   });
+
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const routerEnvSchema = schema;
 
 export type RouterConfig = ReturnType<typeof resolveConfig>;
 

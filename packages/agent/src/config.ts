@@ -1,3 +1,4 @@
+import { envInt } from '@cap/runtime';
 import { z } from 'zod';
 import type { ExecutionStrategy } from './contract.js';
 
@@ -49,8 +50,6 @@ export const DEFAULT_PRICES: Record<string, ModelPrice> = {
   'claude-3-5-haiku-latest': { input: 0.8, output: 4 },
 };
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 const optionalString = z
   .string()
   .trim()
@@ -122,32 +121,32 @@ export const agentEnvSchema = z.object({
     z.partialRecord(z.enum(['SINGLE_SHOT', 'ITERATIVE', 'MULTI_AGENT']), budgetsOverride),
     'AGENT_BUDGETS',
   ),
-  /** One model request's time limit, ms. Default 120000. */
-  AGENT_REQUEST_TIMEOUT_MS: positiveInt(120_000),
-  /** A stream that sends nothing for this long is abandoned and retried, ms. Default 30000. */
-  AGENT_STREAM_IDLE_TIMEOUT_MS: positiveInt(30_000),
-  /** Retries of a failed model call (429, 5xx, reset, timeout, stall) before LLM_UNAVAILABLE. Default 5. */
-  AGENT_MAX_RETRIES: nonNegativeInt(5),
-  /** First retry delay, ms; doubles per retry, with full jitter. Default 1000. */
-  AGENT_RETRY_BASE_DELAY_MS: positiveInt(1_000),
-  /** Longest wait before a retry, ms, Retry-After included. Default 60000. */
-  AGENT_RETRY_MAX_DELAY_MS: positiveInt(60_000),
-  /** Most tokens one model response may have. Default 8192. */
-  AGENT_MAX_OUTPUT_TOKENS: positiveInt(8_192),
-  /** The model's context window, tokens; older observations are condensed at 75 % of it. Default 128000. */
-  AGENT_CONTEXT_WINDOW_TOKENS: positiveInt(128_000),
+  /** One model request's time limit, ms (1 to 3,600,000 = an hour). Default 120000. */
+  AGENT_REQUEST_TIMEOUT_MS: envInt(1, 3_600_000).default(120_000),
+  /** A stream that sends nothing for this long is abandoned and retried, ms (1 to 3,600,000). Default 30000. */
+  AGENT_STREAM_IDLE_TIMEOUT_MS: envInt(1, 3_600_000).default(30_000),
+  /** Retries of a failed model call (429, 5xx, reset, timeout, stall) before LLM_UNAVAILABLE (0 to 100). Default 5. */
+  AGENT_MAX_RETRIES: envInt(0, 100).default(5),
+  /** First retry delay, ms (1 to 3,600,000); doubles per retry, with full jitter. Default 1000. */
+  AGENT_RETRY_BASE_DELAY_MS: envInt(1, 3_600_000).default(1_000),
+  /** Longest wait before a retry, ms (1 to 3,600,000), Retry-After included. Default 60000. */
+  AGENT_RETRY_MAX_DELAY_MS: envInt(1, 3_600_000).default(60_000),
+  /** Most tokens one model response may have (1 to 1,000,000). Default 8192. */
+  AGENT_MAX_OUTPUT_TOKENS: envInt(1, 1_000_000).default(8_192),
+  /** The model's context window, tokens (1 to 100,000,000); older observations are condensed at 75 % of it. Default 128000. */
+  AGENT_CONTEXT_WINDOW_TOKENS: envInt(1, 100_000_000).default(128_000),
   /** Whether dependency installation (setup) may use the network. Default true. */
   AGENT_SETUP_NETWORK: booleanFlag(true),
-  /** Time limit of setup (dependency installation), ms. Default 900000. */
-  AGENT_SETUP_TIMEOUT_MS: positiveInt(900_000),
-  /** Time limit of one command the agent runs (and of verification), ms. Default 300000. */
-  AGENT_COMMAND_TIMEOUT_MS: positiveInt(300_000),
-  /** Output kept of one command, bytes; the rest is cut with a truncation mark. Default 65536. */
-  AGENT_COMMAND_OUTPUT_MAX_BYTES: positiveInt(64 * 1024),
-  /** Most characters of the unified diff kept in the result. Default 200000. */
-  AGENT_DIFF_MAX_CHARS: positiveInt(200_000),
-  /** MULTI_AGENT: review rounds before the reviewer's last word is final. Default 2. */
-  AGENT_MAX_REVIEW_ROUNDS: positiveInt(2),
+  /** Time limit of setup (dependency installation), ms (1 to 86,400,000 = a day). Default 900000. */
+  AGENT_SETUP_TIMEOUT_MS: envInt(1, 86_400_000).default(900_000),
+  /** Time limit of one command the agent runs (and of verification), ms (1 to 86,400,000). Default 300000. */
+  AGENT_COMMAND_TIMEOUT_MS: envInt(1, 86_400_000).default(300_000),
+  /** Output kept of one command, bytes (1 to 67,108,864 = 64 MiB); the rest is cut with a truncation mark. Default 65536. */
+  AGENT_COMMAND_OUTPUT_MAX_BYTES: envInt(1, 64 * 1024 * 1024).default(64 * 1024),
+  /** Most characters of the unified diff kept in the result (1 to 100,000,000). Default 200000. */
+  AGENT_DIFF_MAX_CHARS: envInt(1, 100_000_000).default(200_000),
+  /** MULTI_AGENT: review rounds before the reviewer's last word is final (1 to 100). Default 2. */
+  AGENT_MAX_REVIEW_ROUNDS: envInt(1, 100).default(2),
   /** Commit author name. Default `Coding Agent`. */
   AGENT_GIT_AUTHOR_NAME: optionalString.default('Coding Agent'),
   /** Commit author email. Default `agent@localhost`. */

@@ -75,7 +75,8 @@ export const envInt = (min: number, max: number) => z.coerce.number().int().min(
 /**
  * `PROCESSED_EVENTS_RETENTION_MS` of a subgraph that consumes events: how long its processed-event marks
  * (deduplication) are kept, ms, from a minute to a year, `defaultMs` unless set (`DEFAULT_PROCESSED_EVENTS_RETENTION_MS`
- * of `@cap/messaging`, which owns the purger).
+ * of `@cap/messaging`, which owns the purger). A cutoff in the purger's SQL, never a timer's delay, so it may exceed
+ * the 24.8 days a timer can wait.
  */
 export const processedEventsRetentionMs = (defaultMs: number) =>
   envInt(60_000, 31_536_000_000).default(defaultMs);

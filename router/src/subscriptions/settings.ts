@@ -1,3 +1,4 @@
+import { envInt } from '@cap/runtime';
 import { z } from 'zod';
 
 /** How the router serves subscriptions; every field has its default and unit beside it (docs/CONVENTIONS.md §12). */
@@ -59,25 +60,25 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: Readonly<SubscriptionSettings> = Obj
   shareUpstreams: true,
 });
 
-const count = (min: number) => z.coerce.number().int().min(min);
-
 /**
  * The environment variables of the settings above, for the router's `config.ts` to spread into its schema
  * (`...subscriptionEnv`) and pass through {@link subscriptionSettingsFromEnv}. All optional; unset = default.
+ * Each integer has a range: durations at most an hour (a day for the upstream give-up), counts far above any one
+ * machine's use, so a typo is refused at start instead of overflowing a timer or a buffer.
  */
 export const subscriptionEnv = {
   SUBSCRIPTION_SSE_PATH: z
     .string()
     .regex(/^\/[\w/-]*$/)
     .optional(),
-  SUBSCRIPTION_INIT_TIMEOUT_MS: count(100).optional(),
-  SUBSCRIPTION_MAX_CONNECTIONS: count(1).optional(),
-  SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS: count(1).optional(),
-  SUBSCRIPTION_MAX_PER_CONNECTION: count(1).optional(),
-  SUBSCRIPTION_MAX_BUFFERED_EVENTS: count(10).optional(),
-  SUBSCRIPTION_EVENT_CONCURRENCY: count(1).optional(),
-  SUBSCRIPTION_KEEP_ALIVE_MS: count(0).optional(),
-  SUBSCRIPTION_UPSTREAM_UNAVAILABLE_AFTER_MS: count(0).optional(),
+  SUBSCRIPTION_INIT_TIMEOUT_MS: envInt(100, 600_000).optional(),
+  SUBSCRIPTION_MAX_CONNECTIONS: envInt(1, 1_000_000).optional(),
+  SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS: envInt(1, 1_000_000).optional(),
+  SUBSCRIPTION_MAX_PER_CONNECTION: envInt(1, 100_000).optional(),
+  SUBSCRIPTION_MAX_BUFFERED_EVENTS: envInt(10, 1_000_000).optional(),
+  SUBSCRIPTION_EVENT_CONCURRENCY: envInt(1, 1_024).optional(),
+  SUBSCRIPTION_KEEP_ALIVE_MS: envInt(0, 3_600_000).optional(),
+  SUBSCRIPTION_UPSTREAM_UNAVAILABLE_AFTER_MS: envInt(0, 86_400_000).optional(),
   SUBSCRIPTION_SHARE_UPSTREAMS: z
     .enum(['true', 'false'])
     .transform((value) => value === 'true')

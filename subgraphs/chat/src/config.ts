@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import {
   envBoolean,
+  envInt,
   livePollIntervalMs,
   parseEnv,
   processedEventsRetentionMs,
@@ -30,18 +31,13 @@ const schema = z
     /** Base URL clients reach this service at, for attachment URLs; default: the address it listens on. */
     PUBLIC_URL: z.string().url().optional(),
     /** Largest message body, UTF-8 bytes (default 32,768). */
-    MESSAGE_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(32_768),
+    MESSAGE_MAX_BYTES: envInt(1_024, 1_048_576).default(32_768),
     /** Largest attachment, bytes (default 10 MiB). */
-    ATTACHMENT_MAX_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1_024)
-      .max(1_024 * MIB)
-      .default(10 * MIB),
+    ATTACHMENT_MAX_BYTES: envInt(1_024, 1_024 * MIB).default(10 * MIB),
     /** How long an upload URL stays valid, seconds (default 900). */
-    ATTACHMENT_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+    ATTACHMENT_UPLOAD_TTL_SECONDS: envInt(10, 86_400).default(900),
     /** How long a download URL stays valid, seconds (default 300). */
-    ATTACHMENT_DOWNLOAD_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+    ATTACHMENT_DOWNLOAD_TTL_SECONDS: envInt(10, 86_400).default(300),
     /** Where attachment bytes go: `local` (DATA_DIR/attachments) or `s3` (any S3-compatible store). */
     ATTACHMENT_STORAGE: z.enum(['local', 's3']).default('local'),
     /** S3 endpoint, e.g. `https://s3.eu-west-1.amazonaws.com` or `http://127.0.0.1:9000` (MinIO). */
@@ -57,13 +53,13 @@ const schema = z
     /** Path-style URLs (`endpoint/bucket/key`, default true) or virtual-hosted (`bucket.endpoint/key`). */
     S3_FORCE_PATH_STYLE: envBoolean.default(true),
     /** Messages kept per conversation in the recent-message cache (default 100). */
-    CACHE_RECENT_MESSAGES: z.coerce.number().int().min(50).max(1_000).default(100),
+    CACHE_RECENT_MESSAGES: envInt(50, 1_000).default(100),
     /** While Redis is unreachable, how often `messagePosted` subscribers read the database instead, ms (default 1000). */
     LIVE_POLL_INTERVAL_MS: livePollIntervalMs,
     /** How long a typing indicator lasts without a new `setTyping`, seconds (default 5). */
-    TYPING_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+    TYPING_TTL_SECONDS: envInt(1, 60).default(5),
     /** How long a participant stays online without a new `heartbeat`, seconds (default 30). */
-    PRESENCE_TTL_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+    PRESENCE_TTL_SECONDS: envInt(5, 600).default(30),
     /**
      * Post the agent's messages (default true): consume orchestration's task events and post what concerns a
      * conversation as the agent (README "The agent's messages"). Off, this instance leaves that to others.
@@ -94,6 +90,9 @@ const schema = z
   });
 
 /** Chat's parsed configuration (secrets filled in). */
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const chatEnvSchema = schema;
+
 export type ChatConfig = ReturnType<typeof resolveConfig>;
 
 /** Parses the environment once; development fills in persisted generated secrets. */

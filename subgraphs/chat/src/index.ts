@@ -1,2 +1,2 @@
-export { loadConfig, type ChatConfig } from './config.js';
+export { loadConfig, chatEnvSchema, type ChatConfig } from './config.js';
 export { startChat, type RunningChat, type StartChatOptions } from './app.js';

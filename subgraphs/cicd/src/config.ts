@@ -1,4 +1,4 @@
-import { livePollIntervalMs, parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
+import { envInt, livePollIntervalMs, parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -22,17 +22,17 @@ const schema = z
     /** A token that reads Actions runs and logs, when no github subgraph is configured. */
     GITHUB_TOKEN: z.string().min(1).optional(),
     /** Safety-net polling of the Actions API per repository with a fix policy, ms (default 60,000; 0 = off). */
-    CI_POLL_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    CI_POLL_INTERVAL_MS: envInt(0, 86_400_000).default(60_000),
     /** Largest job log downloaded and parsed, bytes (default 50 MiB). */
-    CI_LOG_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_073_741_824).default(52_428_800),
+    CI_LOG_MAX_BYTES: envInt(1_024, 1_073_741_824).default(52_428_800),
     /** Jobs of one failed run whose logs are fetched (default 20). */
-    CI_MAX_JOBS_PER_RUN: z.coerce.number().int().min(1).max(200).default(20),
+    CI_MAX_JOBS_PER_RUN: envInt(1, 200).default(20),
     /**
      * How long an instance's claim on a failed build's logs lasts before another instance may take the build, ms
      * (default 120,000). The holder renews it every third of that while it downloads, so this bounds how long the
      * builds of an instance that died wait, not how long a download may take.
      */
-    CICD_LOG_CLAIM_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+    CICD_LOG_CLAIM_TTL_MS: envInt(1_000, 3_600_000).default(120_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
@@ -41,6 +41,9 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
     }
   });
+
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const cicdEnvSchema = schema;
 
 export type CicdConfig = ReturnType<typeof resolveConfig>;
 

@@ -2,6 +2,7 @@ import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import {
   developmentSecret,
   envBoolean,
+  envInt,
   livePollIntervalMs,
   parseEnv,
   processedEventsRetentionMs,
@@ -39,7 +40,7 @@ const schema = z
     /** Where GitHub sends users back after authorizing: the router's `/oauth/github/callback` (public URL). */
     GITHUB_OAUTH_REDIRECT_URL: z.string().url().optional(),
     /** How long an OAuth `state` stays valid, seconds (default 600). */
-    GITHUB_OAUTH_STATE_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(600),
+    GITHUB_OAUTH_STATE_TTL_SECONDS: envInt(30, 3_600).default(600),
     /** Secret of the webhook (GitHub signs every delivery with it: `X-Hub-Signature-256`). */
     GITHUB_WEBHOOK_SECRET: z.string().min(16).optional(),
     /**
@@ -52,25 +53,25 @@ const schema = z
     /** Link from a pull request back to its task; `{taskId}` is replaced (default: no link). */
     TASK_URL_TEMPLATE: z.string().url().optional(),
     /** One GitHub request's time limit, ms (default 15,000). */
-    GITHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    GITHUB_REQUEST_TIMEOUT_MS: envInt(100, 120_000).default(15_000),
     /**
      * Milliseconds waited per second of GitHub's `Retry-After` and of the retry backoff (default 1,000: as GitHub
      * says). Lower only in tests.
      */
-    GITHUB_RETRY_AFTER_BASE_MS: z.coerce.number().int().min(1).max(1_000).default(1_000),
-    /** How often stored webhook deliveries that failed are retried, ms (default 5,000). */
-    GITHUB_WEBHOOK_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+    GITHUB_RETRY_AFTER_BASE_MS: envInt(1, 1_000).default(1_000),
+    /** How often stored webhook deliveries that failed are retried, ms (50 to 3,600,000 = an hour, default 5,000). */
+    GITHUB_WEBHOOK_RETRY_INTERVAL_MS: envInt(50, 3_600_000).default(5_000),
     /**
      * How often the pull-request worker looks for due jobs, ms, and the base of its retry backoff (base × 2^n, at
-     * most 5 minutes; default 5,000).
+     * most 5 minutes; 50 to 3,600,000 = an hour, default 5,000).
      */
-    GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+    GITHUB_PULL_REQUEST_RETRY_INTERVAL_MS: envInt(50, 3_600_000).default(5_000),
     /**
      * How often each open pull request the platform opened is re-read from GitHub, ms (the safety net for lost
      * webhook deliveries; conditional requests, so an unchanged one costs no rate limit); 0 disables (default
      * 60,000).
      */
-    GITHUB_PR_POLL_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    GITHUB_PR_POLL_INTERVAL_MS: envInt(0, 86_400_000).default(60_000),
     /**
      * How long the task path's reservation of a head branch links a pull request opened from it to the task, ms
      * (default 600,000: 10 minutes; ADR 0036). The task path renews it just before `pulls.create`, so it has to
@@ -81,12 +82,7 @@ const schema = z
      * still runs only costs an early `opened` delivery the task (the task path links it when it stores, announced
      * as `task_linked`); one that never lapsed would hand a later pull request from the branch to the task.
      */
-    GITHUB_PULL_REQUEST_RESERVATION_TTL_MS: z.coerce
-      .number()
-      .int()
-      .min(1_000)
-      .max(86_400_000)
-      .default(600_000),
+    GITHUB_PULL_REQUEST_RESERVATION_TTL_MS: envInt(1_000, 86_400_000).default(600_000),
     /** Prefix of the Redis channels of `pullRequestUpdated` (default `cap:github:`). */
     LIVE_CHANNEL_PREFIX: z.string().default('cap:github:'),
     /** While Redis is unreachable, how often live subscribers re-read the database, ms (default 1,000). */
@@ -116,6 +112,9 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
     }
   });
+
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const githubEnvSchema = schema;
 
 export type GithubConfig = ReturnType<typeof resolveConfig>;
 

@@ -1,4 +1,4 @@
-import { parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
+import { envInt, parseEnv, subgraphEnvShape, withDevelopmentSecrets } from '@cap/runtime';
 import { z } from 'zod';
 
 /**
@@ -15,15 +15,18 @@ const schema = z
     /** `aud` of access tokens; the router accepts only this audience. */
     JWT_AUDIENCE: z.string().min(1).default('cap-router'),
     /** Access-token lifetime, seconds (default 900 = 15 minutes). */
-    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
-    /** Refresh-token lifetime, seconds (default 2,592,000 = 30 days). */
-    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).default(2_592_000),
-    /** Login attempts allowed per client address per minute (default 10). */
-    LOGIN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
-    /** `refreshSession` calls allowed per client address per minute (default 60; offices share an address). */
-    REFRESH_SESSION_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
-    /** `createApiKey` calls allowed per client address per minute (default 10). */
-    CREATE_API_KEY_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+    ACCESS_TOKEN_TTL_SECONDS: envInt(30, 86_400).default(900),
+    /**
+     * Refresh-token lifetime, seconds (300 to 31,536,000 = a year, default 2,592,000 = 30 days). Stored as an expiry
+     * date, never handed to a timer, so it may exceed the 24.8 days a timer can wait.
+     */
+    REFRESH_TOKEN_TTL_SECONDS: envInt(300, 31_536_000).default(2_592_000),
+    /** Login attempts allowed per client address per minute (1 to 1,000,000, default 10). */
+    LOGIN_ATTEMPTS_PER_MINUTE: envInt(1, 1_000_000).default(10),
+    /** `refreshSession` calls allowed per client address per minute (1 to 1,000,000, default 60; offices share an address). */
+    REFRESH_SESSION_ATTEMPTS_PER_MINUTE: envInt(1, 1_000_000).default(60),
+    /** `createApiKey` calls allowed per client address per minute (1 to 1,000,000, default 10). */
+    CREATE_API_KEY_ATTEMPTS_PER_MINUTE: envInt(1, 1_000_000).default(10),
     /**
      * While Redis is unreachable: `open` (default) counts the per-address limits above in each instance's memory,
      * `closed` refuses those operations with RATE_LIMITER_UNAVAILABLE.
@@ -41,6 +44,9 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production' });
     }
   });
+
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const identityEnvSchema = schema;
 
 export type IdentityConfig = ReturnType<typeof resolveConfig>;
 

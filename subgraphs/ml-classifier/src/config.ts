@@ -60,6 +60,9 @@ const schema = z
     }
   });
 
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const mlClassifierEnvSchema = schema;
+
 export type MlClassifierConfig = ReturnType<typeof resolveConfig>;
 
 /** Parses the environment once; development fills in the persisted generated router secret. */

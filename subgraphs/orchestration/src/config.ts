@@ -171,6 +171,9 @@ const schema = z
   });
 
 /** Orchestration's parsed configuration. */
+/** The schema `loadConfig` parses the environment with (for tools and the configuration-bounds test). */
+export const orchestrationEnvSchema = schema;
+
 export type OrchestrationConfig = ReturnType<typeof resolveConfig>;
 
 /** Parses the environment once; development fills in persisted generated secrets. */

@@ -1,4 +1,4 @@
-export { loadConfig, type OrchestrationConfig } from './config.js';
+export { loadConfig, orchestrationEnvSchema, type OrchestrationConfig } from './config.js';
 export { startOrchestration, type RunningOrchestration, type StartOrchestrationOptions } from './app.js';
 export type {
   Executor,
