@@ -4,10 +4,11 @@
  * where a real graph would put them, so the router's policies have work to do; gateways that do not enforce them
  * are given the supergraph with those links as metadata (`loadSupergraphPolicy(...).gatewaySdl`).
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createHttpServer } from '@cap/runtime';
 import {
   execute,
   parse,
@@ -172,7 +173,9 @@ function graphqlServer(schema: GraphQLSchema): Server {
     documents.set(query, document);
     return document;
   };
-  return createServer((req, res) => {
+  // The connection timeouts of every real server here (held 65 s, 5 s advertised), so the router's pool sees what
+  // it sees in production.
+  return createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -220,7 +223,6 @@ export async function startBenchSubgraphs(): Promise<RunningBenchSubgraphs> {
       resolvers: subgraph.resolvers as never,
     });
     const server = graphqlServer(schema);
-    server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
     urls[subgraph.name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
