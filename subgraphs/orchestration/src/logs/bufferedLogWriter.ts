@@ -3,7 +3,11 @@ import type { OrchestrationDeps } from '../domain/orchestrationDeps.js';
 import { Redactor } from '../domain/redaction.js';
 import type { LogEntryInput, QueuedLogEntry, TaskLogSink } from './taskLogs.js';
 
-/** Redacts an entry, cuts an overlong message, and stamps it with the time it was logged. */
+/**
+ * Redacts an entry (NUL and lone surrogates made U+FFFD), cuts an overlong message to `logLineMaxChars` UTF-16 units
+ * or one fewer (never splitting a surrogate pair) with a `… [n characters cut]` mark, and stamps it with the time
+ * it was logged.
+ */
 export function redactEntry(
   deps: Pick<OrchestrationDeps, 'settings'>,
   redactor: Redactor,
@@ -12,7 +16,13 @@ export function redactEntry(
 ): QueuedLogEntry {
   const max = deps.settings.logLineMaxChars;
   let message = redactor.redact(entry.message, entry.stream);
-  if (message.length > max) message = `${message.slice(0, max)}… [${message.length - max} characters cut]`;
+  if (message.length > max) {
+    // Never between the halves of a surrogate pair: the half left would be a lone surrogate, which PostgreSQL's
+    // JSON input refuses, and the whole batch with it (retried while the writer is open, dropped once closed).
+    const last = message.charCodeAt(max - 1);
+    const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
+    message = `${message.slice(0, end)}… [${message.length - end} characters cut]`;
+  }
   const data =
     entry.data === undefined ? undefined : (redactor.redactValue(entry.data) as Prisma.InputJsonValue);
   return {
