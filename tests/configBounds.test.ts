@@ -143,6 +143,17 @@ function refusedValues(field: IntField, random: () => number): string[] {
     'Infinity',
     'NaN',
     String(TIMER_MAX_MS + 1),
+    // Spellings Number() would accept: blank, hexadecimal, binary, octal, exponent, separators.
+    '',
+    '   ',
+    `0x${Math.max(1, min).toString(16)}`,
+    `0b${Math.max(1, min).toString(2)}`,
+    `0o${Math.max(1, min).toString(8)}`,
+    `${Math.max(1, min)}e0`,
+    `${Math.max(1, min)}.0`,
+    `1_000`,
+    '+',
+    '--1',
   ];
   for (let i = 0; i < 4; i++) {
     values.push(String(max + 1 + Math.floor(random() * 1e12)));
@@ -151,7 +162,7 @@ function refusedValues(field: IntField, random: () => number): string[] {
   // TIMER_MAX_MS + 1 is inside a few non-duration ranges (ids, byte counts): only what is out of range is refused.
   return values.filter((value) => {
     const number = Number(value);
-    return !(Number.isInteger(number) && number >= min && number <= max);
+    return !(/^[+-]?\d+$/.test(value) && number >= min && number <= max);
   });
 }
 
@@ -224,5 +235,34 @@ describe('every integer setting of every deployable is bounded', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('a decimal setting is read as written', () => {
+  const load = (value: string) =>
+    configErrorOf(loadMlClassifierConfig, envWith('CLASSIFIER_HEURISTIC_THRESHOLD', value));
+
+  it('loads plain decimals in range and refuses blank, hexadecimal, exponent and out-of-range spellings', () => {
+    for (const value of ['0', '1', '0.85', '.5', ' 0.7 ', '1.01']) expect(load(value), value).toBeNull();
+    for (const value of [
+      '',
+      '  ',
+      '0x1',
+      '1e0',
+      '8e-1',
+      '0b1',
+      '1_0',
+      '-0.1',
+      '1.02',
+      'NaN',
+      'Infinity',
+      'abc',
+    ]) {
+      const error = load(value);
+      expect(
+        error?.issues.some((issue) => issue.startsWith('CLASSIFIER_HEURISTIC_THRESHOLD:')),
+        value,
+      ).toBe(true);
+    }
   });
 });

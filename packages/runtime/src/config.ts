@@ -66,11 +66,29 @@ export const envBoolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-/** A TCP port number. */
-export const port = z.coerce.number().int().min(0).max(65_535);
+/**
+ * A decimal integer as the environment spells it: digits with an optional sign, surrounding blanks ignored. Anything
+ * else stays a string and is refused by the number schema after it: `z.coerce.number()` would read an empty or blank
+ * value as 0, `0x10` as 16, `1e3` as 1000 and `0b1` as 1, so a typo could silently become a working setting.
+ */
+const DECIMAL_INTEGER = /^\s*[+-]?\d+\s*$/;
+const decimalInteger = (value: unknown) =>
+  typeof value === 'string' && DECIMAL_INTEGER.test(value) ? Number(value) : value;
 
-/** An integer from the environment, `min` to `max` inclusive. */
-export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An integer from the environment, `min` to `max` inclusive, written in decimal (see `DECIMAL_INTEGER`). */
+export const envInt = (min: number, max: number) =>
+  z.preprocess(decimalInteger, z.number().int().min(min).max(max));
+
+const DECIMAL_NUMBER = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/;
+const decimalNumber = (value: unknown) =>
+  typeof value === 'string' && DECIMAL_NUMBER.test(value) ? Number(value) : value;
+
+/** A number from the environment (e.g. `0.85`), `min` to `max` inclusive, written in decimal without an exponent. */
+export const envDecimal = (min: number, max: number) =>
+  z.preprocess(decimalNumber, z.number().min(min).max(max));
+
+/** A TCP port number. */
+export const port = envInt(0, 65_535);
 
 /**
  * `PROCESSED_EVENTS_RETENTION_MS` of a subgraph that consumes events: how long its processed-event marks

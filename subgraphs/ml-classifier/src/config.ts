@@ -2,6 +2,7 @@ import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '@cap/messaging';
 import {
   commaList,
   envBoolean,
+  envDecimal,
   envInt,
   parseEnv,
   processedEventsRetentionMs,
@@ -26,7 +27,7 @@ const schema = z
     /** `HYBRID` (default: a confident heuristic decides, the model otherwise), `MODEL` or `HEURISTIC`. */
     CLASSIFIER_MODE: z.enum(['HYBRID', 'MODEL', 'HEURISTIC']).default('HYBRID'),
     /** Heuristic confidence (0..1.01) at which the hybrid lets the heuristic decide; default the model's own. */
-    CLASSIFIER_HEURISTIC_THRESHOLD: z.coerce.number().min(0).max(1.01).optional(),
+    CLASSIFIER_HEURISTIC_THRESHOLD: envDecimal(0, 1.01).optional(),
     /** The model seeded as the first version when the database has none (default the committed model). */
     CLASSIFIER_SEED_MODEL_PATH: z.string().min(1).default(COMMITTED_MODEL_PATH),
     /** How often an instance checks which version is active (another instance or the CLI may change it), ms (default 5,000). */
