@@ -90,7 +90,7 @@ describe('GitHub through the router (platform)', { timeout: 120_000 }, () => {
         repository: { name: 'widgets', owner: { login: 'acme' } },
       }),
     });
-    const post = (headers: Record<string, string>, body: Buffer = delivery.body) =>
+    const post = (headers: Record<string, string>, body: Buffer<ArrayBuffer> = delivery.body) =>
       fetch(`${platform.router.url}/webhooks/github`, { method: 'POST', headers, body });
     expect((await post(delivery.headers)).status).toBe(202);
     expect((await post(delivery.headers)).status).toBe(200);

@@ -4,7 +4,7 @@ import { sampleWebhookPayload, validateWebhookPayload } from './openApiContract.
 /** A webhook delivery exactly as GitHub sends it: JSON body and its headers. */
 export interface WebhookDelivery {
   id: string;
-  body: Buffer;
+  body: Buffer<ArrayBuffer>;
   headers: Record<string, string>;
 }
 
