@@ -210,10 +210,10 @@ const stackInputs = (representations as readonly string[]).includes('stacked')
   : undefined;
 
 const settings: Record<string, Partial<BoostingOptions>> = {
-  d4: { maxDepth: 4, learningRate: 0.1, minLeaf: 50, l2: 1 },
-  d6: { maxDepth: 6, learningRate: 0.1, minLeaf: 50, l2: 1 },
-  d6s: { maxDepth: 6, learningRate: 0.05, minLeaf: 200, l2: 10, featureShare: 0.5 },
-  d8: { maxDepth: 8, learningRate: 0.1, minLeaf: 100, l2: 10 },
+  d4: { maxDepth: 4, learningRate: 0.2, minLeaf: 50, l2: 1 },
+  d6: { maxDepth: 6, learningRate: 0.2, minLeaf: 100, l2: 5 },
+  d6s: { maxDepth: 6, learningRate: 0.1, minLeaf: 200, l2: 10, featureShare: 0.5 },
+  d8: { maxDepth: 8, learningRate: 0.2, minLeaf: 200, l2: 10 },
 };
 const chosenSettings = process.argv.slice(2).filter((arg) => arg in settings);
 

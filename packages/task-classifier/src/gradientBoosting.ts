@@ -47,9 +47,95 @@ interface NodeStats {
 }
 
 /**
- * Grows one tree level by level. `nodeOf[i]` is the tree node row `i` sits in; on return it is the leaf.
- * Histograms of all open nodes of a level are built in one pass over the features' sparse lists; each
- * feature's most frequent bin is the node's total minus its other bins.
+ * Histograms of `nodes` in one pass over the features' sparse lists: per node, `3 * totalBins` values
+ * (gradient, hessian and row count per bin). Each feature's most frequent bin is then the node's total minus
+ * its other bins, so a mostly-zero indicator costs only its non-zero rows.
+ */
+function buildHistograms(
+  data: Binned,
+  gradient: Float64Array,
+  hessian: Float64Array,
+  features: Int32Array,
+  nodeOf: Int32Array,
+  nodes: readonly NodeStats[],
+): Float64Array[] {
+  const width = 3 * data.totalBins;
+  const all = new Float64Array(nodes.length * width);
+  const slot = new Int32Array(Math.max(0, ...nodes.map((node) => node.id)) + 1).fill(-1);
+  for (const [k, node] of nodes.entries()) slot[node.id] = k;
+  // Each row's histogram offset (or -1), looked up once per pass rather than once per feature.
+  const rowAt = new Int32Array(data.rows);
+  for (let i = 0; i < data.rows; i += 1) {
+    const node = nodeOf[i] ?? 0;
+    const s = node < slot.length ? (slot[node] ?? -1) : -1;
+    rowAt[i] = s < 0 ? -1 : s * width;
+  }
+  for (const f of features) {
+    const rowsF = data.sparseRows[f] as Int32Array;
+    const binsF = data.sparseBins[f] as Uint8Array;
+    const base = 3 * (data.offset[f] ?? 0);
+    for (let k = 0; k < rowsF.length; k += 1) {
+      const i = rowsF[k] ?? 0;
+      const row = rowAt[i] ?? -1;
+      if (row < 0) continue;
+      const at = row + base + 3 * (binsF[k] ?? 0);
+      all[at] = (all[at] ?? 0) + (gradient[i] ?? 0);
+      all[at + 1] = (all[at + 1] ?? 0) + (hessian[i] ?? 0);
+      all[at + 2] = (all[at + 2] ?? 0) + 1;
+    }
+  }
+  return nodes.map((node, k) => {
+    const hist = all.subarray(k * width, (k + 1) * width);
+    for (const f of features) {
+      const base = 3 * (data.offset[f] ?? 0);
+      const d = base + 3 * (data.defaultBin[f] ?? 0);
+      let [g, h, c] = [node.g, node.h, node.count];
+      for (let at = base; at < base + 3 * (data.binCount[f] ?? 1); at += 3) {
+        g -= hist[at] ?? 0;
+        h -= hist[at + 1] ?? 0;
+        c -= hist[at + 2] ?? 0;
+      }
+      hist[d] = g;
+      hist[d + 1] = h;
+      hist[d + 2] = c;
+    }
+    return hist;
+  });
+}
+
+/** The best split of a node from its histogram, or undefined when no split gains or keeps `minLeaf` rows a side. */
+function bestSplit(
+  hist: Float64Array,
+  node: NodeStats,
+  data: Binned,
+  features: Int32Array,
+  options: BoostingOptions,
+): { f: number; bin: number; g: number; h: number; count: number } | undefined {
+  const { l2, minLeaf } = options;
+  const score = (g: number, h: number) => (g * g) / (h + l2);
+  const parentScore = score(node.g, node.h);
+  let best = { gain: 1e-12, f: -1, bin: -1, g: 0, h: 0, count: 0 };
+  for (const f of features) {
+    const base = 3 * (data.offset[f] ?? 0);
+    const bins = data.binCount[f] ?? 1;
+    let [gl, hl, cl] = [0, 0, 0];
+    for (let b = 0; b < bins - 1; b += 1) {
+      gl += hist[base + 3 * b] ?? 0;
+      hl += hist[base + 3 * b + 1] ?? 0;
+      cl += hist[base + 3 * b + 2] ?? 0;
+      if (cl < minLeaf) continue;
+      if (node.count - cl < minLeaf) break;
+      const gain = score(gl, hl) + score(node.g - gl, node.h - hl) - parentScore;
+      if (gain > best.gain) best = { gain, f, bin: b, g: gl, h: hl, count: cl };
+    }
+  }
+  return best.f < 0 ? undefined : best;
+}
+
+/**
+ * Grows one tree level by level. `nodeOf[i]` is the tree node row `i` sits in; on return it is its leaf.
+ * Only the smaller child of each split gets a histogram pass; its sibling's histogram is the parent's minus
+ * the smaller child's.
  */
 function growTree(
   data: Binned,
@@ -75,85 +161,40 @@ function growTree(
   const root: NodeStats = { id: 0, g, h, count: data.rows };
   const leafValue = (s: NodeStats) => (-options.learningRate * s.g) / (s.h + options.l2);
   value[0] = leafValue(root);
-  let open: NodeStats[] = [root];
-  const { l2, minLeaf } = options;
-  const score = (g: number, h: number) => (g * g) / (h + l2);
-  for (let depth = 0; depth < options.maxDepth && open.length > 0; depth += 1) {
-    const slot = new Int32Array(feature.length).fill(-1);
-    const splittable = open.filter((s) => s.count >= 2 * minLeaf);
-    for (const [k, s] of splittable.entries()) slot[s.id] = k;
-    if (splittable.length === 0) break;
-    const width = data.totalBins;
-    const hg = new Float64Array(splittable.length * width);
-    const hh = new Float64Array(splittable.length * width);
-    const hc = new Int32Array(splittable.length * width);
-    for (const f of features) {
-      const rowsF = data.sparseRows[f] as Int32Array;
-      const binsF = data.sparseBins[f] as Uint8Array;
-      const base = data.offset[f] ?? 0;
-      for (let k = 0; k < rowsF.length; k += 1) {
-        const i = rowsF[k] ?? 0;
-        const s = slot[nodeOf[i] ?? 0] ?? -1;
-        if (s < 0) continue;
-        const at = s * width + base + (binsF[k] ?? 0);
-        hg[at] = (hg[at] ?? 0) + (gradient[i] ?? 0);
-        hh[at] = (hh[at] ?? 0) + (hessian[i] ?? 0);
-        hc[at] = (hc[at] ?? 0) + 1;
-      }
-    }
-    const next: NodeStats[] = [];
+  const stats = new Map<number, NodeStats>([[0, root]]);
+  const canSplit = (s: NodeStats, depth: number) =>
+    depth < options.maxDepth && s.count >= 2 * options.minLeaf;
+  let histograms = new Map<number, Float64Array>();
+  if (canSplit(root, 0))
+    histograms.set(0, buildHistograms(data, gradient, hessian, features, nodeOf, [root])[0] as Float64Array);
+  for (let depth = 0; depth < options.maxDepth && histograms.size > 0; depth += 1) {
     const split = new Map<number, { f: number; bin: number }>();
-    for (const [k, s] of splittable.entries()) {
-      const parentScore = score(s.g, s.h);
-      let best = { gain: 1e-12, f: -1, bin: -1, g: 0, h: 0, count: 0 };
-      for (const f of features) {
-        const base = k * width + (data.offset[f] ?? 0);
-        const nb = data.binCount[f] ?? 1;
-        const d = data.defaultBin[f] ?? 0;
-        let sg = 0;
-        let sh = 0;
-        let sc = 0;
-        for (let b = 0; b < nb; b += 1) {
-          if (b !== d) {
-            sg += hg[base + b] ?? 0;
-            sh += hh[base + b] ?? 0;
-            sc += hc[base + b] ?? 0;
-          }
-        }
-        hg[base + d] = s.g - sg;
-        hh[base + d] = s.h - sh;
-        hc[base + d] = s.count - sc;
-        let gl = 0;
-        let hl = 0;
-        let cl = 0;
-        for (let b = 0; b < nb - 1; b += 1) {
-          gl += hg[base + b] ?? 0;
-          hl += hh[base + b] ?? 0;
-          cl += hc[base + b] ?? 0;
-          if (cl < minLeaf) continue;
-          if (s.count - cl < minLeaf) break;
-          const gain = score(gl, hl) + score(s.g - gl, s.h - hl) - parentScore;
-          if (gain > best.gain) best = { gain, f, bin: b, g: gl, h: hl, count: cl };
-        }
-      }
-      if (best.f < 0) continue;
-      const l = feature.length;
-      const r = l + 1;
-      const ls: NodeStats = { id: l, g: best.g, h: best.h, count: best.count };
-      const rs: NodeStats = { id: r, g: s.g - best.g, h: s.h - best.h, count: s.count - best.count };
-      feature[s.id] = best.f;
-      threshold[s.id] = (cuts[best.f] as Float32Array)[best.bin] ?? 0;
-      left[s.id] = l;
-      right[s.id] = r;
-      for (const child of [ls, rs]) {
+    const pairs: [NodeStats, NodeStats, NodeStats][] = [];
+    for (const [id, hist] of histograms) {
+      const node = stats.get(id) as NodeStats;
+      const best = bestSplit(hist, node, data, features, options);
+      if (!best) continue;
+      const l: NodeStats = { id: feature.length, g: best.g, h: best.h, count: best.count };
+      const r: NodeStats = {
+        id: l.id + 1,
+        g: node.g - best.g,
+        h: node.h - best.h,
+        count: node.count - best.count,
+      };
+      feature[id] = best.f;
+      threshold[id] = (cuts[best.f] as Float32Array)[best.bin] ?? 0;
+      left[id] = l.id;
+      right[id] = r.id;
+      for (const child of [l, r]) {
         feature.push(-1);
         threshold.push(0);
         left.push(-1);
         right.push(-1);
         value.push(leafValue(child));
-        next.push(child);
+        stats.set(child.id, child);
       }
-      split.set(s.id, { f: best.f, bin: best.bin });
+      split.set(id, { f: best.f, bin: best.bin });
+      pairs.push([node, l, r]);
     }
     if (split.size === 0) break;
     for (let i = 0; i < data.rows; i += 1) {
@@ -163,7 +204,19 @@ function growTree(
       nodeOf[i] =
         (data.bins[i * data.columns + at.f] ?? 0) <= at.bin ? (left[node] ?? 0) : (right[node] ?? 0);
     }
-    open = next;
+    const wanted = pairs.filter(([, l, r]) => canSplit(l, depth + 1) || canSplit(r, depth + 1));
+    const smaller = wanted.map(([, l, r]) => (l.count <= r.count ? l : r));
+    const built = buildHistograms(data, gradient, hessian, features, nodeOf, smaller);
+    const next = new Map<number, Float64Array>();
+    for (const [k, [parent, l, r]] of wanted.entries()) {
+      const small = built[k] as Float64Array;
+      const large = histograms.get(parent.id) as Float64Array;
+      for (let j = 0; j < large.length; j += 1) large[j] = (large[j] ?? 0) - (small[j] ?? 0);
+      const [smallNode, largeNode] = l.count <= r.count ? [l, r] : [r, l];
+      if (canSplit(smallNode, depth + 1)) next.set(smallNode.id, small);
+      if (canSplit(largeNode, depth + 1)) next.set(largeNode.id, large);
+    }
+    histograms = next;
   }
   return {
     feature: Int32Array.from(feature),
