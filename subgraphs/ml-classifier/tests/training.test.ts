@@ -201,7 +201,9 @@ afterAll(async () => {
   if (changelogs) rmSync(changelogs, { recursive: true, force: true });
 });
 
-describe('versions and retrains', () => {
+// A retrain runs in a worker and is awaited up to 60 s (trainToEnd): the tests' own limit must be longer, or a
+// machine under load fails the test before the wait can.
+describe('versions and retrains', { timeout: 90_000 }, () => {
   it('starts with the committed model seeded as the one active version', async () => {
     const result = await harness.call(MODELS, {}, developer);
     expect(result.errors).toBeUndefined();
