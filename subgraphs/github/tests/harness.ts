@@ -37,7 +37,9 @@ export interface GithubHarness extends AsyncDisposable {
   /** Waits until the subgraph holds a Redis subscription of the live `topic` (a subscriber is listening). */
   listening(topic: string): Promise<void>;
   /** Posts a webhook delivery to the subgraph. */
-  deliver(delivery: WebhookDelivery | { body: Buffer<ArrayBuffer>; headers: Record<string, string> }): Promise<Response>;
+  deliver(
+    delivery: WebhookDelivery | { body: Buffer<ArrayBuffer>; headers: Record<string, string> },
+  ): Promise<Response>;
   /** Outbox events of `type` recorded so far. */
   outbox(type?: string): Promise<Array<{ type: string; payload: Record<string, unknown> }>>;
 }
