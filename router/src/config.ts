@@ -18,17 +18,29 @@ import type { Budget } from './policy/rateLimiter.js';
 
 const WINDOW_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** A cost budget written `<units>/<window>`, e.g. `50000/1h`, `1000/1m`, `500/30s`. */
+/** A budget's bounds: units up to 10^12 (0 refuses everything), a window from 1 s to 366 days. */
+const BUDGET_MAX_UNITS = 1_000_000_000_000;
+const BUDGET_MAX_WINDOW_MS = 366 * WINDOW_UNITS_MS.d;
+
+/**
+ * A cost budget written `<units>/<window>`, e.g. `50000/1h`, `1000/1m`, `500/30s`. A window of 0 would expire the
+ * Redis counter at once (no budget at all), and one past Redis' expiry range fails every charge: both are refused.
+ */
 const budget = z
   .string()
   .regex(/^\d+\/\d*[smhd]$/, 'expected <units>/<window>, e.g. 50000/1h')
-  .transform((value): Budget => {
+  .transform((value, context): Budget => {
     const [units = '0', window = '1h'] = value.split('/');
     const count = window.length > 1 ? Number(window.slice(0, -1)) : 1;
-    return {
+    const result = {
       limit: Number(units),
       windowMs: count * WINDOW_UNITS_MS[window.at(-1) as keyof typeof WINDOW_UNITS_MS],
     };
+    if (result.limit > BUDGET_MAX_UNITS)
+      context.addIssue({ code: 'custom', message: `units at most ${BUDGET_MAX_UNITS}` });
+    if (result.windowMs < WINDOW_UNITS_MS.s || result.windowMs > BUDGET_MAX_WINDOW_MS)
+      context.addIssue({ code: 'custom', message: 'window from 1s to 366d' });
+    return result;
   });
 
 /** Subgraph URL overrides: `SUBGRAPH_<NAME>_URL` (e.g. SUBGRAPH_IDENTITY_URL) beats the supergraph's routing URL. */

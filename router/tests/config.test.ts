@@ -23,6 +23,29 @@ describe('router config', () => {
     ).toBe(false);
   });
 
+  it('reads budgets as <units>/<window> and refuses windows outside 1 s to 366 days and units past 10^12', () => {
+    const dev = { NODE_ENV: 'development', DATA_DIR: '/tmp/cap-config-test' };
+    const budgetOf = (value: string) => loadConfig({ ...dev, RATE_LIMIT_USER: value }).policy.budgets.user;
+    expect(budgetOf('500/30s')).toEqual({ limit: 500, windowMs: 30_000 });
+    expect(budgetOf('0/1s')).toEqual({ limit: 0, windowMs: 1_000 });
+    expect(budgetOf('1000000000000/366d')).toEqual({ limit: 1e12, windowMs: 366 * 86_400_000 });
+    for (const value of [
+      '500/0s',
+      '500/0d',
+      '500/367d',
+      '500/99999999999999d',
+      '1000000000001/1h',
+      '',
+      '5e2/1h',
+      '0x10/1h',
+      '-1/1h',
+      '500/1w',
+      '500',
+    ]) {
+      expect(() => loadConfig({ ...dev, RATE_LIMIT_USER: value }), value).toThrow(/RATE_LIMIT_USER:/);
+    }
+  });
+
   it('serves no Sandbox in production unless asked', () => {
     expect(loadConfig({ ...production }).sandboxEnabled).toBe(false);
   });
