@@ -36,12 +36,14 @@ async function take(tail: AsyncGenerator<TaskLog>, count: number, timeoutMs = 10
   const seqs: number[] = [];
   const deadline = Date.now() + timeoutMs;
   while (seqs.length < count) {
+    let timer: NodeJS.Timeout | undefined;
     const next = await Promise.race([
       tail.next(),
-      new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), Math.max(1, deadline - Date.now())),
-      ),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), Math.max(1, deadline - Date.now()));
+      }),
     ]);
+    clearTimeout(timer);
     if (next === 'timeout')
       throw new Error(`timed out after ${seqs.length} of ${count} entries: ${seqs.join(',')}`);
     if (next.done) throw new Error(`tail ended after ${seqs.length} of ${count} entries`);
@@ -80,6 +82,33 @@ describe('shared task log tail', () => {
 
     await Promise.all(subscribers.map((tail) => tail.return(undefined)));
     expect(tails.stats()).toEqual({ tails: 0, subscribers: 0, reads: tails.stats().reads });
+  });
+
+  it('reads a hole that stays unstored about once a second, however many live batches arrive meanwhile', async () => {
+    const taskId = await createTaskVia(instance, alice, { title: 'Unstored hole', command: 'true' });
+    const base = await deps().prisma.taskLog.count({ where: { taskId } });
+    const tails = new TaskLogTails(deps());
+    const tail = await tails.tail(taskId, 0);
+    if (base > 0) await take(tail, base);
+    // Live entries from base + 2 on, with base + 1 published by no one and stored by no one: a writer that died
+    // between publishing and storing. Every batch after the first finds the hole still there.
+    const stored = await storeTaskLogs(instance, taskId, 1, 'stored');
+    await publishTaskLogs(instance, taskId, stored);
+    const template = stored[0]!;
+    expect(await take(tail, 1)).toEqual([template.seq]);
+    const hole = template.seq + 1;
+    const batches = 25;
+    for (let batch = 0; batch < batches; batch++) {
+      const entry = { ...template, seq: hole + 1 + batch, message: `beyond the hole ${batch}` };
+      await publishTaskLogs(instance, taskId, [entry]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => (tails.stats().reads > 0 ? true : undefined));
+    const settled = tails.stats().reads;
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // One fallback read per second at most (two or three in 2.5 s), not one per batch that arrived.
+    expect(tails.stats().reads - settled).toBeLessThanOrEqual(4);
+    await tail.return(undefined);
   });
 
   it('serves a subscriber that fell behind the window from the database, and a late one from any afterSeq', async () => {

@@ -51,6 +51,8 @@ export class SharedTail {
   readonly #pending = new Map<number, TaskLog>();
   #filling = false;
   #refill = false;
+  /** The one fallback read waiting for a hole that is published and not stored yet (never one per live batch). */
+  #retry: NodeJS.Timeout | undefined;
   #subscription: Promise<LiveSubscription> | undefined;
   #readers = 0;
   #closed = false;
@@ -133,6 +135,7 @@ export class SharedTail {
     this.#readers -= 1;
     if (this.#readers > 0 || this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#onIdle();
     this.#notify();
     const subscription = this.#subscription;
@@ -285,9 +288,7 @@ export class SharedTail {
         if (this.#pending.size > 0 && Math.min(...this.#pending.keys()) === before) {
           // The hole is published and not stored yet: the writer's `{ stored }` message calls `#advance` again.
           // A fallback read, in case that message is lost (the bus is a hint).
-          setTimeout(() => {
-            if (!this.#closed) this.#advance();
-          }, RETRY_MS).unref();
+          this.#retryLater();
           return;
         }
       }
@@ -298,11 +299,22 @@ export class SharedTail {
         'reading task log entries for live subscribers failed; retrying',
       );
       this.#refill = true;
-      setTimeout(() => {
-        if (!this.#closed) this.#advance();
-      }, RETRY_MS).unref();
+      this.#retryLater();
     } finally {
       this.#filling = false;
     }
+  }
+
+  /**
+   * Reads again after `RETRY_MS` unless a read is already due: live batches that keep arriving while a hole stays
+   * unstored (a writer that died between publishing and storing) must not each start a read of their own.
+   */
+  #retryLater(): void {
+    if (this.#retry !== undefined || this.#closed) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (!this.#closed) this.#advance();
+    }, RETRY_MS);
+    this.#retry.unref();
   }
 }
