@@ -40,6 +40,7 @@ export default defineConfig({
           // file (the whole suite: about 490 s of imports became about 50 s). Tests already isolate their data and
           // close what they open; a file that needs fresh modules is listed in NEEDS_FRESH_MODULES instead.
           isolate: false,
+          setupFiles: ['./scripts/test-leak-report.ts'],
           exclude: ['**/node_modules/**', '**/dist/**', ...NEEDS_FRESH_MODULES],
           testTimeout: 30_000,
           hookTimeout: 60_000,
