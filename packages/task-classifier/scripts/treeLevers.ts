@@ -130,36 +130,28 @@ const representations = process.argv.includes('--stacked-only')
 type Stored = Omit<TrainedModel, 'heads'> & {
   heads: Record<Head, { weights: number[]; bias: number[]; classes: number }>;
 };
-const store = (model: TrainedModel): Stored => ({
-  ...model,
-  heads: {
-    type: {
-      ...model.heads.type,
-      weights: Array.from(model.heads.type.weights),
-      bias: Array.from(model.heads.type.bias),
-    },
-    complexity: {
-      ...model.heads.complexity,
-      weights: Array.from(model.heads.complexity.weights),
-      bias: Array.from(model.heads.complexity.bias),
-    },
-  },
-});
-const restore = (model: Stored): TrainedModel => ({
-  ...model,
-  heads: {
-    type: {
-      ...model.heads.type,
-      weights: Float32Array.from(model.heads.type.weights),
-      bias: Float32Array.from(model.heads.type.bias),
-    },
-    complexity: {
-      ...model.heads.complexity,
-      weights: Float32Array.from(model.heads.complexity.weights),
-      bias: Float32Array.from(model.heads.complexity.bias),
-    },
-  },
-});
+/** Each head of `model` with its weights and bias converted by `convert` (to plain arrays and back). */
+const convertHeads = <From extends ArrayLike<number>, To>(
+  model: { heads: Record<Head, { weights: From; bias: From }> },
+  convert: (values: From) => To,
+) =>
+  Object.fromEntries(
+    (Object.keys(model.heads) as Head[]).map((head) => [
+      head,
+      {
+        ...model.heads[head],
+        weights: convert(model.heads[head].weights),
+        bias: convert(model.heads[head].bias),
+      },
+    ]),
+  );
+const store = (model: TrainedModel): Stored =>
+  ({ ...model, heads: convertHeads(model, (values) => Array.from(values)) }) as Stored;
+const restore = (model: Stored): TrainedModel =>
+  ({
+    ...model,
+    heads: convertHeads(model, (values) => Float32Array.from(values)),
+  }) as unknown as TrainedModel;
 // Started at once (worker threads), so the logistic models train while the trees-alone variants run.
 const stackInputs = (representations as readonly string[]).includes('stacked')
   ? Promise.resolve(
