@@ -98,6 +98,12 @@ describe('live bus through a Redis outage', () => {
         message: 'subscribed again',
         intervalMs: 20,
       });
+      // The bus sends its last gap when it has read Redis' reply to the SUBSCRIBE, which can be after Redis
+      // already counts the subscriber: wait for that gap before counting.
+      await waitFor(async () => gapsAt.length > 0 && (await subscribedAtGap.at(-1)) === 1, {
+        message: 'a gap sent once subscribed again',
+        intervalMs: 20,
+      });
       const gapsWhenBack = gapsAt.length;
       // Polling stops once subscribed: no gap for several intervals from now on.
       await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
